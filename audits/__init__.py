@@ -1,0 +1,7 @@
+"""Audits: pure functions ``(classifier, dataset, params) -> AuditResult``. No streamlit here."""
+
+from . import performance  # noqa: F401  (registers the audit)
+from ._registry import AUDITS, AuditSpec, get_audit, register_audit, run_audit
+from ._result import AuditResult, package_versions
+
+__all__ = ["AUDITS", "AuditResult", "AuditSpec", "get_audit", "package_versions", "register_audit", "run_audit"]

@@ -1,0 +1,59 @@
+"""``AuditResult``: what every audit returns, rendered by the dashboard and the report writer."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+
+TRACKED_PACKAGES = ("torch", "numpy", "scikit-learn", "fairlearn", "adversarial-robustness-toolbox",
+                    "transformers", "peft", "opacus", "torchao")
+
+
+def package_versions(names=TRACKED_PACKAGES) -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+@dataclass
+class AuditResult:
+    """The outcome of one audit of one model.
+
+    ``metrics`` holds the headline numbers (flat, JSON scalars); ``tables`` holds named tables as
+    lists of row dicts (per class, per group, per epsilon); ``warnings`` says where the numbers
+    should not be trusted.
+    """
+
+    audit: str
+    model_id: str | None
+    dataset: str
+    params: dict
+    metrics: dict
+    tables: dict[str, list[dict]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    seed: int = 0
+    seconds: float = 0.0
+    versions: dict = field(default_factory=package_versions)
+    created_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AuditResult:
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> AuditResult:
+        return cls.from_dict(json.loads(text))

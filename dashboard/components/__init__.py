@@ -1,0 +1,1 @@
+"""Components: plotly figure builders (pure, testable) and small render helpers."""

@@ -1,0 +1,101 @@
+"""Data: a card per dataset, and CSV upload with column mapping and validation."""
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import services
+from dashboard.components import figures
+from fmcore.data import dataset_names, max_csv_bytes
+from fmcore.errors import FmauditError
+
+st.title("Data")
+st.caption("Every dataset is read from a file inside an installed package (or your upload) and split with a "
+           "fixed seed, so the same name always means the same rows. Provenance gives the file's sha256.")
+
+store = services.get_store()
+tab_browse, tab_upload = st.tabs(["Browse datasets", "Upload a CSV"])
+
+with tab_browse:
+    names = dataset_names(store)
+    name = st.selectbox("Dataset", names, key="data_name")
+    info = services.dataset_overview(name)
+    ds = services.get_dataset(name)
+    st.subheader(info["title"])
+    st.write(info["description"])
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Rows", f"{sum(info['splits'].values()):,}")
+    c2.metric("Features", len(info["features"]) if info["modality"] == "tabular" else info["modality"])
+    c3.metric("Classes", len(info["classes"]))
+    c4.metric("Sensitive attributes", len(info["sensitive"]) or "none")
+    st.plotly_chart(figures.label_balance(info["classes"], info["label_balance"]), width="stretch")
+    if info["groups"]:
+        st.markdown("**Sensitive attributes.** Group sizes and how often each group has the positive label "
+                    f"(*{info['classes'][-1]}*). Large gaps in the base rate are worth knowing before any model "
+                    "is trained.")
+        cols = st.columns(len(info["groups"]))
+        for col, (attr, rows) in zip(cols, info["groups"].items(), strict=True):
+            col.plotly_chart(figures.group_distribution(attr, rows), width="stretch")
+    st.markdown("**Samples** (from the training split)")
+    train = ds["train"]
+    if info["modality"] == "image":
+        st.plotly_chart(figures.image_grid(train.X[:16], [info["classes"][i] for i in train.y[:16]]), width="stretch")
+    elif info["modality"] == "tabular":
+        sample = train.X.head(10).copy()
+        for col in ds.spec.sensitive:
+            sample.insert(0, col, train.groups[col].head(10).to_numpy())
+        sample.insert(0, info["label"], [info["classes"][i] for i in train.y[:10]])
+        st.dataframe(sample, hide_index=True, width="stretch")
+    else:
+        st.dataframe(pd.DataFrame({info["label"]: [info["classes"][i] for i in train.y[:10]],
+                                   "text": list(train.X[:10])}), hide_index=True, width="stretch")
+    with st.expander("Provenance, licence and schema"):
+        prov = info["provenance"]
+        st.table(pd.DataFrame({"field": ["package", "version", "source file", "sha256", "licence", "origin"],
+                               "value": [prov["package"], prov["version"], prov["source"], prov["sha256"],
+                                         prov["licence"], prov["origin"]]}))
+        st.write("Split sizes:", info["splits"], "(seed", info["seed"], ")")
+        if info["modality"] == "tabular":
+            st.dataframe(pd.DataFrame(info["features"]), hide_index=True)
+        for note in info["notes"]:
+            st.caption(note)
+
+with tab_upload:
+    st.write("Upload a table with a header row. Say which column is the label and which hold protected "
+             "attributes (kept out of the model's inputs, used to compare groups). The file is checked before "
+             f"anything is stored; limit {max_csv_bytes() / 2**20:.0f} MB.")
+    upload = st.file_uploader("CSV file", type=["csv"], key="csv_upload")
+    if upload is not None:
+        try:
+            preview = pd.read_csv(upload, nrows=200, encoding_errors="replace")
+        except Exception as exc:  # noqa: BLE001 - any parse failure is shown to the user
+            st.error(f"This file could not be read as CSV: {exc}")
+            preview = None
+        if preview is not None:
+            st.dataframe(preview.head(8), hide_index=True)
+            columns = list(map(str, preview.columns))
+            with st.form("map_columns"):
+                label = st.selectbox("Label (what the model predicts)", columns, index=len(columns) - 1)
+                sensitive = st.multiselect("Sensitive attributes", columns)
+                text = st.selectbox("Text column (only for a text dataset)", ["(none: tabular)"] + columns)
+                drop = st.multiselect("Columns to ignore (identifiers, free text)", columns)
+                name = st.text_input("Dataset name", Path(upload.name).stem)
+                min_group = st.number_input("Minimum rows per group", 1, 10_000, 10)
+                submitted = st.form_submit_button("Validate and add", type="primary")
+            if submitted:
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / Path(upload.name).name
+                    path.write_bytes(upload.getvalue())
+                    try:
+                        rec = store.add_dataset(path, label, sensitive, name=name or None,
+                                                text=None if text.startswith("(none") else text, drop=drop,
+                                                min_group_size=int(min_group))
+                    except FmauditError as exc:
+                        problems = getattr(exc, "problems", [str(exc)])
+                        st.error("The file was not added:\n\n" + "\n".join(f"- {p}" for p in problems))
+                    else:
+                        services.forget_datasets()
+                        st.success(f"Added dataset **{rec['name']}** ({rec['rows']} rows). It is now in the list "
+                                   "above and in `fmaudit datasets`.")

@@ -1,0 +1,71 @@
+"""Models: the registry, one model's metrics and curves, its lineage, and deletion."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import services
+from dashboard.components import figures
+from fmcore.errors import FmauditError
+
+st.title("Models")
+st.caption("Every trained or derived model, with where it came from. Weights are stored as safetensors with "
+           "their sha256, so a model can be shown to be unchanged since it was trained.")
+
+store = services.get_store()
+models = store.list_models()
+if not models:
+    st.info("No models yet. Train one from a terminal: `fmaudit train --dataset digits --model seed_cnn --epochs 3`.")
+    st.stop()
+
+table = pd.DataFrame([{
+    "id": m.id, "name": m.name, "model": m.model, "dataset": m.dataset, "parameters": m.n_params,
+    "size (KiB)": round(m.size_bytes / 1024, 1), "test accuracy": m.metrics.get("accuracy"),
+    "macro-F1": m.metrics.get("macro_f1"), "parent": m.parent_id or "", "created": m.created_at,
+} for m in reversed(models)])
+st.dataframe(table, hide_index=True, width="stretch", column_config={
+    "test accuracy": st.column_config.ProgressColumn(format="%.4f", min_value=0.0, max_value=1.0),
+    "macro-F1": st.column_config.NumberColumn(format="%.4f")})
+
+ids = [m.id for m in reversed(models)]
+labels = {m.id: f"{m.name} ({m.id})" for m in models}
+selected = st.selectbox("Model", ids, format_func=labels.get, key="model_id")
+record = store.get_model(selected)
+m = record.metrics
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Test accuracy", f"{m.get('accuracy', 0):.4f}")
+c2.metric("Macro-F1", f"{m.get('macro_f1', 0):.4f}", help="F1 averaged over classes: low when a class is neglected.")
+c3.metric("Parameters", f"{record.n_params:,}")
+c4.metric("Weights", f"{record.size_bytes / 1024:.1f} KiB")
+
+history = services.model_history(record)
+if history:
+    st.plotly_chart(figures.training_curves(history), width="stretch")
+classes = (record.config.get("dataset") or {}).get("classes") or [
+    str(i) for i in range(len(m.get("per_class_accuracy", [])))]
+if "confusion_matrix" in m:
+    left, right = st.columns(2)
+    left.plotly_chart(figures.confusion_matrix(m["confusion_matrix"], classes), width="stretch")
+    right.plotly_chart(figures.per_class_accuracy(classes, m["per_class_accuracy"]), width="stretch")
+
+st.subheader("Lineage")
+chain = store.lineage(record.id)
+st.write(" <- ".join(f"`{r.id}` {r.name} ({r.derivation.get('how', 'trained')})" for r in chain))
+kids = store.children(record.id)
+if kids:
+    st.write("Derived from this model:", ", ".join(f"`{k.id}` ({k.derivation.get('how', '')})" for k in kids))
+with st.expander("Provenance and configuration"):
+    st.json({"sha256": record.sha256, "weights_verified": store.verify_model(record.id), "path": record.path,
+             "derivation": record.derivation, "train": record.config.get("train"),
+             "dataset_provenance": (record.config.get("dataset") or {}).get("provenance")}, expanded=False)
+
+with st.expander("Delete this model"):
+    st.warning("Deleting removes the weights and the model's audits. This cannot be undone.")
+    confirm = st.text_input("Type the model id to confirm", key="delete_confirm")
+    if st.button("Delete", type="secondary", disabled=confirm != record.id):
+        try:
+            store.delete_model(record.id)
+        except FmauditError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Deleted {record.id}.")
+            st.rerun()

@@ -1,0 +1,224 @@
+"""The ``fmaudit`` command line: the same services as the dashboard, for scripts and CI.
+
+Every command takes ``--json`` and then prints exactly one JSON document on stdout; progress
+and messages go to stderr. Exit status: 0 success, 2 a usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def _print(args, payload, text: str) -> None:
+    if args.json:
+        json.dump(payload, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(text)
+
+
+def _table(rows: list[list], headers: list[str]) -> str:
+    cells = [headers] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _store(args):
+    from .store import Store
+
+    return Store(args.home)
+
+
+# -- commands ----------------------------------------------------------------------------------
+def cmd_datasets(args) -> int:
+    from .data import list_datasets
+
+    specs = [s.to_dict() for s in list_datasets()]
+    user = _store(args).list_datasets()
+    rows = [[s["name"], s["modality"], s["rows"], len(s["classes"]), ",".join(s["sensitive"]) or "-", s["title"]]
+            for s in specs]
+    rows += [[d["name"], "text" if d["text"] else "tabular", d["rows"], "?", ",".join(d["sensitive"]) or "-",
+              "uploaded CSV"] for d in user]
+    _print(args, {"builtin": specs, "user": user},
+           _table(rows, ["name", "modality", "rows", "classes", "sensitive", "title"]))
+    return 0
+
+
+def cmd_models_list(args) -> int:
+    records = _store(args).list_models(args.dataset)
+    rows = [[r.id, r.name, r.model, r.dataset, r.parent_id or "-", f"{r.metrics.get('accuracy', float('nan')):.4f}",
+             r.n_params, r.created_at] for r in records]
+    _print(args, [r.to_dict() for r in records],
+           _table(rows, ["id", "name", "model", "dataset", "parent", "test_acc", "params", "created"])
+           if rows else "No models yet. Train one: fmaudit train --dataset digits --model seed_cnn --epochs 2")
+    return 0
+
+
+def cmd_show(args) -> int:
+    store = _store(args)
+    record = store.get_model(args.id)
+    payload = {**record.to_dict(), "lineage": [r.id for r in store.lineage(args.id)],
+               "children": [r.id for r in store.children(args.id)], "weights_verified": store.verify_model(args.id),
+               "audits": store.list_audits(args.id)}
+    m = record.metrics
+    text = "\n".join([
+        f"{record.id}  {record.name}", f"  model     {record.model} ({record.n_params:,} parameters, "
+        f"{record.size_bytes / 1024:.1f} KiB)", f"  dataset   {record.dataset}",
+        f"  lineage   {' <- '.join(payload['lineage'])}", f"  created   {record.created_at}",
+        f"  test      accuracy {m.get('accuracy', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f}, n={m.get('n')}",
+        f"  sha256    {record.sha256} ({'verified' if payload['weights_verified'] else 'MISMATCH'})",
+        f"  files     {record.path}"])
+    _print(args, payload, text)
+    return 0
+
+
+def cmd_export(args) -> int:
+    dest = _store(args).export_model(args.id, args.dir)
+    _print(args, {"model_id": args.id, "path": str(dest), "files": sorted(p.name for p in dest.iterdir())},
+           f"Exported {args.id} to {dest} (see its README.md)")
+    return 0
+
+
+def cmd_add_dataset(args) -> int:
+    record = _store(args).add_dataset(args.path, args.label, _csv_list(args.sensitive), name=args.name,
+                                      text=args.text, drop=_csv_list(args.drop), min_group_size=args.min_group_size)
+    _print(args, record, f"Added dataset {record['name']!r} ({record['rows']} rows). "
+                         f"Train on it: fmaudit train --dataset {record['name']} --model mlp")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .train import ProgressCallback, TrainConfig, train_model
+
+    config = TrainConfig(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size, lr=args.lr,
+                         optimizer=args.optimizer, threads=args.threads, augment=args.augment,
+                         early_stopping=args.early_stopping, max_train_samples=args.max_train,
+                         max_eval_samples=args.max_eval)
+    callbacks, bars = [], []  # the bar is made on the first event: an error before training prints none
+    if not args.quiet:
+        from tqdm import tqdm
+
+
+        def report(event: dict) -> None:
+            if not bars:
+                bars.append(tqdm(total=1.0, file=sys.stderr, bar_format="{l_bar}{bar}| {postfix}"))
+            bar = bars[0]
+            bar.n = round(event["fraction"], 4)
+            extra = f"epoch {event['epoch']}/{config.epochs}"
+            if event["kind"] == "epoch":
+                row = event["metrics"]
+                extra += f" loss {row['train_loss']:.4f} val_acc {row.get('val_accuracy', 0):.4f}"
+            bar.set_postfix_str(extra)
+
+        callbacks.append(ProgressCallback(report, interval=0.2))
+    result = train_model(args.dataset, args.model, config, store=_store(args), name=args.name, callbacks=callbacks)
+    for bar in bars:
+        bar.n = 1.0
+        bar.close()
+    s = result.summary()
+    _print(args, s, f"Model {s['model_id']}: test accuracy {s['test_accuracy']:.4f}, macro-F1 "
+                    f"{s['test_macro_f1']:.4f} ({s['epochs_run']} epochs, {s['seconds']:.1f} s)")
+    return 0
+
+
+def cmd_dashboard(args) -> int:
+    from pathlib import Path
+
+    from .security import check_bind
+
+    check_bind(args.host)
+    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
+           "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
+    if args.headless:
+        cmd += ["--server.headless", "true"]
+    print(f"fmaudit dashboard on http://{args.host}:{args.port}", file=sys.stderr)
+    os.execv(sys.executable, cmd)  # noqa: S606 - replaces this process with streamlit
+    return 0
+
+
+def _csv_list(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+# -- parser ------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    common.add_argument("--home", default=None, help="store folder (default $FMAUDIT_HOME or ~/.fmaudit)")
+    parser = argparse.ArgumentParser(prog="fmaudit", description="Responsible-AI audits from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("datasets", parents=[common], help="list built-in and uploaded datasets")
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("train", parents=[common], help="train a model and register it")
+    p.add_argument("--dataset", required=True, help="dataset name (see `fmaudit datasets`)")
+    p.add_argument("--model", required=True, help="seed_cnn, mlp, logreg or minilm")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", default=None, help="a name for the model (default: model-dataset-id)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], default=None)
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default $FMAUDIT_THREADS or half the cores)")
+    p.add_argument("--augment", action="store_true", help="images: random small shifts and rotations")
+    p.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE")
+    p.add_argument("--max-train", type=int, default=None, help="train on at most N examples")
+    p.add_argument("--max-eval", type=int, default=None, help="validate/test on at most N examples")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("models", parents=[common], help="list registered models")
+    p.add_argument("--dataset", default=None, help="only models trained on this dataset")
+    p.set_defaults(func=cmd_models_list)
+
+    p = sub.add_parser("show", parents=[common], help="one model: metrics, lineage, hashes, audits")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("export", parents=[common], help="write a model folder that loads with plain torch")
+    p.add_argument("id")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("add-dataset", parents=[common], help="validate a CSV and register it as a dataset")
+    p.add_argument("path")
+    p.add_argument("--label", required=True)
+    p.add_argument("--sensitive", default=None, help="comma-separated protected-attribute columns")
+    p.add_argument("--text", default=None, help="the text column, for a text dataset")
+    p.add_argument("--drop", default=None, help="comma-separated columns to ignore")
+    p.add_argument("--name", default=None)
+    p.add_argument("--min-group-size", type=int, default=10)
+    p.set_defaults(func=cmd_add_dataset)
+
+    p = sub.add_parser("dashboard", parents=[common], help="start the web dashboard")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--headless", action="store_true", help="do not open a browser")
+    p.set_defaults(func=cmd_dashboard)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .errors import FmauditError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FmauditError as exc:
+        if getattr(args, "json", False):
+            json.dump({"error": str(exc), "type": type(exc).__name__}, sys.stdout)
+            sys.stdout.write("\n")
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Datasets: a registry of built-in offline datasets plus validated user CSVs."""
+
+from __future__ import annotations
+
+import threading
+
+from ..errors import UnknownNameError
+from ._builtin import SPECS
+from ._csv import load_csv, max_csv_bytes, validate_frame
+from ._preprocess import TabularPreprocessor
+from ._spec import Dataset, DatasetSpec, Feature, Provenance, Split, sha256_file, stratified_split
+
+__all__ = [
+    "Dataset", "DatasetSpec", "Feature", "Provenance", "Split", "TabularPreprocessor",
+    "dataset_names", "dataset_spec", "list_datasets", "load_csv", "load_dataset", "max_csv_bytes",
+    "sha256_file", "stratified_split", "validate_frame",
+]
+
+_cache: dict[tuple[str, int], Dataset] = {}
+_lock = threading.Lock()
+
+
+def list_datasets() -> list[DatasetSpec]:
+    """Specs of the built-in datasets (nothing is loaded)."""
+    return list(SPECS.values())
+
+
+def dataset_names(store=None) -> list[str]:
+    """Built-in names plus the user datasets registered in ``store``."""
+    names = list(SPECS)
+    if store is not None:
+        names += [d["name"] for d in store.list_datasets()]
+    return names
+
+
+def dataset_spec(name: str, store=None) -> DatasetSpec:
+    """The spec of a built-in dataset, or of a stored user dataset (which loads it)."""
+    if name in SPECS:
+        return SPECS[name]
+    return load_dataset(name, store=store).spec
+
+
+def load_dataset(name: str, seed: int = 0, store=None) -> Dataset:
+    """Load a dataset by name with seeded splits; built-ins are cached per process.
+
+    Raises
+    ------
+    UnknownNameError
+        When ``name`` is neither built in nor registered in ``store``; the message lists both.
+    """
+    from ._builtin import LOADERS
+
+    if name in LOADERS:
+        key = (name, int(seed))
+        with _lock:
+            if key not in _cache:
+                _cache[key] = LOADERS[name](int(seed))
+            return _cache[key]
+    record = store.get_dataset(name) if store is not None else None
+    if record is None:
+        raise UnknownNameError("dataset", name, dataset_names(store))
+    return load_csv(record["path"], record["label"], tuple(record["sensitive"]), text=record["text"],
+                    name=name, drop=tuple(record["drop"]), seed=seed, min_group_size=record["min_group_size"])

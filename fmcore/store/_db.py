@@ -1,0 +1,299 @@
+"""The store: SQLite (WAL) for records, a folder of artifacts per model, atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .. import config as _config
+from ..errors import NotFoundError
+from ._records import ModelRecord, RunRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS models (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, model TEXT NOT NULL, dataset TEXT NOT NULL,
+    created_at TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, size_bytes INTEGER NOT NULL,
+    n_params INTEGER NOT NULL, parent_id TEXT REFERENCES models(id), derivation TEXT, config TEXT,
+    metrics TEXT, run_id TEXT);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+    config TEXT, history TEXT, model_id TEXT, finished_at TEXT, error TEXT);
+CREATE TABLE IF NOT EXISTS audits (
+    id TEXT PRIMARY KEY, model_id TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL,
+    params TEXT, result TEXT);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT, state TEXT NOT NULL, created_at TEXT NOT NULL,
+    started_at TEXT, finished_at TEXT, params TEXT, progress REAL DEFAULT 0, eta_s REAL, message TEXT,
+    history TEXT DEFAULT '[]', log TEXT DEFAULT '', result TEXT, error TEXT, pid INTEGER, owner_pid INTEGER,
+    cancel_requested INTEGER DEFAULT 0);
+CREATE TABLE IF NOT EXISTS datasets (
+    name TEXT PRIMARY KEY, path TEXT NOT NULL, label TEXT NOT NULL, sensitive TEXT, text TEXT,
+    drop_columns TEXT, min_group_size INTEGER, sha256 TEXT NOT NULL, rows INTEGER, created_at TEXT NOT NULL);
+"""
+STALE_TMP_SECONDS = 3600
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Store:
+    """Runs, models (with lineage), audits, jobs and user datasets under one folder.
+
+    Parameters
+    ----------
+    root : folder to keep everything in; default ``$FMAUDIT_HOME`` (``~/.fmaudit``).
+
+    Every write is a transaction; model artifacts are written to a temporary folder and renamed
+    into place before the row that points at them is committed, so a crash never leaves a
+    registered model without its files.
+    """
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root else _config.home()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.root / "fmaudit.db"
+        self.models_dir = self.root / "artifacts" / "models"
+        self.data_dir = self.root / "artifacts" / "datasets"
+        for d in (self.models_dir, self.data_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        con = self._connect()
+        try:
+            con.executescript(SCHEMA)  # IF NOT EXISTS: safe to run from many processes
+        finally:
+            con.close()
+        self._sweep_temporaries()
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.execute("PRAGMA foreign_keys=ON")
+        return con
+
+    @contextlib.contextmanager
+    def _tx(self):
+        con = self._connect()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+
+    def _query(self, sql: str, args=()) -> list[sqlite3.Row]:
+        con = self._connect()
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
+
+    def _sweep_temporaries(self) -> None:
+        """Remove temp folders left by crashed writes (old enough not to be in progress)."""
+        cutoff = time.time() - STALE_TMP_SECONDS
+        for base in (self.models_dir, self.data_dir):
+            for tmp in base.glob(".tmp-*"):
+                if tmp.stat().st_mtime < cutoff:
+                    shutil.rmtree(tmp, ignore_errors=True)
+
+    # -- models --------------------------------------------------------------------------------
+    def register_model(self, classifier, *, dataset: str, name: str | None = None, metrics: dict | None = None,
+                       config: dict | None = None, parent_id: str | None = None, derivation: dict | None = None,
+                       run_id: str | None = None, extra_json: dict | None = None) -> ModelRecord:
+        """Save ``classifier``'s artifacts and register it; returns the new record."""
+        if parent_id is not None:
+            self.get_model(parent_id)
+        model_id = new_id("m")
+        tmp = self.models_dir / f".tmp-{model_id}"
+        final = self.models_dir / model_id
+        tmp.mkdir()
+        try:
+            classifier.save(tmp)
+            for fname, payload in {"metrics.json": metrics or {}, **(extra_json or {})}.items():
+                (tmp / fname).write_text(json.dumps(payload, indent=2))
+            files = sorted(p for p in tmp.rglob("*") if p.is_file())
+            weights = [p for p in files if p.suffix == ".safetensors"]
+            sha = _sha256(weights[0]) if len(weights) == 1 else hashlib.sha256(
+                "".join(_sha256(p) for p in weights).encode()).hexdigest()
+            size = sum(p.stat().st_size for p in weights)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        record = ModelRecord(
+            id=model_id, name=name or f"{classifier.model}-{dataset}-{model_id[2:6]}", model=classifier.model,
+            dataset=dataset, created_at=now(), path=str(final), sha256=sha, size_bytes=size,
+            n_params=classifier.n_params(), parent_id=parent_id, derivation=derivation or {},
+            config=config or {}, metrics=metrics or {}, run_id=run_id)
+        row = record.to_dict()
+        for key in ("derivation", "config", "metrics"):
+            row[key] = json.dumps(row[key])
+        try:
+            with self._tx() as con:
+                # column names come from the ModelRecord dataclass, never from input
+                con.execute(f"INSERT INTO models ({','.join(row)}) VALUES ({','.join('?' * len(row))})",  # noqa: S608
+                            list(row.values()))
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            raise
+        return record
+
+    def get_model(self, model_id: str) -> ModelRecord:
+        rows = self._query("SELECT * FROM models WHERE id = ?", (model_id,))
+        if not rows:
+            recent = [r["id"] for r in self._query("SELECT id FROM models ORDER BY created_at DESC LIMIT 5")]
+            hint = f" Recent models: {', '.join(recent)}." if recent else " The store has no models yet."
+            raise NotFoundError(f"No model {model_id!r} in {self.root}.{hint} List them with `fmaudit models`.")
+        return ModelRecord.from_row(rows[0])
+
+    def list_models(self, dataset: str | None = None) -> list[ModelRecord]:
+        sql, args = "SELECT * FROM models", ()
+        if dataset:
+            sql, args = sql + " WHERE dataset = ?", (dataset,)
+        return [ModelRecord.from_row(r) for r in self._query(sql + " ORDER BY created_at, rowid", args)]
+
+    def children(self, model_id: str) -> list[ModelRecord]:
+        rows = self._query("SELECT * FROM models WHERE parent_id = ? ORDER BY created_at", (model_id,))
+        return [ModelRecord.from_row(r) for r in rows]
+
+    def lineage(self, model_id: str) -> list[ModelRecord]:
+        """The model and its ancestors, the model first."""
+        chain = [self.get_model(model_id)]
+        while chain[-1].parent_id:
+            chain.append(self.get_model(chain[-1].parent_id))
+        return chain
+
+    def load_classifier(self, model_id: str):
+        from ..models import Classifier
+
+        return Classifier.load(self.get_model(model_id).path)
+
+    def verify_model(self, model_id: str) -> bool:
+        """True when the weights on disk still hash to the registered sha256."""
+        record = self.get_model(model_id)
+        weights = sorted(Path(record.path).rglob("*.safetensors"))
+        sha = _sha256(weights[0]) if len(weights) == 1 else hashlib.sha256(
+            "".join(_sha256(p) for p in weights).encode()).hexdigest()
+        return sha == record.sha256
+
+    def delete_model(self, model_id: str) -> None:
+        """Delete a model and its artifacts; refused while other models name it as parent."""
+        record = self.get_model(model_id)
+        kids = self.children(model_id)
+        if kids:
+            raise NotFoundError(f"Model {model_id} is the parent of {', '.join(k.id for k in kids)}; "
+                                "delete those first.")
+        with self._tx() as con:
+            con.execute("DELETE FROM audits WHERE model_id = ?", (model_id,))
+            con.execute("DELETE FROM models WHERE id = ?", (model_id,))
+        shutil.rmtree(record.path, ignore_errors=True)
+
+    def export_model(self, model_id: str, dest: str | Path) -> Path:
+        """Copy a model into ``dest`` as a folder that loads with plain torch or transformers."""
+        from ._export import export_model
+
+        return export_model(self, self.get_model(model_id), Path(dest))
+
+    # -- runs ----------------------------------------------------------------------------------
+    def create_run(self, kind: str, config: dict) -> str:
+        run_id = new_id("r")
+        with self._tx() as con:
+            con.execute("INSERT INTO runs (id, kind, status, created_at, config, history) VALUES (?,?,?,?,?,?)",
+                        (run_id, kind, "running", now(), json.dumps(config), "[]"))
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, history: list, model_id: str | None = None,
+                   error: str | None = None) -> None:
+        with self._tx() as con:
+            con.execute("UPDATE runs SET status=?, history=?, model_id=?, finished_at=?, error=? WHERE id=?",
+                        (status, json.dumps(history), model_id, now(), error, run_id))
+
+    def get_run(self, run_id: str) -> RunRecord:
+        rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
+            raise NotFoundError(f"No run {run_id!r} in {self.root}.")
+        return RunRecord.from_row(rows[0])
+
+    def list_runs(self) -> list[RunRecord]:
+        return [RunRecord.from_row(r) for r in self._query("SELECT * FROM runs ORDER BY created_at, rowid")]
+
+    # -- audits --------------------------------------------------------------------------------
+    def add_audit(self, model_id: str, name: str, params: dict, result: dict) -> str:
+        self.get_model(model_id)
+        audit_id = new_id("a")
+        with self._tx() as con:
+            con.execute("INSERT INTO audits (id, model_id, name, created_at, params, result) VALUES (?,?,?,?,?,?)",
+                        (audit_id, model_id, name, now(), json.dumps(params), json.dumps(result)))
+        return audit_id
+
+    def list_audits(self, model_id: str | None = None) -> list[dict]:
+        sql, args = "SELECT * FROM audits", ()
+        if model_id:
+            sql, args = sql + " WHERE model_id = ?", (model_id,)
+        rows = self._query(sql + " ORDER BY created_at DESC, rowid DESC", args)
+        return [{**dict(r), "params": json.loads(r["params"]), "result": json.loads(r["result"])} for r in rows]
+
+    # -- user datasets -------------------------------------------------------------------------
+    def add_dataset(self, path: str | Path, label: str, sensitive=(), *, name: str | None = None,
+                    text: str | None = None, drop=(), min_group_size: int = 10) -> dict:
+        """Validate a CSV and keep a copy under the store; nothing is written if it is refused."""
+        from ..data import list_datasets, load_csv
+
+        path = Path(path)
+        name = name or path.stem
+        if name in {s.name for s in list_datasets()} or self.get_dataset(name) is not None:
+            raise NotFoundError(f"A dataset named {name!r} exists already; pick another --name.")
+        ds = load_csv(path, label, tuple(sensitive), text=text, name=name, drop=tuple(drop),
+                      min_group_size=min_group_size)
+        tmp = self.data_dir / f".tmp-{new_id('d')}.csv"
+        final = self.data_dir / f"{ds.provenance.sha256[:16]}-{path.name}"
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, final)
+        record = {"name": name, "path": str(final), "label": label, "sensitive": list(sensitive), "text": text,
+                  "drop": list(drop), "min_group_size": min_group_size, "sha256": ds.provenance.sha256,
+                  "rows": ds.spec.rows, "created_at": now()}
+        with self._tx() as con:
+            con.execute("INSERT INTO datasets (name, path, label, sensitive, text, drop_columns, min_group_size, "
+                        "sha256, rows, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (name, str(final), label, json.dumps(list(sensitive)), text, json.dumps(list(drop)),
+                         min_group_size, record["sha256"], record["rows"], record["created_at"]))
+        return record
+
+    def get_dataset(self, name: str) -> dict | None:
+        rows = self._query("SELECT * FROM datasets WHERE name = ?", (name,))
+        return self._dataset_row(rows[0]) if rows else None
+
+    def list_datasets(self) -> list[dict]:
+        return [self._dataset_row(r) for r in self._query("SELECT * FROM datasets ORDER BY created_at")]
+
+    @staticmethod
+    def _dataset_row(row) -> dict:
+        data = dict(row)
+        data["sensitive"] = json.loads(data["sensitive"] or "[]")
+        data["drop"] = json.loads(data.pop("drop_columns") or "[]")
+        return data

@@ -1,0 +1,78 @@
+"""Export a stored model as a self-contained folder that loads without fmaudit."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from ..errors import FmauditError
+
+TORCH_README = """# {name} ({model}, exported by fmaudit)
+
+Trained on `{dataset}`; model id `{id}`; weights sha256 `{sha256}`.
+
+Files: `model.safetensors` (weights), `config.json` (architecture and arguments),
+`fmaudit.json` (classes, input description), `metrics.json` (test metrics),
+`record.json` (lineage, training config, data provenance){pre}, and `nets.py`
+(the network definitions: plain torch, no fmaudit needed).
+
+```python
+import sys, torch
+sys.path.insert(0, "{folder}")
+import nets
+model = nets.load_exported("{folder}")          # an eval-mode torch.nn.Module
+{usage}
+```
+"""
+
+TEXT_README = """# {name} ({model}, exported by fmaudit)
+
+Trained on `{dataset}`; model id `{id}`; weights sha256 `{sha256}`. A standard Hugging Face
+folder (`config.json`, `model.safetensors`, tokenizer files) plus `fmaudit.json`, `metrics.json`
+and `record.json` (lineage, training config, data provenance).
+
+```python
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+model = AutoModelForSequenceClassification.from_pretrained("{folder}")
+tokenizer = AutoTokenizer.from_pretrained("{folder}")
+batch = tokenizer(["some text"], padding="max_length", truncation=True, max_length={max_length}, return_tensors="pt")
+probs = model(**batch).logits.softmax(-1)   # classes: {classes}
+```
+"""
+
+
+def export_model(store, record, dest: Path) -> Path:
+    """Copy ``record``'s artifacts into ``dest`` with a README and, for torch models, ``nets.py``."""
+    if dest.exists() and any(dest.iterdir()):
+        raise FmauditError(f"{dest} exists and is not empty; choose a new folder so nothing is overwritten.")
+    src = Path(record.path)
+    tmp = dest.with_name(f".{dest.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp)
+    meta = json.loads((src / "fmaudit.json").read_text())
+    lineage = [r.to_dict() for r in store.lineage(record.id)]
+    run = store.get_run(record.run_id).to_dict() if record.run_id else None
+    (tmp / "record.json").write_text(json.dumps({"model": record.to_dict(), "lineage": lineage, "run": run},
+                                                indent=2))
+    fields = {**record.to_dict(), "folder": dest.resolve().as_posix(), "classes": meta["classes"]}
+    if meta["modality"] == "text":
+        readme = TEXT_README.format(max_length=meta.get("max_length", 64), **fields)
+    else:
+        from ..models import nets
+
+        shutil.copyfile(nets.__file__, tmp / "nets.py")
+        if meta["modality"] == "tabular":
+            pre = ", `preprocess.json` (how raw columns become inputs)"
+            usage = (f"import json\nspec = json.load(open(\"{fields['folder']}/preprocess.json\"))\n"
+                     "x = nets.encode_rows([{\"column\": \"value\", ...}], spec)\n"
+                     "probs = model(x).softmax(-1)")
+        else:
+            pre = ""
+            usage = f"x = torch.zeros(1, *{meta['input']['shape']})   # floats in [0, 1]\nprobs = model(x).softmax(-1)"
+        readme = TORCH_README.format(pre=pre, usage=usage, **fields)
+    (tmp / "README.md").write_text(readme)
+    if dest.exists():
+        dest.rmdir()
+    tmp.rename(dest)
+    return dest

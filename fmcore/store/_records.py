@@ -1,0 +1,61 @@
+"""Records kept in the store: plain dataclasses that round-trip through JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class ModelRecord:
+    """A registered model. ``parent_id`` and ``derivation`` make lineage data, not prose."""
+
+    id: str
+    name: str
+    model: str
+    dataset: str
+    created_at: str
+    path: str
+    sha256: str
+    size_bytes: int
+    n_params: int
+    parent_id: str | None = None
+    derivation: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    run_id: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_row(cls, row) -> ModelRecord:
+        data = dict(row)
+        for key in ("derivation", "config", "metrics"):
+            data[key] = json.loads(data[key] or "{}")
+        return cls(**data)
+
+
+@dataclass
+class RunRecord:
+    """One training (or other) run: its config, per-epoch history and outcome."""
+
+    id: str
+    kind: str
+    status: str
+    created_at: str
+    config: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)
+    model_id: str | None = None
+    finished_at: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_row(cls, row) -> RunRecord:
+        data = dict(row)
+        data["config"] = json.loads(data["config"] or "{}")
+        data["history"] = json.loads(data["history"] or "[]")
+        return cls(**data)

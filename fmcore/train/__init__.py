@@ -1,0 +1,12 @@
+"""Training: one loop for image, tabular and text models, with callbacks for progress and control."""
+
+from ._callbacks import Callback, CancelCallback, EarlyStopping, ProgressCallback, TrainState
+from ._config import TrainConfig
+from ._loop import augment_images, classification_metrics, evaluate, fit, make_optimizer
+from ._pipeline import TrainingCancelled, TrainResult, train_model
+
+__all__ = [
+    "Callback", "CancelCallback", "EarlyStopping", "ProgressCallback", "TrainConfig", "TrainResult", "TrainState",
+    "TrainingCancelled", "augment_images", "classification_metrics", "evaluate", "fit", "make_optimizer",
+    "train_model",
+]

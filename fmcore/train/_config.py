@@ -1,0 +1,54 @@
+"""Training configuration: a frozen dataclass whose every field has a default and a help text."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+
+def _f(default, help: str):
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. ``None`` means "the model's default" (see ``ModelSpec.defaults``)."""
+
+    epochs: int = _f(3, "Full passes over the training data.")
+    batch_size: int | None = _f(None, "Examples per optimisation step; smaller steps are noisier but more frequent.")
+    lr: float | None = _f(None, "Learning rate: how far each step moves the weights.")
+    optimizer: str | None = _f(None, "adam, adamw or sgd (with momentum 0.9).")
+    lr_schedule: str = _f("cosine", "constant, or cosine: the learning rate falls smoothly to zero by the last step.")
+    weight_decay: float = _f(0.0, "L2 penalty pulling weights towards zero; a guard against overfitting.")
+    seed: int = _f(0, "Seeds weight initialisation, shuffling and dropout: same seed, same model.")
+    split_seed: int = _f(0, "Seeds the train/validation/test split of datasets that are not pre-split.")
+    threads: int | None = _f(None, "Torch CPU threads (default: $FMAUDIT_THREADS or half the cores).")
+    augment: bool = _f(False, "Images only: random shifts (up to 2 px) and rotations (up to 10 degrees) each step.")
+    early_stopping: int | None = _f(
+        None, "Stop after this many epochs without a better validation loss, and keep the best epoch's weights.")
+    max_train_samples: int | None = _f(None, "Train on at most this many examples (a seeded subset) for quick runs.")
+    max_eval_samples: int | None = _f(None, "Validate and test on at most this many examples.")
+    max_length: int | None = _f(None, "Text only: tokens kept per text (default 64).")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"Unknown training option(s) {sorted(unknown)}; known: {sorted(known)}.")
+        return cls(**data)
+
+    @classmethod
+    def help(cls) -> dict[str, str]:
+        """Field name -> help text, for the CLI and the dashboard."""
+        return {f.name: f.metadata["help"] for f in fields(cls)}
+
+    def resolved(self, defaults: dict) -> TrainConfig:
+        """A copy with the model's defaults filled in where this config says ``None``."""
+        from dataclasses import replace
+
+        fill = {k: defaults[k] for k in ("batch_size", "lr", "optimizer", "max_length")
+                if getattr(self, k) is None and k in defaults}
+        return replace(self, **fill)

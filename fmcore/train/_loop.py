@@ -1,0 +1,135 @@
+"""The training loop: one short loop for image, tabular and text models."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..models._batching import batched_logits, forward, length, take
+from ._callbacks import Callback, TrainState
+from ._config import TrainConfig
+
+
+def make_optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    raise ValueError(f"Unknown optimizer {name!r}; choose adam, adamw or sgd.")
+
+
+def make_schedule(name: str, opt: torch.optim.Optimizer, total_steps: int):
+    """Per-step learning-rate schedule: ``constant`` or ``cosine`` (decays to zero at the last step)."""
+    if name == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+    if name == "cosine":
+        return torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / max(1, total_steps))))
+    raise ValueError(f"Unknown lr_schedule {name!r}; choose constant or cosine.")
+
+
+def augment_images(x: torch.Tensor, generator: torch.Generator, max_shift: float = 2.0,
+                   max_degrees: float = 10.0) -> torch.Tensor:
+    """Random small rotations and shifts of a batch ``(n, c, h, w)``, in torch (no torchvision)."""
+    n, _, h, w = x.shape
+    angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(max_degrees)
+    shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * max_shift
+    cos, sin = angle.cos(), angle.sin()
+    theta = torch.stack([
+        torch.stack([cos, -sin, shift[:, 0] * 2 / w], 1),
+        torch.stack([sin, cos, shift[:, 1] * 2 / h], 1),
+    ], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+
+
+def classification_metrics(y_true: np.ndarray, logits: torch.Tensor, n_classes: int) -> dict:
+    """Accuracy, macro-F1, mean cross-entropy, confusion matrix and per-class accuracy (recall)."""
+    y_true = np.asarray(y_true)
+    loss = float(F.cross_entropy(logits, torch.as_tensor(y_true)).item()) if len(y_true) else float("nan")
+    y_pred = logits.argmax(-1).numpy()
+    cm = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    tp = np.diag(cm).astype(float)
+    support, predicted = cm.sum(1), cm.sum(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recall = np.where(support > 0, tp / support, 0.0)
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    present = (support + predicted) > 0  # sklearn's macro average covers labels seen in y_true or y_pred
+    return {
+        "accuracy": float(tp.sum() / max(1, len(y_true))),
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "loss": loss,
+        "confusion_matrix": cm.tolist(),
+        "per_class_accuracy": recall.tolist(),
+        "n": int(len(y_true)),
+    }
+
+
+def evaluate(net, inputs, y: np.ndarray, n_classes: int, batch_size: int = 512) -> dict:
+    """``classification_metrics`` of ``net`` on encoded ``inputs``, in eval mode, no gradients."""
+    return classification_metrics(y, batched_logits(net, inputs, n_classes, batch_size), n_classes)
+
+
+def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: int,
+        callbacks: list[Callback] = ()) -> TrainState:
+    """Train ``net`` in place on encoded ``train = (inputs, y)``; validate on ``val`` each epoch.
+
+    ``config`` must be resolved (batch size, lr and optimizer set). Returns the final state, whose
+    ``history`` has one row per epoch: train loss/accuracy (running, over the epoch) and
+    validation loss/accuracy/macro-F1.
+    """
+    inputs, y = train
+    y = torch.as_tensor(y)
+    n = length(inputs)
+    bs = config.batch_size
+    generator = torch.Generator().manual_seed(config.seed)
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = make_optimizer(config.optimizer, params, config.lr, config.weight_decay)
+    state = TrainState(epochs=config.epochs, steps_per_epoch=math.ceil(n / bs))
+    schedule = make_schedule(config.lr_schedule, opt, state.total_steps)
+    for cb in callbacks:
+        cb.on_train_begin(state, net)
+    for epoch in range(1, config.epochs + 1):
+        state.epoch = epoch
+        net.train()
+        perm = torch.randperm(n, generator=generator)
+        loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
+        for i in range(0, n, bs):
+            idx = perm[i:i + bs]
+            xb, yb = take(inputs, idx), y[idx]
+            if config.augment and not isinstance(xb, tuple) and xb.dim() == 4:
+                xb = augment_images(xb, generator)
+            logits = forward(net, xb)
+            loss = F.cross_entropy(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            schedule.step()
+            loss_sum += loss.detach() * len(idx)
+            correct += (logits.detach().argmax(-1) == yb).sum()
+            state.step += 1
+            for cb in callbacks:
+                cb.on_step_end(state, net)
+            if state.should_stop:
+                break
+        seen = min(n, (i + bs))
+        row = {"epoch": epoch, "train_loss": float(loss_sum) / seen, "train_accuracy": float(correct) / seen}
+        if val is not None:
+            m = evaluate(net, val[0], val[1], n_classes)
+            row.update(val_loss=m["loss"], val_accuracy=m["accuracy"], val_macro_f1=m["macro_f1"])
+        state.history.append(row)
+        if state.cancelled:
+            break
+        for cb in callbacks:
+            cb.on_epoch_end(state, net)
+        if state.should_stop:
+            break
+    for cb in callbacks:
+        cb.on_train_end(state, net)
+    return state

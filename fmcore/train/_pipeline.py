@@ -1,0 +1,101 @@
+"""End to end: load data, build the model, fit, test, and register the result in the store."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..errors import FmauditError
+from ._callbacks import Callback, CancelCallback, EarlyStopping
+from ._config import TrainConfig
+from ._loop import evaluate, fit
+
+
+class TrainingCancelled(FmauditError):
+    """Training stopped on request; nothing was registered."""
+
+
+@dataclass
+class TrainResult:
+    """What a training produced: the record (when stored), test metrics, history and timings."""
+
+    model_id: str | None
+    classifier: object
+    metrics: dict
+    history: list[dict]
+    config: TrainConfig
+    seconds: float
+    run_id: str | None = None
+
+    def summary(self) -> dict:
+        keep = ("accuracy", "macro_f1", "loss", "n")
+        return {"model_id": self.model_id, "run_id": self.run_id,
+                "test_accuracy": self.metrics["accuracy"], "test_macro_f1": self.metrics["macro_f1"],
+                "test": {k: self.metrics[k] for k in keep}, "epochs_run": len(self.history),
+                "history": self.history, "seconds": round(self.seconds, 2), "config": self.config.to_dict()}
+
+
+def _subset(split, limit: int | None):
+    return split if not limit or limit >= len(split) else split.head(limit)
+
+
+def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, store=None,
+                name: str | None = None, callbacks: list[Callback] = (), is_cancelled=None) -> TrainResult:
+    """Train ``model`` on ``dataset`` and, when ``store`` is given, register it with its run.
+
+    Parameters
+    ----------
+    dataset, model : registered names (see ``fmcore.data.dataset_names`` and ``fmcore.models.MODELS``).
+    config : training settings; ``None`` fields take the model's defaults.
+    store : a ``Store``; without one nothing is written.
+    callbacks : extra callbacks (progress display, logging).
+    is_cancelled : a function polled during training; when it returns true the run stops and
+        ``TrainingCancelled`` is raised (nothing is registered).
+    """
+    from ..config import seed_everything
+    from ..data import load_dataset
+    from ..models import build_classifier, model_spec
+
+    config = (config or TrainConfig()).resolved(model_spec(model).defaults)
+    if config.epochs < 1 or config.batch_size < 1 or config.lr <= 0:
+        raise FmauditError(f"epochs and batch_size must be at least 1 and lr positive (got {config.epochs}, "
+                           f"{config.batch_size}, {config.lr}).")
+    seed_everything(config.seed, config.threads)
+    started = time.perf_counter()
+    ds = load_dataset(dataset, seed=config.split_seed, store=store)
+    clf = build_classifier(model, ds, max_length=config.max_length)
+    train, val, test = (_subset(ds["train"], config.max_train_samples),
+                        _subset(ds["val"], config.max_eval_samples), _subset(ds["test"], config.max_eval_samples))
+    cbs = list(callbacks)
+    if config.early_stopping:
+        cbs.append(EarlyStopping(config.early_stopping))
+    if is_cancelled is not None:
+        cbs.append(CancelCallback(is_cancelled))
+    run_id = store.create_run("train", {"dataset": dataset, "model": model, **config.to_dict()}) if store else None
+    try:
+        state = fit(clf.net, (clf.encode(train.X), train.y), (clf.encode(val.X), val.y), config,
+                    ds.num_classes, cbs)
+        if state.cancelled:
+            raise TrainingCancelled(f"Training of {model} on {dataset} was cancelled after {state.step} steps.")
+        metrics = evaluate(clf.net, clf.encode(test.X), test.y, ds.num_classes)
+        metrics.update(split="test", val=state.history[-1] if state.history else {},
+                       best_epoch=state.best_epoch or len(state.history))
+        seconds = time.perf_counter() - started
+        model_id = None
+        if store is not None:
+            derivation = {"how": "trained", "dataset": dataset, "dataset_sha256": ds.provenance.sha256,
+                          "seed": config.seed, "split_seed": config.split_seed}
+            record = store.register_model(
+                clf, dataset=dataset, name=name, metrics=metrics, run_id=run_id, derivation=derivation,
+                config={"model": model, "train": config.to_dict(), "dataset": ds.summary()},
+                extra_json={"history.json": state.history})
+            model_id = record.id
+            store.finish_run(run_id, "done", state.history, model_id)
+    except BaseException as exc:
+        if store is not None:
+            status = "cancelled" if isinstance(exc, TrainingCancelled) else "failed"
+            store.finish_run(run_id, status, [], error=str(exc) or type(exc).__name__)
+        raise
+    return TrainResult(model_id, clf, metrics, state.history, config, seconds, run_id)
+
+

@@ -1,0 +1,66 @@
+"""Shared fixtures: an isolated store per test, one torch thread, small fixed data."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Set before anything imports fmcore: tests never touch the user's ~/.fmaudit, and use one thread.
+os.environ["FMAUDIT_HOME"] = tempfile.mkdtemp(prefix="fmaudit-test-home-")
+os.environ.setdefault("FMAUDIT_THREADS", "1")
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture
+def store(tmp_path):
+    from fmcore.store import Store
+
+    return Store(tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def trained_digits(tmp_path_factory):
+    """A seed CNN trained briefly on digits, in a session-wide store: (store, record)."""
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path_factory.mktemp("shared-home"))
+    result = train_model("digits", "seed_cnn", TrainConfig(epochs=2, seed=0), store=st)
+    return st, st.get_model(result.model_id)
+
+
+@pytest.fixture(scope="session")
+def trained_german(tmp_path_factory):
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path_factory.mktemp("shared-german"))
+    result = train_model("german_credit", "mlp", TrainConfig(epochs=5, seed=0), store=st)
+    return st, st.get_model(result.model_id)
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    import pandas as pd
+
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def good_rows():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(120):
+        sex = "female" if i % 2 else "male"
+        income = float(rng.normal(50 + (5 if sex == "male" else 0), 10))
+        rows.append({"income": round(income, 2), "city": ["a", "b", "c"][i % 3], "sex": sex,
+                     "approved": "yes" if income + rng.normal(0, 5) > 52 else "no"})
+    return rows

@@ -1,0 +1,88 @@
+"""User CSVs: good files load; each kind of bad file is refused with a message naming the problem."""
+
+import pytest
+
+from fmcore.data import load_csv
+from fmcore.errors import DataValidationError
+from tests.conftest import write_csv
+
+
+def test_good_csv_loads(tmp_path, good_rows):
+    ds = load_csv(write_csv(tmp_path / "loans.csv", good_rows), "approved", ["sex"])
+    assert ds.spec.classes == ("no", "yes")
+    assert ds.spec.modality == "tabular"
+    assert {f.name: f.kind for f in ds.features} == {"income": "numeric", "city": "categorical"}
+    assert sum(len(s) for s in ds.splits.values()) == 120
+    assert ds.provenance.package == "user-upload"
+    assert len(ds.provenance.sha256) == 64
+
+
+def _refused(tmp_path, rows, label="approved", sensitive=("sex",), **kw) -> str:
+    path = rows if not isinstance(rows, list) else write_csv(tmp_path / "bad.csv", rows)
+    with pytest.raises(DataValidationError) as err:
+        load_csv(path, label, sensitive, **kw)
+    return str(err.value)
+
+
+def test_missing_columns_are_named(tmp_path, good_rows):
+    msg = _refused(tmp_path, good_rows, label="approval", sensitive=("gender",))
+    assert "'approval'" in msg
+    assert "'gender'" in msg
+    assert "income" in msg
+
+
+def test_nan_labels(tmp_path, good_rows):
+    good_rows[5]["approved"] = None
+    assert "1 empty value" in _refused(tmp_path, good_rows)
+
+
+def test_single_class_label(tmp_path, good_rows):
+    for r in good_rows:
+        r["approved"] = "yes"
+    assert "single class" in _refused(tmp_path, good_rows)
+
+
+def test_unusable_id_column(tmp_path, good_rows):
+    for i, r in enumerate(good_rows):
+        r["customer"] = f"cust-{i:05d}"
+    msg = _refused(tmp_path, good_rows)
+    assert "'customer'" in msg
+    assert "identifier" in msg
+
+
+def test_too_small_group(tmp_path, good_rows):
+    good_rows[0]["sex"] = "other"
+    msg = _refused(tmp_path, good_rows)
+    assert "'other': 1" in msg
+    assert "smaller than 10" in msg
+
+
+def test_oversize_file(tmp_path, good_rows, monkeypatch):
+    monkeypatch.setenv("FMAUDIT_MAX_CSV_MB", "0.001")
+    assert "over the" in _refused(tmp_path, good_rows)
+
+
+def test_binary_and_empty_files(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert "empty" in _refused(tmp_path, empty)
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"\x00\x01" * 100 + b"\n" + b"a,b\n1,2,3,4\n")
+    msg = _refused(tmp_path, junk)
+    assert "not found" in msg or "not a readable CSV" in msg
+
+
+def test_all_problems_reported_together(tmp_path, good_rows):
+    good_rows[0]["sex"] = "other"
+    good_rows[3]["approved"] = None
+    err_msg = _refused(tmp_path, good_rows)
+    assert "empty value" in err_msg
+    assert "smaller than" in err_msg
+
+
+def test_text_csv(tmp_path):
+    rows = [{"review": f"text number {i} " + ("good" if i % 2 else "bad"), "label": "pos" if i % 2 else "neg"}
+            for i in range(60)]
+    ds = load_csv(write_csv(tmp_path / "t.csv", rows), "label", text="review")
+    assert ds.spec.modality == "text"
+    assert ds["train"].X.dtype == object

@@ -1,0 +1,102 @@
+"""Built-in datasets: sizes, splits, sensitive attributes and provenance hashes."""
+
+import hashlib
+from importlib import util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fmcore.data import dataset_names, list_datasets, load_dataset, stratified_split
+from fmcore.errors import UnknownNameError
+
+EXPECTED = {  # name: (rows, modality, classes, sensitive)
+    "mnist": (70000, "image", 10, ()),
+    "digits": (1797, "image", 10, ()),
+    "census_income": (299285, "tabular", 2, ("race", "sex", "age")),
+    "german_credit": (1000, "tabular", 2, ("sex", "age")),
+    "arrests": (5226, "tabular", 2, ("colour", "sex", "age")),
+    "tweets": (38158, "text", 3, ()),
+}
+
+
+def test_registry_lists_all_builtins():
+    assert sorted(s.name for s in list_datasets()) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_dataset_shape_splits_and_provenance(name):
+    rows, modality, n_classes, sensitive = EXPECTED[name]
+    ds = load_dataset(name)
+    assert ds.spec.modality == modality
+    assert ds.num_classes == n_classes
+    assert tuple(ds.spec.sensitive) == sensitive
+    sizes = {k: len(v) for k, v in ds.splits.items()}
+    assert set(sizes) == {"train", "val", "test"}
+    assert min(sizes.values()) > 0
+    if name == "tweets":  # a few rows without text are dropped
+        assert 38000 <= sum(sizes.values()) <= rows
+    else:
+        assert sum(sizes.values()) == rows
+    for split in ds.splits.values():
+        assert split.y.dtype == np.int64
+        assert split.y.min() >= 0
+        assert split.y.max() < n_classes
+        if sensitive:
+            assert list(split.groups.columns) == list(sensitive)
+            assert split.groups.notna().all().all()
+    # provenance: the hash is of the file inside the installed package
+    prov = ds.provenance
+    assert prov.version
+    assert prov.licence
+    first_file = prov.source.split(" + ")[0]
+    module, rel = first_file.split("/", 1)
+    path = Path(list(util.find_spec(module).submodule_search_locations)[0]) / rel
+    assert prov.sha256.split("+")[0] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert ds.summary()["splits"] == sizes
+
+
+def test_sensitive_attributes_are_not_features():
+    for name in ("census_income", "german_credit", "arrests"):
+        ds = load_dataset(name)
+        feats = {f.name for f in ds.features}
+        assert not feats & set(ds.spec.sensitive) - {"age"}, name
+        assert "age" not in feats  # the banded age is a group, the raw years may be a feature
+
+
+def test_census_labels_match_published_rate():
+    ds = load_dataset("census_income")
+    y = np.concatenate([s.y for s in ds.splits.values()])
+    assert 0.05 < y.mean() < 0.07  # about 6% earn over $50k
+    assert set(ds["train"].groups["race"].unique()) >= {"White", "Black"}
+
+
+def test_images_are_in_unit_range_and_shaped_like_mnist():
+    for name in ("mnist", "digits"):
+        X = load_dataset(name)["train"].X
+        assert X.shape[1:] == (1, 28, 28)
+        assert X.dtype == np.float32
+        assert X.min() >= 0
+        assert X.max() <= 1
+
+
+def test_splits_are_seeded_disjoint_and_stratified():
+    a, b, c = load_dataset("german_credit", seed=0), load_dataset("german_credit", seed=0), load_dataset(
+        "german_credit", seed=1)
+    assert a["train"].X.equals(b["train"].X)
+    assert not a["train"].X.equals(c["train"].X)
+    y = np.r_[np.zeros(700, int), np.ones(300, int)]
+    parts = stratified_split(y, (0.6, 0.2, 0.2), seed=3)
+    all_idx = np.concatenate(parts)
+    assert len(all_idx) == len(np.unique(all_idx)) == 1000
+    for p in parts:
+        assert abs(y[p].mean() - 0.3) < 0.01
+
+
+def test_unknown_dataset_lists_available():
+    with pytest.raises(UnknownNameError) as err:
+        load_dataset("mnsit")
+    msg = str(err.value)
+    for name in dataset_names():
+        assert name in msg
+    assert "Did you mean 'mnist'" in msg

@@ -1,0 +1,161 @@
+"""The store: registration, lineage, atomic writes, tamper detection and export."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from fmcore.data import load_dataset
+from fmcore.errors import NotFoundError
+from fmcore.models import build_classifier
+
+
+def test_register_lineage_and_delete(store):
+    ds = load_dataset("digits")
+    parent = store.register_model(build_classifier("logreg", ds), dataset="digits", metrics={"accuracy": 0.5})
+    child = store.register_model(build_classifier("logreg", ds), dataset="digits", parent_id=parent.id,
+                                 derivation={"how": "fine-tuned"})
+    assert [r.id for r in store.lineage(child.id)] == [child.id, parent.id]
+    assert [r.id for r in store.children(parent.id)] == [child.id]
+    assert store.get_model(child.id).derivation == {"how": "fine-tuned"}
+    with pytest.raises(NotFoundError, match="parent of"):
+        store.delete_model(parent.id)
+    store.delete_model(child.id)
+    store.delete_model(parent.id)
+    assert store.list_models() == []
+    assert not any(p.name.startswith("m-") for p in store.models_dir.iterdir())
+
+
+def test_unknown_parent_and_unknown_id_are_refused(store):
+    ds = load_dataset("digits")
+    with pytest.raises(NotFoundError, match="fmaudit models"):
+        store.register_model(build_classifier("logreg", ds), dataset="digits", parent_id="m-nothere")
+    assert store.list_models() == []
+
+
+def test_a_failing_save_leaves_nothing_behind(store):
+    clf = build_classifier("logreg", load_dataset("digits"))
+
+    def broken_save(folder):
+        (folder / "model.safetensors").write_bytes(b"half written")
+        raise OSError("disk full")
+
+    clf.save = broken_save
+    with pytest.raises(OSError, match="disk full"):
+        store.register_model(clf, dataset="digits")
+    assert store.list_models() == []
+    assert list(store.models_dir.iterdir()) == []
+
+
+def test_a_failing_insert_removes_the_artifacts(store, monkeypatch):
+    clf = build_classifier("logreg", load_dataset("digits"))
+    original = store._tx
+
+    def failing_tx():
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(store, "_tx", failing_tx)
+    with pytest.raises(RuntimeError):
+        store.register_model(clf, dataset="digits")
+    monkeypatch.setattr(store, "_tx", original)
+    assert store.list_models() == []
+    assert list(store.models_dir.iterdir()) == []
+
+
+def test_tampered_weights_are_detected(trained_digits):
+    st, rec = trained_digits
+    assert st.verify_model(rec.id)
+    weights = next(p for p in (st.models_dir / rec.id).iterdir() if p.suffix == ".safetensors")
+    original = weights.read_bytes()
+    try:
+        weights.write_bytes(original[:-4] + b"\x00\x00\x00\x01")
+        assert not st.verify_model(rec.id)
+    finally:
+        weights.write_bytes(original)
+
+
+def test_reloaded_model_predicts_the_same(trained_digits):
+    st, rec = trained_digits
+    ds = load_dataset("digits")
+    clf = st.load_classifier(rec.id)
+    acc = float((clf.predict(ds["test"].X) == ds["test"].y).mean())
+    assert acc == pytest.approx(rec.metrics["accuracy"])
+
+
+PLAIN_TORCH = textwrap.dedent("""
+    import json, sys
+    import numpy as np, torch
+    folder = sys.argv[1]
+    sys.path.insert(0, folder)
+    import nets
+    model = nets.load_exported(folder)
+    assert not any(m.startswith(("fmcore", "audits", "dashboard")) for m in sys.modules)
+    data = json.load(open(sys.argv[2]))
+    if "rows" in data:
+        x = nets.encode_rows(data["rows"], json.load(open(folder + "/preprocess.json")))
+    else:
+        x = torch.tensor(np.array(data["images"], dtype=np.float32))
+    print(json.dumps(model(x).argmax(-1).tolist()))
+""")
+
+
+def _predict_plain(folder, payload, tmp_path):
+    script, data = tmp_path / "plain.py", tmp_path / "input.json"
+    script.write_text(PLAIN_TORCH)
+    data.write_text(json.dumps(payload))
+    # -I: isolated mode, so the repository (and fmcore) is not importable from the current directory
+    out = subprocess.run([sys.executable, "-I", str(script), str(folder), str(data)], capture_output=True,
+                         text=True, check=True, cwd=tmp_path)
+    return np.array(json.loads(out.stdout))
+
+
+def test_export_image_model_loads_with_plain_torch(trained_digits, tmp_path):
+    st, rec = trained_digits
+    dest = st.export_model(rec.id, tmp_path / "export")
+    files = {p.name for p in dest.iterdir()}
+    assert {"model.safetensors", "config.json", "nets.py", "README.md", "record.json", "fmaudit.json"} <= files
+    record = json.loads((dest / "record.json").read_text())
+    assert record["model"]["id"] == rec.id
+    assert record["model"]["config"]["dataset"]["provenance"]["sha256"]
+    X = load_dataset("digits")["test"].X[:40]
+    expected = st.load_classifier(rec.id).predict(X)
+    got = _predict_plain(dest, {"images": X.tolist()}, tmp_path)
+    np.testing.assert_array_equal(got, expected)
+    with pytest.raises(Exception, match="not empty"):
+        st.export_model(rec.id, dest)
+
+
+def test_export_tabular_model_loads_with_plain_torch(trained_german, tmp_path):
+    st, rec = trained_german
+    dest = st.export_model(rec.id, tmp_path / "export")
+    frame = load_dataset("german_credit")["test"].X.iloc[:50]
+    rows = json.loads(frame.to_json(orient="records"))
+    expected = st.load_classifier(rec.id).predict(frame)
+    np.testing.assert_array_equal(_predict_plain(dest, {"rows": rows}, tmp_path), expected)
+
+
+def test_user_dataset_refused_leaves_store_unchanged(store, tmp_path, good_rows):
+    from fmcore.errors import DataValidationError
+    from tests.conftest import write_csv
+
+    good_rows[0]["sex"] = "x"
+    before = sorted(p.name for p in store.root.rglob("*"))
+    with pytest.raises(DataValidationError, match="smaller than"):
+        store.add_dataset(write_csv(tmp_path / "bad.csv", good_rows), "approved", ["sex"])
+    assert store.list_datasets() == []
+    assert sorted(p.name for p in store.root.rglob("*")) == before
+
+
+def test_user_dataset_trains(store, tmp_path, good_rows):
+    from fmcore.train import TrainConfig, train_model
+    from tests.conftest import write_csv
+
+    store.add_dataset(write_csv(tmp_path / "loans.csv", good_rows), "approved", ["sex"], name="loans")
+    r = train_model("loans", "mlp", TrainConfig(epochs=20), store=store)
+    assert r.metrics["accuracy"] > 0.6
+    assert store.get_model(r.model_id).dataset == "loans"
+    with pytest.raises(NotFoundError, match="exists already"):
+        store.add_dataset(tmp_path / "loans.csv", "approved", ["sex"], name="loans")

@@ -1,0 +1,85 @@
+"""The `fmaudit` command line, run as a user runs it: a subprocess, JSON on stdout."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import write_csv
+
+
+def fmaudit(home, *args, check=True):
+    env = {**os.environ, "FMAUDIT_HOME": str(home), "FMAUDIT_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "fmcore.cli", *args], capture_output=True, text=True, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"fmaudit {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+def test_train_models_show_export(tmp_path):
+    home = tmp_path / "home"
+    out = json.loads(fmaudit(home, "train", "--dataset", "german_credit", "--model", "mlp", "--epochs", "3",
+                             "--seed", "0", "--json").stdout)
+    assert out["test_accuracy"] > 0.6
+    assert {"model_id", "test_accuracy", "test_macro_f1", "history"} <= set(out)
+    models = json.loads(fmaudit(home, "models", "--json").stdout)
+    assert [m["id"] for m in models] == [out["model_id"]]
+    assert models[0]["dataset"] == "german_credit"
+    assert models[0]["parent_id"] is None
+    assert models[0]["derivation"]["how"] == "trained"
+    shown = json.loads(fmaudit(home, "show", out["model_id"], "--json").stdout)
+    assert shown["weights_verified"] is True
+    assert shown["lineage"] == [out["model_id"]]
+    exported = json.loads(fmaudit(home, "export", out["model_id"], str(tmp_path / "exp"), "--json").stdout)
+    assert "nets.py" in exported["files"]
+    table = fmaudit(home, "models").stdout
+    assert out["model_id"] in table
+
+
+def test_datasets_json():
+    out = json.loads(fmaudit("/tmp/fmaudit-cli-datasets", "datasets", "--json").stdout)
+    assert {d["name"] for d in out["builtin"]} == {"mnist", "digits", "census_income", "german_credit", "arrests",
+                                                  "tweets"}
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["train", "--dataset", "nope", "--model", "mlp"], "Available: arrests, census_income"),
+    (["train", "--dataset", "digits", "--model", "nope"], "Available: logreg, minilm, mlp, seed_cnn"),
+    (["show", "m-00000000"], "No model 'm-00000000'"),
+])
+def test_errors_exit_2_with_a_helpful_message(tmp_path, args, needle):
+    proc = fmaudit(tmp_path / "home", *args, "--json", check=False)
+    assert proc.returncode == 2
+    assert needle in json.loads(proc.stdout)["error"]
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_csv_is_refused_and_store_unchanged(tmp_path, good_rows):
+    home = tmp_path / "home"
+    good = write_csv(tmp_path / "good.csv", good_rows)
+    fmaudit(home, "add-dataset", str(good), "--label", "approved", "--sensitive", "sex", "--name", "loans")
+    for r in good_rows[:4]:
+        r["approved"] = None
+    bad = write_csv(tmp_path / "bad.csv", good_rows)
+    proc = fmaudit(home, "add-dataset", str(bad), "--label", "approved", "--sensitive", "sex", check=False)
+    assert proc.returncode == 2
+    assert "4 empty value(s)" in proc.stderr
+    listed = json.loads(fmaudit(home, "datasets", "--json").stdout)["user"]
+    assert [d["name"] for d in listed] == ["loans"]
+
+
+def test_dashboard_refuses_public_bind_without_auth(tmp_path):
+    proc = fmaudit(tmp_path, "dashboard", "--host", "0.0.0.0", check=False)
+    assert proc.returncode == 2
+    assert "Refusing to serve on 0.0.0.0" in proc.stderr
+
+
+def test_help_does_not_import_torch():
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "fmcore.cli", "--help"], capture_output=True,
+                          text=True, check=True)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time")}
+    assert "argparse" in imported
+    assert "torch" not in imported
+    assert "train" in proc.stdout
