@@ -1,4 +1,7 @@
-"""fmaudit dashboard: the navigation frame. Pages live in dashboard/pages, one per task."""
+"""fmaudit dashboard: the navigation frame.
+
+Pages live in dashboard/views (not pages/, which Streamlit would auto-list), one per task.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +15,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PAGES = Path(__file__).resolve().parent / "pages"
+VIEWS = Path(__file__).resolve().parent / "views"
 
 st.set_page_config(page_title="fmaudit", page_icon=":material/verified_user:", layout="wide")
 
 navigation = st.navigation({
     "fmaudit": [
-        st.Page(PAGES / "home.py", title="Home", icon=":material/home:", default=True),
-        st.Page(PAGES / "models.py", title="Models", icon=":material/inventory_2:"),
+        st.Page(VIEWS / "home.py", title="Home", icon=":material/home:", default=True),
+        st.Page(VIEWS / "models.py", title="Models", icon=":material/inventory_2:"),
+        st.Page(VIEWS / "jobs.py", title="Jobs", icon=":material/pending_actions:"),
     ],
     "Build": [
-        st.Page(PAGES / "data.py", title="Data", icon=":material/table_chart:"),
+        st.Page(VIEWS / "data.py", title="Data", icon=":material/table_chart:"),
+        st.Page(VIEWS / "train.py", title="Train", icon=":material/model_training:"),
     ],
 })
 navigation.run()

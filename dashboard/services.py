@@ -22,6 +22,26 @@ def get_store():
     return _store_at(str(home()))
 
 
+@st.cache_resource
+def _runner_at(root: str):
+    from fmcore.jobs import JobRunner
+
+    # start() marks jobs left running by a dead server as interrupted, then schedules the queue
+    return JobRunner(_store_at(root)).start()
+
+
+def get_runner():
+    """The job runner of this server process (workers are separate processes)."""
+    return _runner_at(str(get_store().root))
+
+
+def submit_training(dataset: str, model: str, config: dict, name: str | None = None):
+    """Queue a training job; returns the job."""
+    title = f"Train {model} on {dataset}"
+    params = {"dataset": dataset, "model": model, "config": config, "name": name or None}
+    return get_runner().submit("fmcore.jobs.tasks:train", params, title=title)
+
+
 def get_dataset(name: str, seed: int = 0):
     """A dataset by name (built-ins are cached by the engine; user CSVs come from the store)."""
     return _dataset_at(name, seed, str(get_store().root))
@@ -32,6 +52,17 @@ def _dataset_at(name: str, seed: int, root: str):
     from fmcore.data import load_dataset
 
     return load_dataset(name, seed=seed, store=_store_at(root))
+
+
+def dataset_modality(name: str) -> str:
+    """image, tabular or text, without loading a built-in dataset."""
+    from fmcore.data import list_datasets
+
+    builtin = {s.name: s.modality for s in list_datasets()}
+    if name in builtin:
+        return builtin[name]
+    record = get_store().get_dataset(name)
+    return "text" if record and record["text"] else "tabular"
 
 
 def dataset_overview(name: str) -> dict:

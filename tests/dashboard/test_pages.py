@@ -13,7 +13,11 @@ APP = str(ROOT / "dashboard" / "app.py")
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("FMAUDIT_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+    yield tmp_path / "home"
+    from dashboard import services
+
+    services._runner_at(str(tmp_path / "home")).shutdown()  # the cached runner of this test's store
+    services._runner_at.clear()
 
 
 def _run(page: str | None = None, timeout: float = 60) -> AppTest:
@@ -34,6 +38,7 @@ def test_home_empty_store(home):
     at = _run()
     assert at.title[0].value == "fmaudit"
     assert [m.value for m in at.metric][:2] == ["6", "0"]
+    assert any(b.label == "Train the seed CNN on MNIST" for b in at.button)
     assert "No models yet" in at.info[0].value
 
 
@@ -45,7 +50,7 @@ def test_home_lists_models(home, trained_models_in):
 
 
 def test_data_page_cards(home):
-    at = _run("pages/data.py")
+    at = _run("views/data.py")
     assert at.title[0].value == "Data"
     assert len(_charts(at)) >= 2  # label balance + image samples for the default (mnist)
     at.selectbox(key="data_name").set_value("german_credit").run()
@@ -57,7 +62,7 @@ def test_data_page_cards(home):
 
 def test_models_page_details_and_delete(home, trained_models_in):
     ids = trained_models_in(home)
-    at = _run("pages/models.py")
+    at = _run("views/models.py")
     assert set(at.dataframe[0].value["id"]) == set(ids)
     assert len(_charts(at)) == 3  # curves, confusion matrix, per-class accuracy
     target = at.selectbox(key="model_id").value
@@ -71,7 +76,7 @@ def test_models_page_details_and_delete(home, trained_models_in):
 
 
 def test_models_page_empty(home):
-    at = _run("pages/models.py")
+    at = _run("views/models.py")
     assert "No models yet" in at.info[0].value
 
 
@@ -85,3 +90,66 @@ def trained_models_in():
         return [train_model("digits", "logreg", TrainConfig(epochs=2), store=st).model_id,
                 train_model("german_credit", "mlp", TrainConfig(epochs=2), store=st).model_id]
     return make
+
+
+def test_train_page_runs_a_job_and_shows_results(home):
+    at = _run("views/train.py")
+    assert "Choose a dataset" in at.info[0].value
+    at.selectbox(key="train_dataset").set_value("digits").run()
+    assert at.selectbox(key="train_model").options == ["Seed CNN", "Logistic regression"]
+    at.number_input(key="train_epochs").set_value(1)  # inside the form: sent with the submit click
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception
+    job_id = at.session_state["train_job"]
+    from dashboard import services
+
+    runner = services._runner_at(str(home))
+    assert runner.get(job_id).params["params"]["dataset"] == "digits"
+    assert runner.get(job_id).params["params"]["config"]["epochs"] == 1
+    job = runner.wait(job_id, timeout=120)
+    assert job.state == "done", job.error
+    at.run()
+    assert not at.exception
+    assert "Registered" in at.success[0].value
+    assert len(_charts(at)) == 3  # curves, confusion matrix, per-class accuracy
+
+
+def test_train_page_prefills_from_query(home):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("views/train.py")
+    at.query_params["dataset"] = "german_credit"
+    at.query_params["epochs"] = "7"
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="train_dataset").value == "german_credit"
+    assert at.selectbox(key="train_model").options == ["Tabular MLP", "Logistic regression"]
+    assert at.number_input(key="train_epochs").value == 7
+
+
+def test_home_demo_button_queues_mnist_training(home):
+    at = _run()
+    next(b for b in at.button if b.label == "Train the seed CNN on MNIST").click().run()
+    assert not at.exception
+    from dashboard import services
+
+    runner = services._runner_at(str(home))
+    job = runner.get(at.session_state["train_job"])
+    assert job.params["params"]["dataset"] == "mnist"
+    assert job.params["params"]["model"] == "seed_cnn"
+    runner.cancel(job.id)
+    assert runner.wait(job.id, 60).state == "cancelled"
+
+
+def test_jobs_page_lists_jobs_and_logs(home):
+    from dashboard import services
+
+    at = _run("views/jobs.py")
+    assert "No jobs yet" in at.info[0].value
+    runner = services._runner_at(str(home))
+    job = runner.submit("fmcore.jobs.tasks:train", {"dataset": "digits", "model": "logreg", "config": {"epochs": 1}},
+                        title="quick logreg")
+    runner.wait(job.id, 120)
+    at.run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["id"]) == [job.id]
+    assert "registered model" in at.code[0].value

@@ -14,7 +14,9 @@ st.caption("Every trained or derived model, with where it came from. Weights are
 store = services.get_store()
 models = store.list_models()
 if not models:
-    st.info("No models yet. Train one from a terminal: `fmaudit train --dataset digits --model seed_cnn --epochs 3`.")
+    st.info("No models yet. Train one on the Train page, or from a terminal: "
+            "`fmaudit train --dataset digits --model seed_cnn --epochs 3`.")
+    st.page_link("views/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
 table = pd.DataFrame([{

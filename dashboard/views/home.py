@@ -22,6 +22,14 @@ c1.metric("Built-in datasets", len(list_datasets()), help="Shipped inside instal
 c2.metric("Stored models", len(models))
 c3.metric("Audits run", len(audits))
 
+st.subheader("Try it")
+st.write("Train the classic CNN on MNIST (70,000 handwritten digits): three epochs reach about 99% test accuracy "
+         "in roughly two minutes on one CPU core. It runs in the background; you can watch it on the Train page.")
+if st.button("Train the seed CNN on MNIST", type="primary", icon=":material/rocket_launch:", key="demo"):
+    job = services.submit_training("mnist", "seed_cnn", {"epochs": 3, "seed": 0}, name="seed CNN (demo)")
+    st.session_state["train_job"] = job.id
+    st.switch_page("views/train.py")
+
 st.subheader("Latest models")
 if models:
     rows = [{"id": m.id, "name": m.name, "model": m.model, "dataset": m.dataset,
@@ -30,12 +38,22 @@ if models:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={"test accuracy": st.column_config.NumberColumn(format="%.4f")})
 else:
-    st.info("No models yet. Train the classic CNN on MNIST from a terminal: "
-            "`fmaudit train --dataset mnist --model seed_cnn --epochs 3` (about 2 minutes on one core), "
-            "or a quick one on the small digits set: `fmaudit train --dataset digits --model seed_cnn --epochs 3`.")
+    st.info("No models yet. Use the button above, the Train page, or a terminal: "
+            "`fmaudit train --dataset digits --model seed_cnn --epochs 3`.")
+
+st.subheader("Latest audits")
+if audits:
+    st.dataframe(pd.DataFrame([{"audit": a["name"], "model": a["model_id"], "created": a["created_at"],
+                                **{k: v for k, v in a["result"].get("metrics", {}).items()
+                                   if isinstance(v, int | float)}} for a in audits[:8]]),
+                 hide_index=True, width="stretch")
+else:
+    st.caption("No audits yet.")
 
 st.subheader("Where to start")
-st.page_link("pages/data.py", label="Look at the data: sizes, label balance, sensitive groups, provenance",
+st.page_link("views/data.py", label="Look at the data: sizes, label balance, sensitive groups, provenance",
              icon=":material/table_chart:")
-st.page_link("pages/models.py", label="Browse stored models: metrics, curves, confusion matrix, lineage",
+st.page_link("views/train.py", label="Train a model as a background job and watch its curves",
+             icon=":material/model_training:")
+st.page_link("views/models.py", label="Browse stored models: metrics, curves, confusion matrix, lineage",
              icon=":material/inventory_2:")

@@ -1,0 +1,36 @@
+"""Render a job: state, progress with ETA, live curves, log, cancel. Reads the store; never trains."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.components import figures
+
+STATE_ICONS = {"queued": ":material/schedule:", "running": ":material/autorenew:", "done": ":material/check_circle:",
+               "failed": ":material/error:", "cancelled": ":material/cancel:", "interrupted": ":material/warning:"}
+
+
+def format_eta(seconds) -> str:
+    if seconds is None:
+        return "estimating..."
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def job_status(job, runner, key: str) -> None:
+    """Progress bar, message and ETA, live training curves, and a cancel button while active."""
+    st.markdown(f"**{job.title}** &nbsp; `{job.id}` &nbsp; {STATE_ICONS.get(job.state, '')} {job.state}")
+    if job.state == "queued":
+        st.info("Waiting for a free worker (jobs run one at a time by default; set FMAUDIT_MAX_JOBS for more).")
+    elif job.state == "running":
+        eta = format_eta(job.eta_s)
+        st.progress(job.progress, text=f"{job.progress:.0%} · {job.message or 'starting'} · about {eta} left")
+    elif job.state == "done":
+        st.progress(1.0, text="finished")
+    else:
+        st.error(f"{job.state.capitalize()}: {job.error}")
+    if job.history:
+        st.plotly_chart(figures.training_curves(job.history), width="stretch", key=f"{key}_curves")
+    if job.active and st.button("Cancel", key=f"{key}_cancel", icon=":material/stop_circle:"):
+        runner.cancel(job.id)
+        st.rerun()

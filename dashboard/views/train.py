@@ -1,0 +1,84 @@
+"""Train: pick data, model and settings; the training runs as a background job with live curves."""
+
+import streamlit as st
+
+from dashboard import services
+from dashboard.components import figures
+from dashboard.components.jobs import job_status
+from fmcore.data import dataset_names
+from fmcore.models import list_models
+from fmcore.train import TrainConfig
+
+st.title("Train")
+st.caption("Training runs in a separate worker process: you can switch pages or close the tab, and the model is "
+           "registered when it finishes. Same settings and seed, same model.")
+
+store, runner = services.get_store(), services.get_runner()
+helps = TrainConfig.help()
+params = st.query_params  # shareable links such as ?dataset=digits&model=seed_cnn&epochs=2
+names = dataset_names(store)
+left, right = st.columns(2)
+dataset = left.selectbox("Dataset", names, index=names.index(params.get("dataset", "mnist"))
+                         if params.get("dataset", "mnist") in names else 0, key="train_dataset")
+modality = services.dataset_modality(dataset)
+fitting = [m for m in list_models() if modality in m.modalities]
+model_names = [m.name for m in fitting]
+wanted = params.get("model", model_names[0])
+model = right.selectbox("Model", model_names, index=model_names.index(wanted) if wanted in model_names else 0,
+                        format_func=lambda n: next(m.title for m in fitting if m.name == n), key="train_model",
+                        help="Only models that take this dataset's kind of data are listed.")
+st.caption(next(m.description for m in fitting if m.name == model))
+defaults = next(m.defaults for m in fitting if m.name == model)
+with st.form("train_form"):
+    c1, c2, c3, c4 = st.columns(4)
+    epochs = c1.number_input("Epochs", 1, 200, int(params.get("epochs", 3)), help=helps["epochs"], key="train_epochs")
+    batch = c2.number_input("Batch size", 1, 4096, int(defaults["batch_size"]), help=helps["batch_size"])
+    lr = c3.number_input("Learning rate", 1e-6, 1.0, float(defaults["lr"]), format="%.5f", help=helps["lr"])
+    seed = c4.number_input("Seed", 0, 2**31 - 1, int(params.get("seed", 0)), help=helps["seed"])
+    with st.expander("More settings"):
+        d1, d2, d3 = st.columns(3)
+        optimizer = d1.selectbox("Optimizer", ["adam", "adamw", "sgd"],
+                                 index=["adam", "adamw", "sgd"].index(defaults["optimizer"]), help=helps["optimizer"])
+        schedule = d2.selectbox("Learning-rate schedule", ["cosine", "constant"], help=helps["lr_schedule"])
+        weight_decay = d3.number_input("Weight decay", 0.0, 1.0, 0.0, format="%.4f", help=helps["weight_decay"])
+        e1, e2, e3 = st.columns(3)
+        patience = e1.number_input("Early stopping patience (0 = off)", 0, 50, 0, help=helps["early_stopping"])
+        max_train = e2.number_input("Max training examples (0 = all)", 0, 10_000_000,
+                                    int(params.get("max_train", 0)), help=helps["max_train_samples"])
+        augment = e3.checkbox("Augment images", False, help=helps["augment"], disabled=modality != "image")
+        name = st.text_input("Model name (optional)", "", help="Shown in the registry; default model-dataset-id.")
+    submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
+
+if submitted:
+    config = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), optimizer=optimizer,
+                         lr_schedule=schedule, weight_decay=float(weight_decay), seed=int(seed),
+                         augment=bool(augment and modality == "image"), early_stopping=int(patience) or None,
+                         max_train_samples=int(max_train) or None)
+    job = services.submit_training(dataset, model, config.to_dict(), name.strip() or None)
+    st.session_state["train_job"] = job.id
+
+job_id = st.session_state.get("train_job")
+if job_id:
+    st.divider()
+    first = runner.get(job_id)
+
+    @st.fragment(run_every=1.0 if first.active else None)
+    def live():
+        job = runner.get(job_id)
+        job_status(job, runner, key="train")
+        if job.state == "done":
+            record = store.get_model(job.result["model_id"])
+            m = record.metrics
+            st.success(f"Registered **{record.name}** (`{record.id}`): test accuracy {m['accuracy']:.4f}, "
+                       f"macro-F1 {m['macro_f1']:.4f}. It is on the Models page.")
+            classes = record.config["dataset"]["classes"]
+            left, right = st.columns(2)
+            left.plotly_chart(figures.confusion_matrix(m["confusion_matrix"], classes), width="stretch")
+            right.plotly_chart(figures.per_class_accuracy(classes, m["per_class_accuracy"]), width="stretch")
+        if first.active and not job.active:
+            st.rerun(scope="app")  # stop polling once the job has ended
+
+    live()
+else:
+    st.info("Choose a dataset and a model, then start. Progress, an estimate of the time left and the "
+            "loss and accuracy curves appear here while it trains.")

@@ -1,0 +1,10 @@
+"""Background jobs: queued in the store, run in worker processes, polled by the dashboard."""
+
+from ._context import JobCancelled, JobContext
+from ._records import ACTIVE, CANCELLED, DONE, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, Job, get_job, list_jobs
+from ._runner import JobRunner, default_max_jobs, pid_alive
+
+__all__ = [
+    "ACTIVE", "CANCELLED", "DONE", "FAILED", "FINISHED", "INTERRUPTED", "QUEUED", "RUNNING", "Job", "JobCancelled",
+    "JobContext", "JobRunner", "default_max_jobs", "get_job", "list_jobs", "pid_alive",
+]

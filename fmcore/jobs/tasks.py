@@ -1,0 +1,25 @@
+"""Job functions of the engine. A job function is ``fn(params: dict, ctx: JobContext) -> dict``.
+
+Jobs name their function as ``"module:function"``; only modules of the fmcore and audits packages
+may be named, so a job row can never make a worker import arbitrary code.
+"""
+
+from __future__ import annotations
+
+
+def train(params: dict, ctx) -> dict:
+    """Train ``params["model"]`` on ``params["dataset"]`` with ``params["config"]`` and register it."""
+    from ..train import TrainConfig, TrainingCancelled, train_model
+    from ._context import JobCancelled
+
+    config = TrainConfig.from_dict(params.get("config", {}))
+    ctx.log(f"training {params['model']} on {params['dataset']}: {config.to_dict()}")
+    ctx.progress(0.0, None, "loading data and model", force=True)
+    try:
+        result = train_model(params["dataset"], params["model"], config, store=ctx.store, name=params.get("name"),
+                             callbacks=[ctx.train_callback(config.epochs)], is_cancelled=ctx.is_cancelled)
+    except TrainingCancelled as exc:
+        raise JobCancelled(str(exc)) from None
+    ctx.log(f"registered model {result.model_id}: test accuracy {result.metrics['accuracy']:.4f}")
+    return {"model_id": result.model_id, "run_id": result.run_id, "test_accuracy": result.metrics["accuracy"],
+            "test_macro_f1": result.metrics["macro_f1"]}

@@ -1,0 +1,83 @@
+"""A job worker process: ``python -m fmcore.jobs.worker --home HOME JOB_ID``.
+
+Runs one job in its own process, so a crash (or a kill) of the job never takes the dashboard
+server down. When its parent (the server) dies, it marks the job interrupted and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import threading
+import time
+import traceback
+
+from ..store import Store, now
+from ._context import JobCancelled, JobContext
+from ._records import CANCELLED, DONE, FAILED, INTERRUPTED, RUNNING, append_log, get_job, update_job
+
+ALLOWED_PACKAGES = ("fmcore.", "audits.")
+
+
+def allowed_packages() -> tuple[str, ...]:
+    """fmcore and audits, plus prefixes listed in ``$FMAUDIT_JOB_MODULES`` (comma-separated)."""
+    extra = [p.strip() for p in os.environ.get("FMAUDIT_JOB_MODULES", "").split(",") if p.strip()]
+    return ALLOWED_PACKAGES + tuple(p if p.endswith(".") else p + "." for p in extra)
+
+
+def resolve(target: str):
+    """``"package.module:function"`` -> the function, for modules of allowed packages only."""
+    module, _, name = target.partition(":")
+    if not module.startswith(allowed_packages()) or not name:
+        raise ValueError(f"Job target {target!r} is not allowed; use 'fmcore.x:fn' or 'audits.x:fn'.")
+    return getattr(importlib.import_module(module), name)
+
+
+def _watch_parent(store: Store, job_id: str, parent: int, interval: float = 1.0) -> None:
+    while True:
+        time.sleep(interval)
+        if os.getppid() != parent:
+            reason = f"the dashboard server (pid {parent}) stopped while this job ran"
+            if update_job(store, job_id, only_if_state=(RUNNING,), state=INTERRUPTED, finished_at=now(), error=reason):
+                append_log(store, job_id, f"interrupted: {reason}")
+            os._exit(3)
+
+
+def run(store: Store, job_id: str) -> str:
+    """Run a claimed job to its end; returns the final state."""
+    job = get_job(store, job_id)
+    ctx = JobContext(store, job_id)
+    update_job(store, job_id, pid=os.getpid())
+    try:
+        fn = resolve(job.params["target"])
+        result = fn(job.params.get("params", {}), ctx)
+    except JobCancelled as exc:
+        ctx.log(f"cancelled: {exc}")
+        update_job(store, job_id, state=CANCELLED, finished_at=now(), error=str(exc))
+        return CANCELLED
+    except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then the process ends
+        append_log(store, job_id, traceback.format_exc())
+        update_job(store, job_id, only_if_state=(RUNNING,), state=FAILED, finished_at=now(),
+                   error=f"{type(exc).__name__}: {exc}")
+        return FAILED
+    update_job(store, job_id, only_if_state=(RUNNING,), state=DONE, finished_at=now(), progress=1.0, eta_s=0.0,
+               result=result or {}, message="done")
+    return DONE
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m fmcore.jobs.worker")
+    ap.add_argument("--home", required=True)
+    ap.add_argument("--watch-parent", type=int, default=None, help="exit when this parent pid goes away")
+    ap.add_argument("job_id")
+    args = ap.parse_args(argv)
+    store = Store(args.home)
+    if args.watch_parent:
+        threading.Thread(target=_watch_parent, args=(store, args.job_id, args.watch_parent), daemon=True).start()
+    return 0 if run(store, args.job_id) == DONE else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

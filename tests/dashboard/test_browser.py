@@ -1,0 +1,193 @@
+"""End to end in a real browser: Debian chromium, driven by Playwright, against `streamlit run`.
+
+Opens every page and fails on any exception box, trains a small model through the UI, watches the
+progress move and the curves render, finds the model on the Models page, kills the server in the
+middle of a job and checks the restarted server shows it interrupted. Screenshots of every page go
+to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import ARTIFACTS, ROOT
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+PAGES = [("", "fmaudit"), ("data", "Data"), ("train", "Train"), ("models", "Models"), ("jobs", "Jobs")]
+
+if CHROMIUM is None:
+    pytest.skip("Debian chromium is not installed (make test installs it with apt)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`streamlit run dashboard/app.py` on a free port with its own FMAUDIT_HOME."""
+
+    def __init__(self, home):
+        self.home, self.port, self.proc = home, free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        env = {**os.environ, "FMAUDIT_HOME": str(self.home), "FMAUDIT_THREADS": "1"}
+        self.log = open(self.home / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port",
+             str(self.port), "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).status == 200:  # noqa: S310
+                    return self
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"streamlit did not become healthy: {(self.home / 'server.log')}")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("browser-home")
+
+
+@pytest.fixture(scope="module")
+def server(home):
+    srv = Server(home).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 2000})
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def settle(page, title: str, timeout: float = 60_000) -> None:
+    """Wait for the page heading, then for the script run to finish."""
+    page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=timeout)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        timeout=timeout)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1500)  # let canvas tables and plotly finish drawing before screenshots
+
+
+def assert_no_exception(page) -> None:
+    boxes = page.locator('[data-testid="stException"]')
+    assert boxes.count() == 0, boxes.first.inner_text()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_every_page_renders_without_exceptions(server, page):
+    for path, title in PAGES:
+        page.goto(f"{server.url}/{path}")
+        settle(page, title)
+        assert_no_exception(page)
+        if path == "data":
+            page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+        shot(page, f"page-{path or 'home'}")
+
+
+def test_train_through_the_ui_then_find_the_model(server, page):
+    page.goto(f"{server.url}/train?dataset=digits&model=seed_cnn&epochs=2")
+    settle(page, "Train")
+    # record every text the progress bar shows, however briefly
+    page.evaluate("""() => {
+        window.__progress = [];
+        new MutationObserver(() => {
+            const bar = document.querySelector('[data-testid="stProgress"]');
+            const text = bar ? bar.innerText : null;
+            if (text && window.__progress[window.__progress.length - 1] !== text) window.__progress.push(text);
+        }).observe(document.body, {subtree: true, childList: true, characterData: true});
+    }""")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text(re.compile(r"^Registered ")).first.wait_for(timeout=180_000)
+    seen = page.evaluate("() => window.__progress")
+    assert len(set(seen)) >= 2, f"progress never moved: {seen}"
+    assert seen[-1] == "finished"
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    assert page.locator(".js-plotly-plot").count() >= 3  # curves, confusion matrix, per-class accuracy
+    assert_no_exception(page)
+    shot(page, "train-done")
+    page.goto(f"{server.url}/models")
+    settle(page, "Models")
+    page.get_by_text("seed_cnn-digits").filter(visible=True).first.wait_for(timeout=30_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    assert_no_exception(page)
+    shot(page, "models-after-training")
+
+
+def test_killed_server_leaves_job_interrupted_and_models_intact(home, server, page):
+    from fmcore.store import Store
+
+    before = [m.id for m in Store(home).list_models()]
+    assert before, "the previous test registered a model"
+    page.goto(f"{server.url}/train?dataset=digits&model=seed_cnn&epochs=50")
+    settle(page, "Train")
+    page.get_by_role("button", name="Start training").click()
+    page.locator('[data-testid="stProgress"]').first.wait_for(timeout=60_000)
+    server.kill()
+    restarted = Server(home).start()
+    try:
+        page.goto(f"{restarted.url}/jobs")
+        settle(page, "Jobs")
+        page.get_by_text("Interrupted:").first.wait_for(timeout=30_000)
+        assert "stopped" in page.get_by_text("Interrupted:").first.inner_text()
+        assert_no_exception(page)
+        shot(page, "jobs-after-restart")
+        assert [m.id for m in Store(home).list_models()] == before
+        assert all(Store(home).verify_model(m) for m in before)
+    finally:
+        restarted.stop()
