@@ -132,9 +132,14 @@ def cmd_dashboard(args) -> int:
     from .security import check_bind
 
     check_bind(args.host)
-    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    root = Path(__file__).resolve().parent.parent
+    app = root / "dashboard" / "app.py"
+    if (root / ".streamlit").is_dir():
+        os.chdir(root)  # streamlit reads .streamlit/config.toml (theme, limits) from the working directory
+    # the security settings are passed explicitly too, so they hold from any working directory
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
-           "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
+           "--server.port", str(args.port), "--browser.gatherUsageStats", "false",
+           "--server.enableXsrfProtection", "true", "--server.maxUploadSize", "200"]
     if args.headless:
         cmd += ["--server.headless", "true"]
     print(f"fmaudit dashboard on http://{args.host}:{args.port}", file=sys.stderr)

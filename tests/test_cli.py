@@ -83,3 +83,16 @@ def test_help_does_not_import_torch():
     assert "argparse" in imported
     assert "torch" not in imported
     assert "train" in proc.stdout
+
+
+def test_streamlit_config_is_safe_by_default():
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["server"]["address"] == "127.0.0.1"
+    assert cfg["server"]["enableXsrfProtection"] is True
+    assert 0 < cfg["server"]["maxUploadSize"] <= 500
+    assert cfg["browser"]["gatherUsageStats"] is False
+    assert cfg["theme"]["primaryColor"]

@@ -36,17 +36,23 @@ def group_distribution(attribute: str, rows: list[dict]) -> go.Figure:
     return _layout(fig, f"Sensitive attribute: {attribute}")
 
 
-def image_grid(images: np.ndarray, labels: list[str], cols: int = 8) -> go.Figure:
-    """A grid of grey images with their labels."""
+def image_grid(images: np.ndarray, labels: list[str], cols: int = 8, gap: int = 4) -> go.Figure:
+    """Grey images tiled into one montage (one heatmap, cheap to draw), each labelled above."""
     n = len(images)
+    h, w = images.shape[-2:]
     rows = int(np.ceil(n / cols))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=labels, horizontal_spacing=0.01, vertical_spacing=0.08)
+    canvas = np.full((rows * (h + gap), cols * (w + gap)), np.nan, dtype=np.float32)
     for i, img in enumerate(images):
-        fig.add_trace(go.Heatmap(z=img.reshape(img.shape[-2:])[::-1], colorscale="gray_r", showscale=False,
-                                 hoverinfo="skip"), row=i // cols + 1, col=i % cols + 1)
+        r, c = divmod(i, cols)
+        canvas[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = img.reshape(h, w)
+    fig = go.Figure(go.Heatmap(z=canvas, colorscale="gray_r", showscale=False, hoverinfo="skip"))
+    for i, label in enumerate(labels):
+        r, c = divmod(i, cols)
+        fig.add_annotation(x=c * (w + gap) + w / 2, y=r * (h + gap) - 1, text=str(label), showarrow=False,
+                           yanchor="bottom", font={"size": 13})
     fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x")
-    return _layout(fig, "Sample images", height=130 * rows + 60)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    return _layout(fig, "Sample images (label above each)", height=150 * rows + 80)
 
 
 def training_curves(history: list[dict]) -> go.Figure:
@@ -78,3 +84,29 @@ def per_class_accuracy(classes: list[str], values: list[float]) -> go.Figure:
     fig.update_yaxes(range=[0, 1.08], tickformat=".0%", title="accuracy (recall)")
     fig.update_xaxes(type="category", title="class")
     return _layout(fig, "Per-class accuracy (test)")
+
+
+def lineage(family: list[tuple], current: str) -> go.Figure:
+    """Lineage tree: one node per model (columns by generation), edges from parent to child."""
+    by_depth: dict[int, list] = {}
+    for record, depth in family:
+        by_depth.setdefault(depth, []).append(record)
+    pos = {r.id: (d, -i) for d, rs in by_depth.items() for i, r in enumerate(rs)}
+    fig = go.Figure()
+    for record, _ in family:
+        if record.parent_id in pos:
+            (x0, y0), (x1, y1) = pos[record.parent_id], pos[record.id]
+            fig.add_scatter(x=[x0, x1], y=[y0, y1], mode="lines", line={"color": GREY}, hoverinfo="skip",
+                            showlegend=False)
+            fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=record.derivation.get("how", ""),
+                               showarrow=False, font={"size": 11, "color": GREY}, yshift=10)
+    records = [r for r, _ in family]
+    fig.add_scatter(
+        x=[pos[r.id][0] for r in records], y=[pos[r.id][1] for r in records], mode="markers+text",
+        marker={"size": 22, "color": [ORANGE if r.id == current else BLUE for r in records]},
+        text=[f"{r.name}<br>acc {r.metrics.get('accuracy', float('nan')):.3f}" for r in records],
+        textposition="bottom center", hovertext=[f"{r.id} · {r.model} on {r.dataset}" for r in records],
+        hoverinfo="text", showlegend=False)
+    fig.update_xaxes(visible=False, range=[-0.5, max(by_depth) + 0.5])
+    fig.update_yaxes(visible=False, range=[-max(len(v) for v in by_depth.values()) + 0.3, 0.6])
+    return _layout(fig, "Lineage (this model in orange)", height=140 + 90 * max(len(v) for v in by_depth.values()))

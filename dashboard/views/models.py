@@ -50,11 +50,11 @@ if "confusion_matrix" in m:
     right.plotly_chart(figures.per_class_accuracy(classes, m["per_class_accuracy"]), width="stretch")
 
 st.subheader("Lineage")
+st.caption("Where this model came from and what was derived from it (fine-tuned, hardened, private, compressed or "
+           "mitigated variants). Edges say how each child was made.")
 chain = store.lineage(record.id)
 st.write(" <- ".join(f"`{r.id}` {r.name} ({r.derivation.get('how', 'trained')})" for r in chain))
-kids = store.children(record.id)
-if kids:
-    st.write("Derived from this model:", ", ".join(f"`{k.id}` ({k.derivation.get('how', '')})" for k in kids))
+st.plotly_chart(figures.lineage(store.family(record.id), record.id), width="stretch")
 with st.expander("Provenance and configuration"):
     st.json({"sha256": record.sha256, "weights_verified": store.verify_model(record.id), "path": record.path,
              "derivation": record.derivation, "train": record.config.get("train"),

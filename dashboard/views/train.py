@@ -58,6 +58,9 @@ if submitted:
     st.session_state["train_job"] = job.id
 
 job_id = st.session_state.get("train_job")
+if not job_id:  # after a refresh or in a second tab: follow the training that is running now, if any
+    running = [j for j in runner.jobs(("running", "queued")) if j.kind == "train"]
+    job_id = running[-1].id if running else None
 if job_id:
     st.divider()
     first = runner.get(job_id)

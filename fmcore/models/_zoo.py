@@ -140,6 +140,7 @@ class Classifier:
         """Write safetensors weights, configs and metadata into ``folder`` (which must exist)."""
         folder = Path(folder)
         if self.modality == "text":
+            # a PeftModel writes only its adapter (adapter_config.json + adapter_model.safetensors)
             self.net.inner.save_pretrained(folder, safe_serialization=True)
             self.tokenizer.save_pretrained(folder)
         else:
@@ -167,8 +168,14 @@ class Classifier:
             _quiet_transformers()
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-            hf = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True,
+            adapter = meta.get("peft")
+            weights = (folder / adapter["base_rel"]).resolve() if adapter else folder
+            hf = AutoModelForSequenceClassification.from_pretrained(weights, local_files_only=True,
                                                                     trust_remote_code=False)
+            if adapter:
+                from peft import PeftModel
+
+                hf = PeftModel.from_pretrained(hf, folder, is_trainable=False)
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
             net = _text_module(hf)
         else:
@@ -178,7 +185,8 @@ class Classifier:
         return cls(meta["model"], net.eval(), meta, preprocess, tokenizer)
 
 
-def build_classifier(model: str, dataset, *, max_length: int | None = None, **kwargs) -> Classifier:
+def build_classifier(model: str, dataset, *, max_length: int | None = None, base_path: str | Path | None = None,
+                     **kwargs) -> Classifier:
     """A fresh (untrained, seeded by the caller) classifier of kind ``model`` for ``dataset``.
 
     Raises
@@ -187,6 +195,8 @@ def build_classifier(model: str, dataset, *, max_length: int | None = None, **kw
         For an unknown model name (the message lists them).
     FmauditError
         When the model does not fit the dataset's modality.
+
+    ``base_path`` (text only) is a Hugging Face folder to start from instead of the packaged MiniLM.
     """
     from . import nets
 
@@ -204,14 +214,14 @@ def build_classifier(model: str, dataset, *, max_length: int | None = None, **kw
         _quiet_transformers()
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        path = minilm_path()
+        path = Path(base_path) if base_path else minilm_path()
         hf = AutoModelForSequenceClassification.from_pretrained(
             path, num_labels=n_classes, local_files_only=True, trust_remote_code=False,
             id2label=dict(enumerate(dataset.spec.classes)), label2id={c: i for i, c in enumerate(dataset.spec.classes)})
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
-        meta.update(architecture="BertForSequenceClassification", base="all-MiniLM-L6-v2",
-                    max_length=int(max_length or spec.defaults["max_length"]),
-                    input={"kind": "text", "tokenizer": "saved alongside", "max_length": max_length or 64})
+        length = int(max_length or spec.defaults["max_length"])
+        meta.update(architecture=type(hf).__name__, base="all-MiniLM-L6-v2" if not base_path else str(path),
+                    max_length=length, input={"kind": "text", "tokenizer": "saved alongside", "max_length": length})
         return Classifier(model, _text_module(hf), meta, None, tokenizer)
     if modality == "image":
         shape = list(dataset["train"].X.shape[1:])

@@ -188,6 +188,17 @@ class Store:
             chain.append(self.get_model(chain[-1].parent_id))
         return chain
 
+    def family(self, model_id: str) -> list[tuple[ModelRecord, int]]:
+        """Every model sharing ``model_id``'s root ancestor, with its depth below that root (root first)."""
+        root = self.lineage(model_id)[-1]
+        out, frontier = [(root, 0)], [(root, 0)]
+        while frontier:
+            record, depth = frontier.pop(0)
+            for child in self.children(record.id):
+                out.append((child, depth + 1))
+                frontier.append((child, depth + 1))
+        return out
+
     def load_classifier(self, model_id: str):
         from ..models import Classifier
 

@@ -64,7 +64,7 @@ def test_models_page_details_and_delete(home, trained_models_in):
     ids = trained_models_in(home)
     at = _run("views/models.py")
     assert set(at.dataframe[0].value["id"]) == set(ids)
-    assert len(_charts(at)) == 3  # curves, confusion matrix, per-class accuracy
+    assert len(_charts(at)) == 4  # curves, confusion matrix, per-class accuracy, lineage
     target = at.selectbox(key="model_id").value
     at.text_input(key="delete_confirm").set_value(target).run()
     delete = next(b for b in at.button if b.label == "Delete")
@@ -136,6 +136,9 @@ def test_home_demo_button_queues_mnist_training(home):
     job = runner.get(at.session_state["train_job"])
     assert job.params["params"]["dataset"] == "mnist"
     assert job.params["params"]["model"] == "seed_cnn"
+    # a second tab (a fresh session) follows the same running training on the Train page
+    other = _run("views/train.py")
+    assert any(job.id in m.value for m in other.markdown)
     runner.cancel(job.id)
     assert runner.wait(job.id, 60).state == "cancelled"
 

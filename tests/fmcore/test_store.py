@@ -21,6 +21,10 @@ def test_register_lineage_and_delete(store):
     assert [r.id for r in store.lineage(child.id)] == [child.id, parent.id]
     assert [r.id for r in store.children(parent.id)] == [child.id]
     assert store.get_model(child.id).derivation == {"how": "fine-tuned"}
+    grandchild = store.register_model(build_classifier("logreg", ds), dataset="digits", parent_id=child.id)
+    family = [(r.id, d) for r, d in store.family(grandchild.id)]
+    assert family == [(parent.id, 0), (child.id, 1), (grandchild.id, 2)]
+    store.delete_model(grandchild.id)
     with pytest.raises(NotFoundError, match="parent of"):
         store.delete_model(parent.id)
     store.delete_model(child.id)

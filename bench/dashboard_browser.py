@@ -1,0 +1,77 @@
+"""Time to first rendered content per page in chromium, cold (first visit after server start) and warm.
+
+"Rendered" is the first plotly chart where the page has one, else the page heading with the run
+finished. Also times a full rerun with and without a training job running.
+
+    python bench/dashboard_browser.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.dashboard.test_browser import CHROMIUM_ARGS, Server  # noqa: E402
+
+PAGES = [("", "fmaudit", False), ("data", "Data", True), ("train", "Train", False), ("models", "Models", True),
+         ("jobs", "Jobs", False)]
+IDLE_JS = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+           " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')")
+
+
+def visit(page, url: str, title: str, chart: bool) -> float:
+    t = time.perf_counter()
+    page.goto(url)
+    if chart:
+        page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    else:
+        page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=120_000)
+        page.wait_for_function(IDLE_JS, timeout=120_000)
+    return (time.perf_counter() - t) * 1000
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    home = Path(tempfile.mkdtemp(prefix="fmaudit-bench-browser-"))
+    os.environ["FMAUDIT_THREADS"] = "1"
+    train_model("digits", "seed_cnn", TrainConfig(epochs=1), store=Store(home))  # so Models has charts
+    server = Server(home).start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = ctx.new_page()
+            print("page      cold (ms)  warm (ms)   measured until")
+            for path, title, chart in PAGES:
+                cold = visit(page, f"{server.url}/{path}", title, chart)
+                warm = visit(page, f"{server.url}/{path}", title, chart)
+                until = "first chart" if chart else "heading, run done"
+                print(f"{path or 'home':8s} {cold:10.0f} {warm:10.0f}   {until}")
+            # rerun latency seen by a user: reload Models while nothing runs, then while a job trains
+            idle = [visit(page, f"{server.url}/models", "Models", True) for _ in range(5)]
+            page.goto(f"{server.url}/train?dataset=mnist&model=seed_cnn&epochs=3")
+            page.get_by_role("button", name="Start training").click()
+            page.locator('[data-testid="stProgress"]').first.wait_for(timeout=60_000)
+            busy = [visit(page, f"{server.url}/models", "Models", True) for _ in range(5)]
+            idle.sort()
+            busy.sort()
+            print(f"Models page load, median of 5: idle {idle[2]:.0f} ms, job running {busy[2]:.0f} ms "
+                  f"(ratio {busy[2] / idle[2]:.2f})")
+            browser.close()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
