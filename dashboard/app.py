@@ -28,6 +28,7 @@ navigation = st.navigation({
     "Build": [
         st.Page(VIEWS / "data.py", title="Data", icon=":material/table_chart:"),
         st.Page(VIEWS / "train.py", title="Train", icon=":material/model_training:"),
+        st.Page(VIEWS / "finetune.py", title="Fine-tune", icon=":material/tune:"),
     ],
 })
 navigation.run()

@@ -42,6 +42,28 @@ def submit_training(dataset: str, model: str, config: dict, name: str | None = N
     return get_runner().submit("fmcore.jobs.tasks:train", params, title=title)
 
 
+def submit_finetune(dataset: str, config: dict):
+    """Queue a fine-tuning job; returns the job."""
+    title = f"Fine-tune ({config.get('method', 'lora')}) on {dataset}"
+    return get_runner().submit("fmcore.jobs.tasks:finetune", {"dataset": dataset, "config": config}, title=title)
+
+
+def finetune_table(dataset: str) -> list[dict]:
+    """One row per fine-tuned (or transferred / scratch-baseline) model of ``dataset``."""
+    rows = []
+    for r in get_store().list_models(dataset):
+        cost = r.metrics.get("finetune")
+        if not cost:
+            continue
+        rows.append({"id": r.id, "method": cost["method"], "test accuracy": r.metrics["accuracy"],
+                     "macro-F1": r.metrics["macro_f1"], "trainable %": cost["trainable_percent"],
+                     "trainable": cost["trainable_params"], "s/step": cost["step_time_s"],
+                     "total s": cost["total_time_s"], "peak MB": cost["peak_memory_mb"],
+                     "saved MB": (cost.get("adapter_bytes") or cost.get("weights_bytes") or 0) / 2**20,
+                     "train examples": cost["train_examples"], "parent": r.parent_id or "", "created": r.created_at})
+    return rows
+
+
 def get_dataset(name: str, seed: int = 0):
     """A dataset by name (built-ins are cached by the engine; user CSVs come from the store)."""
     return _dataset_at(name, seed, str(get_store().root))

@@ -92,30 +92,38 @@ def cmd_add_dataset(args) -> int:
     return 0
 
 
+def _progress(args, epochs: int) -> tuple[list, list]:
+    """A tqdm progress bar on stderr as a training callback (none with --quiet)."""
+    from .train import ProgressCallback
+
+    callbacks, bars = [], []  # the bar is made on the first event: an error before training prints none
+    if getattr(args, "quiet", False):
+        return callbacks, bars
+    from tqdm import tqdm
+
+    def report(event: dict) -> None:
+        if not bars:
+            bars.append(tqdm(total=1.0, file=sys.stderr, bar_format="{l_bar}{bar}| {postfix}"))
+        bar = bars[0]
+        bar.n = round(event["fraction"], 4)
+        extra = f"epoch {event['epoch']}/{epochs}"
+        if event["kind"] == "epoch":
+            row = event["metrics"]
+            extra += f" loss {row['train_loss']:.4f} val_acc {row.get('val_accuracy', 0):.4f}"
+        bar.set_postfix_str(extra)
+
+    callbacks.append(ProgressCallback(report, interval=0.2))
+    return callbacks, bars
+
+
 def cmd_train(args) -> int:
-    from .train import ProgressCallback, TrainConfig, train_model
+    from .train import TrainConfig, train_model
 
     config = TrainConfig(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size, lr=args.lr,
                          optimizer=args.optimizer, threads=args.threads, augment=args.augment,
                          early_stopping=args.early_stopping, max_train_samples=args.max_train,
                          max_eval_samples=args.max_eval)
-    callbacks, bars = [], []  # the bar is made on the first event: an error before training prints none
-    if not args.quiet:
-        from tqdm import tqdm
-
-
-        def report(event: dict) -> None:
-            if not bars:
-                bars.append(tqdm(total=1.0, file=sys.stderr, bar_format="{l_bar}{bar}| {postfix}"))
-            bar = bars[0]
-            bar.n = round(event["fraction"], 4)
-            extra = f"epoch {event['epoch']}/{config.epochs}"
-            if event["kind"] == "epoch":
-                row = event["metrics"]
-                extra += f" loss {row['train_loss']:.4f} val_acc {row.get('val_accuracy', 0):.4f}"
-            bar.set_postfix_str(extra)
-
-        callbacks.append(ProgressCallback(report, interval=0.2))
+    callbacks, bars = _progress(args, config.epochs)
     result = train_model(args.dataset, args.model, config, store=_store(args), name=args.name, callbacks=callbacks)
     for bar in bars:
         bar.n = 1.0
@@ -123,6 +131,27 @@ def cmd_train(args) -> int:
     s = result.summary()
     _print(args, s, f"Model {s['model_id']}: test accuracy {s['test_accuracy']:.4f}, macro-F1 "
                     f"{s['test_macro_f1']:.4f} ({s['epochs_run']} epochs, {s['seconds']:.1f} s)")
+    return 0
+
+
+def cmd_finetune(args) -> int:
+    from .finetune import FinetuneConfig, finetune
+
+    cfg = FinetuneConfig(method=args.method, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                         seed=args.seed, max_train_samples=args.max_train or None,
+                         max_eval_samples=args.max_eval or None, rank=args.rank, alpha=args.alpha,
+                         targets=tuple(_csv_list(args.targets)), virtual_tokens=args.virtual_tokens,
+                         merge=args.merge, parent_id=args.parent, base_path=args.base, threads=args.threads)
+    callbacks, bars = _progress(args, cfg.epochs)
+    result = finetune(args.dataset, cfg, store=_store(args), callbacks=callbacks)
+    for bar in bars:
+        bar.n = 1.0
+        bar.close()
+    s = result.summary()
+    _print(args, s, f"Model {s['model_id']} ({s['method']}, parent {s['parent_id']}): test accuracy "
+                    f"{s['test_accuracy']:.4f}, macro-F1 {s['test_macro_f1']:.4f}; trainable "
+                    f"{s['trainable_params']:,} ({s['trainable_percent']:.3f}%), {s['step_time_s']:.3f} s/step, "
+                    f"{s['total_time_s']:.1f} s, peak +{s['peak_memory_mb']:.0f} MB")
     return 0
 
 
@@ -179,6 +208,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-eval", type=int, default=None, help="validate/test on at most N examples")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("finetune", parents=[common], help="fine-tune MiniLM (PEFT/full/probe) or transfer a CNN")
+    p.add_argument("--dataset", required=True, help="a text dataset (tweets, a text CSV) or an image dataset")
+    p.add_argument("--method", required=True,
+                   help="lora, ia3, prompt, full, linear_probe (text); transfer, scratch (images)")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=None, help="default depends on the method")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-train", type=int, default=2000, help="training subset size; 0 for all")
+    p.add_argument("--max-eval", type=int, default=1000, help="validation/test subset size; 0 for all")
+    p.add_argument("--rank", type=int, default=8, help="LoRA rank")
+    p.add_argument("--alpha", type=int, default=16, help="LoRA alpha")
+    p.add_argument("--targets", default="query,value", help="LoRA target modules, comma-separated")
+    p.add_argument("--virtual-tokens", type=int, default=20, help="prompt tuning: virtual tokens")
+    p.add_argument("--merge", action="store_true", help="merge LoRA/IA3 into the base weights before saving")
+    p.add_argument("--parent", default=None, help="images: the model id to transfer from")
+    p.add_argument("--base", default=None, help="text: a Hugging Face model folder to start from (default: MiniLM)")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("models", parents=[common], help="list registered models")
     p.add_argument("--dataset", default=None, help="only models trained on this dataset")

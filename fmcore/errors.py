@@ -32,3 +32,7 @@ class DataValidationError(FmauditError, ValueError):
 
 class NotFoundError(FmauditError, LookupError):
     """An id that is not in the store."""
+
+
+class ConfigError(FmauditError, ValueError):
+    """A setting that is unknown or out of range."""

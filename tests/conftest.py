@@ -64,3 +64,22 @@ def good_rows():
         rows.append({"income": round(income, 2), "city": ["a", "b", "c"][i % 3], "sex": sex,
                      "approved": "yes" if income + rng.normal(0, 5) > 52 else "no"})
     return rows
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    """A 2-layer, 32-wide BERT with MiniLM's tokenizer, saved as a Hugging Face folder."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from fmcore.models import minilm_path
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tok = AutoTokenizer.from_pretrained(minilm_path())
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(BertConfig(
+        vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128, num_labels=2))
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return str(folder)

@@ -96,3 +96,22 @@ def test_streamlit_config_is_safe_by_default():
     assert 0 < cfg["server"]["maxUploadSize"] <= 500
     assert cfg["browser"]["gatherUsageStats"] is False
     assert cfg["theme"]["primaryColor"]
+
+
+def test_finetune_json_and_text_csv(tmp_path, tiny_bert):
+    home = tmp_path / "home"
+    rows = [{"review": f"this product is {'great and lovely' if i % 2 else 'awful and broken'} #{i}",
+             "label": "pos" if i % 2 else "neg"} for i in range(80)]
+    csv = write_csv(tmp_path / "reviews.csv", rows)
+    fmaudit(home, "add-dataset", str(csv), "--label", "label", "--text", "review", "--name", "reviews")
+    out = json.loads(fmaudit(home, "finetune", "--dataset", "reviews", "--method", "lora", "--rank", "4",
+                             "--targets", "query,value", "--max-train", "48", "--epochs", "2", "--seed", "0",
+                             "--base", tiny_bert, "--lr", "0.01", "--json").stdout)
+    assert {"model_id", "trainable_percent", "test_macro_f1", "parent_id"} <= set(out)
+    assert 0 < out["trainable_percent"] < 100
+    models = {m["id"]: m for m in json.loads(fmaudit(home, "models", "--json").stdout)}
+    assert models[out["model_id"]]["parent_id"] == out["parent_id"]
+    assert models[out["parent_id"]]["derivation"]["how"] == "pretrained"
+    proc = fmaudit(home, "finetune", "--dataset", "reviews", "--method", "prefix", check=False)
+    assert proc.returncode == 2
+    assert "use method 'prompt'" in proc.stderr

@@ -110,3 +110,26 @@ def lineage(family: list[tuple], current: str) -> go.Figure:
     fig.update_xaxes(visible=False, range=[-0.5, max(by_depth) + 0.5])
     fig.update_yaxes(visible=False, range=[-max(len(v) for v in by_depth.values()) + 0.3, 0.6])
     return _layout(fig, "Lineage (this model in orange)", height=140 + 90 * max(len(v) for v in by_depth.values()))
+
+
+METHOD_COLORS = {"lora": BLUE, "ia3": "#6a3d9a", "prompt": "#33a02c", "full": ORANGE, "linear_probe": GREY,
+                 "transfer": BLUE, "scratch": ORANGE}
+
+
+def method_comparison(rows: list[dict]) -> go.Figure:
+    """Trainable share (log x) against test macro-F1; marker area grows with total training time."""
+    fig = go.Figure()
+    longest = max((r["total s"] for r in rows), default=1.0) or 1.0
+    for method in dict.fromkeys(r["method"] for r in rows):
+        pts = [r for r in rows if r["method"] == method]
+        fig.add_scatter(
+            x=[max(r["trainable %"], 1e-4) for r in pts], y=[r["macro-F1"] for r in pts], mode="markers+text",
+            name=method, text=[method] * len(pts), textposition="top center",
+            marker={"size": [14 + 26 * (r["total s"] / longest) ** 0.5 for r in pts],
+                    "color": METHOD_COLORS.get(method, GREY), "opacity": 0.8},
+            customdata=[[r["id"], r["total s"], r["s/step"]] for r in pts],
+            hovertemplate="%{customdata[0]}<br>trainable %{x:.3f}%<br>macro-F1 %{y:.3f}<br>"
+                          "%{customdata[1]:.0f} s total, %{customdata[2]:.2f} s/step<extra></extra>")
+    fig.update_xaxes(type="log", title="trainable parameters (% of the model, log scale)")
+    fig.update_yaxes(title="test macro-F1")
+    return _layout(fig, "Methods compared (marker size: training time)", height=420)

@@ -34,3 +34,23 @@ def job_status(job, runner, key: str) -> None:
     if job.active and st.button("Cancel", key=f"{key}_cancel", icon=":material/stop_circle:"):
         runner.cancel(job.id)
         st.rerun()
+
+
+def follow_job(runner, job_id: str, key: str, on_done=None) -> None:
+    """Show a job and poll it every second while it is active; ``on_done(job)`` renders its result.
+
+    Polling is a fragment, so only this part reruns; when the job ends the whole page reruns once
+    and polling stops.
+    """
+    first = runner.get(job_id)
+
+    @st.fragment(run_every=1.0 if first.active else None)
+    def live():
+        job = runner.get(job_id)
+        job_status(job, runner, key=key)
+        if job.state == "done" and on_done is not None:
+            on_done(job)
+        if first.active and not job.active:
+            st.rerun(scope="app")
+
+    live()

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.jobs import job_status
+from dashboard.components.jobs import follow_job
 from fmcore.data import dataset_names
 from fmcore.models import list_models
 from fmcore.train import TrainConfig
@@ -63,25 +63,18 @@ if not job_id:  # after a refresh or in a second tab: follow the training that i
     job_id = running[-1].id if running else None
 if job_id:
     st.divider()
-    first = runner.get(job_id)
 
-    @st.fragment(run_every=1.0 if first.active else None)
-    def live():
-        job = runner.get(job_id)
-        job_status(job, runner, key="train")
-        if job.state == "done":
-            record = store.get_model(job.result["model_id"])
-            m = record.metrics
-            st.success(f"Registered **{record.name}** (`{record.id}`): test accuracy {m['accuracy']:.4f}, "
-                       f"macro-F1 {m['macro_f1']:.4f}. It is on the Models page.")
-            classes = record.config["dataset"]["classes"]
-            left, right = st.columns(2)
-            left.plotly_chart(figures.confusion_matrix(m["confusion_matrix"], classes), width="stretch")
-            right.plotly_chart(figures.per_class_accuracy(classes, m["per_class_accuracy"]), width="stretch")
-        if first.active and not job.active:
-            st.rerun(scope="app")  # stop polling once the job has ended
+    def show_model(job):
+        record = store.get_model(job.result["model_id"])
+        m = record.metrics
+        st.success(f"Registered **{record.name}** (`{record.id}`): test accuracy {m['accuracy']:.4f}, "
+                   f"macro-F1 {m['macro_f1']:.4f}. It is on the Models page.")
+        classes = record.config["dataset"]["classes"]
+        left, right = st.columns(2)
+        left.plotly_chart(figures.confusion_matrix(m["confusion_matrix"], classes), width="stretch")
+        right.plotly_chart(figures.per_class_accuracy(classes, m["per_class_accuracy"]), width="stretch")
 
-    live()
+    follow_job(runner, job_id, "train", show_model)
 else:
     st.info("Choose a dataset and a model, then start. Progress, an estimate of the time left and the "
             "loss and accuracy curves appear here while it trains.")

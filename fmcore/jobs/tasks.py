@@ -23,3 +23,25 @@ def train(params: dict, ctx) -> dict:
     ctx.log(f"registered model {result.model_id}: test accuracy {result.metrics['accuracy']:.4f}")
     return {"model_id": result.model_id, "run_id": result.run_id, "test_accuracy": result.metrics["accuracy"],
             "test_macro_f1": result.metrics["macro_f1"]}
+
+
+def finetune(params: dict, ctx) -> dict:
+    """Fine-tune on ``params["dataset"]`` with ``params["config"]`` (a FinetuneConfig dict)."""
+    from ..finetune import FinetuneConfig
+    from ..finetune import finetune as run
+    from ..train import TrainingCancelled
+    from ._context import JobCancelled
+
+    cfg = FinetuneConfig.from_dict(params.get("config", {}))
+    ctx.log(f"fine-tuning ({cfg.method}) on {params['dataset']}: {cfg.to_dict()}")
+    ctx.progress(0.0, None, "loading data and the base model", force=True)
+    try:
+        result = run(params["dataset"], cfg, store=ctx.store, callbacks=[ctx.train_callback(cfg.epochs)],
+                     is_cancelled=ctx.is_cancelled)
+    except TrainingCancelled as exc:
+        raise JobCancelled(str(exc)) from None
+    summary = result.summary()
+    summary.pop("history")
+    ctx.log(f"registered model {result.model_id} (parent {result.parent_id}): test macro-F1 "
+            f"{result.metrics['macro_f1']:.4f}, trainable {result.cost['trainable_percent']:.3f}%")
+    return summary

@@ -217,6 +217,7 @@ def build_classifier(model: str, dataset, *, max_length: int | None = None, base
         path = Path(base_path) if base_path else minilm_path()
         hf = AutoModelForSequenceClassification.from_pretrained(
             path, num_labels=n_classes, local_files_only=True, trust_remote_code=False,
+            ignore_mismatched_sizes=True,  # a base folder's own head (other label count) is replaced anyway
             id2label=dict(enumerate(dataset.spec.classes)), label2id={c: i for i, c in enumerate(dataset.spec.classes)})
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
         length = int(max_length or spec.defaults["max_length"])

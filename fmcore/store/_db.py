@@ -163,6 +163,16 @@ class Store:
             raise
         return record
 
+    def annotate_metrics(self, model_id: str, key: str, value) -> None:
+        """Add one entry to a model's metrics: facts known only once its files are written (e.g. sizes)."""
+        with self._tx() as con:
+            row = con.execute("SELECT metrics FROM models WHERE id = ?", (model_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"No model {model_id!r} in {self.root}.")
+            metrics = json.loads(row["metrics"] or "{}")
+            metrics[key] = value
+            con.execute("UPDATE models SET metrics = ? WHERE id = ?", (json.dumps(metrics), model_id))
+
     def get_model(self, model_id: str) -> ModelRecord:
         rows = self._query("SELECT * FROM models WHERE id = ?", (model_id,))
         if not rows:

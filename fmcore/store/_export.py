@@ -26,6 +26,23 @@ model = nets.load_exported("{folder}")          # an eval-mode torch.nn.Module
 ```
 """
 
+ADAPTER_README = """# {name} ({model}, {method} adapter, exported by fmaudit)
+
+Trained on `{dataset}`; model id `{id}`; adapter sha256 `{sha256}`. A peft adapter
+(`adapter_config.json`, `adapter_model.safetensors`) for the base model in `base/` (a standard
+Hugging Face folder), plus the tokenizer, `fmaudit.json`, `metrics.json` and `record.json`.
+
+```python
+from peft import PeftModel
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+base = AutoModelForSequenceClassification.from_pretrained("{folder}/base")
+model = PeftModel.from_pretrained(base, "{folder}").eval()   # .merge_and_unload() for a plain model
+tokenizer = AutoTokenizer.from_pretrained("{folder}")
+batch = tokenizer(["some text"], padding="max_length", truncation=True, max_length={max_length}, return_tensors="pt")
+probs = model(**batch).logits.softmax(-1)   # classes: {classes}
+```
+"""
+
 TEXT_README = """# {name} ({model}, exported by fmaudit)
 
 Trained on `{dataset}`; model id `{id}`; weights sha256 `{sha256}`. A standard Hugging Face
@@ -56,7 +73,11 @@ def export_model(store, record, dest: Path) -> Path:
     (tmp / "record.json").write_text(json.dumps({"model": record.to_dict(), "lineage": lineage, "run": run},
                                                 indent=2))
     fields = {**record.to_dict(), "folder": dest.resolve().as_posix(), "classes": meta["classes"]}
-    if meta["modality"] == "text":
+    if meta.get("peft"):
+        base = (src / meta["peft"]["base_rel"]).resolve()
+        shutil.copytree(base, tmp / "base")  # the registered pretrained base the adapter was trained on
+        readme = ADAPTER_README.format(max_length=meta.get("max_length", 64), method=meta["peft"]["method"], **fields)
+    elif meta["modality"] == "text":
         readme = TEXT_README.format(max_length=meta.get("max_length", 64), **fields)
     else:
         from ..models import nets

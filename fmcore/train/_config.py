@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, replace
 
+from .._options import Options, option
 
-def _f(default, help: str):
-    return field(default=default, metadata={"help": help})
+_f = option
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Options):
     """How to train. ``None`` means "the model's default" (see ``ModelSpec.defaults``)."""
+
+    _kind = "training option"
 
     epochs: int = _f(3, "Full passes over the training data.")
     batch_size: int | None = _f(None, "Examples per optimisation step; smaller steps are noisier but more frequent.")
@@ -29,26 +31,8 @@ class TrainConfig:
     max_eval_samples: int | None = _f(None, "Validate and test on at most this many examples.")
     max_length: int | None = _f(None, "Text only: tokens kept per text (default 64).")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"Unknown training option(s) {sorted(unknown)}; known: {sorted(known)}.")
-        return cls(**data)
-
-    @classmethod
-    def help(cls) -> dict[str, str]:
-        """Field name -> help text, for the CLI and the dashboard."""
-        return {f.name: f.metadata["help"] for f in fields(cls)}
-
     def resolved(self, defaults: dict) -> TrainConfig:
         """A copy with the model's defaults filled in where this config says ``None``."""
-        from dataclasses import replace
-
         fill = {k: defaults[k] for k in ("batch_size", "lr", "optimizer", "max_length")
                 if getattr(self, k) is None and k in defaults}
         return replace(self, **fill)

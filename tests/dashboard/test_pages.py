@@ -156,3 +156,31 @@ def test_jobs_page_lists_jobs_and_logs(home):
     assert not at.exception
     assert list(at.dataframe[0].value["id"]) == [job.id]
     assert "registered model" in at.code[0].value
+
+
+def test_finetune_page_compares_methods_and_runs_a_job(home, tiny_bert):
+    from fmcore.finetune import FinetuneConfig, finetune
+    from fmcore.store import Store
+
+    st = Store(home)
+    for method in ("lora", "linear_probe"):
+        finetune("tweets", FinetuneConfig(method=method, max_train_samples=32, max_eval_samples=16, max_length=16,
+                                          base_path=tiny_bert, batch_size=16), store=st)
+    at = _run("views/finetune.py")
+    assert at.selectbox(key="ft_method").options == ["lora", "ia3", "prompt", "full", "linear_probe"]
+    assert len(_charts(at)) == 1
+    assert set(at.dataframe[0].value["method"]) == {"lora", "linear_probe"}
+    at.selectbox(key="ft_dataset").set_value("digits").run()
+    assert at.selectbox(key="ft_method").options == ["transfer", "scratch"]
+    at.selectbox(key="ft_method").set_value("scratch").run()
+    at.number_input(key="ft_epochs").set_value(1)
+    at.number_input(key="ft_max_train").set_value(64)
+    next(b for b in at.button if b.label == "Start fine-tuning").click().run()
+    assert not at.exception
+    from dashboard import services
+
+    job = services._runner_at(str(home)).wait(at.session_state["ft_job"], timeout=120)
+    assert job.state == "done", job.error
+    at.run()
+    assert "Registered" in at.success[0].value
+    assert list(at.dataframe[0].value["method"]) == ["scratch"]
