@@ -1,6 +1,6 @@
 """Audits: pure functions ``(classifier, dataset, params) -> AuditResult``. No streamlit here."""
 
-from . import performance  # noqa: F401  (registers the audit)
+from . import performance, robustness  # noqa: F401  (register the audits)
 from ._registry import AUDITS, AuditSpec, get_audit, register_audit, run_audit
 from ._result import AuditResult, package_versions
 

@@ -21,7 +21,10 @@ AUDITS: dict[str, AuditSpec] = {}
 
 
 def register_audit(name: str, title: str, description: str, defaults: dict | None = None):
-    """Decorator: register ``fn(classifier, dataset, params) -> AuditResult`` under ``name``."""
+    """Decorator: register ``fn(classifier, dataset, params, progress=None) -> AuditResult`` under ``name``.
+
+    ``progress(fraction, message)``, when given, is called as the audit advances.
+    """
     def deco(fn):
         AUDITS[name] = AuditSpec(name, title, description, fn, dict(defaults or {}))
         return fn
@@ -34,12 +37,12 @@ def get_audit(name: str) -> AuditSpec:
     return AUDITS[name]
 
 
-def run_audit(name: str, classifier, dataset, model_id: str | None = None, **overrides):
+def run_audit(name: str, classifier, dataset, model_id: str | None = None, progress=None, **overrides):
     """Run audit ``name`` with its defaults updated by ``overrides``."""
     spec = get_audit(name)
     unknown = set(overrides) - set(spec.defaults)
     if unknown:
         raise ValueError(f"Audit {name!r} has no option(s) {sorted(unknown)}; options: {sorted(spec.defaults)}.")
-    result = spec.run(classifier, dataset, {**spec.defaults, **overrides})
+    result = spec.run(classifier, dataset, {**spec.defaults, **overrides}, progress=progress)
     result.model_id = model_id
     return result

@@ -24,7 +24,7 @@ def bootstrap_interval(correct: np.ndarray, n_boot: int, seed: int, level: float
 @register_audit("performance", "Performance",
                 "Accuracy and macro-F1 on held-out data with 95% bootstrap intervals, per-class accuracy "
                 "and the confusion matrix.", {"split": "test", "max_samples": None, "n_boot": 1000, "seed": 0})
-def performance(classifier, dataset, params: dict) -> AuditResult:
+def performance(classifier, dataset, params: dict, progress=None) -> AuditResult:
     from fmcore.train import classification_metrics
 
     started = time.perf_counter()

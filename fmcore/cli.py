@@ -155,6 +155,62 @@ def cmd_finetune(args) -> int:
     return 0
 
 
+def _floats(value: str) -> list[float]:
+    from .errors import ConfigError
+
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"Expected comma-separated numbers such as 0.05,0.1,0.2; got {value!r}.") from None
+
+
+def cmd_audit(args) -> int:
+    # The CLI sits beside the dashboard, above audits: importing audits here keeps fmcore's library free of it.
+    import audits
+    from audits.reporting import audit_summary
+
+    from .data import load_dataset
+
+    store = _store(args)
+    record = store.get_model(args.model)
+    classifier = store.load_classifier(record.id)
+    dataset = load_dataset(record.dataset, store=store)
+    overrides = {"seed": args.seed}
+    if args.audit == "robustness":
+        overrides.update(attack=args.attack, eps=_floats(args.eps), samples=args.samples)
+        if args.steps:
+            overrides["steps" if args.attack in ("pgd", "pgd_l2") else "max_iter"] = args.steps
+    result = audits.run_audit(args.audit, classifier, dataset, record.id, **overrides)
+    audit_id = store.add_audit(record.id, args.audit, result.params, result.to_dict())
+    summary = {"audit_id": audit_id, **audit_summary(result)}
+    lines = [f"{args.audit} audit {audit_id} of {record.id} ({record.dataset})"]
+    lines += [f"  {k}: {v}" for k, v in summary.items() if not isinstance(v, list | dict) and k != "audit_id"]
+    for row in summary.get("sweep", []):
+        lines.append(f"  eps {row['eps']:<6g} robust accuracy {row['robust_accuracy']:.4f} "
+                     f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]  success {row['success_rate']:.3f}")
+    lines += [f"  warning: {w}" for w in result.warnings]
+    _print(args, summary, "\n".join(lines))
+    return 0
+
+
+def cmd_harden(args) -> int:
+    from audits.robustness import harden
+
+    callbacks, bars = _progress(args, args.epochs)
+    result = harden(_store(args), args.model, attack=args.attack, eps=args.eps, epochs=args.epochs, steps=args.steps,
+                    adversarial_share=args.share, max_train_samples=args.max_train or None,
+                    eval_samples=args.eval_samples, seed=args.seed, threads=args.threads, callbacks=callbacks)
+    for bar in bars:
+        bar.n = 1.0
+        bar.close()
+    s = result.summary()
+    b, a = s["before"], s["after"]
+    _print(args, s, f"Model {s['model_id']} (parent {s['parent_id']}): clean {b['clean_accuracy']:.4f} -> "
+                    f"{a['clean_accuracy']:.4f}, PGD-20 robust at eps {a['eps']:g} {b['robust_accuracy']:.4f} -> "
+                    f"{a['robust_accuracy']:.4f} ({s['seconds']:.0f} s)")
+    return 0
+
+
 def cmd_dashboard(args) -> int:
     from pathlib import Path
 
@@ -229,6 +285,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_finetune)
+
+    p = sub.add_parser("audit", parents=[common], help="run an audit of a stored model and keep its result")
+    p.add_argument("audit", choices=["robustness", "performance"])
+    p.add_argument("--model", required=True, help="model id (see `fmaudit models`)")
+    p.add_argument("--attack", default="pgd", help="fgsm, pgd, pgd_l2, cw, deepfool, hopskipjump, square")
+    p.add_argument("--eps", default="0.05,0.1,0.2,0.3", help="comma-separated perturbation sizes")
+    p.add_argument("--samples", type=int, default=500, help="test examples to attack")
+    p.add_argument("--steps", type=int, default=None, help="PGD steps or iterations of iterative attacks")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("harden", parents=[common], help="adversarial training: a new model with the original as parent")
+    p.add_argument("--model", required=True)
+    p.add_argument("--attack", default="pgd", choices=["pgd", "fgsm"])
+    p.add_argument("--eps", type=float, default=0.1)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--steps", type=int, default=5, help="PGD steps per training batch")
+    p.add_argument("--share", type=float, default=0.5, help="share of each batch replaced by attacked examples")
+    p.add_argument("--max-train", type=int, default=0, help="train on at most N examples; 0 for all")
+    p.add_argument("--eval-samples", type=int, default=1000, help="test examples for the before/after check")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_harden)
 
     p = sub.add_parser("models", parents=[common], help="list registered models")
     p.add_argument("--dataset", default=None, help="only models trained on this dataset")

@@ -77,8 +77,11 @@ def evaluate(net, inputs, y: np.ndarray, n_classes: int, batch_size: int = 512) 
 
 
 def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: int,
-        callbacks: list[Callback] = ()) -> TrainState:
+        callbacks: list[Callback] = (), batch_transform=None) -> TrainState:
     """Train ``net`` in place on encoded ``train = (inputs, y)``; validate on ``val`` each epoch.
+
+    ``batch_transform(net, xb, yb) -> (xb, yb)``, when given, rewrites each training batch (after
+    augmentation): adversarial training plugs in here.
 
     ``config`` must be resolved (batch size, lr and optimizer set). Returns the final state, whose
     ``history`` has one row per epoch: train loss/accuracy (running, over the epoch) and
@@ -99,27 +102,31 @@ def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: in
         state.epoch = epoch
         net.train()
         perm = torch.randperm(n, generator=generator)
-        loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
+        loss_sum, correct, seen = torch.zeros(()), torch.zeros((), dtype=torch.long), 0
         for i in range(0, n, bs):
             idx = perm[i:i + bs]
             xb, yb = take(inputs, idx), y[idx]
             if config.augment and not isinstance(xb, tuple) and xb.dim() == 4:
                 xb = augment_images(xb, generator)
+            if batch_transform is not None:
+                xb, yb = batch_transform(net, xb, yb)
+                net.train()
             logits = forward(net, xb)
             loss = F.cross_entropy(logits, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             schedule.step()
-            loss_sum += loss.detach() * len(idx)
+            loss_sum += loss.detach() * len(yb)
+            seen += len(yb)
             correct += (logits.detach().argmax(-1) == yb).sum()
             state.step += 1
             for cb in callbacks:
                 cb.on_step_end(state, net)
             if state.should_stop:
                 break
-        seen = min(n, (i + bs))
-        row = {"epoch": epoch, "train_loss": float(loss_sum) / seen, "train_accuracy": float(correct) / seen}
+        row = {"epoch": epoch, "train_loss": float(loss_sum) / max(1, seen),
+               "train_accuracy": float(correct) / max(1, seen)}
         if val is not None:
             m = evaluate(net, val[0], val[1], n_classes)
             row.update(val_loss=m["loss"], val_accuracy=m["accuracy"], val_macro_f1=m["macro_f1"])

@@ -10,6 +10,7 @@ from fmcore.errors import UnknownNameError
 
 CASES = {  # audit name -> overrides that keep it small
     "performance": {"n_boot": 200},
+    "robustness": {"samples": 40, "eps": [0.1], "steps": 5, "blackbox_check_samples": 20},
 }
 
 

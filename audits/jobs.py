@@ -1,0 +1,58 @@
+"""Audit work as background jobs (``audits.jobs:robustness``, ``audits.jobs:harden``)."""
+
+from __future__ import annotations
+
+
+def robustness(params: dict, ctx) -> dict:
+    """Run the robustness audit on each model in ``params["models"]`` and store every result."""
+    from fmcore.data import load_dataset
+
+    from . import run_audit
+    from .reporting import audit_summary
+
+    models = list(params["models"])
+    options = dict(params.get("options", {}))
+    done = {}
+    for i, model_id in enumerate(models):
+        if ctx.is_cancelled():
+            from fmcore.jobs import JobCancelled
+
+            raise JobCancelled(f"stopped after {i} of {len(models)} models")
+        record = ctx.store.get_model(model_id)
+        ctx.log(f"attacking {model_id} ({record.name}) with {options}")
+
+        def progress(fraction, message, i=i, model_id=model_id):
+            ctx.progress((i + fraction) / len(models), message=f"{model_id}: {message}")
+
+        result = run_audit("robustness", ctx.store.load_classifier(model_id),
+                           load_dataset(record.dataset, store=ctx.store), model_id, progress=progress, **options)
+        audit_id = ctx.store.add_audit(model_id, "robustness", result.params, result.to_dict())
+        summary = audit_summary(result)
+        ctx.log(f"{model_id}: clean {summary['clean_accuracy']:.4f}; " + ", ".join(
+            f"eps {r['eps']:g}: {r['robust_accuracy']:.4f}" for r in summary["sweep"]))
+        for w in result.warnings:
+            ctx.log(f"warning: {w}")
+        done[model_id] = audit_id
+    return {"audit_ids": done, "audit_id": next(iter(done.values()), None)}
+
+
+def harden(params: dict, ctx) -> dict:
+    """Adversarially train ``params["model"]``; returns the new model id and the before/after numbers."""
+    from fmcore.jobs import JobCancelled
+    from fmcore.train import TrainingCancelled
+
+    from .robustness import harden as run
+
+    options = dict(params.get("options", {}))
+    ctx.log(f"adversarial training of {params['model']}: {options}")
+    try:
+        result = run(ctx.store, params["model"], callbacks=[ctx.train_callback(options.get("epochs", 1))],
+                     is_cancelled=ctx.is_cancelled, **options)
+    except TrainingCancelled as exc:
+        raise JobCancelled(str(exc)) from None
+    s = result.summary()
+    ctx.log(f"registered {s['model_id']}: robust {s['before']['robust_accuracy']:.4f} -> "
+            f"{s['after']['robust_accuracy']:.4f}, clean {s['before']['clean_accuracy']:.4f} -> "
+            f"{s['after']['clean_accuracy']:.4f}")
+    s.pop("history")
+    return s

@@ -1,0 +1,13 @@
+"""Flat summaries of audit results for the CLI and for reports (the full result stays in the store)."""
+
+from __future__ import annotations
+
+
+def audit_summary(result) -> dict:
+    """The headline numbers of an ``AuditResult``; robustness adds its per-epsilon sweep."""
+    out = {"audit": result.audit, "model_id": result.model_id, "dataset": result.dataset, **result.metrics,
+           "warnings": list(result.warnings)}
+    if result.audit == "robustness":
+        out["sweep"] = result.tables["sweep"]
+        out["checks"] = result.tables["checks"]
+    return out

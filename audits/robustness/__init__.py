@@ -1,0 +1,9 @@
+"""Adversarial robustness: evasion attacks (ART), epsilon sweeps with checks, adversarial training."""
+
+from ._attacks import ATTACKS, AttackSpec, check_eps, get_attack
+from ._harden import HardenResult, clean_and_robust, harden
+from ._sweep import robustness, wilson
+from ._torch_pgd import pgd, pgd_batched
+
+__all__ = ["ATTACKS", "AttackSpec", "HardenResult", "check_eps", "clean_and_robust", "get_attack", "harden", "pgd",
+           "pgd_batched", "robustness", "wilson"]

@@ -1,0 +1,92 @@
+"""Evasion attacks from adversarial-robustness-toolbox, by name, with defaults and explanations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fmcore.errors import ConfigError, UnknownNameError
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """An attack users can pick. ``uses_eps``: False for minimum-norm attacks (CW, DeepFool, HSJ)."""
+
+    name: str
+    title: str
+    description: str
+    access: str  # "white-box" (gradients) or "black-box" (predictions / labels only)
+    norm: str  # "inf" or "2": how perturbation size is measured
+    uses_eps: bool
+    defaults: dict = field(default_factory=dict)
+
+    def build(self, estimator, eps: float | None, batch_size: int, **overrides):
+        """The ART attack object for ``estimator`` at ``eps`` (ignored by minimum-norm attacks)."""
+        from art.attacks import evasion as ev
+
+        p = {**self.defaults, **overrides}
+        norm = np.inf if self.norm == "inf" else 2
+        if self.name == "fgsm":
+            return ev.FastGradientMethod(estimator, norm=norm, eps=eps, batch_size=batch_size)
+        if self.name in ("pgd", "pgd_l2"):
+            steps = int(p["steps"])
+            return ev.ProjectedGradientDescent(estimator, norm=norm, eps=eps, eps_step=p["step_ratio"] * eps / steps,
+                                               max_iter=steps, num_random_init=int(p["random_init"]),
+                                               batch_size=batch_size, verbose=False)
+        if self.name == "cw":
+            return ev.CarliniL2Method(estimator, confidence=0.0, max_iter=int(p["max_iter"]),
+                                     binary_search_steps=int(p["binary_search_steps"]), learning_rate=p["lr"],
+                                     initial_const=p["initial_const"], batch_size=batch_size, verbose=False)
+        if self.name == "deepfool":
+            return ev.DeepFool(estimator, max_iter=int(p["max_iter"]), epsilon=p["overshoot"], batch_size=batch_size,
+                               verbose=False)
+        if self.name == "hopskipjump":
+            return ev.HopSkipJump(estimator, norm=norm, max_iter=int(p["max_iter"]), max_eval=int(p["max_eval"]),
+                                  init_eval=int(p["init_eval"]), batch_size=batch_size, verbose=False)
+        if self.name == "square":
+            return ev.SquareAttack(estimator, norm=norm, eps=eps, max_iter=int(p["max_iter"]),
+                                   nb_restarts=int(p["restarts"]), batch_size=batch_size, verbose=False)
+        raise UnknownNameError("attack", self.name, list(ATTACKS))
+
+
+ATTACKS: dict[str, AttackSpec] = {a.name: a for a in [
+    AttackSpec("fgsm", "FGSM", "Fast Gradient Sign Method: one step of size eps along the sign of the loss "
+               "gradient. Quick, and a weak baseline.", "white-box", "inf", True),
+    AttackSpec("pgd", "PGD (Linf)", "Projected Gradient Descent: many small gradient-sign steps kept within eps "
+               "of the input (Madry et al.). The standard strong first-order attack.", "white-box", "inf", True,
+               {"steps": 40, "step_ratio": 2.5, "random_init": 0}),
+    AttackSpec("pgd_l2", "PGD (L2)", "PGD with the perturbation measured by its Euclidean (L2) length: spread-out "
+               "changes rather than a bound on every pixel.", "white-box", "2", True,
+               {"steps": 40, "step_ratio": 2.5, "random_init": 0}),
+    AttackSpec("cw", "Carlini-Wagner L2", "Optimises for the smallest L2 change that flips the prediction; the "
+               "curve counts an input as robust at eps when the change it needed exceeds eps.", "white-box", "2",
+               False, {"max_iter": 10, "binary_search_steps": 5, "lr": 0.05, "initial_const": 0.1}),
+    AttackSpec("deepfool", "DeepFool", "Walks to the nearest decision boundary by linearising the model; a "
+               "minimum-L2 attack.", "white-box", "2", False, {"max_iter": 50, "overshoot": 0.02}),
+    AttackSpec("hopskipjump", "HopSkipJump", "Uses only the predicted labels: walks along the decision boundary "
+               "to shrink the change (minimum-Linf). Slow: keep samples small.", "black-box", "inf", False,
+               {"max_iter": 10, "max_eval": 500, "init_eval": 50}),
+    AttackSpec("square", "Square attack", "Uses only predicted scores: random square-shaped changes within eps, "
+               "kept when they lower the true class's margin.", "black-box", "inf", True,
+               {"max_iter": 200, "restarts": 1}),
+]}
+
+
+def get_attack(name: str) -> AttackSpec:
+    if name not in ATTACKS:
+        raise UnknownNameError("attack", name, list(ATTACKS))
+    return ATTACKS[name]
+
+
+def check_eps(spec: AttackSpec, eps: list[float], modality: str) -> list[float]:
+    """Validate an epsilon list: positive, and at most 1 for Linf on images in [0, 1]."""
+    if not eps:
+        raise ConfigError("Give at least one epsilon, e.g. --eps 0.05,0.1,0.2,0.3.")
+    bad = [e for e in eps if not np.isfinite(e) or e <= 0]
+    if bad:
+        raise ConfigError(f"Epsilon must be positive; got {bad}.")
+    if spec.norm == "inf" and modality == "image" and max(eps) > 1:
+        raise ConfigError(f"Linf epsilon {max(eps)} is out of range: image pixels lie in [0, 1], so an "
+                          "epsilon above 1 allows any image. Use values such as 0.05-0.3.")
+    return sorted(float(e) for e in eps)

@@ -1,0 +1,133 @@
+"""Robustness audit: ART attacks checked against an independent torch PGD, sanity checks, masking
+detection, tabular inputs, clear errors, and adversarial training."""
+
+import numpy as np
+import pytest
+import torch
+
+from audits import run_audit
+from audits.robustness import ATTACKS, harden, pgd_batched
+from audits.robustness._estimator import attack_inputs
+from fmcore.data import load_dataset
+from fmcore.errors import FmauditError
+from fmcore.models import Classifier
+
+
+@pytest.fixture(scope="module")
+def digits_cnn(tmp_path_factory):
+    """A seed CNN trained on digits for 8 epochs (about 0.9 test accuracy): (store, record)."""
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path_factory.mktemp("robust-home"))
+    r = train_model("digits", "seed_cnn", TrainConfig(epochs=8, seed=0), store=st)
+    return st, st.get_model(r.model_id)
+
+
+def test_pgd_matches_an_independent_torch_pgd(digits_cnn):
+    st, rec = digits_cnn
+    ds = load_dataset("digits")
+    result = run_audit("robustness", st.load_classifier(rec.id), ds, rec.id, attack="pgd", eps=[0.05, 0.1],
+                       samples=200, steps=10, blackbox_check_samples=0, compare_fgsm=False)
+    clf = st.load_classifier(rec.id)
+    x, y = attack_inputs(clf, ds["test"], 200, 0)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    for row in result.tables["sweep"]:
+        adv = pgd_batched(clf.net, xt, yt, eps=row["eps"], steps=10)
+        with torch.no_grad():
+            mine = (clf.net(adv).argmax(-1) == yt).float().mean().item()
+        assert abs(mine - row["robust_accuracy"]) <= 0.02, (row["eps"], mine, row["robust_accuracy"])
+    clean = (clf.predict(ds["test"].X[np.sort(np.random.default_rng(0).choice(359, 200, replace=False))]) == y).mean()
+    assert result.metrics["clean_accuracy"] == pytest.approx(clean)
+
+
+def test_sweep_is_monotone_stronger_than_fgsm_with_intervals(digits_cnn):
+    st, rec = digits_cnn
+    result = run_audit("robustness", st.load_classifier(rec.id), load_dataset("digits"), rec.id, attack="pgd",
+                       eps=[0.3, 0.05, 0.1], samples=150, steps=10, blackbox_check_samples=40)
+    rows = result.tables["sweep"]
+    assert [r["eps"] for r in rows] == [0.05, 0.1, 0.3]
+    accs = [r["robust_accuracy"] for r in rows]
+    assert accs == sorted(accs, reverse=True)
+    assert accs[0] < result.metrics["clean_accuracy"]  # the attack lowers accuracy
+    assert accs[-1] <= 0.05
+    for r in rows:
+        assert r["ci_low"] <= r["robust_accuracy"] <= r["ci_high"]
+        assert r["n"] == 150
+    names = [c["check"] for c in result.tables["checks"]]
+    assert any("FGSM" in n for n in names)
+    assert any("Square" in n for n in names)
+    assert all(c["passed"] for c in result.tables["checks"]), result.tables["checks"]
+    flipped = [e for e in result.tables["examples"] if e["adv_pred"] != e["true"]]
+    assert flipped
+    assert np.asarray(flipped[0]["adversarial"]).shape == (28, 28)
+    delta = np.abs(np.asarray(flipped[0]["adversarial"]) - np.asarray(flipped[0]["original"])).max()
+    assert delta <= float(result.artifacts["gallery_eps"]) + 2e-3  # images are stored rounded to 3 decimals
+    per_class = result.tables["per_class"]
+    assert sum(r["n"] for r in per_class) == 150
+
+
+class _Quantise(torch.nn.Module):
+    """Rounds pixels to 0/1: zero gradients everywhere, a textbook case of gradient masking."""
+
+    def forward(self, x):
+        return torch.round(x)
+
+
+def test_gradient_masking_is_flagged(digits_cnn):
+    st, rec = digits_cnn
+    base = st.load_classifier(rec.id)
+    masked = Classifier("seed_cnn", torch.nn.Sequential(_Quantise(), base.net), base.meta)
+    result = run_audit("robustness", masked, load_dataset("digits"), rec.id, attack="pgd", eps=[0.3], samples=60,
+                       steps=10, blackbox_check_samples=60)
+    assert any("Gradient masking suspected" in w for w in result.warnings), result.warnings
+    assert not result.metrics["checks_passed"]
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_every_attack_runs_and_lowers_accuracy(attack, digits_cnn):
+    st, rec = digits_cnn
+    eps = [0.1, 0.3] if ATTACKS[attack].norm == "inf" else [1.0, 3.0]
+    small = {"hopskipjump": {"samples": 12}, "cw": {"samples": 30}, "deepfool": {"samples": 30},
+             "square": {"samples": 40}}.get(attack, {"samples": 60})
+    result = run_audit("robustness", st.load_classifier(rec.id), load_dataset("digits"), rec.id, attack=attack,
+                       eps=eps, blackbox_check_samples=0, compare_fgsm=False, **small)
+    assert result.tables["sweep"][-1]["robust_accuracy"] < result.metrics["clean_accuracy"]
+
+
+def test_tabular_attack_reports_changed_features(trained_german):
+    st, rec = trained_german
+    result = run_audit("robustness", st.load_classifier(rec.id), load_dataset("german_credit"), rec.id,
+                       attack="pgd", eps=[0.25, 1.0], samples=100, steps=10, blackbox_check_samples=0)
+    assert result.tables["sweep"][-1]["robust_accuracy"] <= result.metrics["clean_accuracy"]
+    changes = [c for e in result.tables["examples"] for c in e.get("changes", [])]
+    assert changes
+    feature_names = st.load_classifier(rec.id).preprocess.feature_names
+    assert all(c["feature"] in feature_names for c in changes)
+
+
+def test_bad_inputs_give_clear_errors(digits_cnn):
+    st, rec = digits_cnn
+    clf, ds = st.load_classifier(rec.id), load_dataset("digits")
+    with pytest.raises(FmauditError, match="out of range"):
+        run_audit("robustness", clf, ds, rec.id, eps=[0.1, 1.5])
+    with pytest.raises(FmauditError, match="must be positive"):
+        run_audit("robustness", clf, ds, rec.id, eps=[-0.1])
+    with pytest.raises(FmauditError, match="Available: cw, deepfool"):
+        run_audit("robustness", clf, ds, rec.id, attack="jsma")
+    text = Classifier("minilm", torch.nn.Identity(), {"modality": "text", "classes": ["a", "b"]})
+    with pytest.raises(FmauditError, match="do not apply to text models"):
+        run_audit("robustness", text, load_dataset("tweets"), None)
+
+
+def test_adversarial_training_raises_robust_accuracy(digits_cnn):
+    st, rec = digits_cnn
+    result = harden(st, rec.id, eps=0.1, epochs=4, steps=5, eval_samples=359)
+    child = st.get_model(result.model_id)
+    assert child.parent_id == rec.id
+    assert child.derivation["attack"] == "pgd"
+    assert result.after["robust_accuracy"] > result.before["robust_accuracy"] + 0.1, (result.before, result.after)
+    assert result.after["clean_accuracy"] > result.before["clean_accuracy"] - 0.05
+    assert child.metrics["hardening"]["after"] == result.after
+    with pytest.raises(FmauditError, match="supports pgd and fgsm"):
+        harden(st, rec.id, attack="square")
