@@ -30,5 +30,8 @@ navigation = st.navigation({
         st.Page(VIEWS / "train.py", title="Train", icon=":material/model_training:"),
         st.Page(VIEWS / "finetune.py", title="Fine-tune", icon=":material/tune:"),
     ],
+    "Audit": [
+        st.Page(VIEWS / "robustness.py", title="Robustness", icon=":material/shield:"),
+    ],
 })
 navigation.run()

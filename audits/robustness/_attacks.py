@@ -16,8 +16,8 @@ class AttackSpec:
     name: str
     title: str
     description: str
-    access: str  # "white-box" (gradients) or "black-box" (predictions / labels only)
-    norm: str  # "inf" or "2": how perturbation size is measured
+    access: str  # "white-box" (gradients or scores) or "black-box" (predictions / labels only)
+    norm: str  # "inf" or "2": how perturbation size is measured; "words" for the text attack
     uses_eps: bool
     defaults: dict = field(default_factory=dict)
 
@@ -67,6 +67,9 @@ ATTACKS: dict[str, AttackSpec] = {a.name: a for a in [
     AttackSpec("hopskipjump", "HopSkipJump", "Uses only the predicted labels: walks along the decision boundary "
                "to shrink the change (minimum-Linf). Slow: keep samples small.", "black-box", "inf", False,
                {"max_iter": 10, "max_eval": 500, "init_eval": 50}),
+    AttackSpec("charswap", "Character edits (text)", "For text models: misspells the words the model relies on "
+               "most (swaps, deletions, look-alike characters) until the prediction flips. Epsilon is the number "
+               "of words edited.", "white-box", "words", True, {}),
     AttackSpec("square", "Square attack", "Uses only predicted scores: random square-shaped changes within eps, "
                "kept when they lower the true class's margin.", "black-box", "inf", True,
                {"max_iter": 200, "restarts": 1}),
@@ -79,8 +82,17 @@ def get_attack(name: str) -> AttackSpec:
     return ATTACKS[name]
 
 
+def check_fit(spec: AttackSpec, modality: str) -> None:
+    """Refuse an attack that does not fit the model's kind of input."""
+    if (spec.norm == "words") != (modality == "text"):
+        fitting = [a.name for a in ATTACKS.values() if (a.norm == "words") == (modality == "text")]
+        raise ConfigError(f"Attack {spec.name!r} does not apply to {modality} models; for {modality} models use: "
+                          f"{', '.join(fitting)}.")
+
+
 def check_eps(spec: AttackSpec, eps: list[float], modality: str) -> list[float]:
     """Validate an epsilon list: positive, and at most 1 for Linf on images in [0, 1]."""
+    check_fit(spec, modality)
     if not eps:
         raise ConfigError("Give at least one epsilon, e.g. --eps 0.05,0.1,0.2,0.3.")
     bad = [e for e in eps if not np.isfinite(e) or e <= 0]
@@ -89,4 +101,6 @@ def check_eps(spec: AttackSpec, eps: list[float], modality: str) -> list[float]:
     if spec.norm == "inf" and modality == "image" and max(eps) > 1:
         raise ConfigError(f"Linf epsilon {max(eps)} is out of range: image pixels lie in [0, 1], so an "
                           "epsilon above 1 allows any image. Use values such as 0.05-0.3.")
+    if spec.norm == "words" and any(e != int(e) for e in eps):
+        raise ConfigError(f"For the text attack epsilon counts edited words: use whole numbers, not {eps}.")
     return sorted(float(e) for e in eps)

@@ -23,7 +23,7 @@ def attack_inputs(classifier, split, n: int, seed: int) -> tuple[np.ndarray, np.
     """A seeded sample of ``n`` encoded inputs and labels from ``split`` (float32 arrays)."""
     if classifier.modality == "text":
         raise FmauditError("Pixel- and feature-space attacks do not apply to text models; use the text attack "
-                           "(attack 'textbugger') instead.")
+                           "(attack 'charswap') instead.")
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(len(split), size=min(n, len(split)), replace=False))
     X = split.X.iloc[idx] if hasattr(split.X, "iloc") else split.X[idx]

@@ -139,6 +139,34 @@ def _gallery(classifier, estimator, x, y, adv, batch_size, feature_names) -> lis
     return out
 
 
+def _text_audit(classifier, dataset, params, eps_list, progress, started) -> AuditResult:
+    from ._text import text_sweep
+
+    split = dataset[params["split"]]
+    rng = np.random.default_rng(int(params["seed"]))
+    idx = np.sort(rng.choice(len(split), size=min(int(params["samples"]), len(split)), replace=False))
+    texts, labels = split.X[idx], split.y[idx]
+    rows, results = text_sweep(classifier, texts, labels, [int(e) for e in eps_list], progress)
+    classes = classifier.classes
+    clean = float(np.mean([r["clean_pred"] == r["true"] for r in results]))
+    shown = [r for r in sorted(results, key=lambda r: not r["flipped"]) if r["edits"]][:GALLERY * 2]
+    examples = [{"true": classes[r["true"]], "clean_pred": classes[r["clean_pred"]],
+                 "clean_confidence": r["clean_conf"], "adv_pred": classes[r["adv_pred"]],
+                 "adv_confidence": r["adv_conf"], "original": r["original"], "edited": r["edited"],
+                 "edits": r["edits"], "flipped": r["flipped"]} for r in shown]
+    accs = [r["robust_accuracy"] for r in rows]
+    monotone = all(b <= a + 1e-9 for a, b in zip(accs, accs[1:], strict=False))
+    checks = [{"check": "robust accuracy never rises with the edit budget", "passed": monotone, "detail": str(accs)}]
+    metrics = {"clean_accuracy": clean, "attack": "charswap", "n": len(results),
+               **{f"robust_accuracy@{r['eps']:g}": r["robust_accuracy"] for r in rows},
+               "flip_rate": rows[-1]["success_rate"], "checks_passed": monotone}
+    return AuditResult(audit="robustness", model_id=None, dataset=dataset.name, params={**params, "eps": eps_list},
+                       metrics=metrics, tables={"sweep": rows, "checks": checks, "examples": examples, "per_class": []},
+                       warnings=[] if len(results) >= 30 else [f"Only {len(results)} texts attacked: wide intervals."],
+                       artifacts={"gallery_eps": str(eps_list[-1])}, seed=int(params["seed"]),
+                       seconds=time.perf_counter() - started)
+
+
 @register_audit("robustness", "Adversarial robustness",
                 "Accuracy under evasion attacks (adversarial-robustness-toolbox) across perturbation sizes, with "
                 "95% intervals, attack success, perturbation norms, per-class robust accuracy, sanity checks "
@@ -150,6 +178,8 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     started = time.perf_counter()
     spec = get_attack(params["attack"])
     eps_list = check_eps(spec, list(params["eps"]), classifier.modality)
+    if spec.norm == "words":
+        return _text_audit(classifier, dataset, params, eps_list, progress, started)
     attack_params = {k: params[k] for k in ("steps", "max_iter") if params.get(k) is not None and k in spec.defaults}
     x, y = attack_inputs(classifier, dataset[params["split"]], int(params["samples"]), int(params["seed"]))
     clip = feature_range(classifier, dataset["train"])

@@ -133,3 +133,60 @@ def method_comparison(rows: list[dict]) -> go.Figure:
     fig.update_xaxes(type="log", title="trainable parameters (% of the model, log scale)")
     fig.update_yaxes(title="test macro-F1")
     return _layout(fig, "Methods compared (marker size: training time)", height=420)
+
+
+PALETTE = [BLUE, ORANGE, "#33a02c", "#6a3d9a", "#e31a1c", "#17becf"]
+
+
+def robustness_curves(series: list[tuple[str, float, list[dict]]], norm: str = "inf") -> go.Figure:
+    """Robust accuracy against epsilon for several models, 95% interval bands, clean accuracy at eps 0."""
+    fig = go.Figure()
+    for i, (label, clean, rows) in enumerate(series):
+        color = PALETTE[i % len(PALETTE)]
+        xs = [0.0] + [r["eps"] for r in rows]
+        lo = [clean] + [r["ci_low"] for r in rows]
+        hi = [clean] + [r["ci_high"] for r in rows]
+        fig.add_scatter(x=xs + xs[::-1], y=hi + lo[::-1], fill="toself", fillcolor=color, opacity=0.15,
+                        line={"width": 0}, hoverinfo="skip", showlegend=False)
+        fig.add_scatter(x=xs, y=[clean] + [r["robust_accuracy"] for r in rows], mode="lines+markers", name=label,
+                        line={"color": color},
+                        hovertemplate="eps %{x}<br>accuracy %{y:.1%}<extra>" + label + "</extra>")
+    axis = {"inf": "Linf: largest change to any input value", "2": "L2 norm", "words": "words edited"}[norm]
+    fig.update_xaxes(title=f"epsilon ({axis})")
+    fig.update_yaxes(title="accuracy under attack", tickformat=".0%", range=[0, 1.02])
+    return _layout(fig, "Accuracy as the attack grows (band: 95% interval)", height=420)
+
+
+def adversarial_gallery(examples: list[dict], cols: int = 6) -> go.Figure:
+    """Original, amplified perturbation and adversarial image per example, with labels and confidence."""
+    items = [e for e in examples if "original" in e][:cols]
+    titles = []
+    for row in ("original", "perturbation", "adversarial"):
+        for e in items:
+            titles.append({"original": f"{e['true']} → {e['clean_pred']} ({e['clean_confidence']:.0%})",
+                           "perturbation": "change (scaled)",
+                           "adversarial": f"→ {e['adv_pred']} ({e['adv_confidence']:.0%})"}[row])
+    fig = make_subplots(rows=3, cols=len(items), subplot_titles=titles, vertical_spacing=0.08,
+                        horizontal_spacing=0.02)
+    for j, e in enumerate(items):
+        orig, adv = np.asarray(e["original"]), np.asarray(e["adversarial"])
+        diff = adv - orig
+        delta = 0.5 + 0.5 * diff / max(float(np.abs(diff).max()), 1e-6)  # red: darker, blue: lighter
+        for r, (img, scale) in enumerate([(orig, "gray_r"), (delta, "RdBu"), (adv, "gray_r")]):
+            fig.add_trace(go.Heatmap(z=img, colorscale=scale, zmin=0, zmax=1, showscale=False, hoverinfo="skip"),
+                          row=r + 1, col=j + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_annotations(font_size=11)
+    return _layout(fig, "What the attack did: true → predicted (confidence)", height=520)
+
+
+def before_after(before: dict, after: dict, eps: float) -> go.Figure:
+    """Clean and robust accuracy of a model and its adversarially trained child."""
+    labels = ["clean accuracy", f"robust accuracy (PGD-20, eps {eps:g})"]
+    fig = go.Figure()
+    for name, vals, color in (("original", before, GREY), ("hardened", after, BLUE)):
+        y = [vals["clean_accuracy"], vals["robust_accuracy"]]
+        fig.add_bar(name=name, x=labels, y=y, marker_color=color, text=[f"{v:.1%}" for v in y], textposition="outside")
+    fig.update_yaxes(range=[0, 1.1], tickformat=".0%")
+    return _layout(fig, "Adversarial training: before and after", height=360)

@@ -84,7 +84,7 @@ def test_gradient_masking_is_flagged(digits_cnn):
     assert not result.metrics["checks_passed"]
 
 
-@pytest.mark.parametrize("attack", sorted(ATTACKS))
+@pytest.mark.parametrize("attack", sorted(a for a, spec in ATTACKS.items() if spec.norm != "words"))
 def test_every_attack_runs_and_lowers_accuracy(attack, digits_cnn):
     st, rec = digits_cnn
     eps = [0.1, 0.3] if ATTACKS[attack].norm == "inf" else [1.0, 3.0]
@@ -113,11 +113,13 @@ def test_bad_inputs_give_clear_errors(digits_cnn):
         run_audit("robustness", clf, ds, rec.id, eps=[0.1, 1.5])
     with pytest.raises(FmauditError, match="must be positive"):
         run_audit("robustness", clf, ds, rec.id, eps=[-0.1])
-    with pytest.raises(FmauditError, match="Available: cw, deepfool"):
+    with pytest.raises(FmauditError, match="Available: charswap, cw, deepfool"):
         run_audit("robustness", clf, ds, rec.id, attack="jsma")
     text = Classifier("minilm", torch.nn.Identity(), {"modality": "text", "classes": ["a", "b"]})
-    with pytest.raises(FmauditError, match="do not apply to text models"):
+    with pytest.raises(FmauditError, match="does not apply to text models; for text models use: charswap"):
         run_audit("robustness", text, load_dataset("tweets"), None)
+    with pytest.raises(FmauditError, match="does not apply to image models"):
+        run_audit("robustness", clf, ds, rec.id, attack="charswap", eps=[1, 2])
 
 
 def test_adversarial_training_raises_robust_accuracy(digits_cnn):
@@ -131,3 +133,50 @@ def test_adversarial_training_raises_robust_accuracy(digits_cnn):
     assert child.metrics["hardening"]["after"] == result.after
     with pytest.raises(FmauditError, match="supports pgd and fgsm"):
         harden(st, rec.id, attack="square")
+
+
+def test_text_attack_flips_predictions_with_few_edits(tiny_bert, store, tmp_path):
+    from fmcore.finetune import FinetuneConfig, finetune
+    from tests.conftest import write_csv
+
+    # a text task whose label hangs on one word, so a model that learned it can be fooled by misspelling it
+    rng = np.random.default_rng(0)
+    good, bad = ["great", "lovely", "excellent"], ["awful", "broken", "terrible"]
+    rows = []
+    for i in range(400):
+        positive = i % 2 == 0
+        word = (good if positive else bad)[rng.integers(3)]
+        rows.append({"text": f"the {['phone', 'film', 'meal', 'hotel'][rng.integers(4)]} was really {word} today",
+                     "label": "pos" if positive else "neg"})
+    store.add_dataset(write_csv(tmp_path / "reviews.csv", rows), "label", text="text", name="reviews")
+    r = finetune("reviews", FinetuneConfig(method="full", lr=2e-3, epochs=4, max_train_samples=None,
+                                           max_eval_samples=None, max_length=16, base_path=tiny_bert, batch_size=16),
+                 store=store)
+    assert r.metrics["accuracy"] > 0.9
+    clf = store.load_classifier(r.model_id)
+    result = run_audit("robustness", clf, load_dataset("reviews", store=store), r.model_id, attack="charswap",
+                       eps=[1, 3], samples=30)
+    rows = result.tables["sweep"]
+    assert [row["eps"] for row in rows] == [1.0, 3.0]
+    assert rows[1]["robust_accuracy"] <= rows[0]["robust_accuracy"] < result.metrics["clean_accuracy"]
+    assert result.metrics["flip_rate"] > 0.3
+    edited = [e for e in result.tables["examples"] if e["flipped"]]
+    assert edited
+    for e in edited:
+        assert e["edited"] != e["original"]
+        assert e["adv_pred"] != e["true"]
+        assert 1 <= e["edits"] <= 3
+        # the edited text really gets the reported prediction
+        assert clf.classes[clf.predict([e["edited"]])[0]] == e["adv_pred"]
+    with pytest.raises(FmauditError, match="whole numbers"):
+        run_audit("robustness", clf, load_dataset("reviews", store=store), r.model_id, attack="charswap", eps=[1.5])
+
+
+def test_char_edits_are_deterministic_misspellings():
+    from audits.robustness._text import char_edits
+
+    edits = char_edits("good")
+    assert edits == char_edits("good")
+    assert "godo" in edits
+    assert "g0od" in edits
+    assert "good" not in edits

@@ -184,3 +184,34 @@ def test_finetune_page_compares_methods_and_runs_a_job(home, tiny_bert):
     at.run()
     assert "Registered" in at.success[0].value
     assert list(at.dataframe[0].value["method"]) == ["scratch"]
+
+
+def test_robustness_page_runs_an_attack_and_a_defence(home):
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    model_id = train_model("digits", "seed_cnn", TrainConfig(epochs=3), store=Store(home)).model_id
+    at = _run("views/robustness.py")
+    assert at.multiselect(key="rob_models").value == [model_id]
+    assert any("No PGD (Linf) results" in c.value for c in at.caption)
+    at.text_input(key="rob_eps").set_value("0.05, 0.2")
+    at.number_input(key="rob_samples").set_value(40)
+    next(b for b in at.button if b.label == "Run attack").click().run()
+    assert not at.exception
+    from dashboard import services
+
+    runner = services._runner_at(str(home))
+    job = runner.wait(at.session_state["rob_job"], timeout=240)
+    assert job.state == "done", (job.error, job.log)
+    at.run()
+    assert not at.exception
+    assert len(_charts(at)) == 2  # curves + gallery
+    sweep = at.dataframe[0].value
+    assert list(sweep["eps"]) == [0.05, 0.2]
+    next(b for b in at.button if b.label == "Harden").click().run()
+    job = runner.wait(at.session_state["harden_job"], timeout=300)
+    assert job.state == "done", (job.error, job.log)
+    at.run()
+    assert not at.exception
+    assert any("Registered" in s.value for s in at.success)
+    assert Store(home).get_model(job.result["model_id"]).parent_id == model_id

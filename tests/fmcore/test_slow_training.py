@@ -14,10 +14,32 @@ from fmcore.train import TrainConfig, train_model
 pytestmark = pytest.mark.slow
 
 
-def test_mnist_seed_cnn_reaches_988_in_three_epochs(store):
-    r = train_model("mnist", "seed_cnn", TrainConfig(epochs=3, seed=0), store=store)
+@pytest.fixture(scope="module")
+def mnist_cnn(tmp_path_factory):
+    from fmcore.store import Store
+
+    st = Store(tmp_path_factory.mktemp("mnist-home"))
+    return st, train_model("mnist", "seed_cnn", TrainConfig(epochs=3, seed=0), store=st)
+
+
+def test_mnist_seed_cnn_reaches_988_in_three_epochs(mnist_cnn):
+    _, r = mnist_cnn
     assert r.metrics["n"] == 10_000
     assert r.metrics["accuracy"] >= 0.988, r.metrics["accuracy"]
+
+
+def test_mnist_pgd_breaks_the_undefended_cnn_and_hardening_helps(mnist_cnn):
+    from audits import run_audit
+    from audits.robustness import harden
+
+    st, r = mnist_cnn
+    audit = run_audit("robustness", st.load_classifier(r.model_id), load_dataset("mnist"), r.model_id,
+                      attack="pgd", eps=[0.3], samples=300, blackbox_check_samples=0, compare_fgsm=False)
+    assert audit.params["steps"] is None  # the attack's default: PGD with 40 steps
+    assert audit.tables["sweep"][0]["robust_accuracy"] <= 0.05
+    hardened = harden(st, r.model_id, eps=0.1, epochs=1, steps=5, eval_samples=1000)
+    assert hardened.after["robust_accuracy"] >= 0.70, hardened.after
+    assert hardened.after["clean_accuracy"] >= 0.97, hardened.after
 
 
 def test_census_mlp_beats_majority(store):

@@ -1,0 +1,122 @@
+"""Robustness: attack models across perturbation sizes, see the attacked inputs, harden a model."""
+
+import pandas as pd
+import streamlit as st
+
+from audits.robustness import ATTACKS
+from dashboard import services
+from dashboard.components import figures
+from dashboard.components.jobs import follow_job
+
+st.title("Robustness")
+st.caption("How fast does accuracy fall when someone deliberately nudges the input? Attacks come from the "
+           "adversarial-robustness-toolbox. Each point is measured on the same seeded test sample, with a 95% "
+           "interval; sanity checks flag numbers that should not be trusted.")
+
+store, runner = services.get_store(), services.get_runner()
+models = [m for m in reversed(store.list_models()) if m.derivation.get("how") != "pretrained"]
+if not models:
+    st.info("No model yet. Train one on the Train page (for example the seed CNN on digits).")
+    st.stop()
+labels = {m.id: f"{m.name} ({m.id})" for m in models}
+chosen = st.multiselect("Models (several are overlaid)", [m.id for m in models], default=[models[0].id],
+                        format_func=labels.get, key="rob_models", max_selections=6)
+kinds = {services.dataset_modality(store.get_model(m).dataset) for m in chosen} or {"image"}
+if len(kinds) > 1:
+    st.error(f"The chosen models take different kinds of input ({', '.join(sorted(kinds))}); attacks are "
+             "compared on one kind at a time.")
+    st.stop()
+kind = kinds.pop()
+fitting = [a for a, spec in ATTACKS.items() if (spec.norm == "words") == (kind == "text")]
+left, right = st.columns(2)
+attack = left.selectbox("Attack", fitting, index=fitting.index("pgd") if "pgd" in fitting else 0,
+                        format_func=lambda a: f"{ATTACKS[a].title} ({ATTACKS[a].access})",
+                        key="rob_attack")
+spec = ATTACKS[attack]
+right.caption(spec.description)
+default_eps = {"inf": "0.05, 0.1, 0.2, 0.3", "2": "0.5, 1, 2, 3", "words": "1, 2, 3, 5"}[spec.norm]
+with st.form("rob_form"):
+    c1, c2, c3 = st.columns(3)
+    eps_text = c1.text_input("Epsilons", default_eps, key="rob_eps",
+                             help="Perturbation sizes, comma-separated. Linf: the most any pixel or standardised "
+                                  "feature may change; L2: the length of the whole change.")
+    samples = c2.number_input("Test samples", 10, 10_000, 200 if spec.access == "white-box" else 50, key="rob_samples",
+                              help="More samples give narrower intervals and take longer.")
+    steps = c3.number_input("Steps / iterations (0 = default)", 0, 500, 0, help="PGD steps (default 40) or the "
+                            "iteration budget of iterative attacks.")
+    run = st.form_submit_button("Run attack", type="primary", icon=":material/play_arrow:", disabled=not chosen)
+
+if run:
+    try:
+        eps = [float(v) for v in eps_text.replace(" ", "").split(",") if v]
+    except ValueError:
+        st.error(f"Epsilons must be numbers separated by commas, such as {default_eps}.")
+    else:
+        options = {"attack": attack, "eps": eps, "samples": int(samples)}
+        if steps:
+            options["steps" if "steps" in spec.defaults else "max_iter"] = int(steps)
+        job = runner.submit("audits.jobs:robustness", {"models": chosen, "options": options},
+                            title=f"{spec.title} on {len(chosen)} model(s)")
+        st.session_state["rob_job"] = job.id
+
+if st.session_state.get("rob_job"):
+    follow_job(runner, st.session_state["rob_job"], "rob")
+
+latest = {}
+for model_id in chosen:
+    found = [a for a in store.list_audits(model_id) if a["name"] == "robustness"
+             and a["result"]["params"]["attack"] == attack]
+    if found:
+        latest[model_id] = found[0]["result"]
+if latest:
+    series = [(labels[m], r["metrics"]["clean_accuracy"], r["tables"]["sweep"]) for m, r in latest.items()]
+    st.plotly_chart(figures.robustness_curves(series, spec.norm), width="stretch")
+    rows = [{"model": labels[m], **row} for m, r in latest.items() for row in r["tables"]["sweep"]]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+        k: st.column_config.NumberColumn(format="%.3f") for k in
+        ("robust_accuracy", "ci_low", "ci_high", "success_rate", "mean_linf", "mean_l2")})
+    first = next(iter(latest.values()))
+    for w in [w for r in latest.values() for w in r["warnings"]]:
+        st.warning(w)
+    with st.expander("Sanity checks", expanded=not all(c["passed"] for r in latest.values()
+                                                        for c in r["tables"]["checks"])):
+        checks = [{"model": labels[m], **c} for m, r in latest.items() for c in r["tables"]["checks"]]
+        st.dataframe(pd.DataFrame(checks), hide_index=True, width="stretch")
+    examples = first["tables"]["examples"]
+    st.subheader(f"Attacked examples (eps {first['artifacts'].get('gallery_eps')}, {labels[next(iter(latest))]})")
+    if examples and "edited" in examples[0]:
+        st.dataframe(pd.DataFrame([{k: e[k] for k in ("true", "adv_pred", "edits", "original", "edited")}
+                                   for e in examples]), hide_index=True, width="stretch")
+    elif examples and "original" in examples[0]:
+        st.plotly_chart(figures.adversarial_gallery(examples), width="stretch")
+    elif examples:
+        st.caption("Largest changes to the encoded features (numeric features in standard deviations).")
+        st.dataframe(pd.DataFrame([{"true": e["true"], "prediction after": e["adv_pred"], **c}
+                                   for e in examples for c in e.get("changes", [])]), hide_index=True)
+    with st.expander("Per-class accuracy under attack"):
+        st.dataframe(pd.DataFrame(first["tables"]["per_class"]), hide_index=True, width="stretch")
+else:
+    st.caption(f"No {spec.title} results for the chosen models yet: run the attack above.")
+
+st.subheader("Defence: adversarial training")
+st.write("Fine-tunes a model on PGD-attacked versions of its training data (Madry et al.). The result is a new "
+         "model whose parent is the original, so both can be compared here and on the Models page.")
+with st.form("harden_form"):
+    h1, h2, h3, h4 = st.columns(4)
+    hardenable = [m.id for m in models if services.dataset_modality(m.dataset) != "text"]
+    target = h1.selectbox("Model", hardenable, format_func=labels.get, key="harden_model")
+    h_eps = h2.number_input("Epsilon", 0.01, 1.0, 0.1, step=0.01, key="harden_eps")
+    h_epochs = h3.number_input("Epochs", 1, 20, 1, key="harden_epochs")
+    h_steps = h4.number_input("PGD steps per batch", 1, 40, 5)
+    start = st.form_submit_button("Harden", icon=":material/shield:", disabled=not hardenable)
+if start:
+    job = runner.submit("audits.jobs:harden", {"model": target, "options": {
+        "eps": float(h_eps), "epochs": int(h_epochs), "steps": int(h_steps)}}, title=f"Harden {target}")
+    st.session_state["harden_job"] = job.id
+if st.session_state.get("harden_job"):
+    def show(job):
+        r = job.result
+        st.success(f"Registered `{r['model_id']}` (parent `{r['parent_id']}`).")
+        st.plotly_chart(figures.before_after(r["before"], r["after"], r["after"]["eps"]), width="stretch")
+
+    follow_job(runner, st.session_state["harden_job"], "harden", show)
