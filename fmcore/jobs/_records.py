@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..errors import NotFoundError
 from ..store import new_id, now
+from ..store._records import decode_row
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED, INTERRUPTED = (
     "queued", "running", "done", "failed", "cancelled", "interrupted")
@@ -47,10 +48,7 @@ class Job:
 
     @classmethod
     def from_row(cls, row) -> Job:
-        data = dict(row)
-        data["params"] = json.loads(data["params"] or "{}")
-        data["history"] = json.loads(data["history"] or "[]")
-        data["result"] = json.loads(data["result"] or "{}")
+        data = decode_row(row, params={}, history=[], result={})
         data["cancel_requested"] = bool(data["cancel_requested"])
         data["title"] = data["title"] or data["kind"]
         return cls(**data)

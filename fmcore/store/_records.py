@@ -6,6 +6,14 @@ import json
 from dataclasses import asdict, dataclass, field
 
 
+def decode_row(row, **json_defaults) -> dict:
+    """A SQLite row as a dict, with the named JSON columns decoded (empty -> the given default)."""
+    data = dict(row)
+    for key, default in json_defaults.items():
+        data[key] = json.loads(data[key]) if data[key] else default
+    return data
+
+
 @dataclass
 class ModelRecord:
     """A registered model. ``parent_id`` and ``derivation`` make lineage data, not prose."""
@@ -30,10 +38,7 @@ class ModelRecord:
 
     @classmethod
     def from_row(cls, row) -> ModelRecord:
-        data = dict(row)
-        for key in ("derivation", "config", "metrics"):
-            data[key] = json.loads(data[key] or "{}")
-        return cls(**data)
+        return cls(**decode_row(row, derivation={}, config={}, metrics={}))
 
 
 @dataclass
@@ -55,7 +60,4 @@ class RunRecord:
 
     @classmethod
     def from_row(cls, row) -> RunRecord:
-        data = dict(row)
-        data["config"] = json.loads(data["config"] or "{}")
-        data["history"] = json.loads(data["history"] or "[]")
-        return cls(**data)
+        return cls(**decode_row(row, config={}, history=[]))
