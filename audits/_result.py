@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,16 @@ def package_versions(names=TRACKED_PACKAGES) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return out
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 @dataclass
@@ -44,11 +55,15 @@ class AuditResult:
     versions: dict = field(default_factory=package_versions)
     created_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
+    def __post_init__(self):
+        # NaN and infinities are not JSON: an undefined rate (a group with no positives) becomes None
+        self.metrics, self.tables = _finite(self.metrics), _finite(self.tables)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False)
 
     @classmethod
     def from_dict(cls, data: dict) -> AuditResult:

@@ -10,4 +10,6 @@ def audit_summary(result) -> dict:
     if result.audit == "robustness":
         out["sweep"] = result.tables["sweep"]
         out["checks"] = result.tables["checks"]
+    if result.audit == "fairness":
+        out["disparities"] = result.tables["disparities"]
     return out

@@ -180,6 +180,9 @@ def cmd_audit(args) -> int:
         overrides.update(attack=args.attack, eps=_floats(args.eps), samples=args.samples)
         if args.steps:
             overrides["steps" if args.attack in ("pgd", "pgd_l2") else "max_iter"] = args.steps
+    elif args.audit == "fairness":
+        overrides.update(sensitive=_csv_list(args.sensitive) or None, intersectional=args.intersectional,
+                         min_group_size=args.min_group_size)
     result = audits.run_audit(args.audit, classifier, dataset, record.id, **overrides)
     audit_id = store.add_audit(record.id, args.audit, result.params, result.to_dict())
     summary = {"audit_id": audit_id, **audit_summary(result)}
@@ -287,12 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("audit", parents=[common], help="run an audit of a stored model and keep its result")
-    p.add_argument("audit", choices=["robustness", "performance"])
+    p.add_argument("audit", choices=["robustness", "fairness", "performance"])
     p.add_argument("--model", required=True, help="model id (see `fmaudit models`)")
     p.add_argument("--attack", default="pgd", help="fgsm, pgd, pgd_l2, cw, deepfool, hopskipjump, square")
     p.add_argument("--eps", default="0.05,0.1,0.2,0.3", help="comma-separated perturbation sizes")
     p.add_argument("--samples", type=int, default=500, help="test examples to attack")
     p.add_argument("--steps", type=int, default=None, help="PGD steps or iterations of iterative attacks")
+    p.add_argument("--sensitive", default=None, help="fairness: comma-separated sensitive columns (default: all)")
+    p.add_argument("--intersectional", action="store_true", help="fairness: also every combination of them")
+    p.add_argument("--min-group-size", type=int, default=30, help="fairness: warn about smaller groups")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_audit)
 

@@ -115,3 +115,20 @@ def test_finetune_json_and_text_csv(tmp_path, tiny_bert):
     proc = fmaudit(home, "finetune", "--dataset", "reviews", "--method", "prefix", check=False)
     assert proc.returncode == 2
     assert "use method 'prompt'" in proc.stderr
+
+
+def test_audit_fairness_json(tmp_path):
+    home = tmp_path / "home"
+    model = json.loads(fmaudit(home, "train", "--dataset", "arrests", "--model", "logreg", "--epochs", "3",
+                               "--json").stdout)["model_id"]
+    out = json.loads(fmaudit(home, "audit", "fairness", "--model", model, "--sensitive", "colour,sex",
+                             "--intersectional", "--json").stdout)
+    for key in ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference",
+                "equalized_odds_ratio", "equal_opportunity_difference", "four_fifths_rule_violated"):
+        assert key in out
+    assert {d["grouping"] for d in out["disparities"]} == {"colour", "sex", "colour x sex"}
+    shown = json.loads(fmaudit(home, "show", model, "--json").stdout)
+    assert [a["id"] for a in shown["audits"]] == [out["audit_id"]]
+    proc = fmaudit(home, "audit", "fairness", "--model", model, "--sensitive", "race", check=False)
+    assert proc.returncode == 2
+    assert "available: ['colour', 'sex', 'age']" in proc.stderr

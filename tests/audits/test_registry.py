@@ -8,9 +8,10 @@ from audits import AUDITS, AuditResult, get_audit, run_audit
 from fmcore.data import load_dataset
 from fmcore.errors import UnknownNameError
 
-CASES = {  # audit name -> overrides that keep it small
-    "performance": {"n_boot": 200},
-    "robustness": {"samples": 40, "eps": [0.1], "steps": 5, "blackbox_check_samples": 20},
+CASES = {  # audit name -> (the trained-model fixture it fits, overrides that keep it small)
+    "performance": ("trained_digits", {"n_boot": 200}),
+    "robustness": ("trained_digits", {"samples": 40, "eps": [0.1], "steps": 5, "blackbox_check_samples": 20}),
+    "fairness": ("trained_german", {"n_boot": 50, "intersectional": True}),
 }
 
 
@@ -19,9 +20,10 @@ def test_every_registered_audit_has_a_case():
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_audit_end_to_end_and_json_round_trip(name, trained_digits):
-    st, rec = trained_digits
-    result = run_audit(name, st.load_classifier(rec.id), load_dataset(rec.dataset), rec.id, **CASES[name])
+def test_audit_end_to_end_and_json_round_trip(name, request):
+    fixture, overrides = CASES[name]
+    st, rec = request.getfixturevalue(fixture)
+    result = run_audit(name, st.load_classifier(rec.id), load_dataset(rec.dataset), rec.id, **overrides)
     assert result.audit == name
     assert result.model_id == rec.id
     assert result.metrics
@@ -47,7 +49,7 @@ def test_performance_matches_sklearn_and_interval_covers(trained_digits):
 
 
 def test_unknown_audit_and_option():
-    with pytest.raises(UnknownNameError, match="Available: performance"):
+    with pytest.raises(UnknownNameError, match="Available: fairness, performance"):
         get_audit("fairnes")
     with pytest.raises(ValueError, match="no option"):
         run_audit("performance", None, None, n_bootstrap=3)

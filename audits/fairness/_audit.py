@@ -1,0 +1,121 @@
+"""The fairness audit: group metrics with bootstrap intervals, disparities, intersections, warnings."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from fmcore.errors import ConfigError, FmauditError
+
+from .._registry import register_audit
+from .._result import AuditResult
+from ._metrics import STANDARD, calibration_error, disparities, encode_groups, group_metrics
+
+CI_METRICS = ("selection_rate", "accuracy", "tpr")
+
+
+def _interval(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(all="ignore"):
+        return np.nanpercentile(samples, 2.5, axis=0), np.nanpercentile(samples, 97.5, axis=0)
+
+
+def analyse(y01, p01, scores, columns: dict[str, np.ndarray], n_boot: int, seed: int, min_group: int,
+            label: str) -> tuple[list[dict], dict, list[str]]:
+    """Group table, disparities (with a bootstrap interval on the DP difference) and warnings for one grouping."""
+    codes, groups = encode_groups(columns)
+    g = len(groups)
+    m = group_metrics(y01, p01, codes, g)
+    m["calibration_error"] = calibration_error(y01, scores, codes, g)
+    rng = np.random.default_rng(seed)
+    boots = {k: [] for k in CI_METRICS}
+    dp_boot = []
+    for _ in range(n_boot):
+        w = rng.poisson(1.0, size=len(y01)).astype(np.float64)
+        bm = group_metrics(y01, p01, codes, g, weights=w)
+        for k in CI_METRICS:
+            boots[k].append(bm[k])
+        dp_boot.append(disparities(bm)["demographic_parity_difference"])
+    rows, warnings = [], []
+    bounds = {k: _interval(np.array(v)) for k, v in boots.items()} if n_boot else {}
+    for i, grp in enumerate(groups):
+        row = {"grouping": label, "group": " & ".join(grp), **{k: float(m[k][i]) for k in (*STANDARD,
+                                                                                            "calibration_error")}}
+        row["count"] = int(m["count"][i])
+        for k in CI_METRICS:
+            if bounds:
+                row[f"{k}_ci_low"], row[f"{k}_ci_high"] = float(bounds[k][0][i]), float(bounds[k][1][i])
+        row["too_small"] = row["count"] < min_group
+        if row["too_small"]:
+            warnings.append(f"{label} = {row['group']}: only {row['count']} people (minimum {min_group}); its "
+                            "numbers are too uncertain to judge.")
+        rows.append(row)
+    disp = {"grouping": label, **disparities(m)}
+    if n_boot:
+        lo, hi = _interval(np.array(dp_boot)[:, None])
+        disp["demographic_parity_difference_ci_low"], disp["demographic_parity_difference_ci_high"] = (
+            float(lo[0]), float(hi[0]))
+    return rows, disp, warnings
+
+
+@register_audit("fairness", "Fairness",
+                "Per-group selection rate, accuracy, error rates, precision and calibration with bootstrap "
+                "intervals; demographic parity, equalized odds and equal opportunity gaps; intersections; small-"
+                "group warnings; one-vs-rest for multiclass (fairlearn's definitions, a vectorised path).",
+                {"sensitive": None, "intersectional": False, "split": "test", "n_boot": 200, "seed": 0,
+                 "min_group_size": 30, "positive_class": None, "max_samples": None})
+def fairness(classifier, dataset, params: dict, progress=None) -> AuditResult:
+    started = time.perf_counter()
+    available = list(dataset.spec.sensitive)
+    sensitive = list(params["sensitive"] or available)
+    if not available:
+        raise FmauditError(f"Dataset {dataset.name!r} has no sensitive attributes to audit; upload a CSV that "
+                           "declares them (fmaudit add-dataset ... --sensitive col).")
+    missing = [c for c in sensitive if c not in available]
+    if missing:
+        raise ConfigError(f"Sensitive column(s) {missing} are not in {dataset.name!r}; available: {available}.")
+    split = dataset[params["split"]]
+    if params["max_samples"]:
+        split = split.head(int(params["max_samples"]))
+    proba = classifier.predict_proba(split.X)
+    pred = proba.argmax(1)
+    classes = list(classifier.classes)
+    if params["positive_class"] is not None and params["positive_class"] not in classes:
+        raise ConfigError(f"positive_class {params['positive_class']!r} is not a class; classes: {classes}.")
+    if len(classes) == 2:
+        targets = [params["positive_class"] or classes[-1]]
+    else:  # one-vs-rest: each class in turn is "positive"
+        targets = [params["positive_class"]] if params["positive_class"] else classes
+    groupings = [(c, {c: split.groups[c].to_numpy()}) for c in sensitive]
+    if params["intersectional"] and len(sensitive) > 1:
+        groupings.append((" x ".join(sensitive), {c: split.groups[c].to_numpy() for c in sensitive}))
+    rows, disp, warnings = [], [], []
+    steps = len(targets) * len(groupings)
+    for t_i, target in enumerate(targets):
+        c = classes.index(target)
+        y01, p01, scores = (split.y == c).astype(int), (pred == c).astype(int), proba[:, c]
+        for g_i, (label, cols) in enumerate(groupings):
+            if progress:
+                progress((t_i * len(groupings) + g_i) / steps, f"{label}, positive class {target}")
+            r, d, w = analyse(y01, p01, scores, cols, int(params["n_boot"]), int(params["seed"]),
+                              int(params["min_group_size"]), label)
+            rows += [{"positive_class": target, **x} for x in r]
+            disp.append({"positive_class": target, **d})
+            warnings += [x for x in w if x not in warnings]
+    worst = {}
+    for key in ("demographic_parity_difference", "equalized_odds_difference", "equal_opportunity_difference",
+                "accuracy_difference"):
+        vals = [d[key] for d in disp if not np.isnan(d[key])]
+        worst[key] = max(vals) if vals else float("nan")
+    for key in ("demographic_parity_ratio", "equalized_odds_ratio"):
+        vals = [d[key] for d in disp if not np.isnan(d[key])]
+        worst[key] = min(vals) if vals else float("nan")
+    worst["four_fifths_rule_violated"] = any(d["four_fifths_rule_violated"] for d in disp)
+    per_attribute = {f"{k}[{d['grouping']}]": d[k] for d in disp if len(targets) == 1
+                     for k in ("demographic_parity_difference", "equalized_odds_difference")}
+    metrics = {"accuracy": float((pred == split.y).mean()), "n": int(len(split.y)), **worst, **per_attribute,
+               "positive_class": targets[0] if len(targets) == 1 else "one-vs-rest"}
+    return AuditResult(audit="fairness", model_id=None, dataset=dataset.name,
+                       params={**params, "sensitive": sensitive}, metrics=metrics,
+                       tables={"groups": rows, "disparities": disp}, warnings=warnings, seed=int(params["seed"]),
+                       seconds=time.perf_counter() - started)
