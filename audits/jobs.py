@@ -56,3 +56,22 @@ def harden(params: dict, ctx) -> dict:
             f"{s['after']['clean_accuracy']:.4f}")
     s.pop("history")
     return s
+
+
+def fairness(params: dict, ctx) -> dict:
+    """Run the fairness audit on ``params["model"]`` with ``params["options"]`` and store the result."""
+    from fmcore.data import load_dataset
+
+    from . import run_audit
+
+    record = ctx.store.get_model(params["model"])
+    options = dict(params.get("options", {}))
+    ctx.log(f"fairness audit of {record.id} ({record.name}) with {options}")
+    result = run_audit("fairness", ctx.store.load_classifier(record.id), load_dataset(record.dataset, store=ctx.store),
+                       record.id, progress=lambda f, m: ctx.progress(f, message=m), **options)
+    audit_id = ctx.store.add_audit(record.id, "fairness", result.params, result.to_dict())
+    ctx.log(f"demographic parity difference {result.metrics['demographic_parity_difference']}, equalized odds "
+            f"difference {result.metrics['equalized_odds_difference']}")
+    for w in result.warnings:
+        ctx.log(f"warning: {w}")
+    return {"audit_id": audit_id, "model_id": record.id}

@@ -32,6 +32,7 @@ navigation = st.navigation({
     ],
     "Audit": [
         st.Page(VIEWS / "robustness.py", title="Robustness", icon=":material/shield:"),
+        st.Page(VIEWS / "fairness.py", title="Fairness", icon=":material/balance:"),
     ],
 })
 navigation.run()

@@ -87,6 +87,17 @@ def dataset_modality(name: str) -> str:
     return "text" if record and record["text"] else "tabular"
 
 
+def dataset_sensitive(name: str) -> list[str]:
+    """The sensitive attributes a dataset declares, without loading a built-in one."""
+    from fmcore.data import list_datasets
+
+    builtin = {s.name: list(s.sensitive) for s in list_datasets()}
+    if name in builtin:
+        return builtin[name]
+    record = get_store().get_dataset(name)
+    return list(record["sensitive"]) if record else []
+
+
 def dataset_overview(name: str) -> dict:
     """Summary, label balance and sensitive-attribute counts of a dataset, JSON-ready."""
     return _overview_at(name, str(get_store().root))

@@ -88,7 +88,10 @@ def fairness(classifier, dataset, params: dict, progress=None) -> AuditResult:
         targets = [params["positive_class"]] if params["positive_class"] else classes
     groupings = [(c, {c: split.groups[c].to_numpy()}) for c in sensitive]
     if params["intersectional"] and len(sensitive) > 1:
-        groupings.append((" x ".join(sensitive), {c: split.groups[c].to_numpy() for c in sensitive}))
+        from itertools import combinations
+
+        combos = list(combinations(sensitive, 2)) + ([tuple(sensitive)] if len(sensitive) > 2 else [])
+        groupings += [(" x ".join(c), {k: split.groups[k].to_numpy() for k in c}) for c in combos]
     rows, disp, warnings = [], [], []
     steps = len(targets) * len(groupings)
     for t_i, target in enumerate(targets):

@@ -190,3 +190,43 @@ def before_after(before: dict, after: dict, eps: float) -> go.Figure:
         fig.add_bar(name=name, x=labels, y=y, marker_color=color, text=[f"{v:.1%}" for v in y], textposition="outside")
     fig.update_yaxes(range=[0, 1.1], tickformat=".0%")
     return _layout(fig, "Adversarial training: before and after", height=360)
+
+
+def group_bars(rows: list[dict], metric: str = "selection_rate") -> go.Figure:
+    """One bar per group with its 95% interval; groups too small to judge are drawn grey."""
+    fig = go.Figure()
+    for grouping in dict.fromkeys(r["grouping"] for r in rows):
+        part = [r for r in rows if r["grouping"] == grouping]
+        y = [r[metric] for r in part]
+        lo = [r.get(f"{metric}_ci_low") for r in part]
+        hi = [r.get(f"{metric}_ci_high") for r in part]
+        err = None
+        if all(v is not None for v in lo + hi + y):
+            err = {"type": "data", "symmetric": False, "array": [h - v for h, v in zip(hi, y, strict=True)],
+                   "arrayminus": [v - low for v, low in zip(y, lo, strict=True)]}
+        fig.add_bar(name=grouping, x=[f"{grouping}: {r['group']}" for r in part], y=y, error_y=err,
+                    marker_color=[GREY if r["too_small"] else BLUE for r in part],
+                    hovertemplate="%{x}<br>%{y:.1%}<extra></extra>")
+    fig.update_yaxes(tickformat=".0%", title=metric.replace("_", " "), rangemode="tozero")
+    fig.update_layout(showlegend=False)
+    return _layout(fig, f"{metric.replace('_', ' ').capitalize()} by group (95% interval; grey: too few people)",
+                   height=380)
+
+
+def intersection_heatmap(rows: list[dict], grouping: str, metric: str = "selection_rate") -> go.Figure:
+    """A heatmap of ``metric`` over the two attributes of an intersectional grouping."""
+    part = [r for r in rows if r["grouping"] == grouping]
+    a = sorted({r["group"].split(" & ")[0] for r in part})
+    b = sorted({r["group"].split(" & ")[1] for r in part})
+    z = np.full((len(a), len(b)), np.nan)
+    text = [["" for _ in b] for _ in a]
+    for r in part:
+        i, j = a.index(r["group"].split(" & ")[0]), b.index(r["group"].split(" & ")[1])
+        z[i, j] = r[metric] if r[metric] is not None else np.nan
+        text[i][j] = f"{z[i, j]:.0%}<br>n={r['count']}" if r[metric] is not None else f"n={r['count']}"
+    names = grouping.split(" x ")
+    fig = go.Figure(go.Heatmap(z=z, x=b, y=a, text=text, texttemplate="%{text}", colorscale="Blues",
+                               colorbar={"tickformat": ".0%"}))
+    fig.update_xaxes(title=names[1] if len(names) > 1 else "", type="category")
+    fig.update_yaxes(title=names[0], type="category")
+    return _layout(fig, f"{metric.replace('_', ' ').capitalize()} across {grouping}", height=360)

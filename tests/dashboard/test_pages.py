@@ -215,3 +215,31 @@ def test_robustness_page_runs_an_attack_and_a_defence(home):
     assert not at.exception
     assert any("Registered" in s.value for s in at.success)
     assert Store(home).get_model(job.result["model_id"]).parent_id == model_id
+
+
+def test_fairness_page_audits_and_compares_two_models(home):
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(home)
+    first = train_model("arrests", "logreg", TrainConfig(epochs=3), store=st).model_id
+    second = train_model("arrests", "mlp", TrainConfig(epochs=3), store=st).model_id
+    at = _run("views/fairness.py")
+    assert "No fairness audit" in at.caption[-1].value
+    at.selectbox(key="fair_model").set_value(first).run()
+    at.selectbox(key="fair_other").set_value(second).run()
+    next(b for b in at.button if b.label == "Run fairness audit").click().run()
+    assert not at.exception
+    from dashboard import services
+
+    runner = services._runner_at(str(home))
+    for job_id in at.session_state["fair_jobs"]:
+        job = runner.wait(job_id, timeout=120)
+        assert job.state == "done", (job.error, job.log)
+    at.run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert labels.count("Demographic parity gap") == 2  # side by side
+    assert len(_charts(at)) == 4  # group bars + a heatmap for each pair of colour, sex, age
+    assert any("In plain words" in m.value for m in at.markdown)
+    assert list(at.dataframe[0].value["grouping"])[:3] == ["colour", "sex", "age"]
