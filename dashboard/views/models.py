@@ -55,6 +55,12 @@ st.caption("Where this model came from and what was derived from it (fine-tuned,
 chain = store.lineage(record.id)
 st.write(" <- ".join(f"`{r.id}` {r.name} ({r.derivation.get('how', 'trained')})" for r in chain))
 st.plotly_chart(figures.lineage(store.family(record.id), record.id), width="stretch")
+audits = store.list_audits(record.id)
+if audits:
+    st.subheader("Audits of this model")
+    st.dataframe(pd.DataFrame([{"audit": a["name"], "id": a["id"], "created": a["created_at"],
+                                **{k: v for k, v in a["result"]["metrics"].items() if isinstance(v, int | float)}}
+                               for a in audits]), hide_index=True, width="stretch")
 with st.expander("Provenance and configuration"):
     st.json({"sha256": record.sha256, "weights_verified": store.verify_model(record.id), "path": record.path,
              "derivation": record.derivation, "train": record.config.get("train"),

@@ -243,3 +243,20 @@ def test_fairness_page_audits_and_compares_two_models(home):
     assert len(_charts(at)) == 4  # group bars + a heatmap for each pair of colour, sex, age
     assert any("In plain words" in m.value for m in at.markdown)
     assert list(at.dataframe[0].value["grouping"])[:3] == ["colour", "sex", "age"]
+
+
+def test_models_page_lists_the_models_audits(home):
+    from audits import run_audit
+    from fmcore.data import load_dataset
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(home)
+    model_id = train_model("german_credit", "logreg", TrainConfig(epochs=2), store=st).model_id
+    result = run_audit("fairness", st.load_classifier(model_id), load_dataset("german_credit"), model_id, n_boot=10)
+    audit_id = st.add_audit(model_id, "fairness", result.params, result.to_dict())
+    at = _run("views/models.py")
+    audits = at.dataframe[1].value
+    assert list(audits["id"]) == [audit_id]
+    assert audits["demographic_parity_difference"][0] == pytest.approx(
+        result.metrics["demographic_parity_difference"])
