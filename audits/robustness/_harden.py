@@ -28,10 +28,13 @@ class HardenResult:
                 "seconds": round(self.seconds, 1), "history": self.history}
 
 
-def clean_and_robust(classifier, dataset, eps: float, samples: int, steps: int, seed: int) -> dict:
-    """Clean and PGD-``steps`` robust accuracy on a seeded test sample (torch PGD, Linf)."""
+def clean_and_robust(classifier, dataset, eps: float, samples: int, steps: int, seed: int, clip=None) -> dict:
+    """Clean and PGD-``steps`` robust accuracy on a seeded test sample (torch PGD, Linf).
+
+    ``clip``: the (low, high) input range when the caller has it already (see ``_clip``).
+    """
     x, y = attack_inputs(classifier, dataset["test"], samples, seed)
-    lo, hi = _clip(classifier, dataset)
+    lo, hi = clip if clip is not None else _clip(classifier, dataset)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     adv = pgd_batched(classifier.net, xt, yt, eps=eps, steps=steps, clip=(lo, hi))
     with torch.inference_mode():
@@ -73,8 +76,8 @@ def harden(store, model_id: str, *, attack: str = "pgd", eps: float = 0.1, epoch
     if clf.modality == "text":
         raise FmauditError("Adversarial training here perturbs pixels or features; text models are not supported.")
     ds = load_dataset(parent.dataset, store=store)
-    before = clean_and_robust(clf, ds, eps, eval_samples, 20, seed)
-    lo, hi = _clip(clf, ds)
+    lo, hi = _clip(clf, ds)  # encodes the whole training split for tables: once, not per measurement
+    before = clean_and_robust(clf, ds, eps, eval_samples, 20, seed, clip=(lo, hi))
     k = 1 if spec.name == "fgsm" else steps
 
     def adversarial_batch(net, xb, yb):
@@ -93,7 +96,7 @@ def harden(store, model_id: str, *, attack: str = "pgd", eps: float = 0.1, epoch
                 batch_transform=adversarial_batch)
     if state.cancelled:
         raise TrainingCancelled("Adversarial training was cancelled.")
-    after = clean_and_robust(clf, ds, eps, eval_samples, 20, seed)
+    after = clean_and_robust(clf, ds, eps, eval_samples, 20, seed, clip=(lo, hi))
     test = ds["test"]
     metrics = evaluate(clf.net, clf.encode(test.X), test.y, ds.num_classes)
     how = f"adversarially trained ({spec.name} eps {eps:g}, {k} steps, {adversarial_share:.0%} adversarial)"

@@ -76,7 +76,7 @@ def sweep(estimator, spec, x, y, eps_list, batch_size, params, progress=None) ->
     return rows, advs
 
 
-def _checks(spec, rows, estimator, x, y, eps_list, batch_size, params) -> tuple[list[dict], list[str]]:
+def _checks(spec, rows, advs, estimator, x, y, eps_list, batch_size, params) -> tuple[list[dict], list[str]]:
     checks, warnings = [], []
     accs = [r["robust_accuracy"] for r in rows]
     rises = [(rows[i]["eps"], rows[i + 1]["eps"]) for i in range(len(accs) - 1) if accs[i + 1] > accs[i] + 1e-9]
@@ -103,9 +103,7 @@ def _checks(spec, rows, estimator, x, y, eps_list, batch_size, params) -> tuple[
         eps = eps_list[-1]
         sq = ATTACKS["square"].build(estimator, eps, batch_size).generate(x=x[:m], y=y[:m]).astype(np.float32)
         sq_acc = float((_predict(estimator, sq, batch_size)[0] == y[:m]).mean())
-        wb_adv = spec.build(estimator, eps, batch_size,
-                            **{k: v for k, v in params.items() if k in spec.defaults and v is not None}).generate(
-                                x=x[:m], y=y[:m])
+        wb_adv = advs[eps][:m]  # the sweep already attacked these inputs at this epsilon
         wb_acc = float((_predict(estimator, wb_adv.astype(np.float32), batch_size)[0] == y[:m]).mean())
         masked = sq_acc < wb_acc - MASKING_MARGIN
         checks.append({"check": f"black-box Square attack not stronger than {spec.title} (eps {eps}, {m} samples)",
@@ -195,7 +193,7 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     rows, advs = sweep(estimator, spec, x, y, eps_list, bs, {**params, **attack_params}, sub(0.0, 0.7))
     if progress:
         progress(0.7, "sanity checks (FGSM comparison, black-box Square attack)")
-    checks, warnings = _checks(spec, rows, estimator, x, y, eps_list, bs, {**params, **attack_params})
+    checks, warnings = _checks(spec, rows, advs, estimator, x, y, eps_list, bs, {**params, **attack_params})
     clean_pred, _ = _predict(estimator, x, bs)
     per_class = []
     for c, name in enumerate(classifier.classes):
