@@ -75,3 +75,26 @@ def fairness(params: dict, ctx) -> dict:
     for w in result.warnings:
         ctx.log(f"warning: {w}")
     return {"audit_id": audit_id, "model_id": record.id}
+
+
+def mitigate(params: dict, ctx) -> dict:
+    """Fairness mitigation of ``params["model"]``; with ``params["tolerances"]``, one model per tolerance (a sweep)."""
+    from fmcore.jobs import JobCancelled
+
+    from .fairness import mitigate as run
+
+    options = dict(params.get("options", {}))
+    tolerances = list(params.get("tolerances") or [options.pop("tolerance", None)])
+    options.pop("tolerance", None)
+    done = []
+    for i, tol in enumerate(tolerances):
+        if ctx.is_cancelled():
+            raise JobCancelled(f"stopped after {i} of {len(tolerances)} mitigations")
+        ctx.progress(i / len(tolerances), message=f"{options.get('method')} tolerance {tol}")
+        ctx.log(f"mitigating {params['model']}: {options}, tolerance {tol}")
+        s = run(ctx.store, params["model"], tolerance=tol, **options).summary()
+        ctx.log(f"registered {s['model_id']}: accuracy {s['before']['accuracy']:.4f} -> {s['after']['accuracy']:.4f}, "
+                f"demographic parity difference {s['before']['demographic_parity_difference']:.4f} -> "
+                f"{s['after']['demographic_parity_difference']:.4f}")
+        done.append(s)
+    return {"model_ids": [s["model_id"] for s in done], "model_id": done[-1]["model_id"], "results": done}

@@ -25,15 +25,19 @@ def bootstrap_interval(correct: np.ndarray, n_boot: int, seed: int, level: float
                 "Accuracy and macro-F1 on held-out data with 95% bootstrap intervals, per-class accuracy "
                 "and the confusion matrix.", {"split": "test", "max_samples": None, "n_boot": 1000, "seed": 0})
 def performance(classifier, dataset, params: dict, progress=None) -> AuditResult:
+    import torch
+
     from fmcore.train import classification_metrics
 
     started = time.perf_counter()
     split = dataset[params["split"]]
     if params["max_samples"]:
         split = split.head(int(params["max_samples"]))
-    logits = classifier.logits(classifier.encode(split.X))
-    m = classification_metrics(split.y, logits, dataset.num_classes)
-    correct = (logits.argmax(-1).numpy() == split.y).astype(np.float64)
+    proba = classifier.predict_proba(split.X, groups=split.groups)
+    pred = classifier.decide(proba)  # arg-max, or fairlearn's seeded draw for randomized mitigations
+    m = classification_metrics(split.y, torch.from_numpy(np.log(np.clip(proba, 1e-12, 1))), dataset.num_classes,
+                               y_pred=pred)
+    correct = (pred == split.y).astype(np.float64)
     lo, hi = bootstrap_interval(correct, int(params["n_boot"]), int(params["seed"]))
     classes = dataset.spec.classes
     support = np.bincount(split.y, minlength=len(classes))

@@ -214,6 +214,29 @@ def cmd_harden(args) -> int:
     return 0
 
 
+def cmd_mitigate(args) -> int:
+    from audits.fairness import mitigate
+
+    store = _store(args)
+    tolerances = _floats(args.sweep) if args.sweep else [args.tolerance]
+    results = [mitigate(store, args.model, method=args.method, constraint=args.constraint,
+                        sensitive=_csv_list(args.sensitive), tolerance=tol, seed=args.seed,
+                        max_train_samples=args.max_train or None, epochs=args.epochs).summary() for tol in tolerances]
+    lines = []
+    for s in results:
+        b, a = s["before"], s["after"]
+        tol = "" if s["tolerance"] is None else f", tolerance {s['tolerance']:g}"
+        lines.append(f"Model {s['model_id']} ({s['method']}, {s['constraint']} on {'+'.join(s['sensitive'])}{tol}; "
+                     f"parent {s['parent_id']}): demographic parity difference "
+                     f"{b['demographic_parity_difference']:.4f} -> {a['demographic_parity_difference']:.4f}, "
+                     f"equalized odds difference {b['equalized_odds_difference']:.4f} -> "
+                     f"{a['equalized_odds_difference']:.4f}, accuracy {b['accuracy']:.4f} -> {a['accuracy']:.4f}")
+    payload = results[0] if len(results) == 1 else {"model_ids": [s["model_id"] for s in results], "results": results,
+                                                    "model_id": results[-1]["model_id"]}
+    _print(args, payload, "\n".join(lines))
+    return 0
+
+
 def cmd_dashboard(args) -> int:
     from pathlib import Path
 
@@ -315,6 +338,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_harden)
+
+    p = sub.add_parser("mitigate", parents=[common],
+                       help="fairness mitigation: a new model with the original as parent")
+    p.add_argument("--model", required=True)
+    p.add_argument("--method", default="threshold_optimizer",
+                   choices=["threshold_optimizer", "exponentiated_gradient", "reweighing"])
+    p.add_argument("--constraint", default="demographic_parity",
+                   help="demographic_parity, equalized_odds, true_positive_rate_parity, false_positive_rate_parity "
+                        "(threshold_optimizer), error_rate_parity (exponentiated_gradient)")
+    p.add_argument("--sensitive", default=None, help="comma-separated sensitive columns (default: the first)")
+    p.add_argument("--tolerance", type=float, default=None, help="largest disparity allowed (relaxes the constraint)")
+    p.add_argument("--sweep", default=None, help="comma-separated tolerances: one model each (the trade-off curve)")
+    p.add_argument("--max-train", type=int, default=20000, help="exponentiated_gradient/reweighing: training rows; "
+                   "0 for all")
+    p.add_argument("--epochs", type=int, default=None, help="reweighing: epochs (default: the parent's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_mitigate)
 
     p = sub.add_parser("models", parents=[common], help="list registered models")
     p.add_argument("--dataset", default=None, help="only models trained on this dataset")

@@ -53,6 +53,20 @@ def write_csv(path: Path, rows: list[dict]) -> Path:
 
 
 @pytest.fixture
+def three_classes(tmp_path, store):
+    """A logistic regression trained on a small uploaded CSV with three classes and a sensitive column."""
+    import numpy as np
+
+    from fmcore.train import TrainConfig, train_model
+
+    rng = np.random.default_rng(0)
+    rows = [{"x": float(rng.normal()), "grp": "a" if i % 2 else "b", "y": ["lo", "mid", "hi"][i % 3]}
+            for i in range(300)]
+    store.add_dataset(write_csv(tmp_path / "m.csv", rows), "y", ["grp"], name="three")
+    return train_model("three", "logreg", TrainConfig(epochs=2), store=store).model_id
+
+
+@pytest.fixture
 def good_rows():
     import numpy as np
 

@@ -132,3 +132,22 @@ def test_audit_fairness_json(tmp_path):
     proc = fmaudit(home, "audit", "fairness", "--model", model, "--sensitive", "race", check=False)
     assert proc.returncode == 2
     assert "available: ['colour', 'sex', 'age']" in proc.stderr
+
+
+def test_mitigate_json_and_sweep(tmp_path):
+    home = tmp_path / "home"
+    model = json.loads(fmaudit(home, "train", "--dataset", "arrests", "--model", "logreg", "--epochs", "3",
+                               "--json").stdout)["model_id"]
+    out = json.loads(fmaudit(home, "mitigate", "--model", model, "--method", "threshold_optimizer", "--constraint",
+                             "demographic_parity", "--sensitive", "colour", "--json").stdout)
+    assert out["parent_id"] == model
+    assert out["model_id"] != model
+    assert out["after"]["demographic_parity_difference"] <= out["before"]["demographic_parity_difference"]
+    shown = json.loads(fmaudit(home, "show", out["model_id"], "--json").stdout)
+    assert shown["lineage"] == [out["model_id"], model]
+    sweep = json.loads(fmaudit(home, "mitigate", "--model", model, "--sensitive", "colour", "--sweep", "0.02,0.1",
+                               "--json").stdout)
+    assert [r["tolerance"] for r in sweep["results"]] == [0.02, 0.1]
+    proc = fmaudit(home, "mitigate", "--model", model, "--sensitive", "race", check=False)
+    assert proc.returncode == 2
+    assert "available: ['colour', 'sex', 'age']" in proc.stderr

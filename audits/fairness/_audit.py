@@ -77,8 +77,8 @@ def fairness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     split = dataset[params["split"]]
     if params["max_samples"]:
         split = split.head(int(params["max_samples"]))
-    proba = classifier.predict_proba(split.X)
-    pred = proba.argmax(1)
+    proba = classifier.predict_proba(split.X, groups=split.groups)
+    pred = classifier.decide(proba)
     classes = list(classifier.classes)
     if params["positive_class"] is not None and params["positive_class"] not in classes:
         raise ConfigError(f"positive_class {params['positive_class']!r} is not a class; classes: {classes}.")

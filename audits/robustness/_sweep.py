@@ -6,6 +6,8 @@ import time
 
 import numpy as np
 
+from fmcore.errors import FmauditError
+
 from .._registry import register_audit
 from .._result import AuditResult
 from ._attacks import ATTACKS, check_eps, get_attack
@@ -174,6 +176,9 @@ def _text_audit(classifier, dataset, params, eps_list, progress, started) -> Aud
                  "steps": None, "max_iter": None})
 def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     started = time.perf_counter()
+    if classifier.needs_groups:
+        raise FmauditError("This model decides with a threshold per sensitive group (a fairness mitigation); attack "
+                           "its parent instead: the thresholds do not change the scores an attacker moves.")
     spec = get_attack(params["attack"])
     eps_list = check_eps(spec, list(params["eps"]), classifier.modality)
     if spec.norm == "words":

@@ -230,3 +230,38 @@ def intersection_heatmap(rows: list[dict], grouping: str, metric: str = "selecti
     fig.update_xaxes(title=names[1] if len(names) > 1 else "", type="category")
     fig.update_yaxes(title=names[0], type="category")
     return _layout(fig, f"{metric.replace('_', ' ').capitalize()} across {grouping}", height=360)
+
+
+MITIGATION_COLORS = {"original": "#222222", "threshold_optimizer": BLUE, "exponentiated_gradient": ORANGE,
+                     "reweighing": "#33a02c"}
+
+
+def mitigation_tradeoff(rows: list[dict], disparity: str = "demographic_parity_difference") -> go.Figure:
+    """Accuracy against a disparity for the original (star) and each mitigation; a sweep of tolerances
+    for one method and constraint is joined by a line, so the trade-off curve is visible."""
+    fig = go.Figure()
+    nice = disparity.replace("_", " ")
+    for row in [r for r in rows if r["role"] == "parent"]:
+        fig.add_scatter(x=[row[disparity]], y=[row["accuracy"]], mode="markers+text", name=f"original ({row['name']})",
+                        text=["original"], textposition="bottom center",
+                        marker={"symbol": "star", "size": 18, "color": MITIGATION_COLORS["original"]},
+                        hovertemplate=f"{row['model_id']}<br>{nice} %{{x:.3f}}<br>accuracy %{{y:.2%}}<extra></extra>")
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        if r["role"] != "parent":
+            groups.setdefault((r["method"], r["constraint"]), []).append(r)
+    symbols = ["circle", "diamond", "square", "triangle-up", "x"]
+    for i, ((method, constraint), pts) in enumerate(groups.items()):
+        pts = sorted(pts, key=lambda r: -1 if r["tolerance"] is None else r["tolerance"])
+        fig.add_scatter(
+            x=[r[disparity] for r in pts], y=[r["accuracy"] for r in pts],
+            mode="lines+markers" if len(pts) > 1 else "markers",
+            name=f"{method.replace('_', ' ')} ({constraint.replace('_', ' ')})",
+            marker={"size": 12, "color": MITIGATION_COLORS.get(method, GREY), "symbol": symbols[i % len(symbols)]},
+            line={"dash": "dot", "color": MITIGATION_COLORS.get(method, GREY)},
+            customdata=[[r["model_id"], "exact" if r["tolerance"] is None else f"{r['tolerance']:g}"] for r in pts],
+            hovertemplate="%{customdata[0]}<br>tolerance %{customdata[1]}<br>" + nice
+                          + " %{x:.3f}<br>accuracy %{y:.2%}<extra></extra>")
+    fig.update_xaxes(title=f"{nice} (lower is fairer)", rangemode="tozero")
+    fig.update_yaxes(title="test accuracy", tickformat=".1%")
+    return _layout(fig, "What fairness costs: accuracy against disparity, per mitigation", height=440)

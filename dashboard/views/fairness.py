@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from audits import fairness
 from dashboard import services
 from dashboard.components import figures
 from dashboard.components.jobs import follow_job
@@ -71,28 +72,88 @@ def summary(result, title):
              f"{worst.get('demographic_parity_difference_ci_high', 0):.1%}). Accuracy overall: {m['accuracy']:.1%}.")
 
 
+def show_audit(result) -> None:
+    if other != "(none)" and latest(other) is not None:
+        col_a, col_b = st.columns(2)
+        with col_a:
+            summary(result, labels[model_id])
+        with col_b:
+            summary(latest(other), labels[other])
+    else:
+        summary(result, labels[model_id])
+    for w in result["warnings"]:
+        st.warning(w)
+    metric = st.radio("Metric by group", ["selection_rate", "accuracy", "tpr", "fpr", "precision",
+                                         "calibration_error"], horizontal=True, key="fair_metric")
+    groups = result["tables"]["groups"]
+    single = [r for r in groups if " x " not in r["grouping"]]
+    st.plotly_chart(figures.group_bars(single, metric), width="stretch")
+    for grouping in dict.fromkeys(r["grouping"] for r in groups if " x " in r["grouping"]):
+        if grouping.count(" x ") == 1:
+            st.plotly_chart(figures.intersection_heatmap(groups, grouping, metric), width="stretch")
+    st.dataframe(pd.DataFrame(result["tables"]["disparities"]), hide_index=True, width="stretch")
+    with st.expander("Every group"):
+        st.dataframe(pd.DataFrame(groups), hide_index=True, width="stretch")
+
+
 result = latest(model_id)
 if result is None:
     st.caption("No fairness audit of this model yet: run one above.")
-    st.stop()
-if other != "(none)" and latest(other) is not None:
-    col_a, col_b = st.columns(2)
-    with col_a:
-        summary(result, labels[model_id])
-    with col_b:
-        summary(latest(other), labels[other])
 else:
-    summary(result, labels[model_id])
-for w in result["warnings"]:
-    st.warning(w)
-metric = st.radio("Metric by group", ["selection_rate", "accuracy", "tpr", "fpr", "precision", "calibration_error"],
-                  horizontal=True, key="fair_metric")
-groups = result["tables"]["groups"]
-single = [r for r in groups if " x " not in r["grouping"]]
-st.plotly_chart(figures.group_bars(single, metric), width="stretch")
-for grouping in dict.fromkeys(r["grouping"] for r in groups if " x " in r["grouping"]):
-    if grouping.count(" x ") == 1:
-        st.plotly_chart(figures.intersection_heatmap(groups, grouping, metric), width="stretch")
-st.dataframe(pd.DataFrame(result["tables"]["disparities"]), hide_index=True, width="stretch")
-with st.expander("Every group"):
-    st.dataframe(pd.DataFrame(groups), hide_index=True, width="stretch")
+    show_audit(result)
+
+st.divider()
+st.subheader("Mitigate")
+st.caption("Each mitigation trains or fits a new model with this one as parent (see Models for the lineage), "
+           "measured on the test split with the same groups. A sweep of tolerances gives one model per value "
+           "and draws the trade-off curve.")
+if len(record.metrics.get("confusion_matrix", [[0, 0]])) != 2:
+    st.info("Mitigations need a binary label; this model has more classes.")
+    st.stop()
+m1, m2 = st.columns(2)
+method = m1.selectbox("Method", list(fairness.METHODS), key="mit_method",
+                      format_func=lambda k: k.replace("_", " "), help="\n\n".join(
+                          f"**{k.replace('_', ' ')}**: {v}" for k, v in fairness.METHODS.items()))
+constraint = m2.selectbox("Constraint", fairness.CONSTRAINTS[method], key="mit_constraint",
+                          format_func=lambda k: k.replace("_", " "))
+st.caption(fairness.METHODS[method])
+with st.form("mit_form"):
+    f1, f2 = st.columns(2)
+    mit_sensitive = f1.multiselect("Sensitive attribute(s)", available, default=available[:1], key="mit_sensitive")
+    sweep = f2.text_input("Tolerances (optional)", "", key="mit_sweep",
+                          disabled=method == "reweighing",
+                          help="Comma-separated largest disparities to allow, e.g. 0.01,0.02,0.05: one model "
+                               "each. Empty: the exact constraint.")
+    launch = st.form_submit_button("Mitigate", type="primary", icon=":material/balance:", disabled=not mit_sensitive)
+if launch:
+    try:
+        tolerances = [float(v) for v in sweep.split(",") if v.strip()] if sweep else []
+    except ValueError:
+        st.error(f"Tolerances must be numbers separated by commas, e.g. 0.01,0.05; got {sweep!r}.")
+    else:
+        job = runner.submit("audits.jobs:mitigate", {
+            "model": model_id, "tolerances": tolerances or None,
+            "options": {"method": method, "constraint": constraint, "sensitive": mit_sensitive}},
+            title=f"Mitigate {model_id} ({method})")
+        st.session_state["mit_job"] = job.id
+if st.session_state.get("mit_job"):
+    follow_job(runner, st.session_state["mit_job"], "mit")
+rows = fairness.tradeoff_table(store, model_id)
+if len(rows) < 2:
+    st.caption("No mitigations of this model yet.")
+    st.stop()
+disparity = st.radio("Disparity", ["demographic_parity_difference", "equalized_odds_difference",
+                                   "equal_opportunity_difference"], horizontal=True, key="mit_disparity",
+                     format_func=lambda k: k.replace("_", " "))
+for grouping in dict.fromkeys(r["sensitive"] for r in rows):
+    part = [r for r in rows if r["sensitive"] == grouping]
+    fig = figures.mitigation_tradeoff(part, disparity)
+    fig.update_layout(title=f"What fairness costs, by {grouping}: accuracy against {disparity.replace('_', ' ')}")
+    st.plotly_chart(fig, width="stretch")
+    best = min((r for r in part if r["role"] != "parent"), key=lambda r: r[disparity])
+    parent = next(r for r in part if r["role"] == "parent")
+    st.write(f"By **{grouping}**, the fairest mitigation ({best['method'].replace('_', ' ')}, "
+             f"{best['constraint'].replace('_', ' ')}, model `{best['model_id']}`) brings the "
+             f"{disparity.replace('_', ' ')} from {parent[disparity]:.1%} to {best[disparity]:.1%} at a cost of "
+             f"{(parent['accuracy'] - best['accuracy']) * 100:.2f} accuracy points.")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

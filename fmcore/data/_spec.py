@@ -76,6 +76,13 @@ class Split:
         groups = None if self.groups is None else self.groups.iloc[:n]
         return Split(X, self.y[:n], groups)
 
+    def take(self, index) -> Split:
+        """The rows at integer positions ``index`` (repeats allowed: resamples)."""
+        index = np.asarray(index)
+        X = self.X.iloc[index].reset_index(drop=True) if hasattr(self.X, "iloc") else self.X[index]
+        groups = None if self.groups is None else self.groups.iloc[index].reset_index(drop=True)
+        return Split(X, self.y[index], groups)
+
 
 @dataclass
 class Dataset:

@@ -109,8 +109,12 @@ class Classifier:
     def modality(self) -> str:
         return self.meta["modality"]
 
+    #: True for models that take the sensitive columns at prediction time (group-specific thresholds)
+    needs_groups = False
+
     def n_params(self, trainable_only: bool = False) -> int:
-        return sum(p.numel() for p in self.net.parameters() if p.requires_grad or not trainable_only)
+        n = sum(p.numel() for p in self.net.parameters() if p.requires_grad or not trainable_only)
+        return n or (0 if trainable_only else sum(b.numel() for b in self.net.buffers()))
 
     def encode(self, X) -> Any:
         import torch
@@ -129,11 +133,23 @@ class Classifier:
 
         return batched_logits(self.net, inputs, len(self.classes), batch_size)
 
-    def predict_proba(self, X, batch_size: int = 512) -> np.ndarray:
+    def predict_proba(self, X, batch_size: int = 512, groups=None) -> np.ndarray:
+        """Class probabilities for raw ``X``; ``groups`` (the split's sensitive columns) is used only by
+        models with ``needs_groups``."""
         return self.logits(self.encode(X), batch_size).softmax(-1).numpy()
 
-    def predict(self, X, batch_size: int = 512) -> np.ndarray:
-        return self.logits(self.encode(X), batch_size).argmax(-1).numpy()
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """Class indices from ``predict_proba``'s output: the most probable class, or, for a randomized
+        model (fairlearn mitigations), a seeded draw exactly as fairlearn's ``predict(random_state=seed)``."""
+        rule = self.meta.get("randomized")
+        if not rule:
+            return proba.argmax(1)
+        pos = int(rule["positive"])
+        hit = proba[:, pos] >= np.random.RandomState(int(rule["seed"])).rand(len(proba))
+        return np.where(hit, pos, 1 - pos)
+
+    def predict(self, X, batch_size: int = 512, groups=None) -> np.ndarray:
+        return self.decide(self.predict_proba(X, batch_size, groups=groups))
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, folder: str | Path) -> None:
@@ -161,6 +177,10 @@ class Classifier:
 
         folder = Path(folder)
         meta = json.loads((folder / "fmaudit.json").read_text())
+        if meta.get("kind") == "group_threshold":
+            from ._fair import GroupThresholdClassifier
+
+            return GroupThresholdClassifier.load(folder, meta)
         preprocess = tokenizer = None
         if (folder / "preprocess.json").exists():
             preprocess = TabularPreprocessor(json.loads((folder / "preprocess.json").read_text()))

@@ -64,7 +64,34 @@ class LogisticRegression(nn.Module):
         return self.linear(x.flatten(1))
 
 
-ARCHITECTURES = {"SeedCNN": SeedCNN, "MLP": MLP, "LogisticRegression": LogisticRegression}
+class LinearMixture(nn.Module):
+    """A randomized classifier: a weighted vote of linear rules (fairlearn's ExponentiatedGradient result).
+
+    Rule ``k`` votes positive when ``x @ weight[k] + bias[k] > 0`` (scikit-learn's binary decision);
+    the probability of the positive class is the ``mix``-weighted share of positive votes. Returns
+    log-probabilities ordered by class index (``positive`` is the positive class's index), so a
+    softmax gives the probabilities back. Computed in float64, as scikit-learn does.
+    """
+
+    def __init__(self, in_features: int, n_rules: int, positive: int = 1):
+        super().__init__()
+        self.positive = positive
+        self.register_buffer("weight", torch.zeros(n_rules, in_features, dtype=torch.float64))
+        self.register_buffer("bias", torch.zeros(n_rules, dtype=torch.float64))
+        self.register_buffer("mix", torch.zeros(n_rules, dtype=torch.float64))
+
+    def positive_probability(self, x: torch.Tensor) -> torch.Tensor:
+        votes = (x.flatten(1).double() @ self.weight.T + self.bias > 0).double()
+        return votes @ self.mix
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.positive_probability(x)
+        pair = [1 - p, p] if self.positive == 1 else [p, 1 - p]
+        return torch.log(torch.stack(pair, -1).clamp_min(1e-12)).float()
+
+
+ARCHITECTURES = {"SeedCNN": SeedCNN, "MLP": MLP, "LogisticRegression": LogisticRegression,
+                 "LinearMixture": LinearMixture}
 
 
 def build(architecture: str, kwargs: dict) -> nn.Module:

@@ -57,6 +57,19 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: files that define a model besides its ``*.safetensors`` weights (hashed with them)
+DEFINING_FILES = ("rules.json",)
+
+
+def _weights_digest(folder: Path) -> tuple[str, int]:
+    """sha256 over a model folder's weights (and rule files), and their size in bytes."""
+    weights = sorted(p for p in folder.rglob("*") if p.is_file()
+                     and (p.suffix == ".safetensors" or p.name in DEFINING_FILES))
+    sha = _sha256(weights[0]) if len(weights) == 1 else hashlib.sha256(
+        "".join(_sha256(p) for p in weights).encode()).hexdigest()
+    return sha, sum(p.stat().st_size for p in weights)
+
+
 class Store:
     """Runs, models (with lineage), audits, jobs and user datasets under one folder.
 
@@ -136,11 +149,7 @@ class Store:
             classifier.save(tmp)
             for fname, payload in {"metrics.json": metrics or {}, **(extra_json or {})}.items():
                 (tmp / fname).write_text(json.dumps(payload, indent=2))
-            files = sorted(p for p in tmp.rglob("*") if p.is_file())
-            weights = [p for p in files if p.suffix == ".safetensors"]
-            sha = _sha256(weights[0]) if len(weights) == 1 else hashlib.sha256(
-                "".join(_sha256(p) for p in weights).encode()).hexdigest()
-            size = sum(p.stat().st_size for p in weights)
+            sha, size = _weights_digest(tmp)
             os.replace(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -217,10 +226,7 @@ class Store:
     def verify_model(self, model_id: str) -> bool:
         """True when the weights on disk still hash to the registered sha256."""
         record = self.get_model(model_id)
-        weights = sorted(Path(record.path).rglob("*.safetensors"))
-        sha = _sha256(weights[0]) if len(weights) == 1 else hashlib.sha256(
-            "".join(_sha256(p) for p in weights).encode()).hexdigest()
-        return sha == record.sha256
+        return _weights_digest(Path(record.path))[0] == record.sha256
 
     def delete_model(self, model_id: str) -> None:
         """Delete a model and its artifacts; refused while other models name it as parent."""

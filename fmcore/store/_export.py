@@ -58,6 +58,25 @@ probs = model(**batch).logits.softmax(-1)   # classes: {classes}
 ```
 """
 
+THRESHOLD_README = """# {name} (group thresholds over `base/`, exported by fmaudit)
+
+A fairness mitigation (fairlearn's ThresholdOptimizer, {constraint}) on `{dataset}`; model id
+`{id}`; rules sha256 `{sha256}`. `base/` is the exported base model (see its README);
+`rules.json` holds, per group of {sensitive} (values joined with " & "), two threshold rules on
+the base model's probability of `{positive}`:
+
+```python
+import json, random
+rules = json.load(open("{folder}/rules.json"))
+def positive_probability(score, group):          # score: base model's probability of {positive!r}
+    r = rules[group]
+    hit = lambda op, t: (score > float(t)) if op == ">" else (score < float(t))
+    p = r["p0"] * hit(r["op0"], r["t0"]) + r["p1"] * hit(r["op1"], r["t1"])
+    return r["p_ignore"] * r["constant"] + (1 - r["p_ignore"]) * p if "p_ignore" in r else p
+predict_positive = positive_probability(0.7, "Female") >= random.random()   # randomized, as fairlearn's
+```
+"""
+
 
 def export_model(store, record, dest: Path) -> Path:
     """Copy ``record``'s artifacts into ``dest`` with a README and, for torch models, ``nets.py``."""
@@ -73,7 +92,11 @@ def export_model(store, record, dest: Path) -> Path:
     (tmp / "record.json").write_text(json.dumps({"model": record.to_dict(), "lineage": lineage, "run": run},
                                                 indent=2))
     fields = {**record.to_dict(), "folder": dest.resolve().as_posix(), "classes": meta["classes"]}
-    if meta.get("peft"):
+    if meta.get("kind") == "group_threshold":
+        export_model(store, store.get_model(record.parent_id), tmp / "base")
+        readme = THRESHOLD_README.format(constraint=meta["mitigation"]["constraint"], sensitive=meta["sensitive"],
+                                         positive=meta["classes"][meta["randomized"]["positive"]], **fields)
+    elif meta.get("peft"):
         base = (src / meta["peft"]["base_rel"]).resolve()
         shutil.copytree(base, tmp / "base")  # the registered pretrained base the adapter was trained on
         readme = ADAPTER_README.format(max_length=meta.get("max_length", 64), method=meta["peft"]["method"], **fields)

@@ -48,11 +48,15 @@ def augment_images(x: torch.Tensor, generator: torch.Generator, max_shift: float
     return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
 
-def classification_metrics(y_true: np.ndarray, logits: torch.Tensor, n_classes: int) -> dict:
-    """Accuracy, macro-F1, mean cross-entropy, confusion matrix and per-class accuracy (recall)."""
+def classification_metrics(y_true: np.ndarray, logits: torch.Tensor, n_classes: int,
+                           y_pred: np.ndarray | None = None) -> dict:
+    """Accuracy, macro-F1, mean cross-entropy, confusion matrix and per-class accuracy (recall).
+
+    ``y_pred`` overrides the arg-max decision (randomized models decide by a seeded draw).
+    """
     y_true = np.asarray(y_true)
     loss = float(F.cross_entropy(logits, torch.as_tensor(y_true)).item()) if len(y_true) else float("nan")
-    y_pred = logits.argmax(-1).numpy()
+    y_pred = logits.argmax(-1).numpy() if y_pred is None else np.asarray(y_pred)
     cm = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
     tp = np.diag(cm).astype(float)
     support, predicted = cm.sum(1), cm.sum(0)

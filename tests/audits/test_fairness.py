@@ -99,17 +99,9 @@ def test_audit_on_a_trained_model(trained_german):
     assert all(any(r["group"] in w for w in result.warnings) for r in small)
 
 
-def test_multiclass_is_one_vs_rest(tmp_path, store):
-    from fmcore.train import TrainConfig, train_model
-    from tests.conftest import write_csv
-
-    rng = np.random.default_rng(0)
-    rows = [{"x": float(rng.normal()), "grp": "a" if i % 2 else "b", "y": ["lo", "mid", "hi"][i % 3]}
-            for i in range(300)]
-    store.add_dataset(write_csv(tmp_path / "m.csv", rows), "y", ["grp"], name="three")
-    r = train_model("three", "logreg", TrainConfig(epochs=2), store=store)
-    result = run_audit("fairness", store.load_classifier(r.model_id), load_dataset("three", store=store),
-                       r.model_id, n_boot=20)
+def test_multiclass_is_one_vs_rest(store, three_classes):
+    result = run_audit("fairness", store.load_classifier(three_classes), load_dataset("three", store=store),
+                       three_classes, n_boot=20)
     assert {d["positive_class"] for d in result.tables["disparities"]} == {"hi", "lo", "mid"}
     assert result.metrics["positive_class"] == "one-vs-rest"
 
