@@ -1,6 +1,6 @@
 """Audits: pure functions ``(classifier, dataset, params) -> AuditResult``. No streamlit here."""
 
-from . import fairness, performance, robustness  # noqa: F401  (register the audits)
+from . import fairness, performance, privacy, robustness  # noqa: F401  (register the audits)
 from ._registry import AUDITS, AuditSpec, get_audit, register_audit, run_audit
 from ._result import AuditResult, package_versions
 

@@ -58,23 +58,31 @@ def harden(params: dict, ctx) -> dict:
     return s
 
 
-def fairness(params: dict, ctx) -> dict:
-    """Run the fairness audit on ``params["model"]`` with ``params["options"]`` and store the result."""
+def _stored_audit(name: str, params: dict, ctx, headline) -> tuple[str, object]:
+    """Run audit ``name`` on ``params["model"]`` with ``params["options"]``, store it, log ``headline(result)``."""
     from fmcore.data import load_dataset
 
     from . import run_audit
 
     record = ctx.store.get_model(params["model"])
     options = dict(params.get("options", {}))
-    ctx.log(f"fairness audit of {record.id} ({record.name}) with {options}")
-    result = run_audit("fairness", ctx.store.load_classifier(record.id), load_dataset(record.dataset, store=ctx.store),
+    ctx.log(f"{name} audit of {record.id} ({record.name}) with {options}")
+    result = run_audit(name, ctx.store.load_classifier(record.id), load_dataset(record.dataset, store=ctx.store),
                        record.id, progress=lambda f, m: ctx.progress(f, message=m), **options)
-    audit_id = ctx.store.add_audit(record.id, "fairness", result.params, result.to_dict())
-    ctx.log(f"demographic parity difference {result.metrics['demographic_parity_difference']}, equalized odds "
-            f"difference {result.metrics['equalized_odds_difference']}")
+    audit_id = ctx.store.add_audit(record.id, name, result.params, result.to_dict())
+    for line in headline(result):
+        ctx.log(line)
     for w in result.warnings:
         ctx.log(f"warning: {w}")
-    return {"audit_id": audit_id, "model_id": record.id}
+    return audit_id, result
+
+
+def fairness(params: dict, ctx) -> dict:
+    """Run the fairness audit on ``params["model"]`` with ``params["options"]`` and store the result."""
+    audit_id, _ = _stored_audit("fairness", params, ctx, lambda r: [
+        f"demographic parity difference {r.metrics['demographic_parity_difference']}, equalized odds difference "
+        f"{r.metrics['equalized_odds_difference']}"])
+    return {"audit_id": audit_id, "model_id": params["model"]}
 
 
 def mitigate(params: dict, ctx) -> dict:
@@ -98,3 +106,25 @@ def mitigate(params: dict, ctx) -> dict:
                 f"{s['after']['demographic_parity_difference']:.4f}")
         done.append(s)
     return {"model_ids": [s["model_id"] for s in done], "model_id": done[-1]["model_id"], "results": done}
+
+
+def privacy(params: dict, ctx) -> dict:
+    """Run the privacy (membership-inference) audit on ``params["model"]`` and store the result."""
+    audit_id, result = _stored_audit("privacy", params, ctx, lambda r: [
+        f"{row['attack']}: AUC {row['auc']:.3f}, TPR at 1% FPR {row['tpr_at_1%_fpr']:.3f} ({row['seconds']} s)"
+        for row in r.tables["attacks"]])
+    return {"audit_id": audit_id, "model_id": params["model"], "max_auc": result.metrics["max_auc"]}
+
+
+def dp_sweep(params: dict, ctx) -> dict:
+    """Train and attack one model per epsilon (``audits.privacy.dp_sweep``); returns the rows."""
+    from .privacy import dp_sweep as run
+
+    options = dict(params.get("options", {}))
+    ctx.log(f"DP sweep: {params['dataset']} / {params['model']} at epsilons {params['epsilons']} with {options}")
+    rows = run(ctx.store, params["dataset"], params["model"], params["epsilons"],
+               progress=lambda f, m: ctx.progress(f, message=m), is_cancelled=ctx.is_cancelled, **options)
+    for r in rows:
+        ctx.log(f"target epsilon {r['target_epsilon']}: spent {r['epsilon']}, accuracy {r['accuracy']:.4f}, "
+                f"attack AUC {r['max_auc']:.3f}, empirical epsilon >= {r['empirical_epsilon']:.2f}")
+    return {"rows": rows, "model_ids": [r["model_id"] for r in rows]}

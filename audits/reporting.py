@@ -12,4 +12,7 @@ def audit_summary(result) -> dict:
         out["checks"] = result.tables["checks"]
     if result.audit == "fairness":
         out["disparities"] = result.tables["disparities"]
+    if result.audit == "privacy":
+        out["auc"] = {r["attack"]: r["auc"] for r in result.tables["attacks"]}
+        out["attacks"] = [{k: v for k, v in r.items() if k != "description"} for r in result.tables["attacks"]]
     return out

@@ -33,6 +33,7 @@ navigation = st.navigation({
     "Audit": [
         st.Page(VIEWS / "robustness.py", title="Robustness", icon=":material/shield:"),
         st.Page(VIEWS / "fairness.py", title="Fairness", icon=":material/balance:"),
+        st.Page(VIEWS / "privacy.py", title="Privacy", icon=":material/lock:"),
     ],
 })
 navigation.run()

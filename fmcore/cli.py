@@ -122,15 +122,18 @@ def cmd_train(args) -> int:
     config = TrainConfig(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size, lr=args.lr,
                          optimizer=args.optimizer, threads=args.threads, augment=args.augment,
                          early_stopping=args.early_stopping, max_train_samples=args.max_train,
-                         max_eval_samples=args.max_eval)
+                         max_eval_samples=args.max_eval, dp_epsilon=args.dp_epsilon, dp_delta=args.dp_delta,
+                         dp_max_grad_norm=args.dp_clip)
     callbacks, bars = _progress(args, config.epochs)
     result = train_model(args.dataset, args.model, config, store=_store(args), name=args.name, callbacks=callbacks)
     for bar in bars:
         bar.n = 1.0
         bar.close()
     s = result.summary()
+    dp = s.get("privacy")
+    dp_text = f"; DP-SGD epsilon {dp['epsilon']:.2f} (delta {dp['delta']:.0e})" if dp else ""
     _print(args, s, f"Model {s['model_id']}: test accuracy {s['test_accuracy']:.4f}, macro-F1 "
-                    f"{s['test_macro_f1']:.4f} ({s['epochs_run']} epochs, {s['seconds']:.1f} s)")
+                    f"{s['test_macro_f1']:.4f} ({s['epochs_run']} epochs, {s['seconds']:.1f} s){dp_text}")
     return 0
 
 
@@ -183,11 +186,18 @@ def cmd_audit(args) -> int:
     elif args.audit == "fairness":
         overrides.update(sensitive=_csv_list(args.sensitive) or None, intersectional=args.intersectional,
                          min_group_size=args.min_group_size)
+    elif args.audit == "privacy":
+        overrides.update(attacks=_csv_list(args.attacks) or None, samples=args.samples,
+                         reference_models=args.reference_models)
     result = audits.run_audit(args.audit, classifier, dataset, record.id, **overrides)
     audit_id = store.add_audit(record.id, args.audit, result.params, result.to_dict())
     summary = {"audit_id": audit_id, **audit_summary(result)}
     lines = [f"{args.audit} audit {audit_id} of {record.id} ({record.dataset})"]
-    lines += [f"  {k}: {v}" for k, v in summary.items() if not isinstance(v, list | dict) and k != "audit_id"]
+    lines += [f"  {k}: {v}" for k, v in summary.items()
+              if not isinstance(v, list | dict) and k != "audit_id" and not (args.audit == "privacy" and "[" in k)]
+    for row in summary.get("attacks", []):
+        lines.append(f"  {row['attack']:<11} AUC {row['auc']:.3f}  TPR@1%FPR {row['tpr_at_1%_fpr']:.3f}  advantage "
+                     f"{row['advantage']:.3f}  epsilon >= {row['empirical_epsilon']:.2f}  ({row['seconds']:.1f} s)")
     for row in summary.get("sweep", []):
         lines.append(f"  eps {row['eps']:<6g} robust accuracy {row['robust_accuracy']:.4f} "
                      f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]  success {row['success_rate']:.3f}")
@@ -234,6 +244,53 @@ def cmd_mitigate(args) -> int:
     payload = results[0] if len(results) == 1 else {"model_ids": [s["model_id"] for s in results], "results": results,
                                                     "model_id": results[-1]["model_id"]}
     _print(args, payload, "\n".join(lines))
+    return 0
+
+
+def cmd_scan_data(args) -> int:
+    from audits.privacy import scan, scan_csv
+
+    from .errors import ConfigError
+
+    if bool(args.dataset) == bool(args.csv):
+        raise ConfigError("Give one of --dataset NAME or --csv FILE.")
+    quasi = _csv_list(args.quasi)
+    if args.csv:
+        result = scan_csv(args.csv, quasi or None, k=args.k)
+    else:
+        store = _store(args)
+        if args.quasi is None:  # default: the declared sensitive attributes, the usual quasi-identifiers
+            from .data import list_datasets
+
+            builtin = {s.name: list(s.sensitive) for s in list_datasets()}
+            quasi = builtin.get(args.dataset) or (store.get_dataset(args.dataset) or {}).get("sensitive", [])
+        result = scan(args.dataset, store, quasi or None, k=args.k)
+    lines = [f"{result['dataset']}: {result['rows']} rows, {result['columns_scanned']} columns scanned, "
+             f"{result['total_identifiers']} identifiers found ({result['seconds']:.1f} s)"]
+    lines += [f"  {f['column']}: {f['count']} {f['kind']} (e.g. {', '.join(f['examples'])})"
+              for f in result["findings"]]
+    lines += [f"  column {c!r} looks like a direct identifier (named so, values nearly unique)"
+              for c in result["identifier_columns"]]
+    k = result["k_anonymity"]
+    if k:
+        lines.append(f"  k-anonymity over {', '.join(k['quasi_identifiers'])}: k = {k['k']}; "
+                     f"{k['rows_below_threshold']} rows in groups smaller than {k['threshold']}")
+    _print(args, result, "\n".join(lines))
+    return 0
+
+
+def cmd_dp_sweep(args) -> int:
+    from audits.privacy import dp_sweep
+
+    eps = [None if e.strip().lower() in ("none", "inf", "nodp") else float(e) for e in args.epsilons.split(",")]
+    rows = dp_sweep(_store(args), args.dataset, args.model, eps, epochs=args.epochs,
+                    max_train_samples=args.max_train or None, attacks=_csv_list(args.attacks), samples=args.samples,
+                    seed=args.seed)
+    lines = [f"target {r['target_epsilon'] if r['target_epsilon'] is not None else 'no DP':>6}: epsilon spent "
+             f"{r['epsilon'] if r['epsilon'] is None else round(r['epsilon'], 2)}, accuracy {r['accuracy']:.4f}, "
+             f"attack AUC {r['max_auc']:.3f} ({r['strongest_attack']}), empirical epsilon >= "
+             f"{r['empirical_epsilon']:.2f}  [{r['model_id']}]" for r in rows]
+    _print(args, {"rows": rows}, "\n".join(lines))
     return 0
 
 
@@ -288,6 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE")
     p.add_argument("--max-train", type=int, default=None, help="train on at most N examples")
     p.add_argument("--max-eval", type=int, default=None, help="validate/test on at most N examples")
+    p.add_argument("--dp-epsilon", type=float, default=None,
+                   help="train with DP-SGD (opacus) to this epsilon (tabular and image models)")
+    p.add_argument("--dp-delta", type=float, default=None, help="DP-SGD delta (default min(1e-5, 1/(10 n)))")
+    p.add_argument("--dp-clip", type=float, default=1.0, help="DP-SGD per-example gradient clipping norm")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
@@ -313,11 +374,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("audit", parents=[common], help="run an audit of a stored model and keep its result")
-    p.add_argument("audit", choices=["robustness", "fairness", "performance"])
+    p.add_argument("audit", choices=["robustness", "fairness", "performance", "privacy"])
     p.add_argument("--model", required=True, help="model id (see `fmaudit models`)")
     p.add_argument("--attack", default="pgd", help="fgsm, pgd, pgd_l2, cw, deepfool, hopskipjump, square")
     p.add_argument("--eps", default="0.05,0.1,0.2,0.3", help="comma-separated perturbation sizes")
-    p.add_argument("--samples", type=int, default=500, help="test examples to attack")
+    p.add_argument("--samples", type=int, default=500,
+                   help="robustness: test examples to attack; privacy: members and non-members each")
+    p.add_argument("--attacks", default=None, help="privacy: threshold, blackbox, rulebased, label_only, lira "
+                   "(comma-separated; default threshold,blackbox,rulebased,lira)")
+    p.add_argument("--reference-models", type=int, default=4, help="privacy: LiRA reference models")
     p.add_argument("--steps", type=int, default=None, help="PGD steps or iterations of iterative attacks")
     p.add_argument("--sensitive", default=None, help="fairness: comma-separated sensitive columns (default: all)")
     p.add_argument("--intersectional", action="store_true", help="fairness: also every combination of them")
@@ -355,6 +420,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="reweighing: epochs (default: the parent's)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_mitigate)
+
+    p = sub.add_parser("scan-data", parents=[common], help="de-identification check: identifiers and k-anonymity")
+    p.add_argument("--dataset", default=None, help="a built-in or uploaded dataset (uploads: every column of the CSV)")
+    p.add_argument("--csv", default=None, help="or a CSV file, scanned before any upload")
+    p.add_argument("--quasi", default=None, help="quasi-identifier columns for k-anonymity (default: the sensitive "
+                   "attributes; '' for none)")
+    p.add_argument("--k", type=int, default=5, help="report rows in groups smaller than this")
+    p.set_defaults(func=cmd_scan_data)
+
+    p = sub.add_parser("dp-sweep", parents=[common],
+                       help="privacy-utility: train with DP-SGD at several epsilons and attack each model")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--model", default="mlp")
+    p.add_argument("--epsilons", default="1,3,8,none", help="comma-separated; 'none' for a model without DP")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--max-train", type=int, default=0, help="training rows; 0 for all")
+    p.add_argument("--attacks", default="threshold,blackbox,lira")
+    p.add_argument("--samples", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_dp_sweep)
 
     p = sub.add_parser("models", parents=[common], help="list registered models")
     p.add_argument("--dataset", default=None, help="only models trained on this dataset")

@@ -151,3 +151,29 @@ def test_mitigate_json_and_sweep(tmp_path):
     proc = fmaudit(home, "mitigate", "--model", model, "--sensitive", "race", check=False)
     assert proc.returncode == 2
     assert "available: ['colour', 'sex', 'age']" in proc.stderr
+
+
+def test_privacy_audit_dp_training_and_scan_json(tmp_path):
+    home = tmp_path / "home"
+    model = json.loads(fmaudit(home, "train", "--dataset", "german_credit", "--model", "mlp", "--epochs", "20",
+                               "--json").stdout)["model_id"]
+    out = json.loads(fmaudit(home, "audit", "privacy", "--model", model, "--attacks", "threshold,blackbox,lira",
+                             "--samples", "200", "--json").stdout)
+    assert set(out["auc"]) == {"threshold", "blackbox", "lira"}
+    assert out["max_auc"] == max(out["auc"].values())
+    default = json.loads(fmaudit(home, "audit", "privacy", "--model", model, "--samples", "100", "--json").stdout)
+    assert set(default["auc"]) == {"threshold", "blackbox", "rulebased", "lira"}
+    dp = json.loads(fmaudit(home, "train", "--dataset", "german_credit", "--model", "mlp", "--epochs", "3",
+                            "--dp-epsilon", "3", "--json").stdout)
+    assert 0 < dp["privacy"]["epsilon"] <= 3.0
+    scan = json.loads(fmaudit(home, "scan-data", "--dataset", "german_credit", "--json").stdout)
+    assert scan["k_anonymity"]["quasi_identifiers"] == ["sex", "age"]
+    assert scan["k_anonymity"]["k"] >= 1
+    csv = write_csv(tmp_path / "people.csv", [{"who": f"mail me at user{i}@example.com", "y": i % 2}
+                                              for i in range(30)])
+    found = json.loads(fmaudit(home, "scan-data", "--csv", str(csv), "--quasi", "", "--json").stdout)
+    assert found["findings"][0]["kind"] == "email"
+    assert found["findings"][0]["count"] == 30
+    proc = fmaudit(home, "audit", "privacy", "--model", model, "--attacks", "magic", check=False)
+    assert proc.returncode == 2
+    assert "lira" in proc.stderr

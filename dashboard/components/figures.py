@@ -265,3 +265,52 @@ def mitigation_tradeoff(rows: list[dict], disparity: str = "demographic_parity_d
     fig.update_xaxes(title=f"{nice} (lower is fairer)", rangemode="tozero")
     fig.update_yaxes(title="test accuracy", tickformat=".1%")
     return _layout(fig, "What fairness costs: accuracy against disparity, per mitigation", height=440)
+
+
+def roc_curves(rows: list[dict]) -> go.Figure:
+    """Membership-inference ROC per attack on a log false-positive-rate axis (the low-FPR regime matters)."""
+    fig = go.Figure()
+    floor = 1e-3
+    for i, attack in enumerate(dict.fromkeys(r["attack"] for r in rows)):
+        pts = [r for r in rows if r["attack"] == attack and r["fpr"] > 0]
+        fig.add_scatter(x=[max(r["fpr"], floor) for r in pts], y=[r["tpr"] for r in pts], mode="lines",
+                        name=attack, line={"color": PALETTE[i % len(PALETTE)], "width": 2, "shape": "hv"},
+                        hovertemplate="FPR %{x:.3%}<br>TPR %{y:.1%}<extra>" + attack + "</extra>")
+    grid = np.logspace(-3, 0, 50)
+    fig.add_scatter(x=grid, y=grid, mode="lines", name="chance", line={"dash": "dash", "color": GREY},
+                    hoverinfo="skip")
+    fig.update_xaxes(type="log", title="false-positive rate (non-members called members), log scale",
+                     range=[-3, 0], tickformat=".1%")
+    fig.update_yaxes(title="true-positive rate (members found)", tickformat=".0%", range=[0, 1.02])
+    return _layout(fig, "Membership inference: ROC (above the dashed line = leakage)", height=440)
+
+
+def privacy_utility(rows: list[dict]) -> go.Figure:
+    """DP sweep: accuracy and attack AUC per epsilon (left), empirical epsilon bound vs the accountant's (right)."""
+    labels = ["no DP" if r["target_epsilon"] is None else f"ε={r['epsilon']:.2g}" for r in rows]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Accuracy and attack AUC", "Epsilon: accountant vs attack"),
+                        horizontal_spacing=0.12)
+    fig.add_scatter(x=labels, y=[r["accuracy"] for r in rows], mode="lines+markers", name="test accuracy",
+                    line={"color": BLUE}, row=1, col=1)
+    fig.add_scatter(x=labels, y=[r["max_auc"] for r in rows], mode="lines+markers", name="strongest attack AUC",
+                    line={"color": ORANGE}, row=1, col=1)
+    fig.add_hline(y=0.5, line={"dash": "dot", "color": GREY}, row=1, col=1)
+    dp = [r for r in rows if r["epsilon"] is not None]
+    fig.add_bar(x=[f"ε={r['epsilon']:.2g}" for r in dp], y=[r["epsilon"] for r in dp],
+                name="accountant epsilon (upper bound)", marker_color=BLUE, opacity=0.5, row=1, col=2)
+    fig.add_bar(x=labels, y=[r["empirical_epsilon"] for r in rows], name="attack's epsilon (95% lower bound)",
+                marker_color=ORANGE, row=1, col=2)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=1)
+    fig.update_yaxes(title="epsilon", row=1, col=2)
+    return _layout(fig, "What differential privacy buys and costs", height=420)
+
+
+def group_sizes(histogram: dict[str, int], k: int) -> go.Figure:
+    """k-anonymity: how many equivalence classes have each size; classes below k in orange."""
+    sizes = [int(s) for s in histogram]
+    fig = go.Figure(go.Bar(x=[str(s) for s in sizes], y=list(histogram.values()),
+                           marker_color=[ORANGE if s < k else BLUE for s in sizes],
+                           hovertemplate="%{y} groups of %{x} rows<extra></extra>"))
+    fig.update_xaxes(title="rows sharing the same quasi-identifier values (smallest sizes)", type="category")
+    fig.update_yaxes(title="groups")
+    return _layout(fig, f"k-anonymity: group sizes (orange: below k={k})", height=320)

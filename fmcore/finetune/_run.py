@@ -172,6 +172,7 @@ def finetune(dataset: str, cfg: FinetuneConfig, *, store, callbacks=(), is_cance
             "trainable_percent": 100.0 * trainable / total, "step_time_s": timer.mean_step,
             "steps": len(timer.times), "total_time_s": train_seconds, "peak_memory_mb": memory.peak_mb,
             "train_examples": len(train), "merged": bool(cfg.merge and cfg.method in ("lora", "ia3"))}
+    clf.meta["training"] = {"train_rows": len(train), "split": "train", **tcfg.to_dict()}
     how = {"scratch": "trained (scratch baseline)", "transfer": "transfer (frozen conv)"}.get(
         cfg.method, f"fine-tuned ({cfg.method})")
     record = store.register_model(

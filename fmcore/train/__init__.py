@@ -4,9 +4,10 @@ from ._callbacks import Callback, CancelCallback, EarlyStopping, ProgressCallbac
 from ._config import TrainConfig
 from ._loop import augment_images, classification_metrics, evaluate, fit, make_optimizer
 from ._pipeline import TrainingCancelled, TrainResult, train_model
+from ._private import make_dp_compatible
 
 __all__ = [
     "Callback", "CancelCallback", "EarlyStopping", "ProgressCallback", "TrainConfig", "TrainResult", "TrainState",
-    "TrainingCancelled", "augment_images", "classification_metrics", "evaluate", "fit", "make_optimizer",
-    "train_model",
+    "TrainingCancelled", "augment_images", "classification_metrics", "evaluate", "fit", "make_dp_compatible",
+    "make_optimizer", "train_model",
 ]

@@ -25,6 +25,7 @@ class TrainState:
     started: float = field(default_factory=time.perf_counter)
     best_state: dict | None = None
     best_epoch: int | None = None
+    privacy: dict | None = None  # DP-SGD: the epsilon spent and the mechanism (set when training ends)
 
     @property
     def total_steps(self) -> int:

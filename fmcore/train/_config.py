@@ -30,6 +30,10 @@ class TrainConfig(Options):
     max_train_samples: int | None = _f(None, "Train on at most this many examples (a seeded subset) for quick runs.")
     max_eval_samples: int | None = _f(None, "Validate and test on at most this many examples.")
     max_length: int | None = _f(None, "Text only: tokens kept per text (default 64).")
+    dp_epsilon: float | None = _f(
+        None, "Train with DP-SGD (opacus) to this privacy budget epsilon: lower is more private and less accurate.")
+    dp_delta: float | None = _f(None, "DP-SGD delta: the chance the guarantee fails (default min(1e-5, 1/(10 n))).")
+    dp_max_grad_norm: float = _f(1.0, "DP-SGD: each example's gradient is clipped to this L2 norm before noise.")
 
     def resolved(self, defaults: dict) -> TrainConfig:
         """A copy with the model's defaults filled in where this config says ``None``."""

@@ -98,27 +98,47 @@ def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: in
     generator = torch.Generator().manual_seed(config.seed)
     params = [p for p in net.parameters() if p.requires_grad]
     opt = make_optimizer(config.optimizer, params, config.lr, config.weight_decay)
-    state = TrainState(epochs=config.epochs, steps_per_epoch=math.ceil(n / bs))
+    model, private = net, None
+    if config.dp_epsilon is not None:
+        from ._private import check_private, make_private
+
+        check_private(net, inputs, config)
+        model, opt, loader, engine, delta = make_private(net, opt, inputs, y, config, generator)
+        private = (model, opt, engine, delta)
+    steps = len(loader) if private else math.ceil(n / bs)
+    state = TrainState(epochs=config.epochs, steps_per_epoch=steps)
     schedule = make_schedule(config.lr_schedule, opt, state.total_steps)
+
+    def batches():
+        if private:  # Poisson sampling: each example joins each batch independently (the DP analysis needs it)
+            yield from (b for b in loader if len(b[1]))
+            return
+        perm = torch.randperm(n, generator=generator)
+        for i in range(0, n, bs):
+            idx = perm[i:i + bs]
+            yield take(inputs, idx), y[idx]
+
     for cb in callbacks:
         cb.on_train_begin(state, net)
     for epoch in range(1, config.epochs + 1):
         state.epoch = epoch
         net.train()
-        perm = torch.randperm(n, generator=generator)
         loss_sum, correct, seen = torch.zeros(()), torch.zeros((), dtype=torch.long), 0
-        for i in range(0, n, bs):
-            idx = perm[i:i + bs]
-            xb, yb = take(inputs, idx), y[idx]
+        for xb, yb in batches():
             if config.augment and not isinstance(xb, tuple) and xb.dim() == 4:
                 xb = augment_images(xb, generator)
             if batch_transform is not None:
                 xb, yb = batch_transform(net, xb, yb)
                 net.train()
-            logits = forward(net, xb)
+            logits = forward(model, xb)
             loss = F.cross_entropy(logits, yb)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            if private:
+                from ._private import quiet_backward
+
+                quiet_backward(loss)
+            else:
+                loss.backward()
             opt.step()
             schedule.step()
             loss_sum += loss.detach() * len(yb)
@@ -141,6 +161,10 @@ def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: in
             cb.on_epoch_end(state, net)
         if state.should_stop:
             break
+    if private:
+        from ._private import privacy_spent
+
+        state.privacy = privacy_spent(*private, config)
     for cb in callbacks:
         cb.on_train_end(state, net)
     return state

@@ -29,7 +29,8 @@ class TrainResult:
 
     def summary(self) -> dict:
         keep = ("accuracy", "macro_f1", "loss", "n")
-        return {"model_id": self.model_id, "run_id": self.run_id,
+        extra = {"privacy": self.metrics["privacy"]} if "privacy" in self.metrics else {}
+        return {**extra, "model_id": self.model_id, "run_id": self.run_id,
                 "test_accuracy": self.metrics["accuracy"], "test_macro_f1": self.metrics["macro_f1"],
                 "test": {k: self.metrics[k] for k in keep}, "epochs_run": len(self.history),
                 "history": self.history, "seconds": round(self.seconds, 2), "config": self.config.to_dict()}
@@ -80,11 +81,20 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
         metrics = evaluate(clf.net, clf.encode(test.X), test.y, ds.num_classes)
         metrics.update(split="test", val=state.history[-1] if state.history else {},
                        best_epoch=state.best_epoch or len(state.history))
+        if state.privacy:
+            metrics["privacy"] = state.privacy
         seconds = time.perf_counter() - started
         model_id = None
+        # who the model saw: the privacy audit draws its members from these rows
+        clf.meta["training"] = {"train_rows": len(train), "split": "train", **config.to_dict()}
+        if state.privacy:
+            clf.meta["privacy"] = state.privacy
         if store is not None:
             derivation = {"how": "trained", "dataset": dataset, "dataset_sha256": ds.provenance.sha256,
                           "seed": config.seed, "split_seed": config.split_seed}
+            if state.privacy:
+                derivation.update(how=f"trained with DP-SGD (epsilon {state.privacy['epsilon']:.2f}, delta "
+                                      f"{state.privacy['delta']:.0e})", privacy=state.privacy)
             record = store.register_model(
                 clf, dataset=dataset, name=name, metrics=metrics, run_id=run_id, derivation=derivation,
                 config={"model": model, "train": config.to_dict(), "dataset": ds.summary()},

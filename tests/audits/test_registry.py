@@ -12,6 +12,7 @@ CASES = {  # audit name -> (the trained-model fixture it fits, overrides that ke
     "performance": ("trained_digits", {"n_boot": 200}),
     "robustness": ("trained_digits", {"samples": 40, "eps": [0.1], "steps": 5, "blackbox_check_samples": 20}),
     "fairness": ("trained_german", {"n_boot": 50, "intersectional": True}),
+    "privacy": ("trained_digits", {"samples": 60, "attacks": ["threshold", "rulebased"]}),
 }
 
 

@@ -28,7 +28,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 PAGES = [("", "fmaudit"), ("data", "Data"), ("train", "Train"), ("finetune", "Fine-tune"), ("robustness", "Robustness"),
-         ("fairness", "Fairness"),
+         ("fairness", "Fairness"), ("privacy", "Privacy"),
          ("models", "Models"),
          ("jobs", "Jobs")]
 

@@ -294,3 +294,39 @@ def test_models_page_lists_the_models_audits(home):
     assert list(audits["id"]) == [audit_id]
     assert audits["demographic_parity_difference"][0] == pytest.approx(
         result.metrics["demographic_parity_difference"])
+
+
+def test_privacy_page_attacks_sweeps_and_scans(home):
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(home)
+    model_id = train_model("german_credit", "mlp", TrainConfig(epochs=40), store=st).model_id
+    at = _run("views/privacy.py")
+    assert any("No privacy audit" in c.value for c in at.caption)
+    at.multiselect(key="priv_attacks").set_value(["threshold", "rulebased"])
+    at.number_input(key="priv_samples").set_value(200)
+    next(b for b in at.button if b.label == "Run privacy audit").click().run()
+    from dashboard import services
+
+    runner = services._runner_at(str(home))
+    job = runner.wait(at.session_state["priv_job"], timeout=180)
+    assert job.state == "done", (job.error, job.log)
+    at.number_input(key="dp_epochs").set_value(2)
+    at.text_input(key="dp_eps").set_value("3")
+    next(b for b in at.button if b.label == "Run the sweep").click().run()
+    job = runner.wait(at.session_state["dp_job"], timeout=300)
+    assert job.state == "done", (job.error, job.log)
+    assert [r["target_epsilon"] for r in job.result["rows"]] == [3.0, None]
+    next(b for b in at.button if b.label == "Scan dataset").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
+    assert any("ROC" in t for t in titles)
+    assert any("differential privacy" in t for t in titles)
+    assert any("k-anonymity" in t for t in titles)
+    assert any(m.label == "Strongest attack AUC" for m in at.metric)
+    assert any(m.label == "k-anonymity" for m in at.metric)
+    assert at.selectbox(key="priv_model").value == model_id
+    at.text_input(key="dp_eps").set_value("-1")
+    next(b for b in at.button if b.label == "Run the sweep").click().run()
+    assert any("Epsilons must be positive" in e.value for e in at.error)
