@@ -280,7 +280,8 @@ def roc_curves(rows: list[dict]) -> go.Figure:
     fig.add_scatter(x=grid, y=grid, mode="lines", name="chance", line={"dash": "dash", "color": GREY},
                     hoverinfo="skip")
     fig.update_xaxes(type="log", title="false-positive rate (non-members called members), log scale",
-                     range=[-3, 0], tickformat=".1%")
+                     range=[-3, 0], tickvals=[0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1],
+                     ticktext=["0.1%", "0.3%", "1%", "3%", "10%", "30%", "100%"])
     fig.update_yaxes(title="true-positive rate (members found)", tickformat=".0%", range=[0, 1.02])
     return _layout(fig, "Membership inference: ROC (above the dashed line = leakage)", height=440)
 
