@@ -128,3 +128,27 @@ def dp_sweep(params: dict, ctx) -> dict:
         ctx.log(f"target epsilon {r['target_epsilon']}: spent {r['epsilon']}, accuracy {r['accuracy']:.4f}, "
                 f"attack AUC {r['max_auc']:.3f}, empirical epsilon >= {r['empirical_epsilon']:.2f}")
     return {"rows": rows, "model_ids": [r["model_id"] for r in rows]}
+
+
+def compression(params: dict, ctx) -> dict:
+    """Make each compressed variant in ``params["methods"]`` of ``params["model"]``, then audit them all."""
+    from fmcore.compress import compress
+    from fmcore.jobs import JobCancelled
+
+    from .compression import compression_audit
+
+    methods = list(params.get("methods") or [])
+    made = []
+    for i, method in enumerate(methods):
+        if ctx.is_cancelled():
+            raise JobCancelled(f"stopped after {i} of {len(methods)} variants")
+        ctx.progress(0.7 * i / max(1, len(methods)), message=f"compressing: {method}")
+        s = compress(ctx.store, params["model"], method, **dict(params.get("options", {}))).summary()
+        ctx.log(f"{method}: {s['model_id']}, size {s['size_ratio']:.3f}x, accuracy {s['accuracy_delta']:+.4f}")
+        made.append(s["model_id"])
+    result = compression_audit(ctx.store, params["model"],
+                               progress=lambda f, m: ctx.progress(0.7 + 0.3 * f, message=f"auditing: {m}"))
+    audit_id = ctx.store.add_audit(result.model_id, "compression", result.params, result.to_dict())
+    for w in result.warnings:
+        ctx.log(f"warning: {w}")
+    return {"model_ids": made, "audit_id": audit_id, "model_id": result.model_id}

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 from tests.dashboard.test_browser import CHROMIUM_ARGS, Server  # noqa: E402
 
 PAGES = [("", "fmaudit", False), ("data", "Data", True), ("train", "Train", False), ("finetune", "Fine-tune", False),
+         ("fairness", "Fairness", False), ("privacy", "Privacy", False), ("compression", "Compression", False),
          ("models", "Models", True),
          ("jobs", "Jobs", False)]
 IDLE_JS = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"

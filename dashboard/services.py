@@ -35,6 +35,11 @@ def get_runner():
     return _runner_at(str(get_store().root))
 
 
+def models_where(keep=lambda record: True) -> list:
+    """Registered models, newest first, without the pretrained bases, filtered by ``keep(record)``."""
+    return [m for m in reversed(get_store().list_models()) if m.derivation.get("how") != "pretrained" and keep(m)]
+
+
 def submit_training(dataset: str, model: str, config: dict, name: str | None = None):
     """Queue a training job; returns the job."""
     title = f"Train {model} on {dataset}"

@@ -175,6 +175,8 @@ def cmd_audit(args) -> int:
     from .data import load_dataset
 
     store = _store(args)
+    if args.audit == "compression":
+        return _compression_audit(args, store)
     record = store.get_model(args.model)
     classifier = store.load_classifier(record.id)
     dataset = load_dataset(record.dataset, store=store)
@@ -203,6 +205,46 @@ def cmd_audit(args) -> int:
                      f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]  success {row['success_rate']:.3f}")
     lines += [f"  warning: {w}" for w in result.warnings]
     _print(args, summary, "\n".join(lines))
+    return 0
+
+
+def _compression_audit(args, store) -> int:
+    from audits.compression import compression_audit
+
+    result = compression_audit(store, args.model, repeats=args.repeats, seed=args.seed)
+    audit_id = store.add_audit(result.model_id, "compression", result.params, result.to_dict())
+    payload = {"audit_id": audit_id, "model_id": result.model_id, **result.metrics,
+               "variants": result.tables["variants"], "parent": result.tables["parent"][0],
+               "warnings": result.warnings}
+    m = result.metrics
+    lines = [f"compression audit {audit_id} of {result.model_id}: parent accuracy {m['parent_accuracy']:.4f}, "
+             f"{m['parent_size_bytes'] / 1024:.0f} KiB"]
+    for r in result.tables["variants"]:
+        extra = ""
+        if "robust_accuracy_transfer" in r:
+            own = "n/a" if r["robust_accuracy"] is None else f"{r['robust_accuracy']:.3f}"
+            extra += f", robust {own} (transfer {r['robust_accuracy_transfer']:.3f})"
+        if "fairness_gap_delta" in r:
+            extra += f", DP gap change {r['fairness_gap_delta']:+.4f}"
+        lines.append(f"  {r['method']:<13} size {r['size_ratio']:.3f}x  accuracy {r['accuracy_delta']:+.4f}  "
+                     f"flipped {r['flipped']}  latency b1 {r['latency_b1_ratio']:.2f}x b256 "
+                     f"{r['latency_b256_ratio']:.2f}x{extra}")
+    lines += [f"  warning: {w}" for w in result.warnings]
+    _print(args, payload, "\n".join(lines))
+    return 0
+
+
+def cmd_compress(args) -> int:
+    from .compress import compress
+
+    store = _store(args)
+    results = [compress(store, args.model, m, fine_tune_epochs=args.fine_tune_epochs, seed=args.seed,
+                        max_train_samples=args.max_train or None).summary() for m in _csv_list(args.method)]
+    lines = [f"Model {s['model_id']} ({s['method']}, parent {s['parent_id']}): size {s['size_ratio']:.3f}x "
+             f"({s['size_bytes'] / 1024:.0f} KiB), accuracy {s['parent_accuracy']:.4f} -> {s['accuracy']:.4f}"
+             for s in results]
+    payload = results[0] if len(results) == 1 else {"results": results, "model_ids": [s["model_id"] for s in results]}
+    _print(args, payload, "\n".join(lines))
     return 0
 
 
@@ -374,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("audit", parents=[common], help="run an audit of a stored model and keep its result")
-    p.add_argument("audit", choices=["robustness", "fairness", "performance", "privacy"])
+    p.add_argument("audit", choices=["robustness", "fairness", "performance", "privacy", "compression"])
     p.add_argument("--model", required=True, help="model id (see `fmaudit models`)")
     p.add_argument("--attack", default="pgd", help="fgsm, pgd, pgd_l2, cw, deepfool, hopskipjump, square")
     p.add_argument("--eps", default="0.05,0.1,0.2,0.3", help="comma-separated perturbation sizes")
@@ -383,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attacks", default=None, help="privacy: threshold, blackbox, rulebased, label_only, lira "
                    "(comma-separated; default threshold,blackbox,rulebased,lira)")
     p.add_argument("--reference-models", type=int, default=4, help="privacy: LiRA reference models")
+    p.add_argument("--repeats", type=int, default=20, help="compression: timed runs per latency figure")
     p.add_argument("--steps", type=int, default=None, help="PGD steps or iterations of iterative attacks")
     p.add_argument("--sensitive", default=None, help="fairness: comma-separated sensitive columns (default: all)")
     p.add_argument("--intersectional", action="store_true", help="fairness: also every combination of them")
@@ -440,6 +483,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_dp_sweep)
+
+    p = sub.add_parser("compress", parents=[common], help="a compressed variant with the original as parent")
+    p.add_argument("--model", required=True)
+    p.add_argument("--method", required=True, help="prune:0.5 | channels:0.5 | int8 | dynamic_int8 | fp16 | bf16 | "
+                   "distill[:0.5]; comma-separated for several")
+    p.add_argument("--fine-tune-epochs", type=int, default=None, help="after pruning / for distillation "
+                   "(default: 1 after pruning at 0.5 or more and after channel pruning; the parent's epochs for "
+                   "distillation)")
+    p.add_argument("--max-train", type=int, default=0, help="rows for fine-tuning / distillation; 0 for all")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("models", parents=[common], help="list registered models")
     p.add_argument("--dataset", default=None, help="only models trained on this dataset")

@@ -177,3 +177,21 @@ def test_privacy_audit_dp_training_and_scan_json(tmp_path):
     proc = fmaudit(home, "audit", "privacy", "--model", model, "--attacks", "magic", check=False)
     assert proc.returncode == 2
     assert "lira" in proc.stderr
+
+
+def test_compress_and_compression_audit_json(tmp_path):
+    home = tmp_path / "home"
+    model = json.loads(fmaudit(home, "train", "--dataset", "digits", "--model", "seed_cnn", "--epochs", "2",
+                               "--json").stdout)["model_id"]
+    one = json.loads(fmaudit(home, "compress", "--model", model, "--method", "prune:0.5", "--json").stdout)
+    assert one["parent_id"] == model
+    assert one["size_ratio"] < 0.6
+    several = json.loads(fmaudit(home, "compress", "--model", model, "--method", "int8,fp16", "--json").stdout)
+    assert len(several["model_ids"]) == 2
+    out = json.loads(fmaudit(home, "audit", "compression", "--model", model, "--repeats", "3", "--json").stdout)
+    assert [v["method"] for v in out["variants"]] == ["prune:0.5", "int8", "fp16"]
+    for v in out["variants"]:
+        assert {"method", "size_ratio", "accuracy_delta", "flipped"} <= set(v)
+    proc = fmaudit(home, "compress", "--model", model, "--method", "prune:1.2", check=False)
+    assert proc.returncode == 2
+    assert "Sparsity must be in [0, 1)" in proc.stderr

@@ -315,3 +315,47 @@ def group_sizes(histogram: dict[str, int], k: int) -> go.Figure:
     fig.update_xaxes(title="rows sharing the same quasi-identifier values (smallest sizes)", type="category")
     fig.update_yaxes(title="groups")
     return _layout(fig, f"k-anonymity: group sizes (orange: below k={k})", height=320)
+
+
+def _frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Pareto front for (cost, accuracy): lower cost and higher accuracy are better."""
+    front, best = [], -1.0
+    for cost, acc in sorted(points):
+        if acc > best:
+            front.append((cost, acc))
+            best = acc
+    return front
+
+
+def compression_pareto(parent: dict, rows: list[dict]) -> go.Figure:
+    """Accuracy against size on disk and against latency (batch 256), the parent marked; dotted: Pareto front."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Size on disk (KiB, log scale)", "Latency, batch 256 (ms)"),
+                        horizontal_spacing=0.1)
+    for col, key, scale in ((1, "size_bytes", 1 / 1024), (2, "latency_b256_ms", 1.0)):
+        pts = [(parent[key] * scale, parent["accuracy"])] + [(r[key] * scale, r["accuracy"]) for r in rows]
+        front = _frontier(pts)
+        fig.add_scatter(x=[p[0] for p in front], y=[p[1] for p in front], mode="lines", line={"dash": "dot",
+                        "color": GREY}, name="Pareto front", showlegend=col == 1, hoverinfo="skip", row=1, col=col)
+        fig.add_scatter(x=[parent[key] * scale], y=[parent["accuracy"]], mode="markers+text", text=["original"],
+                        textposition="bottom center", marker={"symbol": "star", "size": 18, "color": "#222222"},
+                        name="original", showlegend=col == 1, row=1, col=col,
+                        hovertemplate="original<br>%{x:.1f}<br>accuracy %{y:.2%}<extra></extra>")
+        fig.add_scatter(x=[r[key] * scale for r in rows], y=[r["accuracy"] for r in rows], mode="markers+text",
+                        text=[r["method"] for r in rows], textposition="top center", name="variants",
+                        marker={"size": 11, "color": [PALETTE[i % len(PALETTE)] for i in range(len(rows))]},
+                        showlegend=col == 1, row=1, col=col,
+                        hovertemplate="%{text}<br>%{x:.1f}<br>accuracy %{y:.2%}<extra></extra>")
+    fig.update_xaxes(type="log", row=1, col=1)
+    fig.update_yaxes(tickformat=".1%", title="test accuracy", row=1, col=1)
+    fig.update_yaxes(tickformat=".1%", row=1, col=2)
+    return _layout(fig, "Compression trade-offs: accuracy against size and speed", height=440)
+
+
+def compression_deltas(rows: list[dict], key: str, title: str, axis: str) -> go.Figure:
+    """One bar per variant: the change in ``key`` against the parent (fairness gap, robust accuracy)."""
+    vals = [r.get(key) for r in rows]
+    fig = go.Figure(go.Bar(x=[r["method"] for r in rows], y=[v if v is not None else 0 for v in vals],
+                           text=["n/a" if v is None else f"{v:+.3f}" for v in vals], textposition="outside",
+                           marker_color=[GREY if v is None else ORANGE if v < 0 else BLUE for v in vals]))
+    fig.update_yaxes(title=axis, zeroline=True)
+    return _layout(fig, title, height=340)

@@ -14,8 +14,7 @@ st.caption("Does the model treat groups of people differently? Metrics follow fa
            "never hidden.")
 
 store, runner = services.get_store(), services.get_runner()
-models = [m for m in reversed(store.list_models())
-          if services.dataset_sensitive(m.dataset) and m.derivation.get("how") != "pretrained"]
+models = services.models_where(lambda m: bool(services.dataset_sensitive(m.dataset)))
 if not models:
     st.info("No model trained on data with sensitive attributes yet. Train one on census_income, german_credit "
             "or arrests (Train page), or upload a CSV that declares its sensitive columns.")

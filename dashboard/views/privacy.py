@@ -40,8 +40,7 @@ def show_exposed(result, modality: str) -> None:
 
 
 def membership_tab() -> None:
-    models = [m for m in reversed(store.list_models())
-              if m.derivation.get("how") != "pretrained" and m.derivation.get("method") != "threshold_optimizer"]
+    models = services.models_where(lambda m: m.derivation.get("method") != "threshold_optimizer")
     if not models:
         st.info("No model yet. Train one on the Train page; a small, long-trained model (german_credit, MLP, 100 "
                 "epochs) shows what leakage looks like.")

@@ -14,7 +14,7 @@ st.caption("How fast does accuracy fall when someone deliberately nudges the inp
            "interval; sanity checks flag numbers that should not be trusted.")
 
 store, runner = services.get_store(), services.get_runner()
-models = [m for m in reversed(store.list_models()) if m.derivation.get("how") != "pretrained"]
+models = services.models_where()
 if not models:
     st.info("No model yet. Train one on the Train page (for example the seed CNN on digits).")
     st.stop()

@@ -162,10 +162,15 @@ class Classifier:
         else:
             from safetensors.torch import save_file
 
-            state = {k: v.detach().contiguous() for k, v in self.net.state_dict().items()}
-            save_file(state, str(folder / "model.safetensors"))
-            (folder / "config.json").write_text(json.dumps(
-                {"architecture": self.meta["architecture"], "kwargs": self.meta["kwargs"]}, indent=2))
+            from .nets import pack_state
+
+            storage = self.meta.get("storage")
+            net = self.net.net if storage and storage.get("format") == "half" else self.net
+            save_file(pack_state(net.state_dict(), storage), str(folder / "model.safetensors"))
+            config = {"architecture": self.meta["architecture"], "kwargs": self.meta["kwargs"]}
+            if storage:
+                config["storage"] = storage
+            (folder / "config.json").write_text(json.dumps(config, indent=2))
         if self.preprocess is not None:
             (folder / "preprocess.json").write_text(json.dumps(self.preprocess.spec, indent=2))
         (folder / "fmaudit.json").write_text(json.dumps(self.meta, indent=2))
@@ -202,6 +207,10 @@ class Classifier:
             from .nets import load_exported
 
             net = load_exported(folder)
+            if (meta.get("storage") or {}).get("format") == "int8":
+                from ..compress import requantize
+
+                net = requantize(net, folder, meta["storage"])
         return cls(meta["model"], net.eval(), meta, preprocess, tokenizer)
 
 

@@ -21,15 +21,17 @@ class SeedCNN(nn.Module):
     -> Dense ``num_classes``; ReLU activations; outputs logits.
     """
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: int = 28):
+    def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: int = 28,
+                 channels: tuple[int, int, int] = (32, 64, 64), hidden: int = 64):
         super().__init__()
+        c1, c2, c3 = channels
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
+            nn.Conv2d(in_channels, c1, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c2, c3, 3), nn.ReLU(), nn.Flatten(),
         )
         side = ((image_size - 2) // 2 - 2) // 2 - 2
-        self.classifier = nn.Sequential(nn.Linear(64 * side * side, 64), nn.ReLU(), nn.Linear(64, num_classes))
+        self.classifier = nn.Sequential(nn.Linear(c3 * side * side, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
@@ -94,27 +96,95 @@ ARCHITECTURES = {"SeedCNN": SeedCNN, "MLP": MLP, "LogisticRegression": LogisticR
                  "LinearMixture": LinearMixture}
 
 
+class ReducedPrecision(nn.Module):
+    """Runs ``net`` in float16 or bfloat16: inputs are cast down, logits come back as float32."""
+
+    def __init__(self, net: nn.Module, dtype: str):
+        super().__init__()
+        self.net, self.dtype = net.to(getattr(torch, dtype)), dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.to(getattr(torch, self.dtype))).float()
+
+
 def build(architecture: str, kwargs: dict) -> nn.Module:
     """Instantiate ``architecture`` (a class name above) with ``kwargs`` from ``config.json``."""
     kwargs = dict(kwargs)
-    if "hidden" in kwargs:
-        kwargs["hidden"] = tuple(kwargs["hidden"])
+    for key in ("hidden", "channels"):
+        if isinstance(kwargs.get(key), list):
+            kwargs[key] = tuple(kwargs[key])
     return ARCHITECTURES[architecture](**kwargs)
+
+
+def pack_state(state: dict, storage: dict | None) -> dict:
+    """A state dict in its stored form (``storage["format"]``): ``dense`` as is; ``sparse`` keeps only the
+    non-zero values of pruned tensors plus a bit mask; ``int8`` keeps int8 weights and per-row scales of
+    quantized tensors; ``half`` casts every floating tensor to float16/bfloat16."""
+    fmt = (storage or {}).get("format", "dense")
+    out = {}
+    for name, value in state.items():
+        if fmt == "int8" and hasattr(value, "qdata"):  # a torchao Int8Tensor: store its parts
+            out[f"{name}.qdata"] = value.qdata.contiguous()
+            out[f"{name}.scale"] = value.scale.contiguous()
+        elif fmt == "sparse" and name in storage["tensors"]:
+            flat = value.detach().reshape(-1)
+            keep = flat != 0
+            out[f"{name}.values"] = flat[keep].contiguous()
+            bits = torch.zeros((flat.numel() + 7) // 8 * 8, dtype=torch.uint8)
+            bits[: flat.numel()] = keep.to(torch.uint8)
+            weights = torch.tensor([128, 64, 32, 16, 8, 4, 2, 1], dtype=torch.uint8)
+            out[f"{name}.mask"] = (bits.view(-1, 8) * weights).sum(1).to(torch.uint8)
+        elif fmt == "half" and value.is_floating_point():
+            out[name] = value.detach().to(getattr(torch, storage["dtype"])).contiguous()
+        else:
+            out[name] = value.detach().contiguous()
+    return out
+
+
+def unpack_state(tensors: dict, storage: dict | None, shapes: dict | None = None) -> dict:
+    """The inverse of ``pack_state``, as float32 tensors a plain module loads (int8 is dequantized)."""
+    fmt = (storage or {}).get("format", "dense")
+    state = {}
+    for key, value in tensors.items():
+        if fmt == "int8" and key.endswith(".qdata"):
+            name = key[: -len(".qdata")]
+            state[name] = value.float() * tensors[f"{name}.scale"].float()
+        elif fmt == "sparse" and key.endswith(".values"):
+            name = key[: -len(".values")]
+            shape = storage["tensors"][name]
+            n = 1
+            for d in shape:
+                n *= d
+            mask = tensors[f"{name}.mask"]
+            bits = torch.stack([(mask >> (7 - i)) & 1 for i in range(8)], 1).reshape(-1)[:n].bool()
+            dense = torch.zeros(n, dtype=value.dtype)
+            dense[bits] = value
+            state[name] = dense.reshape(shape)
+        elif key.endswith((".scale", ".mask")) and fmt in ("int8", "sparse"):
+            continue
+        else:
+            state[key] = value
+    return state
 
 
 def load_exported(folder: str | Path) -> nn.Module:
     """Load an exported fmaudit model folder with plain torch and safetensors.
 
-    ``config.json`` names the architecture and its arguments; ``model.safetensors`` holds the
-    weights. Inputs are what ``config.json["input"]`` describes (tabular inputs go through
-    ``preprocess.json`` first).
+    ``config.json`` names the architecture and its arguments, and, for compressed models, how the
+    weights are stored (``storage``); ``model.safetensors`` holds the weights. Inputs are what
+    ``config.json["input"]`` describes (tabular inputs go through ``preprocess.json`` first).
     """
     from safetensors.torch import load_file
 
     folder = Path(folder)
     config = json.loads((folder / "config.json").read_text())
+    storage = config.get("storage")
     model = build(config["architecture"], config["kwargs"])
-    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    state = unpack_state(load_file(str(folder / "model.safetensors")), storage)
+    if storage and storage.get("format") == "half":
+        model = ReducedPrecision(model, storage["dtype"])
+        state = {f"net.{k}": v for k, v in state.items()}
+    model.load_state_dict(state)
     return model.eval()
 
 

@@ -81,11 +81,12 @@ def evaluate(net, inputs, y: np.ndarray, n_classes: int, batch_size: int = 512) 
 
 
 def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: int,
-        callbacks: list[Callback] = (), batch_transform=None) -> TrainState:
+        callbacks: list[Callback] = (), batch_transform=None, loss_fn=None) -> TrainState:
     """Train ``net`` in place on encoded ``train = (inputs, y)``; validate on ``val`` each epoch.
 
     ``batch_transform(net, xb, yb) -> (xb, yb)``, when given, rewrites each training batch (after
-    augmentation): adversarial training plugs in here.
+    augmentation): adversarial training plugs in here. ``loss_fn(logits, yb, xb)`` replaces the
+    cross-entropy (knowledge distillation plugs in here).
 
     ``config`` must be resolved (batch size, lr and optimizer set). Returns the final state, whose
     ``history`` has one row per epoch: train loss/accuracy (running, over the epoch) and
@@ -131,7 +132,7 @@ def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: in
                 xb, yb = batch_transform(net, xb, yb)
                 net.train()
             logits = forward(model, xb)
-            loss = F.cross_entropy(logits, yb)
+            loss = loss_fn(logits, yb, xb) if loss_fn is not None else F.cross_entropy(logits, yb)
             opt.zero_grad(set_to_none=True)
             if private:
                 from ._private import quiet_backward

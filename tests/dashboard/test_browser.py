@@ -28,7 +28,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 PAGES = [("", "fmaudit"), ("data", "Data"), ("train", "Train"), ("finetune", "Fine-tune"), ("robustness", "Robustness"),
-         ("fairness", "Fairness"), ("privacy", "Privacy"),
+         ("fairness", "Fairness"), ("privacy", "Privacy"), ("compression", "Compression"),
          ("models", "Models"),
          ("jobs", "Jobs")]
 

@@ -35,6 +35,28 @@ def _charts(at) -> list:
     return at.get("plotly_chart")
 
 
+def _with_model(home, dataset: str, model: str, epochs: int, page: str, empty_caption: str):
+    """Train a model into the page's store, open the page, check its empty-state caption."""
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    model_id = train_model(dataset, model, TrainConfig(epochs=epochs), store=Store(home)).model_id
+    at = _run(f"views/{page}.py")
+    assert any(empty_caption in c.value for c in at.caption)
+    return model_id, at
+
+
+def _finish(home, at, key: str, timeout: float = 300):
+    """Wait for the job the page started (its id in session state) and rerun the page."""
+    from dashboard import services
+
+    job = services._runner_at(str(home)).wait(at.session_state[key], timeout=timeout)
+    assert job.state == "done", (job.error, job.log)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return job
+
+
 def test_home_empty_store(home):
     at = _run()
     assert at.title[0].value == "fmaudit"
@@ -247,25 +269,13 @@ def test_fairness_page_audits_and_compares_two_models(home):
 
 
 def test_fairness_page_mitigates_and_draws_the_tradeoff(home):
-    from fmcore.store import Store
-    from fmcore.train import TrainConfig, train_model
-
-    st = Store(home)
-    model_id = train_model("arrests", "logreg", TrainConfig(epochs=3), store=st).model_id
-    at = _run("views/fairness.py")
-    assert any("No mitigations" in c.value for c in at.caption)
+    model_id, at = _with_model(home, "arrests", "logreg", 3, "fairness", "No mitigations")
     at.selectbox(key="mit_method").set_value("threshold_optimizer").run()
     at.multiselect(key="mit_sensitive").set_value(["colour"])
     at.text_input(key="mit_sweep").set_value("0.0,0.05")
     next(b for b in at.button if b.label == "Mitigate").click().run()
-    assert not at.exception
-    from dashboard import services
-
-    job = services._runner_at(str(home)).wait(at.session_state["mit_job"], timeout=180)
-    assert job.state == "done", (job.error, job.log)
+    job = _finish(home, at, "mit_job", 180)
     assert len(job.result["model_ids"]) == 2
-    at.run()
-    assert not at.exception
     charts = _charts(at)
     assert len(charts) == 1
     fig = json.loads(charts[0].proto.spec)
@@ -297,26 +307,15 @@ def test_models_page_lists_the_models_audits(home):
 
 
 def test_privacy_page_attacks_sweeps_and_scans(home):
-    from fmcore.store import Store
-    from fmcore.train import TrainConfig, train_model
-
-    st = Store(home)
-    model_id = train_model("german_credit", "mlp", TrainConfig(epochs=40), store=st).model_id
-    at = _run("views/privacy.py")
-    assert any("No privacy audit" in c.value for c in at.caption)
+    model_id, at = _with_model(home, "german_credit", "mlp", 40, "privacy", "No privacy audit")
     at.multiselect(key="priv_attacks").set_value(["threshold", "rulebased"])
     at.number_input(key="priv_samples").set_value(200)
     next(b for b in at.button if b.label == "Run privacy audit").click().run()
-    from dashboard import services
-
-    runner = services._runner_at(str(home))
-    job = runner.wait(at.session_state["priv_job"], timeout=180)
-    assert job.state == "done", (job.error, job.log)
+    _finish(home, at, "priv_job", 180)
     at.number_input(key="dp_epochs").set_value(2)
     at.text_input(key="dp_eps").set_value("3")
     next(b for b in at.button if b.label == "Run the sweep").click().run()
-    job = runner.wait(at.session_state["dp_job"], timeout=300)
-    assert job.state == "done", (job.error, job.log)
+    job = _finish(home, at, "dp_job")
     assert [r["target_epsilon"] for r in job.result["rows"]] == [3.0, None]
     next(b for b in at.button if b.label == "Scan dataset").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -330,3 +329,18 @@ def test_privacy_page_attacks_sweeps_and_scans(home):
     at.text_input(key="dp_eps").set_value("-1")
     next(b for b in at.button if b.label == "Run the sweep").click().run()
     assert any("Epsilons must be positive" in e.value for e in at.error)
+
+
+def test_compression_page_compresses_and_shows_the_pareto_chart(home):
+    from fmcore.store import Store
+
+    model_id, at = _with_model(home, "digits", "seed_cnn", 2, "compression", "No compression audit")
+    at.multiselect(key="comp_methods").set_value(["prune:0.5", "int8"])
+    at.number_input(key="comp_rows").set_value(500)
+    next(b for b in at.button if b.label == "Compress and audit").click().run()
+    job = _finish(home, at, "comp_job")
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
+    assert any("Compression trade-offs" in t for t in titles)
+    assert any("robust accuracy" in t for t in titles)
+    assert list(at.dataframe[0].value["method"]) == ["prune:0.5", "int8"]
+    assert Store(home).get_model(job.result["model_ids"][0]).parent_id == model_id

@@ -93,3 +93,21 @@ def test_lora_beats_the_probe_and_nears_full_fine_tuning(store):
     base = {r.parent_id for r in results.values()}
     assert len(base) == 1
     assert store.get_model(base.pop()).derivation["how"] == "pretrained"
+
+
+def test_mnist_compressed_variant_under_30_percent_within_one_point(mnist_cnn):
+    from audits.compression import compression_audit
+    from fmcore.compress import compress
+
+    st, r = mnist_cnn
+    small = compress(st, r.model_id, "channels:0.5", max_train_samples=20000).summary()
+    assert small["size_ratio"] <= 0.30, small
+    assert small["accuracy_delta"] >= -0.01, small
+    compress(st, r.model_id, "int8")
+    audit = compression_audit(st, r.model_id, repeats=5)
+    rows = {row["method"]: row for row in audit.tables["variants"]}
+    assert rows["channels:0.5"]["flipped"] > 0
+    assert rows["channels:0.5"]["latency_b256_ratio"] < 1  # really smaller: faster on a big batch
+    assert rows["int8"]["robust_accuracy_transfer"] is not None
+    assert "robust_accuracy_delta" in rows["channels:0.5"]
+    assert audit.metrics["smallest_size_ratio_within_1pt"] <= 0.30

@@ -1,0 +1,177 @@
+"""The compression audit: every stored compressed variant of a model against the model itself.
+
+Size on disk as saved, latency at batch 1 and 256 (median and interquartile range of repeated runs on a
+fixed thread count), accuracy and its per-class change, the examples whose prediction flips, and what
+compression did to trust: the fairness gap (tables with sensitive attributes) and robust accuracy under
+PGD (images), both with the variant's own gradients and with examples transferred from the parent,
+since low precision can hide gradients and flatter robustness.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from fmcore.errors import FmauditError
+
+from ._result import AuditResult
+
+
+def variants_of(store, model_id: str):
+    """The model (or, given a variant, its parent) and its compressed children."""
+    record = store.get_model(model_id)
+    if record.derivation.get("compression") and record.parent_id:
+        record = store.get_model(record.parent_id)
+    return record, [c for c in store.children(record.id) if c.derivation.get("compression")]
+
+
+def latency_ms(net, inputs: torch.Tensor, repeats: int) -> dict:
+    """Median and quartiles (ms) of ``repeats`` timed forward passes after 3 warm-ups, no gradients."""
+    net.eval()
+    times = []
+    with torch.inference_mode():
+        for i in range(repeats + 3):
+            t0 = time.perf_counter()
+            net(inputs)
+            if i >= 3:
+                times.append((time.perf_counter() - t0) * 1000)
+    q1, med, q3 = np.percentile(times, [25, 50, 75])
+    return {"median": float(med), "p25": float(q1), "p75": float(q3)}
+
+
+def _gaps(pred, split, positive: int) -> dict:
+    from .fairness import disparities, encode_groups, group_metrics
+
+    out = {}
+    for col in split.groups.columns:
+        codes, labels = encode_groups({col: split.groups[col].to_numpy()})
+        m = group_metrics((split.y == positive).astype(int), (pred == positive).astype(int), codes, len(labels))
+        d = disparities(m)
+        out[col] = {"demographic_parity_difference": d["demographic_parity_difference"],
+                    "equalized_odds_difference": d["equalized_odds_difference"]}
+    return out
+
+
+def _robust(net, x, y, adv_parent, eps: float, steps: int) -> dict:
+    from .robustness._torch_pgd import pgd
+
+    with torch.inference_mode():
+        transfer = float((net(adv_parent).argmax(-1) == y).float().mean())
+    try:
+        for p in net.parameters():
+            p.requires_grad_(False)
+        adv = pgd(net, x, y, eps=eps, steps=steps, clip=(0.0, 1.0))
+        with torch.inference_mode():
+            own = float((net(adv).argmax(-1) == y).float().mean())
+    except (RuntimeError, AttributeError, NotImplementedError, TypeError):
+        own = None  # e.g. int8 dynamic quantization: no gradient reaches the input
+    return {"robust_accuracy": own, "robust_accuracy_transfer": transfer,
+            "gradient_masking_suspected": own is not None and own > transfer + 0.05}
+
+
+def compression_audit(store, model_id: str, *, repeats: int = 20, threads: int = 1, eps: float = 0.1,
+                      pgd_steps: int = 10, robust_samples: int = 200, max_flips: int = 12, seed: int = 0,
+                      progress=None) -> AuditResult:
+    """Compare every compressed variant of ``model_id`` with it; returns one row per variant."""
+    from fmcore.data import load_dataset
+
+    started = time.perf_counter()
+    parent, variants = variants_of(store, model_id)
+    if not variants:
+        raise FmauditError(f"Model {parent.id} has no compressed variants yet; make some with `fmaudit compress "
+                           f"--model {parent.id} --method prune:0.5` (or int8, channels:0.5, fp16, distill).")
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        ds = load_dataset(parent.dataset, store=store)
+        test = ds["test"]
+        base = store.load_classifier(parent.id)
+        x = base.encode(test.X)
+        classes = base.classes
+        positive = len(classes) - 1
+        pred0 = base.logits(x).argmax(-1).numpy()
+        acc0 = float((pred0 == test.y).mean())
+        per0 = np.array([(pred0[test.y == c] == c).mean() if (test.y == c).any() else np.nan
+                         for c in range(len(classes))])
+        tabular_groups = base.modality == "tabular" and test.groups is not None and len(test.groups.columns)
+        gaps0 = _gaps(pred0, test, positive) if tabular_groups and len(classes) == 2 else None
+        rob0 = adv0 = None
+        if base.modality == "image":
+            rng = np.random.default_rng(seed)
+            idx = torch.from_numpy(np.sort(rng.choice(len(test), min(robust_samples, len(test)), replace=False)))
+            xr, yr = x[idx], torch.from_numpy(test.y[idx.numpy()])
+            from .robustness._torch_pgd import pgd
+
+            for p in base.net.parameters():
+                p.requires_grad_(False)
+            adv0 = pgd(base.net, xr, yr, eps=eps, steps=pgd_steps, clip=(0.0, 1.0))
+            with torch.inference_mode():
+                rob0 = float((base.net(adv0).argmax(-1) == yr).float().mean())
+        lat0 = {b: latency_ms(base.net, x[:b], repeats) for b in (1, 256)}
+        rows, flips, per_class = [], [], []
+        for i, rec in enumerate(variants):
+            if progress:
+                progress(i / len(variants), f"{rec.derivation['compression']} ({rec.id})")
+            clf = store.load_classifier(rec.id)
+            pred = clf.logits(x).argmax(-1).numpy()
+            changed = np.flatnonzero(pred != pred0)
+            lat = {b: latency_ms(clf.net, x[:b], repeats) for b in (1, 256)}
+            row = {"model_id": rec.id, "method": rec.derivation["compression"], "size_bytes": rec.size_bytes,
+                   "size_ratio": rec.size_bytes / max(1, parent.size_bytes),
+                   "accuracy": float((pred == test.y).mean()), "accuracy_delta": float((pred == test.y).mean()) - acc0,
+                   "flipped": int(len(changed)),
+                   "flipped_to_wrong": int(((pred0 == test.y) & (pred != test.y)).sum()),
+                   "flipped_to_right": int(((pred0 != test.y) & (pred == test.y)).sum()),
+                   "latency_b1_ms": lat[1]["median"], "latency_b1_iqr_ms": lat[1]["p75"] - lat[1]["p25"],
+                   "latency_b256_ms": lat[256]["median"], "latency_b256_iqr_ms": lat[256]["p75"] - lat[256]["p25"],
+                   "latency_b1_ratio": lat[1]["median"] / lat0[1]["median"],
+                   "latency_b256_ratio": lat[256]["median"] / lat0[256]["median"]}
+            for c, name in enumerate(classes):
+                mask = test.y == c
+                if mask.any():
+                    acc_c = float((pred[mask] == c).mean())
+                    per_class.append({"model_id": rec.id, "method": row["method"], "class": name,
+                                      "accuracy": acc_c, "delta": acc_c - float(per0[c])})
+            worst = min((r for r in per_class if r["model_id"] == rec.id), key=lambda r: r["delta"])
+            row["worst_class"], row["worst_class_delta"] = worst["class"], worst["delta"]
+            if gaps0 is not None:
+                gaps = _gaps(pred, test, positive)
+                for col, g in gaps.items():
+                    for key, short in (("demographic_parity_difference", "dp"), ("equalized_odds_difference", "eo")):
+                        row[f"{short}_gap_delta[{col}]"] = g[key] - gaps0[col][key]
+                row["fairness_gap_delta"] = max((row[k] for k in row if k.startswith("dp_gap_delta[")), key=abs)
+            if adv0 is not None:
+                r = _robust(clf.net, xr, yr, adv0, eps, pgd_steps)
+                own = r["robust_accuracy"]
+                row.update(r, robust_accuracy_delta=None if own is None else own - rob0)
+            rows.append(row)
+            for j in changed[:max_flips]:
+                item = {"model_id": rec.id, "method": row["method"], "index": int(j), "true": classes[int(test.y[j])],
+                        "parent_pred": classes[int(pred0[j])], "variant_pred": classes[int(pred[j])]}
+                if base.modality == "image":
+                    item["image"] = np.round(np.asarray(test.X[j])[0], 2).tolist()
+                else:
+                    item["row"] = {k: (v.item() if hasattr(v, "item") else v) for k, v in test.X.iloc[j].items()}
+                flips.append(item)
+    finally:
+        torch.set_num_threads(old_threads)
+    parent_row = {"model_id": parent.id, "method": "original", "size_bytes": parent.size_bytes, "accuracy": acc0,
+                  "latency_b1_ms": lat0[1]["median"], "latency_b256_ms": lat0[256]["median"],
+                  "robust_accuracy": rob0, "fairness_gaps": gaps0}
+    small = [r for r in rows if r["accuracy_delta"] >= -0.01]
+    metrics = {"variants": len(rows), "parent_accuracy": acc0, "parent_size_bytes": parent.size_bytes,
+               "smallest_size_ratio_within_1pt": min((r["size_ratio"] for r in small), default=None),
+               "max_flipped": max(r["flipped"] for r in rows), "threads": threads, "repeats": repeats}
+    if rob0 is not None:
+        metrics["parent_robust_accuracy"] = rob0
+    warnings = [f"{r['method']}: robust accuracy with its own gradients ({r['robust_accuracy']:.1%}) is well above "
+                f"the parent's transferred attack ({r['robust_accuracy_transfer']:.1%}): gradients may be masked; "
+                "trust the lower number." for r in rows if r.get("gradient_masking_suspected")]
+    return AuditResult(audit="compression", model_id=parent.id, dataset=parent.dataset,
+                       params={"repeats": repeats, "threads": threads, "eps": eps, "pgd_steps": pgd_steps,
+                               "robust_samples": robust_samples, "seed": seed},
+                       metrics=metrics, tables={"variants": rows, "parent": [parent_row], "per_class": per_class,
+                                                "flips": flips}, warnings=warnings, seed=seed,
+                       seconds=time.perf_counter() - started)

@@ -1,0 +1,280 @@
+"""Compressed variants of a trained image or tabular model, each registered with the original as parent.
+
+Methods (``--method``):
+
+- ``prune:S`` global magnitude pruning of every conv and linear weight to sparsity ``S`` in [0, 1)
+  (``torch.nn.utils.prune``), then ``fine_tune_epochs`` with the mask held; stored sparse (non-zero
+  values plus a bit mask), so the file really shrinks.
+- ``channels:S`` structured pruning that removes the fraction ``S`` of conv channels (seed CNN) or hidden
+  units (MLP) with the smallest L1 norm and rebuilds a smaller network: fewer FLOPs, not just zeros.
+- ``int8`` / ``dynamic_int8``: torchao ``Int8WeightOnlyConfig`` / ``Int8DynamicActivationInt8WeightConfig``
+  on the linear layers (torchao has no CPU conv kernels); stored as int8 weights and per-row scales.
+- ``fp16`` / ``bf16``: every weight in half precision, inputs cast down and logits back up.
+- ``distill[:W]``: a student of the same family at width factor ``W`` (default 0.5) trained on the
+  teacher's softened outputs (Hinton et al. 2015; temperature 4, weight 0.7) and the labels.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError, FmauditError, UnknownNameError
+
+METHODS = {
+    "prune": "Global magnitude pruning to a sparsity S (prune:0.8); stored sparse; optional fine-tuning.",
+    "channels": "Structured pruning: remove a fraction S of channels / hidden units (channels:0.5); a smaller, "
+                "faster network, fine-tuned after.",
+    "int8": "torchao int8 weight-only quantization of linear layers.",
+    "dynamic_int8": "torchao int8 dynamic quantization (int8 weights and activations) of linear layers.",
+    "fp16": "All weights in float16.",
+    "bf16": "All weights in bfloat16.",
+    "distill": "Knowledge distillation into a narrower student (distill:0.5 = half the width).",
+}
+LEVELED = {"prune": None, "channels": None, "distill": 0.5}
+
+
+def parse_method(text: str) -> tuple[str, float | None]:
+    """``"prune:0.5"`` -> ``("prune", 0.5)``; checks the name and the level's range."""
+    name, _, level = str(text).partition(":")
+    if name not in METHODS:
+        raise UnknownNameError("compression method", name, list(METHODS))
+    if name not in LEVELED:
+        if level:
+            raise ConfigError(f"{name} takes no level; got {text!r}.")
+        return name, None
+    if not level:
+        if LEVELED[name] is None:
+            raise ConfigError(f"{name} needs a level, e.g. {name}:0.5.")
+        return name, LEVELED[name]
+    try:
+        value = float(level)
+    except ValueError:
+        raise ConfigError(f"The level of {text!r} must be a number, e.g. {name}:0.5.") from None
+    if name == "distill":
+        if not 0 < value <= 1:
+            raise ConfigError(f"The distillation width factor must be in (0, 1]; got {value}.")
+    elif not 0 <= value < 1:
+        raise ConfigError(f"Sparsity must be in [0, 1); got {value} ({text!r}).")
+    return name, value
+
+
+@dataclass
+class CompressResult:
+    model_id: str
+    parent_id: str
+    method: str
+    size_bytes: int
+    parent_size_bytes: int
+    accuracy: float
+    parent_accuracy: float
+    seconds: float
+
+    def summary(self) -> dict:
+        return {"model_id": self.model_id, "parent_id": self.parent_id, "method": self.method,
+                "size_bytes": self.size_bytes, "parent_size_bytes": self.parent_size_bytes,
+                "size_ratio": self.size_bytes / max(1, self.parent_size_bytes), "accuracy": self.accuracy,
+                "parent_accuracy": self.parent_accuracy, "accuracy_delta": self.accuracy - self.parent_accuracy,
+                "seconds": round(self.seconds, 2)}
+
+
+def _weights(net: nn.Module) -> list[tuple[nn.Module, str]]:
+    return [(m, "weight") for m in net.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+
+
+def _prune(net: nn.Module, sparsity: float, fine_tune) -> dict:
+    from torch.nn.utils import prune
+
+    prune.global_unstructured(_weights(net), pruning_method=prune.L1Unstructured, amount=sparsity)
+    fine_tune(net)
+    for module, name in _weights(net):
+        prune.remove(module, name)
+    names = {n: list(p.shape) for n, p in net.state_dict().items() if n.endswith("weight") and p.dim() > 1}
+    zeros = sum(int((p == 0).sum()) for n, p in net.state_dict().items() if n in names)
+    total = sum(p.numel() for n, p in net.state_dict().items() if n in names)
+    return {"format": "sparse", "tensors": names, "sparsity": zeros / max(1, total)}
+
+
+def _keep(weight: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Indices of the output rows/filters to keep: the largest L1 norms, in their original order."""
+    n = weight.shape[0]
+    k = max(1, int(round(n * (1 - fraction))))
+    norms = weight.detach().abs().reshape(n, -1).sum(1)
+    return torch.sort(torch.topk(norms, k).indices).values
+
+
+def _channels(clf, fraction: float):
+    """A smaller network with the weakest channels (seed CNN) or hidden units (MLP) removed."""
+    from ..models import nets
+
+    arch, kw, old = clf.meta["architecture"], dict(clf.meta["kwargs"]), clf.net
+    if arch == "SeedCNN":
+        convs = [m for m in old.features if isinstance(m, nn.Conv2d)]
+        keeps = [_keep(c.weight, fraction) for c in convs]
+        kw["channels"] = [len(k) for k in keeps]
+        hidden = _keep(old.classifier[0].weight, fraction)
+        kw["hidden"] = len(hidden)
+        new = nets.build(arch, kw)
+        new_convs = [m for m in new.features if isinstance(m, nn.Conv2d)]
+        prev = None
+        with torch.no_grad():
+            for c_old, c_new, keep in zip(convs, new_convs, keeps, strict=True):
+                w = c_old.weight[keep]
+                c_new.weight.copy_(w if prev is None else w[:, prev])
+                c_new.bias.copy_(c_old.bias[keep])
+                prev = keep
+            side2 = old.classifier[0].in_features // convs[-1].out_channels
+            cols = (prev[:, None] * side2 + torch.arange(side2)[None, :]).reshape(-1)  # flatten is channel-major
+            new.classifier[0].weight.copy_(old.classifier[0].weight[hidden][:, cols])
+            new.classifier[0].bias.copy_(old.classifier[0].bias[hidden])
+            new.classifier[2].weight.copy_(old.classifier[2].weight[:, hidden])
+            new.classifier[2].bias.copy_(old.classifier[2].bias)
+        return new, kw
+    if arch == "MLP":
+        linears = [m for m in old.net if isinstance(m, nn.Linear)]
+        keeps = [_keep(m.weight, fraction) for m in linears[:-1]]
+        kw["hidden"] = [len(k) for k in keeps]
+        new = nets.build(arch, kw)
+        new_linears = [m for m in new.net if isinstance(m, nn.Linear)]
+        prev = None
+        with torch.no_grad():
+            for i, (l_old, l_new) in enumerate(zip(linears, new_linears, strict=True)):
+                rows = keeps[i] if i < len(keeps) else torch.arange(l_old.out_features)
+                w = l_old.weight[rows]
+                l_new.weight.copy_(w if prev is None else w[:, prev])
+                l_new.bias.copy_(l_old.bias[rows])
+                prev = rows
+        return new, kw
+    raise ConfigError(f"Channel pruning is defined for the seed CNN and the MLP, not {arch}.")
+
+
+def _student(clf, width: float):
+    from ..models import nets
+
+    arch, kw = clf.meta["architecture"], dict(clf.meta["kwargs"])
+    if arch == "SeedCNN":
+        kw["channels"] = [max(1, int(round(c * width))) for c in kw.get("channels", (32, 64, 64))]
+        kw["hidden"] = max(1, int(round(kw.get("hidden", 64) * width)))
+    elif arch == "MLP":
+        kw["hidden"] = [max(1, int(round(h * width))) for h in kw.get("hidden", (64, 32))]
+    else:
+        raise ConfigError(f"Distillation needs a network with a width to shrink (seed CNN, MLP), not {arch}.")
+    return nets.build(arch, kw), kw
+
+
+def _quantize(net: nn.Module, name: str) -> nn.Module:
+    from torchao.quantization import Int8DynamicActivationInt8WeightConfig, Int8WeightOnlyConfig, quantize_
+
+    net = copy.deepcopy(net)
+    quantize_(net, Int8WeightOnlyConfig() if name == "int8" else Int8DynamicActivationInt8WeightConfig())
+    return net
+
+
+def requantize(net: nn.Module, folder, storage: dict) -> nn.Module:
+    """Rebuild the torchao-quantized network from stored int8 weights and scales, bit for bit.
+
+    torchao's quantization is not idempotent (re-quantizing dequantized weights gives other scales),
+    so the stored int8 tensors and scales are copied into the freshly quantized structure.
+    """
+    from safetensors.torch import load_file
+
+    stored = load_file(str(folder / "model.safetensors"))
+    qnet = _quantize(net, storage["scheme"])
+    with torch.no_grad():
+        for name, value in qnet.state_dict().items():
+            if hasattr(value, "qdata"):
+                value.qdata.copy_(stored[f"{name}.qdata"])
+                value.scale.copy_(stored[f"{name}.scale"])
+    return qnet
+
+
+def _distill_loss(teacher: nn.Module, temperature: float = 4.0, weight: float = 0.7):
+    import torch.nn.functional as F
+
+    teacher.eval()
+
+    def loss(logits, yb, xb):
+        with torch.no_grad():
+            soft = F.log_softmax(teacher(xb) / temperature, -1)
+        kd = F.kl_div(F.log_softmax(logits / temperature, -1), soft, log_target=True, reduction="batchmean")
+        return weight * temperature**2 * kd + (1 - weight) * F.cross_entropy(logits, yb)
+
+    return loss
+
+
+def compress(store, model_id: str, method: str, *, fine_tune_epochs: int | None = None, seed: int = 0,
+             max_train_samples: int | None = None, threads: int | None = None, callbacks=()) -> CompressResult:
+    """Make and register one compressed variant of ``model_id`` (see the module docstring for methods)."""
+    from ..config import seed_everything
+    from ..data import load_dataset
+    from ..models import Classifier
+    from ..train import TrainConfig, evaluate, fit
+
+    name, level = parse_method(method)
+    started = time.perf_counter()
+    parent = store.get_model(model_id)
+    clf = store.load_classifier(model_id)
+    if clf.modality == "text" or clf.needs_groups or clf.meta.get("storage") or clf.meta.get("randomized"):
+        what = "a text transformer" if clf.modality == "text" else "a mitigated or already compressed model"
+        raise FmauditError(f"{method} compresses plain image and tabular networks; model {model_id} is {what}. "
+                           "Compress the original model instead.")
+    seed_everything(seed, threads)
+    ds = load_dataset(parent.dataset, store=store)
+    train = ds["train"].head(max_train_samples) if max_train_samples else ds["train"]
+    val, test = ds["val"].head(2000), ds["test"]
+    tc = dict(parent.config.get("train") or {})
+    base_cfg = TrainConfig(epochs=1, batch_size=tc.get("batch_size") or 64, lr=(tc.get("lr") or 1e-3) / 3,
+                           optimizer=tc.get("optimizer") or "adam", seed=seed, threads=threads)
+
+    def tune(net, epochs, loss_fn=None, lr=None):
+        if epochs:
+            cfg = TrainConfig(**{**base_cfg.to_dict(), "epochs": epochs, "lr": lr or base_cfg.lr})
+            fit(net, (clf.encode(train.X), train.y), (clf.encode(val.X), val.y), cfg, ds.num_classes,
+                list(callbacks), loss_fn=loss_fn)
+        return net.eval()
+
+    meta = {k: v for k, v in clf.meta.items() if k not in ("storage",)}
+    net, storage, info = copy.deepcopy(clf.net), None, {}
+    if name == "prune":
+        epochs = 1 if fine_tune_epochs is None and level >= 0.5 else (fine_tune_epochs or 0)
+        storage = _prune(net, level, lambda n: tune(n, epochs))
+        info = {"sparsity": storage.pop("sparsity"), "fine_tune_epochs": epochs}
+    elif name == "channels":
+        net, meta["kwargs"] = _channels(clf, level)
+        epochs = 1 if fine_tune_epochs is None else fine_tune_epochs
+        tune(net, epochs)
+        info = {"fraction_removed": level, "fine_tune_epochs": epochs, "kwargs": meta["kwargs"]}
+    elif name in ("int8", "dynamic_int8"):
+        net = _quantize(net, name)
+        storage = {"format": "int8", "scheme": name}
+    elif name in ("fp16", "bf16"):
+        from ..models.nets import ReducedPrecision
+
+        dtype = {"fp16": "float16", "bf16": "bfloat16"}[name]
+        net = ReducedPrecision(net, dtype).eval()
+        storage = {"format": "half", "dtype": dtype}
+    else:
+        net, meta["kwargs"] = _student(clf, level)
+        epochs = fine_tune_epochs or int(tc.get("epochs") or 3)
+        tune(net, epochs, loss_fn=_distill_loss(clf.net), lr=base_cfg.lr * 3)
+        info = {"width": level, "fine_tune_epochs": epochs, "kwargs": meta["kwargs"], "temperature": 4.0}
+    if storage:
+        meta["storage"] = storage
+    meta["compression"] = {"method": method, "name": name, "level": level, **info}
+    variant = Classifier(clf.model, net.eval(), meta, clf.preprocess, None)
+    metrics = evaluate(variant.net, variant.encode(test.X), test.y, ds.num_classes)
+    parent_acc = parent.metrics.get("accuracy")
+    if parent_acc is None or parent.metrics.get("n") != metrics["n"]:
+        parent_acc = evaluate(clf.net, clf.encode(test.X), test.y, ds.num_classes)["accuracy"]
+    metrics["compression"] = meta["compression"]
+    record = store.register_model(
+        variant, dataset=parent.dataset, name=f"{parent.name}-{method.replace(':', '')}", metrics=metrics,
+        parent_id=parent.id, derivation={"how": f"compressed ({method})", "compression": method, "seed": seed},
+        config={**parent.config, "compression": {"method": method, "fine_tune_epochs": fine_tune_epochs,
+                                                 "seed": seed}})
+    return CompressResult(record.id, parent.id, method, record.size_bytes, parent.size_bytes, metrics["accuracy"],
+                          parent_acc, time.perf_counter() - started)
