@@ -36,5 +36,9 @@ navigation = st.navigation({
         st.Page(VIEWS / "privacy.py", title="Privacy", icon=":material/lock:"),
         st.Page(VIEWS / "compression.py", title="Compression", icon=":material/compress:"),
     ],
+    "Decide": [
+        st.Page(VIEWS / "compare.py", title="Compare", icon=":material/compare_arrows:"),
+        st.Page(VIEWS / "report.py", title="Report", icon=":material/description:"),
+    ],
 })
 navigation.run()

@@ -195,3 +195,51 @@ def test_compress_and_compression_audit_json(tmp_path):
     proc = fmaudit(home, "compress", "--model", model, "--method", "prune:1.2", check=False)
     assert proc.returncode == 2
     assert "Sparsity must be in [0, 1)" in proc.stderr
+
+
+def test_pipeline_report_verify_and_exit_codes(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from tests.conftest import ROOT
+
+    home, out = tmp_path / "home", tmp_path / "out"
+    proc = fmaudit(home, "run", str(ROOT / "pipelines" / "german_credit.yaml"), "--out", str(out), "--json",
+                   check=False)
+    assert proc.returncode in (0, 1), proc.stderr
+    result = json.loads(proc.stdout)
+    assert {p.rsplit(".", 1)[1] for p in result["paths"].values()} == {"html", "json", "md"}
+    assert (proc.returncode == 1) == (not result["policy"]["passed"])
+    model = result["model_id"]
+    for kind in ("json", "html"):
+        assert fmaudit(home, "verify", result["paths"][kind]).returncode == 0
+    # a failing policy exits 1, lists the failing checks and writes a JUnit file that parses
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("name: strict\nchecks:\n  - {id: perfect, metric: performance.accuracy, op: '>=', "
+                      "threshold: 0.999, requirement: 'Art. 15(1)'}\n")
+    proc = fmaudit(home, "report", "--model", model, "--policy", str(strict), "--out", str(out),
+                   "--junit", str(tmp_path / "junit.xml"), check=False)
+    assert proc.returncode == 1
+    assert "[fail" in proc.stdout
+    assert "perfect" in proc.stdout
+    assert ET.parse(tmp_path / "junit.xml").getroot().get("failures") == "1"
+    lenient = tmp_path / "lenient.yaml"
+    lenient.write_text("name: lenient\nchecks:\n  - {id: some, metric: performance.accuracy, op: '>=', "
+                       "threshold: 0.5, requirement: 'Art. 15(1)'}\n")
+    assert fmaudit(home, "report", "--model", model, "--policy", str(lenient), "--out", str(out)).returncode == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("checks: [{id: x}]\n")
+    proc = fmaudit(home, "report", "--model", model, "--policy", str(bad), "--out", str(out), check=False)
+    assert proc.returncode == 2
+    assert "lacks metric" in proc.stderr
+    # the trail: intact, then one byte of a stored audit changed
+    assert fmaudit(home, "verify", "--log").returncode == 0
+    import sqlite3
+
+    con = sqlite3.connect(home / "fmaudit.db")
+    audit_id, text = con.execute("SELECT id, result FROM audits LIMIT 1").fetchone()
+    con.execute("UPDATE audits SET result=? WHERE id=?", (text.replace("0", "1", 1), audit_id))
+    con.commit()
+    con.close()
+    proc = fmaudit(home, "verify", "--log", check=False)
+    assert proc.returncode == 1
+    assert audit_id in proc.stdout

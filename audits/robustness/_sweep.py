@@ -100,7 +100,13 @@ def _checks(spec, rows, advs, estimator, x, y, eps_list, batch_size, params) -> 
             if weaker:
                 warnings.append("PGD is weaker than one-step FGSM somewhere: a sign of gradient masking or too few "
                                 "PGD steps.")
-    if spec.access == "white-box" and spec.uses_eps and params["blackbox_check_samples"] and spec.norm == "inf":
+    blackbox_check = spec.access == "white-box" and spec.uses_eps and params["blackbox_check_samples"] and (
+        spec.norm == "inf")
+    if blackbox_check and x.ndim != 4:  # ART's Square attack draws square patches: it needs images
+        checks.append({"check": "black-box Square attack cross-check", "passed": True,
+                       "detail": "not applicable to tabular inputs (Square perturbs image patches); the PGD vs FGSM "
+                                 "check above is the masking check here"})
+    elif blackbox_check:
         m = min(len(x), int(params["blackbox_check_samples"]))
         eps = eps_list[-1]
         sq = ATTACKS["square"].build(estimator, eps, batch_size).generate(x=x[:m], y=y[:m]).astype(np.float32)

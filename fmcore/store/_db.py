@@ -16,6 +16,7 @@ from pathlib import Path
 from .. import config as _config
 from ..errors import NotFoundError
 from ._records import ModelRecord, RunRecord
+from ._trail import TRAIL_SCHEMA, append_event, content_hash, verify_trail, write_head
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -92,7 +93,7 @@ class Store:
             d.mkdir(parents=True, exist_ok=True)
         con = self._connect()
         try:
-            con.executescript(SCHEMA)  # IF NOT EXISTS: safe to run from many processes
+            con.executescript(SCHEMA + TRAIL_SCHEMA)  # IF NOT EXISTS: safe to run from many processes
         finally:
             con.close()
         self._sweep_temporaries()
@@ -167,9 +168,13 @@ class Store:
                 # column names come from the ModelRecord dataclass, never from input
                 con.execute(f"INSERT INTO models ({','.join(row)}) VALUES ({','.join('?' * len(row))})",  # noqa: S608
                             list(row.values()))
+                head = append_event(con, record.created_at, "model.register", model_id, {
+                    "model_id": model_id, "sha256": sha, "parent_id": parent_id, "dataset": dataset,
+                    "how": (derivation or {}).get("how", "registered"), "name": record.name})
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
+        write_head(self.root, *head)
         return record
 
     def annotate_metrics(self, model_id: str, key: str, value) -> None:
@@ -236,15 +241,36 @@ class Store:
             raise NotFoundError(f"Model {model_id} is the parent of {', '.join(k.id for k in kids)}; "
                                 "delete those first.")
         with self._tx() as con:
+            gone = [r["id"] for r in con.execute("SELECT id FROM audits WHERE model_id = ?", (model_id,))]
             con.execute("DELETE FROM audits WHERE model_id = ?", (model_id,))
             con.execute("DELETE FROM models WHERE id = ?", (model_id,))
+            head = append_event(con, now(), "model.delete", model_id, {
+                "model_id": model_id, "sha256": record.sha256, "name": record.name, "audits_deleted": gone})
+        write_head(self.root, *head)
         shutil.rmtree(record.path, ignore_errors=True)
 
     def export_model(self, model_id: str, dest: str | Path) -> Path:
         """Copy a model into ``dest`` as a folder that loads with plain torch or transformers."""
         from ._export import export_model
 
-        return export_model(self, self.get_model(model_id), Path(dest))
+        out = export_model(self, self.get_model(model_id), Path(dest))
+        self.log_event("model.export", model_id, {"model_id": model_id, "dest": str(Path(dest).resolve())})
+        return out
+
+    def log_event(self, action: str, subject: str, details: dict) -> int:
+        """Append one event to the hash-chained audit trail; returns its sequence number."""
+        with self._tx() as con:
+            head = append_event(con, now(), action, subject, details)
+        write_head(self.root, *head)
+        return head[0]
+
+    def events(self, limit: int = 500) -> list[dict]:
+        rows = self._query("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,))
+        return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
+
+    def verify_trail(self) -> dict:
+        """``{"ok", "events", "problems", "head"}``: the chain, its head, and every model and audit checked."""
+        return verify_trail(self)
 
     # -- runs ----------------------------------------------------------------------------------
     def create_run(self, kind: str, config: dict) -> str:
@@ -273,9 +299,15 @@ class Store:
     def add_audit(self, model_id: str, name: str, params: dict, result: dict) -> str:
         self.get_model(model_id)
         audit_id = new_id("a")
+        created = now()
+        # stored as canonical JSON round-tripped, so the hash below is of exactly what is read back
+        result = json.loads(json.dumps(result))
         with self._tx() as con:
             con.execute("INSERT INTO audits (id, model_id, name, created_at, params, result) VALUES (?,?,?,?,?,?)",
-                        (audit_id, model_id, name, now(), json.dumps(params), json.dumps(result)))
+                        (audit_id, model_id, name, created, json.dumps(params), json.dumps(result)))
+            head = append_event(con, created, "audit.add", audit_id, {
+                "audit_id": audit_id, "model_id": model_id, "name": name, "result_sha256": content_hash(result)})
+        write_head(self.root, *head)
         return audit_id
 
     def list_audits(self, model_id: str | None = None) -> list[dict]:
@@ -309,6 +341,9 @@ class Store:
                         "sha256, rows, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         (name, str(final), label, json.dumps(list(sensitive)), text, json.dumps(list(drop)),
                          min_group_size, record["sha256"], record["rows"], record["created_at"]))
+            head = append_event(con, record["created_at"], "dataset.add", name,
+                                {"name": name, "sha256": record["sha256"], "rows": record["rows"]})
+        write_head(self.root, *head)
         return record
 
     def get_dataset(self, name: str) -> dict | None:

@@ -28,7 +28,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 PAGES = [("", "fmaudit"), ("data", "Data"), ("train", "Train"), ("finetune", "Fine-tune"), ("robustness", "Robustness"),
-         ("fairness", "Fairness"), ("privacy", "Privacy"), ("compression", "Compression"),
+         ("fairness", "Fairness"), ("privacy", "Privacy"), ("compression", "Compression"), ("compare", "Compare"),
+         ("report", "Report"),
          ("models", "Models"),
          ("jobs", "Jobs")]
 
@@ -194,3 +195,31 @@ def test_killed_server_leaves_job_interrupted_and_models_intact(home, server, pa
         assert all(Store(home).verify_model(m) for m in before)
     finally:
         restarted.stop()
+
+
+def test_html_report_shows_its_charts_offline(tmp_path, browser):
+    """The self-contained HTML report draws its charts in chromium with every network request refused."""
+    from audits import run_audit
+    from audits.evidence import build_report, write_reports
+    from fmcore.data import load_dataset
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path / "home")
+    mid = train_model("digits", "logreg", TrainConfig(epochs=2), store=st).model_id
+    for name, kw in (("performance", {"n_boot": 50}), ("robustness", {"samples": 40, "eps": [0.1, 0.2]})):
+        r = run_audit(name, st.load_classifier(mid), load_dataset("digits"), mid, **kw)
+        st.add_audit(mid, name, r.params, r.to_dict())
+    paths = write_reports(build_report(st, mid), tmp_path / "out")
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(paths["html"].as_uri())
+    page.wait_for_selector("body[data-charts-ready]", timeout=30_000)
+    assert page.get_attribute("body", "data-charts-ready") == "2"
+    assert page.locator(".chart .main-svg").count() >= 2
+    assert [u for u in requests if not u.startswith("file:")] == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+    context.close()

@@ -344,3 +344,28 @@ def test_compression_page_compresses_and_shows_the_pareto_chart(home):
     assert any("robust accuracy" in t for t in titles)
     assert list(at.dataframe[0].value["method"]) == ["prune:0.5", "int8"]
     assert Store(home).get_model(job.result["model_ids"][0]).parent_id == model_id
+
+
+def test_compare_and_report_pages(home):
+    from audits import run_audit
+    from fmcore.data import load_dataset
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(home)
+    ids = [train_model("german_credit", m, TrainConfig(epochs=3), store=st).model_id for m in ("logreg", "mlp")]
+    for mid in ids:
+        r = run_audit("performance", st.load_classifier(mid), load_dataset("german_credit"), mid, n_boot=50)
+        st.add_audit(mid, "performance", r.params, r.to_dict())
+    at = _run("views/compare.py")
+    table = at.dataframe[0].value
+    assert list(table["dimension"])[:2] == ["accuracy", "macro-F1"]
+    assert any("[" in str(v) for v in table.iloc[0, 1:])  # accuracy with its interval
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
+    assert any("Scorecard" in t for t in titles)
+    at = _run("views/report.py")
+    assert any("failed" in e.value or "passed" in e.value for e in [*at.error, *at.success])
+    next(b for b in at.button if b.label == "Generate reports").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("download_button")) == 3
+    assert any("chain intact" in s.value for s in at.success)

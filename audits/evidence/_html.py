@@ -1,0 +1,176 @@
+"""Render a report as one self-contained HTML file (charts drawn by an embedded, compressed plotly.js; no
+network) and as a Markdown model card."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import gzip
+import html
+import json
+from pathlib import Path
+
+
+@functools.cache
+def _plotly_js_gz_b64() -> str:
+    import plotly
+
+    js = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+    return base64.b64encode(gzip.compress(js, compresslevel=9, mtime=0)).decode()
+
+
+def _figures(report: dict) -> list[tuple[str, dict]]:
+    """(caption, plotly figure JSON) for each audit that has a chart."""
+    from .. import figures
+
+    out = []
+    for a in report["audits"]:
+        t, m = a["tables"], a["metrics"]
+        fig = None
+        if a["name"] == "performance" and t.get("per_class"):
+            rows = t["per_class"]
+            fig = figures.per_class_accuracy([r["class"] for r in rows], [r["accuracy"] for r in rows])
+        elif a["name"] == "robustness" and t.get("sweep"):
+            norm = "words" if m.get("attack") == "charswap" else ("2" if m.get("attack") in ("pgd_l2", "cw") else "inf")
+            fig = figures.robustness_curves([(m.get("attack", "attack"), m.get("clean_accuracy", 0), t["sweep"])], norm)
+        elif a["name"] == "fairness" and t.get("groups"):
+            fig = figures.group_bars([r for r in t["groups"] if " x " not in r["grouping"]], "selection_rate")
+        elif a["name"] == "privacy" and t.get("roc"):
+            fig = figures.roc_curves(t["roc"])
+        elif a["name"] == "compression" and t.get("variants"):
+            fig = figures.compression_pareto(t["parent"][0], t["variants"])
+        if fig is not None:
+            out.append((f"{a['name']} audit {a['id']} ({a['created_at']})", json.loads(fig.to_json())))
+    return out
+
+
+def _esc(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return html.escape(str(v))
+
+
+def _table(rows: list[dict], keys: list[str] | None = None) -> str:
+    if not rows:
+        return ""
+    keys = keys or [k for k in rows[0] if not isinstance(rows[0][k], dict | list)]
+    head = "".join(f"<th>{_esc(k)}</th>" for k in keys)
+    body = "".join("<tr>" + "".join(f"<td>{_esc(r.get(k, ''))}</td>" for k in keys) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#1d2433;line-height:1.45}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}td,th{border:1px solid #d5dae3;padding:.25em .55em;
+text-align:left}th{background:#f3f5f9}.pass{color:#16713a;font-weight:600}.fail{color:#b3261e;font-weight:600}
+.not_measured{color:#8a6d00}.banner{padding:.8em 1em;border-radius:6px;margin:1em 0}.ok{background:#e7f5ec}
+.bad{background:#fbe9e7}.muted{color:#6b7385;font-size:.85em}.chart{height:440px}code{font-size:.85em}"""
+
+LOADER = """<script>
+(async function(){
+  const b64 = document.getElementById('plotly-gz').textContent.trim();
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  const code = await new Response(stream).text();
+  const s = document.createElement('script'); s.textContent = code; document.head.appendChild(s);
+  const figs = JSON.parse(document.getElementById('fmaudit-figures').textContent);
+  figs.forEach((f, i) => Plotly.newPlot('chart-' + i, f.data, f.layout, {displaylogo: false, responsive: true}));
+  document.body.setAttribute('data-charts-ready', String(figs.length));
+})();
+</script>"""
+
+
+def render_html(report: dict) -> str:
+    m = report["model"]
+    pol = report.get("policy")
+    parts = [f"<h1>Audit report: {_esc(m['name'])}</h1>",
+             f"<p class='muted'>Model <code>{_esc(m['id'])}</code> on <code>{_esc(m['dataset'])}</code>; generated "
+             f"{_esc(report['generated_at'])} by fmaudit {_esc(report['generator']['fmaudit'])}; content sha256 "
+             f"<code>{report['content_sha256']}</code>"
+             + (f"; signed ({_esc(report['signature']['alg'])}, key {_esc(report['signature']['key_id'])})"
+                if report.get("signature") else "; unsigned") + ".</p>"]
+    if pol:
+        c = pol["counts"]
+        parts.append(f"<div class='banner {'ok' if pol['passed'] else 'bad'}'><b>Policy {_esc(pol['policy'])}: "
+                     f"{'PASSED' if pol['passed'] else 'FAILED'}</b> ({c['pass']} pass, {c['fail']} fail, "
+                     f"{c['not_measured']} not measured)</div>")
+        rows = "".join(
+            f"<tr><td>{_esc(r['id'])}</td><td>{_esc(r['requirement'])}</td><td><code>{_esc(r['metric'])} "
+            f"{_esc(r['op'])} {r['threshold']:g}</code></td><td>{_esc(r['value'])}</td>"
+            f"<td class='{r['status']}'>{r['status'].replace('_', ' ')}</td>"
+            f"<td class='muted'>{_esc(r['evidence'].get('audit_id') or r['evidence'].get('reason') or '')}</td></tr>"
+            for r in pol["checks"])
+        parts.append("<h2>Policy checks</h2><table><thead><tr><th>check</th><th>requirement</th><th>rule</th>"
+                     f"<th>value</th><th>status</th><th>evidence</th></tr></thead><tbody>{rows}</tbody></table>")
+    parts.append("<h2>Model and lineage</h2>")
+    parts.append(_table(report["lineage"], ["id", "name", "model", "dataset", "created_at", "sha256", "size_bytes",
+                                            "parent_id"]))
+    parts.append(f"<p>Weights hash verified: <b>{report['weights_verified']}</b>. Derivation: "
+                 f"{_esc(m['derivation'].get('how', ''))}.</p>")
+    data = report.get("data") or {}
+    if data.get("provenance"):
+        parts.append("<h2>Data provenance</h2>" + _table([data["provenance"]]))
+    figs = _figures(report)
+    parts.append("<h2>Audits</h2>")
+    fig_index = {caption: i for i, (caption, _) in enumerate(figs)}
+    for a in report["audits"]:
+        caption = f"{a['name']} audit {a['id']} ({a['created_at']})"
+        parts.append(f"<h3>{_esc(caption)}</h3>")
+        flat = [{"metric": k, "value": v} for k, v in a["metrics"].items() if not isinstance(v, dict | list)]
+        parts.append(_table(flat, ["metric", "value"]))
+        if caption in fig_index:
+            parts.append(f"<div class='chart' id='chart-{fig_index[caption]}'></div>")
+        for w in a["warnings"]:
+            parts.append(f"<p class='not_measured'>Warning: {_esc(w)}</p>")
+    tr = report["trail"]
+    state = "intact" if tr["ok"] else "BROKEN: " + _esc("; ".join(tr["problems"]))
+    parts.append(f"<h2>Audit trail</h2><p>Chain {state}"
+                 f"; head <code>{tr['head']}</code>; {tr['events']} events about this model:</p>")
+    parts.append(_table(tr["model_events"], ["seq", "ts", "actor", "action", "subject", "hash"]))
+    embedded = json.dumps(report, sort_keys=True, allow_nan=False).replace("</", "<\\/")
+    figs_json = json.dumps([f for _, f in figs]).replace("</", "<\\/")
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>fmaudit report {_esc(m['id'])}</title><style>{CSS}</style></head><body>"
+            + "\n".join(parts)
+            + f"<script type='text/plain' id='plotly-gz'>{_plotly_js_gz_b64()}</script>"
+            + f"<script type='application/json' id='fmaudit-figures'>{figs_json}</script>"
+            + f'<script type="application/json" id="fmaudit-report">{embedded}</script>'
+            + LOADER + "</body></html>")
+
+
+def render_markdown(report: dict) -> str:
+    """A model card (Mitchell et al. 2019 sections, filled from what fmaudit measured)."""
+    m = report["model"]
+    lines = [f"# Model card: {m['name']}", "",
+             f"Model id `{m['id']}`, weights sha256 `{m['sha256']}`; report content sha256 "
+             f"`{report['content_sha256']}` (verify with `fmaudit verify` on the JSON or HTML report).", "",
+             "## Model details", "",
+             f"- Kind: {m['model']}, {m['n_params']:,} parameters, {m['size_bytes']:,} bytes of weights",
+             f"- Created: {m['created_at']}; derivation: {m['derivation'].get('how', '')}",
+             f"- Lineage: {' <- '.join(r['id'] for r in report['lineage'])}",
+             f"- Generated by fmaudit {report['generator']['fmaudit']} with "
+             + ", ".join(f"{k} {v}" for k, v in sorted(report["generator"]["packages"].items())), "",
+             "## Training data", ""]
+    data = report.get("data") or {}
+    prov = data.get("provenance") or {}
+    summary = data.get("summary") or {}
+    lines += [f"- Dataset: `{m['dataset']}` ({summary.get('rows', '?')} rows); source: {prov.get('source', '?')}; "
+              f"sha256 `{prov.get('sha256', '?')}`; licence: {prov.get('license', '?')}",
+              f"- Sensitive attributes: {', '.join(summary.get('sensitive', []) or []) or 'none declared'}", "",
+              "## Evaluation", ""]
+    for a in report["audits"]:
+        flat = {k: v for k, v in a["metrics"].items() if isinstance(v, int | float | str) and "[" not in k}
+        shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in list(flat.items())[:10])
+        lines.append(f"- **{a['name']}** (`{a['id']}`, {a['created_at']}): {shown}")
+        lines += [f"  - warning: {w}" for w in a["warnings"]]
+    pol = report.get("policy")
+    if pol:
+        lines += ["", f"## Policy: {pol['policy']} ({'passed' if pol['passed'] else 'FAILED'})", "",
+                  "| check | requirement | rule | value | status |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {r['id']} | {r['requirement']} | `{r['metric']} {r['op']} {r['threshold']:g}` | "
+                  f"{r['value'] if r['value'] is not None else ''} | {r['status']} |" for r in pol["checks"]]
+    lines += ["", "## Limitations", "",
+              "- Every figure above is measured on the held-out split named in each audit; populations that differ "
+              "from that data are not covered.",
+              "- Audits not listed were not run; a policy check without an audit is reported as not measured.", "",
+              f"Audit trail head `{report['trail']['head']}` ({'intact' if report['trail']['ok'] else 'BROKEN'}).", ""]
+    return "\n".join(lines)

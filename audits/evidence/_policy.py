@@ -1,0 +1,146 @@
+"""Policies: YAML thresholds on audit metrics, each mapped to the requirement it serves.
+
+```yaml
+name: Example policy
+checks:
+  - id: accuracy                       # unique, used in reports and JUnit
+    metric: performance.accuracy       # <audit>.<metric key>, or model.<path in the model's metrics>
+    op: ">="                           # >=, >, <=, <, ==
+    threshold: 0.9
+    requirement: "EU AI Act Art. 15(1): an appropriate level of accuracy"
+    description: Test accuracy (optional, shown in reports)
+```
+
+A check is ``pass``, ``fail`` or ``not_measured`` (no audit of that kind yet, or the metric is
+missing); with ``require_all: true`` at the top a not-measured check fails the policy.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from pathlib import Path
+
+from fmcore.errors import ConfigError
+
+OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
+AUDIT_NAMES = ("performance", "robustness", "fairness", "privacy", "compression", "model")
+
+
+class PolicyError(ConfigError):
+    """A policy file that cannot be used; the message names the check and the field."""
+
+
+def parse_policy(text: str, source: str = "policy") -> dict:
+    """Parse and validate policy YAML (``yaml.safe_load``: no tags, no code)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{source} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("checks"), list) or not data["checks"]:
+        raise PolicyError(f"{source} needs a top-level mapping with a non-empty 'checks' list.")
+    seen, checks = set(), []
+    for i, check in enumerate(data["checks"], 1):
+        where = f"{source}, check {i}"
+        if not isinstance(check, dict):
+            raise PolicyError(f"{where} must be a mapping with id, metric, op, threshold, requirement.")
+        missing = [k for k in ("id", "metric", "op", "threshold", "requirement") if k not in check]
+        if missing:
+            raise PolicyError(f"{where} ({check.get('id', '?')}) lacks {', '.join(missing)}.")
+        cid = str(check["id"])
+        if cid in seen:
+            raise PolicyError(f"{where}: the id {cid!r} is used twice.")
+        seen.add(cid)
+        if check["op"] not in OPS:
+            raise PolicyError(f"{where} ({cid}): op {check['op']!r} is not one of {', '.join(OPS)}.")
+        threshold = check["threshold"]
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
+            raise PolicyError(f"{where} ({cid}): threshold must be a finite number, got {threshold!r}.")
+        audit, _, key = str(check["metric"]).partition(".")
+        if audit not in AUDIT_NAMES or not key:
+            raise PolicyError(f"{where} ({cid}): metric {check['metric']!r} must be <audit>.<metric> with audit one "
+                              f"of {', '.join(AUDIT_NAMES)}.")
+        checks.append({"id": cid, "metric": str(check["metric"]), "op": check["op"], "threshold": float(threshold),
+                       "requirement": str(check["requirement"]), "description": str(check.get("description", ""))})
+    return {"name": str(data.get("name", source)), "description": str(data.get("description", "")),
+            "require_all": bool(data.get("require_all", False)), "checks": checks}
+
+
+def load_policy(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise PolicyError(f"No policy file at {path}. Shipped examples are in policies/.")
+    if path.stat().st_size > 1_000_000:
+        raise PolicyError(f"{path.name} is larger than 1 MB; a policy is a short YAML file.")
+    policy = parse_policy(path.read_text(encoding="utf-8", errors="strict"), path.name)
+    policy["source"] = path.name
+    return policy
+
+
+def _lookup(metrics: dict, key: str):
+    if key in metrics:
+        return metrics[key]
+    node = metrics
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def evaluate_policy(policy: dict, store, model_id: str) -> dict:
+    """Each check against the newest audit of its kind for the model (or the model's own metrics)."""
+    record = store.get_model(model_id)
+    latest: dict[str, dict] = {}
+    for a in store.list_audits(model_id):  # newest first
+        latest.setdefault(a["name"], a)
+    rows = []
+    for check in policy["checks"]:
+        audit, _, key = check["metric"].partition(".")
+        if audit == "model":
+            value, evidence = _lookup(record.metrics, key), {"model_id": record.id, "source": "model metrics"}
+        elif audit in latest:
+            a = latest[audit]
+            value = _lookup(a["result"]["metrics"], key)
+            evidence = {"audit_id": a["id"], "audit": audit, "created_at": a["created_at"]}
+        else:
+            value, evidence = None, {"reason": f"no {audit} audit of {model_id} yet"}
+        if isinstance(value, bool):  # flags such as four_fifths_rule_violated compare as 0 / 1
+            value = int(value)
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            status = "not_measured"
+            if value is not None and "reason" not in evidence:
+                evidence["reason"] = f"{key} is {value!r}, not a number"
+            elif "reason" not in evidence:
+                evidence["reason"] = f"{key} is not among the {audit} metrics"
+        else:
+            status = "pass" if OPS[check["op"]](value, check["threshold"]) else "fail"
+        rows.append({**check, "value": value, "status": status, "evidence": evidence})
+    failed = [r["id"] for r in rows if r["status"] == "fail"]
+    unmeasured = [r["id"] for r in rows if r["status"] == "not_measured"]
+    passed = not failed and not (policy["require_all"] and unmeasured)
+    return {"policy": policy["name"], "source": policy.get("source"), "passed": passed, "failed": failed,
+            "not_measured": unmeasured, "checks": rows,
+            "counts": {s: sum(r["status"] == s for r in rows) for s in ("pass", "fail", "not_measured")}}
+
+
+def junit_xml(evaluation: dict, model_id: str) -> str:
+    """The evaluation as a JUnit XML test suite (one test case per check) for CI dashboards."""
+    from xml.sax.saxutils import quoteattr
+
+    cases = []
+    for r in evaluation["checks"]:
+        name = quoteattr(f"{r['id']}: {r['metric']} {r['op']} {r['threshold']:g}")
+        body = ""
+        if r["status"] == "fail":
+            message = quoteattr(f"{r['value']} is not {r['op']} {r['threshold']:g}")
+            body = f"<failure message={message}>{quoteattr(r['requirement'])[1:-1]}</failure>"
+        elif r["status"] == "not_measured":
+            body = f"<skipped message={quoteattr(r['evidence'].get('reason', 'not measured'))}/>"
+        cases.append(f'  <testcase classname={quoteattr("fmaudit." + model_id)} name={name}>{body}</testcase>')
+    c = evaluation["counts"]
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name={quoteattr(evaluation["policy"])} '
+            f'tests="{len(cases)}" failures="{c["fail"]}" skipped="{c["not_measured"]}">\n'
+            + "\n".join(cases) + "\n</testsuite>\n")

@@ -1,0 +1,373 @@
+"""Plotly figures for result objects. Pure functions: data in, figure out (no streamlit); the dashboard and
+the HTML reports draw the same charts."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+BLUE, ORANGE, GREY = "#2457a6", "#e07b24", "#8a94a6"
+
+
+def _layout(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin={"l": 40, "r": 20, "t": 50, "b": 40},
+                      template="plotly_white", legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def label_balance(classes: list[str], counts: dict[str, list[int]]) -> go.Figure:
+    """Grouped bars: examples per class in each split."""
+    fig = go.Figure()
+    for split, values in counts.items():
+        fig.add_bar(name=split, x=list(classes), y=values)
+    fig.update_layout(barmode="group", xaxis_title="class", yaxis_title="examples")
+    return _layout(fig, "Label balance per split")
+
+
+def group_distribution(attribute: str, rows: list[dict]) -> go.Figure:
+    """Group sizes (bars) and each group's positive-label rate (line, right axis)."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    groups = [r["group"] for r in rows]
+    fig.add_bar(x=groups, y=[r["count"] for r in rows], name="people", marker_color=BLUE)
+    fig.add_scatter(x=groups, y=[r["positive_rate"] for r in rows], name="positive label rate",
+                    mode="markers+lines", marker={"size": 10, "color": ORANGE}, secondary_y=True)
+    fig.update_yaxes(title_text="people", secondary_y=False)
+    fig.update_yaxes(title_text="positive rate", tickformat=".0%", secondary_y=True, rangemode="tozero")
+    return _layout(fig, f"Sensitive attribute: {attribute}")
+
+
+def image_grid(images: np.ndarray, labels: list[str], cols: int = 8, gap: int = 4) -> go.Figure:
+    """Grey images tiled into one montage (one heatmap, cheap to draw), each labelled above."""
+    n = len(images)
+    h, w = images.shape[-2:]
+    rows = int(np.ceil(n / cols))
+    canvas = np.full((rows * (h + gap), cols * (w + gap)), np.nan, dtype=np.float32)
+    for i, img in enumerate(images):
+        r, c = divmod(i, cols)
+        canvas[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = img.reshape(h, w)
+    fig = go.Figure(go.Heatmap(z=canvas, colorscale="gray_r", showscale=False, hoverinfo="skip"))
+    for i, label in enumerate(labels):
+        r, c = divmod(i, cols)
+        fig.add_annotation(x=c * (w + gap) + w / 2, y=r * (h + gap) - 1, text=str(label), showarrow=False,
+                           yanchor="bottom", font={"size": 13})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    return _layout(fig, "Sample images (label above each)", height=150 * rows + 80)
+
+
+def training_curves(history: list[dict]) -> go.Figure:
+    """Loss and accuracy per epoch, train and validation side by side."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    epochs = [h["epoch"] for h in history]
+    for key, col, name, color in [("train_loss", 1, "train", BLUE), ("val_loss", 1, "validation", ORANGE),
+                                  ("train_accuracy", 2, "train", BLUE), ("val_accuracy", 2, "validation", ORANGE)]:
+        if history and key in history[0]:
+            fig.add_scatter(x=epochs, y=[h[key] for h in history], name=name, mode="lines+markers",
+                            line={"color": color}, showlegend=col == 1, row=1, col=col)
+    fig.update_xaxes(title_text="epoch", dtick=1)
+    return _layout(fig, "Training curves")
+
+
+def confusion_matrix(matrix: list[list[int]], classes: list[str]) -> go.Figure:
+    """Confusion matrix as a heatmap, rows true class, columns predicted, counts written in."""
+    z = np.asarray(matrix)
+    fig = go.Figure(go.Heatmap(z=z, x=list(classes), y=list(classes), colorscale="Blues", text=z,
+                               texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", title="true class", type="category")
+    fig.update_xaxes(title="predicted class", type="category")
+    return _layout(fig, "Confusion matrix (test)", height=max(320, 36 * len(classes) + 120))
+
+
+def per_class_accuracy(classes: list[str], values: list[float]) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(classes), y=values, marker_color=BLUE, text=[f"{v:.1%}" for v in values],
+                           textposition="outside"))
+    fig.update_yaxes(range=[0, 1.08], tickformat=".0%", title="accuracy (recall)")
+    fig.update_xaxes(type="category", title="class")
+    return _layout(fig, "Per-class accuracy (test)")
+
+
+def lineage(family: list[tuple], current: str) -> go.Figure:
+    """Lineage tree: one node per model (columns by generation), edges from parent to child."""
+    by_depth: dict[int, list] = {}
+    for record, depth in family:
+        by_depth.setdefault(depth, []).append(record)
+    pos = {r.id: (d, -i) for d, rs in by_depth.items() for i, r in enumerate(rs)}
+    fig = go.Figure()
+    for record, _ in family:
+        if record.parent_id in pos:
+            (x0, y0), (x1, y1) = pos[record.parent_id], pos[record.id]
+            fig.add_scatter(x=[x0, x1], y=[y0, y1], mode="lines", line={"color": GREY}, hoverinfo="skip",
+                            showlegend=False)
+            fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=record.derivation.get("how", ""),
+                               showarrow=False, font={"size": 11, "color": GREY}, yshift=10)
+    records = [r for r, _ in family]
+    fig.add_scatter(
+        x=[pos[r.id][0] for r in records], y=[pos[r.id][1] for r in records], mode="markers+text",
+        marker={"size": 22, "color": [ORANGE if r.id == current else BLUE for r in records]},
+        text=[f"{r.name}<br>acc {r.metrics.get('accuracy', float('nan')):.3f}" for r in records],
+        textposition="bottom center", hovertext=[f"{r.id} · {r.model} on {r.dataset}" for r in records],
+        hoverinfo="text", showlegend=False)
+    fig.update_xaxes(visible=False, range=[-0.5, max(by_depth) + 0.5])
+    fig.update_yaxes(visible=False, range=[-max(len(v) for v in by_depth.values()) + 0.3, 0.6])
+    return _layout(fig, "Lineage (this model in orange)", height=140 + 90 * max(len(v) for v in by_depth.values()))
+
+
+METHOD_COLORS = {"lora": BLUE, "ia3": "#6a3d9a", "prompt": "#33a02c", "full": ORANGE, "linear_probe": GREY,
+                 "transfer": BLUE, "scratch": ORANGE}
+
+
+def method_comparison(rows: list[dict]) -> go.Figure:
+    """Trainable share (log x) against test macro-F1; marker area grows with total training time."""
+    fig = go.Figure()
+    longest = max((r["total s"] for r in rows), default=1.0) or 1.0
+    for method in dict.fromkeys(r["method"] for r in rows):
+        pts = [r for r in rows if r["method"] == method]
+        fig.add_scatter(
+            x=[max(r["trainable %"], 1e-4) for r in pts], y=[r["macro-F1"] for r in pts], mode="markers+text",
+            name=method, text=[method] * len(pts), textposition="top center",
+            marker={"size": [14 + 26 * (r["total s"] / longest) ** 0.5 for r in pts],
+                    "color": METHOD_COLORS.get(method, GREY), "opacity": 0.8},
+            customdata=[[r["id"], r["total s"], r["s/step"]] for r in pts],
+            hovertemplate="%{customdata[0]}<br>trainable %{x:.3f}%<br>macro-F1 %{y:.3f}<br>"
+                          "%{customdata[1]:.0f} s total, %{customdata[2]:.2f} s/step<extra></extra>")
+    fig.update_xaxes(type="log", title="trainable parameters (% of the model, log scale)")
+    fig.update_yaxes(title="test macro-F1")
+    return _layout(fig, "Methods compared (marker size: training time)", height=420)
+
+
+PALETTE = [BLUE, ORANGE, "#33a02c", "#6a3d9a", "#e31a1c", "#17becf"]
+
+
+def robustness_curves(series: list[tuple[str, float, list[dict]]], norm: str = "inf") -> go.Figure:
+    """Robust accuracy against epsilon for several models, 95% interval bands, clean accuracy at eps 0."""
+    fig = go.Figure()
+    for i, (label, clean, rows) in enumerate(series):
+        color = PALETTE[i % len(PALETTE)]
+        xs = [0.0] + [r["eps"] for r in rows]
+        lo = [clean] + [r["ci_low"] for r in rows]
+        hi = [clean] + [r["ci_high"] for r in rows]
+        fig.add_scatter(x=xs + xs[::-1], y=hi + lo[::-1], fill="toself", fillcolor=color, opacity=0.15,
+                        line={"width": 0}, hoverinfo="skip", showlegend=False)
+        fig.add_scatter(x=xs, y=[clean] + [r["robust_accuracy"] for r in rows], mode="lines+markers", name=label,
+                        line={"color": color},
+                        hovertemplate="eps %{x}<br>accuracy %{y:.1%}<extra>" + label + "</extra>")
+    axis = {"inf": "Linf: largest change to any input value", "2": "L2 norm", "words": "words edited"}[norm]
+    fig.update_xaxes(title=f"epsilon ({axis})")
+    fig.update_yaxes(title="accuracy under attack", tickformat=".0%", range=[0, 1.02])
+    return _layout(fig, "Accuracy as the attack grows (band: 95% interval)", height=420)
+
+
+def adversarial_gallery(examples: list[dict], cols: int = 6) -> go.Figure:
+    """Original, amplified perturbation and adversarial image per example, with labels and confidence."""
+    items = [e for e in examples if "original" in e][:cols]
+    titles = []
+    for row in ("original", "perturbation", "adversarial"):
+        for e in items:
+            titles.append({"original": f"{e['true']} → {e['clean_pred']} ({e['clean_confidence']:.0%})",
+                           "perturbation": "change (scaled)",
+                           "adversarial": f"→ {e['adv_pred']} ({e['adv_confidence']:.0%})"}[row])
+    fig = make_subplots(rows=3, cols=len(items), subplot_titles=titles, vertical_spacing=0.08,
+                        horizontal_spacing=0.02)
+    for j, e in enumerate(items):
+        orig, adv = np.asarray(e["original"]), np.asarray(e["adversarial"])
+        diff = adv - orig
+        delta = 0.5 + 0.5 * diff / max(float(np.abs(diff).max()), 1e-6)  # red: darker, blue: lighter
+        for r, (img, scale) in enumerate([(orig, "gray_r"), (delta, "RdBu"), (adv, "gray_r")]):
+            fig.add_trace(go.Heatmap(z=img, colorscale=scale, zmin=0, zmax=1, showscale=False, hoverinfo="skip"),
+                          row=r + 1, col=j + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_annotations(font_size=11)
+    return _layout(fig, "What the attack did: true → predicted (confidence)", height=520)
+
+
+def before_after(before: dict, after: dict, eps: float) -> go.Figure:
+    """Clean and robust accuracy of a model and its adversarially trained child."""
+    labels = ["clean accuracy", f"robust accuracy (PGD-20, eps {eps:g})"]
+    fig = go.Figure()
+    for name, vals, color in (("original", before, GREY), ("hardened", after, BLUE)):
+        y = [vals["clean_accuracy"], vals["robust_accuracy"]]
+        fig.add_bar(name=name, x=labels, y=y, marker_color=color, text=[f"{v:.1%}" for v in y], textposition="outside")
+    fig.update_yaxes(range=[0, 1.1], tickformat=".0%")
+    return _layout(fig, "Adversarial training: before and after", height=360)
+
+
+def group_bars(rows: list[dict], metric: str = "selection_rate") -> go.Figure:
+    """One bar per group with its 95% interval; groups too small to judge are drawn grey."""
+    fig = go.Figure()
+    for grouping in dict.fromkeys(r["grouping"] for r in rows):
+        part = [r for r in rows if r["grouping"] == grouping]
+        y = [r[metric] for r in part]
+        lo = [r.get(f"{metric}_ci_low") for r in part]
+        hi = [r.get(f"{metric}_ci_high") for r in part]
+        err = None
+        if all(v is not None for v in lo + hi + y):
+            err = {"type": "data", "symmetric": False, "array": [h - v for h, v in zip(hi, y, strict=True)],
+                   "arrayminus": [v - low for v, low in zip(y, lo, strict=True)]}
+        fig.add_bar(name=grouping, x=[f"{grouping}: {r['group']}" for r in part], y=y, error_y=err,
+                    marker_color=[GREY if r["too_small"] else BLUE for r in part],
+                    hovertemplate="%{x}<br>%{y:.1%}<extra></extra>")
+    fig.update_yaxes(tickformat=".0%", title=metric.replace("_", " "), rangemode="tozero")
+    fig.update_layout(showlegend=False)
+    return _layout(fig, f"{metric.replace('_', ' ').capitalize()} by group (95% interval; grey: too few people)",
+                   height=380)
+
+
+def intersection_heatmap(rows: list[dict], grouping: str, metric: str = "selection_rate") -> go.Figure:
+    """A heatmap of ``metric`` over the two attributes of an intersectional grouping."""
+    part = [r for r in rows if r["grouping"] == grouping]
+    a = sorted({r["group"].split(" & ")[0] for r in part})
+    b = sorted({r["group"].split(" & ")[1] for r in part})
+    z = np.full((len(a), len(b)), np.nan)
+    text = [["" for _ in b] for _ in a]
+    for r in part:
+        i, j = a.index(r["group"].split(" & ")[0]), b.index(r["group"].split(" & ")[1])
+        z[i, j] = r[metric] if r[metric] is not None else np.nan
+        text[i][j] = f"{z[i, j]:.0%}<br>n={r['count']}" if r[metric] is not None else f"n={r['count']}"
+    names = grouping.split(" x ")
+    fig = go.Figure(go.Heatmap(z=z, x=b, y=a, text=text, texttemplate="%{text}", colorscale="Blues",
+                               colorbar={"tickformat": ".0%"}))
+    fig.update_xaxes(title=names[1] if len(names) > 1 else "", type="category")
+    fig.update_yaxes(title=names[0], type="category")
+    return _layout(fig, f"{metric.replace('_', ' ').capitalize()} across {grouping}", height=360)
+
+
+MITIGATION_COLORS = {"original": "#222222", "threshold_optimizer": BLUE, "exponentiated_gradient": ORANGE,
+                     "reweighing": "#33a02c"}
+
+
+def mitigation_tradeoff(rows: list[dict], disparity: str = "demographic_parity_difference") -> go.Figure:
+    """Accuracy against a disparity for the original (star) and each mitigation; a sweep of tolerances
+    for one method and constraint is joined by a line, so the trade-off curve is visible."""
+    fig = go.Figure()
+    nice = disparity.replace("_", " ")
+    for row in [r for r in rows if r["role"] == "parent"]:
+        fig.add_scatter(x=[row[disparity]], y=[row["accuracy"]], mode="markers+text", name=f"original ({row['name']})",
+                        text=["original"], textposition="bottom center",
+                        marker={"symbol": "star", "size": 18, "color": MITIGATION_COLORS["original"]},
+                        hovertemplate=f"{row['model_id']}<br>{nice} %{{x:.3f}}<br>accuracy %{{y:.2%}}<extra></extra>")
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        if r["role"] != "parent":
+            groups.setdefault((r["method"], r["constraint"]), []).append(r)
+    symbols = ["circle", "diamond", "square", "triangle-up", "x"]
+    for i, ((method, constraint), pts) in enumerate(groups.items()):
+        pts = sorted(pts, key=lambda r: -1 if r["tolerance"] is None else r["tolerance"])
+        fig.add_scatter(
+            x=[r[disparity] for r in pts], y=[r["accuracy"] for r in pts],
+            mode="lines+markers" if len(pts) > 1 else "markers",
+            name=f"{method.replace('_', ' ')} ({constraint.replace('_', ' ')})",
+            marker={"size": 12, "color": MITIGATION_COLORS.get(method, GREY), "symbol": symbols[i % len(symbols)]},
+            line={"dash": "dot", "color": MITIGATION_COLORS.get(method, GREY)},
+            customdata=[[r["model_id"], "exact" if r["tolerance"] is None else f"{r['tolerance']:g}"] for r in pts],
+            hovertemplate="%{customdata[0]}<br>tolerance %{customdata[1]}<br>" + nice
+                          + " %{x:.3f}<br>accuracy %{y:.2%}<extra></extra>")
+    fig.update_xaxes(title=f"{nice} (lower is fairer)", rangemode="tozero")
+    fig.update_yaxes(title="test accuracy", tickformat=".1%")
+    return _layout(fig, "What fairness costs: accuracy against disparity, per mitigation", height=440)
+
+
+def roc_curves(rows: list[dict]) -> go.Figure:
+    """Membership-inference ROC per attack on a log false-positive-rate axis (the low-FPR regime matters)."""
+    fig = go.Figure()
+    floor = 1e-3
+    for i, attack in enumerate(dict.fromkeys(r["attack"] for r in rows)):
+        pts = [r for r in rows if r["attack"] == attack and r["fpr"] > 0]
+        fig.add_scatter(x=[max(r["fpr"], floor) for r in pts], y=[r["tpr"] for r in pts], mode="lines",
+                        name=attack, line={"color": PALETTE[i % len(PALETTE)], "width": 2, "shape": "hv"},
+                        hovertemplate="FPR %{x:.3%}<br>TPR %{y:.1%}<extra>" + attack + "</extra>")
+    grid = np.logspace(-3, 0, 50)
+    fig.add_scatter(x=grid, y=grid, mode="lines", name="chance", line={"dash": "dash", "color": GREY},
+                    hoverinfo="skip")
+    fig.update_xaxes(type="log", title="false-positive rate (non-members called members), log scale",
+                     range=[-3, 0], tickvals=[0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1],
+                     ticktext=["0.1%", "0.3%", "1%", "3%", "10%", "30%", "100%"])
+    fig.update_yaxes(title="true-positive rate (members found)", tickformat=".0%", range=[0, 1.02])
+    return _layout(fig, "Membership inference: ROC (above the dashed line = leakage)", height=440)
+
+
+def privacy_utility(rows: list[dict]) -> go.Figure:
+    """DP sweep: accuracy and attack AUC per epsilon (left), empirical epsilon bound vs the accountant's (right)."""
+    labels = ["no DP" if r["target_epsilon"] is None else f"ε={r['epsilon']:.2g}" for r in rows]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Accuracy and attack AUC", "Epsilon: accountant vs attack"),
+                        horizontal_spacing=0.12)
+    fig.add_scatter(x=labels, y=[r["accuracy"] for r in rows], mode="lines+markers", name="test accuracy",
+                    line={"color": BLUE}, row=1, col=1)
+    fig.add_scatter(x=labels, y=[r["max_auc"] for r in rows], mode="lines+markers", name="strongest attack AUC",
+                    line={"color": ORANGE}, row=1, col=1)
+    fig.add_hline(y=0.5, line={"dash": "dot", "color": GREY}, row=1, col=1)
+    dp = [r for r in rows if r["epsilon"] is not None]
+    fig.add_bar(x=[f"ε={r['epsilon']:.2g}" for r in dp], y=[r["epsilon"] for r in dp],
+                name="accountant epsilon (upper bound)", marker_color=BLUE, opacity=0.5, row=1, col=2)
+    fig.add_bar(x=labels, y=[r["empirical_epsilon"] for r in rows], name="attack's epsilon (95% lower bound)",
+                marker_color=ORANGE, row=1, col=2)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=1)
+    fig.update_yaxes(title="epsilon", row=1, col=2)
+    return _layout(fig, "What differential privacy buys and costs", height=420)
+
+
+def group_sizes(histogram: dict[str, int], k: int) -> go.Figure:
+    """k-anonymity: how many equivalence classes have each size; classes below k in orange."""
+    sizes = [int(s) for s in histogram]
+    fig = go.Figure(go.Bar(x=[str(s) for s in sizes], y=list(histogram.values()),
+                           marker_color=[ORANGE if s < k else BLUE for s in sizes],
+                           hovertemplate="%{y} groups of %{x} rows<extra></extra>"))
+    fig.update_xaxes(title="rows sharing the same quasi-identifier values (smallest sizes)", type="category")
+    fig.update_yaxes(title="groups")
+    return _layout(fig, f"k-anonymity: group sizes (orange: below k={k})", height=320)
+
+
+def _frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Pareto front for (cost, accuracy): lower cost and higher accuracy are better."""
+    front, best = [], -1.0
+    for cost, acc in sorted(points):
+        if acc > best:
+            front.append((cost, acc))
+            best = acc
+    return front
+
+
+def compression_pareto(parent: dict, rows: list[dict]) -> go.Figure:
+    """Accuracy against size on disk and against latency (batch 256), the parent marked; dotted: Pareto front."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Size on disk (KiB, log scale)", "Latency, batch 256 (ms)"),
+                        horizontal_spacing=0.1)
+    for col, key, scale in ((1, "size_bytes", 1 / 1024), (2, "latency_b256_ms", 1.0)):
+        pts = [(parent[key] * scale, parent["accuracy"])] + [(r[key] * scale, r["accuracy"]) for r in rows]
+        front = _frontier(pts)
+        fig.add_scatter(x=[p[0] for p in front], y=[p[1] for p in front], mode="lines", line={"dash": "dot",
+                        "color": GREY}, name="Pareto front", showlegend=col == 1, hoverinfo="skip", row=1, col=col)
+        fig.add_scatter(x=[parent[key] * scale], y=[parent["accuracy"]], mode="markers+text", text=["original"],
+                        textposition="bottom center", marker={"symbol": "star", "size": 18, "color": "#222222"},
+                        name="original", showlegend=col == 1, row=1, col=col,
+                        hovertemplate="original<br>%{x:.1f}<br>accuracy %{y:.2%}<extra></extra>")
+        fig.add_scatter(x=[r[key] * scale for r in rows], y=[r["accuracy"] for r in rows], mode="markers+text",
+                        text=[r["method"] for r in rows], textposition="top center", name="variants",
+                        marker={"size": 11, "color": [PALETTE[i % len(PALETTE)] for i in range(len(rows))]},
+                        showlegend=col == 1, row=1, col=col,
+                        hovertemplate="%{text}<br>%{x:.1f}<br>accuracy %{y:.2%}<extra></extra>")
+    fig.update_xaxes(type="log", row=1, col=1)
+    fig.update_yaxes(tickformat=".1%", title="test accuracy", row=1, col=1)
+    fig.update_yaxes(tickformat=".1%", row=1, col=2)
+    return _layout(fig, "Compression trade-offs: accuracy against size and speed", height=440)
+
+
+def compression_deltas(rows: list[dict], key: str, title: str, axis: str) -> go.Figure:
+    """One bar per variant: the change in ``key`` against the parent (fairness gap, robust accuracy)."""
+    vals = [r.get(key) for r in rows]
+    fig = go.Figure(go.Bar(x=[r["method"] for r in rows], y=[v if v is not None else 0 for v in vals],
+                           text=["n/a" if v is None else f"{v:+.3f}" for v in vals], textposition="outside",
+                           marker_color=[GREY if v is None else ORANGE if v < 0 else BLUE for v in vals]))
+    fig.update_yaxes(title=axis, zeroline=True)
+    return _layout(fig, title, height=340)
+
+
+def radar(dimensions: list[str], series: list[tuple[str, list[float | None]]]) -> go.Figure:
+    """Scorecard radar: each dimension scaled so 1 is the best model shown and 0 the worst (missing: 0)."""
+    fig = go.Figure()
+    for i, (label, values) in enumerate(series):
+        vals = [0.0 if v is None else v for v in values]
+        fig.add_scatterpolar(r=vals + vals[:1], theta=dimensions + dimensions[:1], fill="toself", name=label,
+                             opacity=0.55, line={"color": PALETTE[i % len(PALETTE)]})
+    fig.update_layout(polar={"radialaxis": {"range": [0, 1], "showticklabels": False}})
+    return _layout(fig, "Scorecard (outer edge = best of the models shown on that dimension)", height=460)

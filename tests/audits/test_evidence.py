@@ -1,0 +1,163 @@
+"""Evidence: the audit trail detects edits and deletions; policies parse strictly and evaluate with evidence;
+reports carry a content hash (and signature) that `verify` checks; JUnit output parses."""
+
+import json
+import sqlite3
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from audits import run_audit
+from audits.evidence import (
+    PolicyError,
+    build_report,
+    evaluate_policy,
+    junit_xml,
+    load_policy,
+    parse_policy,
+    verify_report,
+    write_reports,
+)
+from fmcore.data import load_dataset
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def audited(store):
+    """A german_credit logistic regression with a performance and a fairness audit."""
+    from fmcore.train import TrainConfig, train_model
+
+    model_id = train_model("german_credit", "logreg", TrainConfig(epochs=5), store=store).model_id
+    clf, ds = store.load_classifier(model_id), load_dataset("german_credit")
+    ids = {}
+    for name, kw in (("performance", {"n_boot": 100}), ("fairness", {"n_boot": 20})):
+        r = run_audit(name, clf, ds, model_id, **kw)
+        ids[name] = store.add_audit(model_id, name, r.params, r.to_dict())
+    return store, model_id, ids
+
+
+def _sql(store, statement, args=()):
+    con = sqlite3.connect(store.db_path)
+    con.execute(statement, args)
+    con.commit()
+    con.close()
+
+
+def test_trail_records_everything_and_detects_edits(audited, tmp_path):
+    store, model_id, ids = audited
+    store.export_model(model_id, tmp_path / "export")
+    actions = [e["action"] for e in reversed(store.events())]
+    assert actions == ["model.register", "audit.add", "audit.add", "model.export"]
+    assert store.verify_trail()["ok"]
+    # one byte of a stored audit
+    row = sqlite3.connect(store.db_path).execute("SELECT result FROM audits WHERE id=?", (ids["fairness"],)).fetchone()
+    edited = row[0].replace('"n": 200', '"n": 201', 1)
+    assert edited != row[0]
+    _sql(store, "UPDATE audits SET result=? WHERE id=?", (edited, ids["fairness"]))
+    result = store.verify_trail()
+    assert not result["ok"]
+    assert any(ids["fairness"] in p and "changed" in p for p in result["problems"])
+    _sql(store, "UPDATE audits SET result=? WHERE id=?", (row[0], ids["fairness"]))
+    assert store.verify_trail()["ok"]
+
+
+def test_trail_detects_edited_and_deleted_events(audited):
+    store, model_id, _ = audited
+    _sql(store, "UPDATE events SET actor='mallory' WHERE seq=2")
+    assert any("event 2" in p and "edited" in p for p in store.verify_trail()["problems"])
+    _sql(store, "DELETE FROM events WHERE seq=2")
+    problems = store.verify_trail()["problems"]
+    assert any("event 2 is missing" in p for p in problems)
+    _sql(store, "DELETE FROM events WHERE seq=3")  # the newest event: caught by the head and the audit check
+    problems = store.verify_trail()["problems"]
+    assert any("newest events are missing" in p for p in problems)
+
+
+def test_delete_is_logged(audited):
+    store, model_id, _ = audited
+    store.delete_model(model_id)
+    last = store.events(1)[0]
+    assert last["action"] == "model.delete"
+    assert len(last["details"]["audits_deleted"]) == 2
+    assert store.verify_trail()["ok"]
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("checks: []", "non-empty 'checks'"),
+    ("checks: [{id: a, metric: performance.accuracy, op: '>=', threshold: 0.9}]", "lacks requirement"),
+    ("checks: [{id: a, metric: performance.accuracy, op: '=>', threshold: 0.9, requirement: r}]", "op '=>'"),
+    ("checks: [{id: a, metric: performance.accuracy, op: '>=', threshold: high, requirement: r}]", "finite number"),
+    ("checks: [{id: a, metric: vibes.accuracy, op: '>=', threshold: 1, requirement: r}]", "<audit>.<metric>"),
+    ("checks: [{id: a, metric: performance.accuracy, op: '>=', threshold: 1, requirement: r},"
+     " {id: a, metric: performance.macro_f1, op: '>=', threshold: 1, requirement: r}]", "used twice"),
+    ("checks: [unclosed", "not valid YAML"),
+    ("!!python/object/apply:os.system ['echo pwned']", "not valid YAML"),
+])
+def test_policy_parse_errors(text, needle):
+    with pytest.raises(PolicyError, match=needle):
+        parse_policy(text, "test.yaml")
+
+
+def test_shipped_policies_parse():
+    for path in (ROOT / "policies").glob("*.yaml"):
+        policy = load_policy(path)
+        assert policy["checks"]
+        assert all(c["requirement"] for c in policy["checks"])
+
+
+def test_policy_evaluation_with_evidence(audited):
+    store, model_id, ids = audited
+    acc = store.list_audits(model_id)[-1]["result"]["metrics"]["accuracy"]
+    policy = parse_policy(f"""
+name: t
+checks:
+  - {{id: acc, metric: performance.accuracy, op: ">=", threshold: {acc - 0.01}, requirement: "Art. 15(1)"}}
+  - {{id: dp, metric: fairness.demographic_parity_difference, op: "<=", threshold: -1, requirement: "Art. 10"}}
+  - {{id: mia, metric: privacy.max_auc, op: "<=", threshold: 0.6, requirement: "Art. 15(5)"}}
+  - {{id: size, metric: model.n, op: "==", threshold: 200, requirement: "test set size"}}
+""")
+    ev = evaluate_policy(policy, store, model_id)
+    status = {r["id"]: r["status"] for r in ev["checks"]}
+    assert status == {"acc": "pass", "dp": "fail", "mia": "not_measured", "size": "pass"}
+    assert ev["failed"] == ["dp"]
+    assert not ev["passed"]
+    acc_row = next(r for r in ev["checks"] if r["id"] == "acc")
+    assert acc_row["evidence"]["audit_id"] == ids["performance"]
+    assert acc_row["value"] == pytest.approx(acc)
+    suite = ET.fromstring(junit_xml(ev, model_id))
+    assert suite.get("tests") == "4"
+    assert suite.get("failures") == "1"
+    assert suite.get("skipped") == "1"
+    assert len(suite.findall("testcase/failure")) == 1
+
+
+def test_report_hash_signature_and_tamper(audited, tmp_path, monkeypatch):
+    store, model_id, _ = audited
+    policy = load_policy(ROOT / "policies" / "eu_ai_act_high_risk.yaml")
+    monkeypatch.setenv("FMAUDIT_SIGNING_KEY", "team-secret")
+    report = build_report(store, model_id, policy)
+    for key in ("schema", "generated_at", "generator", "model", "lineage", "data", "config", "seeds", "audits",
+                "policy", "trail", "content_sha256", "signature"):
+        assert key in report
+    assert report["data"]["provenance"]["sha256"]
+    assert report["generator"]["packages"]["torch"]
+    paths = write_reports(report, tmp_path / "out")
+    assert paths["html"].stat().st_size < 5 * 2**20
+    assert report["content_sha256"] in paths["md"].read_text()
+    for kind in ("json", "html"):
+        result = verify_report(paths[kind])
+        assert result["ok"], result
+        assert result["signed"] is True
+    monkeypatch.setenv("FMAUDIT_SIGNING_KEY", "another-key")
+    assert verify_report(paths["json"])["signed"] is False
+    monkeypatch.delenv("FMAUDIT_SIGNING_KEY")
+    # change one byte of the JSON (a digit of the accuracy) and of the HTML's embedded record
+    text = paths["json"].read_text()
+    data = json.loads(text)
+    acc = data["audits"][-1]["metrics"]["accuracy"]
+    paths["json"].write_text(text.replace(repr(acc), repr(acc)[:-1] + ("1" if repr(acc)[-1] != "1" else "2"), 1))
+    assert not verify_report(paths["json"])["ok"]
+    html = paths["html"].read_text()
+    assert '"weights_verified": true' in html
+    paths["html"].write_text(html.replace('"weights_verified": true', '"weights_verified": false', 1))
+    assert not verify_report(paths["html"])["ok"]
