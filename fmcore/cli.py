@@ -398,6 +398,13 @@ def cmd_run(args) -> int:
     return 1 if result["policy"] and not result["policy"]["passed"] else 0
 
 
+def cmd_import_model(args) -> int:
+    record = _store(args).import_model(args.path, args.dataset, name=args.name)
+    _print(args, {"model_id": record.id, "test_accuracy": record.metrics["accuracy"], "sha256": record.sha256},
+           f"Imported {record.id} ({record.name}): test accuracy on {record.dataset} {record.metrics['accuracy']:.4f}")
+    return 0
+
+
 def cmd_dashboard(args) -> int:
     from pathlib import Path
 
@@ -573,6 +580,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pipeline")
     p.add_argument("--out", default=None, help="report folder (default: the pipeline's report.out)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("import-model", parents=[common],
+                       help="bring in a model folder (safetensors + JSON or a transformers folder; never a pickle)")
+    p.add_argument("path")
+    p.add_argument("--dataset", required=True, help="the dataset it was trained for (its classes must match)")
+    p.add_argument("--name", default=None)
+    p.set_defaults(func=cmd_import_model)
 
     p = sub.add_parser("models", parents=[common], help="list registered models")
     p.add_argument("--dataset", default=None, help="only models trained on this dataset")

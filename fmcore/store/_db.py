@@ -257,6 +257,12 @@ class Store:
         self.log_event("model.export", model_id, {"model_id": model_id, "dest": str(Path(dest).resolve())})
         return out
 
+    def import_model(self, folder: str | Path, dataset: str, name: str | None = None) -> ModelRecord:
+        """A user's model (safetensors + JSON, or a transformers folder; never a pickle), tested on ``dataset``."""
+        from ._import import import_model
+
+        return import_model(self, folder, dataset, name)
+
     def log_event(self, action: str, subject: str, details: dict) -> int:
         """Append one event to the hash-chained audit trail; returns its sequence number."""
         with self._tx() as con:
