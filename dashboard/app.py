@@ -19,6 +19,11 @@ VIEWS = Path(__file__).resolve().parent / "views"
 
 st.set_page_config(page_title="fmaudit", page_icon=":material/verified_user:", layout="wide")
 
+from dashboard.auth import signed_in_user  # noqa: E402  (after sys.path is set)
+from fmcore.errors import FmauditError  # noqa: E402
+
+signed_in_user()
+
 navigation = st.navigation({
     "fmaudit": [
         st.Page(VIEWS / "home.py", title="Home", icon=":material/home:", default=True),
@@ -41,4 +46,7 @@ navigation = st.navigation({
         st.Page(VIEWS / "report.py", title="Report", icon=":material/description:"),
     ],
 })
-navigation.run()
+try:
+    navigation.run()
+except FmauditError as exc:  # e.g. a viewer pressing a button that changes something
+    st.error(str(exc))

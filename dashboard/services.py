@@ -15,11 +15,40 @@ def _store_at(root: str):
     return Store(root)
 
 
+STORE_WRITES = ("register_model", "add_audit", "delete_model", "add_dataset", "import_model", "export_model",
+                "annotate_metrics", "create_run", "finish_run")
+RUNNER_WRITES = ("submit", "cancel")
+
+
+class ReadOnly:
+    """A store or runner as a viewer sees it: reading works, changing raises a clear error."""
+
+    def __init__(self, inner, blocked: tuple[str, ...]):
+        self._inner, self._blocked = inner, blocked
+
+    def __getattr__(self, name):
+        if name in self._blocked:
+            def refuse(*args, **kwargs):
+                from fmcore.errors import FmauditError
+
+                raise FmauditError("Your role is viewer: you can read audits and download reports. Running jobs, "
+                                   "uploading and deleting need the auditor role.")
+            return refuse
+        return getattr(self._inner, name)
+
+
+def can_act() -> bool:
+    """True unless the signed-in user is a viewer."""
+    return (st.session_state.get("user") or {}).get("role", "auditor") != "viewer"
+
+
 def get_store():
-    """The Store at ``$FMAUDIT_HOME``, one per process (thread-safe: each call opens its own connection)."""
+    """The Store at ``$FMAUDIT_HOME``, one per process (thread-safe: each call opens its own connection);
+    read-only for viewers."""
     from fmcore.config import home
 
-    return _store_at(str(home()))
+    store = _store_at(str(home()))
+    return store if can_act() else ReadOnly(store, STORE_WRITES)
 
 
 @st.cache_resource
@@ -31,8 +60,9 @@ def _runner_at(root: str):
 
 
 def get_runner():
-    """The job runner of this server process (workers are separate processes)."""
-    return _runner_at(str(get_store().root))
+    """The job runner of this server process (workers are separate processes); read-only for viewers."""
+    runner = _runner_at(str(get_store().root))
+    return runner if can_act() else ReadOnly(runner, RUNNER_WRITES)
 
 
 def models_where(keep=lambda record: True) -> list:

@@ -405,12 +405,35 @@ def cmd_import_model(args) -> int:
     return 0
 
 
+def cmd_user(args) -> int:
+    import getpass
+
+    from .security import add_user, load_users
+
+    if args.action == "list":
+        users = load_users(args.home)
+        _print(args, [{"name": n, "role": u["role"]} for n, u in users.items()],
+               "\n".join(f"{n}: {u['role']}" for n, u in users.items()) or "no users (local single-user mode)")
+        return 0
+    if not args.name:
+        from .errors import ConfigError
+
+        raise ConfigError("Name the user: fmaudit user add NAME --role viewer|auditor.")
+    prompt = f"Password for {args.name}: "
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(prompt)
+    add_user(args.name, password, args.role, args.home)
+    _print(args, {"name": args.name, "role": args.role}, f"user {args.name} ({args.role}) saved")
+    return 0
+
+
 def cmd_dashboard(args) -> int:
     from pathlib import Path
 
     from .security import check_bind
 
-    check_bind(args.host)
+    check_bind(args.host, args.home)
+    if args.home:
+        os.environ["FMAUDIT_HOME"] = str(Path(args.home).resolve())  # the app and its workers use this store
     root = Path(__file__).resolve().parent.parent
     app = root / "dashboard" / "app.py"
     if (root / ".streamlit").is_dir():
@@ -587,6 +610,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True, help="the dataset it was trained for (its classes must match)")
     p.add_argument("--name", default=None)
     p.set_defaults(func=cmd_import_model)
+
+    p = sub.add_parser("user", parents=[common], help="dashboard users: add NAME --role viewer|auditor, or list")
+    p.add_argument("action", choices=["add", "list"])
+    p.add_argument("name", nargs="?", default=None)
+    p.add_argument("--role", choices=["viewer", "auditor"], default="viewer")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(func=cmd_user)
 
     p = sub.add_parser("models", parents=[common], help="list registered models")
     p.add_argument("--dataset", default=None, help="only models trained on this dataset")

@@ -1,24 +1,102 @@
-"""Security defaults shared by the CLI and the dashboard."""
+"""Security defaults shared by the CLI and the dashboard: binding, users, password hashes, roles.
+
+Users live in ``$FMAUDIT_HOME/users.json`` (``fmaudit user add NAME --role viewer|auditor``) with
+PBKDF2-SHA256 password hashes (600,000 iterations, per-user salt), never plain passwords. When users
+exist the dashboard requires sign-in; without users it serves only on localhost as a single local
+auditor. Roles: ``viewer`` reads and downloads reports; ``auditor`` also runs jobs, uploads and deletes.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import os
+import re
+import secrets
+from pathlib import Path
 
-from .errors import FmauditError
+from .errors import ConfigError, FmauditError
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+ROLES = ("viewer", "auditor")
+ITERATIONS = 600_000
+NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 
-def check_bind(host: str) -> None:
-    """Refuse to serve beyond localhost unless authentication is configured.
+def users_path(home: str | Path | None = None) -> Path:
+    from .config import home as default_home
 
-    Authentication (issue 10) is configured by ``FMAUDIT_AUTH=1`` together with Streamlit
-    secrets; until then binding to another address is refused with a message saying why.
-    """
+    return Path(home) if home else default_home()
+
+
+def _users_file(home=None) -> Path:
+    return users_path(home) / "users.json"
+
+
+def hash_password(password: str, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    return f"pbkdf2_sha256${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        scheme, iterations, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "pbkdf2_sha256":
+        return False
+    got = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
+    return hmac.compare_digest(got, base64.b64decode(digest))
+
+
+def load_users(home=None) -> dict[str, dict]:
+    path = _users_file(home)
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON ({exc}); fix or remove it.") from None
+
+
+def add_user(name: str, password: str, role: str, home=None) -> None:
+    if not NAME.match(name):
+        raise ConfigError("A user name is 1-64 letters, digits, or . _ @ -.")
+    if role not in ROLES:
+        raise ConfigError(f"Role {role!r} is not one of {', '.join(ROLES)}.")
+    if len(password) < 10:
+        raise ConfigError("Use a password of at least 10 characters.")
+    users = load_users(home)
+    users[name] = {"role": role, "password": hash_password(password)}
+    path = _users_file(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".users.{os.getpid()}.json")
+    tmp.write_text(json.dumps(users, indent=2))
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def authenticate(name: str, password: str, home=None) -> dict | None:
+    """``{"name", "role"}`` when the password matches; ``None`` otherwise (same work either way)."""
+    user = load_users(home).get(name)
+    stored = user["password"] if user else hash_password("x" * 12, b"0" * 16)
+    ok = check_password(password, stored)
+    return {"name": name, "role": user["role"]} if ok and user else None
+
+
+def auth_configured(home=None) -> bool:
+    return bool(load_users(home))
+
+
+def check_bind(host: str, home=None) -> None:
+    """Refuse to serve beyond localhost unless sign-in is configured (at least one user)."""
     if host in LOCAL_HOSTS:
         return
-    if os.environ.get("FMAUDIT_AUTH") != "1":
+    if not auth_configured(home):
         raise FmauditError(
-            f"Refusing to serve on {host}: the dashboard has no sign-in configured, so anyone who can reach "
-            "that address could read and change your models. Use --host 127.0.0.1 (the default), or configure "
-            "authentication and set FMAUDIT_AUTH=1.")
+            f"Refusing to serve on {host}: no sign-in is configured, so anyone who can reach that address could "
+            "read and change your models. Use --host 127.0.0.1 (the default), or add users first: "
+            "`fmaudit user add NAME --role auditor` (or viewer); the dashboard then requires sign-in.")

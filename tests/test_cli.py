@@ -243,3 +243,16 @@ def test_pipeline_report_verify_and_exit_codes(tmp_path):
     proc = fmaudit(home, "verify", "--log", check=False)
     assert proc.returncode == 1
     assert audit_id in proc.stdout
+
+
+def test_user_add_and_list(tmp_path):
+    env = {**os.environ, "FMAUDIT_HOME": str(tmp_path / "home")}
+    proc = subprocess.run([sys.executable, "-m", "fmcore.cli", "user", "add", "alice", "--role", "auditor",
+                           "--password-stdin"], input="long-enough-password\n", capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    listed = json.loads(fmaudit(tmp_path / "home", "user", "list", "--json").stdout)
+    assert listed == [{"name": "alice", "role": "auditor"}]
+    proc = subprocess.run([sys.executable, "-m", "fmcore.cli", "user", "add", "bob", "--password-stdin"],
+                          input="short\n", capture_output=True, text=True, env=env)
+    assert proc.returncode == 2
+    assert "at least 10 characters" in proc.stderr

@@ -76,8 +76,11 @@ class JobRunner:
 
     def submit(self, target: str, params: dict, title: str | None = None) -> Job:
         """Queue ``target`` ("module:function" in fmcore or audits) with ``params``; returns the job."""
+        from ..store._trail import actor
+
         kind = target.rpartition(":")[2]
-        job = create_job(self.store, kind, {"target": target, "params": params}, title, owner_pid=os.getpid())
+        job = create_job(self.store, kind, {"target": target, "params": params, "actor": actor()}, title,
+                         owner_pid=os.getpid())
         self._wake.set()
         return job
 

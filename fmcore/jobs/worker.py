@@ -50,6 +50,8 @@ def run(store: Store, job_id: str) -> str:
     job = get_job(store, job_id)
     ctx = JobContext(store, job_id)
     update_job(store, job_id, pid=os.getpid())
+    if job.params.get("actor"):  # the audit trail names who started the job, not the server's OS user
+        os.environ["FMAUDIT_USER"] = job.params["actor"]
     try:
         fn = resolve(job.params["target"])
         result = fn(job.params.get("params", {}), ctx)

@@ -8,6 +8,7 @@ checks that every stored model and audit still hashes to what its event recorded
 
 from __future__ import annotations
 
+import contextvars
 import getpass
 import hashlib
 import json
@@ -22,9 +23,13 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+#: the signed-in dashboard user of the current script run (each Streamlit session runs in its own thread)
+ACTOR: contextvars.ContextVar[str | None] = contextvars.ContextVar("fmaudit_actor", default=None)
+
+
 def actor() -> str:
-    """Who is acting: ``FMAUDIT_USER`` (set by the dashboard's sign-in) or the operating-system user."""
-    explicit = os.environ.get("FMAUDIT_USER")
+    """Who is acting: the signed-in user of this thread, ``FMAUDIT_USER`` (set for job workers), or the OS user."""
+    explicit = ACTOR.get() or os.environ.get("FMAUDIT_USER")
     if explicit:
         return explicit
     try:

@@ -11,16 +11,6 @@ from tests.conftest import ROOT
 APP = str(ROOT / "dashboard" / "app.py")
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("FMAUDIT_HOME", str(tmp_path / "home"))
-    yield tmp_path / "home"
-    from dashboard import services
-
-    services._runner_at(str(tmp_path / "home")).shutdown()  # the cached runner of this test's store
-    services._runner_at.clear()
-
-
 def _run(page: str | None = None, timeout: float = 60) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.run()

@@ -1,0 +1,85 @@
+"""Sign-in and roles: users from `fmaudit user add`; viewers read, auditors act; the trail names who."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from fmcore.security import add_user, authenticate, check_bind, check_password, hash_password
+from tests.dashboard.test_pages import APP
+
+
+@pytest.fixture
+def users_home(home):
+    add_user("vera", "viewer-password-1", "viewer", home)
+    add_user("alice", "auditor-password-1", "auditor", home)
+    return home
+
+
+def _sign_in(name: str, password: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert [t.value for t in at.title] == ["fmaudit"]
+    assert at.text_input(key="auth_password").proto.type == 1  # a password field
+    at.text_input(key="auth_name").set_value(name)
+    at.text_input(key="auth_password").set_value(password)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_passwords_are_hashed_and_checked():
+    stored = hash_password("correct horse battery", iterations=1000)
+    assert "correct" not in stored
+    assert check_password("correct horse battery", stored)
+    assert not check_password("correct horse batterY", stored)
+    assert not check_password("anything", "plain-text-password")
+
+
+def test_bind_needs_users(tmp_path):
+    with pytest.raises(Exception, match="fmaudit user add"):
+        check_bind("0.0.0.0", tmp_path)
+    add_user("alice", "auditor-password-1", "auditor", tmp_path)
+    check_bind("0.0.0.0", tmp_path)  # sign-in is configured: allowed
+    assert "auditor-password-1" not in (tmp_path / "users.json").read_text()
+    assert authenticate("alice", "wrong", tmp_path) is None
+    assert authenticate("alice", "auditor-password-1", tmp_path) == {"name": "alice", "role": "auditor"}
+
+
+def test_sign_in_is_required_and_wrong_passwords_are_refused(users_home):
+    at = _sign_in("vera", "nope")
+    assert any("wrong password" in e.value for e in at.error)
+    assert "user" not in at.session_state
+    for _ in range(4):
+        next(b for b in at.button if b.label == "Sign in").click().run()
+    assert any("Too many failed attempts" in e.value for e in at.error)
+
+
+def test_viewer_reads_but_cannot_run_jobs(users_home):
+    at = _sign_in("vera", "viewer-password-1")
+    assert at.session_state["user"] == {"name": "vera", "role": "viewer"}
+    assert any("Signed in as **vera** (viewer)" in c.value for c in at.sidebar.caption)
+    at.switch_page("views/train.py")
+    at.run()
+    at.selectbox(key="train_dataset").set_value("digits").run()
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert any("Your role is viewer" in e.value for e in at.error)
+    from fmcore.store import Store
+
+    assert Store(users_home).list_models() == []
+
+
+def test_auditor_runs_a_job_and_the_trail_names_them(users_home):
+    at = _sign_in("alice", "auditor-password-1")
+    at.switch_page("views/train.py")
+    at.run()
+    at.selectbox(key="train_dataset").set_value("german_credit").run()
+    at.number_input(key="train_epochs").set_value(1)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    from dashboard import services
+
+    job = services._runner_at(str(users_home)).wait(at.session_state["train_job"], timeout=120)
+    assert job.state == "done", job.error
+    from fmcore.store import Store
+
+    events = Store(users_home).events()
+    assert events[0]["action"] == "model.register"
+    assert events[0]["actor"] == "alice"
