@@ -8,6 +8,7 @@ to test-artifacts/.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -171,6 +172,52 @@ def test_train_through_the_ui_then_find_the_model(server, page):
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     assert_no_exception(page)
     shot(page, "models-after-training")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):  # noqa: SIM115
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_ten_sessions_while_jobs_run(home, server, browser):
+    """Ten browser sessions held open on different pages while two trainings queue behind the job limit."""
+    from fmcore.jobs._records import create_job, get_job
+    from fmcore.store import Store
+
+    st = Store(home)
+    jobs = [create_job(st, "train", {"target": "fmcore.jobs.tasks:train", "params": {
+        "dataset": "digits", "model": "seed_cnn", "config": {"epochs": 1}, "name": f"load-{i}"}},
+        f"load test {i}").id for i in range(2)]
+    before = _rss_mb(server.proc.pid)
+    contexts, running_max = [], 0
+    for i in range(10):
+        ctx = browser.new_context(viewport={"width": 1200, "height": 1200})
+        pg = ctx.new_page()
+        path, title = PAGES[i % len(PAGES)]
+        pg.goto(f"{server.url}/{path}")
+        settle(pg, title)
+        assert_no_exception(pg)
+        contexts.append((ctx, pg, title))
+        running_max = max(running_max, sum(get_job(st, j).state == "running" for j in jobs))
+    deadline = time.time() + 300
+    while time.time() < deadline and any(get_job(st, j).state in ("queued", "running") for j in jobs):
+        running_max = max(running_max, sum(get_job(st, j).state == "running" for j in jobs))
+        time.sleep(0.5)
+    assert [get_job(st, j).state for j in jobs] == ["done", "done"]
+    assert running_max <= 1  # FMAUDIT_MAX_JOBS=1 held with ten sessions open
+    for ctx, pg, title in contexts:  # every session is still alive and error-free
+        assert_no_exception(pg)
+        pg.reload()
+        settle(pg, title)
+        assert_no_exception(pg)
+        ctx.close()
+    after = _rss_mb(server.proc.pid)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "load.json").write_text(json.dumps({"sessions": 10, "jobs": 2, "max_running": running_max,
+                                                     "server_rss_mb_before": before, "server_rss_mb_after": after}))
+    assert after - before < 600, (before, after)  # bounded: no per-session leak of models or data
 
 
 def test_killed_server_leaves_job_interrupted_and_models_intact(home, server, page):
