@@ -114,15 +114,15 @@ def page(browser):
     context.close()
 
 
-def settle(page, title: str, timeout: float = 60_000) -> None:
-    """Wait for the page heading, then for the script run to finish."""
+def settle(page, title: str, timeout: float = 60_000, draw_ms: int = 1500) -> None:
+    """Wait for the page heading, then for the script run to finish (and ``draw_ms`` for charts to draw)."""
     page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=timeout)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
         " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
         timeout=timeout)
     page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(1500)  # let canvas tables and plotly finish drawing before screenshots
+    page.wait_for_timeout(draw_ms)  # let canvas tables and plotly finish drawing before screenshots
 
 
 def assert_no_exception(page) -> None:
@@ -197,7 +197,7 @@ def test_ten_sessions_while_jobs_run(home, server, browser):
         pg = ctx.new_page()
         path, title = PAGES[i % len(PAGES)]
         pg.goto(f"{server.url}/{path}")
-        settle(pg, title)
+        settle(pg, title, draw_ms=0)
         assert_no_exception(pg)
         contexts.append((ctx, pg, title))
         running_max = max(running_max, sum(get_job(st, j).state == "running" for j in jobs))
@@ -210,7 +210,7 @@ def test_ten_sessions_while_jobs_run(home, server, browser):
     for ctx, pg, title in contexts:  # every session is still alive and error-free
         assert_no_exception(pg)
         pg.reload()
-        settle(pg, title)
+        settle(pg, title, draw_ms=0)
         assert_no_exception(pg)
         ctx.close()
     after = _rss_mb(server.proc.pid)
