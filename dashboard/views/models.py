@@ -12,6 +12,35 @@ st.caption("Every trained or derived model, with where it came from. Weights are
            "their sha256, so a model can be shown to be unchanged since it was trained.")
 
 store = services.get_store()
+with st.expander("Import a model", icon=":material/upload:"):
+    st.caption("Upload the files of a model folder: `config.json` and `model.safetensors` (plus `preprocess.json` "
+               "for tables, as fmaudit exports write them), or a Hugging Face folder with safetensors weights and "
+               "its tokenizer files. Pickle-based files (.bin, .pt, .pkl, ...) are refused unopened; remote code "
+               "is never run. The model is tested on the dataset you name before it is registered.")
+    from fmcore.data import list_datasets
+
+    names = [s.name for s in list_datasets()] + [d["name"] for d in store.list_datasets()]
+    with st.form("import_form"):
+        files = st.file_uploader("Model files", accept_multiple_files=True, key="import_files")
+        c1, c2 = st.columns(2)
+        target = c1.selectbox("Dataset it was trained for", names, key="import_dataset")
+        new_name = c2.text_input("Name (optional)", key="import_name")
+        go = st.form_submit_button("Import", icon=":material/upload:", disabled=not services.can_act())
+    if go and files:
+        import shutil
+        import tempfile
+        from pathlib import Path
+
+        folder = Path(tempfile.mkdtemp(prefix=".tmp-import-", dir=store.root))
+        try:
+            for f in files:  # keep only the base name: an uploaded name never chooses a path
+                (folder / Path(f.name).name).write_bytes(f.getvalue())
+            record = store.import_model(folder, target, name=new_name or None)
+            st.success(f"Imported {record.id}: test accuracy on {target} {record.metrics['accuracy']:.4f}.")
+        except FmauditError as exc:
+            st.error(f"Not imported: {exc}")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 models = store.list_models()
 if not models:
     st.info("No models yet. Train one on the Train page, or from a terminal: "

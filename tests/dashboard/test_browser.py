@@ -174,6 +174,30 @@ def test_train_through_the_ui_then_find_the_model(server, page):
     shot(page, "models-after-training")
 
 
+def test_import_a_model_through_the_models_page(home, server, page, tmp_path):
+    """Upload an exported model's files on the Models page; a pickle among them is refused."""
+    from fmcore.store import Store
+
+    st = Store(home)
+    source = st.list_models()[0]
+    folder = st.export_model(source.id, tmp_path / "export")
+    page.goto(f"{server.url}/models")
+    settle(page, "Models", draw_ms=0)
+    page.get_by_text("Import a model").click()
+    chooser = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    chooser.set_input_files([str(p) for p in sorted(folder.iterdir()) if p.suffix in (".json", ".safetensors")])
+    page.get_by_text("config.json").first.wait_for(timeout=30_000)
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Dataset it was trained for").click()
+    page.get_by_role("option", name=source.dataset, exact=True).click()
+    page.get_by_role("button", name="Import").click()
+    page.get_by_text(re.compile(r"^Imported m-")).first.wait_for(timeout=60_000)
+    assert_no_exception(page)
+    imported = [m for m in Store(home).list_models() if m.derivation.get("how") == "imported"]
+    assert len(imported) == 1
+    assert imported[0].dataset == source.dataset
+    assert imported[0].metrics["accuracy"] == source.metrics["accuracy"]
+
+
 def _rss_mb(pid: int) -> float:
     for line in open(f"/proc/{pid}/status"):  # noqa: SIM115
         if line.startswith("VmRSS:"):
