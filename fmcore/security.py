@@ -100,3 +100,28 @@ def check_bind(host: str, home=None) -> None:
             f"Refusing to serve on {host}: no sign-in is configured, so anyone who can reach that address could "
             "read and change your models. Use --host 127.0.0.1 (the default), or add users first: "
             "`fmaudit user add NAME --role auditor` (or viewer); the dashboard then requires sign-in.")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """A cell a spreadsheet will not run: text starting with = + - @ tab or CR gets a leading apostrophe
+    (OWASP's advice for CSV injection); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_csv(rows: list[dict]) -> str:
+    """Rows as CSV text with every cell passed through ``csv_safe``."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: csv_safe(v) for k, v in row.items()})
+    return out.getvalue()

@@ -44,10 +44,16 @@ if policy:
     (st.success if evaluation["passed"] else st.error)(
         f"**{policy['name']}: {'passed' if evaluation['passed'] else 'failed'}** · {c['pass']} pass, {c['fail']} fail, "
         f"{c['not_measured']} not measured")
-    st.dataframe(pd.DataFrame([{"check": r["id"], "status": STATUS[r["status"]], "requirement": r["requirement"],
-                                "rule": f"{r['metric']} {r['op']} {r['threshold']:g}", "value": r["value"],
-                                "evidence": r["evidence"].get("audit_id") or r["evidence"].get("reason", "")}
-                               for r in evaluation["checks"]]), hide_index=True, width="stretch")
+    check_rows = [{"check": r["id"], "status": STATUS[r["status"]], "requirement": r["requirement"],
+                   "rule": f"{r['metric']} {r['op']} {r['threshold']:g}", "value": r["value"],
+                   "evidence": r["evidence"].get("audit_id") or r["evidence"].get("reason", "")}
+                  for r in evaluation["checks"]]
+    st.dataframe(pd.DataFrame(check_rows), hide_index=True, width="stretch")
+    from fmcore.security import safe_csv
+
+    st.download_button("Policy checks (CSV)", safe_csv(check_rows), file_name=f"policy-checks-{model_id}.csv",
+                       mime="text/csv", icon=":material/table_view:", key="rep_csv",
+                       help="Cells that a spreadsheet would run as a formula are escaped with an apostrophe.")
     if evaluation["not_measured"]:
         st.caption("Not measured: run the missing audits (Robustness, Fairness, Privacy pages) and come back.")
 if st.button("Generate reports", type="primary", icon=":material/description:", key="rep_go"):

@@ -61,3 +61,21 @@ def test_bad_folders_get_clear_errors(trained_digits, tmp_path, store):
     with pytest.raises(FmauditError, match="not a folder"):
         store.import_model(tmp_path / "missing", "digits")
     assert store.list_models() == []
+
+
+def test_csv_exports_are_safe_against_formula_injection():
+    import csv
+    import io
+
+    from fmcore.security import csv_safe, safe_csv
+
+    rows = [{"check": "=HYPERLINK(\"http://evil\",\"x\")", "value": 0.5, "note": "+1", "who": "@SUM(A1)",
+             "ok": "fine", "neg": -3}]
+    text = safe_csv(rows)
+    parsed = next(csv.DictReader(io.StringIO(text)))
+    assert parsed["check"].startswith("'=")
+    assert parsed["note"] == "'+1"
+    assert parsed["who"] == "'@SUM(A1)"
+    assert parsed["ok"] == "fine"
+    assert parsed["neg"] == "-3"  # a number stays a number
+    assert csv_safe("\tcmd") == "'\tcmd"
