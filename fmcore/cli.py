@@ -661,6 +661,14 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write("\n")
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # disk full, permissions, a vanished file: say what and where, no traceback
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        message = f"{exc.strerror or exc}{where}"
+        if getattr(args, "json", False):
+            json.dump({"error": message, "type": type(exc).__name__}, sys.stdout)
+            sys.stdout.write("\n")
+        print(f"error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

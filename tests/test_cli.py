@@ -256,3 +256,12 @@ def test_user_add_and_list(tmp_path):
                           input="short\n", capture_output=True, text=True, env=env)
     assert proc.returncode == 2
     assert "at least 10 characters" in proc.stderr
+
+
+def test_os_errors_are_reported_not_dumped(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store folder should be")
+    proc = fmaudit(blocker, "datasets", "--json", check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert str(blocker) in proc.stderr
