@@ -12,16 +12,42 @@ import time
 import streamlit as st
 
 from fmcore.config import home
-from fmcore.security import auth_configured, authenticate
+from fmcore.security import authenticate, load_users
 from fmcore.store._trail import ACTOR, actor
 
 MAX_FAILURES = 5
 LOCKOUT_S = 30
 
 
+def _oidc() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all: OIDC is simply not configured
+        return False
+
+
+def _oidc_user() -> dict | None:
+    """The OIDC-signed-in user (``st.login``), with the role ``fmaudit user add EMAIL --role ...`` gave them
+    (viewer when none)."""
+    if not st.user.get("is_logged_in"):
+        st.title("fmaudit")
+        st.caption("Sign in with your organisation's account to see and run audits.")
+        st.button("Sign in", type="primary", on_click=st.login, key="auth_oidc")
+        return None
+    name = st.user.get("email") or st.user.get("name") or "unknown"
+    role = load_users(home()).get(name, {}).get("role", "viewer")
+    return {"name": name, "role": role, "oidc": True}
+
+
 def signed_in_user() -> dict:
-    """The session's user, after a sign-in form when users are configured (stops the script until then)."""
-    if not auth_configured(home()):
+    """The session's user, after sign-in when it is configured (stops the script until then): Streamlit
+    OIDC when secrets.toml has ``[auth]``, otherwise the users of ``fmaudit user add``."""
+    if _oidc():
+        user = _oidc_user()
+        if user is None:
+            st.stop()
+        st.session_state["user"] = user
+    elif not load_users(home()):
         user = {"name": actor(), "role": "auditor", "local": True}
     elif st.session_state.get("user"):
         user = st.session_state["user"]
@@ -36,6 +62,8 @@ def signed_in_user() -> dict:
             st.caption(f"Signed in as **{user['name']}** ({user['role']})")
             if st.button("Sign out", key="auth_out", icon=":material/logout:"):
                 st.session_state.pop("user", None)
+                if user.get("oidc"):
+                    st.logout()
                 st.rerun()
     return user
 

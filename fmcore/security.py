@@ -87,19 +87,36 @@ def authenticate(name: str, password: str, home=None) -> dict | None:
     return {"name": name, "role": user["role"]} if ok and user else None
 
 
-def auth_configured(home=None) -> bool:
-    return bool(load_users(home))
+def oidc_configured(folder: str | Path | None = None) -> bool:
+    """True when Streamlit's OIDC sign-in (``st.login``) is set up: an ``[auth]`` table in secrets.toml."""
+    import tomllib
+
+    candidates = [Path(folder or ".") / ".streamlit" / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml"]
+    for path in candidates:
+        if path.is_file():
+            try:
+                if "auth" in tomllib.loads(path.read_text(encoding="utf-8")):
+                    return True
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+                continue
+    return False
+
+
+def auth_configured(home=None, app_folder=None) -> bool:
+    """Sign-in exists: users from ``fmaudit user add``, or Streamlit OIDC (``[auth]`` in secrets.toml)."""
+    return bool(load_users(home)) or oidc_configured(app_folder)
 
 
 def check_bind(host: str, home=None) -> None:
     """Refuse to serve beyond localhost unless sign-in is configured (at least one user)."""
     if host in LOCAL_HOSTS:
         return
-    if not auth_configured(home):
+    if not auth_configured(home, Path(__file__).resolve().parent.parent):
         raise FmauditError(
             f"Refusing to serve on {host}: no sign-in is configured, so anyone who can reach that address could "
             "read and change your models. Use --host 127.0.0.1 (the default), or add users first: "
-            "`fmaudit user add NAME --role auditor` (or viewer); the dashboard then requires sign-in.")
+            "`fmaudit user add NAME --role auditor` (or viewer), or configure OIDC in .streamlit/secrets.toml "
+            "([auth]); the dashboard then requires sign-in.")
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

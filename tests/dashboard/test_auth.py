@@ -83,3 +83,20 @@ def test_auditor_runs_a_job_and_the_trail_names_them(users_home):
     events = Store(users_home).events()
     assert events[0]["action"] == "model.register"
     assert events[0]["actor"] == "alice"
+
+
+def test_oidc_when_configured_shows_its_sign_in(home, tmp_path):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s" * 32,
+                          "client_id": "fmaudit", "client_secret": "x",
+                          "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}
+    at.run()
+    assert not at.exception
+    assert any(b.label == "Sign in" for b in at.button)
+    assert "Sign in with your organisation" in at.caption[0].value
+    from fmcore.security import oidc_configured
+
+    assert not oidc_configured(tmp_path)
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text('[auth]\nclient_id = "x"\n')
+    assert oidc_configured(tmp_path)
