@@ -13,6 +13,13 @@ from ._spec import Dataset, DatasetSpec, Feature, Provenance, Split, sha256_file
 MAX_CLASSES = 20
 MAX_CATEGORY_SHARE = 0.5  # a text column with more distinct values than this share of rows is ID-like
 MIN_ROWS = 20
+MAX_COLUMNS = 2_000
+MAX_CELL_CHARS = 100_000  # one cell: a long review fits; a smuggled file does not
+
+
+def max_rows() -> int:
+    """Row limit: ``$FMAUDIT_MAX_CSV_ROWS`` (default 5,000,000)."""
+    return int(os.environ.get("FMAUDIT_MAX_CSV_ROWS", "5000000"))
 
 
 def max_csv_bytes() -> int:
@@ -58,6 +65,16 @@ def validate_frame(df, label: str, sensitive: tuple[str, ...], text: str | None,
             f"column(s) {', '.join(map(repr, missing))} not found; the file has: {', '.join(columns)}"])
     if len(df) < MIN_ROWS:
         problems.append(f"the file has {len(df)} rows; at least {MIN_ROWS} are needed to split and train")
+    if len(df) > max_rows():
+        raise DataValidationError([f"the file has {len(df):,} rows, over the {max_rows():,} limit; sample it or "
+                                   "raise FMAUDIT_MAX_CSV_ROWS"])
+    if len(columns) > MAX_COLUMNS:
+        raise DataValidationError([f"the file has {len(columns):,} columns, over the {MAX_COLUMNS:,} limit"])
+    for col in df.select_dtypes(exclude=["number", "bool"]).columns:
+        lengths = df[col].dropna().astype(str).str.len()
+        longest = int(lengths.max()) if len(lengths) else 0
+        if longest > MAX_CELL_CHARS:
+            problems.append(f"column {str(col)!r} has a cell of {longest:,} characters (limit {MAX_CELL_CHARS:,})")
     y = df[label]
     n_missing = int(y.isna().sum())
     if n_missing:

@@ -86,3 +86,21 @@ def test_text_csv(tmp_path):
     ds = load_csv(write_csv(tmp_path / "t.csv", rows), "label", text="review")
     assert ds.spec.modality == "text"
     assert ds["train"].X.dtype == object
+
+
+def test_row_column_and_cell_limits(tmp_path, good_rows, monkeypatch):
+    from fmcore.data import _csv
+
+    monkeypatch.setenv("FMAUDIT_MAX_CSV_ROWS", "100")
+    with pytest.raises(DataValidationError, match="120 rows, over the 100 limit"):
+        load_csv(write_csv(tmp_path / "rows.csv", good_rows), "approved", ("sex",))
+    monkeypatch.delenv("FMAUDIT_MAX_CSV_ROWS")
+    monkeypatch.setattr(_csv, "MAX_COLUMNS", 3)
+    with pytest.raises(DataValidationError, match="4 columns, over the 3 limit"):
+        load_csv(write_csv(tmp_path / "cols.csv", good_rows), "approved", ("sex",))
+    monkeypatch.setattr(_csv, "MAX_COLUMNS", 2000)
+    monkeypatch.setattr(_csv, "MAX_CELL_CHARS", 50)
+    rows = [dict(r) for r in good_rows]
+    rows[3]["city"] = "x" * 80
+    with pytest.raises(DataValidationError, match="cell of 80 characters"):
+        load_csv(write_csv(tmp_path / "cell.csv", rows), "approved", ("sex",))
