@@ -166,7 +166,16 @@ def _student(clf, width: float):
     return nets.build(arch, kw), kw
 
 
+def _quiet_torchao() -> None:
+    """torchao logs a warning for each optional GPU kernel library it cannot load on a CPU machine."""
+    import logging
+
+    for name in ("torchao", "torch.utils._pytree"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def _quantize(net: nn.Module, name: str) -> nn.Module:
+    _quiet_torchao()
     from torchao.quantization import Int8DynamicActivationInt8WeightConfig, Int8WeightOnlyConfig, quantize_
 
     net = copy.deepcopy(net)
