@@ -8,6 +8,8 @@ TORCH := torch==2.13.0
 HOST ?= 127.0.0.1
 PORT ?= 8501
 PYTEST_ARGS ?=
+# test files run in parallel worker processes (each test file stays in one worker, in order)
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test test-fast lint bench chromium clean
 
@@ -40,10 +42,10 @@ lint: install
 
 # One torch thread in tests: on 2 shared cores more threads collapse (see shared/STACK.md).
 test: install chromium lint
-	FMAUDIT_THREADS=1 $(PY) -m pytest $(PYTEST_ARGS)
+	FMAUDIT_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 test-fast: install lint
-	FMAUDIT_THREADS=1 $(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+	FMAUDIT_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow and not browser" $(PYTEST_ARGS)
 
 bench: install
 	FMAUDIT_THREADS=1 $(PY) bench/run_all.py
