@@ -42,10 +42,10 @@ lint: install
 
 # One torch thread in tests: on 2 shared cores more threads collapse (see shared/STACK.md).
 test: install chromium lint
-	FMAUDIT_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
+	FMAUDIT_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
 
 test-fast: install lint
-	FMAUDIT_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow and not browser" $(PYTEST_ARGS)
+	FMAUDIT_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow and not browser" $(PYTEST_ARGS)
 
 bench: install
 	FMAUDIT_THREADS=1 $(PY) bench/run_all.py
