@@ -132,20 +132,18 @@ def dp_sweep(params: dict, ctx) -> dict:
 
 def compression(params: dict, ctx) -> dict:
     """Make each compressed variant in ``params["methods"]`` of ``params["model"]``, then audit them all."""
-    from fmcore.compress import compress
-    from fmcore.jobs import JobCancelled
+    from fmcore.compress import compress_many
 
     from .compression import compression_audit
 
     methods = list(params.get("methods") or [])
-    made = []
-    for i, method in enumerate(methods):
-        if ctx.is_cancelled():
-            raise JobCancelled(f"stopped after {i} of {len(methods)} variants")
-        ctx.progress(0.7 * i / max(1, len(methods)), message=f"compressing: {method}")
-        s = compress(ctx.store, params["model"], method, **dict(params.get("options", {}))).summary()
-        ctx.log(f"{method}: {s['model_id']}, size {s['size_ratio']:.3f}x, accuracy {s['accuracy_delta']:+.4f}")
-        made.append(s["model_id"])
+    results = compress_many(ctx.store, params["model"], methods, **dict(params.get("options", {})),
+                            progress=lambda f, m: ctx.progress(0.7 * f, message=f"compressing: {m}"),
+                            is_cancelled=ctx.is_cancelled) if methods else []
+    for r in results:
+        s = r.summary()
+        ctx.log(f"{s['method']}: {s['model_id']}, size {s['size_ratio']:.3f}x, accuracy {s['accuracy_delta']:+.4f}")
+    made = [r.model_id for r in results]
     result = compression_audit(ctx.store, params["model"],
                                progress=lambda f, m: ctx.progress(0.7 + 0.3 * f, message=f"auditing: {m}"))
     audit_id = ctx.store.add_audit(result.model_id, "compression", result.params, result.to_dict())

@@ -65,6 +65,21 @@ def get_runner():
     return runner if can_act() else ReadOnly(runner, RUNNER_WRITES)
 
 
+def executor_line() -> str:
+    """Where the jobs' sweeps run, from the server's environment (the page never connects to Ray itself)."""
+    import os
+
+    from fmcore.jobs import executor_from_env
+
+    executor = executor_from_env()
+    if executor.name == "local":
+        return ("Sweeps run inside each job's worker process, one task after another "
+                "(set FMAUDIT_EXECUTOR=ray to fan them out on Ray).")
+    where = executor.address or f"a private Ray instance per job ({os.environ.get('FMAUDIT_RAY_CPUS') or 'all'} CPUs)"
+    return (f"Sweeps (attack epsilons, compression methods, bootstrap chunks, LiRA reference models) fan out as "
+            f"Ray tasks on {where}; results land in this store. Each job's log names the cluster and its CPUs.")
+
+
 def models_where(keep=lambda record: True) -> list:
     """Registered models, newest first, without the pretrained bases, filtered by ``keep(record)``."""
     return [m for m in reversed(get_store().list_models()) if m.derivation.get("how") != "pretrained" and keep(m)]

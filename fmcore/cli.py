@@ -235,11 +235,12 @@ def _compression_audit(args, store) -> int:
 
 
 def cmd_compress(args) -> int:
-    from .compress import compress
+    from .compress import compress_many
 
     store = _store(args)
-    results = [compress(store, args.model, m, fine_tune_epochs=args.fine_tune_epochs, seed=args.seed,
-                        max_train_samples=args.max_train or None).summary() for m in _csv_list(args.method)]
+    results = [r.summary() for r in compress_many(store, args.model, _csv_list(args.method),
+                                                  fine_tune_epochs=args.fine_tune_epochs, seed=args.seed,
+                                                  max_train_samples=args.max_train or None)]
     lines = [f"Model {s['model_id']} ({s['method']}, parent {s['parent_id']}): size {s['size_ratio']:.3f}x "
              f"({s['size_bytes'] / 1024:.0f} KiB), accuracy {s['parent_accuracy']:.4f} -> {s['accuracy']:.4f}"
              for s in results]
@@ -426,6 +427,16 @@ def cmd_user(args) -> int:
     return 0
 
 
+def cmd_executor(args) -> int:
+    from .jobs import executor_from_env
+
+    info = executor_from_env().describe()
+    where = ("this process, one task after another" if info["executor"] == "local" else
+             f"Ray at {info['address']}: {info['nodes']} node(s), {info['cpus']} CPUs")
+    _print(args, info, f"sweeps run on {where}")
+    return 0
+
+
 def cmd_dashboard(args) -> int:
     from pathlib import Path
 
@@ -458,6 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     common.add_argument("--home", default=None, help="store folder (default $FMAUDIT_HOME or ~/.fmaudit)")
+    common.add_argument("--executor", choices=("local", "ray"), default=None,
+                        help="where sweeps run: this process, or Ray tasks (default $FMAUDIT_EXECUTOR or local)")
+    common.add_argument("--ray-address", default=None, metavar="ADDR",
+                        help="an existing Ray cluster (auto, ray://head:10001, host:6379); default "
+                             "$FMAUDIT_RAY_ADDRESS, else a private local instance")
     parser = argparse.ArgumentParser(prog="fmaudit", description="Responsible-AI audits from the command line.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -641,6 +657,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-group-size", type=int, default=10)
     p.set_defaults(func=cmd_add_dataset)
 
+    p = sub.add_parser("executor", parents=[common], help="where sweeps run: connect and show CPUs and nodes")
+    p.set_defaults(func=cmd_executor)
+
     p = sub.add_parser("dashboard", parents=[common], help="start the web dashboard")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8501)
@@ -653,6 +672,11 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import FmauditError
 
     args = build_parser().parse_args(argv)
+    # environment, so that the dashboard's job workers inherit the choice too
+    if getattr(args, "executor", None):
+        os.environ["FMAUDIT_EXECUTOR"] = args.executor
+    if getattr(args, "ray_address", None):
+        os.environ["FMAUDIT_RAY_ADDRESS"] = args.ray_address
     try:
         return args.func(args)
     except FmauditError as exc:

@@ -7,17 +7,32 @@ import time
 import numpy as np
 
 from fmcore.errors import ConfigError, FmauditError
+from fmcore.jobs import get_executor
 
 from .._registry import register_audit
 from .._result import AuditResult
 from ._metrics import STANDARD, calibration_error, disparities, encode_groups, group_metrics
 
 CI_METRICS = ("selection_rate", "accuracy", "tpr")
+BOOT_CHUNK = 50  # resamples per task: the unit a sweep fans out, fixed so results do not depend on where it runs
 
 
 def _interval(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(all="ignore"):
         return np.nanpercentile(samples, 2.5, axis=0), np.nanpercentile(samples, 97.5, axis=0)
+
+
+def _bootstrap_task(shared: dict, task: dict) -> dict:
+    """``task["n"]`` Poisson-bootstrap resamples: group metrics per resample and the DP difference."""
+    rng = np.random.default_rng(task["seed"])
+    out = {k: [] for k in (*CI_METRICS, "dp")}
+    for _ in range(task["n"]):
+        w = rng.poisson(1.0, size=len(shared["y"])).astype(np.float64)
+        bm = group_metrics(shared["y"], shared["p"], shared["codes"], shared["groups"], weights=w)
+        for k in CI_METRICS:
+            out[k].append(bm[k])
+        out["dp"].append(disparities(bm)["demographic_parity_difference"])
+    return out
 
 
 def analyse(y01, p01, scores, columns: dict[str, np.ndarray], n_boot: int, seed: int, min_group: int,
@@ -27,15 +42,13 @@ def analyse(y01, p01, scores, columns: dict[str, np.ndarray], n_boot: int, seed:
     g = len(groups)
     m = group_metrics(y01, p01, codes, g)
     m["calibration_error"] = calibration_error(y01, scores, codes, g)
-    rng = np.random.default_rng(seed)
-    boots = {k: [] for k in CI_METRICS}
-    dp_boot = []
-    for _ in range(n_boot):
-        w = rng.poisson(1.0, size=len(y01)).astype(np.float64)
-        bm = group_metrics(y01, p01, codes, g, weights=w)
-        for k in CI_METRICS:
-            boots[k].append(bm[k])
-        dp_boot.append(disparities(bm)["demographic_parity_difference"])
+    # Poisson bootstrap in chunks of BOOT_CHUNK resamples, one task each (fanned out on Ray when configured)
+    tasks = [{"seed": seed * 1000 + i, "n": min(BOOT_CHUNK, n_boot - start)}
+             for i, start in enumerate(range(0, n_boot, BOOT_CHUNK))]
+    chunks = get_executor().map(_bootstrap_task, tasks, {"y": y01, "p": p01, "codes": codes, "groups": g},
+                                label="bootstrap chunk")
+    boots = {k: [row for c in chunks for row in c[k]] for k in CI_METRICS}
+    dp_boot = [v for c in chunks for v in c["dp"]]
     rows, warnings = [], []
     bounds = {k: _interval(np.array(v)) for k, v in boots.items()} if n_boot else {}
     for i, grp in enumerate(groups):

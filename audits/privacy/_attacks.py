@@ -124,11 +124,7 @@ def label_only(data: AttackData, params: dict, progress=None) -> tuple[np.ndarra
 
 def lira(data: AttackData, params: dict, progress=None) -> np.ndarray:
     """Offline LiRA with a global variance (Carlini et al. 2022, sec. VI: the variant for few models)."""
-    from dataclasses import replace
-
-    from fmcore.models import nets
-    from fmcore.models._batching import batched_logits
-    from fmcore.train import TrainConfig, fit
+    from fmcore.train import TrainConfig
 
     clf = data.classifier
     if clf.modality == "text":
@@ -148,19 +144,35 @@ def lira(data: AttackData, params: dict, progress=None) -> np.ndarray:
                       dp_delta=training.get("dp_delta"), dp_max_grad_norm=float(training.get("dp_max_grad_norm") or 1))
     rng = np.random.default_rng(int(params["seed"]))
     target = logit_confidence(clf.logits(data.inputs_eval), data.y_eval)
-    phis = []
-    for i in range(k):
-        if progress:
-            progress(i / k, f"LiRA: reference model {i + 1} of {k} ({size} examples, {cfg.epochs} epochs)")
-        torch.manual_seed(int(params["seed"]) * 1000 + i)
-        net = nets.build(meta["architecture"], meta["kwargs"])
-        idx = torch.from_numpy(np.sort(rng.choice(len(pop_y), size=size, replace=False)))
-        fit(net, (pop_x[idx], pop_y[idx.numpy()]), None, replace(cfg, seed=i), len(clf.classes))
-        phis.append(logit_confidence(batched_logits(net, data.inputs_eval, len(clf.classes)), data.y_eval))
+    # each reference model is one task (its own training rows and seed): they fan out on Ray when configured
+    tasks = [{"seed": int(params["seed"]) * 1000 + i, "index": i,
+              "rows": np.sort(rng.choice(len(pop_y), size=size, replace=False))} for i in range(k)]
+    shared = {"architecture": meta["architecture"], "kwargs": meta["kwargs"], "config": cfg,
+              "population": (pop_x, pop_y), "inputs": data.inputs_eval, "y": data.y_eval, "classes": len(clf.classes)}
+    from fmcore.jobs import get_executor
+
+    phis = get_executor().map(_reference_task, tasks, shared, label=f"LiRA reference model ({size} examples, "
+                              f"{cfg.epochs} epochs)", progress=progress)
     phis = np.stack(phis)  # (k, n_eval): each example's statistic under models that never saw it
     mu = phis.mean(0)
     sigma = float(np.std(phis - mu)) + 1e-6  # global variance: per-example estimates from k < 8 are noise
     return (target - mu) / sigma
+
+
+def _reference_task(shared: dict, task: dict) -> np.ndarray:
+    """Train one LiRA reference model on ``task["rows"]`` of the population; its statistic on the audited examples."""
+    from dataclasses import replace
+
+    from fmcore.models import nets
+    from fmcore.models._batching import batched_logits
+    from fmcore.train import fit
+
+    pop_x, pop_y = shared["population"]
+    net = nets.build(shared["architecture"], shared["kwargs"])
+    idx = torch.from_numpy(task["rows"])
+    cfg = replace(shared["config"], seed=task["index"], threads=torch.get_num_threads())
+    fit(net, (pop_x[idx], pop_y[task["rows"]]), None, cfg, shared["classes"])
+    return logit_confidence(batched_logits(net, shared["inputs"], shared["classes"]), shared["y"])
 
 
 RUNNERS = {"threshold": threshold, "blackbox": blackbox, "rulebased": rulebased, "label_only": label_only,

@@ -50,22 +50,32 @@ def _predict(estimator, x, batch_size) -> tuple[np.ndarray, np.ndarray]:
     return probs.argmax(1), probs.max(1)
 
 
-def sweep(estimator, spec, x, y, eps_list, batch_size, params, progress=None) -> tuple[list[dict], dict]:
-    """Robust accuracy per epsilon; returns the table rows and the adversarial inputs per epsilon."""
+def _attack_task(shared: dict, task: dict) -> np.ndarray:
+    """One sweep task: ``task["attack"]`` at ``task["eps"]`` on the first ``task["n"]`` shared inputs."""
+    estimator = art_estimator(shared["classifier"], shared["clip"])
+    n = task.get("n") or len(shared["x"])
+    attack = ATTACKS[task["attack"]].build(estimator, task["eps"], task["batch_size"], **task["overrides"])
+    return attack.generate(x=shared["x"][:n], y=shared["y"][:n]).astype(np.float32)
+
+
+def attack_tasks(spec, eps_list, batch_size: int, overrides: dict, n: int | None = None) -> list[dict]:
+    """The tasks of one attack's sweep: one per epsilon (one in all for a minimum-norm attack)."""
+    return [{"attack": spec.name, "eps": eps, "batch_size": batch_size, "overrides": overrides, "n": n}
+            for eps in (eps_list if spec.uses_eps else [None])]
+
+
+def sweep_rows(estimator, spec, x, y, eps_list, batch_size, generated: list) -> tuple[list[dict], dict]:
+    """Robust accuracy per epsilon from the attacks' outputs; returns the table rows and the inputs per epsilon."""
     clean_pred, _ = _predict(estimator, x, batch_size)
     clean_correct = clean_pred == y
     rows, advs = [], {}
-    overrides = {k: v for k, v in params.items() if k in spec.defaults and v is not None}
     if spec.uses_eps:
-        for i, eps in enumerate(eps_list):
-            if progress:
-                progress(i / len(eps_list), f"{spec.title} at eps {eps:g}")
-            adv = spec.build(estimator, eps, batch_size, **overrides).generate(x=x, y=y).astype(np.float32)
+        for eps, adv in zip(eps_list, generated, strict=True):
             pred, _ = _predict(estimator, adv, batch_size)
             rows.append(_row(eps, pred == y, clean_correct, adv - x))
             advs[eps] = adv
     else:  # minimum-norm attack: robust at eps when the change it needed is larger than eps
-        adv = spec.build(estimator, None, batch_size, **overrides).generate(x=x, y=y).astype(np.float32)
+        adv = generated[0]
         pred, _ = _predict(estimator, adv, batch_size)
         linf, l2 = _norms(adv - x)
         size = linf if spec.norm == "inf" else l2
@@ -78,7 +88,8 @@ def sweep(estimator, spec, x, y, eps_list, batch_size, params, progress=None) ->
     return rows, advs
 
 
-def _checks(spec, rows, advs, estimator, x, y, eps_list, batch_size, params) -> tuple[list[dict], list[str]]:
+def _checks(spec, rows, advs, fgsm_rows, square_adv, estimator, x, y, eps_list, batch_size,
+            params) -> tuple[list[dict], list[str]]:
     checks, warnings = [], []
     accs = [r["robust_accuracy"] for r in rows]
     rises = [(rows[i]["eps"], rows[i + 1]["eps"]) for i in range(len(accs) - 1) if accs[i + 1] > accs[i] + 1e-9]
@@ -87,30 +98,25 @@ def _checks(spec, rows, advs, estimator, x, y, eps_list, batch_size, params) -> 
     if rises:
         warnings.append(f"Robust accuracy rises with epsilon ({rises}): the attack is not converging; do not trust "
                         "these numbers (increase steps or check for gradient masking).")
-    if spec.name in ("pgd", "pgd_l2") and params["compare_fgsm"]:
-        fgsm = ATTACKS["fgsm"] if spec.norm == "inf" else None
-        if fgsm is not None:
-            frows, _ = sweep(estimator, fgsm, x, y, eps_list, batch_size, {})
-            weaker = [(r["eps"], r["robust_accuracy"], f["robust_accuracy"]) for r, f in zip(rows, frows, strict=True)
-                      if r["robust_accuracy"] > f["robust_accuracy"] + 1e-9]
-            checks.append({"check": "PGD at least as strong as FGSM at every epsilon", "passed": not weaker,
-                           "detail": "; ".join(f"eps {e}: PGD {a:.3f} > FGSM {b:.3f}" for e, a, b in weaker)
-                           or ", ".join(f"eps {r['eps']}: PGD {r['robust_accuracy']:.3f} <= FGSM "
-                                        f"{f['robust_accuracy']:.3f}" for r, f in zip(rows, frows, strict=True))})
-            if weaker:
-                warnings.append("PGD is weaker than one-step FGSM somewhere: a sign of gradient masking or too few "
-                                "PGD steps.")
-    blackbox_check = spec.access == "white-box" and spec.uses_eps and params["blackbox_check_samples"] and (
-        spec.norm == "inf")
-    if blackbox_check and x.ndim != 4:  # ART's Square attack draws square patches: it needs images
+    if fgsm_rows is not None:
+        frows = fgsm_rows
+        weaker = [(r["eps"], r["robust_accuracy"], f["robust_accuracy"]) for r, f in zip(rows, frows, strict=True)
+                  if r["robust_accuracy"] > f["robust_accuracy"] + 1e-9]
+        checks.append({"check": "PGD at least as strong as FGSM at every epsilon", "passed": not weaker,
+                       "detail": "; ".join(f"eps {e}: PGD {a:.3f} > FGSM {b:.3f}" for e, a, b in weaker)
+                       or ", ".join(f"eps {r['eps']}: PGD {r['robust_accuracy']:.3f} <= FGSM "
+                                    f"{f['robust_accuracy']:.3f}" for r, f in zip(rows, frows, strict=True))})
+        if weaker:
+            warnings.append("PGD is weaker than one-step FGSM somewhere: a sign of gradient masking or too few "
+                            "PGD steps.")
+    if _blackbox_check(spec, params) and x.ndim != 4:  # ART's Square attack draws square patches: it needs images
         checks.append({"check": "black-box Square attack cross-check", "passed": True,
                        "detail": "not applicable to tabular inputs (Square perturbs image patches); the PGD vs FGSM "
                                  "check above is the masking check here"})
-    elif blackbox_check:
-        m = min(len(x), int(params["blackbox_check_samples"]))
+    elif square_adv is not None:
+        m = len(square_adv)
         eps = eps_list[-1]
-        sq = ATTACKS["square"].build(estimator, eps, batch_size).generate(x=x[:m], y=y[:m]).astype(np.float32)
-        sq_acc = float((_predict(estimator, sq, batch_size)[0] == y[:m]).mean())
+        sq_acc = float((_predict(estimator, square_adv, batch_size)[0] == y[:m]).mean())
         wb_adv = advs[eps][:m]  # the sweep already attacked these inputs at this epsilon
         wb_acc = float((_predict(estimator, wb_adv.astype(np.float32), batch_size)[0] == y[:m]).mean())
         masked = sq_acc < wb_acc - MASKING_MARGIN
@@ -121,6 +127,11 @@ def _checks(spec, rows, advs, estimator, x, y, eps_list, batch_size, params) -> 
                             f"white-box {spec.title} ({wb_acc:.1%}) at eps {eps}; gradient-based numbers "
                             "overstate robustness.")
     return checks, warnings
+
+
+def _blackbox_check(spec, params) -> bool:
+    return bool(spec.access == "white-box" and spec.uses_eps and params["blackbox_check_samples"]
+                and spec.norm == "inf")
 
 
 def _gallery(classifier, estimator, x, y, adv, batch_size, feature_names) -> list[dict]:
@@ -194,17 +205,34 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     clip = feature_range(classifier, dataset["train"])
     estimator = art_estimator(classifier, clip)
     bs = int(params["batch_size"])
-    import torch
+    params = {**params, **attack_params}
+    overrides = {k: v for k, v in params.items() if k in spec.defaults and v is not None}
+    # every attack of the audit is one task: the sweep, FGSM for comparison, the Square cross-check
+    groups = {"sweep": attack_tasks(spec, eps_list, bs, overrides)}
+    if spec.name == "pgd" and params["compare_fgsm"]:  # FGSM is the Linf one-step baseline
+        groups["fgsm"] = attack_tasks(ATTACKS["fgsm"], eps_list, bs, {})
+    if _blackbox_check(spec, params) and x.ndim == 4:
+        groups["square"] = [{**attack_tasks(ATTACKS["square"], eps_list[-1:], bs, {})[0],
+                             "n": min(len(x), int(params["blackbox_check_samples"]))}]
+    tasks = [t for g in groups.values() for t in g]
+    for i, task in enumerate(tasks):
+        task["seed"] = int(params["seed"]) * 1000 + i
 
-    torch.manual_seed(int(params["seed"]))
-    np.random.seed(int(params["seed"]))
     def sub(lo, hi):  # map a stage's own 0..1 onto part of the overall progress
         return (lambda f, msg: progress(lo + (hi - lo) * f, msg)) if progress else None
 
-    rows, advs = sweep(estimator, spec, x, y, eps_list, bs, {**params, **attack_params}, sub(0.0, 0.7))
+    from fmcore.jobs import get_executor
+
+    generated = iter(get_executor().map(_attack_task, tasks, {"classifier": classifier, "clip": clip, "x": x, "y": y},
+                                        progress=sub(0.0, 0.8), label=f"{spec.title} attack"))
+    outputs = {name: [next(generated) for _ in g] for name, g in groups.items()}
     if progress:
-        progress(0.7, "sanity checks (FGSM comparison, black-box Square attack)")
-    checks, warnings = _checks(spec, rows, advs, estimator, x, y, eps_list, bs, {**params, **attack_params})
+        progress(0.8, "sanity checks (FGSM comparison, black-box Square attack)")
+    rows, advs = sweep_rows(estimator, spec, x, y, eps_list, bs, outputs["sweep"])
+    fgsm_rows = sweep_rows(estimator, ATTACKS["fgsm"], x, y, eps_list, bs, outputs["fgsm"])[0] if "fgsm" in outputs \
+        else None
+    checks, warnings = _checks(spec, rows, advs, fgsm_rows, outputs.get("square", [None])[0], estimator, x, y,
+                               eps_list, bs, params)
     clean_pred, _ = _predict(estimator, x, bs)
     per_class = []
     for c, name in enumerate(classifier.classes):

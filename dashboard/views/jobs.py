@@ -10,6 +10,7 @@ st.title("Jobs")
 st.caption("Every training and audit runs as a job in its own worker process. Jobs survive page changes and "
            "refreshes; a job cut short by a server restart is marked interrupted, with the reason.")
 
+st.caption(services.executor_line())
 runner = services.get_runner()
 jobs = runner.jobs()
 if not jobs:

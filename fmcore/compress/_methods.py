@@ -215,37 +215,22 @@ def _distill_loss(teacher: nn.Module, temperature: float = 4.0, weight: float = 
     return loss
 
 
-def compress(store, model_id: str, method: str, *, fine_tune_epochs: int | None = None, seed: int = 0,
-             max_train_samples: int | None = None, threads: int | None = None, callbacks=()) -> CompressResult:
-    """Make and register one compressed variant of ``model_id`` (see the module docstring for methods)."""
-    from ..config import seed_everything
-    from ..data import load_dataset
-    from ..models import Classifier
-    from ..train import TrainConfig, evaluate, fit
+def _variant_task(shared: dict, task: dict) -> tuple[nn.Module, dict]:
+    """Make one variant's network and metadata (a sweep task). torchao's quantized modules do not pickle,
+    so int8 variants come back as the float network and are quantized by ``compress_many``."""
+    from ..train import TrainConfig, fit
 
+    clf, method = shared["classifier"], task["method"]
     name, level = parse_method(method)
-    started = time.perf_counter()
-    parent = store.get_model(model_id)
-    clf = store.load_classifier(model_id)
-    if clf.modality == "text" or clf.needs_groups or clf.meta.get("storage") or clf.meta.get("randomized"):
-        what = "a text transformer" if clf.modality == "text" else "a mitigated or already compressed model"
-        raise FmauditError(f"{method} compresses plain image and tabular networks; model {model_id} is {what}. "
-                           "Compress the original model instead.")
-    seed_everything(seed, threads)
-    ds = load_dataset(parent.dataset, store=store)
-    train = ds["train"].head(max_train_samples) if max_train_samples else ds["train"]
-    val, test = ds["val"].head(2000), ds["test"]
-    tc = dict(parent.config.get("train") or {})
-    base_cfg = TrainConfig(epochs=1, batch_size=tc.get("batch_size") or 64, lr=(tc.get("lr") or 1e-3) / 3,
-                           optimizer=tc.get("optimizer") or "adam", seed=seed, threads=threads)
+    base_cfg = TrainConfig(**{**shared["config"], "threads": torch.get_num_threads()})
 
     def tune(net, epochs, loss_fn=None, lr=None):
         if epochs:
             cfg = TrainConfig(**{**base_cfg.to_dict(), "epochs": epochs, "lr": lr or base_cfg.lr})
-            fit(net, (clf.encode(train.X), train.y), (clf.encode(val.X), val.y), cfg, ds.num_classes,
-                list(callbacks), loss_fn=loss_fn)
+            fit(net, shared["train"], shared["val"], cfg, shared["num_classes"], loss_fn=loss_fn)
         return net.eval()
 
+    fine_tune_epochs = shared["fine_tune_epochs"]
     meta = {k: v for k, v in clf.meta.items() if k not in ("storage",)}
     net, storage, info = copy.deepcopy(clf.net), None, {}
     if name == "prune":
@@ -258,7 +243,6 @@ def compress(store, model_id: str, method: str, *, fine_tune_epochs: int | None 
         tune(net, epochs)
         info = {"fraction_removed": level, "fine_tune_epochs": epochs, "kwargs": meta["kwargs"]}
     elif name in ("int8", "dynamic_int8"):
-        net = _quantize(net, name)
         storage = {"format": "int8", "scheme": name}
     elif name in ("fp16", "bf16"):
         from ..models.nets import ReducedPrecision
@@ -268,22 +252,67 @@ def compress(store, model_id: str, method: str, *, fine_tune_epochs: int | None 
         storage = {"format": "half", "dtype": dtype}
     else:
         net, meta["kwargs"] = _student(clf, level)
-        epochs = fine_tune_epochs or int(tc.get("epochs") or 3)
+        epochs = fine_tune_epochs or shared["parent_epochs"]
         tune(net, epochs, loss_fn=_distill_loss(clf.net), lr=base_cfg.lr * 3)
         info = {"width": level, "fine_tune_epochs": epochs, "kwargs": meta["kwargs"], "temperature": 4.0}
     if storage:
         meta["storage"] = storage
     meta["compression"] = {"method": method, "name": name, "level": level, **info}
-    variant = Classifier(clf.model, net.eval(), meta, clf.preprocess, None)
-    metrics = evaluate(variant.net, variant.encode(test.X), test.y, ds.num_classes)
+    return net.eval(), meta
+
+
+def compress(store, model_id: str, method: str, **kwargs) -> CompressResult:
+    """Make and register one compressed variant of ``model_id`` (see the module docstring for methods)."""
+    return compress_many(store, model_id, [method], **kwargs)[0]
+
+
+def compress_many(store, model_id: str, methods: list[str], *, fine_tune_epochs: int | None = None, seed: int = 0,
+                  max_train_samples: int | None = None, threads: int | None = None, progress=None,
+                  is_cancelled=None) -> list[CompressResult]:
+    """Make and register one variant of ``model_id`` per method. Each variant is one task of the executor
+    (``fmcore.jobs.get_executor``), seeded with ``seed`` as a lone ``compress`` is, so a grid gives the same
+    variants here, on a local Ray instance or on a cluster; registration happens here, in the caller's store."""
+    from ..data import load_dataset
+    from ..jobs import get_executor
+    from ..models import Classifier
+    from ..train import TrainConfig, evaluate
+
+    for method in methods:
+        parse_method(method)
+    started = time.perf_counter()
+    parent = store.get_model(model_id)
+    clf = store.load_classifier(model_id)
+    if clf.modality == "text" or clf.needs_groups or clf.meta.get("storage") or clf.meta.get("randomized"):
+        what = "a text transformer" if clf.modality == "text" else "a mitigated or already compressed model"
+        raise FmauditError(f"{methods[0]} compresses plain image and tabular networks; model {model_id} is {what}. "
+                           "Compress the original model instead.")
+    ds = load_dataset(parent.dataset, store=store)
+    train = ds["train"].head(max_train_samples) if max_train_samples else ds["train"]
+    val, test = ds["val"].head(2000), ds["test"]
+    tc = dict(parent.config.get("train") or {})
+    config = TrainConfig(epochs=1, batch_size=tc.get("batch_size") or 64, lr=(tc.get("lr") or 1e-3) / 3,
+                         optimizer=tc.get("optimizer") or "adam", seed=seed).to_dict()
+    shared = {"classifier": clf, "train": (clf.encode(train.X), train.y), "val": (clf.encode(val.X), val.y),
+              "num_classes": ds.num_classes, "config": config, "fine_tune_epochs": fine_tune_epochs,
+              "parent_epochs": int(tc.get("epochs") or 3)}
+    made = get_executor().map(_variant_task, [{"method": m, "seed": seed} for m in methods], shared,
+                              threads=threads, progress=progress, is_cancelled=is_cancelled, label="variant")
+    x_test = clf.encode(test.X)
     parent_acc = parent.metrics.get("accuracy")
-    if parent_acc is None or parent.metrics.get("n") != metrics["n"]:
-        parent_acc = evaluate(clf.net, clf.encode(test.X), test.y, ds.num_classes)["accuracy"]
-    metrics["compression"] = meta["compression"]
-    record = store.register_model(
-        variant, dataset=parent.dataset, name=f"{parent.name}-{method.replace(':', '')}", metrics=metrics,
-        parent_id=parent.id, derivation={"how": f"compressed ({method})", "compression": method, "seed": seed},
-        config={**parent.config, "compression": {"method": method, "fine_tune_epochs": fine_tune_epochs,
-                                                 "seed": seed}})
-    return CompressResult(record.id, parent.id, method, record.size_bytes, parent.size_bytes, metrics["accuracy"],
-                          parent_acc, time.perf_counter() - started)
+    if parent_acc is None or parent.metrics.get("n") != len(test):
+        parent_acc = evaluate(clf.net, x_test, test.y, ds.num_classes)["accuracy"]
+    results = []
+    for method, (net, meta) in zip(methods, made, strict=True):
+        if meta.get("storage", {}).get("format") == "int8":
+            net = _quantize(net, meta["storage"]["scheme"])
+        variant = Classifier(clf.model, net.eval(), meta, clf.preprocess, None)
+        metrics = evaluate(variant.net, x_test, test.y, ds.num_classes)
+        metrics["compression"] = meta["compression"]
+        record = store.register_model(
+            variant, dataset=parent.dataset, name=f"{parent.name}-{method.replace(':', '')}", metrics=metrics,
+            parent_id=parent.id, derivation={"how": f"compressed ({method})", "compression": method, "seed": seed},
+            config={**parent.config, "compression": {"method": method, "fine_tune_epochs": fine_tune_epochs,
+                                                     "seed": seed}})
+        results.append(CompressResult(record.id, parent.id, method, record.size_bytes, parent.size_bytes,
+                                      metrics["accuracy"], parent_acc, time.perf_counter() - started))
+    return results

@@ -45,6 +45,16 @@ def _watch_parent(store: Store, job_id: str, parent: int, interval: float = 1.0)
             os._exit(3)
 
 
+def _log_executor(ctx: JobContext) -> None:
+    """Say in the job's log where its sweeps run (Ray: which cluster and how many CPUs)."""
+    from ._executor import executor_from_env
+
+    executor = executor_from_env()
+    if executor.name == "ray":
+        d = executor.describe()  # connects now, so a wrong address fails the job before any work
+        ctx.log(f"sweeps run on Ray at {d['address']}: {d['nodes']} node(s), {d['cpus']} CPUs")
+
+
 def run(store: Store, job_id: str) -> str:
     """Run a claimed job to its end; returns the final state."""
     job = get_job(store, job_id)
@@ -52,8 +62,12 @@ def run(store: Store, job_id: str) -> str:
     update_job(store, job_id, pid=os.getpid())
     if job.params.get("actor"):  # the audit trail names who started the job, not the server's OS user
         os.environ["FMAUDIT_USER"] = job.params["actor"]
+    from ._executor import JOB_CANCELLED
+
+    JOB_CANCELLED.set(ctx.is_cancelled)  # sweeps stop between tasks when the user cancels
     try:
         fn = resolve(job.params["target"])
+        _log_executor(ctx)
         result = fn(job.params.get("params", {}), ctx)
     except JobCancelled as exc:
         ctx.log(f"cancelled: {exc}")

@@ -152,6 +152,18 @@ class Classifier:
         return self.decide(self.predict_proba(X, batch_size, groups=groups))
 
     # -- persistence ---------------------------------------------------------------------------
+    def __reduce_ex__(self, protocol):
+        """Image and tabular classifiers are copied (into Ray's object store, say) as the files ``save``
+        writes: safetensors and JSON. That also carries torchao's int8 modules, which do not pickle."""
+        if self.modality == "text" or self.needs_groups:
+            return super().__reduce_ex__(protocol)
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="fmaudit-copy-") as tmp:
+            self.save(tmp)
+            files = {p.name: p.read_bytes() for p in Path(tmp).iterdir()}
+        return (_classifier_from_files, (files,))
+
     def save(self, folder: str | Path) -> None:
         """Write safetensors weights, configs and metadata into ``folder`` (which must exist)."""
         folder = Path(folder)
@@ -212,6 +224,15 @@ class Classifier:
 
                 net = requantize(net, folder, meta["storage"])
         return cls(meta["model"], net.eval(), meta, preprocess, tokenizer)
+
+
+def _classifier_from_files(files: dict[str, bytes]) -> Classifier:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="fmaudit-copy-") as tmp:
+        for name, data in files.items():
+            (Path(tmp) / Path(name).name).write_bytes(data)
+        return Classifier.load(tmp)
 
 
 def build_classifier(model: str, dataset, *, max_length: int | None = None, base_path: str | Path | None = None,

@@ -161,6 +161,7 @@ def test_jobs_page_lists_jobs_and_logs(home):
 
     at = _run("views/jobs.py")
     assert "No jobs yet" in at.info[0].value
+    assert "one task after another" in at.caption[1].value  # the executor: local by default
     runner = services._runner_at(str(home))
     job = runner.submit("fmcore.jobs.tasks:train", {"dataset": "digits", "model": "logreg", "config": {"epochs": 1}},
                         title="quick logreg")
@@ -169,6 +170,16 @@ def test_jobs_page_lists_jobs_and_logs(home):
     assert not at.exception
     assert list(at.dataframe[0].value["id"]) == [job.id]
     assert "registered model" in at.code[0].value
+
+
+def test_jobs_page_says_where_sweeps_run(home, monkeypatch):
+    monkeypatch.setenv("FMAUDIT_EXECUTOR", "ray")
+    monkeypatch.setenv("FMAUDIT_RAY_ADDRESS", "ray://head:10001")
+    assert "fan out as Ray tasks on ray://head:10001" in _run("views/jobs.py").caption[1].value
+    monkeypatch.setenv("FMAUDIT_EXECUTOR", "dask")
+    at = _run("views/jobs.py")
+    assert "FMAUDIT_EXECUTOR must be one of local, ray" in at.error[0].value  # a clear message, no traceback
+    assert not at.exception
 
 
 def test_finetune_page_compares_methods_and_runs_a_job(home, tiny_bert):
