@@ -77,7 +77,7 @@ def main() -> None:
     print(f"  local (one task after another): {t_local:7.1f} s")
     print(f"  Ray tasks:                      {t_ray:7.1f} s   (start-up {t_start:.1f} s and worker start "
           f"{t_warm:.1f} s, not included)")
-    print(f"  speed-up local / Ray: {t_local / t_ray:.2f}x; with start-up and warm-up: "
+    print(f"  speed-up local / Ray: {t_local / t_ray:.2f}x; with start-up and worker start: "
           f"{t_local / (t_ray + t_start + t_warm):.2f}x")
     print(f"  identical results: {same}; robust accuracy per eps: "
           + ", ".join(f"{r['eps']}: {r['robust_accuracy']:.3f}" for r in local["tables"]["sweep"]))
