@@ -85,6 +85,16 @@ def models_where(keep=lambda record: True) -> list:
     return [m for m in reversed(get_store().list_models()) if m.derivation.get("how") != "pretrained" and keep(m)]
 
 
+def models_or_stop(empty: str, keep=lambda record: True, at_least: int = 1) -> tuple[list, dict]:
+    """A page's models (``models_where(keep)``) and their labels by id; with fewer than ``at_least``, the
+    page shows ``empty`` (what to do first) and stops there."""
+    models = models_where(keep)
+    if len(models) < at_least:
+        st.info(empty)
+        st.stop()
+    return models, {m.id: f"{m.name} ({m.id})" for m in models}
+
+
 def submit_training(dataset: str, model: str, config: dict, name: str | None = None):
     """Queue a training job; returns the job."""
     title = f"Train {model} on {dataset}"

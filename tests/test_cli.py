@@ -18,10 +18,15 @@ def fmaudit(home, *args, check=True):
     return proc
 
 
+def _trained(home, dataset: str, model: str, epochs: int, *extra: str) -> dict:
+    """``fmaudit train ... --json``: the new model's summary (model_id, test_accuracy, ...)."""
+    return json.loads(fmaudit(home, "train", "--dataset", dataset, "--model", model, "--epochs", str(epochs), *extra,
+                              "--json").stdout)
+
+
 def test_train_models_show_export(tmp_path):
     home = tmp_path / "home"
-    out = json.loads(fmaudit(home, "train", "--dataset", "german_credit", "--model", "mlp", "--epochs", "3",
-                             "--seed", "0", "--json").stdout)
+    out = _trained(home, "german_credit", "mlp", 3, "--seed", "0")
     assert out["test_accuracy"] > 0.6
     assert {"model_id", "test_accuracy", "test_macro_f1", "history"} <= set(out)
     models = json.loads(fmaudit(home, "models", "--json").stdout)
@@ -119,8 +124,7 @@ def test_finetune_json_and_text_csv(tmp_path, tiny_bert):
 
 def test_audit_fairness_json(tmp_path):
     home = tmp_path / "home"
-    model = json.loads(fmaudit(home, "train", "--dataset", "arrests", "--model", "logreg", "--epochs", "3",
-                               "--json").stdout)["model_id"]
+    model = _trained(home, "arrests", "logreg", 3)["model_id"]
     out = json.loads(fmaudit(home, "audit", "fairness", "--model", model, "--sensitive", "colour,sex",
                              "--intersectional", "--json").stdout)
     for key in ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference",
@@ -136,8 +140,7 @@ def test_audit_fairness_json(tmp_path):
 
 def test_mitigate_json_and_sweep(tmp_path):
     home = tmp_path / "home"
-    model = json.loads(fmaudit(home, "train", "--dataset", "arrests", "--model", "logreg", "--epochs", "3",
-                               "--json").stdout)["model_id"]
+    model = _trained(home, "arrests", "logreg", 3)["model_id"]
     out = json.loads(fmaudit(home, "mitigate", "--model", model, "--method", "threshold_optimizer", "--constraint",
                              "demographic_parity", "--sensitive", "colour", "--json").stdout)
     assert out["parent_id"] == model
@@ -155,16 +158,14 @@ def test_mitigate_json_and_sweep(tmp_path):
 
 def test_privacy_audit_dp_training_and_scan_json(tmp_path):
     home = tmp_path / "home"
-    model = json.loads(fmaudit(home, "train", "--dataset", "german_credit", "--model", "mlp", "--epochs", "20",
-                               "--json").stdout)["model_id"]
+    model = _trained(home, "german_credit", "mlp", 20)["model_id"]
     out = json.loads(fmaudit(home, "audit", "privacy", "--model", model, "--attacks", "threshold,blackbox,lira",
                              "--samples", "200", "--json").stdout)
     assert set(out["auc"]) == {"threshold", "blackbox", "lira"}
     assert out["max_auc"] == max(out["auc"].values())
     default = json.loads(fmaudit(home, "audit", "privacy", "--model", model, "--samples", "100", "--json").stdout)
     assert set(default["auc"]) == {"threshold", "blackbox", "rulebased", "lira"}
-    dp = json.loads(fmaudit(home, "train", "--dataset", "german_credit", "--model", "mlp", "--epochs", "3",
-                            "--dp-epsilon", "3", "--json").stdout)
+    dp = _trained(home, "german_credit", "mlp", 3, "--dp-epsilon", "3")
     assert 0 < dp["privacy"]["epsilon"] <= 3.0
     scan = json.loads(fmaudit(home, "scan-data", "--dataset", "german_credit", "--json").stdout)
     assert scan["k_anonymity"]["quasi_identifiers"] == ["sex", "age"]
@@ -181,8 +182,7 @@ def test_privacy_audit_dp_training_and_scan_json(tmp_path):
 
 def test_compress_and_compression_audit_json(tmp_path):
     home = tmp_path / "home"
-    model = json.loads(fmaudit(home, "train", "--dataset", "digits", "--model", "seed_cnn", "--epochs", "2",
-                               "--json").stdout)["model_id"]
+    model = _trained(home, "digits", "seed_cnn", 2)["model_id"]
     one = json.loads(fmaudit(home, "compress", "--model", model, "--method", "prune:0.5", "--json").stdout)
     assert one["parent_id"] == model
     assert one["size_ratio"] < 0.6
@@ -195,6 +195,16 @@ def test_compress_and_compression_audit_json(tmp_path):
     proc = fmaudit(home, "compress", "--model", model, "--method", "prune:1.2", check=False)
     assert proc.returncode == 2
     assert "Sparsity must be in [0, 1)" in proc.stderr
+    # the same grid as Ray tasks on a private local instance (no address): the same variants
+    on_ray = json.loads(fmaudit(home, "compress", "--executor", "ray", "--model", model, "--method",
+                                "prune:0.5,int8,fp16", "--json").stdout)["model_ids"]
+    from fmcore.store import Store
+
+    store = Store(home)
+    assert [store.get_model(m).sha256 for m in on_ray] == [
+        store.get_model(m).sha256 for m in [one["model_id"], *several["model_ids"]]]  # the same weights, bit for bit
+    where = json.loads(fmaudit(home, "executor", "--executor", "ray", "--json").stdout)
+    assert (where["executor"], where["address"], where["nodes"]) == ("ray", "local instance", 1)
 
 
 def test_pipeline_report_verify_and_exit_codes(tmp_path):

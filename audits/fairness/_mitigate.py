@@ -264,20 +264,18 @@ def tradeoff_table(store, model_id: str) -> list[dict]:
     record = store.get_model(model_id)
     if record.metrics.get("mitigation"):
         record = store.get_model(record.parent_id)
-    rows = []
+    rows, parents = [], {}
     for child in store.children(record.id):
         m = child.metrics.get("mitigation")
         if not m:
             continue
+        grouping = " x ".join(m["sensitive"])
+        if grouping not in parents:  # the parent's point per grouping, from the first child measured on it
+            parents[grouping] = {"model_id": record.id, "name": record.name, "method": "original", "constraint": "",
+                                 "sensitive": grouping, "tolerance": None, **_flat(m["before"]), "role": "parent"}
         rows.append({"model_id": child.id, "name": child.name, "method": m["method"], "constraint": m["constraint"],
-                     "sensitive": " x ".join(m["sensitive"]), "tolerance": m["tolerance"], **_flat(m["after"]),
-                     "role": "mitigated"})
-        parent_row = {"model_id": record.id, "name": record.name, "method": "original", "constraint": "",
-                      "sensitive": " x ".join(m["sensitive"]), "tolerance": None, **_flat(m["before"]),
-                      "role": "parent"}
-        if not any(r["role"] == "parent" and r["sensitive"] == parent_row["sensitive"] for r in rows):
-            rows.insert(0, parent_row)
-    return rows
+                     "sensitive": grouping, "tolerance": m["tolerance"], **_flat(m["after"]), "role": "mitigated"})
+    return [*parents.values(), *rows]
 
 
 def _flat(point: dict) -> dict:

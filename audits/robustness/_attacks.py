@@ -20,6 +20,10 @@ class AttackSpec:
     norm: str  # "inf" or "2": how perturbation size is measured; "words" for the text attack
     uses_eps: bool
     defaults: dict = field(default_factory=dict)
+    modalities: tuple[str, ...] = ("image", "tabular")  # the kinds of model input the attack applies to
+
+    def fits(self, modality: str) -> bool:
+        return modality in self.modalities
 
     def build(self, estimator, eps: float | None, batch_size: int, **overrides):
         """The ART attack object for ``estimator`` at ``eps`` (ignored by minimum-norm attacks)."""
@@ -69,10 +73,10 @@ ATTACKS: dict[str, AttackSpec] = {a.name: a for a in [
                {"max_iter": 10, "max_eval": 500, "init_eval": 50}),
     AttackSpec("charswap", "Character edits (text)", "For text models: misspells the words the model relies on "
                "most (swaps, deletions, look-alike characters) until the prediction flips. Epsilon is the number "
-               "of words edited.", "white-box", "words", True, {}),
+               "of words edited.", "white-box", "words", True, {}, ("text",)),
     AttackSpec("square", "Square attack", "Uses only predicted scores: random square-shaped changes within eps, "
-               "kept when they lower the true class's margin.", "black-box", "inf", True,
-               {"max_iter": 200, "restarts": 1}),
+               "kept when they lower the true class's margin (images only: it draws square patches).", "black-box",
+               "inf", True, {"max_iter": 200, "restarts": 1}, ("image",)),
 ]}
 
 
@@ -84,8 +88,8 @@ def get_attack(name: str) -> AttackSpec:
 
 def check_fit(spec: AttackSpec, modality: str) -> None:
     """Refuse an attack that does not fit the model's kind of input."""
-    if (spec.norm == "words") != (modality == "text"):
-        fitting = [a.name for a in ATTACKS.values() if (a.norm == "words") == (modality == "text")]
+    if not spec.fits(modality):
+        fitting = [a.name for a in ATTACKS.values() if a.fits(modality)]
         raise ConfigError(f"Attack {spec.name!r} does not apply to {modality} models; for {modality} models use: "
                           f"{', '.join(fitting)}.")
 

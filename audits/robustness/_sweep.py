@@ -88,8 +88,8 @@ def sweep_rows(estimator, spec, x, y, eps_list, batch_size, generated: list) -> 
     return rows, advs
 
 
-def _checks(spec, rows, advs, fgsm_rows, square_adv, estimator, x, y, eps_list, batch_size,
-            params) -> tuple[list[dict], list[str]]:
+def _checks(spec, rows, advs, fgsm_rows, square_adv, estimator, x, y, eps_list, batch_size, params,
+            modality: str) -> tuple[list[dict], list[str]]:
     checks, warnings = [], []
     accs = [r["robust_accuracy"] for r in rows]
     rises = [(rows[i]["eps"], rows[i + 1]["eps"]) for i in range(len(accs) - 1) if accs[i + 1] > accs[i] + 1e-9]
@@ -109,10 +109,10 @@ def _checks(spec, rows, advs, fgsm_rows, square_adv, estimator, x, y, eps_list, 
         if weaker:
             warnings.append("PGD is weaker than one-step FGSM somewhere: a sign of gradient masking or too few "
                             "PGD steps.")
-    if _blackbox_check(spec, params) and x.ndim != 4:  # ART's Square attack draws square patches: it needs images
+    if _blackbox_check(spec, params) and not ATTACKS["square"].fits(modality):
         checks.append({"check": "black-box Square attack cross-check", "passed": True,
-                       "detail": "not applicable to tabular inputs (Square perturbs image patches); the PGD vs FGSM "
-                                 "check above is the masking check here"})
+                       "detail": f"not applicable to {modality} inputs (Square perturbs image patches); the PGD vs "
+                                 "FGSM check above is the masking check here"})
     elif square_adv is not None:
         m = len(square_adv)
         eps = eps_list[-1]
@@ -211,7 +211,7 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     groups = {"sweep": attack_tasks(spec, eps_list, bs, overrides)}
     if spec.name == "pgd" and params["compare_fgsm"]:  # FGSM is the Linf one-step baseline
         groups["fgsm"] = attack_tasks(ATTACKS["fgsm"], eps_list, bs, {})
-    if _blackbox_check(spec, params) and x.ndim == 4:
+    if _blackbox_check(spec, params) and ATTACKS["square"].fits(classifier.modality):
         groups["square"] = [{**attack_tasks(ATTACKS["square"], eps_list[-1:], bs, {})[0],
                              "n": min(len(x), int(params["blackbox_check_samples"]))}]
     tasks = [t for g in groups.values() for t in g]
@@ -232,7 +232,7 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     fgsm_rows = sweep_rows(estimator, ATTACKS["fgsm"], x, y, eps_list, bs, outputs["fgsm"])[0] if "fgsm" in outputs \
         else None
     checks, warnings = _checks(spec, rows, advs, fgsm_rows, outputs.get("square", [None])[0], estimator, x, y,
-                               eps_list, bs, params)
+                               eps_list, bs, params, classifier.modality)
     clean_pred, _ = _predict(estimator, x, bs)
     per_class = []
     for c, name in enumerate(classifier.classes):

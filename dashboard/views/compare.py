@@ -12,11 +12,8 @@ st.caption("Every dimension the audits measured, side by side. Values come from 
            "that kind; an empty cell means not measured. ▲ best, ▼ worst among the models shown.")
 
 store = services.get_store()
-models = services.models_where()
-if len(models) < 2:
-    st.info("Compare needs at least two models. Train, fine-tune, mitigate or compress one first.")
-    st.stop()
-labels = {m.id: f"{m.name} ({m.id})" for m in models}
+models, labels = services.models_or_stop(
+    "Compare needs at least two models. Train, fine-tune, mitigate or compress one first.", at_least=2)
 chosen = st.multiselect("Models (2 to 6)", [m.id for m in models], default=[m.id for m in models[:2]],
                         max_selections=6, format_func=labels.get, key="cmp_models")
 if len(chosen) < 2:

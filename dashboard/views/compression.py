@@ -19,12 +19,10 @@ st.caption("Smaller, faster models can keep their headline accuracy while failin
            "latency, accuracy, the examples whose answer flips, and the change in fairness gap and robustness.")
 
 store, runner = services.get_store(), services.get_runner()
-models = services.models_where(lambda m: services.dataset_modality(m.dataset) != "text"
-                                and not m.derivation.get("compression") and not m.derivation.get("method"))
-if not models:
-    st.info("No image or tabular model yet. Train one on the Train page (the seed CNN on digits takes seconds).")
-    st.stop()
-labels = {m.id: f"{m.name} ({m.id})" for m in models}
+models, labels = services.models_or_stop(
+    "No image or tabular model yet. Train one on the Train page (the seed CNN on digits takes seconds).",
+    lambda m: services.dataset_modality(m.dataset) != "text" and not m.derivation.get("compression")
+    and not m.derivation.get("method"))
 model_id = st.selectbox("Model to compress", [m.id for m in models], format_func=labels.get, key="comp_model")
 with st.form("comp_form"):
     chosen = st.multiselect("Methods and levels", PRESETS, default=["prune:0.8", "channels:0.5", "int8", "fp16"],

@@ -14,12 +14,10 @@ st.caption("Does the model treat groups of people differently? Metrics follow fa
            "never hidden.")
 
 store, runner = services.get_store(), services.get_runner()
-models = services.models_where(lambda m: bool(services.dataset_sensitive(m.dataset)))
-if not models:
-    st.info("No model trained on data with sensitive attributes yet. Train one on census_income, german_credit "
-            "or arrests (Train page), or upload a CSV that declares its sensitive columns.")
-    st.stop()
-labels = {m.id: f"{m.name} ({m.id})" for m in models}
+models, labels = services.models_or_stop(
+    "No model trained on data with sensitive attributes yet. Train one on census_income, german_credit or arrests "
+    "(Train page), or upload a CSV that declares its sensitive columns.",
+    lambda m: bool(services.dataset_sensitive(m.dataset)))
 left, right = st.columns(2)
 model_id = left.selectbox("Model", [m.id for m in models], format_func=labels.get, key="fair_model")
 record = store.get_model(model_id)

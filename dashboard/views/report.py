@@ -17,11 +17,7 @@ st.caption("Check a model against declared thresholds, each tied to the requirem
            "evidence: a self-contained HTML report, a JSON record with a content hash, and a Markdown model card.")
 
 store = services.get_store()
-models = services.models_where()
-if not models:
-    st.info("No model yet. Train one and run its audits first.")
-    st.stop()
-labels = {m.id: f"{m.name} ({m.id})" for m in models}
+models, labels = services.models_or_stop("No model yet. Train one and run its audits first.")
 left, right = st.columns(2)
 model_id = left.selectbox("Model", [m.id for m in models], format_func=labels.get, key="rep_model")
 shipped = sorted(p.name for p in POLICIES.glob("*.yaml"))

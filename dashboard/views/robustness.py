@@ -14,11 +14,8 @@ st.caption("How fast does accuracy fall when someone deliberately nudges the inp
            "interval; sanity checks flag numbers that should not be trusted.")
 
 store, runner = services.get_store(), services.get_runner()
-models = services.models_where()
-if not models:
-    st.info("No model yet. Train one on the Train page (for example the seed CNN on digits).")
-    st.stop()
-labels = {m.id: f"{m.name} ({m.id})" for m in models}
+models, labels = services.models_or_stop(
+    "No model yet. Train one on the Train page (for example the seed CNN on digits).")
 chosen = st.multiselect("Models (several are overlaid)", [m.id for m in models], default=[models[0].id],
                         format_func=labels.get, key="rob_models", max_selections=6)
 kinds = {services.dataset_modality(store.get_model(m).dataset) for m in chosen} or {"image"}
@@ -27,7 +24,7 @@ if len(kinds) > 1:
              "compared on one kind at a time.")
     st.stop()
 kind = kinds.pop()
-fitting = [a for a, spec in ATTACKS.items() if (spec.norm == "words") == (kind == "text")]
+fitting = [a for a, spec in ATTACKS.items() if spec.fits(kind)]
 left, right = st.columns(2)
 attack = left.selectbox("Attack", fitting, index=fitting.index("pgd") if "pgd" in fitting else 0,
                         format_func=lambda a: f"{ATTACKS[a].title} ({ATTACKS[a].access})",

@@ -183,15 +183,13 @@ def _quantize(net: nn.Module, name: str) -> nn.Module:
     return net
 
 
-def requantize(net: nn.Module, folder, storage: dict) -> nn.Module:
-    """Rebuild the torchao-quantized network from stored int8 weights and scales, bit for bit.
+def requantize(net: nn.Module, stored: dict, storage: dict) -> nn.Module:
+    """Rebuild the torchao-quantized network from the stored int8 weights and scales (the tensors of
+    ``model.safetensors``), bit for bit.
 
     torchao's quantization is not idempotent (re-quantizing dequantized weights gives other scales),
     so the stored int8 tensors and scales are copied into the freshly quantized structure.
     """
-    from safetensors.torch import load_file
-
-    stored = load_file(str(folder / "model.safetensors"))
     qnet = _quantize(net, storage["scheme"])
     with torch.no_grad():
         for name, value in qnet.state_dict().items():

@@ -216,13 +216,16 @@ class Classifier:
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
             net = _text_module(hf)
         else:
-            from .nets import load_exported
+            from safetensors.torch import load_file
 
-            net = load_exported(folder)
+            from .nets import from_stored
+
+            stored = load_file(str(folder / "model.safetensors"))  # read once, also for int8's stored tensors
+            net = from_stored(json.loads((folder / "config.json").read_text()), stored)
             if (meta.get("storage") or {}).get("format") == "int8":
                 from ..compress import requantize
 
-                net = requantize(net, folder, meta["storage"])
+                net = requantize(net, stored, meta["storage"])
         return cls(meta["model"], net.eval(), meta, preprocess, tokenizer)
 
 

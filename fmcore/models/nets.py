@@ -177,10 +177,14 @@ def load_exported(folder: str | Path) -> nn.Module:
     from safetensors.torch import load_file
 
     folder = Path(folder)
-    config = json.loads((folder / "config.json").read_text())
+    return from_stored(json.loads((folder / "config.json").read_text()), load_file(str(folder / "model.safetensors")))
+
+
+def from_stored(config: dict, stored: dict) -> nn.Module:
+    """The eval-mode network that ``config.json`` (as a dict) and the tensors of ``model.safetensors`` describe."""
     storage = config.get("storage")
     model = build(config["architecture"], config["kwargs"])
-    state = unpack_state(load_file(str(folder / "model.safetensors")), storage)
+    state = unpack_state(stored, storage)
     if storage and storage.get("format") == "half":
         model = ReducedPrecision(model, storage["dtype"])
         state = {f"net.{k}": v for k, v in state.items()}
