@@ -105,8 +105,15 @@ def _slow(shared, task):
     return task["i"]
 
 
+def _nested(shared, task):
+    from fmcore.jobs import get_executor
+
+    return get_executor().name
+
+
 def test_task_errors_cancel_and_configuration(ray_executor, monkeypatch):
     tasks = [{"seed": i, "i": i} for i in range(3)]
+    assert ray_executor.map(_nested, tasks[:1]) == ["local"]  # a sweep inside a task stays in that task
     with pytest.raises(ConfigError, match="task 0 refused"):  # the task's own error, not a wrapper
         ray_executor.map(_fails, tasks)
     assert ray_executor.map(_slow, tasks, 0.0) == [0, 1, 2]  # in task order

@@ -37,7 +37,8 @@ def run_task(fn, shared, task: dict, threads: int):
     if "seed" not in task:
         raise ConfigError(f"A sweep task needs its own seed to be repeatable anywhere; {fn.__name__} got {task!r}.")
     seed_everything(int(task["seed"]), threads)
-    return fn(shared, task)
+    with use_executor(LocalExecutor()):  # a sweep inside a task runs inside that task, not as nested Ray tasks
+        return fn(shared, task)
 
 
 class LocalExecutor:
