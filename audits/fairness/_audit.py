@@ -46,7 +46,7 @@ def analyse(y01, p01, scores, columns: dict[str, np.ndarray], n_boot: int, seed:
     tasks = [{"seed": seed * 1000 + i, "n": min(BOOT_CHUNK, n_boot - start)}
              for i, start in enumerate(range(0, n_boot, BOOT_CHUNK))]
     chunks = get_executor().map(_bootstrap_task, tasks, {"y": y01, "p": p01, "codes": codes, "groups": g},
-                                label="bootstrap chunk")
+                                label="bootstrap chunks")
     boots = {k: [row for c in chunks for row in c[k]] for k in CI_METRICS}
     dp_boot = [v for c in chunks for v in c["dp"]]
     rows, warnings = [], []

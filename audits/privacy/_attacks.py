@@ -151,7 +151,7 @@ def lira(data: AttackData, params: dict, progress=None) -> np.ndarray:
               "population": (pop_x, pop_y), "inputs": data.inputs_eval, "y": data.y_eval, "classes": len(clf.classes)}
     from fmcore.jobs import get_executor
 
-    phis = get_executor().map(_reference_task, tasks, shared, label=f"LiRA reference model ({size} examples, "
+    phis = get_executor().map(_reference_task, tasks, shared, label=f"LiRA reference models ({size} examples, "
                               f"{cfg.epochs} epochs)", progress=progress)
     phis = np.stack(phis)  # (k, n_eval): each example's statistic under models that never saw it
     mu = phis.mean(0)

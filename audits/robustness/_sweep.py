@@ -224,7 +224,7 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     from fmcore.jobs import get_executor
 
     generated = iter(get_executor().map(_attack_task, tasks, {"classifier": classifier, "clip": clip, "x": x, "y": y},
-                                        progress=sub(0.0, 0.8), label=f"{spec.title} attack"))
+                                        progress=sub(0.0, 0.8), label=f"{spec.title} sweep"))
     outputs = {name: [next(generated) for _ in g] for name, g in groups.items()}
     if progress:
         progress(0.8, "sanity checks (FGSM comparison, black-box Square attack)")

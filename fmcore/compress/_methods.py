@@ -294,7 +294,7 @@ def compress_many(store, model_id: str, methods: list[str], *, fine_tune_epochs:
               "num_classes": ds.num_classes, "config": config, "fine_tune_epochs": fine_tune_epochs,
               "parent_epochs": int(tc.get("epochs") or 3)}
     made = get_executor().map(_variant_task, [{"method": m, "seed": seed} for m in methods], shared,
-                              threads=threads, progress=progress, is_cancelled=is_cancelled, label="variant")
+                              threads=threads, progress=progress, is_cancelled=is_cancelled, label="variants")
     x_test = clf.encode(test.X)
     parent_acc = parent.metrics.get("accuracy")
     if parent_acc is None or parent.metrics.get("n") != len(test):

@@ -64,9 +64,9 @@ class LocalExecutor:
         try:
             for i, task in enumerate(tasks):
                 if is_cancelled and is_cancelled():
-                    raise JobCancelled(f"stopped after {i} of {len(tasks)} {label}s")
+                    raise JobCancelled(f"stopped after {i} of {len(tasks)} tasks ({label})")
                 if progress:
-                    progress(i / len(tasks), f"{label} {i + 1} of {len(tasks)}")
+                    progress(i / len(tasks), f"{label}: {i + 1} of {len(tasks)}")
                 out.append(run_task(fn, shared, task, threads))
         finally:
             random.setstate(saved[0])
@@ -74,7 +74,7 @@ class LocalExecutor:
             torch.set_rng_state(saved[2])
             torch.set_num_threads(saved[3])
         if progress and tasks:
-            progress(1.0, f"{len(tasks)} {label}s done")
+            progress(1.0, f"{label}: {len(tasks)} of {len(tasks)} done")
         return out
 
 
@@ -135,11 +135,11 @@ class RayExecutor:
                 ready, pending = ray.wait(pending, num_returns=1, timeout=0.5)
                 done += len(ready)
                 if ready and progress:
-                    progress(done / len(tasks), f"{done} of {len(tasks)} {label}s done on Ray")
+                    progress(done / len(tasks), f"{label}: {done} of {len(tasks)} done on Ray")
                 if is_cancelled and is_cancelled():
                     for f in pending:
                         ray.cancel(f, force=True)
-                    raise JobCancelled(f"stopped after {done} of {len(tasks)} {label}s")
+                    raise JobCancelled(f"stopped after {done} of {len(tasks)} tasks ({label})")
             return ray.get(futures)
         except ray.exceptions.RayTaskError as exc:  # re-raise the task's own error (a ConfigError stays one)
             raise exc.as_instanceof_cause() from None
