@@ -31,7 +31,10 @@ def _figures(report: dict) -> list[tuple[str, dict]]:
             rows = t["per_class"]
             fig = figures.per_class_accuracy([r["class"] for r in rows], [r["accuracy"] for r in rows])
         elif a["name"] == "robustness" and t.get("sweep"):
-            norm = "words" if m.get("attack") == "charswap" else ("2" if m.get("attack") in ("pgd_l2", "cw") else "inf")
+            from ..robustness import ATTACKS
+
+            spec = ATTACKS.get(m.get("attack"))  # the attack's own norm (DeepFool and CW are L2, charswap counts words)
+            norm = spec.norm if spec else "inf"
             fig = figures.robustness_curves([(m.get("attack", "attack"), m.get("clean_accuracy", 0), t["sweep"])], norm)
         elif a["name"] == "fairness" and t.get("groups"):
             fig = figures.group_bars([r for r in t["groups"] if " x " not in r["grouping"]], "selection_rate")

@@ -161,3 +161,15 @@ def test_report_hash_signature_and_tamper(audited, tmp_path, monkeypatch):
     assert '"weights_verified": true' in html
     paths["html"].write_text(html.replace('"weights_verified": true', '"weights_verified": false', 1))
     assert not verify_report(paths["html"])["ok"]
+
+
+@pytest.mark.parametrize(("attack", "axis"), [("pgd", "Linf"), ("deepfool", "L2 norm"), ("cw", "L2 norm"),
+                                              ("charswap", "words edited")])
+def test_report_chart_measures_epsilon_in_the_attacks_own_norm(attack, axis):
+    from audits.evidence._html import _figures
+
+    sweep = [{"eps": 0.5, "robust_accuracy": 0.4, "ci_low": 0.3, "ci_high": 0.5}]
+    report = {"audits": [{"name": "robustness", "id": "a-1", "created_at": "now", "tables": {"sweep": sweep},
+                          "metrics": {"attack": attack, "clean_accuracy": 0.9}}]}
+    (_, fig), = _figures(report)
+    assert axis in fig["layout"]["xaxis"]["title"]["text"]
