@@ -680,19 +680,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except FmauditError as exc:
-        if getattr(args, "json", False):
-            json.dump({"error": str(exc), "type": type(exc).__name__}, sys.stdout)
-            sys.stdout.write("\n")
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(args, str(exc), exc)
     except OSError as exc:  # disk full, permissions, a vanished file: say what and where, no traceback
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        message = f"{exc.strerror or exc}{where}"
-        if getattr(args, "json", False):
-            json.dump({"error": message, "type": type(exc).__name__}, sys.stdout)
-            sys.stdout.write("\n")
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+        return _fail(args, f"{exc.strerror or exc}{where}", exc)
+
+
+def _fail(args, message: str, exc: BaseException) -> int:
+    """Exit status 2 with the message on stderr (and as the one JSON document with --json)."""
+    if getattr(args, "json", False):
+        json.dump({"error": message, "type": type(exc).__name__}, sys.stdout)
+        sys.stdout.write("\n")
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

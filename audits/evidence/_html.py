@@ -62,6 +62,7 @@ def _table(rows: list[dict], keys: list[str] | None = None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+REPORT_TAG = '<script type="application/json" id="fmaudit-report">'  # the embedded JSON that verify reads
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#1d2433;line-height:1.45}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}td,th{border:1px solid #d5dae3;padding:.25em .55em;
 text-align:left}th{background:#f3f5f9}.pass{color:#16713a;font-weight:600}.fail{color:#b3261e;font-weight:600}
@@ -136,7 +137,7 @@ def render_html(report: dict) -> str:
             + "\n".join(parts)
             + f"<script type='text/plain' id='plotly-gz'>{_plotly_js_gz_b64()}</script>"
             + f"<script type='application/json' id='fmaudit-figures'>{figs_json}</script>"
-            + f'<script type="application/json" id="fmaudit-report">{embedded}</script>'
+            + f"{REPORT_TAG}{embedded}</script>"
             + LOADER + "</body></html>")
 
 

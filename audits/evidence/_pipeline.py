@@ -66,15 +66,16 @@ def run_pipeline(spec: dict, store, out: str | Path | None = None, log=print) ->
         model_id = result.model_id
         log(f"trained {model_id}: test accuracy {result.metrics['accuracy']:.4f}")
     else:
-        model_id = store.get_model(spec["model_id"]).id
-    record = store.get_model(model_id)
-    audit_ids = {}
+        model_id = spec["model_id"]
+    record = store.get_model(model_id)  # an unknown model_id stops here, with the store's message
+    model_id = record.id
+    audit_ids, dataset = {}, None
     for name, options in (spec.get("audits") or {}).items():
         if name == "compression":
             result = compression_audit(store, model_id, **(options or {}))
         else:
-            result = run_audit(name, store.load_classifier(model_id), load_dataset(record.dataset, store=store),
-                               model_id, **(options or {}))
+            dataset = dataset or load_dataset(record.dataset, store=store)  # once, for every audit
+            result = run_audit(name, store.load_classifier(model_id), dataset, model_id, **(options or {}))
         audit_ids[name] = store.add_audit(result.model_id or model_id, name, result.params, result.to_dict())
         log(f"{name} audit {audit_ids[name]} in {result.seconds:.1f} s")
     report_spec = spec.get("report") or {}

@@ -27,6 +27,9 @@ OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
 AUDIT_NAMES = ("performance", "robustness", "fairness", "privacy", "compression", "model")
 
 
+MAX_POLICY_BYTES = 1_000_000  # a policy is a short YAML file
+
+
 class PolicyError(ConfigError):
     """A policy file that cannot be used; the message names the check and the field."""
 
@@ -72,7 +75,7 @@ def load_policy(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise PolicyError(f"No policy file at {path}. Shipped examples are in policies/.")
-    if path.stat().st_size > 1_000_000:
+    if path.stat().st_size > MAX_POLICY_BYTES:
         raise PolicyError(f"{path.name} is larger than 1 MB; a policy is a short YAML file.")
     policy = parse_policy(path.read_text(encoding="utf-8", errors="strict"), path.name)
     policy["source"] = path.name
@@ -93,9 +96,7 @@ def _lookup(metrics: dict, key: str):
 def evaluate_policy(policy: dict, store, model_id: str) -> dict:
     """Each check against the newest audit of its kind for the model (or the model's own metrics)."""
     record = store.get_model(model_id)
-    latest: dict[str, dict] = {}
-    for a in store.list_audits(model_id):  # newest first
-        latest.setdefault(a["name"], a)
+    latest = store.latest_audits(model_id)
     rows = []
     for check in policy["checks"]:
         audit, _, key = check["metric"].partition(".")

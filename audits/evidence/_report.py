@@ -28,6 +28,10 @@ def _digest(report: dict) -> str:
     return content_hash({k: v for k, v in report.items() if k not in UNSIGNED})
 
 
+def _sign(key: bytes, digest: str) -> str:
+    return hmac.new(key, digest.encode(), "sha256").hexdigest()
+
+
 def _signing_key() -> bytes | None:
     key = os.environ.get("FMAUDIT_SIGNING_KEY")
     return key.encode() if key else None
@@ -69,7 +73,7 @@ def build_report(store, model_id: str, policy: dict | None = None) -> dict:
     key = _signing_key()
     if key:
         report["signature"] = {"alg": "HMAC-SHA256", "key_id": hashlib.sha256(key).hexdigest()[:16],
-                               "value": hmac.new(key, report["content_sha256"].encode(), "sha256").hexdigest()}
+                               "value": _sign(key, report["content_sha256"])}
     return report
 
 
@@ -80,11 +84,13 @@ def verify_report(path: str | Path) -> dict:
         raise ConfigError(f"No report at {path}.")
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".html":
-        start = text.find('<script type="application/json" id="fmaudit-report">')
+        from ._html import REPORT_TAG
+
+        start = text.find(REPORT_TAG)
         end = text.find("</script>", start)
         if start < 0 or end < 0:
             return {"ok": False, "problems": ["no embedded report JSON in this HTML file"]}
-        text = text[start + len('<script type="application/json" id="fmaudit-report">'):end].replace("<\\/", "</")
+        text = text[start + len(REPORT_TAG):end].replace("<\\/", "</")
     try:
         report = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -98,8 +104,7 @@ def verify_report(path: str | Path) -> dict:
     sig, key = report.get("signature"), _signing_key()
     signed = None
     if sig and key:
-        expected = hmac.new(key, str(report.get("content_sha256")).encode(), "sha256").hexdigest()
-        signed = hmac.compare_digest(expected, sig.get("value", ""))
+        signed = hmac.compare_digest(_sign(key, str(report.get("content_sha256"))), sig.get("value", ""))
         if not signed:
             problems.append("the signature does not match (another key, or a changed hash)")
     return {"ok": not problems, "problems": problems, "content_sha256": digest, "signed": signed,

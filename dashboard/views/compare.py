@@ -20,10 +20,7 @@ if len(chosen) < 2:
     st.info("Pick at least two models.")
     st.stop()
 records = [store.get_model(i) for i in chosen]
-latest = {r.id: {} for r in records}
-for r in records:
-    for a in store.list_audits(r.id):
-        latest[r.id].setdefault(a["name"], a["result"])
+latest = {r.id: {name: a["result"] for name, a in store.latest_audits(r.id).items()} for r in records}
 eps_options = sorted({float(k.split("@")[1]) for r in records for k in latest[r.id].get("robustness", {}).get(
     "metrics", {}) if k.startswith("robust_accuracy@")})
 eps = st.selectbox("Declared epsilon for robust accuracy", eps_options, index=eps_options.index(0.1)

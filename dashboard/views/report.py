@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from audits.evidence import evaluate_policy, file_report, load_policy, parse_policy
+from audits.evidence import MAX_POLICY_BYTES, evaluate_policy, file_report, load_policy, parse_policy
 from dashboard import services
 from fmcore.errors import FmauditError
 
@@ -27,7 +27,7 @@ try:
     if choice == "upload your own":
         upload = right.file_uploader("Policy YAML", type=["yaml", "yml"], key="rep_upload")
         if upload is not None:
-            if upload.size > 1_000_000:
+            if upload.size > MAX_POLICY_BYTES:
                 raise FmauditError("A policy file is at most 1 MB.")
             policy = parse_policy(upload.getvalue().decode("utf-8"), upload.name)
     else:

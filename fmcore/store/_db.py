@@ -316,6 +316,13 @@ class Store:
         write_head(self.root, *head)
         return audit_id
 
+    def latest_audits(self, model_id: str) -> dict[str, dict]:
+        """The newest audit of each kind (``name``) of ``model_id``."""
+        latest: dict[str, dict] = {}
+        for a in self.list_audits(model_id):  # newest first
+            latest.setdefault(a["name"], a)
+        return latest
+
     def list_audits(self, model_id: str | None = None) -> list[dict]:
         sql, args = "SELECT * FROM audits", ()
         if model_id:

@@ -73,11 +73,18 @@ def verify_trail(store) -> dict:
     problems = []
     rows = store._query("SELECT * FROM events ORDER BY seq")
     prev, expected_seq = GENESIS, 1
+    logged_audits, logged_models = {}, {}
     for r in rows:
         if r["seq"] != expected_seq:
             problems.append(f"event {expected_seq} is missing (next is {r['seq']})")
             expected_seq = r["seq"]
         details = json.loads(r["details"])
+        if r["action"] == "audit.add":
+            logged_audits[details["audit_id"]] = details["result_sha256"]
+        elif r["action"] == "model.register":
+            logged_models[details["model_id"]] = details["sha256"]
+        elif r["action"] == "model.delete":
+            logged_models.pop(details["model_id"], None)
         if r["prev_hash"] != prev:
             problems.append(f"event {r['seq']} does not follow event {r['seq'] - 1} (the chain was edited)")
         if event_hash(r["prev_hash"], r["seq"], r["ts"], r["actor"], r["action"], r["subject"], details) != r["hash"]:
@@ -94,15 +101,6 @@ def verify_trail(store) -> dict:
             problems.append(f"the newest event {seq} differs from the head's record")
     elif rows:
         problems.append("trail.head is missing")
-    logged_audits, logged_models = {}, {}
-    for r in rows:
-        d = json.loads(r["details"])
-        if r["action"] == "audit.add":
-            logged_audits[d["audit_id"]] = d["result_sha256"]
-        elif r["action"] == "model.register":
-            logged_models[d["model_id"]] = d["sha256"]
-        elif r["action"] == "model.delete":
-            logged_models.pop(d["model_id"], None)
     for a in store._query("SELECT id, result FROM audits"):
         if a["id"] not in logged_audits:
             problems.append(f"audit {a['id']} has no event in the trail")
