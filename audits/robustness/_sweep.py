@@ -64,9 +64,8 @@ def attack_tasks(spec, eps_list, batch_size: int, overrides: dict, n: int | None
             for eps in (eps_list if spec.uses_eps else [None])]
 
 
-def sweep_rows(estimator, spec, x, y, eps_list, batch_size, generated: list) -> tuple[list[dict], dict]:
+def sweep_rows(estimator, spec, x, y, clean_pred, eps_list, batch_size, generated: list) -> tuple[list[dict], dict]:
     """Robust accuracy per epsilon from the attacks' outputs; returns the table rows and the inputs per epsilon."""
-    clean_pred, _ = _predict(estimator, x, batch_size)
     clean_correct = clean_pred == y
     rows, advs = [], {}
     if spec.uses_eps:
@@ -134,9 +133,10 @@ def _blackbox_check(spec, params) -> bool:
                 and spec.norm == "inf")
 
 
-def _gallery(classifier, estimator, x, y, adv, batch_size, feature_names) -> list[dict]:
+def _gallery(classifier, estimator, x, y, clean: tuple, adv, batch_size, feature_names) -> list[dict]:
+    """The attacked examples to show, flipped ones first; ``clean`` is ``_predict`` on ``x``."""
     pred, conf = _predict(estimator, adv, batch_size)
-    clean, clean_conf = _predict(estimator, x, batch_size)
+    clean, clean_conf = clean
     order = np.argsort(~((clean == y) & (pred != y)), kind="stable")[:GALLERY]  # flipped ones first
     classes = classifier.classes
     out = []
@@ -228,12 +228,13 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     outputs = {name: [next(generated) for _ in g] for name, g in groups.items()}
     if progress:
         progress(0.8, "sanity checks (FGSM comparison, black-box Square attack)")
-    rows, advs = sweep_rows(estimator, spec, x, y, eps_list, bs, outputs["sweep"])
-    fgsm_rows = sweep_rows(estimator, ATTACKS["fgsm"], x, y, eps_list, bs, outputs["fgsm"])[0] if "fgsm" in outputs \
-        else None
+    clean = _predict(estimator, x, bs)  # (labels, confidences) on the clean inputs, for every table below
+    clean_pred = clean[0]
+    rows, advs = sweep_rows(estimator, spec, x, y, clean_pred, eps_list, bs, outputs["sweep"])
+    fgsm_rows = (sweep_rows(estimator, ATTACKS["fgsm"], x, y, clean_pred, eps_list, bs, outputs["fgsm"])[0]
+                 if "fgsm" in outputs else None)
     checks, warnings = _checks(spec, rows, advs, fgsm_rows, outputs.get("square", [None])[0], estimator, x, y,
                                eps_list, bs, params, classifier.modality)
-    clean_pred, _ = _predict(estimator, x, bs)
     per_class = []
     for c, name in enumerate(classifier.classes):
         mask = y == c
@@ -244,7 +245,7 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
             per_class.append(entry)
     names = classifier.preprocess.feature_names if classifier.preprocess is not None else []
     gallery_eps = eps_list[len(eps_list) // 2]
-    gallery = _gallery(classifier, estimator, x, y, advs[gallery_eps], bs, names)
+    gallery = _gallery(classifier, estimator, x, y, clean, advs[gallery_eps], bs, names)
     small = [r["class"] for r in per_class if r["n"] < 20]
     if small:
         warnings.append(f"Classes with under 20 attacked samples ({', '.join(small)}): per-class numbers are noisy.")
