@@ -33,6 +33,19 @@ def _finite(value):
     return value
 
 
+TIMINGS = ("created_at", "seconds")
+
+
+def without_timings(value):
+    """A result (dict) without when and how long: what must be equal when the same audit runs twice,
+    in this process, on Ray or on another day."""
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if k not in TIMINGS}
+    if isinstance(value, list | tuple):
+        return [without_timings(v) for v in value]
+    return value
+
+
 @dataclass
 class AuditResult:
     """The outcome of one audit of one model.

@@ -21,14 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def _timeless(value):
-    if isinstance(value, dict):
-        return {k: _timeless(v) for k, v in value.items() if k not in ("created_at", "seconds")}
-    if isinstance(value, list):
-        return [_timeless(v) for v in value]
-    return value
-
-
 def _noop(shared, task) -> int:
     return 0
 
@@ -44,6 +36,7 @@ def main() -> None:
     import ray
 
     from audits import run_audit
+    from audits._result import without_timings
     from fmcore.data import load_dataset
     from fmcore.jobs import LocalExecutor, RayExecutor, use_executor
     from fmcore.store import Store
@@ -71,7 +64,7 @@ def main() -> None:
     t_warm = time.perf_counter() - t0 - t_start
     remote, t_ray = audit(executor)
     ray.shutdown()
-    same = json.dumps(_timeless(local), sort_keys=True) == json.dumps(_timeless(remote), sort_keys=True)
+    same = json.dumps(without_timings(local), sort_keys=True) == json.dumps(without_timings(remote), sort_keys=True)
     print(f"4-task PGD-{args.steps} sweep, {args.samples} MNIST images, 1 torch thread per task, "
           f"{os.cpu_count()} cores here; Ray: {info['cpus']} CPUs on {info['nodes']} node(s)")
     print(f"  local (one task after another): {t_local:7.1f} s")

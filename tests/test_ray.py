@@ -9,6 +9,7 @@ import ray
 import torch
 
 from audits import run_audit
+from audits._result import without_timings
 from fmcore.compress import compress_many
 from fmcore.data import load_dataset
 from fmcore.errors import ConfigError
@@ -24,17 +25,8 @@ def ray_executor():
     ray.shutdown()
 
 
-def _timeless(value, skip=("created_at", "seconds")):
-    """The result without its timings (when and how long are the only things allowed to differ)."""
-    if isinstance(value, dict):
-        return {k: _timeless(v) for k, v in value.items() if k not in skip}
-    if isinstance(value, list | tuple):
-        return [_timeless(v) for v in value]
-    return value
-
-
 def _same(a: dict, b: dict) -> None:
-    a, b = _timeless(a), _timeless(b)
+    a, b = without_timings(a), without_timings(b)  # when and how long are the only things allowed to differ
     assert json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 
