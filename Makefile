@@ -10,6 +10,8 @@ PORT ?= 8501
 PYTEST_ARGS ?=
 # test files run in parallel worker processes (each test file stays in one worker, in order)
 TEST_WORKERS ?= 2
+# One torch thread in tests: on 2 shared cores more threads collapse (see shared/STACK.md).
+PYTEST := FMAUDIT_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: install demo test test-fast lint bench chromium clean
 
@@ -40,12 +42,11 @@ demo: install
 lint: install
 	$(VENV)/bin/ruff check .
 
-# One torch thread in tests: on 2 shared cores more threads collapse (see shared/STACK.md).
 test: install chromium lint
-	FMAUDIT_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
+	$(PYTEST) --durations=15 $(PYTEST_ARGS)
 
 test-fast: install lint
-	FMAUDIT_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow and not browser" $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow and not browser" $(PYTEST_ARGS)
 
 bench: install
 	FMAUDIT_THREADS=1 $(PY) bench/run_all.py
