@@ -371,3 +371,113 @@ def radar(dimensions: list[str], series: list[tuple[str, list[float | None]]]) -
                              opacity=0.55, line={"color": PALETTE[i % len(PALETTE)]})
     fig.update_layout(polar={"radialaxis": {"range": [0, 1], "showticklabels": False}})
     return _layout(fig, "Scorecard (outer edge = best of the models shown on that dimension)", height=460)
+
+
+def corruption_heatmap(rows: list[dict]) -> go.Figure:
+    """Accuracy per corruption (rows) and severity (columns), worst corruptions at the top."""
+    names = list(dict.fromkeys(r["corruption"] for r in rows))
+    sev = sorted({r["severity"] for r in rows})
+    acc = {(r["corruption"], r["severity"]): r for r in rows}
+    names.sort(key=lambda c: np.mean([acc[(c, s)]["accuracy"] for s in sev if (c, s) in acc]))
+    z = [[acc[(c, s)]["accuracy"] if (c, s) in acc else None for s in sev] for c in names]
+    text = [[f"{v:.0%}" if v is not None else "" for v in row] for row in z]
+    hover = [[f"{c}, severity {s} ({acc[(c, s)]['parameter']} {acc[(c, s)]['value']:g}): accuracy "
+              f"{acc[(c, s)]['accuracy']:.1%} [{acc[(c, s)]['ci_low']:.1%}, {acc[(c, s)]['ci_high']:.1%}]"
+              if (c, s) in acc else "" for s in sev] for c in names]
+    fig = go.Figure(go.Heatmap(z=z, x=[f"severity {s}" for s in sev], y=names, zmin=0, zmax=1, colorscale="RdYlGn",
+                               text=text, texttemplate="%{text}", hovertext=hover, hoverinfo="text",
+                               colorbar={"title": "accuracy", "tickformat": ".0%"}))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "Accuracy under each corruption and severity", height=max(320, 28 * len(names) + 120))
+
+
+def corruption_curves(series: list[tuple[str, list[dict]]]) -> go.Figure:
+    """Mean accuracy over corruptions against severity, one line per model."""
+    fig = go.Figure()
+    for i, (label, rows) in enumerate(series):
+        sev = sorted({r["severity"] for r in rows})
+        ys = [float(np.mean([r["accuracy"] for r in rows if r["severity"] == s])) for s in sev]
+        fig.add_scatter(x=sev, y=ys, mode="lines+markers", name=label, line={"color": PALETTE[i % len(PALETTE)]},
+                        hovertemplate="severity %{x}<br>mean accuracy %{y:.1%}<extra>" + label + "</extra>")
+    fig.update_xaxes(title="severity (1 mild .. 5 severe)", dtick=1)
+    fig.update_yaxes(title="mean accuracy over corruptions", tickformat=".0%", range=[0, 1.02])
+    return _layout(fig, "Accuracy as corruptions get worse", height=380)
+
+
+def reliability_diagram(rows: list[dict], ece: float | None = None) -> go.Figure:
+    """Accuracy against confidence per bin (bars; bar width = bin), the diagonal of perfect calibration, and how
+    many examples fall in each bin."""
+    filled = [r for r in rows if r["count"]]
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.75, 0.25], shared_xaxes=True, vertical_spacing=0.05)
+    fig.add_bar(x=[(r["low"] + r["high"]) / 2 for r in filled], y=[r["accuracy"] for r in filled],
+                width=[r["high"] - r["low"] for r in filled], name="accuracy in bin", marker_color=BLUE,
+                customdata=[[r["confidence"], r["count"]] for r in filled],
+                hovertemplate="confidence %{customdata[0]:.1%}<br>accuracy %{y:.1%}<br>%{customdata[1]} examples"
+                              "<extra></extra>", row=1, col=1)
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
+                    line={"color": GREY, "dash": "dash"}, row=1, col=1)
+    fig.add_bar(x=[(r["low"] + r["high"]) / 2 for r in filled], y=[r["count"] for r in filled],
+                width=[r["high"] - r["low"] for r in filled], name="examples", marker_color=ORANGE, row=2, col=1)
+    fig.update_yaxes(title="accuracy", tickformat=".0%", range=[0, 1.02], row=1, col=1)
+    fig.update_yaxes(title="examples", row=2, col=1)
+    fig.update_xaxes(title="confidence (top class)", tickformat=".0%", range=[0, 1], row=2, col=1)
+    title = "Reliability: is the model right as often as it says?" + (f" (ECE {ece:.3f})" if ece is not None else "")
+    return _layout(fig, title, height=460)
+
+
+def group_coverage(rows: list[dict], target: float) -> go.Figure:
+    """Conformal coverage per group with its 95% interval and the target; small groups in grey."""
+    fig = go.Figure()
+    labels = [f"{r['attribute']}={r['group']} (n={r['n']})" for r in rows]
+    fig.add_bar(x=labels, y=[r["coverage"] for r in rows],
+                marker_color=[GREY if r["too_small"] else BLUE for r in rows],
+                error_y={"type": "data", "symmetric": False,
+                         "array": [r["coverage_ci_high"] - r["coverage"] for r in rows],
+                         "arrayminus": [r["coverage"] - r["coverage_ci_low"] for r in rows]},
+                hovertemplate="%{x}<br>coverage %{y:.1%}<extra></extra>", name="coverage")
+    fig.add_hline(y=target, line_dash="dash", line_color=ORANGE, annotation_text=f"target {target:.0%}")
+    fig.update_yaxes(title="coverage of the true class", tickformat=".0%", range=[0, 1.05])
+    return _layout(fig, "Conformal prediction sets: coverage per group (grey: too small to judge)", height=380)
+
+
+def drift_bars(rows: list[dict]) -> go.Figure:
+    """Population stability index per feature and model output; drifted ones in orange."""
+    rows = sorted([r for r in rows if r.get("psi") is not None], key=lambda r: r["psi"])
+    fig = go.Figure(go.Bar(x=[r["psi"] for r in rows], y=[r["feature"] for r in rows], orientation="h",
+                           marker_color=[ORANGE if r.get("drifted") else BLUE for r in rows],
+                           customdata=[[r["test"], r["p_value"] if r["p_value"] is not None else float("nan")]
+                                       for r in rows],
+                           hovertemplate="%{y}<br>PSI %{x:.3f}<br>%{customdata[0]} p = %{customdata[1]:.2g}"
+                                         "<extra></extra>"))
+    fig.add_vline(x=0.1, line_dash="dot", line_color=GREY, annotation_text="moderate (0.1)")
+    fig.add_vline(x=0.25, line_dash="dash", line_color=GREY, annotation_text="large (0.25)")
+    fig.update_xaxes(title="population stability index (orange: drifted)")
+    return _layout(fig, "Drift per input feature and model output", height=max(300, 26 * len(rows) + 120))
+
+
+def ood_roc(rows: list[dict], auroc: dict[str, float]) -> go.Figure:
+    """ROC of telling in-domain from shifted inputs by the model's own scores."""
+    fig = go.Figure()
+    for i, score in enumerate(dict.fromkeys(r["score"] for r in rows)):
+        part = [r for r in rows if r["score"] == score]
+        fig.add_scatter(x=[r["fpr"] for r in part], y=[r["tpr"] for r in part], mode="lines",
+                        name=f"{score} (AUROC {auroc.get(score, float('nan')):.2f})",
+                        line={"color": PALETTE[i % len(PALETTE)]})
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line={"color": GREY, "dash": "dash"})
+    fig.update_xaxes(title="shifted inputs accepted as in-domain", tickformat=".0%")
+    fig.update_yaxes(title="in-domain inputs accepted", tickformat=".0%")
+    return _layout(fig, "Would the model notice? Out-of-distribution detection", height=400)
+
+
+def sweep_bars(rows: list[dict], metrics: list[tuple[str, str]]) -> go.Figure:
+    """One panel per metric, one bar per model of an augmentation sweep."""
+    shown = [(k, t) for k, t in metrics if any(r.get(k) is not None for r in rows)]
+    fig = make_subplots(rows=1, cols=max(1, len(shown)), subplot_titles=[t for _, t in shown])
+    for j, (key, _) in enumerate(shown):
+        fig.add_bar(x=[r["augment"] for r in rows], y=[r.get(key) for r in rows], showlegend=False,
+                    marker_color=[GREY if r["augment"] == "none" else PALETTE[i % len(PALETTE)]
+                                  for i, r in enumerate(rows)],
+                    text=[None if r.get(key) is None else f"{r[key]:.3f}" for r in rows], textposition="outside",
+                    row=1, col=j + 1)
+    fig.update_annotations(font_size=12)
+    return _layout(fig, "Baseline (grey) and augmented siblings, same seed", height=380)

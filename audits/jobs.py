@@ -60,21 +60,67 @@ def harden(params: dict, ctx) -> dict:
 
 def _stored_audit(name: str, params: dict, ctx, headline) -> tuple[str, object]:
     """Run audit ``name`` on ``params["model"]`` with ``params["options"]``, store it, log ``headline(result)``."""
-    from fmcore.data import load_dataset
-
-    from . import run_audit
+    from . import run_stored_audit
 
     record = ctx.store.get_model(params["model"])
     options = dict(params.get("options", {}))
     ctx.log(f"{name} audit of {record.id} ({record.name}) with {options}")
-    result = run_audit(name, ctx.store.load_classifier(record.id), load_dataset(record.dataset, store=ctx.store),
-                       record.id, progress=lambda f, m: ctx.progress(f, message=m), **options)
-    audit_id = ctx.store.add_audit(record.id, name, result.params, result.to_dict())
+    audit_id, result = run_stored_audit(ctx.store, name, record.id, progress=lambda f, m: ctx.progress(f, message=m),
+                                        **options)
     for line in headline(result):
         ctx.log(line)
     for w in result.warnings:
         ctx.log(f"warning: {w}")
     return audit_id, result
+
+
+def corruption(params: dict, ctx) -> dict:
+    """The corruption audit of ``params["model"]`` (options: reference, corruptions, severities, samples)."""
+    audit_id, result = _stored_audit("corruption", params, ctx, lambda r: [
+        f"clean {r.metrics['clean_accuracy']:.4f}, mean over corruptions {r.metrics['mean_accuracy']:.4f}, mean "
+        f"corruption error {r.metrics['mean_corruption_error']} (reference {r.metrics['reference_model_id']})"])
+    return {"audit_id": audit_id, "model_id": params["model"]}
+
+
+def shift(params: dict, ctx) -> dict:
+    """The shift audit of ``params["model"]`` against ``params["options"]["to"]``."""
+    audit_id, _ = _stored_audit("shift", params, ctx, lambda r: [r.metrics["verdict"]])
+    return {"audit_id": audit_id, "model_id": params["model"]}
+
+
+def calibration(params: dict, ctx) -> dict:
+    """The calibration audit of ``params["model"]``."""
+    audit_id, _ = _stored_audit("calibration", params, ctx, lambda r: [r.metrics["verdict"]])
+    return {"audit_id": audit_id, "model_id": params["model"]}
+
+
+def calibrate(params: dict, ctx) -> dict:
+    """Temperature scaling of ``params["model"]``: a registered child."""
+    from .ood import calibrate as run
+
+    s = run(ctx.store, params["model"]).summary()
+    ctx.log(f"registered {s['model_id']}: temperature {s['temperature']:.3f}, ECE {s['before']['ece']:.4f} -> "
+            f"{s['after']['ece']:.4f}")
+    return s
+
+
+def augment_sweep(params: dict, ctx) -> dict:
+    """A baseline and its augmented siblings, each audited (``audits.ood.augment_sweep``)."""
+    from fmcore.jobs import JobCancelled
+    from fmcore.train import TrainingCancelled
+
+    from .ood import augment_sweep as run
+
+    options = dict(params.get("options", {}))
+    ctx.log(f"augmentation sweep: {params['model']} on {params['dataset']}, variants {params['variants']}, {options}")
+    try:
+        result = run(ctx.store, params["dataset"], params["model"], list(params["variants"]),
+                     progress=lambda f, m: ctx.progress(f, message=m), is_cancelled=ctx.is_cancelled, **options)
+    except TrainingCancelled as exc:
+        raise JobCancelled(str(exc)) from None
+    for r in result["rows"]:
+        ctx.log(f"{r['augment']}: {r['model_id']}, clean {r['clean_accuracy']:.4f}, mCE {r['mean_corruption_error']}")
+    return result
 
 
 def fairness(params: dict, ctx) -> dict:

@@ -8,17 +8,7 @@ import numpy as np
 
 from ._registry import register_audit
 from ._result import AuditResult
-
-
-def bootstrap_interval(correct: np.ndarray, n_boot: int, seed: int, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of a 0/1 vector."""
-    rng = np.random.default_rng(seed)
-    n = len(correct)
-    if n == 0:
-        return (float("nan"), float("nan"))
-    means = correct[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return float(lo), float(hi)
+from .stats import bootstrap_interval
 
 
 @register_audit("performance", "Performance",

@@ -15,4 +15,16 @@ def audit_summary(result) -> dict:
     if result.audit == "privacy":
         out["auc"] = {r["attack"]: r["auc"] for r in result.tables["attacks"]}
         out["attacks"] = [{k: v for k, v in r.items() if k != "description"} for r in result.tables["attacks"]]
+    if result.audit == "corruption":
+        out["corruptions"] = result.tables["summary"]
+        out["rows"] = result.tables["corruptions"]
+    if result.audit == "calibration":
+        by_group: dict = {}
+        for r in result.tables["groups"]:
+            by_group.setdefault(r["attribute"], {})[r["group"]] = r["coverage"]
+        out["coverage_by_group"] = by_group
+        out["groups"] = result.tables["groups"]
+    if result.audit == "shift":
+        out["drifted"] = [r["feature"] for r in result.tables["features"] if r["drifted"]]
+        out["features"] = result.tables["features"]
     return out

@@ -172,27 +172,32 @@ def cmd_audit(args) -> int:
     import audits
     from audits.reporting import audit_summary
 
-    from .data import load_dataset
-
     store = _store(args)
     if args.audit == "compression":
         return _compression_audit(args, store)
-    record = store.get_model(args.model)
-    classifier = store.load_classifier(record.id)
-    dataset = load_dataset(record.dataset, store=store)
     overrides = {"seed": args.seed}
+    if args.samples is not None and args.audit in ("robustness", "privacy", "corruption", "shift"):
+        overrides["samples"] = args.samples if args.audit in ("robustness", "privacy") else (args.samples or None)
     if args.audit == "robustness":
-        overrides.update(attack=args.attack, eps=_floats(args.eps), samples=args.samples)
+        overrides.update(attack=args.attack, eps=_floats(args.eps))
         if args.steps:
             overrides["steps" if args.attack in ("pgd", "pgd_l2") else "max_iter"] = args.steps
     elif args.audit == "fairness":
         overrides.update(sensitive=_csv_list(args.sensitive) or None, intersectional=args.intersectional,
                          min_group_size=args.min_group_size)
     elif args.audit == "privacy":
-        overrides.update(attacks=_csv_list(args.attacks) or None, samples=args.samples,
-                         reference_models=args.reference_models)
-    result = audits.run_audit(args.audit, classifier, dataset, record.id, **overrides)
-    audit_id = store.add_audit(record.id, args.audit, result.params, result.to_dict())
+        overrides.update(attacks=_csv_list(args.attacks) or None, reference_models=args.reference_models)
+    elif args.audit == "corruption":
+        overrides.update(reference=args.reference or "auto", corruptions=_csv_list(args.corruptions) or None)
+        if args.severities:
+            overrides["severities"] = [int(v) for v in _floats(args.severities)]
+    elif args.audit == "shift":
+        overrides.update(to=args.to)
+    elif args.audit == "calibration":
+        overrides.update(alpha=args.alpha, sensitive=_csv_list(args.sensitive) if args.sensitive is not None else None,
+                         min_group_size=args.min_group_size)
+    audit_id, result = audits.run_stored_audit(store, args.audit, args.model, **overrides)
+    record = store.get_model(result.model_id)
     summary = {"audit_id": audit_id, **audit_summary(result)}
     lines = [f"{args.audit} audit {audit_id} of {record.id} ({record.dataset})"]
     lines += [f"  {k}: {v}" for k, v in summary.items()
@@ -203,8 +208,37 @@ def cmd_audit(args) -> int:
     for row in summary.get("sweep", []):
         lines.append(f"  eps {row['eps']:<6g} robust accuracy {row['robust_accuracy']:.4f} "
                      f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]  success {row['success_rate']:.3f}")
+    for row in summary.get("corruptions", []):
+        ce = "" if row["corruption_error"] is None else f"  CE {row['corruption_error']:.3f}"
+        lines.append(f"  {row['corruption']:<15} mean accuracy {row['mean_accuracy']:.4f}{ce}")
     lines += [f"  warning: {w}" for w in result.warnings]
     _print(args, summary, "\n".join(lines))
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from audits.ood import calibrate
+
+    s = calibrate(_store(args), args.model, name=args.name).summary()
+    b, a = s["before"], s["after"]
+    _print(args, s, f"Model {s['model_id']} (parent {s['parent_id']}): temperature {s['temperature']:.3f}; test ECE "
+                    f"{b['ece']:.4f} -> {a['ece']:.4f}, NLL {b['nll']:.4f} -> {a['nll']:.4f}, accuracy "
+                    f"{a['accuracy']:.4f} (unchanged)")
+    return 0
+
+
+def cmd_augment_sweep(args) -> int:
+    from audits.ood import augment_sweep
+
+    variants = [v.strip() for v in args.variants.split(";") if v.strip()]
+    result = augment_sweep(_store(args), args.dataset, args.model, variants, epochs=args.epochs, seed=args.seed,
+                           max_train_samples=args.max_train or None, samples=args.samples, to=args.to,
+                           progress=None if args.quiet else lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
+    keys = ["augment", "model_id", "clean_accuracy", "mean_corruption_error", "shift_accuracy", "ece",
+            "robust_accuracy@0.1", "demographic_parity_difference"]
+    rows = [[r["augment"], r["model_id"]] + ["-" if r[k] is None else f"{r[k]:.4f}" for k in keys[2:]]
+            for r in result["rows"]]
+    _print(args, result, _table(rows, keys))
     return 0
 
 
@@ -491,7 +525,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], default=None)
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads (default $FMAUDIT_THREADS or half the cores)")
-    p.add_argument("--augment", action="store_true", help="images: random small shifts and rotations")
+    p.add_argument("--augment", default=None, metavar="NAME[:VALUE],...",
+                   help="data augmentation: images rotate, translate, scale, elastic, noise; tables noise, mixup; "
+                        "text token_dropout, token_swap (e.g. rotate:15,translate; the value sets the main parameter)")
     p.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE")
     p.add_argument("--max-train", type=int, default=None, help="train on at most N examples")
     p.add_argument("--max-eval", type=int, default=None, help="validate/test on at most N examples")
@@ -524,22 +560,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("audit", parents=[common], help="run an audit of a stored model and keep its result")
-    p.add_argument("audit", choices=["robustness", "fairness", "performance", "privacy", "compression"])
+    p.add_argument("audit", choices=["robustness", "fairness", "performance", "privacy", "compression", "corruption",
+                                     "shift", "calibration"])
     p.add_argument("--model", required=True, help="model id (see `fmaudit models`)")
     p.add_argument("--attack", default="pgd", help="fgsm, pgd, pgd_l2, cw, deepfool, hopskipjump, square")
     p.add_argument("--eps", default="0.05,0.1,0.2,0.3", help="comma-separated perturbation sizes")
-    p.add_argument("--samples", type=int, default=500,
-                   help="robustness: test examples to attack; privacy: members and non-members each")
+    p.add_argument("--samples", type=int, default=None,
+                   help="robustness: test examples to attack (default 500); privacy: members and non-members each "
+                        "(500); corruption (1000) and shift (2000): test examples per side; 0 for all")
     p.add_argument("--attacks", default=None, help="privacy: threshold, blackbox, rulebased, label_only, lira "
                    "(comma-separated; default threshold,blackbox,rulebased,lira)")
     p.add_argument("--reference-models", type=int, default=4, help="privacy: LiRA reference models")
     p.add_argument("--repeats", type=int, default=20, help="compression: timed runs per latency figure")
     p.add_argument("--steps", type=int, default=None, help="PGD steps or iterations of iterative attacks")
-    p.add_argument("--sensitive", default=None, help="fairness: comma-separated sensitive columns (default: all)")
+    p.add_argument("--sensitive", default=None, help="fairness, calibration: comma-separated sensitive columns "
+                   "(default: all)")
     p.add_argument("--intersectional", action="store_true", help="fairness: also every combination of them")
     p.add_argument("--min-group-size", type=int, default=30, help="fairness: warn about smaller groups")
+    p.add_argument("--reference", default=None, help="corruption: the reference model for the mean corruption error "
+                   "(default: the oldest seed CNN / same-kind model trained on the data without augmentation; none)")
+    p.add_argument("--corruptions", default=None, help="corruption: comma-separated names (default: all for the "
+                   "model's kind of input)")
+    p.add_argument("--severities", default=None, help="corruption: comma-separated severities 1-5 (default all)")
+    p.add_argument("--to", default=None, help="shift: the shifted dataset (default: the built-in partner, mnist <-> "
+                   "digits, census_income_94 <-> census_income_95)")
+    p.add_argument("--alpha", type=float, default=0.1, help="calibration: conformal miscoverage (0.1: 90%% sets)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("calibrate", parents=[common],
+                       help="temperature scaling: a new model with the original as parent, better calibrated")
+    p.add_argument("--model", required=True)
+    p.add_argument("--name", default=None)
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("augment-sweep", parents=[common],
+                       help="train a baseline and augmented siblings (same seed) and audit each out of domain")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--model", required=True, help="seed_cnn, mlp, logreg or minilm")
+    p.add_argument("--variants", default="rotate,translate",
+                   help="augmentations to compare with the baseline, ';' between variants (e.g. "
+                        "'rotate,translate;elastic;noise:0.2')")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--max-train", type=int, default=0, help="training rows; 0 for all")
+    p.add_argument("--samples", type=int, default=500, help="test examples per audit")
+    p.add_argument("--to", default=None, help="the shifted dataset (default: the built-in partner, if any)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_augment_sweep)
 
     p = sub.add_parser("harden", parents=[common], help="adversarial training: a new model with the original as parent")
     p.add_argument("--model", required=True)

@@ -40,6 +40,12 @@ def _figures(report: dict) -> list[tuple[str, dict]]:
             fig = figures.group_bars([r for r in t["groups"] if " x " not in r["grouping"]], "selection_rate")
         elif a["name"] == "privacy" and t.get("roc"):
             fig = figures.roc_curves(t["roc"])
+        elif a["name"] == "corruption" and t.get("corruptions"):
+            fig = figures.corruption_heatmap(t["corruptions"])
+        elif a["name"] == "calibration" and t.get("reliability"):
+            fig = figures.reliability_diagram(t["reliability"], m.get("ece"))
+        elif a["name"] == "shift" and t.get("features"):
+            fig = figures.drift_bars(t["features"] + t.get("outputs", []))
         elif a["name"] == "compression" and t.get("variants"):
             fig = figures.compression_pareto(t["parent"][0], t["variants"])
         if fig is not None:

@@ -24,7 +24,8 @@ from pathlib import Path
 from fmcore.errors import ConfigError
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
-AUDIT_NAMES = ("performance", "robustness", "fairness", "privacy", "compression", "model")
+AUDIT_NAMES = ("performance", "robustness", "fairness", "privacy", "compression", "corruption", "shift", "calibration",
+               "model")
 
 
 MAX_POLICY_BYTES = 1_000_000  # a policy is a short YAML file

@@ -10,21 +10,12 @@ from fmcore.errors import FmauditError
 
 from .._registry import register_audit
 from .._result import AuditResult
+from ..stats import wilson
 from ._attacks import ATTACKS, check_eps, get_attack
 from ._estimator import art_estimator, attack_inputs, feature_range
 
 GALLERY = 8
 MASKING_MARGIN = 0.02  # a black-box attack this much stronger than PGD suggests masked gradients
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval for a proportion k/n."""
-    if n == 0:
-        return (float("nan"), float("nan"))
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
 
 
 def _norms(delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -59,7 +59,7 @@ def attack_text(classifier, text: str, label: int, budget: int) -> dict:
 
 def text_sweep(classifier, texts, labels, budgets: list[int], progress=None) -> tuple[list[dict], list[dict]]:
     """Accuracy when up to k words may be misspelt, for each k in ``budgets``; plus each attacked text."""
-    from ._sweep import wilson
+    from ..stats import wilson
 
     results = []
     for j, (t, y) in enumerate(zip(texts, labels, strict=True)):

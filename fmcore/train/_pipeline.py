@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from ..errors import FmauditError
+from ._augment import parse_augment
 from ._callbacks import Callback, CancelCallback, EarlyStopping
 from ._config import TrainConfig
 from ._loop import evaluate, fit
@@ -64,7 +65,9 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
     seed_everything(config.seed, config.threads)
     started = time.perf_counter()
     ds = load_dataset(dataset, seed=config.split_seed, store=store)
+    augment = parse_augment(config.augment, ds.spec.modality)  # a wrong name fails before any work
     clf = build_classifier(model, ds, max_length=config.max_length)
+    context = {"numeric": list(range(len(clf.preprocess.spec["numeric"])))} if clf.preprocess is not None else {}
     train, val, test = (_subset(ds["train"], config.max_train_samples),
                         _subset(ds["val"], config.max_eval_samples), _subset(ds["test"], config.max_eval_samples))
     cbs = list(callbacks)
@@ -75,7 +78,7 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
     run_id = store.create_run("train", {"dataset": dataset, "model": model, **config.to_dict()}) if store else None
     try:
         state = fit(clf.net, (clf.encode(train.X), train.y), (clf.encode(val.X), val.y), config,
-                    ds.num_classes, cbs)
+                    ds.num_classes, cbs, augment_context=context)
         if state.cancelled:
             raise TrainingCancelled(f"Training of {model} on {dataset} was cancelled after {state.step} steps.")
         metrics = evaluate(clf.net, clf.encode(test.X), test.y, ds.num_classes)
@@ -92,6 +95,8 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
         if store is not None:
             derivation = {"how": "trained", "dataset": dataset, "dataset_sha256": ds.provenance.sha256,
                           "seed": config.seed, "split_seed": config.split_seed}
+            if augment:
+                derivation["augment"] = augment  # each augmentation with all its parameters
             if state.privacy:
                 derivation.update(how=f"trained with DP-SGD (epsilon {state.privacy['epsilon']:.2f}, delta "
                                       f"{state.privacy['delta']:.0e})", privacy=state.privacy)

@@ -13,6 +13,9 @@ CASES = {  # audit name -> (the trained-model fixture it fits, overrides that ke
     "robustness": ("trained_digits", {"samples": 40, "eps": [0.1], "steps": 5, "blackbox_check_samples": 20}),
     "fairness": ("trained_german", {"n_boot": 50, "intersectional": True}),
     "privacy": ("trained_digits", {"samples": 60, "attacks": ["threshold", "rulebased"]}),
+    "corruption": ("trained_digits", {"samples": 40, "corruptions": ["rotate", "fog"], "severities": [1, 5]}),
+    "shift": ("trained_digits", {"samples": 100}),
+    "calibration": ("trained_german", {"n_boot": 50}),
 }
 
 
@@ -24,7 +27,7 @@ def test_every_registered_audit_has_a_case():
 def test_audit_end_to_end_and_json_round_trip(name, request):
     fixture, overrides = CASES[name]
     st, rec = request.getfixturevalue(fixture)
-    result = run_audit(name, st.load_classifier(rec.id), load_dataset(rec.dataset), rec.id, **overrides)
+    result = run_audit(name, st.load_classifier(rec.id), load_dataset(rec.dataset), rec.id, store=st, **overrides)
     assert result.audit == name
     assert result.model_id == rec.id
     assert result.metrics

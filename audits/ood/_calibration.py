@@ -1,0 +1,216 @@
+"""Calibration and uncertainty: expected calibration error with an interval, reliability diagram, per-group
+calibration, temperature scaling, and split conformal prediction sets with their coverage per group."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from fmcore.errors import ConfigError
+
+from .._registry import register_audit
+from .._result import AuditResult
+from ..stats import bootstrap_statistic, wilson
+
+MISSING = "(missing)"
+
+
+def group_values(values) -> np.ndarray:
+    """Group labels as strings, a missing value being a group of its own (never merged into another)."""
+    import pandas as pd
+
+    s = pd.Series(values).astype(object)
+    return s.where(s.notna(), MISSING).astype(str).to_numpy()
+
+
+def ece_bins(proba: np.ndarray, y: np.ndarray, bins: int = 15) -> list[dict]:
+    """Reliability diagram of the top-label confidence: equal-width bins over (0, 1]."""
+    conf = proba.max(1)
+    correct = (proba.argmax(1) == y).astype(np.float64)
+    edges = np.linspace(0, 1, bins + 1)
+    b = np.clip(np.ceil(conf * bins).astype(np.int64) - 1, 0, bins - 1)  # bin i holds (i/bins, (i+1)/bins]
+    count = np.bincount(b, minlength=bins)
+    conf_sum = np.bincount(b, weights=conf, minlength=bins)
+    acc_sum = np.bincount(b, weights=correct, minlength=bins)
+    rows = []
+    for i in range(bins):
+        n = int(count[i])
+        rows.append({"bin": i, "low": float(edges[i]), "high": float(edges[i + 1]), "count": n,
+                     "confidence": float(conf_sum[i] / n) if n else None,
+                     "accuracy": float(acc_sum[i] / n) if n else None,
+                     "gap": float(abs(conf_sum[i] - acc_sum[i]) / n) if n else None})
+    return rows
+
+
+def expected_calibration_error(proba: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    """ECE: the count-weighted mean |accuracy - confidence| over equal-width confidence bins (Guo et al. 2017)."""
+    rows = ece_bins(proba, y, bins)
+    n = sum(r["count"] for r in rows)
+    return float(sum(r["count"] * r["gap"] for r in rows if r["count"]) / n) if n else float("nan")
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature T > 0 that minimises the negative log-likelihood of ``softmax(logits / T)``."""
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
+
+    logits = logits.astype(np.float64)
+
+    def nll(log_t):
+        return -log_softmax(logits / np.exp(log_t), axis=1)[np.arange(len(y)), y].mean()
+
+    res = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded", options={"xatol": 1e-5})
+    return float(np.exp(res.x))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(1, keepdims=True)
+
+
+def conformal_threshold(proba: np.ndarray, y: np.ndarray, alpha: float) -> float:
+    """Split conformal (LAC score 1 - p_true): the score quantile at level ceil((n+1)(1-alpha))/n."""
+    scores = 1 - proba[np.arange(len(y)), y]
+    n = len(scores)
+    level = np.ceil((n + 1) * (1 - alpha)) / n
+    if level > 1:
+        raise ConfigError(f"{n} calibration examples are too few for coverage {1 - alpha:.0%}: need at least "
+                          f"{int(np.ceil(1 / alpha)) - 1}.")
+    return float(np.quantile(scores, level, method="higher"))
+
+
+def prediction_sets(proba: np.ndarray, threshold: float) -> np.ndarray:
+    """Boolean (n, classes): class k is in the set when 1 - p_k <= threshold."""
+    return (1 - proba) <= threshold + 1e-12
+
+
+def logits_of(classifier, X, groups, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, probabilities) of raw ``X``: models that decide per group (or draw at random) have probabilities
+    but no logits of their own, so their log-probabilities stand in."""
+    proba = classifier.predict_proba(X, batch_size, groups=groups)
+    if classifier.needs_groups or classifier.meta.get("randomized"):
+        return np.log(np.clip(proba, 1e-12, 1)), proba
+    return classifier.logits(classifier.encode(X), batch_size).numpy().astype(np.float64), proba
+
+
+def _per_group(proba, y, sets, groups, sensitive, bins, min_group) -> tuple[list[dict], list[str]]:
+    rows, warnings = [], []
+    for col in sensitive:
+        values = group_values(groups[col])
+        for g in sorted(set(values)):
+            m = values == g
+            n = int(m.sum())
+            cov = sets[m, y[m]] if n else np.array([])
+            lo, hi = wilson(int(cov.sum()), n)
+            rows.append({"attribute": col, "group": g, "n": n, "accuracy": float((proba[m].argmax(1) == y[m]).mean()),
+                         "confidence": float(proba[m].max(1).mean()),
+                         "ece": expected_calibration_error(proba[m], y[m], bins), "coverage": float(cov.mean()),
+                         "coverage_ci_low": lo, "coverage_ci_high": hi, "mean_set_size": float(sets[m].sum(1).mean()),
+                         "too_small": n < min_group})
+            if g == MISSING:
+                warnings.append(f"{col}: {n} rows have no value; they form the group {MISSING!r}.")
+    return rows, warnings
+
+
+def _gap(rows: list[dict], key: str, min_group: int) -> tuple[float | None, str]:
+    """Largest difference of ``key`` between groups of the same attribute that are large enough to judge."""
+    best, where = None, ""
+    for col in dict.fromkeys(r["attribute"] for r in rows):
+        vals = [(r[key], r["group"]) for r in rows if r["attribute"] == col and r["n"] >= min_group
+                and r[key] is not None]
+        if len(vals) >= 2:
+            hi, lo = max(vals), min(vals)
+            if best is None or hi[0] - lo[0] > best:
+                best, where = hi[0] - lo[0], f"{col}: {hi[1]} {hi[0]:.1%} vs {lo[1]} {lo[0]:.1%}"
+    return best, where
+
+
+@register_audit("calibration", "Calibration and uncertainty",
+                "Whether confidence can be taken at its word: expected calibration error with a bootstrap interval, "
+                "reliability diagram, calibration per group, the temperature that would fix it (fitted on the "
+                "validation split), and split conformal prediction sets with their coverage overall and per group.",
+                {"split": "test", "calibration_split": "val", "bins": 15, "alpha": 0.1, "n_boot": 500, "seed": 0,
+                 "sensitive": None, "min_group_size": 30, "max_samples": None})
+def calibration(classifier, dataset, params: dict, progress=None) -> AuditResult:
+    started = time.perf_counter()
+    bins, alpha, seed = int(params["bins"]), float(params["alpha"]), int(params["seed"])
+    if not 0 < alpha < 1:
+        raise ConfigError(f"alpha is the miscoverage allowed, between 0 and 1 (0.1 for 90% sets); got {alpha}.")
+    test, cal = dataset[params["split"]], dataset[params["calibration_split"]]
+    if params.get("max_samples"):
+        test, cal = test.head(int(params["max_samples"])), cal.head(int(params["max_samples"]))
+    if progress:
+        progress(0.1, "predicting")
+    logits, proba = logits_of(classifier, test.X, test.groups)
+    cal_logits, cal_proba = logits_of(classifier, cal.X, cal.groups)
+    y, yc = test.y, cal.y
+    ece = expected_calibration_error(proba, y, bins)
+    if progress:
+        progress(0.4, "bootstrap interval of the ECE")
+    lo, hi = bootstrap_statistic(lambda i: expected_calibration_error(proba[i], y[i], bins), len(y),
+                                 int(params["n_boot"]), seed)
+    temperature = fit_temperature(cal_logits, yc)
+    scaled = _softmax(logits / temperature)
+    nll = float(-np.log(np.clip(proba[np.arange(len(y)), y], 1e-12, 1)).mean())
+    nll_t = float(-np.log(np.clip(scaled[np.arange(len(y)), y], 1e-12, 1)).mean())
+    onehot = np.eye(proba.shape[1])[y]
+    threshold = conformal_threshold(cal_proba, yc, alpha)
+    sets = prediction_sets(proba, threshold)
+    covered = sets[np.arange(len(y)), y]
+    cov_lo, cov_hi = wilson(int(covered.sum()), len(y))
+    reliability = ece_bins(proba, y, bins)
+    sensitive = params.get("sensitive")
+    if sensitive is None:
+        sensitive = list(dataset.spec.sensitive)
+    missing = [c for c in sensitive if test.groups is None or c not in test.groups.columns]
+    if missing:
+        raise ConfigError(f"Sensitive column(s) {missing} are not in {dataset.name!r}; it has "
+                          f"{list(dataset.spec.sensitive) or 'none'}.")
+    min_group = int(params["min_group_size"])
+    groups, warnings = _per_group(proba, y, sets, test.groups, sensitive, bins, min_group) if sensitive else ([], [])
+    coverage_gap, gap_where = _gap(groups, "coverage", min_group)
+    ece_gap, ece_where = _gap(groups, "ece", min_group)
+    per_class = [{"class": c, "n": int((y == k).sum()), "coverage": float(covered[y == k].mean()) if (y == k).any()
+                  else None} for k, c in enumerate(classifier.classes)]
+    if len(yc) < 1 / alpha * 5:
+        warnings.append(f"Only {len(yc)} calibration examples: conformal coverage varies from run to run.")
+    if ece_gap is not None and ece_gap > 0.05:
+        warnings.append(f"Confidence means different things for different groups ({ece_where}).")
+    if coverage_gap is not None and coverage_gap > 0.05:
+        warnings.append(f"Conformal sets cover the true class unequally across groups ({gap_where}): a fairness "
+                        "finding; group-conditional (Mondrian) conformal prediction would equalise it.")
+    metrics = {"ece": ece, "ece_ci_low": lo, "ece_ci_high": hi,
+               "mce": max((r["gap"] for r in reliability if r["count"]), default=None),
+               "brier": float(((proba - onehot) ** 2).sum(1).mean()), "nll": nll, "accuracy": float((proba.argmax(1)
+                                                                                                     == y).mean()),
+               "mean_confidence": float(proba.max(1).mean()), "temperature": temperature,
+               "ece_after_temperature": expected_calibration_error(scaled, y, bins), "nll_after_temperature": nll_t,
+               "coverage": float(covered.mean()), "coverage_ci_low": cov_lo, "coverage_ci_high": cov_hi,
+               "coverage_target": 1 - alpha, "mean_set_size": float(sets.sum(1).mean()),
+               "empty_set_rate": float((sets.sum(1) == 0).mean()), "coverage_gap": coverage_gap,
+               "ece_gap": ece_gap, "n": len(y), "n_calibration": len(yc)}
+    metrics["verdict"] = _verdict(metrics)
+    return AuditResult(
+        audit="calibration", model_id=None, dataset=dataset.name, params={**params, "sensitive": sensitive},
+        metrics=metrics, tables={"reliability": reliability, "groups": groups, "per_class": per_class,
+                                 "conformal": [{"threshold": threshold, "alpha": alpha, "score": "1 - p(true class)",
+                                                "calibration_split": params["calibration_split"]}]},
+        warnings=warnings, seed=seed, seconds=time.perf_counter() - started)
+
+
+def _verdict(m: dict) -> str:
+    if m["mean_confidence"] > m["accuracy"] + 0.02:
+        lean = f"overconfident: it claims {m['mean_confidence']:.1%} on average and is right {m['accuracy']:.1%} of " \
+               "the time"
+    elif m["mean_confidence"] < m["accuracy"] - 0.02:
+        lean = f"underconfident: it claims {m['mean_confidence']:.1%} and is right {m['accuracy']:.1%} of the time"
+    else:
+        lean = "confidence matches accuracy on average"
+    fix = (f"temperature scaling (T = {m['temperature']:.2f}) would bring the ECE from {m['ece']:.3f} to "
+           f"{m['ece_after_temperature']:.3f}" if m["ece_after_temperature"] < m["ece"] - 0.002
+           else "temperature scaling would not help")
+    cov = (f"Prediction sets of on average {m['mean_set_size']:.2f} classes cover the true class "
+           f"{m['coverage']:.1%} of the time (target {m['coverage_target']:.0%})")
+    return f"The model is {lean}; ECE {m['ece']:.3f} [{m['ece_ci_low']:.3f}, {m['ece_ci_high']:.3f}]; {fix}. {cov}."
