@@ -138,6 +138,10 @@ def corruption(classifier, dataset, params: dict, progress=None, store=None, mod
         metrics["mean_corruption_error"] = float(np.mean(ces)) if ces else None
         metrics["relative_mean_corruption_error"] = float(np.mean(rel)) if rel else None
         metrics["reference_clean_accuracy"] = float((ref_clean == y).mean())
+        for family in dict.fromkeys(s["family"] for s in summary):  # e.g. geometric vs noise: remedies differ
+            part = [s["corruption_error"] for s in summary
+                    if s["family"] == family and s["corruption_error"] is not None]
+            metrics[f"mean_corruption_error@{family}"] = float(np.mean(part)) if part else None
         if ref_id == model_id:
             warnings.append("This model is its own reference, so its mean corruption error is 1 by definition; "
                             "audit other models against it.")
@@ -178,7 +182,8 @@ def _summaries(specs, rows, clean_acc, ref_clean_err, warnings) -> list[dict]:
     for spec in specs:
         part = [r for r in rows if r["corruption"] == spec.name]
         err = sum(r["error"] for r in part)
-        row = {"corruption": spec.name, "mean_accuracy": float(np.mean([r["accuracy"] for r in part])),
+        row = {"corruption": spec.name, "family": spec.family,
+               "mean_accuracy": float(np.mean([r["accuracy"] for r in part])),
                "corruption_error": None, "relative_corruption_error": None}
         if ref_clean_err is not None:
             ref = sum(r["reference_error"] for r in part)

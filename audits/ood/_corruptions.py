@@ -30,6 +30,7 @@ SEVERITIES = (1, 2, 3, 4, 5)
 class CorruptionSpec:
     name: str
     modality: str
+    family: str
     help: str
     parameter: str
     levels: tuple
@@ -44,9 +45,11 @@ class CorruptionSpec:
 CORRUPTIONS: dict[str, dict[str, CorruptionSpec]] = {"image": {}, "text": {}, "tabular": {}}
 
 
-def register_corruption(name: str, modality: str, help: str, parameter: str, levels: tuple):
+def register_corruption(name: str, modality: str, help: str, parameter: str, levels: tuple, family: str):
+    """Decorator: register ``fn(x, value, rng)`` as corruption ``name`` of ``modality``; ``family`` groups
+    corruptions of one kind (noise, blur, geometric, ...) for the per-family mean corruption error."""
     def deco(fn):
-        CORRUPTIONS[modality][name] = CorruptionSpec(name, modality, help, parameter, tuple(levels), fn)
+        CORRUPTIONS[modality][name] = CorruptionSpec(name, modality, family, help, parameter, tuple(levels), fn)
         return fn
     return deco
 
@@ -82,19 +85,19 @@ def _signs(n: int) -> np.ndarray:
 
 
 @register_corruption("gaussian_noise", "image", "Additive Gaussian noise, clipped to 0..1.", "std",
-                     (0.08, 0.12, 0.18, 0.26, 0.38))
+                     (0.08, 0.12, 0.18, 0.26, 0.38), family="noise")
 def _gaussian_noise(x, std, rng):
     return np.clip(x + rng.normal(0, std, x.shape), 0, 1)
 
 
 @register_corruption("shot_noise", "image", "Poisson (photon) noise: fewer photons per unit of brightness is noisier.",
-                     "photons", (60, 25, 12, 5, 3))
+                     "photons", (60, 25, 12, 5, 3), family="noise")
 def _shot_noise(x, photons, rng):
     return np.clip(rng.poisson(x * photons) / photons, 0, 1)
 
 
 @register_corruption("impulse_noise", "image", "Salt-and-pepper noise: this share of pixels set to black or white.",
-                     "share", (0.03, 0.06, 0.09, 0.17, 0.27))
+                     "share", (0.03, 0.06, 0.09, 0.17, 0.27), family="noise")
 def _impulse_noise(x, share, rng):
     out = x.copy()
     hit = rng.random(x.shape) < share
@@ -103,7 +106,7 @@ def _impulse_noise(x, share, rng):
 
 
 @register_corruption("gaussian_blur", "image", "Defocus-like Gaussian blur with this sigma in pixels.", "sigma",
-                     (0.5, 0.75, 1.0, 1.25, 1.5))
+                     (0.5, 0.75, 1.0, 1.25, 1.5), family="blur")
 def _gaussian_blur(x, sigma, rng):
     import torch
 
@@ -113,7 +116,7 @@ def _gaussian_blur(x, sigma, rng):
 
 
 @register_corruption("motion_blur", "image", "Horizontal motion blur: the mean over this many pixels in a row.",
-                     "pixels", (3, 5, 7, 9, 11))
+                     "pixels", (3, 5, 7, 9, 11), family="blur")
 def _motion_blur(x, pixels, rng):
     import torch
     import torch.nn.functional as F
@@ -123,7 +126,7 @@ def _motion_blur(x, pixels, rng):
 
 
 @register_corruption("rotate", "image", "Rotation by this many degrees (even-numbered images one way, odd ones the "
-                     "other).", "degrees", (10, 20, 30, 45, 60))
+                     "other).", "degrees", (10, 20, 30, 45, 60), family="geometric")
 def _rotate(x, degrees, rng):
     a = np.radians(degrees) * _signs(len(x))
     theta = np.zeros((len(x), 2, 3))
@@ -132,7 +135,7 @@ def _rotate(x, degrees, rng):
 
 
 @register_corruption("shear", "image", "Horizontal shear by this factor (direction alternates).", "factor",
-                     (0.1, 0.2, 0.3, 0.45, 0.6))
+                     (0.1, 0.2, 0.3, 0.45, 0.6), family="geometric")
 def _shear(x, factor, rng):
     theta = np.zeros((len(x), 2, 3))
     theta[:, 0, 0] = theta[:, 1, 1] = 1
@@ -141,7 +144,7 @@ def _shear(x, factor, rng):
 
 
 @register_corruption("translate", "image", "Shift by this many pixels: right, left, down, up in turn.", "pixels",
-                     (2, 3, 4, 5, 6))
+                     (2, 3, 4, 5, 6), family="geometric")
 def _translate(x, pixels, rng):
     direction = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]], dtype=np.float64)[np.arange(len(x)) % 4]
     theta = np.zeros((len(x), 2, 3))
@@ -151,7 +154,7 @@ def _translate(x, pixels, rng):
 
 
 @register_corruption("scale", "image", "Shrink about the centre to this fraction of the size.", "factor",
-                     (0.9, 0.8, 0.7, 0.6, 0.5))
+                     (0.9, 0.8, 0.7, 0.6, 0.5), family="geometric")
 def _scale(x, factor, rng):
     theta = np.zeros((len(x), 2, 3))
     theta[:, 0, 0] = theta[:, 1, 1] = 1 / factor
@@ -159,20 +162,21 @@ def _scale(x, factor, rng):
 
 
 @register_corruption("contrast", "image", "Contrast scaled to this fraction about each image's mean.", "factor",
-                     (0.6, 0.45, 0.3, 0.2, 0.1))
+                     (0.6, 0.45, 0.3, 0.2, 0.1), family="intensity")
 def _contrast(x, factor, rng):
     mean = x.mean(axis=(1, 2, 3), keepdims=True)
     return np.clip((x - mean) * factor + mean, 0, 1)
 
 
 @register_corruption("brightness", "image", "This much added to every pixel, clipped to 0..1.", "shift",
-                     (0.1, 0.2, 0.3, 0.4, 0.5))
+                     (0.1, 0.2, 0.3, 0.4, 0.5), family="intensity")
 def _brightness(x, shift, rng):
     return np.clip(x + shift, 0, 1)
 
 
 @register_corruption("fog", "image", "A smooth random haze (uniform noise blurred with sigma 4 px, scaled to 0..1 per "
-                     "image) times this strength, added and clipped.", "strength", (0.2, 0.35, 0.5, 0.65, 0.8))
+                     "image) times this strength, added and clipped.",
+                     "strength", (0.2, 0.35, 0.5, 0.65, 0.8), family="clutter")
 def _fog(x, strength, rng):
     import torch
 
@@ -184,7 +188,7 @@ def _fog(x, strength, rng):
 
 
 @register_corruption("zigzag", "image", "This many white zigzag lines (4 segments between random points, 1 px) drawn "
-                     "over the image.", "lines", (1, 2, 3, 4, 5))
+                     "over the image.", "lines", (1, 2, 3, 4, 5), family="clutter")
 def _zigzag(x, lines, rng):
     out = x.copy()
     n, _, h, w = x.shape
@@ -221,7 +225,8 @@ def _typo(word: str, rng) -> str:
 
 
 @register_corruption("typos", "text", "Each letter has this chance of a typo: two letters swapped, one dropped, "
-                     "doubled, or replaced by a keyboard neighbour.", "rate", (0.02, 0.04, 0.07, 0.1, 0.15))
+                     "doubled, or replaced by a keyboard neighbour.", "rate",
+                     (0.02, 0.04, 0.07, 0.1, 0.15), family="spelling")
 def _typos(texts, rate, rng):
     out = []
     for text in texts:
@@ -238,7 +243,7 @@ def _typos(texts, rate, rng):
 
 
 @register_corruption("case", "text", "This share of words written in upper or lower case (at random).", "share",
-                     (0.1, 0.25, 0.5, 0.75, 1.0))
+                     (0.1, 0.25, 0.5, 0.75, 1.0), family="formatting")
 def _case(texts, share, rng):
     out = []
     for text in texts:
@@ -252,7 +257,8 @@ _PUNCT = re.compile(r"[!\"#$%&'()*+,\-./:;<=>?@\[\]^_`{|}~]")
 
 
 @register_corruption("punctuation", "text", "Each punctuation mark dropped with this chance, and a stray '!', '?', "
-                     "'...' or ',' added after a word with half that chance.", "rate", (0.1, 0.25, 0.5, 0.75, 1.0))
+                     "'...' or ',' added after a word with half that chance.", "rate",
+                     (0.1, 0.25, 0.5, 0.75, 1.0), family="formatting")
 def _punctuation(texts, rate, rng):
     marks = ["!", "?", "...", ","]
     out = []
@@ -272,7 +278,7 @@ def numeric_columns(frame, columns) -> list[str]:
 
 @register_corruption("noise", "tabular", "Gaussian noise on each numeric feature, in standard deviations of that "
                      "feature in the training data; integer features stay integers and values stay in the training "
-                     "range.", "std", (0.1, 0.2, 0.3, 0.5, 0.8))
+                     "range.", "std", (0.1, 0.2, 0.3, 0.5, 0.8), family="noise")
 def _table_noise(frame, std, rng, stats):
     out = frame.copy()
     for col, (sd, lo, hi, integer) in stats.items():
@@ -283,7 +289,7 @@ def _table_noise(frame, std, rng, stats):
 
 
 @register_corruption("missing", "tabular", "This share of numeric cells lost (missing, filled as in training).",
-                     "share", (0.05, 0.1, 0.2, 0.3, 0.5))
+                     "share", (0.05, 0.1, 0.2, 0.3, 0.5), family="missing")
 def _table_missing(frame, share, rng, stats):
     out = frame.copy()
     for col in stats:
@@ -317,6 +323,7 @@ def corrupt(spec: CorruptionSpec, x, severity: int, seed: int, stats: dict | Non
 
 def describe_levels(modality: str) -> list[dict]:
     """One row per corruption: its parameter and the value at each severity (what the report shows)."""
-    return [{"corruption": c.name, "parameter": c.parameter, **{f"severity {s}": c.levels[s - 1] for s in SEVERITIES},
+    return [{"corruption": c.name, "family": c.family, "parameter": c.parameter,
+             **{f"severity {s}": c.levels[s - 1] for s in SEVERITIES},
              "description": c.help} for c in corruptions_for(modality)]
 

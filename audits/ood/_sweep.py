@@ -74,7 +74,9 @@ def _row(augment, model_id, accuracy, results) -> dict:
 
     return {"augment": _label(augment), "model_id": model_id, "clean_accuracy": accuracy,
             "mean_corruption_error": get("corruption", "mean_corruption_error"),
-            "corrupted_accuracy": get("corruption", "mean_accuracy"), "shift_accuracy": get("shift", "shift_accuracy"),
+            "corrupted_accuracy": get("corruption", "mean_accuracy"),
+            **{k.replace("mean_corruption_error@", "mCE "): v for k, v in (results.get("corruption") or {}).items()
+               if k.startswith("mean_corruption_error@")}, "shift_accuracy": get("shift", "shift_accuracy"),
             "ece": get("calibration", "ece"), "coverage": get("calibration", "coverage"),
             "robust_accuracy@0.1": get("robustness", "robust_accuracy@0.1"),
             "demographic_parity_difference": get("fairness", "demographic_parity_difference")}

@@ -42,6 +42,12 @@ DIMENSIONS = [
     ("TPR at 1% FPR (best attack)", False, lambda r, a: max(
         (v for k, v in a.get("privacy", {}).get("metrics", {}).items() if k.startswith("tpr_at_1%_fpr[")),
         default=None)),
+    ("mean corruption error", False, lambda r, a: a.get("corruption", {}).get("metrics", {}).get(
+        "mean_corruption_error")),
+    ("accuracy under corruption", True, lambda r, a: a.get("corruption", {}).get("metrics", {}).get("mean_accuracy")),
+    ("accuracy on shifted data", True, lambda r, a: a.get("shift", {}).get("metrics", {}).get("shift_accuracy")),
+    ("calibration error (ECE)", False, lambda r, a: a.get("calibration", {}).get("metrics", {}).get("ece")),
+    ("conformal coverage gap", False, lambda r, a: a.get("calibration", {}).get("metrics", {}).get("coverage_gap")),
     ("DP epsilon", False, lambda r, a: (r.metrics.get("privacy") or {}).get("epsilon")),
     ("size (KiB)", False, lambda r, a: r.size_bytes / 1024),
     ("parameters", False, lambda r, a: r.n_params),
@@ -87,6 +93,8 @@ for parent, child in pairs:
     st.subheader(f"What changed: {parent.id} → {child.id}")
     st.write(f"**How:** {child.derivation.get('how', 'derived')}.")
     changed = {k: v for k, v in child.config.items() if parent.config.get(k) != v}
+    if child.derivation.get("augment") or parent.derivation.get("augment"):
+        changed["augment"] = child.derivation.get("augment")
     if changed:
         st.json(changed, expanded=False)
     deltas = [{"dimension": d, "parent": values[d][records.index(parent)], "child": values[d][records.index(child)]}

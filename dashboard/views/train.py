@@ -6,8 +6,9 @@ from dashboard import services
 from dashboard.components import figures
 from dashboard.components.jobs import follow_job
 from fmcore.data import dataset_names
+from fmcore.errors import ConfigError
 from fmcore.models import list_models
-from fmcore.train import TrainConfig
+from fmcore.train import TrainConfig, augmentations_for, parse_augment
 
 st.title("Train")
 st.caption("Training runs in a separate worker process: you can switch pages or close the tab, and the model is "
@@ -45,14 +46,24 @@ with st.form("train_form"):
         patience = e1.number_input("Early stopping patience (0 = off)", 0, 50, 0, help=helps["early_stopping"])
         max_train = e2.number_input("Max training examples (0 = all)", 0, 10_000_000,
                                     int(params.get("max_train", 0)), help=helps["max_train_samples"])
-        augment = e3.checkbox("Augment images", False, help=helps["augment"], disabled=modality != "image")
+        choices = augmentations_for(modality)
+        augment = e3.text_input(
+            "Augmentation", "", key=f"train_augment_{modality}", placeholder=", ".join(a.name for a in choices[:2]),
+            help=helps["augment"] + "\n\n" + "\n".join(f"- **{a.name}** ({a.main} {a.params[a.main]:g}): {a.help}"
+                                                        for a in choices))
         name = st.text_input("Model name (optional)", "", help="Shown in the registry; default model-dataset-id.")
     submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
 
 if submitted:
+    try:
+        parse_augment(augment, modality)
+    except ConfigError as exc:
+        st.error(str(exc))
+        st.stop()
     config = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), optimizer=optimizer,
                          lr_schedule=schedule, weight_decay=float(weight_decay), seed=int(seed),
-                         augment=bool(augment and modality == "image"), early_stopping=int(patience) or None,
+                         augment=augment.strip() or None,
+                         early_stopping=int(patience) or None,
                          max_train_samples=int(max_train) or None)
     job = services.submit_training(dataset, model, config.to_dict(), name.strip() or None)
     st.session_state["train_job"] = job.id

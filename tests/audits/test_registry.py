@@ -53,7 +53,7 @@ def test_performance_matches_sklearn_and_interval_covers(trained_digits):
 
 
 def test_unknown_audit_and_option():
-    with pytest.raises(UnknownNameError, match="Available: fairness, performance"):
+    with pytest.raises(UnknownNameError, match="Available: calibration, corruption, fairness, performance"):
         get_audit("fairnes")
     with pytest.raises(ValueError, match="no option"):
         run_audit("performance", None, None, n_bootstrap=3)

@@ -370,3 +370,38 @@ def test_compare_and_report_pages(home):
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.get("download_button")) == 4  # policy checks CSV, then HTML, JSON and Markdown
     assert any("chain intact" in s.value for s in at.success)
+
+
+def test_out_of_domain_page_runs_corruption_shift_calibration_and_calibrates(home):
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    model_id = train_model("digits", "seed_cnn", TrainConfig(epochs=2), store=Store(home)).model_id
+    at = _run("views/ood.py")
+    assert any("No corruption audit of this model yet" in i.value for i in at.info)
+    at.multiselect(key="ood_corruptions").set_value(["rotate", "gaussian_noise"])
+    at.number_input(key="ood_corr_samples").set_value(40)
+    next(b for b in at.button if b.label == "Run corruption audit").click().run()
+    _finish(home, at, "ood_corruption_job")
+    assert any("Mean corruption error" in m.label for m in at.metric)
+    at.number_input(key="ood_shift_samples").set_value(100)
+    next(b for b in at.button if b.label == "Run shift audit").click().run()
+    _finish(home, at, "ood_shift_job")
+    assert any("On mnist the model is right" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Run calibration audit").click().run()
+    _finish(home, at, "ood_calibration_job")
+    assert any("ECE" in i.value for i in at.info)
+    assert len(_charts(at)) >= 5  # heatmap, severity curve, gallery, drift, OOD ROC, reliability
+    next(b for b in at.button if b.label == "Calibrate this model").click().run()
+    job = _finish(home, at, "ood_calibrate_job")
+    assert Store(home).get_model(job.result["model_id"]).parent_id == model_id
+    assert any("Registered" in s.value for s in at.success)
+
+
+def test_train_page_refuses_an_augmentation_for_another_kind_of_data(home):
+    at = _run("views/train.py")
+    at.selectbox(key="train_dataset").set_value("digits").run()
+    at.text_input(key="train_augment_image").set_value("mixup")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert any("'mixup' is for tabular data" in e.value for e in at.error)
+    assert "train_job" not in at.session_state

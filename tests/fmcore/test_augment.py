@@ -42,8 +42,10 @@ def test_image_augmentations_keep_shape_range_and_ink_and_repeat_with_the_seed(s
     aug = make_augmenter(spec, x)
     out, labels = aug(x, y, torch.Generator().manual_seed(0))
     again, _ = aug(x, y, torch.Generator().manual_seed(0))
-    assert out.shape == x.shape and torch.equal(labels, y)
-    assert out.min() >= 0 and out.max() <= 1.0001
+    assert out.shape == x.shape
+    assert torch.equal(labels, y)
+    assert out.min() >= 0
+    assert out.max() <= 1.0001
     assert not torch.allclose(out, x)
     assert torch.equal(out, again)  # same seed, same batch
     if "noise" not in spec:
@@ -70,7 +72,8 @@ def test_tabular_noise_touches_numeric_columns_only_and_mixup_blends_labels():
     mix = make_augmenter("mixup:0.4", x, {"num_classes": 2})
     y = torch.arange(32) % 2
     xm, soft = mix(x, y, torch.Generator().manual_seed(0))
-    assert soft.shape == (32, 2) and torch.allclose(soft.sum(1), torch.ones(32))
+    assert soft.shape == (32, 2)
+    assert torch.allclose(soft.sum(1), torch.ones(32))
     assert not torch.equal(xm, x)
 
 
@@ -80,12 +83,16 @@ def test_text_augmentations_keep_cls_sep_and_padding():
     g = torch.Generator().manual_seed(0)
     (swapped, m2), _ = make_augmenter("token_swap:0.9", (ids, mask))((ids, mask), None, g)
     assert torch.equal(m2, mask)
-    assert (swapped[:, 0] == 101).all() and (swapped[:, 6] == 102).all() and (swapped[:, 7:] == 0).all()
+    assert (swapped[:, 0] == 101).all()
+    assert (swapped[:, 6] == 102).all()
+    assert (swapped[:, 7:] == 0).all()
     assert torch.equal(swapped.sort(1).values, ids.sort(1).values)  # the same tokens, reordered
     assert not torch.equal(swapped, ids)
     (same, dropped), _ = make_augmenter("token_dropout:0.5", (ids, mask))((ids, mask), None, g)
     assert torch.equal(same, ids)
-    assert (dropped[:, 0] == 1).all() and (dropped[:, 6] == 1).all() and (dropped[:, 7:] == 0).all()
+    assert (dropped[:, 0] == 1).all()
+    assert (dropped[:, 6] == 1).all()
+    assert (dropped[:, 7:] == 0).all()
     assert dropped.sum() < mask.sum()
 
 
