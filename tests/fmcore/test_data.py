@@ -14,6 +14,8 @@ EXPECTED = {  # name: (rows, modality, classes, sensitive)
     "mnist": (70000, "image", 10, ()),
     "digits": (1797, "image", 10, ()),
     "census_income": (299285, "tabular", 2, ("race", "sex", "age")),
+    "census_income_94": (149643, "tabular", 2, ("race", "sex", "age")),
+    "census_income_95": (149642, "tabular", 2, ("race", "sex", "age")),
     "german_credit": (1000, "tabular", 2, ("sex", "age")),
     "arrests": (5226, "tabular", 2, ("colour", "sex", "age")),
     "tweets": (38158, "text", 3, ()),
@@ -54,6 +56,14 @@ def test_dataset_shape_splits_and_provenance(name):
     path = Path(list(util.find_spec(module).submodule_search_locations)[0]) / rel
     assert prov.sha256.split("+")[0] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert ds.summary()["splits"] == sizes
+
+
+def test_census_survey_years_split_the_census():
+    full, y94, y95 = (load_dataset(n) for n in ("census_income", "census_income_94", "census_income_95"))
+    assert len(full["test"]) == len(y94["test"]) + len(y95["test"])
+    assert "year" not in y94["train"].X.columns
+    assert [f.name for f in y94.features] == [f.name for f in full.features if f.name != "year"]
+    assert y94.provenance.sha256 == full.provenance.sha256
 
 
 def test_sensitive_attributes_are_not_features():
