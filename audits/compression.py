@@ -42,13 +42,13 @@ def latency_ms(net, inputs: torch.Tensor, repeats: int) -> dict:
 
 
 def _gaps(pred, split, positive: int) -> dict:
-    from .fairness import disparities, encode_groups, group_metrics
+    from .fairness import encode_groups, group_metrics, headline_disparities
 
     out = {}
     for col in split.groups.columns:
         codes, labels = encode_groups({col: split.groups[col].to_numpy()})
         m = group_metrics((split.y == positive).astype(int), (pred == positive).astype(int), codes, len(labels))
-        d = disparities(m)
+        d = headline_disparities(m)
         out[col] = {"demographic_parity_difference": d["demographic_parity_difference"],
                     "equalized_odds_difference": d["equalized_odds_difference"]}
     return out

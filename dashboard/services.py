@@ -171,9 +171,12 @@ def _overview_at(name: str, root: str) -> dict:
     if ds.spec.sensitive:
         import pandas as pd
 
+        from audits._groups import group_values
+
         frames = [s.groups.assign(_label=s.y) for s in ds.splits.values()]
         allg = pd.concat(frames, ignore_index=True)
         for col in ds.spec.sensitive:
+            allg[col] = group_values(allg[col])  # missing values are a group of their own
             table = allg.groupby(col, observed=True)["_label"].agg(["count", "mean"]).reset_index()
             groups[col] = [{"group": str(r[col]), "count": int(r["count"]), "positive_rate": float(r["mean"])}
                            for _, r in table.iterrows()]

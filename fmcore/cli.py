@@ -87,8 +87,9 @@ def cmd_export(args) -> int:
 def cmd_add_dataset(args) -> int:
     record = _store(args).add_dataset(args.path, args.label, _csv_list(args.sensitive), name=args.name,
                                       text=args.text, drop=_csv_list(args.drop), min_group_size=args.min_group_size)
-    _print(args, record, f"Added dataset {record['name']!r} ({record['rows']} rows). "
-                         f"Train on it: fmaudit train --dataset {record['name']} --model mlp")
+    _print(args, record, "\n".join([f"Added dataset {record['name']!r} ({record['rows']} rows). "
+                                    f"Train on it: fmaudit train --dataset {record['name']} --model mlp"]
+                                   + [f"  note: {n}" for n in record.get("notes", [])]))
     return 0
 
 

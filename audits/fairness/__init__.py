@@ -1,8 +1,17 @@
 """Fairness: fairlearn's group metrics and disparities on a vectorised path, with intervals; mitigations."""
 
 from ._audit import analyse, fairness
-from ._metrics import STANDARD, calibration_error, disparities, encode_groups, group_metrics
+from ._metrics import (
+           MIN_GROUP,
+           STANDARD,
+           calibration_error,
+           disparities,
+           encode_groups,
+           group_metrics,
+           headline_disparities,
+)
 from ._mitigate import CONSTRAINTS, METHODS, MitigationResult, mitigate, tradeoff_point, tradeoff_table
 
-__all__ = ["CONSTRAINTS", "METHODS", "STANDARD", "MitigationResult", "analyse", "calibration_error", "disparities",
-           "encode_groups", "fairness", "group_metrics", "mitigate", "tradeoff_point", "tradeoff_table"]
+__all__ = ["CONSTRAINTS", "METHODS", "MIN_GROUP", "STANDARD", "MitigationResult", "analyse", "calibration_error",
+           "disparities", "encode_groups", "fairness", "group_metrics", "headline_disparities", "mitigate",
+           "tradeoff_point", "tradeoff_table"]

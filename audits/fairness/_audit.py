@@ -9,9 +9,10 @@ import numpy as np
 from fmcore.errors import ConfigError, FmauditError
 from fmcore.jobs import get_executor
 
+from .._groups import MISSING, missing_counts
 from .._registry import register_audit
 from .._result import AuditResult
-from ._metrics import STANDARD, calibration_error, disparities, encode_groups, group_metrics
+from ._metrics import STANDARD, calibration_error, disparities, encode_groups, group_metrics, headline_disparities
 
 CI_METRICS = ("selection_rate", "accuracy", "tpr")
 BOOT_CHUNK = 50  # resamples per task: the unit a sweep fans out, fixed so results do not depend on where it runs
@@ -31,22 +32,27 @@ def _bootstrap_task(shared: dict, task: dict) -> dict:
         bm = group_metrics(shared["y"], shared["p"], shared["codes"], shared["groups"], weights=w)
         for k in CI_METRICS:
             out[k].append(bm[k])
-        out["dp"].append(disparities(bm)["demographic_parity_difference"])
+        out["dp"].append(disparities(bm, shared.get("keep"))["demographic_parity_difference"])
     return out
 
 
 def analyse(y01, p01, scores, columns: dict[str, np.ndarray], n_boot: int, seed: int, min_group: int,
             label: str) -> tuple[list[dict], dict, list[str]]:
-    """Group table, disparities (with a bootstrap interval on the DP difference) and warnings for one grouping."""
+    """Group table, disparities (with a bootstrap interval on the DP difference) and warnings for one grouping.
+
+    Every group is in the table; the disparities compare only groups of at least ``min_group`` rows (a
+    gap driven by four people is not evidence), and say which groups were left out.
+    """
     codes, groups = encode_groups(columns)
     g = len(groups)
     m = group_metrics(y01, p01, codes, g)
     m["calibration_error"] = calibration_error(y01, scores, codes, g)
+    keep = m["count"] >= min_group
     # Poisson bootstrap in chunks of BOOT_CHUNK resamples, one task each (fanned out on Ray when configured)
     tasks = [{"seed": seed * 1000 + i, "n": min(BOOT_CHUNK, n_boot - start)}
              for i, start in enumerate(range(0, n_boot, BOOT_CHUNK))]
-    chunks = get_executor().map(_bootstrap_task, tasks, {"y": y01, "p": p01, "codes": codes, "groups": g},
-                                label="bootstrap chunks")
+    chunks = get_executor().map(_bootstrap_task, tasks, {"y": y01, "p": p01, "codes": codes, "groups": g,
+                                                         "keep": keep}, label="bootstrap chunks")
     boots = {k: [row for c in chunks for row in c[k]] for k in CI_METRICS}
     dp_boot = [v for c in chunks for v in c["dp"]]
     rows, warnings = [], []
@@ -60,11 +66,17 @@ def analyse(y01, p01, scores, columns: dict[str, np.ndarray], n_boot: int, seed:
                 row[f"{k}_ci_low"], row[f"{k}_ci_high"] = float(bounds[k][0][i]), float(bounds[k][1][i])
         row["too_small"] = row["count"] < min_group
         if row["too_small"]:
-            warnings.append(f"{label} = {row['group']}: only {row['count']} people (minimum {min_group}); its "
-                            "numbers are too uncertain to judge.")
+            warnings.append(f"{label} = {row['group']}: only {row['count']} people (minimum {min_group}); shown, "
+                            "but left out of the gaps: its numbers are too uncertain to judge.")
         rows.append(row)
-    disp = {"grouping": label, **disparities(m)}
-    if n_boot:
+    disp = {"grouping": label, **headline_disparities(m, min_group),
+            "groups_compared": int(keep.sum()),
+            "left_out": [f"{' & '.join(groups[i])} (n={int(m['count'][i])})" for i in np.flatnonzero(~keep)]}
+    if keep.sum() < 2:
+        disp["four_fifths_rule_violated"] = None
+        warnings.append(f"{label}: fewer than two groups have at least {min_group} people; its gaps are not "
+                        "measured.")
+    if n_boot and keep.sum() >= 2:
         lo, hi = _interval(np.array(dp_boot)[:, None])
         disp["demographic_parity_difference_ci_low"], disp["demographic_parity_difference_ci_high"] = (
             float(lo[0]), float(hi[0]))
@@ -126,12 +138,38 @@ def fairness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     for key in ("demographic_parity_ratio", "equalized_odds_ratio"):
         vals = [d[key] for d in disp if not np.isnan(d[key])]
         worst[key] = min(vals) if vals else float("nan")
-    worst["four_fifths_rule_violated"] = any(d["four_fifths_rule_violated"] for d in disp)
+    flags = [d["four_fifths_rule_violated"] for d in disp if d["four_fifths_rule_violated"] is not None]
+    worst["four_fifths_rule_violated"] = any(flags) if flags else None
     per_attribute = {f"{k}[{d['grouping']}]": d[k] for d in disp if len(targets) == 1
                      for k in ("demographic_parity_difference", "equalized_odds_difference")}
     metrics = {"accuracy": float((pred == split.y).mean()), "n": int(len(split.y)), **worst, **per_attribute,
-               "positive_class": targets[0] if len(targets) == 1 else "one-vs-rest"}
+               "positive_class": targets[0] if len(targets) == 1 else "one-vs-rest",
+               "min_group_size": int(params["min_group_size"])}
+    metrics["verdict"] = verdict(rows, disp, metrics)
+    for col, n in missing_counts(split.groups, sensitive).items():
+        warnings.insert(0, f"{col}: {n} of {len(split.y)} rows have no value; they are the group {MISSING!r}.")
     return AuditResult(audit="fairness", model_id=None, dataset=dataset.name,
                        params={**params, "sensitive": sensitive}, metrics=metrics,
                        tables={"groups": rows, "disparities": disp}, warnings=warnings, seed=int(params["seed"]),
                        seconds=time.perf_counter() - started)
+
+
+def verdict(rows: list[dict], disp: list[dict], metrics: dict) -> str:
+    """The largest demographic parity gap in plain words, between groups large enough to judge, with their n."""
+    measured = [d for d in disp if d["demographic_parity_difference"] == d["demographic_parity_difference"]
+                and d["groups_compared"] >= 2]
+    if not measured:
+        return (f"No gap is measured: no sensitive attribute has two groups of at least {metrics['min_group_size']} "
+                "people in the audited rows.")
+    worst = max(measured, key=lambda d: d["demographic_parity_difference"])
+    part = [r for r in rows if r["grouping"] == worst["grouping"] and not r["too_small"]
+            and r.get("positive_class", worst.get("positive_class")) == worst.get("positive_class")]
+    hi = max(part, key=lambda r: r["selection_rate"])
+    lo = min(part, key=lambda r: r["selection_rate"])
+    ci = (f", 95% interval {worst['demographic_parity_difference_ci_low']:.1%} to "
+          f"{worst['demographic_parity_difference_ci_high']:.1%}" if "demographic_parity_difference_ci_low" in worst
+          else "")
+    left = f" Left out as too small: {', '.join(worst['left_out'])}." if worst["left_out"] else ""
+    return (f"By {worst['grouping']}, the model predicts {worst.get('positive_class', metrics['positive_class'])} for "
+            f"{hi['selection_rate']:.1%} of {hi['group']} (n={hi['count']}) but {lo['selection_rate']:.1%} of "
+            f"{lo['group']} (n={lo['count']}): a gap of {worst['demographic_parity_difference']:.1%}{ci}.{left}")

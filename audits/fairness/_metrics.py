@@ -20,10 +20,12 @@ def encode_groups(columns: dict[str, np.ndarray]) -> tuple[np.ndarray, list[tupl
     """
     import pandas as pd
 
+    from .._groups import group_values
+
     combined = np.zeros(len(next(iter(columns.values()))), dtype=np.int64)
     uniques = []
-    for values in columns.values():
-        codes, labels = pd.factorize(pd.Series(values).astype(str), sort=True)
+    for values in columns.values():  # a missing value is the group "(missing)", never code -1
+        codes, labels = pd.factorize(pd.Series(group_values(values)), sort=True)
         combined = combined * len(labels) + codes
         uniques.append([str(v) for v in labels])
     present, inverse = np.unique(combined, return_inverse=True)
@@ -76,8 +78,14 @@ def calibration_error(y_true: np.ndarray, scores: np.ndarray, codes: np.ndarray,
     return _ratio(np.abs(conf - acc).sum(1), total)
 
 
-def disparities(m: dict[str, np.ndarray]) -> dict[str, float]:
-    """Between-group disparities, as fairlearn defines them (max - min, and min / max)."""
+def disparities(m: dict[str, np.ndarray], keep: np.ndarray | None = None) -> dict[str, float]:
+    """Between-group disparities, as fairlearn defines them (max - min, and min / max).
+
+    ``keep`` (a boolean per group) limits them to the groups large enough to judge.
+    """
+    if keep is not None:
+        m = {k: v[keep] for k, v in m.items()}
+
     def diff(v):
         v = v[~np.isnan(v)]
         return float(v.max() - v.min()) if len(v) else float("nan")
@@ -96,3 +104,12 @@ def disparities(m: dict[str, np.ndarray]) -> dict[str, float]:
         "accuracy_difference": diff(m["accuracy"]),
         "four_fifths_rule_violated": bool(dp_ratio < 0.8),
     }
+
+
+MIN_GROUP = 30  # default minimum group size: smaller groups are shown and flagged, never used for a headline gap
+
+
+def headline_disparities(m: dict[str, np.ndarray], min_group: int = MIN_GROUP) -> dict[str, float]:
+    """``disparities`` between the groups of at least ``min_group`` rows (NaN when fewer than two are)."""
+    keep = m["count"] >= min_group
+    return disparities(m, keep if keep.sum() >= 2 else np.zeros(len(keep), dtype=bool))

@@ -20,7 +20,7 @@ import numpy as np
 
 from fmcore.errors import ConfigError, FmauditError, UnknownNameError
 
-from ._metrics import disparities, encode_groups, group_metrics
+from ._metrics import encode_groups, group_metrics, headline_disparities
 
 METHODS = {
     "threshold_optimizer": "Post-processing: a decision threshold per group on the model's scores (fairlearn "
@@ -63,7 +63,7 @@ def tradeoff_point(classifier, split, sensitive: list[str], positive: int) -> di
     pred = classifier.decide(proba)
     codes, labels = encode_groups({c: split.groups[c].to_numpy() for c in sensitive})
     m = group_metrics((split.y == positive).astype(int), (pred == positive).astype(int), codes, len(labels))
-    d = disparities(m)
+    d = headline_disparities(m)
     return {"accuracy": float((pred == split.y).mean()), "n": int(len(split.y)),
             "selection_rate": {" & ".join(g): float(v) for g, v in zip(labels, m["selection_rate"], strict=True)},
             **{k: d[k] for k in ("demographic_parity_difference", "demographic_parity_ratio",

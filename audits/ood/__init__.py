@@ -1,6 +1,7 @@
 """Out-of-domain data: corruption and shift audits, calibration and uncertainty, augmentation as a remedy."""
 
-from ._calibration import calibration, conformal_threshold, expected_calibration_error, fit_temperature, group_values
+from .._groups import group_values
+from ._calibration import calibration, conformal_threshold, expected_calibration_error, fit_temperature
 from ._corruption import corruption, default_reference
 from ._corruptions import CORRUPTIONS, SEVERITIES, CorruptionSpec, corrupt, corruptions_for, register_corruption
 from ._shift import DEFAULT_SHIFT, psi, shift

@@ -9,19 +9,10 @@ import numpy as np
 
 from fmcore.errors import ConfigError
 
+from .._groups import MISSING, group_values
 from .._registry import register_audit
 from .._result import AuditResult
 from ..stats import bootstrap_statistic, wilson
-
-MISSING = "(missing)"
-
-
-def group_values(values) -> np.ndarray:
-    """Group labels as strings, a missing value being a group of its own (never merged into another)."""
-    import pandas as pd
-
-    s = pd.Series(values).astype(object)
-    return s.where(s.notna(), MISSING).astype(str).to_numpy()
 
 
 def ece_bins(proba: np.ndarray, y: np.ndarray, bins: int = 15) -> list[dict]:

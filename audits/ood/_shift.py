@@ -9,10 +9,11 @@ import numpy as np
 
 from fmcore.errors import ConfigError
 
+from .._groups import group_values
 from .._registry import register_audit
 from .._result import AuditResult
 from ..stats import wilson
-from ._calibration import expected_calibration_error, group_values, logits_of
+from ._calibration import expected_calibration_error, logits_of
 from ._corruption import sample_rows
 
 #: built-in pairs: the dataset a model is shifted to when the user names none

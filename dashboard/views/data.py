@@ -99,3 +99,5 @@ with tab_upload:
                         services.forget_datasets()
                         st.success(f"Added dataset **{rec['name']}** ({rec['rows']} rows). It is now in the list "
                                    "above and in `fmaudit datasets`.")
+                        for note in rec.get("notes", []):
+                            st.warning(note)

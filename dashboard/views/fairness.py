@@ -48,25 +48,25 @@ def latest(mid):
     return found[0]["result"] if found else None
 
 
+def pct(value) -> str:
+    return "not measured" if value is None else f"{value:.1%}"
+
+
 def summary(result, title):
     m = result["metrics"]
     st.markdown(f"**{title}**")
     a, b, c = st.columns(3)
-    a.metric("Demographic parity gap", f"{m['demographic_parity_difference']:.1%}",
+    a.metric("Demographic parity gap", pct(m["demographic_parity_difference"]),
              help="Largest difference between groups in how often the model predicts the positive outcome.")
-    b.metric("Equalized odds gap", f"{m['equalized_odds_difference']:.1%}",
+    b.metric("Equalized odds gap", pct(m["equalized_odds_difference"]),
              help="Largest difference between groups in true- or false-positive rate.")
-    c.metric("Four-fifths rule", "violated" if m["four_fifths_rule_violated"] else "met",
+    c.metric("Four-fifths rule", {True: "violated", False: "met"}.get(m["four_fifths_rule_violated"], "not measured"),
              help="Violated when one group's selection rate is below 80% of another's.")
-    worst = max(result["tables"]["disparities"], key=lambda d: d["demographic_parity_difference"] or 0)
-    rows = [r for r in result["tables"]["groups"] if r["grouping"] == worst["grouping"]]
-    hi = max(rows, key=lambda r: r["selection_rate"] or 0)
-    lo = min(rows, key=lambda r: r["selection_rate"] or 0)
-    st.write(f"In plain words: by **{worst['grouping']}**, the model predicts *{m['positive_class']}* for "
-             f"{hi['selection_rate']:.0%} of **{hi['group']}** but {lo['selection_rate']:.0%} of **{lo['group']}** "
-             f"(a gap of {worst['demographic_parity_difference']:.1%}, 95% interval "
-             f"{worst.get('demographic_parity_difference_ci_low', 0):.1%} to "
-             f"{worst.get('demographic_parity_difference_ci_high', 0):.1%}). Accuracy overall: {m['accuracy']:.1%}.")
+    if m.get("verdict"):
+        st.write(f"In plain words: {m['verdict']} Accuracy overall: {m['accuracy']:.1%}.")
+    else:  # audits stored before the verdict was part of the result
+        st.caption(f"Audit made by an earlier version: rerun it for the verdict (gaps here may include groups "
+                   f"smaller than {m.get('min_group_size', 30)}).")
 
 
 def show_audit(result) -> None:

@@ -161,4 +161,6 @@ def load_csv(path: str | Path, label: str, sensitive: tuple[str, ...] | list[str
         X = (df[text].astype(str).to_numpy(dtype=object)[idx] if text
              else df[cols].iloc[idx].reset_index(drop=True))
         splits[k] = Split(X, y[idx], df[list(sensitive)].iloc[idx].reset_index(drop=True))
-    return Dataset(spec, prov, features, splits, seed)
+    notes = [f"Sensitive column {c!r}: {int(df[c].isna().sum())} of {len(df)} rows have no value; audits treat "
+             "them as a group of their own, '(missing)'." for c in sensitive if df[c].isna().any()]
+    return Dataset(spec, prov, features, splits, seed, notes)

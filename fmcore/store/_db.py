@@ -357,7 +357,7 @@ class Store:
             head = append_event(con, record["created_at"], "dataset.add", name,
                                 {"name": name, "sha256": record["sha256"], "rows": record["rows"]})
         write_head(self.root, *head)
-        return record
+        return {**record, "notes": list(ds.notes)}
 
     def get_dataset(self, name: str) -> dict | None:
         rows = self._query("SELECT * FROM datasets WHERE name = ?", (name,))

@@ -116,3 +116,66 @@ def test_clear_messages(trained_german, trained_digits):
     st2, rec2 = trained_digits
     with pytest.raises(FmauditError, match="has no sensitive attributes"):
         run_audit("fairness", st2.load_classifier(rec2.id), load_dataset("digits"), rec2.id)
+
+
+@pytest.mark.parametrize("kind", ["string", "categorical", "numeric"])
+def test_missing_sensitive_values_are_a_group_equal_to_pandas(tmp_path, store, kind):
+    """Missing values in a sensitive column form the group "(missing)": counts and rates equal pandas, sum to n."""
+    import pandas as pd
+
+    from audits import run_stored_audit
+    from fmcore.train import TrainConfig, train_model
+    from tests.conftest import write_csv
+
+    rng = np.random.default_rng(1)
+    langs = {"string": ["en", "fr", "de", None], "categorical": ["en", "fr", "de", None], "numeric": [1, 2, 3, None]}
+    rows = []
+    for i in range(1200):
+        lang = langs[kind][i % 4] if i % 9 else None
+        x = float(rng.normal())
+        rows.append({"x": x, "z": float(rng.normal()), "lang": lang, "y": "yes" if x + rng.normal() > 0 else "no"})
+    path = write_csv(tmp_path / "d.csv", rows)
+    record = store.add_dataset(path, "y", ["lang"], name="d", min_group_size=5)
+    assert any("'lang'" in n and "(missing)" in n for n in record["notes"])  # said at upload
+    model = train_model("d", "logreg", TrainConfig(epochs=2), store=store).model_id
+    _, result = run_stored_audit(store, "fairness", model, n_boot=20)
+    test = load_dataset("d", store=store)["test"]
+    pred = store.load_classifier(model).predict(test.X)
+    lang = test.groups["lang"]
+    if kind == "categorical":
+        lang = lang.astype("category")
+    frame = pd.DataFrame({"lang": lang.astype(object).where(lang.notna(), "(missing)").astype(str),
+                          "sel": pred == 1, "y": test.y})
+    expected = frame.groupby("lang").agg(count=("sel", "size"), selection_rate=("sel", "mean"))
+    got = {r["group"]: r for r in result.tables["groups"]}
+    assert set(got) == set(expected.index)
+    assert "(missing)" in got
+    assert sum(r["count"] for r in got.values()) == len(test.y)
+    for group, row in expected.iterrows():
+        assert got[group]["count"] == row["count"]
+        assert got[group]["selection_rate"] == pytest.approx(row["selection_rate"], abs=1e-12)
+    assert any("(missing)" in w for w in result.warnings)
+
+
+def test_headline_gap_ignores_groups_below_the_minimum_and_says_n(trained_german):
+    from audits import run_audit
+
+    st, rec = trained_german
+    clf, ds = st.load_classifier(rec.id), load_dataset("german_credit")
+    result = run_audit("fairness", clf, ds, rec.id, sensitive=["age"], n_boot=20, min_group_size=30)
+    rows = [r for r in result.tables["groups"] if r["grouping"] == "age"]
+    small = [r for r in rows if r["count"] < 30]
+    big = [r for r in rows if r["count"] >= 30]
+    assert small  # 65+ has a handful of people in the test split: shown, flagged
+    assert all(r["too_small"] for r in small)
+    rates = [r["selection_rate"] for r in big]
+    assert result.metrics["demographic_parity_difference"] == pytest.approx(max(rates) - min(rates))
+    disp = result.tables["disparities"][0]
+    assert disp["groups_compared"] == len(big)
+    assert any("65+" in g for g in disp["left_out"])
+    assert "(n=" in result.metrics["verdict"]
+    assert "Left out as too small" in result.metrics["verdict"]
+    none = run_audit("fairness", clf, ds, rec.id, sensitive=["age"], n_boot=0, min_group_size=500)
+    assert none.metrics["demographic_parity_difference"] is None
+    assert none.metrics["four_fifths_rule_violated"] is None
+    assert "No gap is measured" in none.metrics["verdict"]
