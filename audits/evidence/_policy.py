@@ -36,7 +36,13 @@ class PolicyError(ConfigError):
 
 
 def parse_policy(text: str, source: str = "policy") -> dict:
-    """Parse and validate policy YAML (``yaml.safe_load``: no tags, no code)."""
+    """Parse and validate policy YAML (``yaml.safe_load``: no tags, no code).
+
+    Raises
+    ------
+    PolicyError
+        Listing every problem found (``.problems``), each naming the check and the field.
+    """
     import yaml
 
     try:
@@ -45,29 +51,38 @@ def parse_policy(text: str, source: str = "policy") -> dict:
         raise PolicyError(f"{source} is not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("checks"), list) or not data["checks"]:
         raise PolicyError(f"{source} needs a top-level mapping with a non-empty 'checks' list.")
-    seen, checks = set(), []
+    seen, checks, problems = set(), [], []
     for i, check in enumerate(data["checks"], 1):
         where = f"{source}, check {i}"
         if not isinstance(check, dict):
-            raise PolicyError(f"{where} must be a mapping with id, metric, op, threshold, requirement.")
+            problems.append(f"{where} must be a mapping with id, metric, op, threshold, requirement.")
+            continue
+        before = len(problems)
         missing = [k for k in ("id", "metric", "op", "threshold", "requirement") if k not in check]
         if missing:
-            raise PolicyError(f"{where} ({check.get('id', '?')}) lacks {', '.join(missing)}.")
-        cid = str(check["id"])
-        if cid in seen:
-            raise PolicyError(f"{where}: the id {cid!r} is used twice.")
+            problems.append(f"{where} ({check.get('id', '?')}) lacks {', '.join(missing)}.")
+        cid = str(check.get("id", f"#{i}"))
+        if "id" in check and cid in seen:
+            problems.append(f"{where}: the id {cid!r} is used twice.")
         seen.add(cid)
-        if check["op"] not in OPS:
-            raise PolicyError(f"{where} ({cid}): op {check['op']!r} is not one of {', '.join(OPS)}.")
-        threshold = check["threshold"]
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
-            raise PolicyError(f"{where} ({cid}): threshold must be a finite number, got {threshold!r}.")
-        audit, _, key = str(check["metric"]).partition(".")
-        if audit not in AUDIT_NAMES or not key:
-            raise PolicyError(f"{where} ({cid}): metric {check['metric']!r} must be <audit>.<metric> with audit one "
-                              f"of {', '.join(AUDIT_NAMES)}.")
-        checks.append({"id": cid, "metric": str(check["metric"]), "op": check["op"], "threshold": float(threshold),
-                       "requirement": str(check["requirement"]), "description": str(check.get("description", ""))})
+        if "op" in check and check["op"] not in OPS:
+            problems.append(f"{where} ({cid}): op {check['op']!r} is not one of {', '.join(OPS)}.")
+        threshold = check.get("threshold")
+        if "threshold" in check and (isinstance(threshold, bool) or not isinstance(threshold, int | float)
+                                     or not math.isfinite(threshold)):
+            problems.append(f"{where} ({cid}): threshold must be a finite number, got {threshold!r}.")
+        audit, _, key = str(check.get("metric", "")).partition(".")
+        if "metric" in check and (audit not in AUDIT_NAMES or not key):
+            problems.append(f"{where} ({cid}): metric {check['metric']!r} must be <audit>.<metric> with audit one "
+                            f"of {', '.join(AUDIT_NAMES)}.")
+        if len(problems) == before:
+            checks.append({"id": cid, "metric": str(check["metric"]), "op": check["op"],
+                           "threshold": float(threshold), "requirement": str(check["requirement"]),
+                           "description": str(check.get("description", ""))})
+    if problems:
+        error = PolicyError(f"{source} has {len(problems)} problem(s): " + " ".join(problems))
+        error.problems = problems
+        raise error
     return {"name": str(data.get("name", source)), "description": str(data.get("description", "")),
             "require_all": bool(data.get("require_all", False)), "checks": checks}
 

@@ -1,5 +1,7 @@
 """Report: check a model against a policy, generate the HTML, JSON and Markdown reports, verify the trail."""
 
+import hashlib
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -21,19 +23,24 @@ models, labels = services.models_or_stop("No model yet. Train one and run its au
 left, right = st.columns(2)
 model_id = left.selectbox("Model", [m.id for m in models], format_func=labels.get, key="rep_model")
 shipped = sorted(p.name for p in POLICIES.glob("*.yaml"))
-choice = right.selectbox("Policy", [*shipped, "upload your own"], key="rep_policy")
-policy = None
+NO_POLICY, UPLOAD = "(no policy: evidence only)", "upload your own"
+choice = right.selectbox("Policy", [*shipped, UPLOAD, NO_POLICY], key="rep_policy")
+policy, blocked = None, False
 try:
-    if choice == "upload your own":
+    if choice == UPLOAD:
         upload = right.file_uploader("Policy YAML", type=["yaml", "yml"], key="rep_upload")
         if upload is not None:
             if upload.size > MAX_POLICY_BYTES:
                 raise FmauditError("A policy file is at most 1 MB.")
             policy = parse_policy(upload.getvalue().decode("utf-8"), upload.name)
-    else:
+        blocked = policy is None  # an upload that is missing or refused never files a report without its policy
+    elif choice != NO_POLICY:
         policy = load_policy(POLICIES / choice)
 except (FmauditError, UnicodeDecodeError) as exc:
-    st.error(f"That policy cannot be used: {exc}")
+    blocked = True
+    problems = getattr(exc, "problems", None) or [str(exc)]
+    st.error("That policy cannot be used; nothing can be generated with it until it is fixed:\n\n"
+             + "\n".join(f"- {p}" for p in problems))
 if policy:
     evaluation = evaluate_policy(policy, store, model_id)
     c = evaluation["counts"]
@@ -52,18 +59,37 @@ if policy:
                        help="Cells that a spreadsheet would run as a formula are escaped with an apostrophe.")
     if evaluation["not_measured"]:
         st.caption("Not measured: run the missing audits (Robustness, Fairness, Privacy pages) and come back.")
-if st.button("Generate reports", type="primary", icon=":material/description:", key="rep_go"):
-    out = Path(store.root) / "reports" / model_id
-    report, paths = file_report(store, model_id, policy, out)
-    st.session_state["rep_paths"] = {k: str(v) for k, v in paths.items()}
-    st.session_state["rep_hash"] = report["content_sha256"]
-paths = st.session_state.get("rep_paths")
-if paths and Path(paths["json"]).name.startswith(f"fmaudit-{model_id}"):
-    st.write(f"Content sha256 `{st.session_state['rep_hash']}` (check a copy with `fmaudit verify FILE`).")
+
+
+def made_from() -> dict:
+    """What a report of the current selection is made from: the model, the exact policy, the newest audits."""
+    text = json.dumps(policy, sort_keys=True) if policy else ""
+    return {"model": model_id, "policy": hashlib.sha256(text.encode()).hexdigest()[:16] if policy else None,
+            "policy_name": policy["name"] if policy else None,
+            "audits": sorted(a["id"] for a in store.latest_audits(model_id).values())}
+
+
+current = made_from()
+if st.button("Generate reports", type="primary", icon=":material/description:", key="rep_go", disabled=blocked,
+             help="Choose a policy that loads (or no policy) first." if blocked else None):
+    report, paths = file_report(store, model_id, policy, Path(store.root) / "reports" / model_id / current["policy"]
+                                if policy else Path(store.root) / "reports" / model_id / "no-policy")
+    st.session_state["rep_made"] = {"from": current, "paths": {k: str(v) for k, v in paths.items()},
+                                    "hash": report["content_sha256"], "at": report["generated_at"]}
+made = st.session_state.get("rep_made")
+if made and made["from"] != current:  # another model, another policy, or newer audits: never offer stale files
+    st.session_state.pop("rep_made")
+    st.info("The reports generated earlier were for a different model, policy or set of audits, so they are no "
+            "longer offered here. Generate them again for what is selected now.")
+elif made:
+    st.write(f"Generated {made['at']} for `{model_id}` with policy **{made['from']['policy_name'] or 'none'}** "
+             f"from audits {', '.join(f'`{a}`' for a in made['from']['audits']) or '(none)'}. Content sha256 "
+             f"`{made['hash']}` (check a copy with `fmaudit verify FILE`).")
     cols = st.columns(3)
     for col, (kind, mime, label) in zip(cols, [("html", "text/html", "HTML report"), ("json", "application/json",
                                         "JSON record"), ("md", "text/markdown", "Model card (Markdown)")], strict=True):
-        col.download_button(label, Path(paths[kind]).read_bytes(), file_name=Path(paths[kind]).name, mime=mime,
+        data = Path(made["paths"][kind]).read_bytes()
+        col.download_button(label, data, file_name=Path(made["paths"][kind]).name, mime=mime,
                             icon=":material/download:", key=f"rep_dl_{kind}")
 st.divider()
 st.subheader("Audit trail")

@@ -173,3 +173,35 @@ def test_report_chart_measures_epsilon_in_the_attacks_own_norm(attack, axis):
                           "metrics": {"attack": attack, "clean_accuracy": 0.9}}]}
     (_, fig), = _figures(report)
     assert axis in fig["layout"]["xaxis"]["title"]["text"]
+
+
+def test_a_bad_policy_lists_every_problem():
+    from audits.evidence import parse_policy
+    from audits.evidence._policy import PolicyError
+
+    text = """
+name: broken
+checks:
+  - id: a
+    metric: performance.accuracy
+    op: "=>"
+    threshold: 0.8
+    requirement: r
+  - id: b
+    metric: nothing.accuracy
+    op: ">="
+    threshold: high
+    requirement: r
+  - id: a
+    metric: performance.macro_f1
+    op: ">="
+    threshold: 0.5
+"""
+    with pytest.raises(PolicyError) as info:
+        parse_policy(text, "broken.yaml")
+    problems = info.value.problems
+    assert len(problems) == 5, problems
+    message = str(info.value)
+    for needle in ("op '=>'", "metric 'nothing.accuracy'", "threshold must be a finite number", "lacks requirement",
+                   "used twice"):
+        assert needle in message

@@ -370,6 +370,25 @@ def test_compare_and_report_pages(home):
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.get("download_button")) == 4  # policy checks CSV, then HTML, JSON and Markdown
     assert any("chain intact" in s.value for s in at.success)
+    # another policy: the reports made with the first one are no longer offered
+    first = at.session_state["rep_made"]
+    assert first["from"]["policy_name"] == "EU AI Act high-risk (example)"
+    at.selectbox(key="rep_policy").set_value("nist_ai_rmf_measure.yaml").run()
+    assert len(at.get("download_button")) == 1  # only the policy checks of what is shown
+    assert any("no longer offered" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Generate reports").click().run()
+    made = at.session_state["rep_made"]
+    assert made["from"]["policy_name"] == "NIST AI RMF MEASURE 2.x (example)"
+    assert made["paths"]["html"] != first["paths"]["html"]  # its own files, the first set untouched
+    assert json.loads(open(made["paths"]["json"]).read())["policy"]["policy"] == made["from"]["policy_name"]
+    # a newer audit makes the filed reports stale too
+    shown = at.session_state["rep_model"]
+    r = run_audit("performance", st.load_classifier(shown), load_dataset("german_credit"), shown, n_boot=20)
+    st.add_audit(shown, "performance", r.params, r.to_dict())
+    at.run()
+    assert "rep_made" not in at.session_state
+    at.selectbox(key="rep_policy").set_value("upload your own").run()
+    assert next(b for b in at.button if b.label == "Generate reports").disabled  # no policy uploaded yet
 
 
 def test_out_of_domain_page_runs_corruption_shift_calibration_and_calibrates(home):
