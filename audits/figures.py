@@ -87,6 +87,18 @@ def per_class_accuracy(classes: list[str], values: list[float]) -> go.Figure:
     return _layout(fig, "Per-class accuracy (test)")
 
 
+def per_class_recall(rows: list[dict]) -> go.Figure:
+    """Recall per class with its 95% interval; classes with few examples in grey."""
+    fig = go.Figure(go.Bar(
+        x=[r["class"] for r in rows], y=[r["recall"] for r in rows],
+        marker_color=[GREY if r["support"] < 30 else BLUE for r in rows],
+        error_y={"type": "data", "symmetric": False, "array": [r["recall_ci_high"] - r["recall"] for r in rows],
+                 "arrayminus": [r["recall"] - r["recall_ci_low"] for r in rows]},
+        customdata=[r["support"] for r in rows], hovertemplate="%{x}: recall %{y:.1%} of %{customdata}<extra></extra>"))
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title="recall (share of the class found)")
+    return _layout(fig, "Recall per class with 95% intervals (grey: under 30 examples)")
+
+
 def lineage(family: list[tuple], current: str) -> go.Figure:
     """Lineage tree: one node per model (columns by generation), edges from parent to child."""
     by_depth: dict[int, list] = {}
@@ -297,6 +309,10 @@ def privacy_utility(rows: list[dict]) -> go.Figure:
     fig.add_scatter(x=labels, y=[r["max_auc"] for r in rows], mode="lines+markers", name="strongest attack AUC",
                     line={"color": ORANGE}, row=1, col=1)
     fig.add_hline(y=0.5, line={"dash": "dot", "color": GREY}, row=1, col=1)
+    base = next((r.get("baseline_accuracy") for r in rows if r.get("baseline_accuracy") is not None), None)
+    if base is not None:  # a model at this line has learned nothing a constant answer would not give
+        fig.add_hline(y=base, line={"dash": "dash", "color": BLUE}, row=1, col=1,
+                      annotation_text=f"majority baseline {base:.1%}", annotation_position="bottom right")
     dp = [r for r in rows if r["epsilon"] is not None]
     fig.add_bar(x=[f"ε={r['epsilon']:.2g}" for r in dp], y=[r["epsilon"] for r in dp],
                 name="accountant epsilon (upper bound)", marker_color=BLUE, opacity=0.5, row=1, col=2)

@@ -74,6 +74,14 @@ def _stored_audit(name: str, params: dict, ctx, headline) -> tuple[str, object]:
     return audit_id, result
 
 
+def performance(params: dict, ctx) -> dict:
+    """The performance audit of ``params["model"]`` (accuracy, intervals, per-class recall, the baseline)."""
+    audit_id, _ = _stored_audit("performance", params, ctx, lambda r: [
+        f"accuracy {r.metrics['accuracy']:.4f} [{r.metrics['accuracy_ci_low']:.4f}, "
+        f"{r.metrics['accuracy_ci_high']:.4f}], majority baseline {r.metrics['majority_baseline_accuracy']:.4f}"])
+    return {"audit_id": audit_id, "model_id": params["model"]}
+
+
 def corruption(params: dict, ctx) -> dict:
     """The corruption audit of ``params["model"]`` (options: reference, corruptions, severities, samples)."""
     audit_id, result = _stored_audit("corruption", params, ctx, lambda r: [

@@ -8,16 +8,17 @@ import numpy as np
 
 from ._registry import register_audit
 from ._result import AuditResult
-from .stats import bootstrap_interval
+from .stats import bootstrap_interval, wilson
 
 
 @register_audit("performance", "Performance",
-                "Accuracy and macro-F1 on held-out data with 95% bootstrap intervals, per-class accuracy "
-                "and the confusion matrix.", {"split": "test", "max_samples": None, "n_boot": 1000, "seed": 0})
+                "Accuracy and macro-F1 on held-out data with 95% bootstrap intervals, balanced accuracy, per-class "
+                "recall with Wilson intervals, the confusion matrix, and the majority-class baseline the model must "
+                "beat.", {"split": "test", "max_samples": None, "n_boot": 1000, "seed": 0})
 def performance(classifier, dataset, params: dict, progress=None) -> AuditResult:
     import torch
 
-    from fmcore.train import classification_metrics
+    from fmcore.train import classification_metrics, majority_baseline
 
     started = time.perf_counter()
     split = dataset[params["split"]]
@@ -31,14 +32,34 @@ def performance(classifier, dataset, params: dict, progress=None) -> AuditResult
     lo, hi = bootstrap_interval(correct, int(params["n_boot"]), int(params["seed"]))
     classes = dataset.spec.classes
     support = np.bincount(split.y, minlength=len(classes))
-    per_class = [{"class": c, "support": int(support[i]), "accuracy": m["per_class_accuracy"][i]}
-                 for i, c in enumerate(classes)]
+    per_class = []
+    for i, c in enumerate(classes):
+        hit = int(((pred == i) & (split.y == i)).sum())
+        r_lo, r_hi = wilson(hit, int(support[i]))
+        per_class.append({"class": c, "support": int(support[i]), "accuracy": m["per_class_accuracy"][i],
+                          "recall": m["per_class_accuracy"][i], "recall_ci_low": r_lo, "recall_ci_high": r_hi})
     warnings = [f"class {r['class']!r} has only {r['support']} test examples" for r in per_class
                 if 0 < r["support"] < 30]
+    base = majority_baseline(dataset["train"].y, split.y)
+    base_class = classes[base["class_index"]]
+    present = support > 0
+    balanced = float(np.mean(np.array(m["per_class_accuracy"])[present])) if present.any() else float("nan")
+    beats = lo > base["accuracy"]
+    if not beats:
+        warnings.insert(0, f"Not better than the majority-class baseline: always answering {base_class!r} scores "
+                           f"{base['accuracy']:.1%}; this model scores {m['accuracy']:.1%} (95% interval "
+                           f"{lo:.1%} to {hi:.1%}).")
+    weak = [r for r in per_class if r["support"] >= 30 and r["recall"] < 0.5]
+    for r in weak:
+        warnings.append(f"class {r['class']!r}: only {r['recall']:.1%} of its {r['support']} examples are found "
+                        f"(recall {r['recall_ci_low']:.1%} to {r['recall_ci_high']:.1%}).")
     return AuditResult(
         audit="performance", model_id=None, dataset=dataset.name, params=params,
         metrics={"accuracy": m["accuracy"], "accuracy_ci_low": lo, "accuracy_ci_high": hi,
-                 "macro_f1": m["macro_f1"], "loss": m["loss"], "n": m["n"]},
+                 "macro_f1": m["macro_f1"], "balanced_accuracy": balanced, "loss": m["loss"], "n": m["n"],
+                 "majority_baseline_accuracy": base["accuracy"], "majority_class": base_class,
+                 "beats_baseline": bool(beats),
+                 **{f"recall[{r['class']}]": r["recall"] for r in per_class}},
         tables={"per_class": per_class,
                 "confusion_matrix": [{"true": classes[i], **{classes[j]: v for j, v in enumerate(row)}}
                                      for i, row in enumerate(m["confusion_matrix"])]},

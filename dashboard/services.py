@@ -192,3 +192,36 @@ def forget_datasets() -> None:
 def model_history(record) -> list[dict]:
     path = Path(record.path) / "history.json"
     return json.loads(path.read_text()) if path.exists() else []
+
+
+def baseline(record) -> dict | None:
+    """The majority-class baseline of a model's test data (``accuracy``, ``class``): stored at training time,
+    or worked out from its dataset for models made before that."""
+    stored = record.metrics.get("majority_baseline")
+    if stored:
+        return stored
+    split_seed = int(((record.config or {}).get("train") or {}).get("split_seed") or 0)
+    try:
+        return _baseline_at(record.dataset, split_seed, str(get_store().root))
+    except Exception:  # noqa: BLE001  (a dataset that no longer loads: no baseline rather than no page)
+        return None
+
+
+@st.cache_data(show_spinner=False)
+def _baseline_at(name: str, seed: int, root: str) -> dict:
+    from fmcore.train import majority_baseline
+
+    ds = _dataset_at(name, seed, root)
+    b = majority_baseline(ds["train"].y, ds["test"].y)
+    return {**b, "class": ds.spec.classes[b["class_index"]]}
+
+
+def vs_baseline(record) -> str:
+    """``"+1.4 points over always 'good' (70.0%)"``, or a flag when the model does not beat it."""
+    b, acc = baseline(record), record.metrics.get("accuracy")
+    if not b or acc is None:
+        return ""
+    gap = (acc - b["accuracy"]) * 100
+    if record.metrics.get("beats_baseline") is False or gap <= 0:
+        return f"not better than always answering '{b['class']}' ({b['accuracy']:.1%})"
+    return f"{gap:+.1f} points over always answering '{b['class']}' ({b['accuracy']:.1%})"

@@ -47,6 +47,8 @@ def dp_sweep(store, dataset: str, model: str, epsilons=(1.0, 3.0, 8.0, None), *,
         privacy = trained.metrics.get("privacy") or {}
         rows.append({"target_epsilon": eps, "epsilon": privacy.get("epsilon"), "delta": privacy.get("delta"),
                      "noise_multiplier": privacy.get("noise_multiplier"), "accuracy": trained.metrics["accuracy"],
+                     "baseline_accuracy": (trained.metrics.get("majority_baseline") or {}).get("accuracy"),
+                     "beats_baseline": trained.metrics.get("beats_baseline"),
                      "max_auc": result.metrics["max_auc"], "strongest_attack": result.metrics["strongest_attack"],
                      "empirical_epsilon": result.metrics["empirical_epsilon"], "model_id": trained.model_id,
                      "audit_id": audit_id, "train_seconds": round(train_s, 2),

@@ -30,6 +30,8 @@ eps = st.selectbox("Declared epsilon for robust accuracy", eps_options, index=ep
 DIMENSIONS = [
     ("accuracy", True, lambda r, a: a.get("performance", {}).get("metrics", {}).get("accuracy", r.metrics.get(
         "accuracy"))),
+    ("majority-class baseline", None, lambda r, a: (services.baseline(r) or {}).get("accuracy")),
+    ("balanced accuracy", True, lambda r, a: a.get("performance", {}).get("metrics", {}).get("balanced_accuracy")),
     ("macro-F1", True, lambda r, a: a.get("performance", {}).get("metrics", {}).get("macro_f1", r.metrics.get(
         "macro_f1"))),
     (f"robust accuracy @ {eps:g}" if eps is not None else "robust accuracy", True,
@@ -60,7 +62,7 @@ for dim, higher, _ in DIMENSIONS:
     row = {"dimension": dim}
     for r, v in zip(records, vals, strict=True):
         cell = "" if v is None else f"{v:.4g}"
-        if len(present) >= 2 and v is not None and max(present) != min(present):
+        if higher is not None and len(present) >= 2 and v is not None and max(present) != min(present):
             best = max(present) if higher else min(present)
             worst = min(present) if higher else max(present)
             cell += " ▲" if v == best else " ▼" if v == worst else ""
@@ -74,13 +76,13 @@ for dim, higher, _ in DIMENSIONS:
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 st.caption("Accuracy shows its 95% bootstrap interval where a performance audit exists: overlapping intervals mean "
            "the difference may be noise.")
-measured = [d for d, _, _ in DIMENSIONS if sum(v is not None for v in values[d]) >= 2]
+measured = [d for d, higher, _ in DIMENSIONS if higher is not None and sum(v is not None for v in values[d]) >= 2]
 if measured:
     series = []
     for i, r in enumerate(records):
         scaled = []
         for dim, higher, _ in DIMENSIONS:
-            if dim not in measured:
+            if dim not in measured or higher is None:
                 continue
             present = [v for v in values[dim] if v is not None]
             v, lo, hi = values[dim][i], min(present), max(present)

@@ -33,10 +33,14 @@ if st.button("Train the seed CNN on MNIST", type="primary", icon=":material/rock
 st.subheader("Latest models")
 if models:
     rows = [{"id": m.id, "name": m.name, "model": m.model, "dataset": m.dataset,
-             "test accuracy": m.metrics.get("accuracy"), "parent": m.parent_id or "", "created": m.created_at}
+             "test accuracy": m.metrics.get("accuracy"),
+             "majority baseline": (services.baseline(m) or {}).get("accuracy"),
+             "parent": m.parent_id or "", "created": m.created_at}
             for m in reversed(models[-8:])]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"test accuracy": st.column_config.NumberColumn(format="%.4f")})
+                 column_config={"test accuracy": st.column_config.NumberColumn(format="%.4f"),
+                                "majority baseline": st.column_config.NumberColumn(
+                                    format="%.4f", help="Always answering the most frequent class.")})
 else:
     st.info("No models yet. Use the button above, the Train page, or a terminal: "
             "`fmaudit train --dataset digits --model seed_cnn --epochs 3`.")

@@ -5,13 +5,14 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
+from dashboard.components.jobs import follow_job
 from fmcore.errors import FmauditError
 
 st.title("Models")
 st.caption("Every trained or derived model, with where it came from. Weights are stored as safetensors with "
            "their sha256, so a model can be shown to be unchanged since it was trained.")
 
-store = services.get_store()
+store, runner = services.get_store(), services.get_runner()
 with st.expander("Import a model", icon=":material/upload:"):
     st.caption("Upload the files of a model folder: `config.json` and `model.safetensors` (plus `preprocess.json` "
                "for tables, as fmaudit exports write them), or a Hugging Face folder with safetensors weights and "
@@ -51,10 +52,13 @@ if not models:
 table = pd.DataFrame([{
     "id": m.id, "name": m.name, "model": m.model, "dataset": m.dataset, "parameters": m.n_params,
     "size (KiB)": round(m.size_bytes / 1024, 1), "test accuracy": m.metrics.get("accuracy"),
+    "majority baseline": (services.baseline(m) or {}).get("accuracy"),
     "macro-F1": m.metrics.get("macro_f1"), "parent": m.parent_id or "", "created": m.created_at,
 } for m in reversed(models)])
 st.dataframe(table, hide_index=True, width="stretch", column_config={
     "test accuracy": st.column_config.ProgressColumn(format="%.4f", min_value=0.0, max_value=1.0),
+    "majority baseline": st.column_config.NumberColumn(format="%.4f", help="Accuracy of always answering the most "
+                                                       "frequent class: what a model must beat."),
     "macro-F1": st.column_config.NumberColumn(format="%.4f")})
 
 ids = [m.id for m in reversed(models)]
@@ -64,6 +68,11 @@ record = store.get_model(selected)
 m = record.metrics
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Test accuracy", f"{m.get('accuracy', 0):.4f}")
+versus = services.vs_baseline(record)
+if versus.startswith("not better"):
+    st.error(f"This model is {versus}: it has learned nothing a constant answer would not give.")
+elif versus:
+    c1.caption(versus)
 c2.metric("Macro-F1", f"{m.get('macro_f1', 0):.4f}", help="F1 averaged over classes: low when a class is neglected.")
 c3.metric("Parameters", f"{record.n_params:,}")
 c4.metric("Weights", f"{record.size_bytes / 1024:.1f} KiB")
@@ -77,6 +86,32 @@ if "confusion_matrix" in m:
     left, right = st.columns(2)
     left.plotly_chart(figures.confusion_matrix(m["confusion_matrix"], classes), width="stretch")
     right.plotly_chart(figures.per_class_accuracy(classes, m["per_class_accuracy"]), width="stretch")
+
+st.subheader("Performance audit")
+st.caption("Accuracy and macro-F1 with 95% intervals, balanced accuracy, recall per class with intervals, and the "
+           "majority-class baseline; reports and the EU profile's accuracy checks read it.")
+if st.button("Run performance audit", icon=":material/speed:", key="perf_go"):
+    st.session_state["perf_job"] = runner.submit("audits.jobs:performance", {"model": record.id},
+                                                 title=f"Performance audit of {record.id}").id
+if st.session_state.get("perf_job"):
+    follow_job(runner, st.session_state["perf_job"], "perf")
+perf = next((a for a in store.list_audits(record.id) if a["name"] == "performance"), None)
+if perf:
+    pm = perf["result"]["metrics"]
+    st.caption(f"Audit `{perf['id']}`, run {perf['created_at']}.")
+    p1, p2, p3, p4 = st.columns(4)
+    p1.metric("Accuracy", f"{pm['accuracy']:.1%}", help=f"95% interval {pm['accuracy_ci_low']:.1%} to "
+                                                        f"{pm['accuracy_ci_high']:.1%}")
+    p2.metric("Balanced accuracy", "-" if pm.get("balanced_accuracy") is None else f"{pm['balanced_accuracy']:.1%}",
+              help="Mean recall over classes: what accuracy would be if every class were equally common.")
+    p3.metric("Macro-F1", f"{pm['macro_f1']:.3f}")
+    p4.metric("Majority baseline", "-" if pm.get("majority_baseline_accuracy") is None
+              else f"{pm['majority_baseline_accuracy']:.1%}", help=f"Always answering {pm.get('majority_class')!r}.")
+    for w in perf["result"]["warnings"]:
+        st.warning(w)
+    rows = perf["result"]["tables"]["per_class"]
+    if rows and "recall_ci_low" in rows[0]:
+        st.plotly_chart(figures.per_class_recall(rows), width="stretch")
 
 st.subheader("Lineage")
 st.caption("Where this model came from and what was derived from it (fine-tuned, hardened, private, compressed or "

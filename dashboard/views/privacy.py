@@ -135,6 +135,13 @@ def dp_tab_body() -> None:
         st.write(f"In plain words: at epsilon {strict['epsilon']:.2f} the attack AUC is {strict['max_auc']:.3f} "
                  f"(without DP {base['max_auc']:.3f}) and accuracy is {strict['accuracy']:.1%} (without DP "
                  f"{base['accuracy']:.1%}).")
+    useless = [r for r in rows if r.get("beats_baseline") is False]
+    if useless and rows[0].get("baseline_accuracy") is not None:
+        st.warning("Not better than always answering the most frequent class "
+                   f"({rows[0]['baseline_accuracy']:.1%}): " + ", ".join(
+                       "no DP" if r["target_epsilon"] is None else f"epsilon {r['epsilon']:.2f}" for r in useless)
+                   + ". Their privacy costs nothing because they have learned nothing; a DP cost read off these "
+                     "models would be wrong.")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 

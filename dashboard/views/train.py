@@ -78,7 +78,10 @@ if job_id:
     def show_model(job):
         record = store.get_model(job.result["model_id"])
         m = record.metrics
-        st.success(f"Registered **{record.name}** (`{record.id}`): test accuracy {m['accuracy']:.4f}, "
+        versus = services.vs_baseline(record)
+        if versus.startswith("not better"):
+            st.error(f"This model is {versus}.")
+        st.success(f"Registered **{record.name}** (`{record.id}`): test accuracy {m['accuracy']:.4f} ({versus}), "
                    f"macro-F1 {m['macro_f1']:.4f}. It is on the Models page.")
         classes = record.config["dataset"]["classes"]
         left, right = st.columns(2)

@@ -70,6 +70,23 @@ def classification_metrics(y_true: np.ndarray, logits: torch.Tensor, n_classes: 
     }
 
 
+def majority_baseline(train_y: np.ndarray, test_y: np.ndarray) -> dict:
+    """The accuracy of always answering the training data's most frequent class: what a model must beat."""
+    train_y, test_y = np.asarray(train_y), np.asarray(test_y)
+    k = int(np.bincount(train_y).argmax()) if len(train_y) else 0
+    return {"class_index": k, "accuracy": float((test_y == k).mean()) if len(test_y) else float("nan")}
+
+
+def beats_baseline(accuracy: float, baseline: float, n: int) -> bool:
+    """True when accuracy is above the baseline by more than chance: the lower end of its 95% Wilson interval."""
+    if n == 0:
+        return False
+    z = 1.96
+    centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half > baseline
+
+
 def evaluate(net, inputs, y: np.ndarray, n_classes: int, batch_size: int = 512) -> dict:
     """``classification_metrics`` of ``net`` on encoded ``inputs``, in eval mode, no gradients."""
     return classification_metrics(y, batched_logits(net, inputs, n_classes, batch_size), n_classes)

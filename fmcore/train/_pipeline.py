@@ -9,7 +9,7 @@ from ..errors import FmauditError
 from ._augment import parse_augment
 from ._callbacks import Callback, CancelCallback, EarlyStopping
 from ._config import TrainConfig
-from ._loop import evaluate, fit
+from ._loop import beats_baseline, evaluate, fit, majority_baseline
 
 
 class TrainingCancelled(FmauditError):
@@ -29,11 +29,12 @@ class TrainResult:
     run_id: str | None = None
 
     def summary(self) -> dict:
-        keep = ("accuracy", "macro_f1", "loss", "n")
+        keep = ("accuracy", "macro_f1", "loss", "n", "majority_baseline", "beats_baseline")
         extra = {"privacy": self.metrics["privacy"]} if "privacy" in self.metrics else {}
         return {**extra, "model_id": self.model_id, "run_id": self.run_id,
                 "test_accuracy": self.metrics["accuracy"], "test_macro_f1": self.metrics["macro_f1"],
-                "test": {k: self.metrics[k] for k in keep}, "epochs_run": len(self.history),
+                "baseline_accuracy": (self.metrics.get("majority_baseline") or {}).get("accuracy"),
+                "test": {k: self.metrics.get(k) for k in keep}, "epochs_run": len(self.history),
                 "history": self.history, "seconds": round(self.seconds, 2), "config": self.config.to_dict()}
 
 
@@ -84,6 +85,9 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
         metrics = evaluate(clf.net, clf.encode(test.X), test.y, ds.num_classes)
         metrics.update(split="test", val=state.history[-1] if state.history else {},
                        best_epoch=state.best_epoch or len(state.history))
+        baseline = majority_baseline(train.y, test.y)
+        metrics["majority_baseline"] = {**baseline, "class": ds.spec.classes[baseline["class_index"]]}
+        metrics["beats_baseline"] = beats_baseline(metrics["accuracy"], baseline["accuracy"], metrics["n"])
         if state.privacy:
             metrics["privacy"] = state.privacy
         seconds = time.perf_counter() - started

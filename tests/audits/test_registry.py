@@ -57,3 +57,26 @@ def test_unknown_audit_and_option():
         get_audit("fairnes")
     with pytest.raises(ValueError, match="no option"):
         run_audit("performance", None, None, n_bootstrap=3)
+
+
+def test_performance_has_the_majority_baseline_balanced_accuracy_and_recall_intervals(trained_german):
+    from sklearn.metrics import balanced_accuracy_score, recall_score
+
+    st, rec = trained_german
+    clf, ds = st.load_classifier(rec.id), load_dataset("german_credit")
+    result = run_audit("performance", clf, ds, rec.id, n_boot=200)
+    pred, y = clf.predict(ds["test"].X), ds["test"].y
+    majority = np.bincount(ds["train"].y).argmax()
+    assert result.metrics["majority_baseline_accuracy"] == pytest.approx(np.mean(y == majority))
+    assert result.metrics["majority_class"] == "good"
+    assert result.metrics["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, pred))
+    recalls = recall_score(y, pred, average=None)
+    for row, expected in zip(result.tables["per_class"], recalls, strict=True):
+        assert row["recall"] == pytest.approx(expected)
+        assert row["recall_ci_low"] <= row["recall"] <= row["recall_ci_high"]
+    assert result.metrics["beats_baseline"] == (result.metrics["accuracy_ci_low"]
+                                                > result.metrics["majority_baseline_accuracy"])
+    stored = st.get_model(rec.id).metrics["majority_baseline"]  # recorded at training time as well
+    assert stored["accuracy"] == pytest.approx(result.metrics["majority_baseline_accuracy"])
+    if not result.metrics["beats_baseline"]:
+        assert "majority-class baseline" in result.warnings[0]

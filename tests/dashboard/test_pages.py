@@ -360,7 +360,7 @@ def test_compare_and_report_pages(home):
         st.add_audit(mid, "performance", r.params, r.to_dict())
     at = _run("views/compare.py")
     table = at.dataframe[0].value
-    assert list(table["dimension"])[:2] == ["accuracy", "macro-F1"]
+    assert list(table["dimension"])[:4] == ["accuracy", "majority-class baseline", "balanced accuracy", "macro-F1"]
     assert any("[" in str(v) for v in table.iloc[0, 1:])  # accuracy with its interval
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
     assert any("Scorecard" in t for t in titles)
@@ -424,3 +424,20 @@ def test_train_page_refuses_an_augmentation_for_another_kind_of_data(home):
     next(b for b in at.button if b.label == "Start training").click().run()
     assert any("'mixup' is for tabular data" in e.value for e in at.error)
     assert "train_job" not in at.session_state
+
+
+def test_models_page_runs_a_performance_audit_and_shows_the_baseline(home):
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    train_model("german_credit", "mlp", TrainConfig(epochs=2), store=Store(home))
+    at = _run("views/models.py")
+    table = at.dataframe[0].value
+    assert table["majority baseline"].iloc[0] == pytest.approx(0.7)  # 70% good credit in the test split
+    next(b for b in at.button if b.label == "Run performance audit").click().run()
+    _finish(home, at, "perf_job")
+    labels = [m.label for m in at.metric]
+    assert "Majority baseline" in labels
+    assert "Balanced accuracy" in labels
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
+    assert any("Recall per class" in t for t in titles)
