@@ -158,6 +158,11 @@ def dataset_sensitive(name: str) -> list[str]:
     return list(record["sensitive"]) if record else []
 
 
+def dataset_features(name: str) -> list[str]:
+    """The model input columns of a tabular dataset."""
+    return [f.name for f in get_dataset(name).features]
+
+
 def dataset_overview(name: str) -> dict:
     """Summary, label balance and sensitive-attribute counts of a dataset, JSON-ready."""
     return _overview_at(name, str(get_store().root))

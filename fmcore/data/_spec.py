@@ -49,6 +49,7 @@ class DatasetSpec:
     sensitive: tuple[str, ...] = ()
     licence: str = ""
     rows: int | None = None
+    immutable: tuple[str, ...] = ()  # features an attack may not change (e.g. age in years, behind the age band)
 
     def to_dict(self) -> dict:
         return asdict(self)

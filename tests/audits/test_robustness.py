@@ -98,8 +98,10 @@ def test_every_attack_runs_and_lowers_accuracy(attack, digits_cnn):
 def test_tabular_attack_reports_changed_features(trained_german):
     st, rec = trained_german
     result = run_audit("robustness", st.load_classifier(rec.id), load_dataset("german_credit"), rec.id,
-                       attack="pgd", eps=[0.25, 1.0], samples=100, steps=10, blackbox_check_samples=0)
+                       attack="pgd", eps=[0.25, 1.0], samples=100, steps=10, blackbox_check_samples=0,
+                       constraints="none")
     assert result.tables["sweep"][-1]["robust_accuracy"] <= result.metrics["clean_accuracy"]
+    assert "Unconstrained attack" in result.warnings[0]
     changes = [c for e in result.tables["examples"] for c in e.get("changes", [])]
     assert changes
     feature_names = st.load_classifier(rec.id).preprocess.feature_names
@@ -184,3 +186,60 @@ def test_char_edits_are_deterministic_misspellings():
     assert "godo" in edits
     assert "g0od" in edits
     assert "good" not in edits
+
+
+def test_census_attack_keeps_rows_that_could_exist(tmp_path):
+    """Independently of the audit's own check: every adversarial row decodes to one category per group, whole
+    numbers where the training data has them, values in the training range, and age (behind the age band)
+    unchanged; sensitive attributes are not model inputs at all."""
+    import numpy as np
+
+    from audits.robustness._sweep import _attack_task
+    from audits.robustness._tabular import table_constraints
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path / "h")
+    model = train_model("census_income", "mlp", TrainConfig(epochs=1, max_train_samples=20000), store=st).model_id
+    clf, ds = st.load_classifier(model), load_dataset("census_income")
+    result = run_audit("robustness", clf, ds, model, attack="pgd", eps=[0.1, 0.3], samples=200, steps=20,
+                       blackbox_check_samples=0)
+    assert result.metrics["constraints"] == "valid"
+    assert result.params["immutable"] == ["age_years"]
+    valid = next(c for c in result.tables["checks"] if c["check"].startswith("adversarial rows could exist"))
+    assert valid["passed"], valid
+    free = run_audit("robustness", clf, ds, model, attack="pgd", eps=[0.3], samples=200, steps=20,
+                     blackbox_check_samples=0, constraints="none")
+    assert free.metrics["robust_accuracy@0.3"] <= result.metrics["robust_accuracy@0.3"]  # impossible rows help it
+    changed = {c["feature"] for e in result.tables["examples"] for c in e.get("changes", [])}
+    assert not changed & {"age_years", "race", "sex", "age"}
+    # the same attack by hand, then our own decoding of every adversarial row
+    from audits.robustness._estimator import attack_inputs, feature_range
+
+    x, y = attack_inputs(clf, ds["test"], 200, 0)
+    constraints = table_constraints(clf, ds["train"].X, ["age_years"])
+    adv = _attack_task({"classifier": clf, "clip": feature_range(clf, ds["train"]), "x": x, "y": y,
+                        "constraints": constraints},
+                       {"attack": "pgd", "eps": 0.3, "batch_size": 200, "overrides": {"steps": 20}, "seed": 0})
+    spec = clf.preprocess.spec
+    assert not {"race", "sex", "age"} & {c["name"] for c in spec["numeric"] + spec["categorical"]}
+    j = 0
+    train = ds["train"].X
+    for c in spec["numeric"]:
+        before = x[:, j] * c["scale"] + c["mean"]
+        after = adv[:, j].astype(np.float64) * c["scale"] + c["mean"]
+        values = train[c["name"]].dropna().to_numpy(dtype=float)
+        assert after.min() >= values.min() - 1e-3
+        assert after.max() <= values.max() + 1e-3
+        if np.all(values == np.round(values)):
+            assert np.allclose(after, np.round(after), atol=1e-3), c["name"]
+        if c["name"] == "age_years":
+            assert np.array_equal(adv[:, j], x[:, j])
+        assert np.all(np.abs(after - before) <= 0.3 * c["scale"] + 1e-3)  # still within eps
+        j += 1
+    for c in spec["categorical"]:
+        block = adv[:, j:j + len(c["categories"])]
+        known = x[:, j:j + len(c["categories"])].sum(1) > 0
+        assert np.isin(block, (0.0, 1.0)).all(), c["name"]
+        assert (block[known].sum(1) == 1).all(), c["name"]
+        j += len(c["categories"])

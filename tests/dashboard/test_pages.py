@@ -441,3 +441,20 @@ def test_models_page_runs_a_performance_audit_and_shows_the_baseline(home):
     assert "Balanced accuracy" in labels
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
     assert any("Recall per class" in t for t in titles)
+
+
+def test_robustness_page_attacks_a_table_with_valid_rows_by_default(home):
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    train_model("german_credit", "mlp", TrainConfig(epochs=3), store=Store(home))
+    at = _run("views/robustness.py")
+    assert at.checkbox(key="rob_free").value is False
+    at.text_input(key="rob_eps").set_value("0.3")
+    at.number_input(key="rob_samples").set_value(60)
+    next(b for b in at.button if b.label == "Run attack").click().run()
+    _finish(home, at, "rob_job")
+    assert any("rows that could exist" in i.value for i in at.info)
+    changes = next(d.value for d in at.dataframe if "prediction after" in d.value.columns)
+    assert "age_in_years" not in set(changes["feature"])  # immutable: the age behind the age band
+    assert not any("=" in f for f in changes["feature"])  # whole features in their own units, not encoded columns
