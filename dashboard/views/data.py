@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from fmcore.data import dataset_names, max_csv_bytes
+from fmcore.data import dataset_names, index_like_columns, max_csv_bytes, read_table
 from fmcore.errors import FmauditError
 
 st.title("Data")
@@ -68,19 +68,23 @@ with tab_upload:
              f"anything is stored; limit {max_csv_bytes() / 2**20:.0f} MB.")
     upload = st.file_uploader("CSV file", type=["csv"], key="csv_upload")
     if upload is not None:
-        try:
-            preview = pd.read_csv(upload, nrows=200, encoding_errors="replace")
-        except Exception as exc:  # noqa: BLE001 - any parse failure is shown to the user
-            st.error(f"This file could not be read as CSV: {exc}")
+        try:  # the same decoding as the validation (UTF-8, else Latin-1)
+            preview = read_table(upload.getvalue(), nrows=200)
+        except FmauditError as exc:
+            st.error("This file could not be read: " + "; ".join(getattr(exc, "problems", None) or [str(exc)]))
             preview = None
         if preview is not None:
             st.dataframe(preview.head(8), hide_index=True)
             columns = list(map(str, preview.columns))
+            index_cols = index_like_columns(preview)
+            if index_cols:
+                st.warning(f"{', '.join(map(repr, index_cols))} only number the rows (an index saved with the file): "
+                           "they are ignored unless you give them a role below.")
             with st.form("map_columns"):
                 label = st.selectbox("Label (what the model predicts)", columns, index=len(columns) - 1)
                 sensitive = st.multiselect("Sensitive attributes", columns)
                 text = st.selectbox("Text column (only for a text dataset)", ["(none: tabular)"] + columns)
-                drop = st.multiselect("Columns to ignore (identifiers, free text)", columns)
+                drop = st.multiselect("Columns to ignore (identifiers, free text)", columns, default=index_cols)
                 name = st.text_input("Dataset name", Path(upload.name).stem)
                 min_group = st.number_input("Minimum rows per group", 1, 10_000, 10)
                 submitted = st.form_submit_button("Validate and add", type="primary")

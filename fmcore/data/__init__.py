@@ -6,13 +6,14 @@ import threading
 
 from ..errors import UnknownNameError
 from ._builtin import SPECS
-from ._csv import load_csv, max_csv_bytes, validate_frame
+from ._csv import index_like_columns, load_csv, max_csv_bytes, read_table, validate_frame
 from ._preprocess import TabularPreprocessor
 from ._spec import Dataset, DatasetSpec, Feature, Provenance, Split, sha256_file, stratified_split
 
 __all__ = [
     "Dataset", "DatasetSpec", "Feature", "Provenance", "Split", "TabularPreprocessor",
-    "dataset_names", "dataset_spec", "list_datasets", "load_csv", "load_dataset", "max_csv_bytes",
+    "dataset_names", "dataset_spec", "index_like_columns", "list_datasets", "load_csv", "load_dataset",
+    "max_csv_bytes", "read_table",
     "sha256_file", "stratified_split", "validate_frame",
 ]
 

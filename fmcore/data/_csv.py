@@ -28,8 +28,6 @@ def max_csv_bytes() -> int:
 
 
 def _read(path: Path):
-    import pandas as pd
-
     size = path.stat().st_size
     if size > max_csv_bytes():
         raise DataValidationError([
@@ -37,15 +35,46 @@ def _read(path: Path):
             "sample it or raise FMAUDIT_MAX_CSV_MB"])
     if size == 0:
         raise DataValidationError(["the file is empty"])
+    return read_table(path)
+
+
+def read_table(source, nrows: int | None = None):
+    """A CSV file (a path, or its bytes) as a DataFrame, decoded as UTF-8 or else Latin-1.
+
+    The one decoding used everywhere: the Data page's preview and the validation read the same text, so a
+    column called "género" in a Latin-1 file is "género" in both.
+    """
+    import io
+
+    import pandas as pd
+
     errors = []
     for encoding in ("utf-8", "latin-1"):
         try:
-            return pd.read_csv(path, encoding=encoding, low_memory=False)
+            handle = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+            return pd.read_csv(handle, encoding=encoding, low_memory=False, nrows=nrows)
         except UnicodeDecodeError as exc:
             errors.append(str(exc))
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise DataValidationError([f"the file is not a readable CSV ({str(exc).strip()})"]) from None
     raise DataValidationError([f"the file's text encoding is neither UTF-8 nor Latin-1 ({errors[0]})"])
+
+
+def index_like_columns(df) -> list[str]:
+    """Columns that only number the rows: a pandas index written with the file ("Unnamed: 0", an empty
+    header), or whole numbers 0..n-1 or 1..n in file order. They carry no information about anyone."""
+    import pandas as pd
+
+    out = []
+    for col in df.columns:
+        name, s = str(col), df[col]
+        if name.startswith("Unnamed:") or not name.strip():
+            out.append(name)
+        elif pd.api.types.is_integer_dtype(s) and len(s) > 1 and s.notna().all():
+            v = s.to_numpy()
+            if np.array_equal(v, np.arange(len(v))) or np.array_equal(v, np.arange(1, len(v) + 1)):
+                out.append(name)
+    return out
 
 
 def validate_frame(df, label: str, sensitive: tuple[str, ...], text: str | None, drop: tuple[str, ...],
@@ -147,7 +176,9 @@ def load_csv(path: str | Path, label: str, sensitive: tuple[str, ...] | list[str
     df = _read(path)
     df.columns = [str(c) for c in df.columns]
     sensitive = tuple(sensitive)
-    features, classes = validate_frame(df, label, sensitive, text, tuple(drop), min_group_size)
+    roles = {label, *sensitive, *([text] if text else []), *drop}
+    index_cols = [c for c in index_like_columns(df) if c not in roles]  # dropped unless given a role
+    features, classes = validate_frame(df, label, sensitive, text, (*drop, *index_cols), min_group_size)
     y = df[label].astype(str).map(classes.index).to_numpy().astype(np.int64)
     name = name or path.stem
     spec = DatasetSpec(name, f"{name} (uploaded CSV)", "text" if text else "tabular",
@@ -163,4 +194,6 @@ def load_csv(path: str | Path, label: str, sensitive: tuple[str, ...] | list[str
         splits[k] = Split(X, y[idx], df[list(sensitive)].iloc[idx].reset_index(drop=True))
     notes = [f"Sensitive column {c!r}: {int(df[c].isna().sum())} of {len(df)} rows have no value; audits treat "
              "them as a group of their own, '(missing)'." for c in sensitive if df[c].isna().any()]
+    notes += [f"Column {c!r} only numbers the rows (an index saved with the file); it is not used as a feature."
+              for c in index_cols]
     return Dataset(spec, prov, features, splits, seed, notes)

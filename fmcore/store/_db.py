@@ -339,7 +339,7 @@ class Store:
         path = Path(path)
         name = name or path.stem
         if name in {s.name for s in list_datasets()} or self.get_dataset(name) is not None:
-            raise NotFoundError(f"A dataset named {name!r} exists already; pick another --name.")
+            raise NotFoundError(f"A dataset named {name!r} exists already; choose another name.")
         ds = load_csv(path, label, tuple(sensitive), text=text, name=name, drop=tuple(drop),
                       min_group_size=min_group_size)
         tmp = self.data_dir / f".tmp-{new_id('d')}.csv"

@@ -104,3 +104,30 @@ def test_row_column_and_cell_limits(tmp_path, good_rows, monkeypatch):
     rows[3]["city"] = "x" * 80
     with pytest.raises(DataValidationError, match="cell of 80 characters"):
         load_csv(write_csv(tmp_path / "cell.csv", rows), "approved", ("sex",))
+
+
+def test_latin1_file_and_index_columns(tmp_path, store):
+    """One decoding for preview and validation; a pandas index saved with the file is not a feature."""
+    import numpy as np
+    import pandas as pd
+
+    from fmcore.data import index_like_columns, read_table
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"género": ["mujer", "hombre"] * 30, "renta": rng.normal(size=60).round(2),
+                          "número": np.arange(1, 61), "sí": ["sí", "no", "no"] * 20})
+    path = tmp_path / "latin.csv"
+    frame.to_csv(path, encoding="latin-1")  # with its index, as pandas writes by default: "Unnamed: 0"
+    raw = path.read_bytes()
+    preview = read_table(raw, nrows=10)
+    assert "género" in preview.columns  # the same text the validation will see
+    assert set(index_like_columns(read_table(raw))) == {"Unnamed: 0", "número"}
+    record = store.add_dataset(path, "sí", ["género"], name="latin")
+    assert any("'Unnamed: 0' only numbers the rows" in n for n in record["notes"])
+    ds = load_csv(store.get_dataset("latin")["path"], "sí", ("género",))
+    assert [f.name for f in ds.features] == ["renta"]
+    assert list(ds["test"].groups.columns) == ["género"]
+    from fmcore.errors import FmauditError
+
+    with pytest.raises(FmauditError, match="choose another name"):
+        store.add_dataset(path, "sí", ["género"], name="latin")
