@@ -26,7 +26,7 @@ other = right.selectbox("Compare with (optional)", ["(none)"] + [m.id for m in m
                         format_func=lambda i: labels.get(i, i), key="fair_other")
 with st.form("fair_form"):
     c1, c2, c3 = st.columns([2, 1, 1])
-    sensitive = c1.multiselect("Sensitive attributes", available, default=available, key="fair_sensitive")
+    sensitive = c1.multiselect("Sensitive attributes", available, default=available, key=f"fair_sensitive_{model_id}")
     intersectional = c2.checkbox("Intersections", value=len(available) > 1, key="fair_inter",
                                  help="Also every combination of the chosen attributes, e.g. race x sex.")
     min_group = c3.number_input("Minimum group size", 1, 10_000, 30, help="Smaller groups are flagged as too "
@@ -45,7 +45,9 @@ for i, job_id in enumerate(st.session_state.get("fair_jobs", [])):
 
 def latest(mid):
     found = [a for a in store.list_audits(mid) if a["name"] == "fairness"]
-    return found[0]["result"] if found else None
+    if not found:
+        return None
+    return {**found[0]["result"], "_when": f"audit `{found[0]['id']}` of `{mid}`, run {found[0]['created_at']}"}
 
 
 def pct(value) -> str:
@@ -55,6 +57,7 @@ def pct(value) -> str:
 def summary(result, title):
     m = result["metrics"]
     st.markdown(f"**{title}**")
+    st.caption(result.get("_when", ""))
     a, b, c = st.columns(3)
     a.metric("Demographic parity gap", pct(m["demographic_parity_difference"]),
              help="Largest difference between groups in how often the model predicts the positive outcome.")
@@ -147,10 +150,18 @@ for grouping in dict.fromkeys(r["sensitive"] for r in rows):
     fig = figures.mitigation_tradeoff(part, disparity)
     fig.update_layout(title=f"What fairness costs, by {grouping}: accuracy against {disparity.replace('_', ' ')}")
     st.plotly_chart(fig, width="stretch")
-    best = min((r for r in part if r["role"] != "parent"), key=lambda r: r[disparity])
     parent = next(r for r in part if r["role"] == "parent")
-    st.write(f"By **{grouping}**, the fairest mitigation ({best['method'].replace('_', ' ')}, "
-             f"{best['constraint'].replace('_', ' ')}, model `{best['model_id']}`) brings the "
-             f"{disparity.replace('_', ' ')} from {parent[disparity]:.1%} to {best[disparity]:.1%} at a cost of "
-             f"{(parent['accuracy'] - best['accuracy']) * 100:.2f} accuracy points.")
+    measured = [r for r in part if r["role"] != "parent" and r[disparity] is not None]
+    best = min(measured, key=lambda r: r[disparity]) if measured else None
+    name = disparity.replace("_", " ")
+    if best is None or parent[disparity] is None:
+        st.write(f"By **{grouping}**, the {name} is not measured (fewer than two groups large enough to judge).")
+    elif best[disparity] >= parent[disparity]:
+        st.write(f"By **{grouping}**, no mitigation lowered the {name}: the original's is {parent[disparity]:.1%} "
+                 f"and the lowest among its mitigations is {best[disparity]:.1%} (model `{best['model_id']}`).")
+    else:
+        st.write(f"By **{grouping}**, the fairest mitigation ({best['method'].replace('_', ' ')}, "
+                 f"{best['constraint'].replace('_', ' ')}, model `{best['model_id']}`) brings the "
+                 f"{name} from {parent[disparity]:.1%} to {best[disparity]:.1%} at a cost of "
+                 f"{(parent['accuracy'] - best['accuracy']) * 100:.2f} accuracy points.")
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

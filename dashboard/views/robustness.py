@@ -79,6 +79,7 @@ for model_id in chosen:
              and a["result"]["params"]["attack"] == attack]
     if found:
         latest[model_id] = found[0]["result"]
+        st.caption(f"{labels[model_id]}: {spec.title} audit `{found[0]['id']}`, run {found[0]['created_at']}.")
 if latest:
     series = [(labels[m], r["metrics"]["clean_accuracy"], r["tables"]["sweep"]) for m, r in latest.items()]
     st.plotly_chart(figures.robustness_curves(series, spec.norm), width="stretch")
@@ -123,7 +124,9 @@ st.write("Fine-tunes a model on PGD-attacked versions of its training data (Madr
 with st.form("harden_form"):
     h1, h2, h3, h4 = st.columns(4)
     hardenable = [m.id for m in models if services.dataset_modality(m.dataset) != "text"]
-    target = h1.selectbox("Model", hardenable, format_func=labels.get, key="harden_model")
+    attacked = next((m for m in chosen if m in hardenable), None)  # default: the model just attacked
+    target = h1.selectbox("Model", hardenable, format_func=labels.get, key=f"harden_model_{attacked}",
+                          index=hardenable.index(attacked) if attacked else 0)
     h_eps = h2.number_input("Epsilon", 0.01, 1.0, 0.1, step=0.01, key="harden_eps")
     h_epochs = h3.number_input("Epochs", 1, 20, 1, key="harden_epochs")
     h_steps = h4.number_input("PGD steps per batch", 1, 40, 5)

@@ -196,11 +196,14 @@ def test_out_of_domain_page_runs_a_corruption_audit(server, page):
 def test_report_page_never_offers_the_previous_policys_files(server, page):
     page.goto(f"{server.url}/report")
     settle(page, "Report")
+    page.get_by_text("Audit trail").wait_for(timeout=60_000)  # the script has run to its end
     page.get_by_role("button", name="Generate reports").click()
-    page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
+    page.get_by_role("button", name="HTML report").wait_for(timeout=90_000)
     page.locator('[data-testid="stSelectbox"]').nth(1).click()
-    page.get_by_role("option", name="nist_ai_rmf_measure.yaml").click()
-    page.get_by_text("no longer offered").wait_for(timeout=30_000)
+    option = page.get_by_role("option", name="nist_ai_rmf_measure.yaml")
+    option.wait_for(timeout=30_000)
+    option.click()
+    page.get_by_text("no longer offered").wait_for(timeout=60_000)
     assert page.get_by_role("button", name="HTML report").count() == 0
     assert_no_exception(page)
     shot(page, "report-after-policy-change")

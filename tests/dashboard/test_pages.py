@@ -458,3 +458,18 @@ def test_robustness_page_attacks_a_table_with_valid_rows_by_default(home):
     changes = next(d.value for d in at.dataframe if "prediction after" in d.value.columns)
     assert "age_in_years" not in set(changes["feature"])  # immutable: the age behind the age band
     assert not any("=" in f for f in changes["feature"])  # whole features in their own units, not encoded columns
+
+
+def test_fairness_page_selection_follows_the_model(home):
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st_ = Store(home)
+    german = train_model("german_credit", "logreg", TrainConfig(epochs=1), store=st_).model_id
+    arrests = train_model("arrests", "logreg", TrainConfig(epochs=1), store=st_).model_id
+    at = _run("views/fairness.py")
+    at.selectbox(key="fair_model").set_value(german).run()
+    at.multiselect(key=f"fair_sensitive_{german}").set_value(["sex"]).run()
+    at.selectbox(key="fair_model").set_value(arrests).run()
+    assert not at.exception
+    assert at.multiselect(key=f"fair_sensitive_{arrests}").value == ["colour", "sex", "age"]  # not german's choice
