@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from fmcore._intervals import wilson
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval for a proportion k/n."""
-    if n == 0:
-        return (float("nan"), float("nan"))
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+__all__ = ["bootstrap_interval", "bootstrap_statistic", "wilson"]
 
 
 def bootstrap_interval(correct: np.ndarray, n_boot: int, seed: int, level: float = 0.95) -> tuple[float, float]:

@@ -80,10 +80,11 @@ def prediction_sets(proba: np.ndarray, threshold: float) -> np.ndarray:
 def logits_of(classifier, X, groups, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """(logits, probabilities) of raw ``X``: models that decide per group (or draw at random) have probabilities
     but no logits of their own, so their log-probabilities stand in."""
-    proba = classifier.predict_proba(X, batch_size, groups=groups)
     if classifier.needs_groups or classifier.meta.get("randomized"):
+        proba = classifier.predict_proba(X, batch_size, groups=groups)
         return np.log(np.clip(proba, 1e-12, 1)), proba
-    return classifier.logits(classifier.encode(X), batch_size).numpy().astype(np.float64), proba
+    logits = classifier.logits(classifier.encode(X), batch_size)  # one forward pass: predict_proba is its softmax
+    return logits.numpy().astype(np.float64), logits.softmax(-1).numpy()
 
 
 def _per_group(proba, y, sets, groups, sensitive, bins, min_group) -> tuple[list[dict], list[str]]:

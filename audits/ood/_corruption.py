@@ -102,7 +102,7 @@ def corruption(classifier, dataset, params: dict, progress=None, store=None, mod
 
     y, classes = split.y, classifier.classes
     clean = predict(classifier, split.X)
-    ref_clean = predict(ref_clf, split.X) if ref_clf is not None else None
+    ref_clean = None if ref_clf is None else clean if ref_id == model_id else predict(ref_clf, split.X)
     shown = int(np.flatnonzero(clean == y)[0]) if (clean == y).any() else 0
     rows, gallery, warnings = [], [], []
     total = len(specs) * len(severities)

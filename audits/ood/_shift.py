@@ -207,9 +207,9 @@ def shift(classifier, dataset, params: dict, progress=None, store=None, model_id
         progress(0.5, "drift tests")
     features = feature_drift(classifier, a.X, b.X)
     conf_a, conf_b = pa.max(1), pb.max(1)
-    outputs = [{**_numeric_drift("confidence (max probability)", conf_a, conf_b)},
-               {**_categorical_drift("predicted class", np.array(classifier.classes)[preda].astype(str),
-                                     np.array(classifier.classes)[predb].astype(str))}]
+    outputs = [_numeric_drift("confidence (max probability)", conf_a, conf_b),
+               _categorical_drift("predicted class", np.array(classifier.classes)[preda].astype(str),
+                                  np.array(classifier.classes)[predb].astype(str))]
     tests = features + outputs
     cutoff = 0.05 / max(1, len(tests))  # Bonferroni over every test of the audit
     for r in tests:

@@ -44,10 +44,10 @@ for i, job_id in enumerate(st.session_state.get("fair_jobs", [])):
 
 
 def latest(mid):
-    found = [a for a in store.list_audits(mid) if a["name"] == "fairness"]
-    if not found:
+    audit = store.latest_audits(mid).get("fairness")
+    if audit is None:
         return None
-    return {**found[0]["result"], "_when": f"audit `{found[0]['id']}` of `{mid}`, run {found[0]['created_at']}"}
+    return {**audit["result"], "_when": f"audit `{audit['id']}` of `{mid}`, run {audit['created_at']}"}
 
 
 def pct(value) -> str:

