@@ -35,7 +35,15 @@ def register_audit(name: str, title: str, description: str, defaults: dict | Non
     return deco
 
 
+def load_audits() -> dict[str, AuditSpec]:
+    """Every audit by name, importing the audit modules (which register themselves) on the first call."""
+    from . import fairness, ood, performance, privacy, robustness  # noqa: F401
+
+    return AUDITS
+
+
 def get_audit(name: str) -> AuditSpec:
+    load_audits()
     if name not in AUDITS:
         raise UnknownNameError("audit", name, list(AUDITS))
     return AUDITS[name]

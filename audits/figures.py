@@ -10,9 +10,22 @@ from plotly.subplots import make_subplots
 BLUE, ORANGE, GREY = "#2457a6", "#e07b24", "#8a94a6"
 
 
+def wrap_title(title: str, width: int = 48) -> str:
+    """A chart title broken into lines of at most ``width`` characters (plotly never wraps, so a long title is
+    cut off on a half-width chart or a narrow screen)."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(title, width)) or title
+
+
 def _layout(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin={"l": 40, "r": 20, "t": 50, "b": 40},
+    title = wrap_title(title)
+    lines = title.count("<br>") + 1
+    fig.update_layout(title=title, height=height + 18 * (lines - 1),
+                      margin={"l": 40, "r": 20, "t": 32 + 18 * lines, "b": 40},
                       template="plotly_white", legend={"orientation": "h", "y": -0.2})
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
 
 
@@ -22,6 +35,7 @@ def label_balance(classes: list[str], counts: dict[str, list[int]]) -> go.Figure
     for split, values in counts.items():
         fig.add_bar(name=split, x=list(classes), y=values)
     fig.update_layout(barmode="group", xaxis_title="class", yaxis_title="examples")
+    fig.update_xaxes(type="category")  # class names such as "0".."9" are names, not numbers
     return _layout(fig, "Label balance per split")
 
 
@@ -32,6 +46,7 @@ def group_distribution(attribute: str, rows: list[dict]) -> go.Figure:
     fig.add_bar(x=groups, y=[r["count"] for r in rows], name="people", marker_color=BLUE)
     fig.add_scatter(x=groups, y=[r["positive_rate"] for r in rows], name="positive label rate",
                     mode="markers+lines", marker={"size": 10, "color": ORANGE}, secondary_y=True)
+    fig.update_xaxes(type="category")
     fig.update_yaxes(title_text="people", secondary_y=False)
     fig.update_yaxes(title_text="positive rate", tickformat=".0%", secondary_y=True, rangemode="tozero")
     return _layout(fig, f"Sensitive attribute: {attribute}")
@@ -65,7 +80,9 @@ def training_curves(history: list[dict]) -> go.Figure:
         if history and key in history[0]:
             fig.add_scatter(x=epochs, y=[h[key] for h in history], name=name, mode="lines+markers",
                             line={"color": color}, showlegend=col == 1, row=1, col=col)
-    fig.update_xaxes(title_text="epoch", dtick=1)
+    fig.update_yaxes(tickformat=".0%", col=2)  # accuracy as a percentage, as everywhere else
+    # one tick per epoch while they fit; beyond that plotly's own spacing (whole epochs only)
+    fig.update_xaxes(title_text="epoch", dtick=1 if len(epochs) <= 15 else None, tickformat="d")
     return _layout(fig, "Training curves")
 
 
@@ -378,15 +395,18 @@ def compression_deltas(rows: list[dict], key: str, title: str, axis: str) -> go.
     return _layout(fig, title, height=340)
 
 
-def radar(dimensions: list[str], series: list[tuple[str, list[float | None]]]) -> go.Figure:
-    """Scorecard radar: each dimension scaled so 1 is the best model shown and 0 the worst (missing: 0)."""
+def radar(dimensions: list[str], series: list[tuple[str, list[float]]]) -> go.Figure:
+    """Scorecard radar on absolute axes: each value on its own fixed scale, 0 at the centre, 1 (perfect) at the
+    edge; never rescaled to the models shown, so a small difference looks small."""
     fig = go.Figure()
     for i, (label, values) in enumerate(series):
-        vals = [0.0 if v is None else v for v in values]
+        vals = [float(v) for v in values]
         fig.add_scatterpolar(r=vals + vals[:1], theta=dimensions + dimensions[:1], fill="toself", name=label,
-                             opacity=0.55, line={"color": PALETTE[i % len(PALETTE)]})
-    fig.update_layout(polar={"radialaxis": {"range": [0, 1], "showticklabels": False}})
-    return _layout(fig, "Scorecard (outer edge = best of the models shown on that dimension)", height=460)
+                             opacity=0.55, line={"color": PALETTE[i % len(PALETTE)]},
+                             hovertemplate="%{theta}: %{r:.1%}<extra>" + label + "</extra>")
+    fig.update_layout(polar={"radialaxis": {"range": [0, 1], "tickformat": ".0%", "tickvals": [0.25, 0.5, 0.75, 1],
+                                            "angle": 90, "tickfont": {"size": 10}}})
+    return _layout(fig, "Scorecard (absolute axes: the edge is perfect)", height=480)
 
 
 def corruption_heatmap(rows: list[dict]) -> go.Figure:

@@ -36,6 +36,51 @@ def robustness(params: dict, ctx) -> dict:
     return {"audit_ids": done, "audit_id": next(iter(done.values()), None)}
 
 
+def demo(params: dict, ctx) -> dict:
+    """Home's demo in one job: train ``params["model"]`` on ``params["dataset"]``, run ``params["audits"]`` on it
+    (default: performance and a small robustness sweep), and file its evidence report."""
+    from pathlib import Path
+
+    from fmcore.jobs import JobCancelled
+    from fmcore.train import TrainConfig, TrainingCancelled, train_model
+
+    from . import run_stored_audit
+    from .evidence import file_report
+
+    config = TrainConfig.from_dict(params.get("config", {}))
+    audits = dict(params.get("audits") or DEMO_AUDITS)
+    trained = 0.8  # the share of the progress bar that training takes
+    ctx.log(f"demo: training {params['model']} on {params['dataset']} ({config.to_dict()}), then {list(audits)}")
+    ctx.progress(0.0, None, "loading data and model", force=True)
+    try:
+        result = train_model(params["dataset"], params["model"], config, store=ctx.store, name=params.get("name"),
+                             callbacks=[ctx.train_callback(config.epochs, span=(0.0, trained))],
+                             is_cancelled=ctx.is_cancelled)
+    except TrainingCancelled as exc:
+        raise JobCancelled(str(exc)) from None
+    model_id = result.model_id
+    ctx.log(f"registered model {model_id}: test accuracy {result.metrics['accuracy']:.4f}")
+    audit_ids = {}
+    for i, (name, options) in enumerate(audits.items()):
+        if ctx.is_cancelled():
+            raise JobCancelled(f"stopped after training {model_id} and {i} of {len(audits)} audits")
+        lo, hi = trained + (0.95 - trained) * i / len(audits), trained + (0.95 - trained) * (i + 1) / len(audits)
+
+        def progress(fraction, message, lo=lo, hi=hi, name=name):
+            ctx.progress(lo + (hi - lo) * fraction, message=f"{name} audit: {message}")
+
+        audit_ids[name], audit = run_stored_audit(ctx.store, name, model_id, progress=progress, **(options or {}))
+        ctx.log(f"{name} audit {audit_ids[name]} in {audit.seconds:.1f} s")
+    ctx.progress(0.96, message="filing the report", force=True)
+    report, paths = file_report(ctx.store, model_id, None, Path(ctx.store.root) / "reports" / model_id / "demo")
+    ctx.log(f"report {report['content_sha256'][:16]}... written to {paths['html'].parent}")
+    return {"model_id": model_id, "audit_ids": audit_ids, "paths": {k: str(v) for k, v in paths.items()},
+            "content_sha256": report["content_sha256"]}
+
+
+DEMO_AUDITS = {"performance": {}, "robustness": {"samples": 200, "eps": [0.05, 0.1, 0.2]}}
+
+
 def harden(params: dict, ctx) -> dict:
     """Adversarially train ``params["model"]``; returns the new model id and the before/after numbers."""
     from fmcore.jobs import JobCancelled

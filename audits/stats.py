@@ -1,4 +1,5 @@
-"""Intervals used by every audit: Wilson for proportions, percentile bootstrap for means and statistics."""
+"""Intervals used by every audit: Wilson for proportions, percentile bootstrap for means and statistics, DeLong
+for the area under a ROC curve."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 
 from fmcore._intervals import wilson
 
-__all__ = ["bootstrap_interval", "bootstrap_statistic", "wilson"]
+__all__ = ["auc_interval", "bootstrap_interval", "bootstrap_statistic", "wilson"]
 
 
 def bootstrap_interval(correct: np.ndarray, n_boot: int, seed: int, level: float = 0.95) -> tuple[float, float]:
@@ -28,3 +29,27 @@ def bootstrap_statistic(statistic, n: int, n_boot: int, seed: int, level: float 
     values = np.array([statistic(rng.integers(0, n, size=n)) for _ in range(n_boot)])
     lo, hi = np.quantile(values, [(1 - level) / 2, 1 - (1 - level) / 2])
     return float(lo), float(hi)
+
+
+def auc_interval(scores: np.ndarray, positive: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """``(auc, low, high)``: the ROC AUC of ``scores`` for the ``positive`` examples (ties count one half, as
+    scikit-learn's) with DeLong's normal interval (DeLong, DeLong & Clarke-Pearson, 1988), clipped to [0, 1].
+
+    DeLong's variance comes from the structural components of the Mann-Whitney statistic, worked out with
+    midranks in O(n log n) (Sun & Xu, 2014)."""
+    from scipy.stats import norm, rankdata
+
+    scores = np.asarray(scores, dtype=np.float64)
+    positive = np.asarray(positive).astype(bool)
+    x, y = scores[positive], scores[~positive]
+    m, n = len(x), len(y)
+    if m == 0 or n == 0:
+        return (float("nan"), float("nan"), float("nan"))
+    tz = rankdata(np.r_[x, y])
+    tx, ty = rankdata(x), rankdata(y)
+    auc = (tz[:m].sum() - m * (m + 1) / 2) / (m * n)
+    v10 = (tz[:m] - tx) / n  # per positive: the share of negatives it outranks
+    v01 = 1 - (tz[m:] - ty) / m  # per negative: the share of positives that outrank it
+    var = (v10.var(ddof=1) / m if m > 1 else 0.0) + (v01.var(ddof=1) / n if n > 1 else 0.0)
+    half = float(norm.ppf(1 - (1 - level) / 2)) * float(np.sqrt(var))
+    return float(auc), max(0.0, float(auc) - half), min(1.0, float(auc) + half)

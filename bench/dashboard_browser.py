@@ -1,7 +1,9 @@
 """Time to first rendered content per page in chromium, cold (first visit after server start) and warm.
 
 "Rendered" is the first plotly chart where the page has one, else the page heading with the run
-finished. Also times a full rerun with and without a training job running.
+finished. Also times a full rerun with and without a training job running, and the Data page against
+its floor: a bare Streamlit page with a heading and one plotly chart, served and drawn by the same
+browser on the same machine (what no page of ours can beat), in a fresh browser context each time.
 
     python bench/dashboard_browser.py
 """
@@ -70,9 +72,59 @@ def main() -> None:
             busy.sort()
             print(f"Models page load, median of 5: idle {idle[2]:.0f} ms, job running {busy[2]:.0f} ms "
                   f"(ratio {busy[2] / idle[2]:.2f})")
+            data_vs_floor(browser, server)
             browser.close()
     finally:
         server.stop()
+
+
+FLOOR_APP = """import plotly.graph_objects as go
+import streamlit as st
+st.title("Data")
+st.plotly_chart(go.Figure(go.Bar(x=[1, 2, 3], y=[1, 2, 3])))
+"""
+
+
+def data_vs_floor(browser, server) -> None:
+    """The Data page (default dataset, from a fresh browser context) against the bare page, median of 3."""
+    import subprocess
+    import urllib.request
+
+    from tests.dashboard.test_browser import free_port
+
+    folder = Path(tempfile.mkdtemp(prefix="fmaudit-bench-floor-"))
+    (folder / "app.py").write_text(FLOOR_APP)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(folder / "app.py"), "--server.port",
+                             str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.3)
+
+        def fresh(url: str, title: str) -> tuple[float, float]:
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = ctx.new_page()
+            t = time.perf_counter()
+            page.goto(url)
+            page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=120_000)
+            heading = time.perf_counter() - t
+            page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+            chart = time.perf_counter() - t
+            ctx.close()
+            return heading * 1000, chart * 1000
+
+        floor = sorted(fresh(f"http://127.0.0.1:{port}/", "Data") for _ in range(3))[1]
+        data = sorted(fresh(f"{server.url}/data", "Data") for _ in range(3))[1]
+        print(f"Data page, fresh browser context, median of 3: heading {data[0]:.0f} ms, first chart {data[1]:.0f} ms; "
+              f"bare page {floor[0]:.0f} / {floor[1]:.0f} ms (ratio {data[0] / floor[0]:.2f} / "
+              f"{data[1] / floor[1]:.2f})")
+    finally:
+        proc.terminate()
 
 
 if __name__ == "__main__":

@@ -19,10 +19,13 @@ VIEWS = Path(__file__).resolve().parent / "views"
 
 st.set_page_config(page_title="fmaudit", page_icon=":material/verified_user:", layout="wide")
 
+
 from dashboard.auth import signed_in_user  # noqa: E402  (after sys.path is set)
 from fmcore.errors import FmauditError  # noqa: E402
 
 signed_in_user()
+# metric values shrink with the window, so four side by side stay readable at 800 px instead of being cut off
+st.html("<style>[data-testid='stMetricValue'] {font-size: clamp(1.2rem, 2.4vw, 2.25rem);}</style>")
 
 navigation = st.navigation({
     "fmaudit": [
@@ -47,6 +50,8 @@ navigation = st.navigation({
         st.Page(VIEWS / "report.py", title="Report", icon=":material/description:"),
     ],
 })
+# each page names the browser tab ("Fairness · fmaudit"), so several open tabs can be told apart
+st.set_page_config(page_title=f"{navigation.title} · fmaudit", page_icon=":material/verified_user:", layout="wide")
 try:
     navigation.run()
 except FmauditError as exc:  # e.g. a viewer pressing a button that changes something

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import streamlit as st
@@ -85,14 +86,42 @@ def models_where(keep=lambda record: True) -> list:
     return [m for m in reversed(get_store().list_models()) if m.derivation.get("how") != "pretrained" and keep(m)]
 
 
-def models_or_stop(empty: str, keep=lambda record: True, at_least: int = 1) -> tuple[list, dict]:
+def model_label(record) -> str:
+    """What tells two models apart in a picker, even with one name: name and id first (a narrow screen cuts the
+    end), architecture and data, test accuracy, when it was made
+    (``digits cnn (m-1a2b3c4d) · seed_cnn on digits · 97.2% · 2026-11-29 10:52``)."""
+    acc = record.metrics.get("accuracy")
+    made = str(record.created_at)[:16].replace("T", " ")
+    accuracy = "" if acc is None else f" · {acc:.1%}"
+    return f"{record.name} ({record.id}) · {record.model} on {record.dataset}{accuracy} · {made}"
+
+
+def model_labels(models) -> dict[str, str]:
+    """``model_label`` of each model, by id."""
+    return {m.id: model_label(m) for m in models}
+
+
+def short_labels(models) -> dict[str, str]:
+    """``name (id)`` of each model, by id: for legends and column headers, where the id tells models apart."""
+    return {m.id: f"{m.name} ({m.id})" for m in models}
+
+
+def empty_state(message: str, fix: tuple[str, str] | None = ("views/train.py", "Train a model")) -> None:
+    """An empty state: what is missing, and a link to the page that fixes it (``fix``: page path and label)."""
+    st.info(message)
+    if fix:
+        st.page_link(fix[0], label=fix[1], icon=":material/arrow_forward:")
+
+
+def models_or_stop(empty: str, keep=lambda record: True, at_least: int = 1,
+                   fix: tuple[str, str] | None = ("views/train.py", "Train a model")) -> tuple[list, dict]:
     """A page's models (``models_where(keep)``) and their labels by id; with fewer than ``at_least``, the
-    page shows ``empty`` (what to do first) and stops there."""
+    page shows ``empty`` (what to do first) with a link to the page that does it, and stops there."""
     models = models_where(keep)
     if len(models) < at_least:
-        st.info(empty)
+        empty_state(empty, fix)
         st.stop()
-    return models, {m.id: f"{m.name} ({m.id})" for m in models}
+    return models, model_labels(models)
 
 
 def submit_training(dataset: str, model: str, config: dict, name: str | None = None):
@@ -164,13 +193,34 @@ def dataset_features(name: str) -> list[str]:
 
 
 def dataset_overview(name: str) -> dict:
-    """Summary, label balance and sensitive-attribute counts of a dataset, JSON-ready."""
-    return _overview_at(name, str(get_store().root))
+    """Summary, label balance, sensitive-attribute counts and a few sample rows or images of a dataset, JSON-ready.
+
+    Kept on disk under the store (``cache/overview/``), keyed by the dataset's fingerprint, so a freshly started
+    server shows the Data page without decoding the dataset; a new data package or a changed upload is a new key,
+    never a stale page."""
+    from fmcore.data import dataset_fingerprint
+
+    store = get_store()
+    return _overview_at(name, str(store.root), dataset_fingerprint(name, store=store))
 
 
 @st.cache_data(show_spinner=False)
-def _overview_at(name: str, root: str) -> dict:
-    ds = _dataset_at(name, 0, root)
+def _overview_at(name: str, root: str, fingerprint: str) -> dict:
+    path = Path(root) / "cache" / "overview" / f"{name}-{fingerprint[:24]}.json"
+    if path.is_file():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass  # unreadable: work it out again below
+    overview = _work_out_overview(_dataset_at(name, 0, root))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(overview), encoding="utf-8")
+    tmp.replace(path)
+    return overview
+
+
+def _work_out_overview(ds) -> dict:
     summary = ds.summary()
     groups = {}
     if ds.spec.sensitive:
@@ -186,6 +236,18 @@ def _overview_at(name: str, root: str) -> dict:
             groups[col] = [{"group": str(r[col]), "count": int(r["count"]), "positive_rate": float(r["mean"])}
                            for _, r in table.iterrows()]
     summary["groups"] = groups
+    train, classes = ds["train"], ds.spec.classes
+    if summary["modality"] == "image":
+        summary["samples"] = {"images": train.X[:16].tolist(), "labels": [classes[i] for i in train.y[:16]]}
+    elif summary["modality"] == "tabular":
+        sample = train.X.head(10).copy()
+        for col in ds.spec.sensitive:
+            sample.insert(0, col, train.groups[col].head(10).to_numpy())
+        sample.insert(0, summary["label"], [classes[i] for i in train.y[:10]])
+        summary["samples"] = {"rows": json.loads(sample.to_json(orient="records"))}
+    else:
+        summary["samples"] = {"rows": [{summary["label"]: classes[i], "text": str(t)}
+                                       for i, t in zip(train.y[:10], train.X[:10], strict=True)]}
     return summary
 
 

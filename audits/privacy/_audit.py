@@ -145,7 +145,8 @@ def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
     if "lira" in attacks and int(params["reference_models"]) < 8:
         warnings.append(f"LiRA used {params['reference_models']} reference models; its published strength needs "
                         "dozens. Read its AUC as a lower bound on what a determined attacker achieves.")
-    metrics = {"max_auc": best["auc"], "strongest_attack": best["attack"],
+    metrics = {"max_auc": best["auc"], "max_auc_ci_low": best["auc_ci_low"], "max_auc_ci_high": best["auc_ci_high"],
+               "strongest_attack": best["attack"],
                "max_advantage": max(r["advantage"] for r in rows),
                "empirical_epsilon": max(r["empirical_epsilon"] for r in rows),
                "members": int(member_eval.sum()), "non_members": int((~member_eval).sum())}

@@ -62,7 +62,8 @@ def empirical_epsilon(scores: np.ndarray, member: np.ndarray, delta: float = 0.0
 
 
 def summarize(scores: np.ndarray, member: np.ndarray, max_points: int = 200) -> dict:
-    """AUC, TPR at 0.1% and 1% FPR, advantage, epsilon bounds, and a thinned ROC for plotting."""
+    """AUC with its 95% DeLong interval, TPR at 0.1% and 1% FPR, advantage, epsilon bounds, and a thinned ROC for
+    plotting."""
     fpr, tpr, _ = roc_points(scores, member)
     keep = np.unique(np.r_[0, np.linspace(0, len(fpr) - 1, min(len(fpr), max_points)).astype(int), len(fpr) - 1])
     # keep the low-FPR corner in full: that is where a log-scale chart looks
@@ -70,7 +71,11 @@ def summarize(scores: np.ndarray, member: np.ndarray, max_points: int = 200) -> 
     keep = np.unique(np.r_[keep, low])
     eps = empirical_epsilon(scores, member)
     n0 = int((~np.asarray(member).astype(bool)).sum())
-    return {"auc": auc(fpr, tpr), "tpr_at_0.1%_fpr": tpr_at_fpr(fpr, tpr, 0.001),
+    from ..stats import auc_interval
+
+    _, low, high = auc_interval(scores, member)
+    return {"auc": auc(fpr, tpr), "auc_ci_low": low, "auc_ci_high": high,
+            "tpr_at_0.1%_fpr": tpr_at_fpr(fpr, tpr, 0.001),
             "tpr_at_1%_fpr": tpr_at_fpr(fpr, tpr, 0.01), "advantage": float((tpr - fpr).max()),
             "empirical_epsilon": eps["lower"], "empirical_epsilon_point": eps["point"],
             "lowest_measurable_fpr": 1.0 / max(1, n0),

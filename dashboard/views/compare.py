@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
+from dashboard.components.fmt import pct
 
 st.title("Compare")
 st.caption("Every dimension the audits measured, side by side. Values come from each model's newest audit of "
@@ -14,6 +15,7 @@ st.caption("Every dimension the audits measured, side by side. Values come from 
 store = services.get_store()
 models, labels = services.models_or_stop(
     "Compare needs at least two models. Train, fine-tune, mitigate or compress one first.", at_least=2)
+short = services.short_labels(models)
 chosen = st.multiselect("Models (2 to 6)", [m.id for m in models], default=[m.id for m in models[:2]],
                         max_selections=6, format_func=labels.get, key="cmp_models")
 if len(chosen) < 2:
@@ -26,70 +28,89 @@ eps_options = sorted({float(k.split("@")[1]) for r in records for k in latest[r.
 eps = st.selectbox("Declared epsilon for robust accuracy", eps_options, index=eps_options.index(0.1)
                    if 0.1 in eps_options else 0, key="cmp_eps") if eps_options else None
 
-# (dimension, higher is better, getter)
+def _perf(a: dict, key: str):
+    return a.get("performance", {}).get("metrics", {}).get(key)
+
+
+def _metric(a: dict, audit: str, key: str):
+    return a.get(audit, {}).get("metrics", {}).get(key)
+
+
+# (dimension, higher is better (None: context only), shown as a percentage, getter)
 DIMENSIONS = [
-    ("accuracy", True, lambda r, a: a.get("performance", {}).get("metrics", {}).get("accuracy", r.metrics.get(
-        "accuracy"))),
-    ("majority-class baseline", None, lambda r, a: (services.baseline(r) or {}).get("accuracy")),
-    ("balanced accuracy", True, lambda r, a: a.get("performance", {}).get("metrics", {}).get("balanced_accuracy")),
-    ("macro-F1", True, lambda r, a: a.get("performance", {}).get("metrics", {}).get("macro_f1", r.metrics.get(
-        "macro_f1"))),
-    (f"robust accuracy @ {eps:g}" if eps is not None else "robust accuracy", True,
-     lambda r, a: a.get("robustness", {}).get("metrics", {}).get(f"robust_accuracy@{eps:g}") if eps else None),
-    ("demographic parity gap", False,
-     lambda r, a: a.get("fairness", {}).get("metrics", {}).get("demographic_parity_difference")),
-    ("equalized odds gap", False, lambda r, a: a.get("fairness", {}).get("metrics", {}).get(
-        "equalized_odds_difference")),
-    ("attack AUC (strongest)", False, lambda r, a: a.get("privacy", {}).get("metrics", {}).get("max_auc")),
-    ("TPR at 1% FPR (best attack)", False, lambda r, a: max(
+    ("accuracy", True, True, lambda r, a: _perf(a, "accuracy") if _perf(a, "accuracy") is not None
+     else r.metrics.get("accuracy")),
+    ("majority-class baseline", None, True, lambda r, a: (services.baseline(r) or {}).get("accuracy")),
+    ("balanced accuracy", True, True, lambda r, a: _perf(a, "balanced_accuracy")),
+    ("macro-F1", True, False, lambda r, a: _perf(a, "macro_f1") if _perf(a, "macro_f1") is not None
+     else r.metrics.get("macro_f1")),
+    (f"robust accuracy @ {eps:g}" if eps is not None else "robust accuracy", True, True,
+     lambda r, a: _metric(a, "robustness", f"robust_accuracy@{eps:g}") if eps else None),
+    ("demographic parity gap", False, True, lambda r, a: _metric(a, "fairness", "demographic_parity_difference")),
+    ("equalized odds gap", False, True, lambda r, a: _metric(a, "fairness", "equalized_odds_difference")),
+    ("attack AUC (strongest)", False, False, lambda r, a: _metric(a, "privacy", "max_auc")),
+    ("TPR at 1% FPR (best attack)", False, True, lambda r, a: max(
         (v for k, v in a.get("privacy", {}).get("metrics", {}).items() if k.startswith("tpr_at_1%_fpr[")),
         default=None)),
-    ("mean corruption error", False, lambda r, a: a.get("corruption", {}).get("metrics", {}).get(
-        "mean_corruption_error")),
-    ("accuracy under corruption", True, lambda r, a: a.get("corruption", {}).get("metrics", {}).get("mean_accuracy")),
-    ("accuracy on shifted data", True, lambda r, a: a.get("shift", {}).get("metrics", {}).get("shift_accuracy")),
-    ("calibration error (ECE)", False, lambda r, a: a.get("calibration", {}).get("metrics", {}).get("ece")),
-    ("conformal coverage gap", False, lambda r, a: a.get("calibration", {}).get("metrics", {}).get("coverage_gap")),
-    ("DP epsilon", False, lambda r, a: (r.metrics.get("privacy") or {}).get("epsilon")),
-    ("size (KiB)", False, lambda r, a: r.size_bytes / 1024),
-    ("parameters", False, lambda r, a: r.n_params),
+    ("mean corruption error", False, False, lambda r, a: _metric(a, "corruption", "mean_corruption_error")),
+    ("accuracy under corruption", True, True, lambda r, a: _metric(a, "corruption", "mean_accuracy")),
+    ("accuracy on shifted data", True, True, lambda r, a: _metric(a, "shift", "shift_accuracy")),
+    ("calibration error (ECE)", False, False, lambda r, a: _metric(a, "calibration", "ece")),
+    ("conformal coverage gap", False, True, lambda r, a: _metric(a, "calibration", "coverage_gap")),
+    ("DP epsilon", False, False, lambda r, a: (r.metrics.get("privacy") or {}).get("epsilon")),
+    ("size (KiB)", False, False, lambda r, a: r.size_bytes / 1024),
+    ("parameters", False, False, lambda r, a: r.n_params),
 ]
-values = {d: [getter(r, latest[r.id]) for r in records] for d, _, getter in DIMENSIONS}
-rows, marks = [], []
-for dim, higher, _ in DIMENSIONS:
+# the radar's axes, each a fixed scale from 0 (worst possible) to 1 (perfect), never rescaled to the models shown
+RADAR = {
+    "accuracy": ("accuracy", lambda v: v),
+    "balanced accuracy": ("balanced accuracy", lambda v: v),
+    "macro-F1": ("macro-F1", lambda v: v),
+    DIMENSIONS[4][0]: (DIMENSIONS[4][0], lambda v: v),
+    "demographic parity gap": ("1 − parity gap", lambda v: 1 - v),
+    "equalized odds gap": ("1 − odds gap", lambda v: 1 - v),
+    "attack AUC (strongest)": ("privacy: 1 − |2·AUC − 1|", lambda v: 1 - abs(2 * v - 1)),
+    "accuracy under corruption": ("accuracy under corruption", lambda v: v),
+    "accuracy on shifted data": ("accuracy on shifted data", lambda v: v),
+    "calibration error (ECE)": ("1 − ECE", lambda v: 1 - v),
+    "conformal coverage gap": ("1 − coverage gap", lambda v: 1 - v),
+}
+values = {d: [getter(r, latest[r.id]) for r in records] for d, _, _, getter in DIMENSIONS}
+rows, unmeasured = [], []
+for dim, higher, as_pct, _ in DIMENSIONS:
     vals = values[dim]
     present = [v for v in vals if v is not None]
+    if not present:
+        unmeasured.append(dim)
+        continue
     row = {"dimension": dim}
     for r, v in zip(records, vals, strict=True):
-        cell = "" if v is None else f"{v:.4g}"
+        cell = "" if v is None else pct(v) if as_pct else f"{v:.4g}"
         if higher is not None and len(present) >= 2 and v is not None and max(present) != min(present):
             best = max(present) if higher else min(present)
             worst = min(present) if higher else max(present)
             cell += " ▲" if v == best else " ▼" if v == worst else ""
-        row[labels[r.id]] = cell
-    perf = [latest[r.id].get("performance", {}).get("metrics", {}) for r in records]
-    if dim == "accuracy" and any("accuracy_ci_low" in p for p in perf):
-        for r, p in zip(records, perf, strict=True):
+        row[short[r.id]] = cell
+    if dim == "accuracy":
+        for r in records:
+            p = latest[r.id].get("performance", {}).get("metrics", {})
             if "accuracy_ci_low" in p:
-                row[labels[r.id]] += f" [{p['accuracy_ci_low']:.3f}, {p['accuracy_ci_high']:.3f}]"
+                row[short[r.id]] += f" [{pct(p['accuracy_ci_low'])}, {pct(p['accuracy_ci_high'])}]"
     rows.append(row)
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 st.caption("Accuracy shows its 95% bootstrap interval where a performance audit exists: overlapping intervals mean "
-           "the difference may be noise.")
-measured = [d for d, higher, _ in DIMENSIONS if higher is not None and sum(v is not None for v in values[d]) >= 2]
-if measured:
-    series = []
-    for i, r in enumerate(records):
-        scaled = []
-        for dim, higher, _ in DIMENSIONS:
-            if dim not in measured or higher is None:
-                continue
-            present = [v for v in values[dim] if v is not None]
-            v, lo, hi = values[dim][i], min(present), max(present)
-            scaled.append(None if v is None else 1.0 if hi == lo else ((v - lo) / (hi - lo) if higher
-                                                                       else (hi - v) / (hi - lo)))
-        series.append((labels[r.id], scaled))
-    st.plotly_chart(figures.radar(measured, series), width="stretch")
+           "the difference may be noise."
+           + (f" Not measured for any of these models: {', '.join(unmeasured)}." if unmeasured else ""))
+on_radar = [d for d in RADAR if all(v is not None for v in values[d])]
+if len(on_radar) >= 3:
+    series = [(short[r.id], [RADAR[d][1](values[d][i]) for d in on_radar]) for i, r in enumerate(records)]
+    st.plotly_chart(figures.radar([RADAR[d][0] for d in on_radar], series), width="stretch")
+    left_out = [d for d in RADAR if d not in on_radar and any(v is not None for v in values[d])]
+    st.caption("Every axis is absolute: the centre is 0, the edge is perfect (100% accuracy, no gap, no leakage, "
+               "no calibration error); gaps and errors are drawn as 1 − value."
+               + (f" Left off because not every model has it: {', '.join(left_out)}." if left_out else ""))
+else:
+    st.caption("The scorecard radar needs three dimensions measured for every model shown; run their audits first.")
 pairs = [(p, c) for p in records for c in records if c.parent_id == p.id]
 for parent, child in pairs:
     st.subheader(f"What changed: {parent.id} → {child.id}")
@@ -100,7 +121,7 @@ for parent, child in pairs:
     if changed:
         st.json(changed, expanded=False)
     deltas = [{"dimension": d, "parent": values[d][records.index(parent)], "child": values[d][records.index(child)]}
-              for d, _, _ in DIMENSIONS]
+              for d, _, _, _ in DIMENSIONS]
     deltas = [{**x, "change": x["child"] - x["parent"]} for x in deltas
               if x["parent"] is not None and x["child"] is not None]
     st.dataframe(pd.DataFrame(deltas), hide_index=True, width="stretch")

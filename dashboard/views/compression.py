@@ -51,11 +51,12 @@ if go:
 if st.session_state.get("comp_job"):
     follow_job(runner, st.session_state["comp_job"], "comp")
 
-found = [a for a in store.list_audits(model_id) if a["name"] == "compression"]
+found = store.latest_audits(model_id).get("compression")
 if not found:
     st.caption("No compression audit of this model yet: choose methods above.")
     st.stop()
-result = found[0]["result"]
+result = found["result"]
+st.caption(f"Audit `{found['id']}`, run {found['created_at']}.")
 rows, parent = result["tables"]["variants"], result["tables"]["parent"][0]
 m = result["metrics"]
 a, b, c = st.columns(3)

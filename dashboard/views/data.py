@@ -3,6 +3,7 @@
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -21,8 +22,7 @@ tab_browse, tab_upload = st.tabs(["Browse datasets", "Upload a CSV"])
 with tab_browse:
     names = dataset_names(store)
     name = st.selectbox("Dataset", names, key="data_name")
-    info = services.dataset_overview(name)
-    ds = services.get_dataset(name)
+    info = services.dataset_overview(name)  # from the store's cache when this dataset was shown before
     st.subheader(info["title"])
     st.write(info["description"])
     c1, c2, c3, c4 = st.columns(4)
@@ -39,18 +39,12 @@ with tab_browse:
         for col, (attr, rows) in zip(cols, info["groups"].items(), strict=True):
             col.plotly_chart(figures.group_distribution(attr, rows), width="stretch")
     st.markdown("**Samples** (from the training split)")
-    train = ds["train"]
+    samples = info["samples"]
     if info["modality"] == "image":
-        st.plotly_chart(figures.image_grid(train.X[:16], [info["classes"][i] for i in train.y[:16]]), width="stretch")
-    elif info["modality"] == "tabular":
-        sample = train.X.head(10).copy()
-        for col in ds.spec.sensitive:
-            sample.insert(0, col, train.groups[col].head(10).to_numpy())
-        sample.insert(0, info["label"], [info["classes"][i] for i in train.y[:10]])
-        st.dataframe(sample, hide_index=True, width="stretch")
+        st.plotly_chart(figures.image_grid(np.asarray(samples["images"], dtype=np.float32), samples["labels"]),
+                        width="stretch")
     else:
-        st.dataframe(pd.DataFrame({info["label"]: [info["classes"][i] for i in train.y[:10]],
-                                   "text": list(train.X[:10])}), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(samples["rows"]), hide_index=True, width="stretch")
     with st.expander("Provenance, licence and schema"):
         prov = info["provenance"]
         st.table(pd.DataFrame({"field": ["package", "version", "source file", "sha256", "licence", "origin"],

@@ -18,6 +18,7 @@ models, labels = services.models_or_stop(
     "No model trained on data with sensitive attributes yet. Train one on census_income, german_credit or arrests "
     "(Train page), or upload a CSV that declares its sensitive columns.",
     lambda m: bool(services.dataset_sensitive(m.dataset)))
+short = services.short_labels(models)
 left, right = st.columns(2)
 model_id = left.selectbox("Model", [m.id for m in models], format_func=labels.get, key="fair_model")
 record = store.get_model(model_id)
@@ -25,9 +26,9 @@ available = services.dataset_sensitive(record.dataset)
 other = right.selectbox("Compare with (optional)", ["(none)"] + [m.id for m in models if m.id != model_id],
                         format_func=lambda i: labels.get(i, i), key="fair_other")
 with st.form("fair_form"):
-    c1, c2, c3 = st.columns([2, 1, 1])
+    c1, c3 = st.columns([2, 1])
     sensitive = c1.multiselect("Sensitive attributes", available, default=available, key=f"fair_sensitive_{model_id}")
-    intersectional = c2.checkbox("Intersections", value=len(available) > 1, key="fair_inter",
+    intersectional = st.checkbox("Intersections", value=len(available) > 1, key="fair_inter",
                                  help="Also every combination of the chosen attributes, e.g. race x sex.")
     min_group = c3.number_input("Minimum group size", 1, 10_000, 30, help="Smaller groups are flagged as too "
                                 "uncertain to judge.")
@@ -59,11 +60,13 @@ def summary(result, title):
     st.markdown(f"**{title}**")
     st.caption(result.get("_when", ""))
     a, b, c = st.columns(3)
-    a.metric("Demographic parity gap", pct(m["demographic_parity_difference"]),
-             help="Largest difference between groups in how often the model predicts the positive outcome.")
-    b.metric("Equalized odds gap", pct(m["equalized_odds_difference"]),
-             help="Largest difference between groups in true- or false-positive rate.")
-    c.metric("Four-fifths rule", {True: "violated", False: "met"}.get(m["four_fifths_rule_violated"], "not measured"),
+    a.metric("Parity gap", pct(m["demographic_parity_difference"]),
+             help="Demographic parity gap: the largest difference between groups in how often the model predicts "
+                  "the positive outcome.")
+    b.metric("Odds gap", pct(m["equalized_odds_difference"]),
+             help="Equalized odds gap: the largest difference between groups in true- or false-positive "
+                  "rate.")
+    c.metric("Four-fifths", {True: "violated", False: "met"}.get(m["four_fifths_rule_violated"], "not measured"),
              help="Violated when one group's selection rate is below 80% of another's.")
     if m.get("verdict"):
         st.write(f"In plain words: {m['verdict']} Accuracy overall: {m['accuracy']:.1%}.")
@@ -76,11 +79,11 @@ def show_audit(result) -> None:
     if other != "(none)" and latest(other) is not None:
         col_a, col_b = st.columns(2)
         with col_a:
-            summary(result, labels[model_id])
+            summary(result, short[model_id])
         with col_b:
-            summary(latest(other), labels[other])
+            summary(latest(other), short[other])
     else:
-        summary(result, labels[model_id])
+        summary(result, short[model_id])
     for w in result["warnings"]:
         st.warning(w)
     metric = st.radio("Metric by group", ["selection_rate", "accuracy", "tpr", "fpr", "precision",

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
+from dashboard.components.fmt import percent_column
 from dashboard.components.jobs import follow_job
 from fmcore.data import dataset_names
 from fmcore.finetune import DEFAULT_LR, IMAGE_METHODS, METHOD_HELP, TEXT_METHODS, FinetuneConfig
@@ -46,7 +47,7 @@ with st.form("ft_form"):
         sources = [r for r in store.list_models() if r.model == "seed_cnn" and r.dataset != dataset]
         if sources:
             extra["parent_id"] = st.selectbox("Transfer from", [r.id for r in reversed(sources)],
-                                              format_func=lambda i: f"{store.get_model(i).name} ({i})",
+                                              format_func=lambda i: services.model_label(store.get_model(i)),
                                               help=helps["parent_id"])
         else:
             st.warning("No trained CNN to transfer from yet: train the seed CNN on MNIST first (Home or Train).")
@@ -66,7 +67,7 @@ if job_id:
 
     def show_result(job):
         r = job.result
-        st.success(f"Registered `{r['model_id']}` ({r['method']}): test macro-F1 {r['test_macro_f1']:.4f}, "
+        st.success(f"Registered `{r['model_id']}` ({r['method']}): test macro-F1 {r['test_macro_f1']:.3f}, "
                    f"{r['trainable_percent']:.3f}% of parameters trained, {r['step_time_s']:.2f} s per step.")
 
     follow_job(runner, job_id, "ft", show_result)
@@ -76,8 +77,8 @@ rows = services.finetune_table(dataset)
 if rows:
     st.plotly_chart(figures.method_comparison(rows), width="stretch")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
-        "test accuracy": st.column_config.NumberColumn(format="%.4f"),
-        "macro-F1": st.column_config.NumberColumn(format="%.4f"),
+        "test accuracy": percent_column(),
+        "macro-F1": st.column_config.NumberColumn(format="%.3f"),
         "trainable %": st.column_config.NumberColumn(format="%.3f"),
         "s/step": st.column_config.NumberColumn(format="%.3f"),
         "total s": st.column_config.NumberColumn(format="%.1f"),

@@ -14,7 +14,7 @@ st.caption(services.executor_line())
 runner = services.get_runner()
 jobs = runner.jobs()
 if not jobs:
-    st.info("No jobs yet. Start one on the Train page, or with the demo button on Home.")
+    services.empty_state("No jobs yet. Start one on the Train page, or with the demo button on Home.")
     st.stop()
 
 active = any(j.active for j in jobs)

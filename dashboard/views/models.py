@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
+from dashboard.components.fmt import audit_headline, pct, percent_column, score
 from dashboard.components.jobs import follow_job
 from fmcore.errors import FmauditError
 
@@ -37,16 +38,15 @@ with st.expander("Import a model", icon=":material/upload:"):
             for f in files:  # keep only the base name: an uploaded name never chooses a path
                 (folder / Path(f.name).name).write_bytes(f.getvalue())
             record = store.import_model(folder, target, name=new_name or None)
-            st.success(f"Imported {record.id}: test accuracy on {target} {record.metrics['accuracy']:.4f}.")
+            st.success(f"Imported {record.id}: test accuracy on {target} {pct(record.metrics['accuracy'])}.")
         except FmauditError as exc:
             st.error(f"Not imported: {exc}")
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 models = store.list_models()
 if not models:
-    st.info("No models yet. Train one on the Train page, or from a terminal: "
-            "`fmaudit train --dataset digits --model seed_cnn --epochs 3`.")
-    st.page_link("views/train.py", label="Go to Train", icon=":material/model_training:")
+    services.empty_state("No models yet. Train one on the Train page, or from a terminal: "
+                         "`fmaudit train --dataset digits --model seed_cnn --epochs 3`.")
     st.stop()
 
 table = pd.DataFrame([{
@@ -56,24 +56,24 @@ table = pd.DataFrame([{
     "macro-F1": m.metrics.get("macro_f1"), "parent": m.parent_id or "", "created": m.created_at,
 } for m in reversed(models)])
 st.dataframe(table, hide_index=True, width="stretch", column_config={
-    "test accuracy": st.column_config.ProgressColumn(format="%.4f", min_value=0.0, max_value=1.0),
-    "majority baseline": st.column_config.NumberColumn(format="%.4f", help="Accuracy of always answering the most "
-                                                       "frequent class: what a model must beat."),
-    "macro-F1": st.column_config.NumberColumn(format="%.4f")})
+    "test accuracy": percent_column(progress=True),
+    "majority baseline": percent_column("Accuracy of always answering the most frequent class: what a model must "
+                                        "beat."),
+    "macro-F1": st.column_config.NumberColumn(format="%.3f")})
 
 ids = [m.id for m in reversed(models)]
-labels = {m.id: f"{m.name} ({m.id})" for m in models}
+labels = services.model_labels(models)
 selected = st.selectbox("Model", ids, format_func=labels.get, key="model_id")
 record = store.get_model(selected)
 m = record.metrics
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Test accuracy", f"{m.get('accuracy', 0):.4f}")
+c1.metric("Test accuracy", pct(m.get("accuracy")))
 versus = services.vs_baseline(record)
 if versus.startswith("not better"):
     st.error(f"This model is {versus}: it has learned nothing a constant answer would not give.")
 elif versus:
     c1.caption(versus)
-c2.metric("Macro-F1", f"{m.get('macro_f1', 0):.4f}", help="F1 averaged over classes: low when a class is neglected.")
+c2.metric("Macro-F1", score(m.get("macro_f1")), help="F1 averaged over classes: low when a class is neglected.")
 c3.metric("Parameters", f"{record.n_params:,}")
 c4.metric("Weights", f"{record.size_bytes / 1024:.1f} KiB")
 
@@ -100,13 +100,13 @@ if perf:
     pm = perf["result"]["metrics"]
     st.caption(f"Audit `{perf['id']}`, run {perf['created_at']}.")
     p1, p2, p3, p4 = st.columns(4)
-    p1.metric("Accuracy", f"{pm['accuracy']:.1%}", help=f"95% interval {pm['accuracy_ci_low']:.1%} to "
-                                                        f"{pm['accuracy_ci_high']:.1%}")
-    p2.metric("Balanced accuracy", "-" if pm.get("balanced_accuracy") is None else f"{pm['balanced_accuracy']:.1%}",
+    p1.metric("Accuracy", pct(pm["accuracy"]), help=f"95% interval {pct(pm['accuracy_ci_low'])} to "
+                                                     f"{pct(pm['accuracy_ci_high'])}")
+    p2.metric("Balanced accuracy", pct(pm.get("balanced_accuracy")),
               help="Mean recall over classes: what accuracy would be if every class were equally common.")
-    p3.metric("Macro-F1", f"{pm['macro_f1']:.3f}")
-    p4.metric("Majority baseline", "-" if pm.get("majority_baseline_accuracy") is None
-              else f"{pm['majority_baseline_accuracy']:.1%}", help=f"Always answering {pm.get('majority_class')!r}.")
+    p3.metric("Macro-F1", score(pm["macro_f1"]))
+    p4.metric("Majority baseline", pct(pm.get("majority_baseline_accuracy")),
+              help=f"Always answering {pm.get('majority_class')!r}.")
     for w in perf["result"]["warnings"]:
         st.warning(w)
     rows = perf["result"]["tables"]["per_class"]
@@ -123,6 +123,7 @@ audits = store.list_audits(record.id)
 if audits:
     st.subheader("Audits of this model")
     st.dataframe(pd.DataFrame([{"audit": a["name"], "id": a["id"], "created": a["created_at"],
+                                "finding": audit_headline(a["name"], a["result"]["metrics"]),
                                 **{k: v for k, v in a["result"]["metrics"].items() if isinstance(v, int | float)}}
                                for a in audits]), hide_index=True, width="stretch")
 with st.expander("Provenance and configuration"):

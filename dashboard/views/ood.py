@@ -18,6 +18,7 @@ st.caption("What happens on data unlike the training data: blurrier scans, rotat
 store, runner = services.get_store(), services.get_runner()
 models, labels = services.models_or_stop("No model yet. Train one on the Train page (for example the seed CNN on "
                                          "digits), then come back to see how it copes with corrupted and shifted data.")
+short = services.short_labels(models)
 model_id = st.selectbox("Model", [m.id for m in models], format_func=labels.get, key="ood_model")
 record = store.get_model(model_id)
 modality = services.dataset_modality(record.dataset)
@@ -50,8 +51,8 @@ with corruption_tab:
     names = list(CORRUPTIONS[modality])
     refs = ["auto"] + [m.id for m in models if m.dataset == record.dataset] + ["none"]
     with st.form("ood_corruption"):
-        c1, c2, c3 = st.columns([3, 1, 2])
-        chosen = c1.multiselect("Corruptions", names, default=names, key="ood_corruptions")
+        chosen = st.multiselect("Corruptions", names, default=names, key="ood_corruptions")
+        c2, c3 = st.columns([1, 2])
         samples = c2.number_input("Test samples", 20, 100_000, 500, key="ood_corr_samples",
                                   help="Examples of the test split, the same for every corruption and model.")
         reference = c3.selectbox("Reference model", refs, key="ood_reference",
@@ -76,7 +77,7 @@ with corruption_tab:
         k4.metric("Worst corruption", m["worst_corruption"],
                   help=f"Mean accuracy over the severities: {m['worst_corruption_accuracy']:.1%}")
         st.plotly_chart(figures.corruption_heatmap(r["tables"]["corruptions"]), width="stretch")
-        st.plotly_chart(figures.corruption_curves([(labels[model_id], r["tables"]["corruptions"])]), width="stretch")
+        st.plotly_chart(figures.corruption_curves([(short[model_id], r["tables"]["corruptions"])]), width="stretch")
         for w in r["warnings"]:
             st.warning(w)
         gallery = r["tables"]["gallery"]
@@ -182,11 +183,12 @@ with sweep_tab:
              "corruption error, shift, calibration, adversarial robustness and fairness side by side.")
     datasets = [d for d in dataset_names(store) if services.dataset_modality(d) == modality] or [record.dataset]
     with st.form("ood_sweep"):
-        w1, w2, w3, w4 = st.columns([2, 2, 1, 1])
+        w1, w2 = st.columns(2)
         sweep_data = w1.selectbox("Dataset", datasets, index=datasets.index(record.dataset)
                                   if record.dataset in datasets else 0, key="ood_sweep_data")
         kinds = [m.name for m in list_models() if modality in m.modalities]
         sweep_model = w2.selectbox("Model", kinds, key="ood_sweep_model")
+        w3, w4 = st.columns(2)
         sweep_epochs = w3.number_input("Epochs", 1, 100, 3, key="ood_sweep_epochs")
         sweep_max = w4.number_input("Max training examples (0 = all)", 0, 10_000_000, 0, key="ood_sweep_max")
         variants = st.text_input("Augmented variants (';' between variants)",

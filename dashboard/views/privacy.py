@@ -18,9 +18,31 @@ store, runner = services.get_store(), services.get_runner()
 attack_tab, dp_tab, scan_tab = st.tabs(["Membership inference", "Differential privacy", "Data scan"])
 
 
+def auc_sentence(m: dict) -> str:
+    """The strongest attack's AUC with its interval, in plain words, including what an AUC below 0.5 means."""
+    auc, low, high = m["max_auc"], m.get("max_auc_ci_low"), m.get("max_auc_ci_high")
+    if low is None:  # an audit stored before intervals were recorded
+        verdict = ("leaks membership" if auc >= 0.6 else "leaks a little" if auc >= 0.55
+                   else "shows no measurable leakage")
+        return (f"the strongest attack (**{m['strongest_attack']}**) tells members from non-members with AUC "
+                f"{auc:.3f}, so this model **{verdict}**")
+    text = (f"the strongest attack (**{m['strongest_attack']}**) tells members from non-members with AUC {auc:.3f} "
+            f"(95% interval {low:.3f} to {high:.3f}), ")
+    if low > 0.5:
+        verdict = "leaks membership" if low >= 0.55 else "leaks a little"
+        return text + f"so this model **{verdict}**: the whole interval is above 0.5, which is guessing"
+    if high < 0.5:
+        return text + ("**below 0.5**: the attack ranks non-members above members more often than chance. That is "
+                       "still a signal (an attacker who flips the rule gets AUC "
+                       f"{1 - auc:.3f}), so read it as leakage of that size, not as protection")
+    below = (" A value under 0.5 is chance plus noise: it does not mean the model protects anyone, only that this "
+             "attack found nothing." if auc < 0.5 else "")
+    return text + f"so this model **shows no measurable leakage**: the interval includes 0.5 (guessing).{below}"
+
+
 def latest(model_id):
-    found = [a for a in store.list_audits(model_id) if a["name"] == "privacy"]
-    return found[0]["result"] if found else None
+    """The newest privacy audit of ``model_id`` (its record: id, date, result), or None."""
+    return store.latest_audits(model_id).get("privacy")
 
 
 def show_exposed(result, modality: str) -> None:
@@ -42,10 +64,10 @@ def show_exposed(result, modality: str) -> None:
 def membership_tab() -> None:
     models = services.models_where(lambda m: m.derivation.get("method") != "threshold_optimizer")
     if not models:
-        st.info("No model yet. Train one on the Train page; a small, long-trained model (german_credit, MLP, 100 "
-                "epochs) shows what leakage looks like.")
+        services.empty_state("No model yet. Train one on the Train page; a small, long-trained model (german_credit, "
+                             "MLP, 100 epochs) shows what leakage looks like.")
         return
-    labels = {m.id: f"{m.name} ({m.id})" for m in models}
+    labels = services.model_labels(models)
     model_id = st.selectbox("Model", [m.id for m in models], format_func=labels.get, key="priv_model")
     record = store.get_model(model_id)
     text = services.dataset_modality(record.dataset) == "text"
@@ -67,22 +89,24 @@ def membership_tab() -> None:
         st.session_state["priv_job"] = job.id
     if st.session_state.get("priv_job"):
         follow_job(runner, st.session_state["priv_job"], "priv")
-    result = latest(model_id)
-    if result is None:
+    found = latest(model_id)
+    if found is None:
         st.caption("No privacy audit of this model yet: run one above.")
         return
+    result = found["result"]
+    st.caption(f"Audit `{found['id']}`, run {found['created_at']}.")
     m = result["metrics"]
     a, b, c, d = st.columns(4)
-    a.metric("Strongest attack AUC", f"{m['max_auc']:.3f}", help="0.5 is guessing; 1.0 finds every member.")
+    a.metric("Strongest attack AUC", f"{m['max_auc']:.3f}",
+             help="0.5 is guessing; 1.0 finds every member; below 0.5 the attack's rule points the wrong way."
+             + (f" 95% interval {m['max_auc_ci_low']:.3f} to {m['max_auc_ci_high']:.3f} (DeLong)."
+                if m.get("max_auc_ci_low") is not None else ""))
     b.metric("Membership advantage", f"{m['max_advantage']:.1%}", help="Largest TPR minus FPR over thresholds.")
     c.metric("Empirical epsilon (lower bound)", f"{m['empirical_epsilon']:.2f}",
              help="The smallest epsilon any DP guarantee for this model could have, given the attack (95%).")
     d.metric("DP epsilon (accountant)", f"{m['dp_epsilon']:.2f}" if m.get("dp_epsilon") else "not DP")
-    verdict = "leaks membership" if m["max_auc"] >= 0.6 else "leaks a little" if m["max_auc"] >= 0.55 else (
-        "shows no measurable leakage")
-    st.write(f"In plain words: the strongest attack (**{m['strongest_attack']}**) tells members from non-members "
-             f"with AUC {m['max_auc']:.3f}, so this model **{verdict}** on {m['members']} members and "
-             f"{m['non_members']} non-members.")
+    st.write(f"In plain words: {auc_sentence(m)} ({m['members']} members and {m['non_members']} non-members "
+             "scored).")
     for w in result["warnings"]:
         st.warning(w)
     st.plotly_chart(figures.roc_curves(result["tables"]["roc"]), width="stretch")

@@ -6,6 +6,7 @@ import streamlit as st
 from audits.robustness import ATTACKS
 from dashboard import services
 from dashboard.components import figures
+from dashboard.components.fmt import percent_column
 from dashboard.components.jobs import follow_job
 
 st.title("Robustness")
@@ -16,6 +17,7 @@ st.caption("How fast does accuracy fall when someone deliberately nudges the inp
 store, runner = services.get_store(), services.get_runner()
 models, labels = services.models_or_stop(
     "No model yet. Train one on the Train page (for example the seed CNN on digits).")
+short = services.short_labels(models)
 chosen = st.multiselect("Models (several are overlaid)", [m.id for m in models], default=[models[0].id],
                         format_func=labels.get, key="rob_models", max_selections=6)
 kinds = {services.dataset_modality(store.get_model(m).dataset) for m in chosen} or {"image"}
@@ -79,23 +81,23 @@ for model_id in chosen:
              and a["result"]["params"]["attack"] == attack]
     if found:
         latest[model_id] = found[0]["result"]
-        st.caption(f"{labels[model_id]}: {spec.title} audit `{found[0]['id']}`, run {found[0]['created_at']}.")
+        st.caption(f"{short[model_id]}: {spec.title} audit `{found[0]['id']}`, run {found[0]['created_at']}.")
 if latest:
-    series = [(labels[m], r["metrics"]["clean_accuracy"], r["tables"]["sweep"]) for m, r in latest.items()]
+    series = [(short[m], r["metrics"]["clean_accuracy"], r["tables"]["sweep"]) for m, r in latest.items()]
     st.plotly_chart(figures.robustness_curves(series, spec.norm), width="stretch")
-    rows = [{"model": labels[m], **row} for m, r in latest.items() for row in r["tables"]["sweep"]]
+    rows = [{"model": short[m], **row} for m, r in latest.items() for row in r["tables"]["sweep"]]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
-        k: st.column_config.NumberColumn(format="%.3f") for k in
-        ("robust_accuracy", "ci_low", "ci_high", "success_rate", "mean_linf", "mean_l2")})
+        **{k: percent_column() for k in ("robust_accuracy", "ci_low", "ci_high", "success_rate")},
+        **{k: st.column_config.NumberColumn(format="%.3f") for k in ("mean_linf", "mean_l2")}})
     first = next(iter(latest.values()))
     for w in [w for r in latest.values() for w in r["warnings"]]:
         st.warning(w)
     with st.expander("Sanity checks", expanded=not all(c["passed"] for r in latest.values()
                                                         for c in r["tables"]["checks"])):
-        checks = [{"model": labels[m], **c} for m, r in latest.items() for c in r["tables"]["checks"]]
+        checks = [{"model": short[m], **c} for m, r in latest.items() for c in r["tables"]["checks"]]
         st.dataframe(pd.DataFrame(checks), hide_index=True, width="stretch")
     examples = first["tables"]["examples"]
-    st.subheader(f"Attacked examples (eps {first['artifacts'].get('gallery_eps')}, {labels[next(iter(latest))]})")
+    st.subheader(f"Attacked examples (eps {first['artifacts'].get('gallery_eps')}, {short[next(iter(latest))]})")
     if examples and "edited" in examples[0]:
         st.dataframe(pd.DataFrame([{k: e[k] for k in ("true", "adv_pred", "edits", "original", "edited")}
                                    for e in examples]), hide_index=True, width="stretch")
@@ -122,11 +124,11 @@ st.subheader("Defence: adversarial training")
 st.write("Fine-tunes a model on PGD-attacked versions of its training data (Madry et al.). The result is a new "
          "model whose parent is the original, so both can be compared here and on the Models page.")
 with st.form("harden_form"):
-    h1, h2, h3, h4 = st.columns(4)
     hardenable = [m.id for m in models if services.dataset_modality(m.dataset) != "text"]
     attacked = next((m for m in chosen if m in hardenable), None)  # default: the model just attacked
-    target = h1.selectbox("Model", hardenable, format_func=labels.get, key=f"harden_model_{attacked}",
+    target = st.selectbox("Model", hardenable, format_func=labels.get, key=f"harden_model_{attacked}",
                           index=hardenable.index(attacked) if attacked else 0)
+    h2, h3, h4 = st.columns(3)
     h_eps = h2.number_input("Epsilon", 0.01, 1.0, 0.1, step=0.01, key="harden_eps")
     h_epochs = h3.number_input("Epochs", 1, 20, 1, key="harden_epochs")
     h_steps = h4.number_input("PGD steps per batch", 1, 40, 5)

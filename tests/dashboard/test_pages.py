@@ -51,7 +51,7 @@ def test_home_empty_store(home):
     at = _run()
     assert at.title[0].value == "fmaudit"
     assert [m.value for m in at.metric][:2] == ["8", "0"]
-    assert any(b.label == "Train the seed CNN on MNIST" for b in at.button)
+    assert any(b.label == "Train, audit and report: the seed CNN on mnist" for b in at.button)
     assert "No models yet" in at.info[0].value
 
 
@@ -71,6 +71,29 @@ def test_data_page_cards(home):
     assert at.subheader[0].value == "Statlog German credit"
     assert len(_charts(at)) == 3  # label balance + sex + age
     assert "1,000" in [m.value for m in at.metric]
+
+
+def test_data_page_overview_comes_from_the_store_cache_after_a_restart(home, monkeypatch):
+    """A freshly started server draws the Data page from the overview kept under the store, without decoding the
+    dataset; the cache file is named by the dataset's fingerprint, so a changed dataset is never shown stale."""
+    from dashboard import services
+    from fmcore.data import dataset_fingerprint
+
+    at = _run("views/data.py")
+    at.selectbox(key="data_name").set_value("german_credit").run()
+    cached = list((home / "cache" / "overview").glob("german_credit-*.json"))
+    assert [p.name for p in cached] == [f"german_credit-{dataset_fingerprint('german_credit')[:24]}.json"]
+    services._overview_at.clear()  # as after a restart
+
+    def no_loading(*args):
+        raise AssertionError("the dataset was loaded although its overview was cached")
+
+    monkeypatch.setattr(services, "_dataset_at", no_loading)
+    again = _run("views/data.py")
+    again.selectbox(key="data_name").set_value("german_credit").run()
+    assert not again.exception, [e.value for e in again.exception]
+    assert len(_charts(again)) == 3
+    assert list(again.dataframe[0].value.columns)[:3] == ["credit_risk", "age", "sex"]  # label, then sensitive
 
 
 def test_models_page_details_and_delete(home, trained_models_in):
@@ -139,19 +162,22 @@ def test_train_page_prefills_from_query(home):
     assert at.number_input(key="train_epochs").value == 7
 
 
-def test_home_demo_button_queues_mnist_training(home):
+def test_home_demo_button_queues_train_audit_report_on_mnist(home):
     at = _run()
-    next(b for b in at.button if b.label == "Train the seed CNN on MNIST").click().run()
+    next(b for b in at.button if b.label.startswith("Train, audit and report")).click().run()
     assert not at.exception
     from dashboard import services
 
     runner = services._runner_at(str(home))
-    job = runner.get(at.session_state["train_job"])
+    job = runner.get(at.session_state["demo_job"])
+    assert job.params["target"] == "audits.jobs:demo"
     assert job.params["params"]["dataset"] == "mnist"
     assert job.params["params"]["model"] == "seed_cnn"
-    # a second tab (a fresh session) follows the same running training on the Train page
-    other = _run("views/train.py")
-    assert any(job.id in m.value for m in other.markdown)
+    assert any(job.id in m.value for m in at.markdown)  # followed on Home itself
+    # a second tab (a fresh session) sees the same job on the Jobs page
+    other = _run("views/jobs.py")
+    assert not other.exception
+    assert job.id in str(other.selectbox[0].options) or any(job.id in m.value for m in other.markdown)
     runner.cancel(job.id)
     assert runner.wait(job.id, 60).state == "cancelled"
 
@@ -263,7 +289,7 @@ def test_fairness_page_audits_and_compares_two_models(home):
     at.run()
     assert not at.exception
     labels = [m.label for m in at.metric]
-    assert labels.count("Demographic parity gap") == 2  # side by side
+    assert labels.count("Parity gap") == 2  # side by side
     assert len(_charts(at)) == 4  # group bars + a heatmap for each pair of colour, sex, age
     assert any("In plain words" in m.value for m in at.markdown)
     assert list(at.dataframe[0].value["grouping"])[:3] == ["colour", "sex", "age"]
@@ -305,9 +331,13 @@ def test_models_page_lists_the_models_audits(home):
     assert list(audits["id"]) == [audit_id]
     assert audits["demographic_parity_difference"][0] == pytest.approx(
         result.metrics["demographic_parity_difference"])
+    assert audits["finding"][0] == f"parity gap {result.metrics['demographic_parity_difference']:.1%}, odds gap " \
+                                   f"{result.metrics['equalized_odds_difference']:.1%}"
 
 
 def test_privacy_page_attacks_sweeps_and_scans(home):
+    from fmcore.store import Store
+
     model_id, at = _with_model(home, "german_credit", "mlp", 40, "privacy", "No privacy audit")
     at.multiselect(key="priv_attacks").set_value(["threshold", "rulebased"])
     at.number_input(key="priv_samples").set_value(200)
@@ -325,6 +355,12 @@ def test_privacy_page_attacks_sweeps_and_scans(home):
     assert any("differential privacy" in t for t in titles)
     assert any("k-anonymity" in t for t in titles)
     assert any(m.label == "Strongest attack AUC" for m in at.metric)
+    sentence = next(m.value for m in at.markdown if m.value.startswith("In plain words"))
+    assert "95% interval" in sentence
+    audit = Store(home).latest_audits(model_id)["privacy"]
+    low, high = audit["result"]["metrics"]["max_auc_ci_low"], audit["result"]["metrics"]["max_auc_ci_high"]
+    assert f"{low:.3f} to {high:.3f}" in sentence
+    assert any(audit["id"] in c.value for c in at.caption)  # the result is dated and named
     assert any(m.label == "k-anonymity" for m in at.metric)
     assert at.selectbox(key="priv_model").value == model_id
     at.text_input(key="dp_eps").set_value("-1")
@@ -362,8 +398,17 @@ def test_compare_and_report_pages(home):
     table = at.dataframe[0].value
     assert list(table["dimension"])[:4] == ["accuracy", "majority-class baseline", "balanced accuracy", "macro-F1"]
     assert any("[" in str(v) for v in table.iloc[0, 1:])  # accuracy with its interval
-    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
-    assert any("Scorecard" in t for t in titles)
+    radar = next(json.loads(c.proto.spec) for c in _charts(at)
+                 if "Scorecard" in json.loads(c.proto.spec)["layout"]["title"]["text"])
+    assert radar["layout"]["polar"]["radialaxis"]["range"] == [0, 1]  # absolute, never rescaled to the models
+    shown = {t["name"]: dict(zip(t["theta"], t["r"], strict=True)) for t in radar["data"]}
+    for mid in ids:
+        name = next(k for k in shown if mid in k)
+        perf = st.latest_audits(mid)["performance"]["result"]["metrics"]
+        assert shown[name]["accuracy"] == pytest.approx(perf["accuracy"])
+        assert shown[name]["balanced accuracy"] == pytest.approx(perf["balanced_accuracy"])
+    assert f"{st.latest_audits(ids[0])['performance']['result']['metrics']['accuracy']:.1%}" in " ".join(
+        map(str, table.iloc[0, 1:]))  # proportions as percentages
     at = _run("views/report.py")
     assert any("failed" in e.value or "passed" in e.value for e in [*at.error, *at.success])
     next(b for b in at.button if b.label == "Generate reports").click().run()
@@ -473,3 +518,18 @@ def test_fairness_page_selection_follows_the_model(home):
     at.selectbox(key="fair_model").set_value(arrests).run()
     assert not at.exception
     assert at.multiselect(key=f"fair_sensitive_{arrests}").value == ["colour", "sex", "age"]  # not german's choice
+
+
+def test_model_pickers_tell_models_with_one_name_apart(home):
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(home)
+    ids = [train_model("digits", "logreg", TrainConfig(epochs=1, seed=s), store=st, name="same name").model_id
+           for s in (0, 1)]
+    at = _run("views/models.py")
+    labels = list(at.selectbox(key="model_id").options)  # as the picker shows them
+    assert len(set(labels)) == 2
+    for mid in ids:
+        label = next(x for x in labels if mid in x)
+        assert label.startswith(f"same name ({mid}) · logreg on digits · ")  # the id first: narrow screens cut the end

@@ -137,3 +137,28 @@ def test_killing_the_server_interrupts_its_job(store):
     assert "server" in job.error
     time.sleep(0.5)
     assert not pid_alive(worker)
+
+
+def test_demo_job_trains_audits_and_files_a_report_that_verifies(runner, store):
+    """Home's demo: one job, one progress bar that only moves forward, a model, its two audits, a report."""
+    from audits.evidence import verify_report
+
+    job = runner.submit("audits.jobs:demo", {"dataset": "digits", "model": "logreg", "config": {"epochs": 2},
+                                             "audits": {"performance": {"n_boot": 50},
+                                                        "robustness": {"samples": 40, "eps": [0.1]}}})
+    seen = []
+    while runner.get(job.id).active:
+        seen.append(runner.get(job.id).progress)
+        time.sleep(0.05)
+    done = runner.get(job.id)
+    assert done.state == DONE, (done.error, done.log)
+    assert seen == sorted(seen)  # training, then audits, then the report: never backwards
+    r = done.result
+    assert set(r["audit_ids"]) == {"performance", "robustness"}
+    latest = store.latest_audits(r["model_id"])
+    assert {a["id"] for a in latest.values()} == set(r["audit_ids"].values())
+    model = store.get_model(r["model_id"])
+    assert latest["performance"]["result"]["metrics"]["accuracy"] == pytest.approx(model.metrics["accuracy"])
+    check = verify_report(r["paths"]["json"])
+    assert check["ok"], check
+    assert "performance audit" in done.log
