@@ -41,6 +41,7 @@ demo: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 test: install chromium lint
 	$(PYTEST) --durations=15 $(PYTEST_ARGS)

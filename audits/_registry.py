@@ -1,38 +1,12 @@
-"""A registry of audits by name: defaults first, then the caller's overrides."""
+"""Running audits by name: defaults first, then the caller's overrides; and the one path from a stored model to
+a stored result. The audit modules register themselves in ``_spec`` (which imports none of them), so this module
+imports them without a cycle."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from fmcore.errors import UnknownNameError
 
-
-@dataclass(frozen=True)
-class AuditSpec:
-    name: str
-    title: str
-    description: str
-    run: Callable
-    defaults: dict
-    needs: tuple[str, ...] = ()  # context beyond (model, data, params): "store" for other models and datasets
-
-
-AUDITS: dict[str, AuditSpec] = {}
-
-
-def register_audit(name: str, title: str, description: str, defaults: dict | None = None,
-                   needs: tuple[str, ...] = ()):
-    """Decorator: register ``fn(classifier, dataset, params, progress=None) -> AuditResult`` under ``name``.
-
-    ``progress(fraction, message)``, when given, is called as the audit advances. An audit that
-    needs the store (to load a reference model or another dataset) declares ``needs=("store",)`` and
-    is called with ``store=`` and ``model_id=`` as well.
-    """
-    def deco(fn):
-        AUDITS[name] = AuditSpec(name, title, description, fn, dict(defaults or {}), tuple(needs))
-        return fn
-    return deco
+from ._spec import AUDITS, AuditSpec, register_audit  # noqa: F401  (re-exported)
 
 
 def load_audits() -> dict[str, AuditSpec]:
@@ -65,12 +39,18 @@ def run_audit(name: str, classifier, dataset, model_id: str | None = None, progr
 def run_stored_audit(store, name: str, model_id: str, progress=None, **overrides):
     """Load model ``model_id`` and its dataset from ``store``, run audit ``name`` and store the result.
 
-    The one path the command line and the dashboard's jobs take; returns ``(audit_id, result)``.
+    The one path the command line, the dashboard's jobs, pipelines and sweeps take; returns
+    ``(audit_id, result)``. ``compression`` compares the model with its stored compressed variants.
     """
     from fmcore.data import load_dataset
 
     record = store.get_model(model_id)
-    result = run_audit(name, store.load_classifier(record.id), load_dataset(record.dataset, store=store), record.id,
-                       progress=progress, store=store, **overrides)
-    audit_id = store.add_audit(record.id, name, result.params, result.to_dict())
+    if name == "compression":  # a family of stored models, not one model on its data
+        from .compression import compression_audit
+
+        result = compression_audit(store, record.id, progress=progress, **overrides)
+    else:
+        result = run_audit(name, store.load_classifier(record.id), load_dataset(record.dataset, store=store),
+                           record.id, progress=progress, store=store, **overrides)
+    audit_id = store.add_audit(result.model_id or record.id, name, result.params, result.to_dict())
     return audit_id, result

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 def robustness(params: dict, ctx) -> dict:
     """Run the robustness audit on each model in ``params["models"]`` and store every result."""
-    from fmcore.data import load_dataset
-
-    from . import run_audit
+    from . import run_stored_audit
     from .reporting import audit_summary
 
     models = list(params["models"])
@@ -24,9 +22,7 @@ def robustness(params: dict, ctx) -> dict:
         def progress(fraction, message, i=i, model_id=model_id):
             ctx.progress((i + fraction) / len(models), message=f"{model_id}: {message}")
 
-        result = run_audit("robustness", ctx.store.load_classifier(model_id),
-                           load_dataset(record.dataset, store=ctx.store), model_id, progress=progress, **options)
-        audit_id = ctx.store.add_audit(model_id, "robustness", result.params, result.to_dict())
+        audit_id, result = run_stored_audit(ctx.store, "robustness", model_id, progress=progress, **options)
         summary = audit_summary(result)
         ctx.log(f"{model_id}: clean {summary['clean_accuracy']:.4f}; " + ", ".join(
             f"eps {r['eps']:g}: {r['robust_accuracy']:.4f}" for r in summary["sweep"]))
@@ -162,7 +158,7 @@ def augment_sweep(params: dict, ctx) -> dict:
     from fmcore.jobs import JobCancelled
     from fmcore.train import TrainingCancelled
 
-    from .ood import augment_sweep as run
+    from .sweeps import augment_sweep as run
 
     options = dict(params.get("options", {}))
     ctx.log(f"augmentation sweep: {params['model']} on {params['dataset']}, variants {params['variants']}, {options}")
@@ -217,7 +213,7 @@ def privacy(params: dict, ctx) -> dict:
 
 def dp_sweep(params: dict, ctx) -> dict:
     """Train and attack one model per epsilon (``audits.privacy.dp_sweep``); returns the rows."""
-    from .privacy import dp_sweep as run
+    from .sweeps import dp_sweep as run
 
     options = dict(params.get("options", {}))
     ctx.log(f"DP sweep: {params['dataset']} / {params['model']} at epsilons {params['epsilons']} with {options}")
@@ -233,7 +229,7 @@ def compression(params: dict, ctx) -> dict:
     """Make each compressed variant in ``params["methods"]`` of ``params["model"]``, then audit them all."""
     from fmcore.compress import compress_many
 
-    from .compression import compression_audit
+    from . import run_stored_audit
 
     methods = list(params.get("methods") or [])
     results = compress_many(ctx.store, params["model"], methods, **dict(params.get("options", {})),
@@ -243,9 +239,8 @@ def compression(params: dict, ctx) -> dict:
         s = r.summary()
         ctx.log(f"{s['method']}: {s['model_id']}, size {s['size_ratio']:.3f}x, accuracy {s['accuracy_delta']:+.4f}")
     made = [r.model_id for r in results]
-    result = compression_audit(ctx.store, params["model"],
-                               progress=lambda f, m: ctx.progress(0.7 + 0.3 * f, message=f"auditing: {m}"))
-    audit_id = ctx.store.add_audit(result.model_id, "compression", result.params, result.to_dict())
+    audit_id, result = run_stored_audit(ctx.store, "compression", params["model"],
+                                        progress=lambda f, m: ctx.progress(0.7 + 0.3 * f, message=f"auditing: {m}"))
     for w in result.warnings:
         ctx.log(f"warning: {w}")
     return {"model_ids": made, "audit_id": audit_id, "model_id": result.model_id}

@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from ._registry import register_audit
 from ._result import AuditResult
+from ._spec import register_audit
 from .stats import bootstrap_interval, wilson
 
 

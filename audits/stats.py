@@ -1,13 +1,41 @@
-"""Intervals used by every audit: Wilson for proportions, percentile bootstrap for means and statistics, DeLong
-for the area under a ROC curve."""
+"""Every interval the audits report, in one place: Wilson for proportions, Clopper-Pearson one-sided bounds,
+percentile bootstrap for means, statistics and resampled arrays, DeLong for the area under a ROC curve."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from fmcore._intervals import wilson
+from fmcore.intervals import wilson
 
-__all__ = ["auc_interval", "bootstrap_interval", "bootstrap_statistic", "wilson"]
+__all__ = ["auc_interval", "bootstrap_interval", "bootstrap_statistic", "clopper_pearson_lower",
+           "clopper_pearson_upper", "percentile_interval", "wilson"]
+
+
+def clopper_pearson_lower(k, n, level: float = 0.95):
+    """One-sided exact (Clopper-Pearson) lower bound on a proportion from ``k`` of ``n``; 0 where ``k`` is 0.
+    Works elementwise on arrays."""
+    from scipy.stats import beta
+
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(k > 0, beta.ppf(1 - level, k, n - k + 1), 0.0)
+
+
+def clopper_pearson_upper(k, n, level: float = 0.95):
+    """One-sided exact (Clopper-Pearson) upper bound on a proportion from ``k`` of ``n``; 1 where ``k`` is ``n``.
+    Works elementwise on arrays."""
+    from scipy.stats import beta
+
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(k < n, beta.ppf(level, k + 1, n - k), 1.0)
+
+
+def percentile_interval(samples: np.ndarray, level: float = 0.95, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The percentile interval of bootstrap ``samples`` along ``axis``, ignoring NaN (a resample without a group)."""
+    tail = (1 - level) / 2 * 100
+    with np.errstate(all="ignore"):
+        return np.nanpercentile(samples, tail, axis=axis), np.nanpercentile(samples, 100 - tail, axis=axis)
 
 
 def bootstrap_interval(correct: np.ndarray, n_boot: int, seed: int, level: float = 0.95) -> tuple[float, float]:

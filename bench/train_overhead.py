@@ -81,7 +81,7 @@ def main() -> None:
     py = sys.executable
     base = timed([py, "-c", "pass"], 5)
     imp = timed([py, "-c", "import fmcore"], 5)
-    helpt = timed([py, "-m", "fmcore.cli", "--help"], 5)
+    helpt = timed([py, "-m", "fmaudit", "--help"], 5)
     torch_imp = timed([py, "-c", "import torch"], 5)
     print(f"  python start      : {base * 1000:6.0f} ms")
     print(f"  import fmcore     : {(imp - base) * 1000:6.0f} ms over start")

@@ -13,7 +13,7 @@ import streamlit as st
 
 from fmcore.config import home
 from fmcore.security import authenticate, load_users
-from fmcore.store._trail import ACTOR, actor
+from fmcore.store import ACTOR, actor
 
 MAX_FAILURES = 5
 LOCKOUT_S = 30

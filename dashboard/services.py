@@ -70,7 +70,7 @@ def executor_line() -> str:
     """Where the jobs' sweeps run, from the server's environment (the page never connects to Ray itself)."""
     import os
 
-    from fmcore.jobs import executor_from_env
+    from fmcore.executor import executor_from_env
 
     executor = executor_from_env()
     if executor.name == "local":
@@ -226,7 +226,7 @@ def _work_out_overview(ds) -> dict:
     if ds.spec.sensitive:
         import pandas as pd
 
-        from audits._groups import group_values
+        from audits.groups import group_values
 
         frames = [s.groups.assign(_label=s.y) for s in ds.splits.values()]
         allg = pd.concat(frames, ignore_index=True)

@@ -9,6 +9,10 @@ class FmauditError(Exception):
     """Base class: an error a user can act on (the CLI prints it without a traceback)."""
 
 
+class JobCancelled(FmauditError):
+    """Raised inside a job function or a sweep task to stop because the user cancelled."""
+
+
 class UnknownNameError(FmauditError, KeyError):
     """A dataset, model, attack or audit name that is not registered."""
 

@@ -12,7 +12,7 @@ from tests.conftest import write_csv
 
 def fmaudit(home, *args, check=True):
     env = {**os.environ, "FMAUDIT_HOME": str(home), "FMAUDIT_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "fmcore.cli", *args], capture_output=True, text=True, env=env)
+    proc = subprocess.run([sys.executable, "-m", "fmaudit", *args], capture_output=True, text=True, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"fmaudit {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
@@ -82,7 +82,7 @@ def test_dashboard_refuses_public_bind_without_auth(tmp_path):
 
 
 def test_help_does_not_import_torch():
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "fmcore.cli", "--help"], capture_output=True,
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "fmaudit", "--help"], capture_output=True,
                           text=True, check=True)
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time")}
     assert "argparse" in imported
@@ -100,7 +100,9 @@ def test_streamlit_config_is_safe_by_default():
     assert cfg["server"]["enableXsrfProtection"] is True
     assert 0 < cfg["server"]["maxUploadSize"] <= 500
     assert cfg["browser"]["gatherUsageStats"] is False
-    assert cfg["theme"]["primaryColor"]
+    assert cfg["theme"]["light"]["primaryColor"]
+    assert cfg["theme"]["dark"]["primaryColor"]
+    assert "base" not in cfg["theme"]  # no fixed base: the app follows the browser's light or dark setting
 
 
 def test_finetune_json_and_text_csv(tmp_path, tiny_bert):
@@ -298,12 +300,12 @@ def test_pipeline_report_verify_and_exit_codes(tmp_path):
 
 def test_user_add_and_list(tmp_path):
     env = {**os.environ, "FMAUDIT_HOME": str(tmp_path / "home")}
-    proc = subprocess.run([sys.executable, "-m", "fmcore.cli", "user", "add", "alice", "--role", "auditor",
+    proc = subprocess.run([sys.executable, "-m", "fmaudit", "user", "add", "alice", "--role", "auditor",
                            "--password-stdin"], input="long-enough-password\n", capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     listed = json.loads(fmaudit(tmp_path / "home", "user", "list", "--json").stdout)
     assert listed == [{"name": "alice", "role": "auditor"}]
-    proc = subprocess.run([sys.executable, "-m", "fmcore.cli", "user", "add", "bob", "--password-stdin"],
+    proc = subprocess.run([sys.executable, "-m", "fmaudit", "user", "add", "bob", "--password-stdin"],
                           input="short\n", capture_output=True, text=True, env=env)
     assert proc.returncode == 2
     assert "at least 10 characters" in proc.stderr
@@ -316,3 +318,33 @@ def test_os_errors_are_reported_not_dumped(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert str(blocker) in proc.stderr
+
+
+def test_train_and_finetune_flags_are_the_config_fields():
+    """Every TrainConfig / FinetuneConfig field is a flag with the field's default and help, so the command line
+    cannot drift from the engine; the old flag names (--max-train, --dp-clip, --parent, --base) still work."""
+    from dataclasses import fields
+
+    from fmaudit._common import options_from_args
+    from fmaudit.cli import build_parser
+    from fmcore.finetune import FinetuneConfig
+    from fmcore.train import TrainConfig
+
+    parser = build_parser(only="train", everything=False)
+    args = parser.parse_args(["train", "--dataset", "digits", "--model", "mlp"])
+    assert options_from_args(TrainConfig, args, args.option_dests) == TrainConfig()  # defaults are the config's
+    assert set(args.option_dests) == {f.name for f in fields(TrainConfig)}
+    args = parser.parse_args(["train", "--dataset", "d", "--model", "m", "--max-train", "50", "--dp-clip", "2",
+                              "--weight-decay", "0.01", "--lr-schedule", "constant", "--augment", "noise"])
+    cfg = options_from_args(TrainConfig, args, args.option_dests)
+    assert (cfg.max_train_samples, cfg.dp_max_grad_norm, cfg.weight_decay, cfg.lr_schedule, cfg.augment) == (
+        50, 2.0, 0.01, "constant", "noise")
+    parser = build_parser(only="finetune", everything=False)
+    args = parser.parse_args(["finetune", "--dataset", "tweets", "--method", "lora", "--targets", "query,key",
+                              "--max-train", "0", "--parent", "m-1", "--base", "/x", "--merge"])
+    cfg = options_from_args(FinetuneConfig, args, args.option_dests, zero_is_none=("max_train_samples",))
+    assert (cfg.targets, cfg.max_train_samples, cfg.parent_id, cfg.base_path, cfg.merge) == (
+        ("query", "key"), None, "m-1", "/x", True)
+    assert cfg.max_eval_samples == FinetuneConfig().max_eval_samples
+    full = build_parser()  # every command's arguments build (imports every command module)
+    assert full.parse_args(["audit", "performance", "--model", "m-1"]).func.__name__ == "cmd_audit"

@@ -1,7 +1,14 @@
-"""Layering: the engine and the audits never import streamlit; `import fmcore` stays light."""
+"""Layering: the engine and the audits never import streamlit; `import fmcore` stays light; the import contract
+(command line and dashboard above audits above fmcore) holds and catches a violation hidden inside a function."""
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _modules_after(code: str) -> set[str]:
@@ -11,7 +18,7 @@ def _modules_after(code: str) -> set[str]:
 
 
 def test_fmcore_and_audits_do_not_import_streamlit():
-    mods = _modules_after("import fmcore, fmcore.data, fmcore.models, fmcore.train, fmcore.store, fmcore.cli, audits\n"
+    mods = _modules_after("import fmcore, fmcore.data, fmcore.models, fmcore.train, fmcore.store, audits\n"
                           "from fmcore import Store, TrainConfig, train_model")
     assert "fmcore.train" in mods
     assert "audits" in mods
@@ -25,5 +32,41 @@ def test_import_fmcore_is_lazy():
 
 
 def test_cli_help_does_not_import_torch():
-    mods = _modules_after("import fmcore.cli; fmcore.cli.build_parser()")
+    mods = _modules_after("import fmaudit.cli; fmaudit.cli.build_parser(everything=False)")
     assert "torch" not in mods
+    assert "audits" not in mods
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).parent / "lint-imports"
+    return subprocess.run([str(exe), "--no-cache"], cwd=root, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+
+
+def test_import_contract_holds_and_catches_an_import_inside_a_function(tmp_path):
+    if not (Path(sys.executable).parent / "lint-imports").exists():
+        pytest.fail("import-linter is not installed: `make install` installs it from requirements/lock.txt")
+    ok = _lint_imports(ROOT)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    for name in ("fmaudit", "dashboard", "audits", "fmcore"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    with open(tmp_path / "fmcore" / "store" / "__init__.py", "a") as fh:
+        fh.write("\n\ndef _reaches_up():\n    from audits import run_audit\n\n    return run_audit\n")
+    broken = _lint_imports(tmp_path)
+    assert broken.returncode == 1
+    assert "fmcore.store -> audits" in broken.stdout
+
+
+@pytest.mark.parametrize("package", ["audits", "fmcore"])
+def test_no_import_cycles_between_subpackages(package):
+    """No two subpackages (or top-level modules) of ``package`` import each other, directly or through others,
+    counting imports inside functions (grimp, the graph import-linter checks)."""
+    import grimp
+
+    graph = grimp.build_graph(package, cache_dir=None)
+    parts = sorted({m.split(".")[1] for m in graph.modules if m.count(".") >= 1})
+    cycles = [(a, b) for a in parts for b in parts if a < b
+              and graph.chain_exists(importer=f"{package}.{a}", imported=f"{package}.{b}", as_packages=True)
+              and graph.chain_exists(importer=f"{package}.{b}", imported=f"{package}.{a}", as_packages=True)]
+    assert cycles == []

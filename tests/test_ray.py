@@ -13,8 +13,8 @@ from audits._result import without_timings
 from fmcore.compress import compress_many
 from fmcore.data import load_dataset
 from fmcore.errors import ConfigError
+from fmcore.executor import JOB_CANCELLED
 from fmcore.jobs import JobCancelled, LocalExecutor, RayExecutor, executor_from_env, use_executor
-from fmcore.jobs._executor import JOB_CANCELLED
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def _slow(shared, task):
 
 
 def _nested(shared, task):
-    from fmcore.jobs import get_executor
+    from fmcore.executor import get_executor
 
     return get_executor().name
 

@@ -48,11 +48,9 @@ def load_pipeline(path: str | Path) -> dict:
 
 def run_pipeline(spec: dict, store, out: str | Path | None = None, log=print) -> dict:
     """Run the steps; returns ``{"model_id", "audit_ids", "paths", "policy"}``."""
-    from fmcore.data import load_dataset
     from fmcore.train import TrainConfig, train_model
 
-    from .. import run_audit
-    from ..compression import compression_audit
+    from .. import run_stored_audit
     from ._policy import load_policy
     from ._report import file_report
 
@@ -69,14 +67,9 @@ def run_pipeline(spec: dict, store, out: str | Path | None = None, log=print) ->
         model_id = spec["model_id"]
     record = store.get_model(model_id)  # an unknown model_id stops here, with the store's message
     model_id = record.id
-    audit_ids, dataset = {}, None
+    audit_ids = {}
     for name, options in (spec.get("audits") or {}).items():
-        if name == "compression":
-            result = compression_audit(store, model_id, **(options or {}))
-        else:
-            dataset = dataset or load_dataset(record.dataset, store=store)  # once, for every audit
-            result = run_audit(name, store.load_classifier(model_id), dataset, model_id, **(options or {}))
-        audit_ids[name] = store.add_audit(result.model_id or model_id, name, result.params, result.to_dict())
+        audit_ids[name], result = run_stored_audit(store, name, model_id, **(options or {}))
         log(f"{name} audit {audit_ids[name]} in {result.seconds:.1f} s")
     report_spec = spec.get("report") or {}
     policy = None

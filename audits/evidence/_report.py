@@ -23,7 +23,7 @@ UNSIGNED = ("content_sha256", "signature")
 
 
 def _digest(report: dict) -> str:
-    from fmcore.store._trail import content_hash
+    from fmcore.store import content_hash
 
     return content_hash({k: v for k, v in report.items() if k not in UNSIGNED})
 

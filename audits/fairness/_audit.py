@@ -7,11 +7,12 @@ import time
 import numpy as np
 
 from fmcore.errors import ConfigError, FmauditError
-from fmcore.jobs import get_executor
+from fmcore.executor import get_executor
 
-from .._groups import MISSING, missing_counts
-from .._registry import register_audit
 from .._result import AuditResult
+from .._spec import register_audit
+from ..groups import MISSING, missing_counts
+from ..stats import percentile_interval
 from ._metrics import STANDARD, calibration_error, disparities, encode_groups, group_metrics, headline_disparities
 
 CI_METRICS = ("selection_rate", "accuracy", "tpr")
@@ -19,8 +20,7 @@ BOOT_CHUNK = 50  # resamples per task: the unit a sweep fans out, fixed so resul
 
 
 def _interval(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    with np.errstate(all="ignore"):
-        return np.nanpercentile(samples, 2.5, axis=0), np.nanpercentile(samples, 97.5, axis=0)
+    return percentile_interval(samples, 0.95, axis=0)
 
 
 def _bootstrap_task(shared: dict, task: dict) -> dict:

@@ -20,7 +20,7 @@ def encode_groups(columns: dict[str, np.ndarray]) -> tuple[np.ndarray, list[tupl
     """
     import pandas as pd
 
-    from .._groups import group_values
+    from ..groups import group_values
 
     combined = np.zeros(len(next(iter(columns.values()))), dtype=np.int64)
     uniques = []

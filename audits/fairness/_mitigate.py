@@ -114,7 +114,7 @@ def _score_column():
 def _threshold_optimizer(clf, ds, sensitive, constraint, tolerance, positive, seed, meta_base, record):
     from fairlearn.postprocessing import ThresholdOptimizer
 
-    from fmcore.models._fair import GroupThresholdClassifier, group_keys, rules_from_fairlearn
+    from fmcore.models import GroupThresholdClassifier, group_keys, rules_from_fairlearn
 
     val = ds["val"]
     scores = clf.predict_proba(val.X, groups=val.groups)[:, positive]
@@ -134,8 +134,7 @@ def _exponentiated_gradient(clf, ds, sensitive, constraint, tolerance, positive,
     from fairlearn import reductions
     from sklearn.linear_model import LogisticRegression
 
-    from fmcore.models import Classifier, nets
-    from fmcore.models._fair import group_keys
+    from fmcore.models import Classifier, group_keys, nets
 
     if clf.preprocess is None:
         raise FmauditError("exponentiated_gradient trains scikit-learn models on tabular features; this model "

@@ -9,9 +9,9 @@ import numpy as np
 
 from fmcore.errors import ConfigError
 
-from .._groups import MISSING, group_values
-from .._registry import register_audit
 from .._result import AuditResult
+from .._spec import register_audit
+from ..groups import MISSING, group_values
 from ..stats import bootstrap_statistic, wilson
 
 

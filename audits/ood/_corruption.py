@@ -9,8 +9,8 @@ import numpy as np
 
 from fmcore.errors import ConfigError
 
-from .._registry import register_audit
 from .._result import AuditResult
+from .._spec import register_audit
 from ..stats import wilson
 from ._corruptions import SEVERITIES, corrupt, corruptions_for, describe_levels, table_stats
 

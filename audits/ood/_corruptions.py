@@ -110,7 +110,7 @@ def _impulse_noise(x, share, rng):
 def _gaussian_blur(x, sigma, rng):
     import torch
 
-    from fmcore.train._augment import blur
+    from fmcore.train import blur
 
     return blur(torch.as_tensor(x, dtype=torch.float32), sigma).numpy()
 
@@ -180,7 +180,7 @@ def _brightness(x, shift, rng):
 def _fog(x, strength, rng):
     import torch
 
-    from fmcore.train._augment import blur
+    from fmcore.train import blur
 
     haze = blur(torch.as_tensor(rng.random(x.shape), dtype=torch.float32), 4.0).numpy()
     lo, hi = haze.min(axis=(1, 2, 3), keepdims=True), haze.max(axis=(1, 2, 3), keepdims=True)

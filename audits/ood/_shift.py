@@ -9,9 +9,9 @@ import numpy as np
 
 from fmcore.errors import ConfigError
 
-from .._groups import group_values
-from .._registry import register_audit
 from .._result import AuditResult
+from .._spec import register_audit
+from ..groups import group_values
 from ..stats import wilson
 from ._calibration import expected_calibration_error, logits_of
 from ._corruption import sample_rows

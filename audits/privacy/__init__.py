@@ -4,7 +4,8 @@ from ._attacks import ATTACKS, DEFAULT_ATTACKS
 from ._audit import privacy
 from ._roc import auc, empirical_epsilon, roc_points, summarize, tpr_at_fpr
 from ._scan import find, k_anonymity, mask, scan, scan_columns, scan_csv, scan_dataset
-from ._sweep import dp_sweep
+from ._verdict import membership_verdict
 
-__all__ = ["ATTACKS", "DEFAULT_ATTACKS", "auc", "dp_sweep", "empirical_epsilon", "find", "k_anonymity", "mask",
-           "privacy", "roc_points", "scan", "scan_columns", "scan_csv", "scan_dataset", "summarize", "tpr_at_fpr"]
+__all__ = ["ATTACKS", "DEFAULT_ATTACKS", "auc", "empirical_epsilon", "find", "k_anonymity", "mask",
+           "membership_verdict", "privacy", "roc_points", "scan", "scan_columns", "scan_csv", "scan_dataset",
+           "summarize", "tpr_at_fpr"]

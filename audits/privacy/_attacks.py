@@ -77,7 +77,7 @@ def threshold(data: AttackData, params: dict, progress=None) -> np.ndarray:
 def blackbox(data: AttackData, params: dict, progress=None) -> np.ndarray:
     from art.attacks.inference.membership_inference import MembershipInferenceBlackBox
 
-    from ..robustness._estimator import art_estimator
+    from ..robustness import art_estimator
 
     est = art_estimator(data.classifier, data.clip)
     # ART builds its forest without a random_state (and rejects a prebuilt sklearn ensemble: it tests the
@@ -94,7 +94,7 @@ def blackbox(data: AttackData, params: dict, progress=None) -> np.ndarray:
 def rulebased(data: AttackData, params: dict, progress=None) -> np.ndarray:
     from art.attacks.inference.membership_inference import MembershipInferenceBlackBoxRuleBased
 
-    from ..robustness._estimator import art_estimator
+    from ..robustness import art_estimator
 
     attack = MembershipInferenceBlackBoxRuleBased(art_estimator(data.classifier, data.clip))
     return np.asarray(attack.infer(_numpy(data.inputs_eval), data.y_eval), dtype=np.float64).ravel()
@@ -104,7 +104,7 @@ def label_only(data: AttackData, params: dict, progress=None) -> tuple[np.ndarra
     """Distances for a capped, balanced subset; returns ``(scores, positions in the evaluation set)``."""
     from art.attacks.evasion import HopSkipJump
 
-    from ..robustness._estimator import art_estimator
+    from ..robustness import art_estimator
 
     cap = int(params["label_only_samples"])
     rng = np.random.default_rng(int(params["seed"]))
@@ -149,7 +149,7 @@ def lira(data: AttackData, params: dict, progress=None) -> np.ndarray:
               "rows": np.sort(rng.choice(len(pop_y), size=size, replace=False))} for i in range(k)]
     shared = {"architecture": meta["architecture"], "kwargs": meta["kwargs"], "config": cfg,
               "population": (pop_x, pop_y), "inputs": data.inputs_eval, "y": data.y_eval, "classes": len(clf.classes)}
-    from fmcore.jobs import get_executor
+    from fmcore.executor import get_executor
 
     phis = get_executor().map(_reference_task, tasks, shared, label=f"LiRA reference models ({size} examples, "
                               f"{cfg.epochs} epochs)", progress=progress)
@@ -163,8 +163,7 @@ def _reference_task(shared: dict, task: dict) -> np.ndarray:
     """Train one LiRA reference model on ``task["rows"]`` of the population; its statistic on the audited examples."""
     from dataclasses import replace
 
-    from fmcore.models import nets
-    from fmcore.models._batching import batched_logits
+    from fmcore.models import batched_logits, nets
     from fmcore.train import fit
 
     pop_x, pop_y = shared["population"]

@@ -8,8 +8,8 @@ import numpy as np
 
 from fmcore.errors import ConfigError, FmauditError, UnknownNameError
 
-from .._registry import register_audit
 from .._result import AuditResult
+from .._spec import register_audit
 from ._attacks import ATTACKS, DEFAULT_ATTACKS, NEEDS_ART, RUNNERS, AttackData, per_example_loss
 from ._roc import summarize
 
@@ -70,7 +70,7 @@ def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
         part = split.take(idx)
         return classifier.encode(part.X), part.y
 
-    from fmcore.models._batching import take
+    from fmcore.models import take
 
     def join(a, b):
         return tuple(torch.cat(p) for p in zip(a, b, strict=True)) if isinstance(a, tuple) else torch.cat([a, b])
@@ -98,7 +98,7 @@ def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
         population = (join(x_fit, xv), np.r_[y_fit, val.y])
     clip = None
     if any(a in NEEDS_ART for a in attacks):
-        from ..robustness._estimator import feature_range
+        from ..robustness import feature_range
 
         clip = feature_range(classifier, dataset["train"])
     data = AttackData(classifier, x_fit, y_fit, member_fit, x_eval, y_eval, member_eval, population, clip)
@@ -156,6 +156,9 @@ def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
     dp = classifier.meta.get("privacy")
     if dp:
         metrics["dp_epsilon"], metrics["dp_delta"] = dp["epsilon"], dp["delta"]
+    from ._verdict import membership_verdict
+
+    metrics["verdict"] = membership_verdict(metrics)
     return AuditResult(audit="privacy", model_id=None, dataset=dataset.name, params={**params, "attacks": attacks},
                        metrics=metrics, tables={"attacks": rows, "roc": rocs, "exposed": exposed,
                                                        "scores": score_rows}, warnings=warnings,

@@ -40,16 +40,14 @@ def empirical_epsilon(scores: np.ndarray, member: np.ndarray, delta: float = 0.0
     ``lower`` uses Clopper-Pearson bounds (TPR low, FPR high, each at ``level``) so that it is a
     statistically sound lower bound; both take the best threshold.
     """
-    from scipy.stats import beta
+    from ..stats import clopper_pearson_lower, clopper_pearson_upper
 
     fpr, tpr, _ = roc_points(scores, member)
     member = np.asarray(member).astype(bool)
     n1, n0 = int(member.sum()), int((~member).sum())
     tp, fp = np.rint(tpr * n1), np.rint(fpr * n0)
-    a = 1 - level
+    tpr_lo, fpr_hi = clopper_pearson_lower(tp, n1, level), clopper_pearson_upper(fp, n0, level)
     with np.errstate(divide="ignore", invalid="ignore"):
-        tpr_lo = np.where(tp > 0, beta.ppf(a, tp, n1 - tp + 1), 0.0)
-        fpr_hi = np.where(fp < n0, beta.ppf(1 - a, fp + 1, n0 - fp), 1.0)
 
         def bound(t, f):
             first = np.log(np.maximum(t - delta, 0) / f)

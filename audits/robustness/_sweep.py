@@ -8,8 +8,8 @@ import numpy as np
 
 from fmcore.errors import FmauditError
 
-from .._registry import register_audit
 from .._result import AuditResult
+from .._spec import register_audit
 from ..stats import wilson
 from ._attacks import ATTACKS, check_eps, get_attack
 from ._estimator import art_estimator, attack_inputs, feature_range
@@ -256,7 +256,7 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     def sub(lo, hi):  # map a stage's own 0..1 onto part of the overall progress
         return (lambda f, msg: progress(lo + (hi - lo) * f, msg)) if progress else None
 
-    from fmcore.jobs import get_executor
+    from fmcore.executor import get_executor
 
     shared = {"classifier": classifier, "clip": clip, "x": x, "y": y, "constraints": constraints}
     generated = iter(get_executor().map(_attack_task, tasks, shared, progress=sub(0.0, 0.8),

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from audits.privacy import ATTACKS, DEFAULT_ATTACKS
+from audits.privacy import ATTACKS, DEFAULT_ATTACKS, membership_verdict
 from dashboard import services
 from dashboard.components import figures
 from dashboard.components.jobs import follow_job
@@ -16,28 +16,6 @@ st.caption("Can someone tell who was in the training data? Membership-inference 
 
 store, runner = services.get_store(), services.get_runner()
 attack_tab, dp_tab, scan_tab = st.tabs(["Membership inference", "Differential privacy", "Data scan"])
-
-
-def auc_sentence(m: dict) -> str:
-    """The strongest attack's AUC with its interval, in plain words, including what an AUC below 0.5 means."""
-    auc, low, high = m["max_auc"], m.get("max_auc_ci_low"), m.get("max_auc_ci_high")
-    if low is None:  # an audit stored before intervals were recorded
-        verdict = ("leaks membership" if auc >= 0.6 else "leaks a little" if auc >= 0.55
-                   else "shows no measurable leakage")
-        return (f"the strongest attack (**{m['strongest_attack']}**) tells members from non-members with AUC "
-                f"{auc:.3f}, so this model **{verdict}**")
-    text = (f"the strongest attack (**{m['strongest_attack']}**) tells members from non-members with AUC {auc:.3f} "
-            f"(95% interval {low:.3f} to {high:.3f}), ")
-    if low > 0.5:
-        verdict = "leaks membership" if low >= 0.55 else "leaks a little"
-        return text + f"so this model **{verdict}**: the whole interval is above 0.5, which is guessing"
-    if high < 0.5:
-        return text + ("**below 0.5**: the attack ranks non-members above members more often than chance. That is "
-                       "still a signal (an attacker who flips the rule gets AUC "
-                       f"{1 - auc:.3f}), so read it as leakage of that size, not as protection")
-    below = (" A value under 0.5 is chance plus noise: it does not mean the model protects anyone, only that this "
-             "attack found nothing." if auc < 0.5 else "")
-    return text + f"so this model **shows no measurable leakage**: the interval includes 0.5 (guessing).{below}"
 
 
 def latest(model_id):
@@ -105,8 +83,7 @@ def membership_tab() -> None:
     c.metric("Empirical epsilon (lower bound)", f"{m['empirical_epsilon']:.2f}",
              help="The smallest epsilon any DP guarantee for this model could have, given the attack (95%).")
     d.metric("DP epsilon (accountant)", f"{m['dp_epsilon']:.2f}" if m.get("dp_epsilon") else "not DP")
-    st.write(f"In plain words: {auc_sentence(m)} ({m['members']} members and {m['non_members']} non-members "
-             "scored).")
+    st.write(f"In plain words: {m.get('verdict') or membership_verdict(m)}")
     for w in result["warnings"]:
         st.warning(w)
     st.plotly_chart(figures.roc_curves(result["tables"]["roc"]), width="stretch")

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, FmauditError, UnknownNameError
+from ..models import quantize_int8
 
 METHODS = {
     "prune": "Global magnitude pruning to a sparsity S (prune:0.8); stored sparse; optional fine-tuning.",
@@ -166,39 +167,6 @@ def _student(clf, width: float):
     return nets.build(arch, kw), kw
 
 
-def _quiet_torchao() -> None:
-    """torchao logs a warning for each optional GPU kernel library it cannot load on a CPU machine."""
-    import logging
-
-    for name in ("torchao", "torch.utils._pytree"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
-def _quantize(net: nn.Module, name: str) -> nn.Module:
-    _quiet_torchao()
-    from torchao.quantization import Int8DynamicActivationInt8WeightConfig, Int8WeightOnlyConfig, quantize_
-
-    net = copy.deepcopy(net)
-    quantize_(net, Int8WeightOnlyConfig() if name == "int8" else Int8DynamicActivationInt8WeightConfig())
-    return net
-
-
-def requantize(net: nn.Module, stored: dict, storage: dict) -> nn.Module:
-    """Rebuild the torchao-quantized network from the stored int8 weights and scales (the tensors of
-    ``model.safetensors``), bit for bit.
-
-    torchao's quantization is not idempotent (re-quantizing dequantized weights gives other scales),
-    so the stored int8 tensors and scales are copied into the freshly quantized structure.
-    """
-    qnet = _quantize(net, storage["scheme"])
-    with torch.no_grad():
-        for name, value in qnet.state_dict().items():
-            if hasattr(value, "qdata"):
-                value.qdata.copy_(stored[f"{name}.qdata"])
-                value.scale.copy_(stored[f"{name}.scale"])
-    return qnet
-
-
 def _distill_loss(teacher: nn.Module, temperature: float = 4.0, weight: float = 0.7):
     import torch.nn.functional as F
 
@@ -269,10 +237,10 @@ def compress_many(store, model_id: str, methods: list[str], *, fine_tune_epochs:
                   max_train_samples: int | None = None, threads: int | None = None, progress=None,
                   is_cancelled=None) -> list[CompressResult]:
     """Make and register one variant of ``model_id`` per method. Each variant is one task of the executor
-    (``fmcore.jobs.get_executor``), seeded with ``seed`` as a lone ``compress`` is, so a grid gives the same
+    (``fmcore.executor.get_executor``), seeded with ``seed`` as a lone ``compress`` is, so a grid gives the same
     variants here, on a local Ray instance or on a cluster; registration happens here, in the caller's store."""
     from ..data import load_dataset
-    from ..jobs import get_executor
+    from ..executor import get_executor
     from ..models import Classifier
     from ..train import TrainConfig, evaluate
 
@@ -303,7 +271,7 @@ def compress_many(store, model_id: str, methods: list[str], *, fine_tune_epochs:
     for method, (net, meta, seconds) in zip(methods, made, strict=True):
         started = time.perf_counter()  # the variant's own time: its task, then quantizing, testing and saving here
         if meta.get("storage", {}).get("format") == "int8":
-            net = _quantize(net, meta["storage"]["scheme"])
+            net = quantize_int8(net, meta["storage"]["scheme"])
         variant = Classifier(clf.model, net.eval(), meta, clf.preprocess, None)
         metrics = evaluate(variant.net, x_test, test.y, ds.num_classes)
         metrics["compression"] = meta["compression"]

@@ -79,8 +79,7 @@ def ensure_text_base(store, dataset, base_path: str | None = None):
 def _prepare_text(cfg: FinetuneConfig, store, dataset):
     import torch
 
-    from ..models import Classifier
-    from ..models._zoo import _text_module
+    from ..models import Classifier, text_module
 
     base = ensure_text_base(store, dataset, cfg.base_path)
     clf = Classifier.load(base.path)
@@ -97,7 +96,7 @@ def _prepare_text(cfg: FinetuneConfig, store, dataset):
         for name, p in hf.named_parameters():
             p.requires_grad = cfg.method == "full" or name.startswith("classifier.")
         trainable, total = _count(hf)
-    clf.net = _text_module(hf)
+    clf.net = text_module(hf)
     clf.meta["max_length"] = cfg.max_length
     return clf, base, trainable, total
 
@@ -164,9 +163,9 @@ def finetune(dataset: str, cfg: FinetuneConfig, *, store, callbacks=(), is_cance
     train_seconds = time.perf_counter() - started
     metrics = evaluate(clf.net, clf.encode(test.X), test.y, ds.num_classes)
     if cfg.merge and cfg.method in ("lora", "ia3"):
-        from ..models._zoo import _text_module
+        from ..models import text_module
 
-        clf.net = _text_module(clf.net.inner.merge_and_unload())
+        clf.net = text_module(clf.net.inner.merge_and_unload())
         clf.meta.pop("peft", None)
     cost = {"method": cfg.method, "trainable_params": int(trainable), "total_params": int(total),
             "trainable_percent": 100.0 * trainable / total, "step_time_s": timer.mean_step,

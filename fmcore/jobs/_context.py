@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import time
 
-from ..errors import FmauditError
+from ..errors import FmauditError, JobCancelled  # noqa: F401  (re-exported: jobs raise it)
 from ._records import append_log, get_job, update_job
-
-
-class JobCancelled(FmauditError):
-    """Raised inside a job function to stop because the user cancelled."""
 
 
 class JobContext:

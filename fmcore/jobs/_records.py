@@ -6,8 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from ..errors import NotFoundError
-from ..store import new_id, now
-from ..store._records import decode_row
+from ..store import decode_row, new_id, now
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED, INTERRUPTED = (
     "queued", "running", "done", "failed", "cancelled", "interrupted")

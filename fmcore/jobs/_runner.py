@@ -76,7 +76,7 @@ class JobRunner:
 
     def submit(self, target: str, params: dict, title: str | None = None) -> Job:
         """Queue ``target`` ("module:function" in fmcore or audits) with ``params``; returns the job."""
-        from ..store._trail import actor
+        from ..store import actor
 
         kind = target.rpartition(":")[2]
         job = create_job(self.store, kind, {"target": target, "params": params, "actor": actor()}, title,

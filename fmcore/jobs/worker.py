@@ -47,7 +47,7 @@ def _watch_parent(store: Store, job_id: str, parent: int, interval: float = 1.0)
 
 def _log_executor(ctx: JobContext) -> None:
     """Say in the job's log where its sweeps run (Ray: which cluster and how many CPUs)."""
-    from ._executor import executor_from_env
+    from ..executor import executor_from_env
 
     executor = executor_from_env()
     if executor.name == "ray":
@@ -62,7 +62,7 @@ def run(store: Store, job_id: str) -> str:
     update_job(store, job_id, pid=os.getpid())
     if job.params.get("actor"):  # the audit trail names who started the job, not the server's OS user
         os.environ["FMAUDIT_USER"] = job.params["actor"]
-    from ._executor import JOB_CANCELLED
+    from ..executor import JOB_CANCELLED
 
     JOB_CANCELLED.set(ctx.is_cancelled)  # sweeps stop between tasks when the user cancels
     try:

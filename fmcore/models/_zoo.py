@@ -66,7 +66,7 @@ def minilm_path() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "model"
 
 
-def _quiet_transformers() -> None:
+def quiet_transformers() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from transformers.utils import logging as hf_logging
@@ -76,7 +76,7 @@ def _quiet_transformers() -> None:
 
 
 
-def _text_module(hf_model):
+def text_module(hf_model):
     import torch
 
     class HFClassifier(torch.nn.Module):
@@ -202,7 +202,7 @@ class Classifier:
         if (folder / "preprocess.json").exists():
             preprocess = TabularPreprocessor(json.loads((folder / "preprocess.json").read_text()))
         if meta["modality"] == "text":
-            _quiet_transformers()
+            quiet_transformers()
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
             adapter = meta.get("peft")
@@ -214,7 +214,7 @@ class Classifier:
 
                 hf = PeftModel.from_pretrained(hf, folder, is_trainable=False)
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
-            net = _text_module(hf)
+            net = text_module(hf)
         else:
             from safetensors.torch import load_file
 
@@ -223,7 +223,7 @@ class Classifier:
             stored = load_file(str(folder / "model.safetensors"))  # read once, also for int8's stored tensors
             net = from_stored(json.loads((folder / "config.json").read_text()), stored)
             if (meta.get("storage") or {}).get("format") == "int8":
-                from ..compress import requantize
+                from ._quantized import requantize
 
                 net = requantize(net, stored, meta["storage"])
         return cls(meta["model"], net.eval(), meta, preprocess, tokenizer)
@@ -264,7 +264,7 @@ def build_classifier(model: str, dataset, *, max_length: int | None = None, base
             "dataset": dataset.name, "format": "fmaudit/1"}
     preprocess = tokenizer = None
     if modality == "text":
-        _quiet_transformers()
+        quiet_transformers()
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         path = Path(base_path) if base_path else minilm_path()
@@ -276,7 +276,7 @@ def build_classifier(model: str, dataset, *, max_length: int | None = None, base
         length = int(max_length or spec.defaults["max_length"])
         meta.update(architecture=type(hf).__name__, base="all-MiniLM-L6-v2" if not base_path else str(path),
                     max_length=length, input={"kind": "text", "tokenizer": "saved alongside", "max_length": length})
-        return Classifier(model, _text_module(hf), meta, None, tokenizer)
+        return Classifier(model, text_module(hf), meta, None, tokenizer)
     if modality == "image":
         shape = list(dataset["train"].X.shape[1:])
         meta["input"] = {"kind": "image", "shape": shape, "range": [0.0, 1.0], "dtype": "float32"}

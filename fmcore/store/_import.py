@@ -94,9 +94,9 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
     elif "model_type" in config:
         if ds.spec.modality != "text":
             raise FmauditError(f"A Hugging Face transformer takes text; {dataset} is {ds.spec.modality}.")
-        from ..models._zoo import _quiet_transformers, _text_module
+        from ..models import quiet_transformers, text_module
 
-        _quiet_transformers()
+        quiet_transformers()
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         hf = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True, trust_remote_code=False,
@@ -104,7 +104,7 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
         meta.update(model="minilm", architecture=type(hf).__name__, max_length=64,
                     input={"kind": "text", "tokenizer": "saved alongside", "max_length": 64})
-        clf = Classifier("minilm", _text_module(hf).eval(), meta, None, tokenizer)
+        clf = Classifier("minilm", text_module(hf).eval(), meta, None, tokenizer)
     else:
         raise FmauditError("config.json names neither an fmaudit architecture nor a Hugging Face model_type.")
     test = ds["test"]

@@ -1,6 +1,14 @@
 """Training: one loop for image, tabular and text models, with callbacks for progress and control."""
 
-from ._augment import AUGMENTATIONS, AugmentationSpec, augmentations_for, describe, parse_augment, register_augmentation
+from ._augment import (
+    AUGMENTATIONS,
+    AugmentationSpec,
+    augmentations_for,
+    blur,
+    describe,
+    parse_augment,
+    register_augmentation,
+)
 from ._callbacks import Callback, CancelCallback, EarlyStopping, ProgressCallback, TrainState
 from ._config import TrainConfig
 from ._loop import (
@@ -15,9 +23,7 @@ from ._loop import (
 from ._pipeline import TrainingCancelled, TrainResult, train_model
 from ._private import make_dp_compatible
 
-__all__ = [
-    "AUGMENTATIONS", "AugmentationSpec", "augmentations_for", "describe", "parse_augment", "register_augmentation",
-    "Callback", "CancelCallback", "EarlyStopping", "ProgressCallback", "TrainConfig", "TrainResult", "TrainState",
-    "TrainingCancelled", "augment_images", "beats_baseline", "classification_metrics", "evaluate", "fit",
-    "majority_baseline", "make_dp_compatible", "make_optimizer", "train_model",
-]
+__all__ = ["augment_images", "AUGMENTATIONS", "augmentations_for", "AugmentationSpec", "beats_baseline", "blur",
+    "Callback", "CancelCallback", "classification_metrics", "describe", "EarlyStopping", "evaluate", "fit",
+    "majority_baseline", "make_dp_compatible", "make_optimizer", "parse_augment", "ProgressCallback",
+    "register_augmentation", "train_model", "TrainConfig", "TrainingCancelled", "TrainResult", "TrainState"]

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ConfigError
-from ..models._batching import batched_logits, forward, length, take
+from ..models import batched_logits, forward, length, take
 from ._augment import Augmenter, make_augmenter
 from ._callbacks import Callback, TrainState
 from ._config import TrainConfig
@@ -79,7 +79,7 @@ def majority_baseline(train_y: np.ndarray, test_y: np.ndarray) -> dict:
 
 def beats_baseline(accuracy: float, baseline: float, n: int) -> bool:
     """True when accuracy is above the baseline by more than chance: the lower end of its 95% Wilson interval."""
-    from .._intervals import wilson
+    from ..intervals import wilson
 
     return n > 0 and wilson(round(accuracy * n), n)[0] > baseline
 

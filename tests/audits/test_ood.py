@@ -233,7 +233,7 @@ def test_psi_and_census_year_shift(tmp_path):
 
 
 def test_augmentation_sweep_trains_siblings_at_the_same_seed_and_audits_each(tmp_path):
-    from audits.ood import augment_sweep
+    from audits.sweeps import augment_sweep
     from fmcore.store import Store
 
     st = Store(tmp_path / "h")

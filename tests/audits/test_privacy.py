@@ -200,3 +200,24 @@ def test_find_and_mask_examples():
     assert mask("email", "alice.jones@example.org") == "a***@e***.org"
     assert mask("phone", "+1 415-555-0132") == "***32"
     assert not find("4111 1111 1111 1112")  # fails the Luhn check: not a card number (and too long a phone)
+
+
+@pytest.mark.parametrize(("auc", "low", "high", "says"), [
+    (0.72, 0.66, 0.78, "leaks membership"),
+    (0.53, 0.51, 0.55, "leaks a little"),
+    (0.49, 0.44, 0.54, "no measurable leakage"),
+    (0.38, 0.33, 0.43, "below 0.5"),
+])
+def test_membership_verdict_reads_the_interval(auc, low, high, says):
+    from audits.privacy import membership_verdict
+
+    m = {"max_auc": auc, "max_auc_ci_low": low, "max_auc_ci_high": high, "strongest_attack": "threshold",
+         "members": 250, "non_members": 250}
+    text = membership_verdict(m)
+    assert says in text
+    assert f"{low:.3f} to {high:.3f}" in text
+    assert text.endswith("(250 members and 250 non-members scored).")
+    if says == "below 0.5":
+        assert f"AUC {1 - auc:.3f}" in text  # the flipped rule's strength, so it is read as leakage
+    if says == "no measurable leakage":
+        assert "does not mean the model protects anyone" in text

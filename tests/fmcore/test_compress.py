@@ -68,14 +68,13 @@ def test_variants_are_registered_smaller_and_reload_identically(digits_variants)
 
 
 def test_int8_round_trip_is_bit_for_bit(digits_variants, tmp_path):
-    from fmcore.compress._methods import _quantize
-    from fmcore.models import Classifier
+    from fmcore.models import Classifier, quantize_int8
 
     st, parent, _ = digits_variants
     clf = st.load_classifier(parent)
     x = clf.encode(load_dataset("digits")["test"].X[:64])
     for scheme in ("int8", "dynamic_int8"):
-        q = _quantize(clf.net, scheme)
+        q = quantize_int8(clf.net, scheme)
         meta = {**clf.meta, "storage": {"format": "int8", "scheme": scheme}}
         folder = tmp_path / scheme
         folder.mkdir()

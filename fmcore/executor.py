@@ -25,14 +25,14 @@ import contextvars
 import os
 import random
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 EXECUTORS = ("local", "ray")
 
 
 def run_task(fn, shared, task: dict, threads: int):
     """Run one task with its own seed and ``threads`` torch threads (what every executor does)."""
-    from ..config import seed_everything
+    from .config import seed_everything
 
     if "seed" not in task:
         raise ConfigError(f"A sweep task needs its own seed to be repeatable anywhere; {fn.__name__} got {task!r}.")
@@ -54,8 +54,8 @@ class LocalExecutor:
         import numpy as np
         import torch
 
-        from ..config import default_threads
-        from ._context import JobCancelled
+        from .config import default_threads
+        from .errors import JobCancelled
 
         threads = threads or default_threads()
         is_cancelled = is_cancelled or JOB_CANCELLED.get()
@@ -117,8 +117,8 @@ class RayExecutor:
 
     def map(self, fn, tasks: list[dict], shared=None, *, threads: int | None = None, progress=None,
             is_cancelled=None, label: str = "task") -> list:
-        from ..config import default_threads
-        from ._context import JobCancelled
+        from .config import default_threads
+        from .errors import JobCancelled
 
         if not tasks:
             return []

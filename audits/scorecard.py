@@ -1,0 +1,107 @@
+"""The Compare scorecard as pure functions: every measured dimension of several models, best and worst marked,
+and a radar on absolute axes. The dashboard draws what these return; tests check them without Streamlit.
+
+A model is given as a dict: ``id``, ``metrics`` (its training metrics), ``size_bytes``, ``n_params``,
+``baseline`` (majority-class accuracy or None) and ``audits`` (audit name -> newest result dict).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    higher_is_better: bool | None  # None: context only (never marked best or worst)
+    proportion: bool  # shown as a percentage
+    get: Callable[[dict], float | None]
+    radar: tuple[str, Callable[[float], float]] | None = None  # axis label and map onto [0, 1], 1 perfect
+
+
+def _audit(model: dict, audit: str, key: str):
+    return (model["audits"].get(audit) or {}).get("metrics", {}).get(key)
+
+
+def _perf_or_training(key: str) -> Callable[[dict], float | None]:
+    def get(model: dict):
+        value = _audit(model, "performance", key)
+        return value if value is not None else model["metrics"].get(key)
+    return get
+
+
+def _best_tpr(model: dict):
+    found = [v for k, v in ((model["audits"].get("privacy") or {}).get("metrics", {})).items()
+             if k.startswith("tpr_at_1%_fpr[")]
+    return max(found, default=None)
+
+
+def robust_epsilons(models: list[dict]) -> list[float]:
+    """The perturbation sizes at which any robustness audit of ``models`` measured robust accuracy, sorted."""
+    keys = [k for m in models for k in (m["audits"].get("robustness") or {}).get("metrics", {})]
+    return sorted({float(k.split("@")[1]) for k in keys if k.startswith("robust_accuracy@")})
+
+
+def dimensions(eps: float | None) -> list[Dimension]:
+    """Every dimension, in the scorecard's order; robust accuracy is read at ``eps``."""
+    same = (lambda v: v)  # noqa: E731
+    flip = (lambda v: 1 - v)  # noqa: E731
+    robust = f"robust accuracy @ {eps:g}" if eps is not None else "robust accuracy"
+    return [
+        Dimension("accuracy", True, True, _perf_or_training("accuracy"), ("accuracy", same)),
+        Dimension("majority-class baseline", None, True, lambda m: m.get("baseline")),
+        Dimension("balanced accuracy", True, True, lambda m: _audit(m, "performance", "balanced_accuracy"),
+                  ("balanced accuracy", same)),
+        Dimension("macro-F1", True, False, _perf_or_training("macro_f1"), ("macro-F1", same)),
+        Dimension(robust, True, True, lambda m: _audit(m, "robustness", f"robust_accuracy@{eps:g}")
+                  if eps is not None else None, (robust, same)),
+        Dimension("demographic parity gap", False, True,
+                  lambda m: _audit(m, "fairness", "demographic_parity_difference"), ("1 − parity gap", flip)),
+        Dimension("equalized odds gap", False, True, lambda m: _audit(m, "fairness", "equalized_odds_difference"),
+                  ("1 − odds gap", flip)),
+        Dimension("attack AUC (strongest)", False, False, lambda m: _audit(m, "privacy", "max_auc"),
+                  ("privacy: 1 − |2·AUC − 1|", lambda v: 1 - abs(2 * v - 1))),
+        Dimension("TPR at 1% FPR (best attack)", False, True, _best_tpr),
+        Dimension("mean corruption error", False, False, lambda m: _audit(m, "corruption", "mean_corruption_error")),
+        Dimension("accuracy under corruption", True, True, lambda m: _audit(m, "corruption", "mean_accuracy"),
+                  ("accuracy under corruption", same)),
+        Dimension("accuracy on shifted data", True, True, lambda m: _audit(m, "shift", "shift_accuracy"),
+                  ("accuracy on shifted data", same)),
+        Dimension("calibration error (ECE)", False, False, lambda m: _audit(m, "calibration", "ece"),
+                  ("1 − ECE", flip)),
+        Dimension("conformal coverage gap", False, True, lambda m: _audit(m, "calibration", "coverage_gap"),
+                  ("1 − coverage gap", flip)),
+        Dimension("DP epsilon", False, False, lambda m: (m["metrics"].get("privacy") or {}).get("epsilon")),
+        Dimension("size (KiB)", False, False, lambda m: m["size_bytes"] / 1024),
+        Dimension("parameters", False, False, lambda m: m["n_params"]),
+    ]
+
+
+def scorecard(models: list[dict], eps: float | None = None) -> dict:
+    """``rows``: one per dimension some model has, with each model's value and mark (``best``, ``worst`` or
+    None); ``unmeasured``: dimensions no model has; ``radar``: axes every model has (at least three, else
+    none), each model's values on them in [0, 1], and the axes left off because a model lacks them."""
+    dims = dimensions(eps)
+    values = {d.name: [d.get(m) for m in models] for d in dims}
+    rows, unmeasured = [], []
+    for d in dims:
+        vals = values[d.name]
+        present = [v for v in vals if v is not None]
+        if not present:
+            unmeasured.append(d.name)
+            continue
+        marks = [None] * len(vals)
+        if d.higher_is_better is not None and len(present) >= 2 and max(present) != min(present):
+            best = max(present) if d.higher_is_better else min(present)
+            worst = min(present) if d.higher_is_better else max(present)
+            marks = [None if v is None else "best" if v == best else "worst" if v == worst else None for v in vals]
+        rows.append({"dimension": d.name, "proportion": d.proportion, "values": vals, "marks": marks})
+    on_radar = [d for d in dims if d.radar and all(v is not None for v in values[d.name])]
+    left_out = [d.name for d in dims if d.radar and d not in on_radar and any(v is not None for v in values[d.name])]
+    if len(on_radar) < 3:
+        on_radar = []
+    radar = {"axes": [d.radar[0] for d in on_radar],
+             "series": [[d.radar[1](values[d.name][i]) for d in on_radar] for i in range(len(models))],
+             "left_out": left_out}
+    return {"rows": rows, "unmeasured": unmeasured, "radar": radar, "values": values}

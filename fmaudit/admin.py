@@ -1,0 +1,79 @@
+"""Dashboard users, the sweep executor, and the dashboard itself."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from . import _common as c
+
+
+def add_user(p) -> None:
+    p.add_argument("action", choices=["add", "list"])
+    p.add_argument("name", nargs="?", default=None)
+    p.add_argument("--role", choices=["viewer", "auditor"], default="viewer")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
+
+def cmd_user(args) -> int:
+    import getpass
+
+    from fmcore.security import add_user, load_users
+
+    if args.action == "list":
+        users = load_users(args.home)
+        c.emit(args, [{"name": n, "role": u["role"]} for n, u in users.items()],
+               "\n".join(f"{n}: {u['role']}" for n, u in users.items()) or "no users (local single-user mode)")
+        return 0
+    if not args.name:
+        from fmcore.errors import ConfigError
+
+        raise ConfigError("Name the user: fmaudit user add NAME --role viewer|auditor.")
+    prompt = f"Password for {args.name}: "
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(prompt)
+    add_user(args.name, password, args.role, args.home)
+    c.emit(args, {"name": args.name, "role": args.role}, f"user {args.name} ({args.role}) saved")
+    return 0
+
+
+def add_executor(p) -> None:
+    pass
+
+
+def cmd_executor(args) -> int:
+    from fmcore.executor import executor_from_env
+
+    info = executor_from_env().describe()
+    where = ("this process, one task after another" if info["executor"] == "local" else
+             f"Ray at {info['address']}: {info['nodes']} node(s), {info['cpus']} CPUs")
+    c.emit(args, info, f"sweeps run on {where}")
+    return 0
+
+
+def add_dashboard(p) -> None:
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--headless", action="store_true", help="do not open a browser")
+
+
+def cmd_dashboard(args) -> int:
+    from pathlib import Path
+
+    from fmcore.security import check_bind
+
+    check_bind(args.host, args.home)
+    if args.home:
+        os.environ["FMAUDIT_HOME"] = str(Path(args.home).resolve())  # the app and its workers use this store
+    root = Path(__file__).resolve().parent.parent
+    app = root / "dashboard" / "app.py"
+    if (root / ".streamlit").is_dir():
+        os.chdir(root)  # streamlit reads .streamlit/config.toml (theme, limits) from the working directory
+    # the security settings are passed explicitly too, so they hold from any working directory
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
+           "--server.port", str(args.port), "--browser.gatherUsageStats", "false",
+           "--server.enableXsrfProtection", "true", "--server.maxUploadSize", "200"]
+    if args.headless:
+        cmd += ["--server.headless", "true"]
+    print(f"fmaudit dashboard on http://{args.host}:{args.port}", file=sys.stderr)
+    os.execv(sys.executable, cmd)  # noqa: S606 - replaces this process with streamlit
+    return 0

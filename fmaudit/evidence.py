@@ -1,0 +1,86 @@
+"""Evidence: reports against a policy, verification, headless pipelines."""
+
+from __future__ import annotations
+
+import sys
+
+from . import _common as c
+
+
+def add_report(p) -> None:
+    p.add_argument("--model", required=True)
+    p.add_argument("--policy", default=None, help="a policy YAML (examples in policies/)")
+    p.add_argument("--out", default="reports", help="folder for the .html, .json and .md files")
+    p.add_argument("--junit", default=None, help="also write the policy checks as a JUnit XML file")
+
+
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from audits.evidence import file_report, junit_xml, load_policy
+
+    store = c.store(args)
+    policy = load_policy(args.policy) if args.policy else None
+    report, paths = file_report(store, args.model, policy, args.out)
+    evaluation = report["policy"]
+    if args.junit and evaluation:
+        Path(args.junit).write_text(junit_xml(evaluation, args.model), encoding="utf-8")
+    payload = {"model_id": args.model, "content_sha256": report["content_sha256"],
+               "paths": {k: str(v) for k, v in paths.items()}, "policy": evaluation}
+    lines = [f"report {report['content_sha256'][:16]}... written: " + ", ".join(str(p) for p in paths.values())]
+    c.emit(args, payload, "\n".join(lines + _policy_lines(evaluation)))
+    return 1 if evaluation and not evaluation["passed"] else 0
+
+
+def add_verify(p) -> None:
+    p.add_argument("report", nargs="?", default=None, help="a report .json or .html")
+    p.add_argument("--log", action="store_true", help="check the store's hash-chained audit trail instead")
+
+
+def cmd_verify(args) -> int:
+    from fmcore.errors import ConfigError
+
+    if args.log:
+        result = c.store(args).verify_trail()
+        text = (f"audit trail: {result['events']} events, " + ("intact" if result["ok"] else "BROKEN") + "\n"
+                + "\n".join(f"  {p}" for p in result["problems"]))
+    else:
+        if not args.report:
+            raise ConfigError("Give a report file (.json or .html), or --log to check the store's audit trail.")
+        from audits.evidence import verify_report
+
+        result = verify_report(args.report)
+        signed = {None: "signature not checked", True: "signature valid", False: "signature INVALID"}[result["signed"]]
+        text = (f"{args.report}: " + ("verified" if result["ok"] else "FAILED") + f" (sha256 "
+                f"{result.get('content_sha256', '?')[:16]}..., {signed})\n"
+                + "\n".join(f"  {p}" for p in result["problems"]))
+    c.emit(args, result, text.rstrip())
+    return 0 if result["ok"] else 1
+
+
+def add_run(p) -> None:
+    p.add_argument("pipeline")
+    p.add_argument("--out", default=None, help="report folder (default: the pipeline's report.out)")
+
+
+def cmd_run(args) -> int:
+    from audits.evidence import load_pipeline, run_pipeline
+
+    spec = load_pipeline(args.pipeline)
+    result = run_pipeline(spec, c.store(args), out=args.out, log=(lambda m: None) if args.json else
+                          (lambda m: print(m, file=sys.stderr)))
+    lines = [f"{spec.get('name', args.pipeline)}: model {result['model_id']}; reports "
+             + ", ".join(result["paths"].values())] + _policy_lines(result["policy"])
+    c.emit(args, result, "\n".join(lines))
+    return 1 if result["policy"] and not result["policy"]["passed"] else 0
+
+
+def _policy_lines(evaluation: dict | None) -> list[str]:
+    if not evaluation:
+        return []
+    lines = [f"policy {evaluation['policy']}: {'PASSED' if evaluation['passed'] else 'FAILED'}"]
+    for r in evaluation["checks"]:
+        value = "-" if r["value"] is None else f"{r['value']:.4g}"
+        lines.append(f"  [{r['status']:<12}] {r['id']}: {r['metric']} {r['op']} {r['threshold']:g} (value {value}) "
+                     f"- {r['requirement']}")
+    return lines

@@ -1,0 +1,56 @@
+"""The Compare scorecard: values, best/worst marks and the radar's absolute axes, as pure functions."""
+
+import pytest
+
+from audits.scorecard import robust_epsilons, scorecard
+
+
+def _model(mid, acc, bal, f1, dp_gap=None, auc=None, robust=None, size=1024, params=10):
+    audits = {"performance": {"metrics": {"accuracy": acc, "balanced_accuracy": bal, "macro_f1": f1}}}
+    if dp_gap is not None:
+        audits["fairness"] = {"metrics": {"demographic_parity_difference": dp_gap, "equalized_odds_difference": 0.1}}
+    if auc is not None:
+        audits["privacy"] = {"metrics": {"max_auc": auc, "tpr_at_1%_fpr[threshold]": 0.02}}
+    if robust is not None:
+        audits["robustness"] = {"metrics": {f"robust_accuracy@{e:g}": v for e, v in robust.items()}}
+    return {"id": mid, "metrics": {"accuracy": 0.5}, "size_bytes": size, "n_params": params, "baseline": 0.7,
+            "audits": audits}
+
+
+def test_values_marks_and_unmeasured_rows():
+    a = _model("a", 0.80, 0.75, 0.70, dp_gap=0.10, auc=0.52, robust={0.1: 0.4})
+    b = _model("b", 0.85, 0.70, 0.72, dp_gap=0.20, auc=0.60, robust={0.1: 0.3, 0.2: 0.1})
+    assert robust_epsilons([a, b]) == [0.1, 0.2]
+    card = scorecard([a, b], eps=0.1)
+    rows = {r["dimension"]: r for r in card["rows"]}
+    assert rows["accuracy"]["values"] == [0.80, 0.85]  # the performance audit's, not the training metric
+    assert rows["accuracy"]["marks"] == ["worst", "best"]
+    assert rows["demographic parity gap"]["marks"] == ["best", "worst"]  # lower is better
+    assert rows["majority-class baseline"]["marks"] == [None, None]  # context, never ranked
+    assert rows["robust accuracy @ 0.1"]["values"] == [0.4, 0.3]
+    assert rows["accuracy"]["proportion"] is True
+    assert rows["macro-F1"]["proportion"] is False
+    assert "mean corruption error" in card["unmeasured"]
+    assert "mean corruption error" not in rows
+
+
+def test_radar_is_on_absolute_axes_and_leaves_out_what_one_model_lacks():
+    a = _model("a", 0.80, 0.75, 0.70, dp_gap=0.10, auc=0.40)
+    b = _model("b", 0.81, 0.76, 0.71)  # no fairness, no privacy audit
+    radar = scorecard([a, b])["radar"]
+    assert radar["axes"] == ["accuracy", "balanced accuracy", "macro-F1"]
+    assert radar["series"] == [[0.80, 0.75, 0.70], [0.81, 0.76, 0.71]]  # raw values: a 1-point gap stays small
+    assert set(radar["left_out"]) == {"demographic parity gap", "equalized odds gap", "attack AUC (strongest)"}
+    both = scorecard([a, _model("c", 0.9, 0.9, 0.9, dp_gap=0.3, auc=0.7)])["radar"]
+    gap = both["axes"].index("1 − parity gap")
+    assert [s[gap] for s in both["series"]] == pytest.approx([0.9, 0.7])
+    privacy = both["axes"].index("privacy: 1 − |2·AUC − 1|")
+    assert [s[privacy] for s in both["series"]] == pytest.approx([0.8, 0.6])  # AUC 0.4 leaks as much as 0.6
+
+
+def test_no_radar_with_fewer_than_three_shared_axes():
+    a = {"id": "a", "metrics": {"accuracy": 0.9, "macro_f1": 0.8}, "size_bytes": 1, "n_params": 1, "baseline": None,
+         "audits": {}}
+    card = scorecard([a, {**a, "id": "b"}])
+    assert card["radar"]["axes"] == []
+    assert [r["dimension"] for r in card["rows"]][:2] == ["accuracy", "macro-F1"]
