@@ -83,7 +83,10 @@ def executor_line() -> str:
 
 def models_where(keep=lambda record: True) -> list:
     """Registered models, newest first, without the pretrained bases, filtered by ``keep(record)``."""
-    return [m for m in reversed(get_store().list_models()) if m.derivation.get("how") != "pretrained" and keep(m)]
+    from fmcore.lineage import Derivation, derivation_kind
+
+    return [m for m in reversed(get_store().list_models())
+            if derivation_kind(m.derivation) is not Derivation.PRETRAINED and keep(m)]
 
 
 def model_label(record) -> str:

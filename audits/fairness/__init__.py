@@ -10,8 +10,18 @@ from ._metrics import (
            group_metrics,
            headline_disparities,
 )
-from ._mitigate import CONSTRAINTS, METHODS, MitigationResult, mitigate, tradeoff_point, tradeoff_table
+from ._mitigate import (
+    CONSTRAINTS,
+    METHODS,
+    MITIGATIONS,
+    MitigationMethod,
+    MitigationResult,
+    mitigate,
+    register_mitigation,
+    tradeoff_point,
+    tradeoff_table,
+)
 
-__all__ = ["CONSTRAINTS", "METHODS", "MIN_GROUP", "STANDARD", "MitigationResult", "analyse", "calibration_error",
-           "disparities", "encode_groups", "fairness", "group_metrics", "headline_disparities", "mitigate",
-           "tradeoff_point", "tradeoff_table"]
+__all__ = ["CONSTRAINTS", "METHODS", "MITIGATIONS", "MitigationMethod", "register_mitigation", "MIN_GROUP",
+           "STANDARD", "MitigationResult", "analyse", "calibration_error", "disparities", "encode_groups",
+           "fairness", "group_metrics", "headline_disparities", "mitigate", "tradeoff_point", "tradeoff_table"]

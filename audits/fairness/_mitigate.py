@@ -14,29 +14,15 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from fmcore.errors import ConfigError, FmauditError, UnknownNameError
+from fmcore.lineage import Derivation
 
 from ._metrics import encode_groups, group_metrics, headline_disparities
-
-METHODS = {
-    "threshold_optimizer": "Post-processing: a decision threshold per group on the model's scores (fairlearn "
-                           "ThresholdOptimizer). Needs the sensitive attribute when predicting.",
-    "exponentiated_gradient": "Reductions: a randomized mixture of logistic regressions trained under the "
-                              "constraint (fairlearn ExponentiatedGradient); predicts without the attribute.",
-    "reweighing": "Pre-processing: retrain the same architecture on a resample where outcome and group are "
-                  "independent (Kamiran & Calders); no constraint choice, predicts without the attribute.",
-}
-CONSTRAINTS = {
-    "threshold_optimizer": ("demographic_parity", "equalized_odds", "true_positive_rate_parity",
-                            "false_positive_rate_parity"),
-    "exponentiated_gradient": ("demographic_parity", "equalized_odds", "true_positive_rate_parity",
-                               "error_rate_parity"),
-    "reweighing": ("demographic_parity",),
-}
 
 
 @dataclass
@@ -70,11 +56,57 @@ def tradeoff_point(classifier, split, sensitive: list[str], positive: int) -> di
                                  "equalized_odds_difference", "equal_opportunity_difference")}}
 
 
+@dataclass
+class MitigationJob:
+    """What a mitigation's ``make`` works with; returns ``(new classifier, info)``."""
+
+    clf: object
+    record: object
+    ds: object
+    sensitive: list[str]
+    constraint: str
+    tolerance: float | None
+    positive: int
+    seed: int
+    max_train_samples: int | None
+    max_iter: int
+    epochs: int | None
+    callbacks: tuple
+    meta_base: dict
+
+
+@dataclass(frozen=True)
+class MitigationMethod:
+    """A mitigation: its name, help, the constraints it supports, whether it takes a tolerance, its label in
+    sentences, the suffix of the models it makes, and the function that makes one."""
+
+    name: str
+    help: str
+    label: str
+    suffix: str
+    constraints: tuple[str, ...]
+    tolerance: bool
+    make: Callable
+
+
+MITIGATIONS: dict[str, MitigationMethod] = {}
+
+
+def register_mitigation(name: str, help: str, label: str, suffix: str,  # noqa: A002  (the registry's field)
+                        constraints: tuple[str, ...], tolerance: bool = True):
+    """Decorator: register ``make(job: MitigationJob)`` as mitigation ``name``; adding one touches only it."""
+    def deco(make):
+        MITIGATIONS[name] = MitigationMethod(name, help, label, suffix, tuple(constraints), tolerance, make)
+        return make
+    return deco
+
+
 def _check(method, constraint, sensitive, dataset, classes, tolerance):
-    if method not in METHODS:
-        raise UnknownNameError("mitigation method", method, list(METHODS))
-    if constraint not in CONSTRAINTS[method]:
-        raise ConfigError(f"{method} supports the constraints {list(CONSTRAINTS[method])}, not {constraint!r}.")
+    if method not in MITIGATIONS:
+        raise UnknownNameError("mitigation method", method, list(MITIGATIONS))
+    if constraint not in MITIGATIONS[method].constraints:
+        raise ConfigError(f"{method} supports the constraints {list(MITIGATIONS[method].constraints)}, not "
+                          f"{constraint!r}.")
     available = list(dataset.spec.sensitive)
     if not available:
         raise FmauditError(f"Dataset {dataset.name!r} declares no sensitive attributes to mitigate for.")
@@ -91,8 +123,8 @@ def _check(method, constraint, sensitive, dataset, classes, tolerance):
         if method == "threshold_optimizer" and constraint == "equalized_odds":
             raise ConfigError("fairlearn's ThresholdOptimizer cannot relax equalized odds; leave tolerance "
                               "unset or use demographic_parity.")
-        if method == "reweighing":
-            raise ConfigError("reweighing has no tolerance: it removes the label-group dependence in the data.")
+        if not MITIGATIONS[method].tolerance:
+            raise ConfigError(f"{method} has no tolerance: it removes the label-group dependence in the data.")
 
 
 def _score_column():
@@ -198,6 +230,30 @@ def _reweighing(clf, record, ds, sensitive, positive, seed, max_train_samples, e
                  "weights": {"min": float(weight.min()), "max": float(weight.max())}}
 
 
+register_mitigation(
+    "threshold_optimizer", "Post-processing: a decision threshold per group on the model's scores (fairlearn "
+    "ThresholdOptimizer). Needs the sensitive attribute when predicting.", "threshold optimizer", "thresholds",
+    ("demographic_parity", "equalized_odds", "true_positive_rate_parity", "false_positive_rate_parity"))(
+    lambda j: _threshold_optimizer(j.clf, j.ds, j.sensitive, j.constraint, j.tolerance, j.positive, j.seed,
+                                   j.meta_base, j.record))
+register_mitigation(
+    "exponentiated_gradient", "Reductions: a randomized mixture of logistic regressions trained under the "
+    "constraint (fairlearn ExponentiatedGradient); predicts without the attribute.", "exponentiated gradient",
+    "expgrad", ("demographic_parity", "equalized_odds", "true_positive_rate_parity", "error_rate_parity"))(
+    lambda j: _exponentiated_gradient(j.clf, j.ds, j.sensitive, j.constraint, j.tolerance, j.positive, j.seed,
+                                      j.max_train_samples, j.meta_base, j.max_iter)[:2])
+register_mitigation(
+    "reweighing", "Pre-processing: retrain the same architecture on a resample where outcome and group are "
+    "independent (Kamiran & Calders); no constraint choice, predicts without the attribute.", "reweighing",
+    "reweighed", ("demographic_parity",), tolerance=False)(
+    lambda j: _reweighing(j.clf, j.record, j.ds, j.sensitive, j.positive, j.seed, j.max_train_samples, j.epochs,
+                          j.callbacks))
+
+#: name -> help and name -> constraints, for forms and ``--help``
+METHODS = {name: spec.help for name, spec in MITIGATIONS.items()}
+CONSTRAINTS = {name: spec.constraints for name, spec in MITIGATIONS.items()}
+
+
 def mitigate(store, model_id: str, *, method: str = "threshold_optimizer", constraint: str = "demographic_parity",
              sensitive: list[str] | str | None = None, tolerance: float | None = None, seed: int = 0,
              max_train_samples: int | None = 20000, max_iter: int = 50, epochs: int | None = None,
@@ -227,13 +283,9 @@ def mitigate(store, model_id: str, *, method: str = "threshold_optimizer", const
     meta_base = {k: v for k, v in clf.meta.items() if k not in ("kind", "base_rel", "randomized", "sensitive")}
     meta_base["mitigation"] = {"method": method, "constraint": constraint, "sensitive": sensitive,
                                "tolerance": tolerance, "seed": seed}
-    if method == "threshold_optimizer":
-        new, info = _threshold_optimizer(clf, ds, sensitive, constraint, tolerance, positive, seed, meta_base, record)
-    elif method == "exponentiated_gradient":
-        new, info, _ = _exponentiated_gradient(clf, ds, sensitive, constraint, tolerance, positive, seed,
-                                               max_train_samples, meta_base, max_iter)
-    else:
-        new, info = _reweighing(clf, record, ds, sensitive, positive, seed, max_train_samples, epochs, callbacks)
+    spec = MITIGATIONS[method]
+    new, info = spec.make(MitigationJob(clf, record, ds, sensitive, constraint, tolerance, positive, seed,
+                                        max_train_samples, max_iter, epochs, tuple(callbacks), meta_base))
     after = tradeoff_point(new, test, sensitive, positive)
     proba = new.predict_proba(test.X, groups=test.groups)
     import torch
@@ -242,15 +294,12 @@ def mitigate(store, model_id: str, *, method: str = "threshold_optimizer", const
                                      y_pred=new.decide(proba))
     metrics.update(split="test", mitigation={"method": method, "constraint": constraint, "sensitive": sensitive,
                                              "tolerance": tolerance, "before": before, "after": after, **info})
-    label = {"threshold_optimizer": "threshold optimizer", "exponentiated_gradient": "exponentiated gradient",
-             "reweighing": "reweighing"}[method]
-    how = f"fairness mitigation ({label}, {constraint.replace('_', ' ')} on {' x '.join(sensitive)}" + (
+    how = f"fairness mitigation ({spec.label}, {constraint.replace('_', ' ')} on {' x '.join(sensitive)}" + (
         f", tolerance {tolerance:g})" if tolerance is not None else ")")
-    suffix = {"threshold_optimizer": "thresholds", "exponentiated_gradient": "expgrad", "reweighing": "reweighed"}
     child = store.register_model(
-        new, dataset=record.dataset, name=f"{record.name}-{suffix[method]}", metrics=metrics, parent_id=record.id,
-        derivation={"how": how, "method": method, "constraint": constraint, "sensitive": sensitive,
-                    "tolerance": tolerance, "seed": seed},
+        new, dataset=record.dataset, name=f"{record.name}-{spec.suffix}", metrics=metrics, parent_id=record.id,
+        derivation={"how": how, "kind": Derivation.MITIGATED.value, "method": method, "constraint": constraint,
+                    "sensitive": sensitive, "tolerance": tolerance, "seed": seed},
         config={**record.config, "mitigation": {"method": method, "constraint": constraint, "sensitive": sensitive,
                                                 "tolerance": tolerance, "seed": seed, "max_iter": max_iter,
                                                 "max_train_samples": max_train_samples, "epochs": epochs}})

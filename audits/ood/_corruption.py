@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from fmcore.errors import ConfigError
+from fmcore.lineage import Derivation, derivation_kind
 
 from .._result import AuditResult
 from .._spec import register_audit
@@ -27,7 +28,7 @@ def default_reference(store, model_id: str) -> str | None:
     kind = "seed_cnn" if record.model in ("seed_cnn", "logreg") and _is_image(record) else record.model
     for m in store.list_models(record.dataset):
         train = (m.config or {}).get("train") or {}
-        if (m.model == kind and m.parent_id is None and m.derivation.get("how") == "trained"
+        if (m.model == kind and m.parent_id is None and derivation_kind(m.derivation) is Derivation.TRAINED
                 and not m.derivation.get("augment") and not train.get("augment") and not train.get("dp_epsilon")):
             return m.id
     return None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fmcore.errors import ConfigError
+from fmcore.lineage import Derivation
 
 from ._calibration import expected_calibration_error, fit_temperature, logits_of
 
@@ -92,6 +93,7 @@ def calibrate(store, model_id: str, name: str | None = None) -> CalibrateResult:
     metrics["calibration"] = {"temperature": t, "before": before, "after": after, "fitted_on": "val"}
     record = store.register_model(
         child, dataset=parent.dataset, name=name or f"{parent.name}-calibrated", metrics=metrics, parent_id=parent.id,
-        derivation={"how": f"temperature scaled (T = {t:.3f}, fitted on the validation split)", "temperature": t},
+        derivation={"kind": Derivation.CALIBRATED.value,
+                    "how": f"temperature scaled (T = {t:.3f}, fitted on the validation split)", "temperature": t},
         config={**parent.config, "calibrate": {"method": "temperature", "temperature": t, "fitted_on": "val"}})
     return CalibrateResult(record.id, parent.id, t, before, after)

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,17 +22,32 @@ import torch
 
 from fmcore.errors import ConfigError
 
-ATTACKS = {
-    "threshold": "Loss threshold: members of the training set tend to have lower loss. No training; fast.",
-    "blackbox": "ART black-box: a random forest learns member vs non-member from the loss on known examples.",
-    "rulebased": "ART rule-based: guesses 'member' whenever the model is right. The baseline any attack must beat.",
-    "label_only": "Label-only decision boundary: how far an example is from the boundary, using labels alone "
-                  "(HopSkipJump queries). Slow; capped sample.",
-    "lira": "LiRA (offline): reference models trained without each example calibrate how confident the model "
-            "should be on it; the strongest attack here, and the costliest (trains models).",
-}
+
+@dataclass(frozen=True)
+class MembershipAttack:
+    """A membership-inference attack: its name, help, whether it runs through ART, whether it works on text,
+    and ``run(data, params, progress) -> scores`` (or ``(scores, evaluated indices)``)."""
+
+    name: str
+    help: str
+    run: Callable
+    needs_art: bool = False
+    text: bool = False
+
+
+MEMBERSHIP_ATTACKS: dict[str, MembershipAttack] = {}
+
+
+def register_membership_attack(name: str, help: str, needs_art: bool = False,  # noqa: A002  (the field)
+                               text: bool = False):
+    """Decorator: register ``run(data, params, progress)`` as attack ``name``; adding one touches only it."""
+    def deco(run):
+        MEMBERSHIP_ATTACKS[name] = MembershipAttack(name, help, run, needs_art, text)
+        return run
+    return deco
+
+
 DEFAULT_ATTACKS = ("threshold", "blackbox", "rulebased", "lira")
-NEEDS_ART = ("blackbox", "rulebased", "label_only")
 
 
 @dataclass
@@ -70,10 +86,15 @@ def _numpy(inputs) -> np.ndarray:
     return inputs.numpy().astype(np.float32)
 
 
+@register_membership_attack(
+    "threshold", "Loss threshold: members of the training set tend to have lower loss. No training; fast.", text=True)
 def threshold(data: AttackData, params: dict, progress=None) -> np.ndarray:
     return -per_example_loss(data.classifier, data.inputs_eval, data.y_eval)
 
 
+@register_membership_attack(
+    "blackbox", "ART black-box: a random forest learns member vs non-member from the loss on known examples.",
+    needs_art=True)
 def blackbox(data: AttackData, params: dict, progress=None) -> np.ndarray:
     from art.attacks.inference.membership_inference import MembershipInferenceBlackBox
 
@@ -91,6 +112,9 @@ def blackbox(data: AttackData, params: dict, progress=None) -> np.ndarray:
     return np.asarray(out, dtype=np.float64).reshape(len(data.y_eval), -1)[:, -1]
 
 
+@register_membership_attack(
+    "rulebased", "ART rule-based: guesses 'member' whenever the model is right. The baseline any attack must beat.",
+    needs_art=True)
 def rulebased(data: AttackData, params: dict, progress=None) -> np.ndarray:
     from art.attacks.inference.membership_inference import MembershipInferenceBlackBoxRuleBased
 
@@ -100,6 +124,9 @@ def rulebased(data: AttackData, params: dict, progress=None) -> np.ndarray:
     return np.asarray(attack.infer(_numpy(data.inputs_eval), data.y_eval), dtype=np.float64).ravel()
 
 
+@register_membership_attack(
+    "label_only", "Label-only decision boundary: how far an example is from the boundary, using labels alone "
+    "(HopSkipJump queries). Slow; capped sample.", needs_art=True)
 def label_only(data: AttackData, params: dict, progress=None) -> tuple[np.ndarray, np.ndarray]:
     """Distances for a capped, balanced subset; returns ``(scores, positions in the evaluation set)``."""
     from art.attacks.evasion import HopSkipJump
@@ -122,6 +149,9 @@ def label_only(data: AttackData, params: dict, progress=None) -> tuple[np.ndarra
     return distance, pick
 
 
+@register_membership_attack(
+    "lira", "LiRA (offline): reference models trained without each example calibrate how confident the model "
+    "should be on it; the strongest attack here, and the costliest (trains models).")
 def lira(data: AttackData, params: dict, progress=None) -> np.ndarray:
     """Offline LiRA with a global variance (Carlini et al. 2022, sec. VI: the variant for few models)."""
     from fmcore.train import TrainConfig
@@ -174,5 +204,5 @@ def _reference_task(shared: dict, task: dict) -> np.ndarray:
     return logit_confidence(batched_logits(net, shared["inputs"], shared["classes"]), shared["y"])
 
 
-RUNNERS = {"threshold": threshold, "blackbox": blackbox, "rulebased": rulebased, "label_only": label_only,
-           "lira": lira}
+#: name -> help, for forms and ``--help``
+ATTACKS = {name: spec.help for name, spec in MEMBERSHIP_ATTACKS.items()}

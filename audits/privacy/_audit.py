@@ -10,7 +10,7 @@ from fmcore.errors import ConfigError, FmauditError, UnknownNameError
 
 from .._result import AuditResult
 from .._spec import register_audit
-from ._attacks import ATTACKS, DEFAULT_ATTACKS, NEEDS_ART, RUNNERS, AttackData, per_example_loss
+from ._attacks import ATTACKS, DEFAULT_ATTACKS, MEMBERSHIP_ATTACKS, AttackData, per_example_loss
 from ._roc import summarize
 
 
@@ -23,7 +23,7 @@ def _attack_list(requested, modality: str) -> list[str]:
         if a not in ATTACKS:
             raise UnknownNameError("membership-inference attack", a, list(ATTACKS))
     if modality == "text":
-        bad = [a for a in requested if a in NEEDS_ART or a == "lira"]
+        bad = [a for a in requested if not MEMBERSHIP_ATTACKS[a].text]
         if bad:
             raise ConfigError(f"Attack(s) {bad} need numeric inputs or reference models; for text models use "
                               "threshold.")
@@ -97,7 +97,7 @@ def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
         xv = classifier.encode(val.X)
         population = (join(x_fit, xv), np.r_[y_fit, val.y])
     clip = None
-    if any(a in NEEDS_ART for a in attacks):
+    if any(MEMBERSHIP_ATTACKS[a].needs_art for a in attacks):
         from ..robustness import feature_range
 
         clip = feature_range(classifier, dataset["train"])
@@ -111,7 +111,7 @@ def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
                 progress((i + fraction) / len(attacks), message)
 
         sub(0.0, f"attack {name}")
-        out = RUNNERS[name](data, params, sub)
+        out = MEMBERSHIP_ATTACKS[name].run(data, params, sub)
         scores, pick = out if isinstance(out, tuple) else (out, np.arange(len(y_eval)))
         s = summarize(scores, member_eval[pick])
         rocs += [{"attack": name, "fpr": f, "tpr": t} for f, t in zip(s["roc"]["fpr"], s["roc"]["tpr"], strict=True)]

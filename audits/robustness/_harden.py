@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from fmcore.errors import FmauditError
+from fmcore.lineage import Derivation
 
 from ._attacks import check_eps, get_attack
 from ._estimator import attack_inputs
@@ -103,8 +104,8 @@ def harden(store, model_id: str, *, attack: str = "pgd", eps: float = 0.1, epoch
     metrics["hardening"] = {"before": before, "after": after}
     record = store.register_model(
         clf, dataset=parent.dataset, name=f"{parent.name}-hardened", metrics=metrics, parent_id=parent.id,
-        derivation={"how": how, "attack": spec.name, "eps": eps, "steps": k, "adversarial_share": adversarial_share,
-                    "epochs": epochs, "seed": seed},
+        derivation={"how": how, "kind": Derivation.HARDENED.value, "attack": spec.name, "eps": eps, "steps": k,
+                    "adversarial_share": adversarial_share, "epochs": epochs, "seed": seed},
         config={**parent.config, "harden": {"attack": spec.name, "eps": eps, "steps": k, "epochs": epochs,
                                             "lr": lr, "batch_size": batch_size}},
         extra_json={"history.json": state.history})

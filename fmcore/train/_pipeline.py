@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from ..errors import FmauditError
+from ..lineage import Derivation
 from ._augment import parse_augment
 from ._callbacks import Callback, CancelCallback, EarlyStopping
 from ._config import TrainConfig
@@ -97,7 +98,8 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
         if state.privacy:
             clf.meta["privacy"] = state.privacy
         if store is not None:
-            derivation = {"how": "trained", "dataset": dataset, "dataset_sha256": ds.provenance.sha256,
+            derivation = {"how": "trained",
+                          "kind": Derivation.TRAINED.value, "dataset": dataset, "dataset_sha256": ds.provenance.sha256,
                           "seed": config.seed, "split_seed": config.split_seed}
             if augment:
                 derivation["augment"] = augment  # each augmentation with all its parameters

@@ -163,3 +163,32 @@ def test_user_dataset_trains(store, tmp_path, good_rows):
     assert store.get_model(r.model_id).dataset == "loans"
     with pytest.raises(NotFoundError, match="exists already"):
         store.add_dataset(tmp_path / "loans.csv", "approved", ["sex"], name="loans")
+
+
+def test_derivation_kind_is_stored_and_read_from_older_records():
+    from fmcore.lineage import Derivation, derivation_kind
+
+    assert derivation_kind({"how": "trained", "kind": "trained"}) is Derivation.TRAINED
+    old = {  # sentences as records made before the kind was stored said them
+        "trained": Derivation.TRAINED, "pretrained": Derivation.PRETRAINED, "imported": Derivation.IMPORTED,
+        "trained (scratch baseline)": Derivation.SCRATCH_BASELINE, "transfer (frozen conv)": Derivation.TRANSFERRED,
+        "fine-tuned (lora)": Derivation.FINETUNED, "compressed (int8)": Derivation.COMPRESSED,
+        "adversarially trained (pgd eps 0.1, 5 steps, 50% adversarial)": Derivation.HARDENED,
+        "fairness mitigation (threshold optimizer, demographic parity on sex)": Derivation.MITIGATED,
+        "temperature scaled (T = 1.3)": Derivation.CALIBRATED, "something else": Derivation.REGISTERED}
+    for how, kind in old.items():
+        assert derivation_kind({"how": how}) is kind, how
+    assert derivation_kind(None) is Derivation.REGISTERED
+
+
+def test_trained_and_compressed_models_record_their_kind(tmp_path):
+    from fmcore.compress import compress
+    from fmcore.lineage import Derivation
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path)
+    mid = train_model("digits", "logreg", TrainConfig(epochs=1), store=st).model_id
+    assert st.get_model(mid).derivation["kind"] == Derivation.TRAINED
+    child = compress(st, mid, "fp16").model_id
+    assert st.get_model(child).derivation["kind"] == Derivation.COMPRESSED
