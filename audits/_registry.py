@@ -17,6 +17,7 @@ def load_audits() -> dict[str, AuditSpec]:
 
 
 def get_audit(name: str) -> AuditSpec:
+    """The audit registered as ``name`` (an unknown name lists the known ones)."""
     load_audits()
     if name not in AUDITS:
         raise UnknownNameError("audit", name, list(AUDITS))

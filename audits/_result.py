@@ -14,6 +14,7 @@ TRACKED_PACKAGES = ("torch", "numpy", "scikit-learn", "fairlearn", "adversarial-
 
 
 def package_versions(names=TRACKED_PACKAGES) -> dict[str, str]:
+    """Versions of the packages an audit's numbers depend on, for the record."""
     out = {"python": platform.python_version()}
     for name in names:
         try:
@@ -73,15 +74,19 @@ class AuditResult:
         self.metrics, self.tables = _finite(self.metrics), _finite(self.tables)
 
     def to_dict(self) -> dict:
+        """The result as a plain, JSON-ready dict."""
         return asdict(self)
 
     def to_json(self) -> str:
+        """The result as JSON text."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False)
 
     @classmethod
     def from_dict(cls, data: dict) -> AuditResult:
+        """A result from its dict."""
         return cls(**data)
 
     @classmethod
     def from_json(cls, text: str) -> AuditResult:
+        """A result from its JSON text."""
         return cls.from_dict(json.loads(text))

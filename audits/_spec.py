@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class AuditSpec:
+    """An audit: its name, title, description, function, default parameters and what context it needs."""
     name: str
     title: str
     description: str

@@ -71,6 +71,45 @@ def _robust(net, x, y, adv_parent, eps: float, steps: int) -> dict:
             "gradient_masking_suspected": own is not None and own > transfer + 0.05}
 
 
+def _parent_attack(base, x, y, eps: float, steps: int, samples: int, seed: int):
+    """PGD examples against the parent on a seeded sample: ``(inputs, labels, adversarial inputs, robust accuracy)``;
+    every variant is attacked with its own gradients and with these (the transferred attack)."""
+    from .robustness._torch_pgd import pgd
+
+    rng = np.random.default_rng(seed)
+    idx = torch.from_numpy(np.sort(rng.choice(len(y), min(samples, len(y)), replace=False)))
+    xr, yr = x[idx], torch.from_numpy(y[idx.numpy()])
+    for p in base.net.parameters():
+        p.requires_grad_(False)
+    adv = pgd(base.net, xr, yr, eps=eps, steps=steps, clip=(0.0, 1.0))
+    with torch.inference_mode():
+        robust = float((base.net(adv).argmax(-1) == yr).float().mean())
+    return xr, yr, adv, robust
+
+
+def _per_class(model_id: str, method: str, pred: np.ndarray, y: np.ndarray, classes, per0: np.ndarray) -> list[dict]:
+    """A variant's accuracy on each class present in ``y``, and its change from the parent's (``per0``)."""
+    rows = []
+    for c, name in enumerate(classes):
+        mask = y == c
+        if mask.any():
+            acc_c = float((pred[mask] == c).mean())
+            rows.append({"model_id": model_id, "method": method, "class": name, "accuracy": acc_c,
+                         "delta": acc_c - float(per0[c])})
+    return rows
+
+
+def _flip(model_id: str, method: str, j: int, test, classes, pred0, pred, modality: str) -> dict:
+    """Test example ``j``, whose answer the variant changed: both answers, the truth, and the image or row."""
+    item = {"model_id": model_id, "method": method, "index": j, "true": classes[int(test.y[j])],
+            "parent_pred": classes[int(pred0[j])], "variant_pred": classes[int(pred[j])]}
+    if modality == "image":
+        item["image"] = np.round(np.asarray(test.X[j])[0], 2).tolist()
+    else:
+        item["row"] = {k: (v.item() if hasattr(v, "item") else v) for k, v in test.X.iloc[j].items()}
+    return item
+
+
 def compression_audit(store, model_id: str, *, repeats: int = 20, threads: int = 1, eps: float = 0.1,
                       pgd_steps: int = 10, robust_samples: int = 200, max_flips: int = 12, seed: int = 0,
                       progress=None) -> AuditResult:
@@ -97,18 +136,9 @@ def compression_audit(store, model_id: str, *, repeats: int = 20, threads: int =
                          for c in range(len(classes))])
         tabular_groups = base.modality == "tabular" and test.groups is not None and len(test.groups.columns)
         gaps0 = _gaps(pred0, test, positive) if tabular_groups and len(classes) == 2 else None
-        rob0 = adv0 = None
+        xr = yr = adv0 = rob0 = None
         if base.modality == "image":
-            rng = np.random.default_rng(seed)
-            idx = torch.from_numpy(np.sort(rng.choice(len(test), min(robust_samples, len(test)), replace=False)))
-            xr, yr = x[idx], torch.from_numpy(test.y[idx.numpy()])
-            from .robustness._torch_pgd import pgd
-
-            for p in base.net.parameters():
-                p.requires_grad_(False)
-            adv0 = pgd(base.net, xr, yr, eps=eps, steps=pgd_steps, clip=(0.0, 1.0))
-            with torch.inference_mode():
-                rob0 = float((base.net(adv0).argmax(-1) == yr).float().mean())
+            xr, yr, adv0, rob0 = _parent_attack(base, x, test.y, eps, pgd_steps, robust_samples, seed)
         lat0 = {b: latency_ms(base.net, x[:b], repeats) for b in (1, 256)}
         rows, flips, per_class = [], [], []
         for i, rec in enumerate(variants):
@@ -128,13 +158,9 @@ def compression_audit(store, model_id: str, *, repeats: int = 20, threads: int =
                    "latency_b256_ms": lat[256]["median"], "latency_b256_iqr_ms": lat[256]["p75"] - lat[256]["p25"],
                    "latency_b1_ratio": lat[1]["median"] / lat0[1]["median"],
                    "latency_b256_ratio": lat[256]["median"] / lat0[256]["median"]}
-            for c, name in enumerate(classes):
-                mask = test.y == c
-                if mask.any():
-                    acc_c = float((pred[mask] == c).mean())
-                    per_class.append({"model_id": rec.id, "method": row["method"], "class": name,
-                                      "accuracy": acc_c, "delta": acc_c - float(per0[c])})
-            worst = min((r for r in per_class if r["model_id"] == rec.id), key=lambda r: r["delta"])
+            mine = _per_class(rec.id, row["method"], pred, test.y, classes, per0)
+            per_class += mine
+            worst = min(mine, key=lambda r: r["delta"])
             row["worst_class"], row["worst_class_delta"] = worst["class"], worst["delta"]
             if gaps0 is not None:
                 gaps = _gaps(pred, test, positive)
@@ -147,14 +173,8 @@ def compression_audit(store, model_id: str, *, repeats: int = 20, threads: int =
                 own = r["robust_accuracy"]
                 row.update(r, robust_accuracy_delta=None if own is None else own - rob0)
             rows.append(row)
-            for j in changed[:max_flips]:
-                item = {"model_id": rec.id, "method": row["method"], "index": int(j), "true": classes[int(test.y[j])],
-                        "parent_pred": classes[int(pred0[j])], "variant_pred": classes[int(pred[j])]}
-                if base.modality == "image":
-                    item["image"] = np.round(np.asarray(test.X[j])[0], 2).tolist()
-                else:
-                    item["row"] = {k: (v.item() if hasattr(v, "item") else v) for k, v in test.X.iloc[j].items()}
-                flips.append(item)
+            flips += [_flip(rec.id, row["method"], int(j), test, classes, pred0, pred, base.modality)
+                      for j in changed[:max_flips]]
     finally:
         torch.set_num_threads(old_threads)
     parent_row = {"model_id": parent.id, "method": "original", "size_bytes": parent.size_bytes, "accuracy": acc0,

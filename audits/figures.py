@@ -97,6 +97,7 @@ def confusion_matrix(matrix: list[list[int]], classes: list[str]) -> go.Figure:
 
 
 def per_class_accuracy(classes: list[str], values: list[float]) -> go.Figure:
+    """Bars: test accuracy (recall) of each class."""
     fig = go.Figure(go.Bar(x=list(classes), y=values, marker_color=BLUE, text=[f"{v:.1%}" for v in values],
                            textposition="outside"))
     fig.update_yaxes(range=[0, 1.08], tickformat=".0%", title="accuracy (recall)")

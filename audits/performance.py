@@ -16,6 +16,7 @@ from .stats import bootstrap_interval, wilson
                 "recall with Wilson intervals, the confusion matrix, and the majority-class baseline the model must "
                 "beat.", {"split": "test", "max_samples": None, "n_boot": 1000, "seed": 0})
 def performance(classifier, dataset, params: dict, progress=None) -> AuditResult:
+    """Accuracy and macro-F1 with bootstrap intervals, balanced accuracy, recall per class and the majority baseline."""
     import torch
 
     from fmcore.train import classification_metrics, majority_baseline

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Dimension:
+    """One scorecard row: its name, direction, whether it is a proportion, getter and radar axis."""
     name: str
     higher_is_better: bool | None  # None: context only (never marked best or worst)
     proportion: bool  # shown as a percentage

@@ -18,10 +18,12 @@ class Options:
     _kind = "option"
 
     def to_dict(self) -> dict:
+        """The options as a plain dict."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict):
+        """Options from a dict; an unknown key is refused with the known ones."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:

@@ -47,10 +47,12 @@ class LocalExecutor:
     name = "local"
 
     def describe(self) -> dict:
+        """Where tasks run: this process, with its CPU count."""
         return {"executor": "local", "cpus": 1}
 
     def map(self, fn, tasks: list[dict], shared=None, *, threads: int | None = None, progress=None,
             is_cancelled=None, label: str = "task") -> list:
+        """Run ``fn(shared, task)`` for each task here, in order, each seeded with its own seed."""
         import numpy as np
         import torch
 
@@ -110,6 +112,7 @@ class RayExecutor:
         return ray
 
     def describe(self) -> dict:
+        """Where tasks run: the Ray cluster's address, nodes and CPUs (connects if needed)."""
         ray = self._ray()
         res = ray.cluster_resources()
         return {"executor": "ray", "address": self.address or "local instance", "cpus": int(res.get("CPU", 0)),
@@ -117,6 +120,8 @@ class RayExecutor:
 
     def map(self, fn, tasks: list[dict], shared=None, *, threads: int | None = None, progress=None,
             is_cancelled=None, label: str = "task") -> list:
+        """Run ``fn(shared, task)`` for each task as a Ray task (``shared`` put once in the object store), results in
+        task order."""
         from .config import default_threads
         from .errors import JobCancelled
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 
 class Derivation(StrEnum):
+    """The kind of step that made a model (stored as ``derivation['kind']``)."""
     TRAINED = "trained"
     PRETRAINED = "pretrained"
     FINETUNED = "fine-tuned"

@@ -26,6 +26,7 @@ NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 
 def users_path(home: str | Path | None = None) -> Path:
+    """The dashboard users file of the store at ``home`` (``users.json``)."""
     from .config import home as default_home
 
     return Path(home) if home else default_home()
@@ -36,12 +37,14 @@ def _users_file(home=None) -> Path:
 
 
 def hash_password(password: str, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
+    """A PBKDF2-SHA256 hash of ``password`` with a random (or given) salt, as one string."""
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
     return f"pbkdf2_sha256${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def check_password(password: str, stored: str) -> bool:
+    """True when ``password`` matches the ``stored`` hash (constant-time comparison)."""
     try:
         scheme, iterations, salt, digest = stored.split("$")
     except ValueError:
@@ -53,6 +56,7 @@ def check_password(password: str, stored: str) -> bool:
 
 
 def load_users(home=None) -> dict[str, dict]:
+    """Dashboard users by name (``role``, password hash); empty without a users file."""
     path = _users_file(home)
     if not path.exists():
         return {}
@@ -63,6 +67,7 @@ def load_users(home=None) -> dict[str, dict]:
 
 
 def add_user(name: str, password: str, role: str, home=None) -> None:
+    """Add or replace dashboard user ``name`` with ``role`` (viewer or auditor); the file stays mode 600."""
     if not NAME.match(name):
         raise ConfigError("A user name is 1-64 letters, digits, or . _ @ -.")
     if role not in ROLES:

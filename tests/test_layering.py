@@ -70,3 +70,34 @@ def test_no_import_cycles_between_subpackages(package):
               and graph.chain_exists(importer=f"{package}.{a}", imported=f"{package}.{b}", as_packages=True)
               and graph.chain_exists(importer=f"{package}.{b}", imported=f"{package}.{a}", as_packages=True)]
     assert cycles == []
+
+
+def test_every_public_function_of_fmcore_and_audits_has_a_docstring():
+    import ast
+
+    undocumented = []
+    for package in ("fmcore", "audits"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text())
+            for node in tree.body:
+                if isinstance(node, ast.FunctionDef | ast.ClassDef) and not node.name.startswith("_"):
+                    if not ast.get_docstring(node):
+                        undocumented.append(f"{path.relative_to(ROOT)}:{node.name}")
+                    if isinstance(node, ast.ClassDef):
+                        undocumented += [f"{path.relative_to(ROOT)}:{node.name}.{f.name}" for f in node.body
+                                         if isinstance(f, ast.FunctionDef) and not f.name.startswith("_")
+                                         and not ast.get_docstring(f)]
+    assert undocumented == []
+
+
+def test_no_function_over_a_hundred_lines():
+    """Functions stay readable (the aim is ~80 lines; a hundred is the hard stop)."""
+    import ast
+
+    long = []
+    for package in ("fmaudit", "dashboard", "audits", "fmcore"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.FunctionDef) and node.end_lineno - node.lineno + 1 > 100:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert long == []

@@ -90,6 +90,7 @@ LOADER = """<script>
 
 
 def render_html(report: dict) -> str:
+    """The self-contained HTML report of ``report`` (charts drawn offline)."""
     m = report["model"]
     pol = report.get("policy")
     parts = [f"<h1>Audit report: {_esc(m['name'])}</h1>",

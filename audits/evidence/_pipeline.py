@@ -23,6 +23,7 @@ STEPS = ("name", "train", "model_id", "audits", "report")
 
 
 def load_pipeline(path: str | Path) -> dict:
+    """Load and check a pipeline YAML file."""
     import yaml
 
     path = Path(path)

@@ -88,6 +88,7 @@ def parse_policy(text: str, source: str = "policy") -> dict:
 
 
 def load_policy(path: str | Path) -> dict:
+    """Load and check a policy YAML file (every problem listed at once)."""
     path = Path(path)
     if not path.is_file():
         raise PolicyError(f"No policy file at {path}. Shipped examples are in policies/.")

@@ -90,6 +90,7 @@ def analyse(y01, p01, scores, columns: dict[str, np.ndarray], n_boot: int, seed:
                 {"sensitive": None, "intersectional": False, "split": "test", "n_boot": 200, "seed": 0,
                  "min_group_size": 30, "positive_class": None, "max_samples": None})
 def fairness(classifier, dataset, params: dict, progress=None) -> AuditResult:
+    """The fairness audit: group metrics with intervals, disparities, intersections and a verdict."""
     started = time.perf_counter()
     available = list(dataset.spec.sensitive)
     sensitive = list(params["sensitive"] or available)

@@ -27,6 +27,7 @@ from ._metrics import encode_groups, group_metrics, headline_disparities
 
 @dataclass
 class MitigationResult:
+    """A mitigated model: its id, parent, method, constraint and the disparities before and after."""
     model_id: str
     parent_id: str
     method: str
@@ -38,6 +39,7 @@ class MitigationResult:
     seconds: float
 
     def summary(self) -> dict:
+        """The headline numbers, JSON-ready."""
         return {"model_id": self.model_id, "parent_id": self.parent_id, "method": self.method,
                 "constraint": self.constraint, "sensitive": self.sensitive, "tolerance": self.tolerance,
                 "before": self.before, "after": self.after, "seconds": round(self.seconds, 2)}

@@ -126,6 +126,7 @@ def _gap(rows: list[dict], key: str, min_group: int) -> tuple[float | None, str]
                 {"split": "test", "calibration_split": "val", "bins": 15, "alpha": 0.1, "n_boot": 500, "seed": 0,
                  "sensitive": None, "min_group_size": 30, "max_samples": None})
 def calibration(classifier, dataset, params: dict, progress=None) -> AuditResult:
+    """The calibration audit: ECE with its interval, temperature scaling, conformal coverage per group."""
     started = time.perf_counter()
     bins, alpha, seed = int(params["bins"]), float(params["alpha"]), int(params["seed"])
     if not 0 < alpha < 1:

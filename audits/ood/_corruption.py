@@ -84,6 +84,7 @@ def _gallery_item(spec, x, original, severity, pred, true, classes, modality):
                 {"corruptions": None, "severities": list(SEVERITIES), "samples": 1000, "seed": 0, "split": "test",
                  "reference": "auto", "batch_size": 512}, needs=("store",))
 def corruption(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
+    """The corruption audit: accuracy per corruption and severity, and the mean corruption error."""
     started = time.perf_counter()
     modality = classifier.modality
     specs = corruptions_for(modality, params.get("corruptions"))

@@ -28,6 +28,7 @@ SEVERITIES = (1, 2, 3, 4, 5)
 
 @dataclass(frozen=True)
 class CorruptionSpec:
+    """A corruption: its name, family, kinds of input, parameter per severity and the function that applies it."""
     name: str
     modality: str
     family: str
@@ -37,6 +38,7 @@ class CorruptionSpec:
     apply: Callable
 
     def value(self, severity: int):
+        """The parameter's value at ``severity`` (1 mild to 5 severe)."""
         if severity not in SEVERITIES:
             raise ConfigError(f"Severity {severity} is out of range; use 1 (mild) to 5 (severe).")
         return self.levels[severity - 1]
@@ -271,6 +273,7 @@ def _punctuation(texts, rate, rng):
 
 # -- tables ---------------------------------------------------------------------------------------
 def numeric_columns(frame, columns) -> list[str]:
+    """The numeric feature columns of a tabular dataset."""
     import pandas as pd
 
     return [c for c in columns if pd.api.types.is_numeric_dtype(frame[c])]

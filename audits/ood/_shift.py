@@ -82,6 +82,7 @@ def image_features(x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def text_features(texts) -> dict[str, np.ndarray]:
+    """Simple per-text features (length, word count, share of unknown tokens) for drift tests."""
     t = [str(s) for s in texts]
     chars = np.array([max(1, len(s)) for s in t], dtype=float)
     return {"characters": chars, "words": np.array([len(s.split()) for s in t], dtype=float),
@@ -179,6 +180,7 @@ def _fairness(classifier, sides: dict, min_group: int) -> tuple[list[dict], dict
                 {"to": None, "samples": 2000, "seed": 0, "split": "test", "min_group_size": 30, "bins": 15,
                  "batch_size": 512}, needs=("store",))
 def shift(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
+    """The shift audit: accuracy and calibration on another dataset, drift per feature and output, OOD detection."""
     from fmcore.data import load_dataset
 
     started = time.perf_counter()

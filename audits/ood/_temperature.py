@@ -20,6 +20,7 @@ from ._calibration import expected_calibration_error, fit_temperature, logits_of
 
 @dataclass
 class CalibrateResult:
+    """A temperature-scaled model: its id, parent, temperature, and calibration before and after."""
     model_id: str
     parent_id: str
     temperature: float
@@ -27,6 +28,7 @@ class CalibrateResult:
     after: dict
 
     def summary(self) -> dict:
+        """The headline numbers, JSON-ready."""
         return {"model_id": self.model_id, "parent_id": self.parent_id, "temperature": self.temperature,
                 "before": self.before, "after": self.after}
 

@@ -66,6 +66,7 @@ class AttackData:
 
 
 def per_example_loss(classifier, inputs, y: np.ndarray) -> np.ndarray:
+    """The model's cross-entropy loss on each example."""
     logits = classifier.logits(inputs).double()
     return torch.nn.functional.cross_entropy(logits, torch.as_tensor(y), reduction="none").numpy()
 
@@ -89,6 +90,7 @@ def _numpy(inputs) -> np.ndarray:
 @register_membership_attack(
     "threshold", "Loss threshold: members of the training set tend to have lower loss. No training; fast.", text=True)
 def threshold(data: AttackData, params: dict, progress=None) -> np.ndarray:
+    """Membership scores from the loss: lower loss, more likely a member."""
     return -per_example_loss(data.classifier, data.inputs_eval, data.y_eval)
 
 
@@ -96,6 +98,7 @@ def threshold(data: AttackData, params: dict, progress=None) -> np.ndarray:
     "blackbox", "ART black-box: a random forest learns member vs non-member from the loss on known examples.",
     needs_art=True)
 def blackbox(data: AttackData, params: dict, progress=None) -> np.ndarray:
+    """Membership scores from ART's black-box attack (a random forest on the loss)."""
     from art.attacks.inference.membership_inference import MembershipInferenceBlackBox
 
     from ..robustness import art_estimator
@@ -116,6 +119,7 @@ def blackbox(data: AttackData, params: dict, progress=None) -> np.ndarray:
     "rulebased", "ART rule-based: guesses 'member' whenever the model is right. The baseline any attack must beat.",
     needs_art=True)
 def rulebased(data: AttackData, params: dict, progress=None) -> np.ndarray:
+    """Membership scores from ART's rule-based attack: 1 where the model is right."""
     from art.attacks.inference.membership_inference import MembershipInferenceBlackBoxRuleBased
 
     from ..robustness import art_estimator

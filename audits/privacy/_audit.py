@@ -39,25 +39,9 @@ def _content(split, i: int, modality: str):
                     for k, v in split.X.iloc[i].items()}}
 
 
-@register_audit("privacy", "Privacy",
-                "Membership inference: loss threshold, ART black-box and rule-based, label-only decision boundary "
-                "and offline LiRA with reference models; ROC, AUC, TPR at 0.1% and 1% FPR, advantage, an "
-                "empirical lower bound on epsilon, and the most exposed training records.",
-                {"attacks": None, "samples": 500, "reference_models": 4, "reference_max_train": 5000,
-                 "label_only_samples": 50, "label_only_iterations": 5, "exposed": 8, "seed": 0})
-def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
-    started = time.perf_counter()
-    if classifier.needs_groups:
-        raise FmauditError("This model adds per-group thresholds to its parent's scores; audit the parent's privacy.")
-    attacks = _attack_list(params["attacks"], classifier.modality)
-    seed = int(params["seed"])
-    rng = np.random.default_rng(seed)
-    training = classifier.meta.get("training") or {}
-    train_rows = int(training.get("train_rows") or len(dataset["train"]))
-    members_split, others_split = dataset["train"].head(train_rows), dataset["test"]
-    n = int(min(int(params["samples"]), len(members_split), len(others_split)))
-    if n < 20:
-        raise ConfigError(f"Too few examples to attack: {n} (samples={params['samples']}); use at least 20.")
+def _attack_data(classifier, dataset, params, attacks, rng, members_split, others_split, n):
+    """``n`` seeded members and ``n`` non-members, each split into the attacker's fit half and the evaluation half
+    (encoded as the model takes them), the reference population for LiRA, and where each evaluated row came from."""
     m_idx = np.sort(rng.choice(len(members_split), n, replace=False))
     o_idx = np.sort(rng.choice(len(others_split), n, replace=False))
     fit_m, eval_m = np.zeros(n, bool), np.zeros(n, bool)
@@ -102,6 +86,47 @@ def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
 
         clip = feature_range(classifier, dataset["train"])
     data = AttackData(classifier, x_fit, y_fit, member_fit, x_eval, y_eval, member_eval, population, clip)
+    return data, eval_source
+
+
+def _exposed(classifier, data, scores, pick, best_attack, eval_source, members_split, limit):
+    """The members the strongest attack is surest of, with their label, prediction, loss and content."""
+    loss = per_example_loss(classifier, data.inputs_eval, data.y_eval)
+    pred = classifier.logits(data.inputs_eval).argmax(-1).numpy()
+    order = [j for j in np.argsort(-scores, kind="mergesort") if data.member_eval[pick[j]]][:limit]
+    classes = classifier.classes
+    exposed = []
+    for rank, j in enumerate(order, 1):
+        e = pick[j]
+        split_name, idx = eval_source[e]
+        exposed.append({"rank": rank, "attack": best_attack, "score": float(scores[j]), "split": split_name,
+                        "index": idx, "label": classes[int(data.y_eval[e])], "predicted": classes[int(pred[e])],
+                        "loss": float(loss[e]), **_content(members_split, idx, classifier.modality)})
+    return exposed
+
+
+@register_audit("privacy", "Privacy",
+                "Membership inference: loss threshold, ART black-box and rule-based, label-only decision boundary "
+                "and offline LiRA with reference models; ROC, AUC, TPR at 0.1% and 1% FPR, advantage, an "
+                "empirical lower bound on epsilon, and the most exposed training records.",
+                {"attacks": None, "samples": 500, "reference_models": 4, "reference_max_train": 5000,
+                 "label_only_samples": 50, "label_only_iterations": 5, "exposed": 8, "seed": 0})
+def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
+    """The privacy audit: membership-inference attacks, ROC, TPR at low FPR, epsilon bounds and exposed records."""
+    started = time.perf_counter()
+    if classifier.needs_groups:
+        raise FmauditError("This model adds per-group thresholds to its parent's scores; audit the parent's privacy.")
+    attacks = _attack_list(params["attacks"], classifier.modality)
+    seed = int(params["seed"])
+    rng = np.random.default_rng(seed)
+    training = classifier.meta.get("training") or {}
+    train_rows = int(training.get("train_rows") or len(dataset["train"]))
+    members_split, others_split = dataset["train"].head(train_rows), dataset["test"]
+    n = int(min(int(params["samples"]), len(members_split), len(others_split)))
+    if n < 20:
+        raise ConfigError(f"Too few examples to attack: {n} (samples={params['samples']}); use at least 20.")
+    data, eval_source = _attack_data(classifier, dataset, params, attacks, rng, members_split, others_split, n)
+    y_eval, member_eval = data.y_eval, data.member_eval
     rows, rocs, scores_by = [], [], {}
     for i, name in enumerate(attacks):
         t0 = time.perf_counter()
@@ -121,17 +146,8 @@ def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
         scores_by[name] = (scores, pick)
     best = max(rows, key=lambda r: r["auc"])
     scores, pick = scores_by[best["attack"]]
-    loss = per_example_loss(classifier, x_eval, y_eval)
-    pred = classifier.logits(x_eval).argmax(-1).numpy()
-    order = [j for j in np.argsort(-scores, kind="mergesort") if member_eval[pick[j]]][: int(params["exposed"])]
-    classes = classifier.classes
-    exposed = []
-    for rank, j in enumerate(order, 1):
-        e = pick[j]
-        split_name, idx = eval_source[e]
-        exposed.append({"rank": rank, "attack": best["attack"], "score": float(scores[j]), "split": split_name,
-                        "index": idx, "label": classes[int(y_eval[e])], "predicted": classes[int(pred[e])],
-                        "loss": float(loss[e]), **_content(members_split, idx, classifier.modality)})
+    exposed = _exposed(classifier, data, scores, pick, best["attack"], eval_source, members_split,
+                       int(params["exposed"]))
     score_rows = [{"split": src[0], "index": src[1], "member": bool(member_eval[e])}
                   for e, src in enumerate(eval_source)]
     for name, (sc, pk) in scores_by.items():

@@ -23,6 +23,7 @@ def roc_points(scores: np.ndarray, member: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
+    """The area under a ROC curve given by its points."""
     return float(np.trapezoid(tpr, fpr))
 
 

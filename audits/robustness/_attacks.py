@@ -23,6 +23,7 @@ class AttackSpec:
     modalities: tuple[str, ...] = ("image", "tabular")  # the kinds of model input the attack applies to
 
     def fits(self, modality: str) -> bool:
+        """True when the attack applies to models of ``modality``."""
         return modality in self.modalities
 
     def build(self, estimator, eps: float | None, batch_size: int, **overrides):
@@ -81,6 +82,7 @@ ATTACKS: dict[str, AttackSpec] = {a.name: a for a in [
 
 
 def get_attack(name: str) -> AttackSpec:
+    """The attack registered as ``name`` (an unknown name lists the known ones)."""
     if name not in ATTACKS:
         raise UnknownNameError("attack", name, list(ATTACKS))
     return ATTACKS[name]

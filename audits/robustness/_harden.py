@@ -17,6 +17,7 @@ from ._torch_pgd import pgd, pgd_batched
 
 @dataclass
 class HardenResult:
+    """An adversarially trained model: its id, parent, clean and robust accuracy before and after."""
     model_id: str
     parent_id: str
     before: dict
@@ -25,6 +26,7 @@ class HardenResult:
     seconds: float
 
     def summary(self) -> dict:
+        """The headline numbers, JSON-ready."""
         return {"model_id": self.model_id, "parent_id": self.parent_id, "before": self.before, "after": self.after,
                 "seconds": round(self.seconds, 1), "history": self.history}
 

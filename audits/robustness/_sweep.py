@@ -215,6 +215,7 @@ def _text_audit(classifier, dataset, params, eps_list, progress, started) -> Aud
                  "batch_size": 500, "compare_fgsm": True, "blackbox_check_samples": 100,
                  "steps": None, "max_iter": None, "constraints": "valid", "immutable": None})
 def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
+    """The robustness audit: accuracy under attack at each epsilon with intervals, checks and attacked examples."""
     started = time.perf_counter()
     if classifier.needs_groups:
         raise FmauditError("This model decides with a threshold per sensitive group (a fairness mitigation); attack "

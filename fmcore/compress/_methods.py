@@ -83,6 +83,7 @@ def parse_method(text: str) -> tuple[str, float | None]:
 
 @dataclass
 class CompressResult:
+    """One compressed variant: its id, parent, method, size and accuracy against the parent's."""
     model_id: str
     parent_id: str
     method: str
@@ -93,6 +94,7 @@ class CompressResult:
     seconds: float
 
     def summary(self) -> dict:
+        """The variant's headline numbers, JSON-ready."""
         return {"model_id": self.model_id, "parent_id": self.parent_id, "method": self.method,
                 "size_bytes": self.size_bytes, "parent_size_bytes": self.parent_size_bytes,
                 "size_ratio": self.size_bytes / max(1, self.parent_size_bytes), "accuracy": self.accuracy,

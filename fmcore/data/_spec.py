@@ -25,6 +25,7 @@ class Provenance:
     origin: str = ""
 
     def to_dict(self) -> dict:
+        """The provenance as a plain dict."""
         return asdict(self)
 
 
@@ -52,6 +53,7 @@ class DatasetSpec:
     immutable: tuple[str, ...] = ()  # features an attack may not change (e.g. age in years, behind the age band)
 
     def to_dict(self) -> dict:
+        """The spec as a plain dict."""
         return asdict(self)
 
 
@@ -98,10 +100,12 @@ class Dataset:
 
     @property
     def name(self) -> str:
+        """The dataset's registered name."""
         return self.spec.name
 
     @property
     def num_classes(self) -> int:
+        """How many classes the label has."""
         return len(self.spec.classes)
 
     def __getitem__(self, split: str) -> Split:

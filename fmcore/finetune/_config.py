@@ -62,9 +62,11 @@ class FinetuneConfig(Options):
 
     @property
     def resolved_lr(self) -> float:
+        """The learning rate to use: the given one, else the method's default."""
         return self.lr if self.lr is not None else DEFAULT_LR[self.method]
 
     def to_dict(self) -> dict:
+        """The options as a plain dict (targets as a list)."""
         data = super().to_dict()
         data["targets"] = list(self.targets)
         return data
@@ -79,4 +81,5 @@ class FinetuneConfig(Options):
                            max_length=self.max_length)
 
     def with_(self, **changes) -> FinetuneConfig:
+        """A copy with ``changes`` applied."""
         return replace(self, **changes)

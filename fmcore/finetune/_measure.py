@@ -16,18 +16,22 @@ class StepTimer(Callback):
         self._last = None
 
     def on_train_begin(self, state, net):
+        """Start timing."""
         self._last = time.perf_counter()
 
     def on_step_end(self, state, net):
+        """Record the time of one optimisation step."""
         now = time.perf_counter()
         self.times.append(now - self._last)
         self._last = now
 
     def on_epoch_end(self, state, net):
+        """Exclude the evaluation between epochs from the step times."""
         self._last = time.perf_counter()  # validation time is not step time
 
     @property
     def mean_step(self) -> float:
+        """Mean seconds per step, the first (warm-up) step left out when there are others."""
         steady = self.times[1:] or self.times
         return sum(steady) / max(1, len(steady))
 
@@ -59,4 +63,5 @@ class PeakMemory:
 
     @property
     def peak_mb(self) -> float:
+        """The largest rise in resident memory seen, in MB."""
         return (self.peak_rss - self.start_rss) / 2**20

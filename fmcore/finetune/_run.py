@@ -16,6 +16,7 @@ from ._measure import PeakMemory, StepTimer
 
 @dataclass
 class FinetuneResult:
+    """What a fine-tuning run made: the model, its parent, metrics, cost and history."""
     model_id: str | None
     parent_id: str | None
     method: str
@@ -24,6 +25,7 @@ class FinetuneResult:
     history: list[dict]
 
     def summary(self) -> dict:
+        """The run's headline numbers, JSON-ready."""
         return {"model_id": self.model_id, "parent_id": self.parent_id, "method": self.method,
                 "test_accuracy": self.metrics["accuracy"], "test_macro_f1": self.metrics["macro_f1"],
                 **self.cost, "history": self.history}

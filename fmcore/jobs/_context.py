@@ -19,6 +19,7 @@ class JobContext:
 
     def progress(self, fraction: float, eta_s: float | None = None, message: str | None = None,
                  force: bool = False) -> None:
+        """Record progress (0-1), the time left and a message (throttled unless ``force``)."""
         now = time.monotonic()
         if force or now - self._last_write >= self.min_interval:
             self._last_write = now
@@ -26,13 +27,16 @@ class JobContext:
                        message=message)
 
     def epoch(self, row: dict) -> None:
+        """Append one epoch's metrics to the job's history (the live curves)."""
         self._history.append(row)
         update_job(self.store, self.job_id, history=self._history)
 
     def log(self, line: str) -> None:
+        """Append a line to the job's log."""
         append_log(self.store, self.job_id, line)
 
     def is_cancelled(self) -> bool:
+        """True once the user asked to cancel (checked at most every ``min_interval`` s)."""
         now = time.monotonic()
         if not self._cancelled and now - self._last_check >= self.min_interval:
             self._last_check = now

@@ -40,13 +40,16 @@ class Job:
 
     @property
     def active(self) -> bool:
+        """True while queued or running."""
         return self.state in ACTIVE
 
     def to_dict(self) -> dict:
+        """The job as a plain dict."""
         return asdict(self)
 
     @classmethod
     def from_row(cls, row) -> Job:
+        """A job from its store row."""
         data = decode_row(row, params={}, history=[], result={})
         data["cancel_requested"] = bool(data["cancel_requested"])
         data["title"] = data["title"] or data["kind"]
@@ -54,6 +57,7 @@ class Job:
 
 
 def create_job(store, kind: str, params: dict, title: str | None = None, owner_pid: int | None = None) -> Job:
+    """Queue a job of ``kind`` with ``params``; returns it."""
     job_id = new_id("j")
     with store._tx() as con:
         con.execute("INSERT INTO jobs (id, kind, title, state, created_at, params, owner_pid) VALUES (?,?,?,?,?,?,?)",
@@ -62,6 +66,7 @@ def create_job(store, kind: str, params: dict, title: str | None = None, owner_p
 
 
 def get_job(store, job_id: str) -> Job:
+    """One job by id (an unknown id raises UnknownNameError)."""
     rows = store._query("SELECT * FROM jobs WHERE id = ?", (job_id,))
     if not rows:
         raise NotFoundError(f"No job {job_id!r} in {store.root}.")
@@ -69,6 +74,7 @@ def get_job(store, job_id: str) -> Job:
 
 
 def list_jobs(store, states: tuple[str, ...] | None = None, limit: int = 200) -> list[Job]:
+    """Jobs, newest first, optionally only those in ``states``, at most ``limit``."""
     sql, args = "SELECT * FROM jobs", []
     if states:
         sql += f" WHERE state IN ({','.join('?' * len(states))})"  # noqa: S608 - placeholders only

@@ -33,6 +33,7 @@ def default_max_jobs() -> int:
 
 
 def pid_alive(pid: int | None) -> bool:
+    """True while a process with ``pid`` exists."""
     if not pid:
         return False
     try:
@@ -69,6 +70,7 @@ class JobRunner:
 
     # -- public --------------------------------------------------------------------------------
     def start(self) -> JobRunner:
+        """Mark jobs left running by a dead server interrupted, start the scheduler thread; returns self."""
         self.recover()
         self._thread = threading.Thread(target=self._loop, name="fmaudit-jobs", daemon=True)
         self._thread.start()
@@ -97,9 +99,11 @@ class JobRunner:
         return get_job(self.store, job_id)
 
     def jobs(self, states=None, limit: int = 200) -> list[Job]:
+        """Jobs, newest first, optionally only those in ``states``."""
         return list_jobs(self.store, states, limit)
 
     def get(self, job_id: str) -> Job:
+        """One job by id."""
         return get_job(self.store, job_id)
 
     def wait(self, job_id: str, timeout: float = 600) -> Job:

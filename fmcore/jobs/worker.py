@@ -84,6 +84,7 @@ def run(store: Store, job_id: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of a worker process: run one job (``python -m fmcore.jobs.worker JOB_ID``)."""
     ap = argparse.ArgumentParser(prog="python -m fmcore.jobs.worker")
     ap.add_argument("--home", required=True)
     ap.add_argument("--watch-parent", type=int, default=None, help="exit when this parent pid goes away")

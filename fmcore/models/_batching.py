@@ -14,10 +14,12 @@ def take(inputs, idx):
 
 
 def forward(net, xb):
+    """The network's logits for a batch of inputs of any kind (tensor, encoded text or features)."""
     return net(*xb) if isinstance(xb, tuple) else net(xb)
 
 
 def length(inputs) -> int:
+    """How many examples a batch of inputs holds."""
     return len(inputs[0]) if isinstance(inputs, tuple) else len(inputs)
 
 

@@ -82,12 +82,15 @@ class GroupThresholdClassifier(Classifier):
 
     @property
     def sensitive(self) -> list[str]:
+        """The sensitive columns its thresholds are chosen by."""
         return list(self.meta["sensitive"])
 
     def logits(self, inputs, batch_size: int = 512):
+        """The parent's logits (the thresholds act on its scores)."""
         raise ConfigError("A group-threshold model has no logits of its own: use predict_proba(X, groups=...).")
 
     def predict_proba(self, X, batch_size: int = 512, groups=None) -> np.ndarray:
+        """Class probabilities after each group's threshold (needs ``groups``)."""
         keys = group_keys(groups, self.sensitive)
         pos = int(self.meta["randomized"]["positive"])
         base = self.base.predict_proba(X, batch_size, groups=groups)
@@ -97,11 +100,13 @@ class GroupThresholdClassifier(Classifier):
         return out
 
     def save(self, folder: str | Path) -> None:
+        """Write the parent's weights and the per-group rules to ``folder``."""
         folder = Path(folder)
         (folder / "rules.json").write_text(json.dumps(self.rules, indent=2, sort_keys=True))
         (folder / "fmaudit.json").write_text(json.dumps(self.meta, indent=2))
 
     @classmethod
     def load(cls, folder: Path, meta: dict) -> GroupThresholdClassifier:
+        """Load a saved group-threshold classifier from ``folder``."""
         base = Classifier.load((folder / meta["base_rel"]).resolve())
         return cls(base, json.loads((folder / "rules.json").read_text()), meta)

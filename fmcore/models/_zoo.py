@@ -24,6 +24,7 @@ class ModelSpec:
     defaults: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        """The spec as a plain dict."""
         return asdict(self)
 
 
@@ -47,10 +48,12 @@ MODELS: dict[str, ModelSpec] = {m.name: m for m in [
 
 
 def list_models() -> list[ModelSpec]:
+    """Every architecture in the zoo."""
     return list(MODELS.values())
 
 
 def model_spec(name: str) -> ModelSpec:
+    """The spec of architecture ``name`` (an unknown name lists the known ones)."""
     if name not in MODELS:
         raise UnknownNameError("model", name, list(MODELS))
     return MODELS[name]
@@ -67,6 +70,7 @@ def minilm_path() -> Path:
 
 
 def quiet_transformers() -> None:
+    """Silence transformers' progress bars and advisory warnings."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from transformers.utils import logging as hf_logging
@@ -77,6 +81,7 @@ def quiet_transformers() -> None:
 
 
 def text_module(hf_model):
+    """A torch module around a Hugging Face classifier: encoded text in, logits out."""
     import torch
 
     class HFClassifier(torch.nn.Module):
@@ -103,20 +108,24 @@ class Classifier:
 
     @property
     def classes(self) -> list[str]:
+        """The class names, in label order."""
         return list(self.meta["classes"])
 
     @property
     def modality(self) -> str:
+        """image, tabular or text."""
         return self.meta["modality"]
 
     #: True for models that take the sensitive columns at prediction time (group-specific thresholds)
     needs_groups = False
 
     def n_params(self, trainable_only: bool = False) -> int:
+        """The number of parameters of the network."""
         n = sum(p.numel() for p in self.net.parameters() if p.requires_grad or not trainable_only)
         return n or (0 if trainable_only else sum(b.numel() for b in self.net.buffers()))
 
     def encode(self, X) -> Any:
+        """Raw inputs as the network takes them (tables through the stored preprocessor, texts tokenized)."""
         import torch
 
         if self.modality == "image":
@@ -149,6 +158,7 @@ class Classifier:
         return np.where(hit, pos, 1 - pos)
 
     def predict(self, X, batch_size: int = 512, groups=None) -> np.ndarray:
+        """The predicted class index of each input."""
         return self.decide(self.predict_proba(X, batch_size, groups=groups))
 
     # -- persistence ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ class SeedCNN(nn.Module):
         self.classifier = nn.Sequential(nn.Linear(c3 * side * side, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits for a batch of 1x28x28 images."""
         return self.classifier(self.features(x))
 
 
@@ -52,6 +53,7 @@ class MLP(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits for a batch of encoded feature rows."""
         return self.net(x)
 
 
@@ -63,6 +65,7 @@ class LogisticRegression(nn.Module):
         self.linear = nn.Linear(in_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits for a batch of inputs, flattened."""
         return self.linear(x.flatten(1))
 
 
@@ -83,10 +86,12 @@ class LinearMixture(nn.Module):
         self.register_buffer("mix", torch.zeros(n_rules, dtype=torch.float64))
 
     def positive_probability(self, x: torch.Tensor) -> torch.Tensor:
+        """The mixture's probability of the positive class."""
         votes = (x.flatten(1).double() @ self.weight.T + self.bias > 0).double()
         return votes @ self.mix
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities of the two classes (the mixture's logits)."""
         p = self.positive_probability(x)
         pair = [1 - p, p] if self.positive == 1 else [p, 1 - p]
         return torch.log(torch.stack(pair, -1).clamp_min(1e-12)).float()
@@ -104,6 +109,7 @@ class ReducedPrecision(nn.Module):
         self.net, self.dtype = net.to(getattr(torch, dtype)), dtype
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits from the half-precision network, inputs cast down and outputs back to float32."""
         return self.net(x.to(getattr(torch, self.dtype))).float()
 
 

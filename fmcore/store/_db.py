@@ -43,10 +43,12 @@ STALE_TMP_SECONDS = 3600
 
 
 def now() -> str:
+    """The time now in UTC, ISO 8601 to the second."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def new_id(prefix: str) -> str:
+    """A new random id with ``prefix`` (``m-1a2b3c4d``)."""
     return f"{prefix}-{secrets.token_hex(4)}"
 
 
@@ -188,6 +190,7 @@ class Store:
             con.execute("UPDATE models SET metrics = ? WHERE id = ?", (json.dumps(metrics), model_id))
 
     def get_model(self, model_id: str) -> ModelRecord:
+        """One model's record (an unknown id lists close ones)."""
         rows = self._query("SELECT * FROM models WHERE id = ?", (model_id,))
         if not rows:
             recent = [r["id"] for r in self._query("SELECT id FROM models ORDER BY created_at DESC LIMIT 5")]
@@ -196,12 +199,14 @@ class Store:
         return ModelRecord.from_row(rows[0])
 
     def list_models(self, dataset: str | None = None) -> list[ModelRecord]:
+        """Model records, oldest first, optionally of one dataset."""
         sql, args = "SELECT * FROM models", ()
         if dataset:
             sql, args = sql + " WHERE dataset = ?", (dataset,)
         return [ModelRecord.from_row(r) for r in self._query(sql + " ORDER BY created_at, rowid", args)]
 
     def children(self, model_id: str) -> list[ModelRecord]:
+        """The models derived directly from ``model_id``."""
         rows = self._query("SELECT * FROM models WHERE parent_id = ? ORDER BY created_at", (model_id,))
         return [ModelRecord.from_row(r) for r in rows]
 
@@ -224,6 +229,7 @@ class Store:
         return out
 
     def load_classifier(self, model_id: str):
+        """The stored model ready to predict (its weights' hash checked)."""
         from ..models import Classifier
 
         return Classifier.load(self.get_model(model_id).path)
@@ -271,6 +277,7 @@ class Store:
         return head[0]
 
     def events(self, limit: int = 500) -> list[dict]:
+        """The newest ``limit`` events of the audit trail, newest first."""
         rows = self._query("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,))
         return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
 
@@ -280,6 +287,7 @@ class Store:
 
     # -- runs ----------------------------------------------------------------------------------
     def create_run(self, kind: str, config: dict) -> str:
+        """Record the start of a training run; returns its id."""
         run_id = new_id("r")
         with self._tx() as con:
             con.execute("INSERT INTO runs (id, kind, status, created_at, config, history) VALUES (?,?,?,?,?,?)",
@@ -288,21 +296,25 @@ class Store:
 
     def finish_run(self, run_id: str, status: str, history: list, model_id: str | None = None,
                    error: str | None = None) -> None:
+        """Record a run's end: its status and what it produced."""
         with self._tx() as con:
             con.execute("UPDATE runs SET status=?, history=?, model_id=?, finished_at=?, error=? WHERE id=?",
                         (status, json.dumps(history), model_id, now(), error, run_id))
 
     def get_run(self, run_id: str) -> RunRecord:
+        """One run's record."""
         rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
         if not rows:
             raise NotFoundError(f"No run {run_id!r} in {self.root}.")
         return RunRecord.from_row(rows[0])
 
     def list_runs(self) -> list[RunRecord]:
+        """Every run, oldest first."""
         return [RunRecord.from_row(r) for r in self._query("SELECT * FROM runs ORDER BY created_at, rowid")]
 
     # -- audits --------------------------------------------------------------------------------
     def add_audit(self, model_id: str, name: str, params: dict, result: dict) -> str:
+        """Store an audit result of ``model_id`` (and log it in the trail); returns the audit id."""
         self.get_model(model_id)
         audit_id = new_id("a")
         created = now()
@@ -324,6 +336,7 @@ class Store:
         return latest
 
     def list_audits(self, model_id: str | None = None) -> list[dict]:
+        """Audits, newest first, of one model or all."""
         sql, args = "SELECT * FROM audits", ()
         if model_id:
             sql, args = sql + " WHERE model_id = ?", (model_id,)
@@ -360,10 +373,12 @@ class Store:
         return {**record, "notes": list(ds.notes)}
 
     def get_dataset(self, name: str) -> dict | None:
+        """An uploaded dataset's record, or None."""
         rows = self._query("SELECT * FROM datasets WHERE name = ?", (name,))
         return self._dataset_row(rows[0]) if rows else None
 
     def list_datasets(self) -> list[dict]:
+        """Every uploaded dataset's record."""
         return [self._dataset_row(r) for r in self._query("SELECT * FROM datasets ORDER BY created_at")]
 
     @staticmethod

@@ -19,6 +19,7 @@ PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib",
 
 
 def max_model_bytes() -> int:
+    """The largest model folder import accepts (``FMAUDIT_MAX_MODEL_MB``)."""
     return int(float(os.environ.get("FMAUDIT_MAX_MODEL_MB", "2000")) * 2**20)
 
 

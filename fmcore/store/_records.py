@@ -34,10 +34,12 @@ class ModelRecord:
     run_id: str | None = None
 
     def to_dict(self) -> dict:
+        """The record as a plain dict."""
         return asdict(self)
 
     @classmethod
     def from_row(cls, row) -> ModelRecord:
+        """A record from its SQLite row."""
         return cls(**decode_row(row, derivation={}, config={}, metrics={}))
 
 
@@ -56,8 +58,10 @@ class RunRecord:
     error: str | None = None
 
     def to_dict(self) -> dict:
+        """The record as a plain dict."""
         return asdict(self)
 
     @classmethod
     def from_row(cls, row) -> RunRecord:
+        """A record from its SQLite row."""
         return cls(**decode_row(row, config={}, history=[]))

@@ -39,14 +39,17 @@ def actor() -> str:
 
 
 def canonical(obj) -> str:
+    """``obj`` as canonical JSON (sorted keys, no spaces): the text that is hashed."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def content_hash(obj) -> str:
+    """The sha256 of ``obj``'s canonical JSON."""
     return hashlib.sha256(canonical(obj).encode()).hexdigest()
 
 
 def event_hash(prev: str, seq: int, ts: str, who: str, action: str, subject: str, details: dict) -> str:
+    """The hash of one trail event, chained to the previous event's hash."""
     body = canonical({"seq": seq, "ts": ts, "actor": who, "action": action, "subject": subject, "details": details})
     return hashlib.sha256((prev + body).encode()).hexdigest()
 
@@ -63,6 +66,7 @@ def append_event(con, ts: str, action: str, subject: str, details: dict) -> tupl
 
 
 def write_head(root: Path, seq: int, h: str) -> None:
+    """Write the trail's newest sequence number and hash beside the database."""
     tmp = root / f".trail.head.{os.getpid()}"
     tmp.write_text(f"{seq} {h}\n")
     os.replace(tmp, root / "trail.head")

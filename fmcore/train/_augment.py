@@ -31,6 +31,7 @@ class AugmentationSpec:
 
     @property
     def main(self) -> str:
+        """The main parameter's name (the one ``name:value`` sets)."""
         return next(iter(self.params))
 
 
@@ -48,6 +49,7 @@ def register_augmentation(name: str, modality: str, help: str, **params):
 
 
 def augmentations_for(modality: str) -> list[AugmentationSpec]:
+    """The augmentations that apply to ``modality`` (image, tabular or text)."""
     return list(AUGMENTATIONS.get(modality, {}).values())
 
 
@@ -98,6 +100,7 @@ def describe(parsed: list[dict], modality: str) -> str:
 
 
 def modality_of(inputs) -> str:
+    """image, tabular or text, from a training split's inputs."""
     if isinstance(inputs, tuple):
         return "text"
     return "image" if inputs.dim() == 4 else "tabular"
@@ -116,6 +119,7 @@ class Augmenter:
 
     @property
     def soft_targets(self) -> bool:
+        """True when the augmentation mixes labels (mixup): the loss then takes soft targets."""
         return any(p["name"] == "mixup" for p in self.parsed)
 
     def __bool__(self) -> bool:
@@ -193,6 +197,7 @@ def _scale(batch, generator, context, amount):
 
 
 def gaussian_kernel(sigma: float) -> torch.Tensor:
+    """A normalised 1-D Gaussian kernel of standard deviation ``sigma``."""
     radius = max(1, int(math.ceil(3 * sigma)))
     t = torch.arange(-radius, radius + 1, dtype=torch.float32)
     k = torch.exp(-t * t / (2 * sigma * sigma))

@@ -29,13 +29,16 @@ class TrainState:
 
     @property
     def total_steps(self) -> int:
+        """Optimisation steps in the whole run."""
         return self.epochs * self.steps_per_epoch
 
     @property
     def fraction(self) -> float:
+        """The share of the run done, 0 to 1."""
         return min(1.0, self.step / max(1, self.total_steps))
 
     def eta_seconds(self) -> float | None:
+        """Seconds left at the pace so far, or None before the first step."""
         if self.step == 0:
             return None
         elapsed = time.perf_counter() - self.started
@@ -45,13 +48,17 @@ class TrainState:
 class Callback:
     """Base class; override what you need. ``net`` is the torch module being trained."""
 
-    def on_train_begin(self, state: TrainState, net) -> None: ...
+    def on_train_begin(self, state: TrainState, net) -> None:
+        """Called once before the first step."""
 
-    def on_step_end(self, state: TrainState, net) -> None: ...
+    def on_step_end(self, state: TrainState, net) -> None:
+        """Called after every optimisation step."""
 
-    def on_epoch_end(self, state: TrainState, net) -> None: ...
+    def on_epoch_end(self, state: TrainState, net) -> None:
+        """Called after every epoch, with its metrics in ``state.history``."""
 
-    def on_train_end(self, state: TrainState, net) -> None: ...
+    def on_train_end(self, state: TrainState, net) -> None:
+        """Called once after the last step."""
 
 
 class ProgressCallback(Callback):
@@ -69,12 +76,14 @@ class ProgressCallback(Callback):
                 "fraction": state.fraction, "eta_s": state.eta_seconds()}
 
     def on_step_end(self, state, net):
+        """Report progress, at most every ``interval`` seconds."""
         now = time.perf_counter()
         if now - self._last >= self.interval:
             self._last = now
             self.report(self._event("step", state))
 
     def on_epoch_end(self, state, net):
+        """Report the finished epoch with its metrics."""
         self.report({**self._event("epoch", state), "metrics": state.history[-1]})
 
 
@@ -86,6 +95,7 @@ class EarlyStopping(Callback):
         self.best, self.wait = float("inf"), 0
 
     def on_epoch_end(self, state, net):
+        """Keep the best weights; stop after ``patience`` epochs without a better validation loss."""
         loss = state.history[-1].get("val_loss")
         if loss is None:
             return
@@ -99,6 +109,7 @@ class EarlyStopping(Callback):
                 state.should_stop = True
 
     def on_train_end(self, state, net):
+        """Restore the best epoch's weights."""
         if state.best_state is not None and state.best_epoch != state.epoch:
             net.load_state_dict(state.best_state)
 
@@ -110,5 +121,6 @@ class CancelCallback(Callback):
         self.is_cancelled, self.every = is_cancelled, every
 
     def on_step_end(self, state, net):
+        """Stop training when ``is_cancelled()`` says so."""
         if state.step % self.every == 0 and self.is_cancelled():
             state.should_stop = state.cancelled = True

@@ -16,6 +16,7 @@ from ._config import TrainConfig
 
 
 def make_optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """The optimizer a config names (adam, adamw or sgd with momentum 0.9) over ``params``."""
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "adamw":

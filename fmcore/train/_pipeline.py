@@ -30,6 +30,7 @@ class TrainResult:
     run_id: str | None = None
 
     def summary(self) -> dict:
+        """The run's headline numbers, JSON-ready."""
         keep = ("accuracy", "macro_f1", "loss", "n", "majority_baseline", "beats_baseline")
         extra = {"privacy": self.metrics["privacy"]} if "privacy" in self.metrics else {}
         return {**extra, "model_id": self.model_id, "run_id": self.run_id,
