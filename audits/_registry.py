@@ -43,7 +43,6 @@ def run_stored_audit(store, name: str, model_id: str, progress=None, **overrides
     The one path the command line, the dashboard's jobs, pipelines and sweeps take; returns
     ``(audit_id, result)``. ``compression`` compares the model with its stored compressed variants.
     """
-    from fmcore.data import load_dataset
 
     record = store.get_model(model_id)
     if name == "compression":  # a family of stored models, not one model on its data
@@ -51,7 +50,7 @@ def run_stored_audit(store, name: str, model_id: str, progress=None, **overrides
 
         result = compression_audit(store, record.id, progress=progress, **overrides)
     else:
-        result = run_audit(name, store.load_classifier(record.id), load_dataset(record.dataset, store=store),
+        result = run_audit(name, store.load_classifier(record.id), store.load_model_dataset(record.id),
                            record.id, progress=progress, store=store, **overrides)
     audit_id = store.add_audit(result.model_id or record.id, name, result.params, result.to_dict())
     return audit_id, result

@@ -114,7 +114,6 @@ def compression_audit(store, model_id: str, *, repeats: int = 20, threads: int =
                       pgd_steps: int = 10, robust_samples: int = 200, max_flips: int = 12, seed: int = 0,
                       progress=None) -> AuditResult:
     """Compare every compressed variant of ``model_id`` with it; returns one row per variant."""
-    from fmcore.data import load_dataset
 
     started = time.perf_counter()
     parent, variants = variants_of(store, model_id)
@@ -124,7 +123,7 @@ def compression_audit(store, model_id: str, *, repeats: int = 20, threads: int =
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        ds = load_dataset(parent.dataset, store=store)
+        ds = store.load_model_dataset(parent.id)
         test = ds["test"]
         base = store.load_classifier(parent.id)
         x = base.encode(test.X)

@@ -77,6 +77,14 @@ def demo(params: dict, ctx) -> dict:
 DEMO_AUDITS = {"performance": {}, "robustness": {"samples": 200, "eps": [0.05, 0.1, 0.2]}}
 
 
+def run_missing(params: dict, ctx) -> dict:
+    """The audits ``params["policy"]`` needs and ``params["model"]`` lacks, each with its default options."""
+    from .evidence import run_missing as run
+
+    done = run(params["policy"], ctx.store, params["model"], log=ctx.log)
+    return {"model_id": params["model"], "audits": done}
+
+
 def harden(params: dict, ctx) -> dict:
     """Adversarially train ``params["model"]``; returns the new model id and the before/after numbers."""
     from fmcore.jobs import JobCancelled

@@ -137,3 +137,24 @@ def dp_sweep(store, dataset: str, model: str, epsilons=(1.0, 3.0, 8.0, None), *,
                      "audit_id": audit_id, "train_seconds": round(train_s, 2),
                      "audit_seconds": round(result.seconds, 2)})
     return rows
+
+
+def dp_sweep_verdict(rows: list[dict]) -> list[str]:
+    """In plain words, from ``dp_sweep`` rows: the strictest budget's attack AUC and accuracy against the model
+    without DP, and a warning naming the models that do not beat the majority-class baseline (whose privacy is
+    free because they learned nothing)."""
+    out = []
+    base = next((r for r in rows if r["target_epsilon"] is None), None)
+    strict = min((r for r in rows if r["epsilon"] is not None), key=lambda r: r["epsilon"], default=None)
+    if base and strict:
+        out.append(f"At epsilon {strict['epsilon']:.2f} the attack AUC is {strict['max_auc']:.3f} (without DP "
+                   f"{base['max_auc']:.3f}) and accuracy is {strict['accuracy']:.1%} (without DP "
+                   f"{base['accuracy']:.1%}).")
+    useless = [r for r in rows if r.get("beats_baseline") is False]
+    if useless and rows[0].get("baseline_accuracy") is not None:
+        out.append("Not better than always answering the most frequent class "
+                   f"({rows[0]['baseline_accuracy']:.1%}): " + ", ".join(
+                       "no DP" if r["target_epsilon"] is None else f"epsilon {r['epsilon']:.2f}" for r in useless)
+                   + ". Their privacy costs nothing because they have learned nothing; a DP cost read off these "
+                     "models would be wrong.")
+    return out

@@ -77,3 +77,29 @@ def cmd_dashboard(args) -> int:
     print(f"fmaudit dashboard on http://{args.host}:{args.port}", file=sys.stderr)
     os.execv(sys.executable, cmd)  # noqa: S606 - replaces this process with streamlit
     return 0
+
+
+def add_backup(p) -> None:
+    p.add_argument("file", help="the archive to write (.tar.gz)")
+
+
+def cmd_backup(args) -> int:
+    info = c.store(args).backup(args.file)
+    c.emit(args, info, f"backup {info['path']}: {info['events']} trail events, {info['files']} model and dataset "
+                       f"folders, {info['bytes'] / 2**20:.1f} MB")
+    return 0
+
+
+def add_restore(p) -> None:
+    p.add_argument("file", help="an archive written by `fmaudit backup`")
+
+
+def cmd_restore(args) -> int:
+    from fmcore.config import home
+    from fmcore.store import restore
+
+    store, check = restore(args.file, args.home or home())
+    text = (f"restored into {store.root}: {check['events']} trail events, "
+            + ("verified intact" if check["ok"] else "NOT intact") + "".join(f"\n  {p}" for p in check["problems"]))
+    c.emit(args, {"home": str(store.root), **check}, text)
+    return 0 if check["ok"] else 1

@@ -12,24 +12,29 @@ def add_report(p) -> None:
     p.add_argument("--policy", default=None, help="a policy YAML (examples in policies/)")
     p.add_argument("--out", default="reports", help="folder for the .html, .json and .md files")
     p.add_argument("--junit", default=None, help="also write the policy checks as a JUnit XML file")
+    p.add_argument("--run-missing", action="store_true",
+                   help="first run, with default options, the audits the policy needs and the model lacks")
 
 
 def cmd_report(args) -> int:
     from pathlib import Path
 
-    from audits.evidence import file_report, junit_xml, load_policy
+    from audits.evidence import EXIT_CODES, file_report, junit_xml, load_policy, outcome_of, run_missing
 
     store = c.store(args)
     policy = load_policy(args.policy) if args.policy else None
+    ran = {}
+    if policy and args.run_missing:
+        ran = run_missing(policy, store, args.model, log=lambda m: print(m, file=sys.stderr))
     report, paths = file_report(store, args.model, policy, args.out)
     evaluation = report["policy"]
     if args.junit and evaluation:
         Path(args.junit).write_text(junit_xml(evaluation, args.model), encoding="utf-8")
     payload = {"model_id": args.model, "content_sha256": report["content_sha256"],
-               "paths": {k: str(v) for k, v in paths.items()}, "policy": evaluation}
+               "paths": {k: str(v) for k, v in paths.items()}, "policy": evaluation, "ran": ran}
     lines = [f"report {report['content_sha256'][:16]}... written: " + ", ".join(str(p) for p in paths.values())]
     c.emit(args, payload, "\n".join(lines + _policy_lines(evaluation)))
-    return 1 if evaluation and not evaluation["passed"] else 0
+    return EXIT_CODES[outcome_of(evaluation)] if evaluation else 0
 
 
 def add_verify(p) -> None:
@@ -72,13 +77,17 @@ def cmd_run(args) -> int:
     lines = [f"{spec.get('name', args.pipeline)}: model {result['model_id']}; reports "
              + ", ".join(result["paths"].values())] + _policy_lines(result["policy"])
     c.emit(args, result, "\n".join(lines))
-    return 1 if result["policy"] and not result["policy"]["passed"] else 0
+    from audits.evidence import EXIT_CODES, outcome_of
+
+    return EXIT_CODES[outcome_of(result["policy"])] if result["policy"] else 0
 
 
 def _policy_lines(evaluation: dict | None) -> list[str]:
     if not evaluation:
         return []
-    lines = [f"policy {evaluation['policy']}: {'PASSED' if evaluation['passed'] else 'FAILED'}"]
+    from audits.evidence import OUTCOME_WORDS, outcome_of
+
+    lines = [f"policy {evaluation['policy']}: {OUTCOME_WORDS[outcome_of(evaluation)]}"]
     for r in evaluation["checks"]:
         value = "-" if r["value"] is None else f"{r['value']:.4g}"
         lines.append(f"  [{r['status']:<12}] {r['id']}: {r['metric']} {r['op']} {r['threshold']:g} (value {value}) "

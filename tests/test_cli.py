@@ -258,10 +258,10 @@ def test_pipeline_report_verify_and_exit_codes(tmp_path):
     home, out = tmp_path / "home", tmp_path / "out"
     proc = fmaudit(home, "run", str(ROOT / "pipelines" / "german_credit.yaml"), "--out", str(out), "--json",
                    check=False)
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode in (0, 1, 3), proc.stderr
     result = json.loads(proc.stdout)
     assert {p.rsplit(".", 1)[1] for p in result["paths"].values()} == {"html", "json", "md"}
-    assert (proc.returncode == 1) == (not result["policy"]["passed"])
+    assert proc.returncode == {"pass": 0, "fail": 1, "incomplete": 3}[result["policy"]["outcome"]]
     model = result["model_id"]
     for kind in ("json", "html"):
         assert fmaudit(home, "verify", result["paths"][kind]).returncode == 0
@@ -279,6 +279,17 @@ def test_pipeline_report_verify_and_exit_codes(tmp_path):
     lenient.write_text("name: lenient\nchecks:\n  - {id: some, metric: performance.accuracy, op: '>=', "
                        "threshold: 0.5, requirement: 'Art. 15(1)'}\n")
     assert fmaudit(home, "report", "--model", model, "--policy", str(lenient), "--out", str(out)).returncode == 0
+    # a check that was not measured never passes: INCOMPLETE, exit 3; --run-missing runs what the policy needs
+    unmeasured = tmp_path / "unmeasured.yaml"
+    unmeasured.write_text("name: needs calibration\nchecks:\n  - {id: ece, metric: calibration.ece, op: '<=', "
+                          "threshold: 0.5, requirement: 'Art. 15(1)'}\n")
+    proc = fmaudit(home, "report", "--model", model, "--policy", str(unmeasured), "--out", str(out), check=False)
+    assert proc.returncode == 3
+    assert "INCOMPLETE" in proc.stdout
+    proc = fmaudit(home, "report", "--model", model, "--policy", str(unmeasured), "--out", str(out), "--run-missing",
+                   "--json", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["ran"]["calibration"].startswith("a-")
     bad = tmp_path / "bad.yaml"
     bad.write_text("checks: [{id: x}]\n")
     proc = fmaudit(home, "report", "--model", model, "--policy", str(bad), "--out", str(out), check=False)

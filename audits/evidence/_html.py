@@ -10,6 +10,8 @@ import html
 import json
 from pathlib import Path
 
+from ._policy import OUTCOME_WORDS, outcome_of
+
 
 @functools.cache
 def _plotly_js_gz_b64() -> str:
@@ -101,8 +103,9 @@ def render_html(report: dict) -> str:
                 if report.get("signature") else "; unsigned") + ".</p>"]
     if pol:
         c = pol["counts"]
-        parts.append(f"<div class='banner {'ok' if pol['passed'] else 'bad'}'><b>Policy {_esc(pol['policy'])}: "
-                     f"{'PASSED' if pol['passed'] else 'FAILED'}</b> ({c['pass']} pass, {c['fail']} fail, "
+        outcome = outcome_of(pol)
+        parts.append(f"<div class='banner {'ok' if outcome == 'pass' else 'bad'}'><b>Policy {_esc(pol['policy'])}: "
+                     f"{OUTCOME_WORDS[outcome]}</b> ({c['pass']} pass, {c['fail']} fail, "
                      f"{c['not_measured']} not measured)</div>")
         rows = "".join(
             f"<tr><td>{_esc(r['id'])}</td><td>{_esc(r['requirement'])}</td><td><code>{_esc(r['metric'])} "
@@ -175,7 +178,7 @@ def render_markdown(report: dict) -> str:
         lines += [f"  - warning: {w}" for w in a["warnings"]]
     pol = report.get("policy")
     if pol:
-        lines += ["", f"## Policy: {pol['policy']} ({'passed' if pol['passed'] else 'FAILED'})", "",
+        lines += ["", f"## Policy: {pol['policy']} ({OUTCOME_WORDS[outcome_of(pol)]})", "",
                   "| check | requirement | rule | value | status |", "| --- | --- | --- | --- | --- |"]
         lines += [f"| {r['id']} | {r['requirement']} | `{r['metric']} {r['op']} {r['threshold']:g}` | "
                   f"{r['value'] if r['value'] is not None else ''} | {r['status']} |" for r in pol["checks"]]

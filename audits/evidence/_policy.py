@@ -12,7 +12,13 @@ checks:
 ```
 
 A check is ``pass``, ``fail`` or ``not_measured`` (no audit of that kind yet, or the metric is
-missing); with ``require_all: true`` at the top a not-measured check fails the policy.
+missing). The policy's outcome is ``fail`` when any check fails, else ``incomplete`` when any check is not
+measured, else ``pass``: a check that was not measured never passes. (``require_all`` in older policy files
+is accepted and ignored: every check is required.)
+
+``accept_model_metrics: true`` at the top lets a ``performance.*`` check without a performance audit read the
+model's own test metrics, recorded at training on the same held-out split; the evidence then names that
+source and its provenance (dataset sha256 and split seed).
 """
 
 from __future__ import annotations
@@ -84,7 +90,7 @@ def parse_policy(text: str, source: str = "policy") -> dict:
         error.problems = problems
         raise error
     return {"name": str(data.get("name", source)), "description": str(data.get("description", "")),
-            "require_all": bool(data.get("require_all", False)), "checks": checks}
+            "accept_model_metrics": bool(data.get("accept_model_metrics", False)), "checks": checks}
 
 
 def load_policy(path: str | Path) -> dict:
@@ -123,6 +129,12 @@ def evaluate_policy(policy: dict, store, model_id: str) -> dict:
             a = latest[audit]
             value = _lookup(a["result"]["metrics"], key)
             evidence = {"audit_id": a["id"], "audit": audit, "created_at": a["created_at"]}
+        elif audit == "performance" and policy.get("accept_model_metrics") and _lookup(record.metrics, key) is not None:
+            value = _lookup(record.metrics, key)
+            d = record.derivation or {}
+            evidence = {"model_id": record.id, "source": "the model's test metrics, recorded at training",
+                        "dataset_sha256": d.get("dataset_sha256"), "split_seed": d.get("split_seed"),
+                        "created_at": record.created_at}
         else:
             value, evidence = None, {"reason": f"no {audit} audit of {model_id} yet"}
         if isinstance(value, bool):  # flags such as four_fifths_rule_violated compare as 0 / 1
@@ -138,9 +150,9 @@ def evaluate_policy(policy: dict, store, model_id: str) -> dict:
         rows.append({**check, "value": value, "status": status, "evidence": evidence})
     failed = [r["id"] for r in rows if r["status"] == "fail"]
     unmeasured = [r["id"] for r in rows if r["status"] == "not_measured"]
-    passed = not failed and not (policy["require_all"] and unmeasured)
-    return {"policy": policy["name"], "source": policy.get("source"), "passed": passed, "failed": failed,
-            "not_measured": unmeasured, "checks": rows,
+    outcome = "fail" if failed else "incomplete" if unmeasured else "pass"
+    return {"policy": policy["name"], "source": policy.get("source"), "outcome": outcome,
+            "passed": outcome == "pass", "failed": failed, "not_measured": unmeasured, "checks": rows,
             "counts": {s: sum(r["status"] == s for r in rows) for s in ("pass", "fail", "not_measured")}}
 
 
@@ -162,3 +174,42 @@ def junit_xml(evaluation: dict, model_id: str) -> str:
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name={quoteattr(evaluation["policy"])} '
             f'tests="{len(cases)}" failures="{c["fail"]}" skipped="{c["not_measured"]}">\n'
             + "\n".join(cases) + "\n</testsuite>\n")
+
+
+OUTCOME_WORDS = {"pass": "PASSED", "fail": "FAILED", "incomplete": "INCOMPLETE"}
+#: exit status of ``fmaudit report`` and ``fmaudit run`` per outcome (2 is a usage or input error)
+EXIT_CODES = {"pass": 0, "fail": 1, "incomplete": 3}
+
+
+def outcome_of(evaluation: dict | None) -> str | None:
+    """``pass``, ``fail`` or ``incomplete`` (evaluations stored before outcomes existed: read from their checks)."""
+    if not evaluation:
+        return None
+    if evaluation.get("outcome"):
+        return evaluation["outcome"]
+    return "fail" if evaluation.get("failed") else "incomplete" if evaluation.get("not_measured") else "pass"
+
+
+def missing_audits(policy: dict, store, model_id: str) -> list[str]:
+    """The kinds of audit the policy's checks read that ``model_id`` has none of yet, in the policy's order."""
+    latest = store.latest_audits(model_id)
+    kinds = [c["metric"].partition(".")[0] for c in policy["checks"]]
+    return [k for k in dict.fromkeys(kinds) if k != "model" and k not in latest]
+
+
+def run_missing(policy: dict, store, model_id: str, log=print) -> dict[str, str]:
+    """Run, with their default options, the audits the policy needs and the model lacks; returns kind -> audit id
+    (or the reason it could not run, e.g. no compressed variants yet)."""
+    from fmcore.errors import FmauditError
+
+    from .._registry import run_stored_audit
+
+    done = {}
+    for kind in missing_audits(policy, store, model_id):
+        log(f"running the missing {kind} audit of {model_id}")
+        try:
+            done[kind], _ = run_stored_audit(store, kind, model_id)
+        except FmauditError as exc:
+            done[kind] = f"not run: {exc}"
+            log(f"{kind}: {exc}")
+    return done

@@ -40,7 +40,6 @@ def _signing_key() -> bytes | None:
 def build_report(store, model_id: str, policy: dict | None = None) -> dict:
     """Everything a reviewer needs to judge ``model_id``, with a content hash (and a signature if a key is set)."""
     import fmcore
-    from fmcore.data import load_dataset
 
     from .._result import package_versions
     from ._policy import evaluate_policy
@@ -49,7 +48,7 @@ def build_report(store, model_id: str, policy: dict | None = None) -> dict:
     lineage = [r.to_dict() for r in store.lineage(model_id)]
     data = None
     try:
-        ds = load_dataset(record.dataset, store=store)
+        ds = store.load_model_dataset(record.id)
         data = {"summary": ds.summary(), "provenance": ds.provenance.to_dict()}
     except ConfigError as exc:
         data = {"error": str(exc)}
@@ -135,5 +134,6 @@ def file_report(store, model_id: str, policy: dict | None, out: str | Path) -> t
     store.log_event("report.write", model_id, {"content_sha256": report["content_sha256"],
                                                "paths": [str(p) for p in paths.values()],
                                                "policy": (report["policy"] or {}).get("policy"),
-                                               "passed": (report["policy"] or {}).get("passed")})
+                                               "passed": (report["policy"] or {}).get("passed"),
+                                               "outcome": (report["policy"] or {}).get("outcome")})
     return report, paths

@@ -17,6 +17,7 @@ from ._mitigate import (
     MitigationMethod,
     MitigationResult,
     mitigate,
+    mitigation_verdict,
     register_mitigation,
     tradeoff_point,
     tradeoff_table,
@@ -24,4 +25,5 @@ from ._mitigate import (
 
 __all__ = ["CONSTRAINTS", "METHODS", "MITIGATIONS", "MitigationMethod", "register_mitigation", "MIN_GROUP",
            "STANDARD", "MitigationResult", "analyse", "calibration_error", "disparities", "encode_groups",
-           "fairness", "group_metrics", "headline_disparities", "mitigate", "tradeoff_point", "tradeoff_table"]
+           "fairness", "group_metrics", "headline_disparities", "mitigate", "mitigation_verdict", "tradeoff_point",
+           "tradeoff_table"]

@@ -268,13 +268,12 @@ def mitigate(store, model_id: str, *, method: str = "threshold_optimizer", const
     split with the same groups.
     """
     from fmcore.config import seed_everything
-    from fmcore.data import load_dataset
     from fmcore.train import classification_metrics
 
     started = time.perf_counter()
     sensitive = [s for s in (sensitive.split(",") if isinstance(sensitive, str) else sensitive or []) if s]
     record = store.get_model(model_id)
-    ds = load_dataset(record.dataset, store=store)
+    ds = store.load_model_dataset(record.id)
     clf = store.load_classifier(model_id)
     sensitive = sensitive or list(ds.spec.sensitive[:1])
     _check(method, constraint, sensitive, ds, list(ds.spec.classes), tolerance)
@@ -330,3 +329,21 @@ def tradeoff_table(store, model_id: str) -> list[dict]:
 
 def _flat(point: dict) -> dict:
     return {k: v for k, v in point.items() if k != "selection_rate"}
+
+
+def mitigation_verdict(rows: list[dict], disparity: str, grouping: str) -> str:
+    """In plain words, for one ``grouping`` of ``tradeoff_table`` rows: the mitigation that lowered ``disparity``
+    most and its cost in accuracy points, or that none lowered it, or that it is not measured."""
+    parent = next(r for r in rows if r["role"] == "parent")
+    measured = [r for r in rows if r["role"] != "parent" and r[disparity] is not None]
+    best = min(measured, key=lambda r: r[disparity]) if measured else None
+    name = disparity.replace("_", " ")
+    if best is None or parent[disparity] is None:
+        return f"By **{grouping}**, the {name} is not measured (fewer than two groups large enough to judge)."
+    if best[disparity] >= parent[disparity]:
+        return (f"By **{grouping}**, no mitigation lowered the {name}: the original's is {parent[disparity]:.1%} "
+                f"and the lowest among its mitigations is {best[disparity]:.1%} (model `{best['model_id']}`).")
+    return (f"By **{grouping}**, the fairest mitigation ({best['method'].replace('_', ' ')}, "
+            f"{best['constraint'].replace('_', ' ')}, model `{best['model_id']}`) brings the {name} from "
+            f"{parent[disparity]:.1%} to {best[disparity]:.1%} at a cost of "
+            f"{(parent['accuracy'] - best['accuracy']) * 100:.2f} accuracy points.")

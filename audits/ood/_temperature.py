@@ -65,12 +65,11 @@ def calibrate(store, model_id: str, name: str | None = None) -> CalibrateResult:
     """Fit T on the validation split of ``model_id``'s dataset and register the rescaled model as its child."""
     import torch
 
-    from fmcore.data import load_dataset
 
     parent = store.get_model(model_id)
     clf = store.load_classifier(parent.id)
     _check(clf)
-    ds = load_dataset(parent.dataset, store=store)
+    ds = store.load_model_dataset(parent.id)
     val, test = ds["val"], ds["test"]
     logits, _ = logits_of(clf, val.X, val.groups)
     t = fit_temperature(logits, val.y)

@@ -63,7 +63,6 @@ def harden(store, model_id: str, *, attack: str = "pgd", eps: float = 0.1, epoch
     before and after on the same test sample.
     """
     from fmcore.config import seed_everything
-    from fmcore.data import load_dataset
     from fmcore.train import CancelCallback, TrainConfig, TrainingCancelled, evaluate, fit
 
     spec = get_attack(attack)
@@ -78,7 +77,7 @@ def harden(store, model_id: str, *, attack: str = "pgd", eps: float = 0.1, epoch
     clf = store.load_classifier(model_id)
     if clf.modality == "text":
         raise FmauditError("Adversarial training here perturbs pixels or features; text models are not supported.")
-    ds = load_dataset(parent.dataset, store=store)
+    ds = store.load_model_dataset(parent.id)
     lo, hi = _clip(clf, ds)  # encodes the whole training split for tables: once, not per measurement
     before = clean_and_robust(clf, ds, eps, eval_samples, 20, seed, clip=(lo, hi))
     k = 1 if spec.name == "fgsm" else steps

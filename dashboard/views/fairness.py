@@ -153,18 +153,5 @@ for grouping in dict.fromkeys(r["sensitive"] for r in rows):
     fig = figures.mitigation_tradeoff(part, disparity)
     fig.update_layout(title=f"What fairness costs, by {grouping}: accuracy against {disparity.replace('_', ' ')}")
     st.plotly_chart(fig, width="stretch")
-    parent = next(r for r in part if r["role"] == "parent")
-    measured = [r for r in part if r["role"] != "parent" and r[disparity] is not None]
-    best = min(measured, key=lambda r: r[disparity]) if measured else None
-    name = disparity.replace("_", " ")
-    if best is None or parent[disparity] is None:
-        st.write(f"By **{grouping}**, the {name} is not measured (fewer than two groups large enough to judge).")
-    elif best[disparity] >= parent[disparity]:
-        st.write(f"By **{grouping}**, no mitigation lowered the {name}: the original's is {parent[disparity]:.1%} "
-                 f"and the lowest among its mitigations is {best[disparity]:.1%} (model `{best['model_id']}`).")
-    else:
-        st.write(f"By **{grouping}**, the fairest mitigation ({best['method'].replace('_', ' ')}, "
-                 f"{best['constraint'].replace('_', ' ')}, model `{best['model_id']}`) brings the "
-                 f"{name} from {parent[disparity]:.1%} to {best[disparity]:.1%} at a cost of "
-                 f"{(parent['accuracy'] - best['accuracy']) * 100:.2f} accuracy points.")
+    st.write(fairness.mitigation_verdict(part, disparity, grouping))
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

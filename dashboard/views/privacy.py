@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from audits.privacy import ATTACKS, DEFAULT_ATTACKS, MEMBERSHIP_ATTACKS, membership_verdict
+from audits.sweeps import dp_sweep_verdict
 from dashboard import services
 from dashboard.components import figures
 from dashboard.components.jobs import follow_job
@@ -130,19 +131,9 @@ def dp_tab_body() -> None:
     job = next((j for j in done if j.id == job_id), done[0])
     rows = job.result["rows"]
     st.plotly_chart(figures.privacy_utility(rows), width="stretch")
-    base = next((r for r in rows if r["target_epsilon"] is None), None)
-    strict = min((r for r in rows if r["epsilon"] is not None), key=lambda r: r["epsilon"], default=None)
-    if base and strict:
-        st.write(f"In plain words: at epsilon {strict['epsilon']:.2f} the attack AUC is {strict['max_auc']:.3f} "
-                 f"(without DP {base['max_auc']:.3f}) and accuracy is {strict['accuracy']:.1%} (without DP "
-                 f"{base['accuracy']:.1%}).")
-    useless = [r for r in rows if r.get("beats_baseline") is False]
-    if useless and rows[0].get("baseline_accuracy") is not None:
-        st.warning("Not better than always answering the most frequent class "
-                   f"({rows[0]['baseline_accuracy']:.1%}): " + ", ".join(
-                       "no DP" if r["target_epsilon"] is None else f"epsilon {r['epsilon']:.2f}" for r in useless)
-                   + ". Their privacy costs nothing because they have learned nothing; a DP cost read off these "
-                     "models would be wrong.")
+    for i, line in enumerate(dp_sweep_verdict(rows)):  # the plain-words finding, then any baseline warning
+        (st.warning if line.startswith("Not better") else st.write)(("In plain words: " if i == 0 and not
+                                                                     line.startswith("Not better") else "") + line)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 

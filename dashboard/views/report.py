@@ -7,8 +7,17 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from audits.evidence import MAX_POLICY_BYTES, evaluate_policy, file_report, load_policy, parse_policy
+from audits.evidence import (
+    MAX_POLICY_BYTES,
+    OUTCOME_WORDS,
+    evaluate_policy,
+    file_report,
+    load_policy,
+    missing_audits,
+    parse_policy,
+)
 from dashboard import services
+from dashboard.components.jobs import follow_job
 from fmcore.errors import FmauditError
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -44,9 +53,10 @@ except (FmauditError, UnicodeDecodeError) as exc:
 if policy:
     evaluation = evaluate_policy(policy, store, model_id)
     c = evaluation["counts"]
-    (st.success if evaluation["passed"] else st.error)(
-        f"**{policy['name']}: {'passed' if evaluation['passed'] else 'failed'}** · {c['pass']} pass, {c['fail']} fail, "
-        f"{c['not_measured']} not measured")
+    box = {"pass": st.success, "fail": st.error, "incomplete": st.warning}[evaluation["outcome"]]
+    box(f"**{policy['name']}: {OUTCOME_WORDS[evaluation['outcome']].lower()}** · {c['pass']} pass, {c['fail']} fail, "
+        f"{c['not_measured']} not measured" + (" (a check that was not measured never passes)"
+                                               if evaluation["outcome"] == "incomplete" else ""))
     check_rows = [{"check": r["id"], "status": STATUS[r["status"]], "requirement": r["requirement"],
                    "rule": f"{r['metric']} {r['op']} {r['threshold']:g}", "value": r["value"],
                    "evidence": r["evidence"].get("audit_id") or r["evidence"].get("reason", "")}
@@ -57,8 +67,17 @@ if policy:
     st.download_button("Policy checks (CSV)", safe_csv(check_rows), file_name=f"policy-checks-{model_id}.csv",
                        mime="text/csv", icon=":material/table_view:", key="rep_csv",
                        help="Cells that a spreadsheet would run as a formula are escaped with an apostrophe.")
-    if evaluation["not_measured"]:
-        st.caption("Not measured: run the missing audits (Robustness, Fairness, Privacy pages) and come back.")
+    missing = missing_audits(policy, store, model_id)
+    if missing:
+        st.caption(f"Not measured yet: {', '.join(missing)}. Run them here with their default settings, or on their "
+                   "own pages with yours.")
+        if st.button(f"Run the missing audits ({', '.join(missing)})", icon=":material/play_arrow:", key="rep_missing",
+                     disabled=not services.can_act()):
+            st.session_state["rep_missing_job"] = services.get_runner().submit(
+                "audits.jobs:run_missing", {"model": model_id, "policy": policy},
+                title=f"Missing audits of {model_id} for {policy['name']}").id
+    if st.session_state.get("rep_missing_job"):
+        follow_job(services.get_runner(), st.session_state["rep_missing_job"], "rep_missing")
 
 
 def made_from() -> dict:

@@ -304,7 +304,6 @@ def compress_many(store, model_id: str, methods: list[str], *, fine_tune_epochs:
     """Make and register one variant of ``model_id`` per method. Each variant is one task of the executor
     (``fmcore.executor.get_executor``), seeded with ``seed`` as a lone ``compress`` is, so a grid gives the same
     variants here, on a local Ray instance or on a cluster; registration happens here, in the caller's store."""
-    from ..data import load_dataset
     from ..executor import get_executor
     from ..models import Classifier
     from ..train import TrainConfig, evaluate
@@ -317,7 +316,7 @@ def compress_many(store, model_id: str, methods: list[str], *, fine_tune_epochs:
         what = "a text transformer" if clf.modality == "text" else "a mitigated or already compressed model"
         raise FmauditError(f"{methods[0]} compresses plain image and tabular networks; model {model_id} is {what}. "
                            "Compress the original model instead.")
-    ds = load_dataset(parent.dataset, store=store)
+    ds = store.load_model_dataset(parent.id)
     train = ds["train"].head(max_train_samples) if max_train_samples else ds["train"]
     val, test = ds["val"].head(2000), ds["test"]
     tc = dict(parent.config.get("train") or {})

@@ -13,8 +13,8 @@ from ._spec import Dataset, DatasetSpec, Feature, Provenance, Split, sha256_file
 __all__ = [
     "Dataset", "DatasetSpec", "Feature", "Provenance", "Split", "TabularPreprocessor",
     "dataset_fingerprint", "dataset_names", "dataset_spec", "index_like_columns", "list_datasets", "load_csv",
-    "load_dataset", "max_csv_bytes", "read_table",
-    "sha256_file", "stratified_split", "validate_frame",
+    "load_dataset", "max_csv_bytes", "read_table", "sha256_file", "split_fingerprint", "stratified_split",
+    "validate_frame",
 ]
 
 _cache: dict[tuple[str, int], Dataset] = {}
@@ -95,3 +95,31 @@ def dataset_fingerprint(name: str, seed: int = 0, store=None) -> str:
             raise UnknownNameError("dataset", name, dataset_names(store))
         basis = {"name": name, "seed": int(seed), "record": record}
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def split_fingerprint(split) -> str:
+    """The sha256 of a split's rows and labels, in order: which exact rows a model was tested on (recorded at
+    training; every audit checks it before it scores the model)."""
+    import hashlib
+
+    import numpy as np
+
+    known = getattr(split, "_fingerprint", None)  # splits of cached datasets are hashed once per process
+    if known:
+        return known
+    h = hashlib.sha256(np.ascontiguousarray(split.y).tobytes())
+    X = split.X
+    if hasattr(X, "columns"):  # a table: each column's name and values, in order
+        for name in X.columns:
+            col = X[name]
+            h.update(str(name).encode() + b"\x1e")
+            if col.dtype.kind in "biuf":
+                h.update(np.ascontiguousarray(col.to_numpy(dtype=np.float64, na_value=np.nan)).tobytes())
+            else:
+                h.update("\x1f".join(map(str, col.tolist())).encode())
+    elif getattr(X, "dtype", None) is not None and X.dtype != object:
+        h.update(np.ascontiguousarray(X).tobytes())
+    else:
+        h.update("\x1f".join(map(str, X)).encode())
+    object.__setattr__(split, "_fingerprint", h.hexdigest())
+    return split._fingerprint

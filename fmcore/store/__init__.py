@@ -1,7 +1,9 @@
 """The store: SQLite records of runs, models, audits, jobs and user datasets, plus artifact files."""
 
+from ._backup import restore
 from ._db import Store, new_id, now
 from ._records import ModelRecord, RunRecord, decode_row
 from ._trail import ACTOR, actor, content_hash
 
-__all__ = ["ACTOR", "ModelRecord", "RunRecord", "Store", "actor", "content_hash", "decode_row", "new_id", "now"]
+__all__ = ["ACTOR", "ModelRecord", "RunRecord", "Store", "actor", "content_hash", "decode_row", "new_id", "now",
+           "restore"]

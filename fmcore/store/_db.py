@@ -82,7 +82,8 @@ class Store:
 
     Every write is a transaction; model artifacts are written to a temporary folder and renamed
     into place before the row that points at them is committed, so a crash never leaves a
-    registered model without its files.
+    registered model without its files. Paths are stored relative to ``root``, so a copied or moved
+    store keeps working on its own files (stores written before are migrated when opened).
     """
 
     def __init__(self, root: str | Path | None = None):
@@ -98,6 +99,7 @@ class Store:
             con.executescript(SCHEMA + TRAIL_SCHEMA)  # IF NOT EXISTS: safe to run from many processes
         finally:
             con.close()
+        self._migrate_paths()
         self._sweep_temporaries()
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -128,6 +130,43 @@ class Store:
             return con.execute(sql, args).fetchall()
         finally:
             con.close()
+
+    def _relative(self, path: str | Path) -> str:
+        """``path`` as stored: relative to the store's root (POSIX separators)."""
+        return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+
+    def _absolute(self, stored: str) -> str:
+        """A stored path on this machine: under this store's root. An absolute path written by an older version (or
+        by the store this one was copied from) is read by its place in the layout, ``artifacts/...``."""
+        path = Path(stored)
+        if not path.is_absolute():
+            return str(self.root / path)
+        parts = path.parts
+        if "artifacts" in parts:
+            return str(self.root.joinpath(*parts[len(parts) - parts[::-1].index("artifacts") - 1:]))
+        return str(path)
+
+    def _migrate_paths(self) -> None:
+        """Rewrite absolute model and dataset paths as paths relative to this root (once, when first opened)."""
+        for table, key in (("models", "id"), ("datasets", "name")):
+            rows = self._query(f"SELECT {key}, path FROM {table} WHERE path LIKE '/%' OR path LIKE '_:%'")  # noqa: S608
+            if not rows:
+                continue
+            with self._tx() as con:
+                for r in rows:
+                    local = Path(self._absolute(r["path"]))
+                    if local.is_relative_to(self.root):
+                        con.execute(f"UPDATE {table} SET path = ? WHERE {key} = ?",  # noqa: S608
+                                    (self._relative(local), r[key]))
+
+    def _model(self, row) -> ModelRecord:
+        record = ModelRecord.from_row(row)
+        record.path = self._absolute(record.path)
+        return record
+
+    def _inside(self, path: str | Path) -> bool:
+        """True when ``path`` lies inside this store's root: the only place the store ever deletes."""
+        return Path(path).resolve().is_relative_to(self.root.resolve())
 
     def _sweep_temporaries(self) -> None:
         """Remove temp folders left by crashed writes (old enough not to be in progress)."""
@@ -162,7 +201,7 @@ class Store:
             dataset=dataset, created_at=now(), path=str(final), sha256=sha, size_bytes=size,
             n_params=classifier.n_params(), parent_id=parent_id, derivation=derivation or {},
             config=config or {}, metrics=metrics or {}, run_id=run_id)
-        row = record.to_dict()
+        row = {**record.to_dict(), "path": self._relative(final)}
         for key in ("derivation", "config", "metrics"):
             row[key] = json.dumps(row[key])
         try:
@@ -196,19 +235,19 @@ class Store:
             recent = [r["id"] for r in self._query("SELECT id FROM models ORDER BY created_at DESC LIMIT 5")]
             hint = f" Recent models: {', '.join(recent)}." if recent else " The store has no models yet."
             raise NotFoundError(f"No model {model_id!r} in {self.root}.{hint} List them with `fmaudit models`.")
-        return ModelRecord.from_row(rows[0])
+        return self._model(rows[0])
 
     def list_models(self, dataset: str | None = None) -> list[ModelRecord]:
         """Model records, oldest first, optionally of one dataset."""
         sql, args = "SELECT * FROM models", ()
         if dataset:
             sql, args = sql + " WHERE dataset = ?", (dataset,)
-        return [ModelRecord.from_row(r) for r in self._query(sql + " ORDER BY created_at, rowid", args)]
+        return [self._model(r) for r in self._query(sql + " ORDER BY created_at, rowid", args)]
 
     def children(self, model_id: str) -> list[ModelRecord]:
         """The models derived directly from ``model_id``."""
         rows = self._query("SELECT * FROM models WHERE parent_id = ? ORDER BY created_at", (model_id,))
-        return [ModelRecord.from_row(r) for r in rows]
+        return [self._model(r) for r in rows]
 
     def lineage(self, model_id: str) -> list[ModelRecord]:
         """The model and its ancestors, the model first."""
@@ -228,6 +267,31 @@ class Store:
                 frontier.append((child, depth + 1))
         return out
 
+    def load_model_dataset(self, model_id: str):
+        """The dataset a model was trained on, split exactly as it was (its split seed), after checking that the data
+        has not changed since: the file's sha256 and the test rows' fingerprint, where the model recorded them.
+
+        Raises ``DataValidationError`` naming what changed; an audit never scores a model on other rows."""
+        from ..data import load_dataset, split_fingerprint
+        from ..errors import DataValidationError
+
+        chain = self.lineage(model_id)
+        record = chain[0]
+        origin = next((r.derivation for r in chain if r.derivation.get("dataset_sha256")), {})
+        train_cfg = (record.config or {}).get("train") or {}
+        seed = int(train_cfg.get("split_seed") or origin.get("split_seed") or 0)
+        ds = load_dataset(record.dataset, seed=seed, store=self)
+        problems = []
+        if origin.get("dataset_sha256") and origin["dataset_sha256"] != ds.provenance.sha256:
+            problems.append(f"the file of dataset {record.dataset!r} has changed since {record.id} was trained "
+                            f"(sha256 {origin['dataset_sha256'][:12]}... then, {ds.provenance.sha256[:12]}... now)")
+        if origin.get("test_sha256") and origin["test_sha256"] != split_fingerprint(ds["test"]):
+            problems.append(f"the test rows of {record.dataset!r} (split seed {seed}) are not the ones {record.id} "
+                            "was tested on")
+        if problems:
+            raise DataValidationError(problems + ["audit it on its own data: restore that dataset, or retrain"])
+        return ds
+
     def load_classifier(self, model_id: str):
         """The stored model ready to predict (its weights' hash checked)."""
         from ..models import Classifier
@@ -236,8 +300,23 @@ class Store:
 
     def verify_model(self, model_id: str) -> bool:
         """True when the weights on disk still hash to the registered sha256."""
+        return not self.weight_problems(model_id)
+
+    def weight_problems(self, model_id: str) -> list[str]:
+        """What is wrong with a model's files on disk, in words: a missing folder or weight file, or weights that no
+        longer hash to the registered sha256 (naming the files); empty when intact."""
         record = self.get_model(model_id)
-        return _weights_digest(Path(record.path))[0] == record.sha256
+        folder = Path(record.path)
+        if not folder.is_dir():
+            return [f"its folder {folder} is missing"]
+        weights = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
+                         and (p.suffix == ".safetensors" or p.name in DEFINING_FILES))
+        if not weights:
+            return [f"no weight file (*.safetensors) in {folder}"]
+        if _weights_digest(folder)[0] != record.sha256:
+            return [f"its weight files ({', '.join(weights)}) no longer hash to the registered sha256 "
+                    f"{record.sha256[:12]}... (modified on disk)"]
+        return []
 
     def delete_model(self, model_id: str) -> None:
         """Delete a model and its artifacts; refused while other models name it as parent."""
@@ -253,7 +332,16 @@ class Store:
             head = append_event(con, now(), "model.delete", model_id, {
                 "model_id": model_id, "sha256": record.sha256, "name": record.name, "audits_deleted": gone})
         write_head(self.root, *head)
-        shutil.rmtree(record.path, ignore_errors=True)
+        if self._inside(record.path):  # never delete outside this store's own folder
+            shutil.rmtree(record.path, ignore_errors=True)
+
+    def backup(self, dest: str | Path) -> dict:
+        """The whole store in one consistent archive (see ``_backup.backup``); logged in the trail."""
+        from ._backup import backup
+
+        info = backup(self, dest)
+        self.log_event("store.backup", str(Path(dest).name), {"events": info["events"], "files": info["files"]})
+        return info
 
     def export_model(self, model_id: str, dest: str | Path) -> Path:
         """Copy a model into ``dest`` as a folder that loads with plain torch or transformers."""
@@ -365,7 +453,7 @@ class Store:
         with self._tx() as con:
             con.execute("INSERT INTO datasets (name, path, label, sensitive, text, drop_columns, min_group_size, "
                         "sha256, rows, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                        (name, str(final), label, json.dumps(list(sensitive)), text, json.dumps(list(drop)),
+                        (name, self._relative(final), label, json.dumps(list(sensitive)), text, json.dumps(list(drop)),
                          min_group_size, record["sha256"], record["rows"], record["created_at"]))
             head = append_event(con, record["created_at"], "dataset.add", name,
                                 {"name": name, "sha256": record["sha256"], "rows": record["rows"]})
@@ -381,9 +469,9 @@ class Store:
         """Every uploaded dataset's record."""
         return [self._dataset_row(r) for r in self._query("SELECT * FROM datasets ORDER BY created_at")]
 
-    @staticmethod
-    def _dataset_row(row) -> dict:
+    def _dataset_row(self, row) -> dict:
         data = dict(row)
+        data["path"] = self._absolute(data["path"])
         data["sensitive"] = json.loads(data["sensitive"] or "[]")
         data["drop"] = json.loads(data.pop("drop_columns") or "[]")
         return data

@@ -3,7 +3,9 @@
 Each event's hash is sha256 over the previous event's hash and the event's canonical JSON, so editing
 or removing any event breaks the chain from there on. The newest hash is also written to
 ``trail.head`` beside the database (deleting the newest events is caught there), and ``verify_trail``
-checks that every stored model and audit still hashes to what its event recorded.
+checks both ways that the store and its trail agree: every stored model and audit has its event and still
+hashes to what the event recorded (for models, the weight files on disk are hashed again), and every model and
+audit the trail recorded, and did not record deleting, is still in the store.
 """
 
 from __future__ import annotations
@@ -73,7 +75,8 @@ def write_head(root: Path, seq: int, h: str) -> None:
 
 
 def verify_trail(store) -> dict:
-    """Check the chain, the head, and that models and audits still match their events."""
+    """Check the chain, the head, and that models and audits match their events both ways: every row has its event
+    and still hashes to it (model weight files re-hashed on disk), and no recorded row has gone missing."""
     problems = []
     rows = store._query("SELECT * FROM events ORDER BY seq")
     prev, expected_seq = GENESIS, 1
@@ -89,6 +92,8 @@ def verify_trail(store) -> dict:
             logged_models[details["model_id"]] = details["sha256"]
         elif r["action"] == "model.delete":
             logged_models.pop(details["model_id"], None)
+            for gone in details.get("audits_deleted", []):
+                logged_audits.pop(gone, None)
         if r["prev_hash"] != prev:
             problems.append(f"event {r['seq']} does not follow event {r['seq'] - 1} (the chain was edited)")
         if event_hash(r["prev_hash"], r["seq"], r["ts"], r["actor"], r["action"], r["subject"], details) != r["hash"]:
@@ -105,15 +110,24 @@ def verify_trail(store) -> dict:
             problems.append(f"the newest event {seq} differs from the head's record")
     elif rows:
         problems.append("trail.head is missing")
-    for a in store._query("SELECT id, result FROM audits"):
+    audits = store._query("SELECT id, result FROM audits")
+    for a in audits:
         if a["id"] not in logged_audits:
             problems.append(f"audit {a['id']} has no event in the trail")
         elif content_hash(json.loads(a["result"])) != logged_audits[a["id"]]:
             problems.append(f"audit {a['id']} was changed after it was recorded")
-    for m in store._query("SELECT id, sha256 FROM models"):
+    present = {a["id"] for a in audits}
+    problems += [f"audit {a} is in the trail but missing from the store (its row was deleted)"
+                 for a in logged_audits if a not in present]
+    models = store._query("SELECT id, sha256 FROM models")
+    for m in models:
         if m["id"] not in logged_models:
             problems.append(f"model {m['id']} has no event in the trail")
         elif m["sha256"] != logged_models[m["id"]]:
             problems.append(f"model {m['id']}'s recorded hash was changed")
+        problems += [f"model {m['id']}: {p}" for p in store.weight_problems(m["id"])]
+    present = {m["id"] for m in models}
+    problems += [f"model {m} is in the trail but missing from the store (its row was deleted)"
+                 for m in logged_models if m not in present]
     return {"ok": not problems, "events": len(rows), "problems": problems,
             "head": rows[-1]["hash"] if rows else GENESIS}

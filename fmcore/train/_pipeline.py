@@ -58,7 +58,7 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
         ``TrainingCancelled`` is raised (nothing is registered).
     """
     from ..config import seed_everything
-    from ..data import load_dataset
+    from ..data import load_dataset, split_fingerprint
     from ..models import build_classifier, model_spec
 
     config = (config or TrainConfig()).resolved(model_spec(model).defaults)
@@ -101,7 +101,8 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
         if store is not None:
             derivation = {"how": "trained",
                           "kind": Derivation.TRAINED.value, "dataset": dataset, "dataset_sha256": ds.provenance.sha256,
-                          "seed": config.seed, "split_seed": config.split_seed}
+                          "seed": config.seed, "split_seed": config.split_seed,
+                          "test_sha256": split_fingerprint(ds["test"])}
             if augment:
                 derivation["augment"] = augment  # each augmentation with all its parameters
             if state.privacy:

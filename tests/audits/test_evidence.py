@@ -121,6 +121,7 @@ checks:
     assert status == {"acc": "pass", "dp": "fail", "mia": "not_measured", "size": "pass"}
     assert ev["failed"] == ["dp"]
     assert not ev["passed"]
+    assert ev["outcome"] == "fail"
     acc_row = next(r for r in ev["checks"] if r["id"] == "acc")
     assert acc_row["evidence"]["audit_id"] == ids["performance"]
     assert acc_row["value"] == pytest.approx(acc)
@@ -205,3 +206,30 @@ checks:
     for needle in ("op '=>'", "metric 'nothing.accuracy'", "threshold must be a finite number", "lacks requirement",
                    "used twice"):
         assert needle in message
+
+
+def test_unmeasured_never_passes_and_model_metrics_count_only_when_allowed(tmp_path):
+    from audits.evidence import evaluate_policy, missing_audits, parse_policy, run_missing
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path)
+    mid = train_model("german_credit", "logreg", TrainConfig(epochs=2), store=st).model_id
+    text = """
+name: t
+checks:
+  - {id: acc, metric: performance.accuracy, op: ">=", threshold: 0.1, requirement: "Art. 15(1)"}
+"""
+    ev = evaluate_policy(parse_policy(text), st, mid)
+    assert (ev["outcome"], ev["passed"], ev["not_measured"]) == ("incomplete", False, ["acc"])
+    assert missing_audits(parse_policy(text), st, mid) == ["performance"]
+    allowed = evaluate_policy(parse_policy("accept_model_metrics: true\n" + text), st, mid)
+    assert allowed["outcome"] == "pass"
+    row = allowed["checks"][0]
+    assert row["value"] == st.get_model(mid).metrics["accuracy"]
+    assert row["evidence"]["source"].startswith("the model's test metrics")
+    assert row["evidence"]["dataset_sha256"] == st.get_model(mid).derivation["dataset_sha256"]
+    ran = run_missing(parse_policy(text), st, mid, log=lambda m: None)
+    assert ran["performance"] == st.latest_audits(mid)["performance"]["id"]
+    assert evaluate_policy(parse_policy(text), st, mid)["outcome"] == "pass"
+    assert parse_policy("require_all: false\n" + text)["checks"]  # older files still load; every check counts

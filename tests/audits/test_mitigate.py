@@ -163,3 +163,32 @@ def test_multiclass_label_is_refused_with_a_reason(store, three_classes):
     with pytest.raises(ConfigError, match="need a binary label; 'three' has 3 classes"):
         mitigate(store, three_classes, sensitive="grp")
     assert len(store.list_models()) == 1  # nothing registered
+
+
+def test_mitigation_verdict_names_the_fairest_or_says_none_helped():
+    from audits.fairness import mitigation_verdict
+
+    parent = {"role": "parent", "model_id": "m-p", "accuracy": 0.80, "demographic_parity_difference": 0.20}
+    better = {"role": "mitigation", "model_id": "m-a", "method": "threshold_optimizer",
+              "constraint": "demographic_parity", "accuracy": 0.78, "demographic_parity_difference": 0.05}
+    worse = {**better, "model_id": "m-b", "demographic_parity_difference": 0.25}
+    text = mitigation_verdict([parent, worse, better], "demographic_parity_difference", "sex")
+    assert "m-a" in text
+    assert "20.0% to 5.0%" in text
+    assert "2.00 accuracy points" in text
+    assert "no mitigation lowered" in mitigation_verdict([parent, worse], "demographic_parity_difference", "sex")
+    unmeasured = {**parent, "demographic_parity_difference": None}
+    assert "not measured" in mitigation_verdict([unmeasured, better], "demographic_parity_difference", "sex")
+
+
+def test_dp_sweep_verdict_flags_models_that_learned_nothing():
+    from audits.sweeps import dp_sweep_verdict
+
+    rows = [{"target_epsilon": 1.0, "epsilon": 0.98, "max_auc": 0.51, "accuracy": 0.70, "beats_baseline": False,
+             "baseline_accuracy": 0.70},
+            {"target_epsilon": None, "epsilon": None, "max_auc": 0.60, "accuracy": 0.76, "beats_baseline": True,
+             "baseline_accuracy": 0.70}]
+    lines = dp_sweep_verdict(rows)
+    assert lines[0] == ("At epsilon 0.98 the attack AUC is 0.510 (without DP 0.600) and accuracy is 70.0% (without "
+                        "DP 76.0%).")
+    assert lines[1].startswith("Not better than always answering the most frequent class (70.0%): epsilon 0.98.")

@@ -192,3 +192,100 @@ def test_trained_and_compressed_models_record_their_kind(tmp_path):
     assert st.get_model(mid).derivation["kind"] == Derivation.TRAINED
     child = compress(st, mid, "fp16").model_id
     assert st.get_model(child).derivation["kind"] == Derivation.COMPRESSED
+
+
+def test_audits_score_the_models_own_split_and_refuse_a_changed_dataset(tmp_path):
+    """A model trained with split seed 1 is audited on split 1's test rows; a dataset changed after training is
+    refused with the reason, never silently scored."""
+    import numpy as np
+    import pytest
+
+    from audits import run_stored_audit
+    from fmcore.data import load_dataset, split_fingerprint
+    from fmcore.errors import DataValidationError
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+    from tests.conftest import write_csv
+
+    st = Store(tmp_path / "home")
+    mid = train_model("german_credit", "logreg", TrainConfig(epochs=3, split_seed=1), store=st).model_id
+    record = st.get_model(mid)
+    assert record.derivation["test_sha256"] == split_fingerprint(load_dataset("german_credit", seed=1)["test"])
+    assert record.derivation["test_sha256"] != split_fingerprint(load_dataset("german_credit", seed=0)["test"])
+    _, result = run_stored_audit(st, "performance", mid, n_boot=20)
+    assert result.metrics["accuracy"] == pytest.approx(record.metrics["accuracy"])  # the same rows as at training
+    rng = np.random.default_rng(0)
+    rows = [{"x": float(rng.normal()), "g": "ab"[i % 2], "y": "no" if i % 3 else "yes"} for i in range(300)]
+    st.add_dataset(write_csv(tmp_path / "mine.csv", rows), "y", ["g"], name="mine")
+    upload = train_model("mine", "logreg", TrainConfig(epochs=2), store=st).model_id
+    stored = st.get_dataset("mine")["path"]
+    write_csv(stored, [{**r, "x": r["x"] + 1} for r in rows])  # the stored file changes under the model
+    with pytest.raises(DataValidationError, match="has changed since"):
+        run_stored_audit(st, "performance", upload)
+
+
+def test_trail_names_a_flipped_weight_byte_a_deleted_audit_row_and_a_deleted_model_row(tmp_path):
+    import sqlite3
+    from pathlib import Path
+
+    from audits import run_stored_audit
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path)
+    ids = [train_model("german_credit", "logreg", TrainConfig(epochs=1, seed=s), store=st).model_id for s in (0, 1)]
+    audit_id, _ = run_stored_audit(st, "performance", ids[0], n_boot=10)
+    st.delete_model(ids[1])  # a deletion the trail recorded is not a problem
+    assert st.verify_trail()["ok"], st.verify_trail()["problems"]
+    weights = next(Path(st.get_model(ids[0]).path).glob("*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    weights.write_bytes(bytes(data))
+    con = sqlite3.connect(tmp_path / "fmaudit.db")
+    con.execute("DELETE FROM audits WHERE id = ?", (audit_id,))
+    con.commit()
+    con.close()
+    problems = st.verify_trail()["problems"]
+    assert any(ids[0] in p and weights.name in p and "modified" in p for p in problems), problems
+    assert any(audit_id in p and "row was deleted" in p for p in problems), problems
+    con = sqlite3.connect(tmp_path / "fmaudit.db")
+    con.execute("DELETE FROM models WHERE id = ?", (ids[0],))
+    con.commit()
+    con.close()
+    assert any(ids[0] in p and "row was deleted" in p for p in st.verify_trail()["problems"])
+
+
+def test_a_copied_store_works_on_its_own_files_and_backup_restore_verifies(tmp_path):
+    import shutil
+    import sqlite3
+
+    from fmcore.errors import ConfigError
+    from fmcore.store import Store, restore
+    from fmcore.train import TrainConfig, train_model
+
+    original = Store(tmp_path / "a")
+    mid = train_model("german_credit", "logreg", TrainConfig(epochs=1), store=original).model_id
+    (stored,) = sqlite3.connect(tmp_path / "a" / "fmaudit.db").execute("SELECT path FROM models").fetchone()
+    assert not stored.startswith("/")  # relative to the store's folder
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    copy = Store(tmp_path / "b")
+    assert copy.get_model(mid).path.startswith(str(tmp_path / "b"))
+    from fmcore.data import load_dataset
+
+    X = load_dataset("german_credit")["test"].X
+    assert (copy.load_classifier(mid).predict(X) == original.load_classifier(mid).predict(X)).all()
+    copy.delete_model(mid)
+    assert original.verify_model(mid)  # deleting in the copy never touches the original
+    # an older store with absolute paths, copied elsewhere, is migrated when opened
+    con = sqlite3.connect(tmp_path / "a" / "fmaudit.db")
+    con.execute("UPDATE models SET path = ?", (str(tmp_path / "elsewhere" / "artifacts" / "models" / mid),))
+    con.commit()
+    con.close()
+    assert Store(tmp_path / "a").verify_model(mid)
+    info = original.backup(tmp_path / "backup.tar.gz")
+    assert info["files"] == 1
+    restored, check = restore(tmp_path / "backup.tar.gz", tmp_path / "c")
+    assert check["ok"], check["problems"]
+    assert restored.verify_model(mid)
+    with pytest.raises(ConfigError, match="already holds a store"):
+        restore(tmp_path / "backup.tar.gz", tmp_path / "c")
