@@ -103,3 +103,27 @@ def cmd_restore(args) -> int:
             + ("verified intact" if check["ok"] else "NOT intact") + "".join(f"\n  {p}" for p in check["problems"]))
     c.emit(args, {"home": str(store.root), **check}, text)
     return 0 if check["ok"] else 1
+
+
+def add_keys(p) -> None:
+    p.add_argument("action", choices=["init", "show"], help="init: make the store's Ed25519 key pair; show: its id")
+    p.add_argument("--force", action="store_true", help="replace an existing key pair")
+
+
+def cmd_keys(args) -> int:
+    from audits.evidence import init_keys, key_files, key_id, load_private_key
+
+    root = c.store(args).root
+    if args.action == "init":
+        info = init_keys(root, force=args.force)
+        c.emit(args, info, f"key {info['key_id'][:16]}...: private key {info['private_key']} (mode 600); give "
+                           f"{info['public_key']} to whoever verifies your reports")
+        return 0
+    private = load_private_key(root)
+    if private is None:
+        from fmcore.errors import ConfigError
+
+        raise ConfigError("This store has no signing key yet: fmaudit keys init.")
+    info = {"key_id": key_id(private.public_key()), "public_key": str(key_files(root)[1])}
+    c.emit(args, info, f"key {info['key_id']} (public key {info['public_key']})")
+    return 0

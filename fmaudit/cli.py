@@ -37,6 +37,7 @@ COMMANDS = [
     ("show", "models", "one model: metrics, lineage, hashes, audits"),
     ("export", "models", "write a model folder that loads with plain torch"),
     ("add-dataset", "data", "validate a CSV and register it as a dataset"),
+    ("keys", "admin", "the store's Ed25519 signing key: init, or show its id"),
     ("backup", "admin", "write the whole store to one archive (consistent while jobs run)"),
     ("restore", "admin", "unpack a backup into an empty store folder and verify it"),
     ("executor", "admin", "where sweeps run: connect and show CPUs and nodes"),

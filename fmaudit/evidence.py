@@ -38,7 +38,9 @@ def cmd_report(args) -> int:
 
 
 def add_verify(p) -> None:
-    p.add_argument("report", nargs="?", default=None, help="a report .json or .html")
+    p.add_argument("report", nargs="?", default=None, help="a report file (.json, .html or .md)")
+    p.add_argument("--public-key", default=None, metavar="KEY.pub",
+                   help="also check its Ed25519 signature with this public key (no secret needed)")
     p.add_argument("--log", action="store_true", help="check the store's hash-chained audit trail instead")
 
 
@@ -54,7 +56,7 @@ def cmd_verify(args) -> int:
             raise ConfigError("Give a report file (.json or .html), or --log to check the store's audit trail.")
         from audits.evidence import verify_report
 
-        result = verify_report(args.report)
+        result = verify_report(args.report, public_key=args.public_key)
         signed = {None: "signature not checked", True: "signature valid", False: "signature INVALID"}[result["signed"]]
         text = (f"{args.report}: " + ("verified" if result["ok"] else "FAILED") + f" (sha256 "
                 f"{result.get('content_sha256', '?')[:16]}..., {signed})\n"

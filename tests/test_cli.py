@@ -295,6 +295,17 @@ def test_pipeline_report_verify_and_exit_codes(tmp_path):
     proc = fmaudit(home, "report", "--model", model, "--policy", str(bad), "--out", str(out), check=False)
     assert proc.returncode == 2
     assert "lacks metric" in proc.stderr
+    # signatures anyone can check with the public key
+    keys = json.loads(fmaudit(home, "keys", "init", "--json").stdout)
+    signed = json.loads(fmaudit(home, "report", "--model", model, "--policy", str(lenient), "--out", str(out),
+                                "--json").stdout)
+    proc = fmaudit(home, "verify", signed["paths"]["html"], "--public-key", keys["public_key"])
+    assert "signature valid" in proc.stdout
+    assert fmaudit(home, "keys", "init", check=False).returncode == 2  # never silently replaced
+    # the whole store in one archive, restored elsewhere and verified
+    assert fmaudit(home, "backup", str(tmp_path / "store.tar.gz")).returncode == 0
+    proc = fmaudit(tmp_path / "restored", "restore", str(tmp_path / "store.tar.gz"))
+    assert "verified intact" in proc.stdout
     # the trail: intact, then one byte of a stored audit changed
     assert fmaudit(home, "verify", "--log").returncode == 0
     import sqlite3

@@ -99,8 +99,11 @@ def render_html(report: dict) -> str:
              f"<p class='muted'>Model <code>{_esc(m['id'])}</code> on <code>{_esc(m['dataset'])}</code>; generated "
              f"{_esc(report['generated_at'])} by fmaudit {_esc(report['generator']['fmaudit'])}; content sha256 "
              f"<code>{report['content_sha256']}</code>"
-             + (f"; signed ({_esc(report['signature']['alg'])}, key {_esc(report['signature']['key_id'])})"
-                if report.get("signature") else "; unsigned") + ".</p>"]
+             + (f"; signed with {_esc(report['signing']['alg'])}, key {_esc(report['signing']['key_id'][:16])}, in "
+                f"<code>{_esc(report['signing']['envelope'])}</code>" if report.get("signing") else
+                f"; signed ({_esc(report['signature']['alg'])}, key {_esc(report['signature']['key_id'])})"
+                if report.get("signature") else "; unsigned (its files' digests are in the .intoto.json beside it)")
+             + ".</p>"]
     if pol:
         c = pol["counts"]
         outcome = outcome_of(pol)

@@ -3,8 +3,14 @@
 The JSON holds the model, its lineage, data provenance and hashes, configs, seeds, package versions,
 timestamps, every audit result, the policy outcome and the audit-trail head; ``content_sha256`` is
 sha256 over its canonical JSON without the hash and signature fields; with ``FMAUDIT_SIGNING_KEY`` set
-it is also signed (HMAC-SHA256). The HTML and Markdown embed the same hash; the HTML embeds the whole
-JSON, so ``verify`` works on either file.
+it is also signed (HMAC-SHA256, kept for older setups). The HTML and Markdown embed the same hash; the HTML
+embeds the whole JSON and is a deterministic rendering of it.
+
+Beside the three files, ``<stem>.intoto.json`` is an in-toto Statement of their sha256 digests in a DSSE
+envelope, signed with the store's Ed25519 key when it has one (``fmaudit keys init``; see ``_dsse``). ``verify``
+checks any of the files against it (with ``--public-key``, the signature too), so one changed byte anywhere in
+the HTML (text, tables, chart data, scripts) fails; without the envelope it re-renders the HTML from its record
+and compares the two byte for byte.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import os
 import time
 from pathlib import Path
 
-from fmcore.errors import ConfigError
+from fmcore.errors import ConfigError, FmauditError
 
 SCHEMA = "fmaudit-report/1"
 UNSIGNED = ("content_sha256", "signature")
@@ -41,7 +47,8 @@ def build_report(store, model_id: str, policy: dict | None = None) -> dict:
     """Everything a reviewer needs to judge ``model_id``, with a content hash (and a signature if a key is set)."""
     import fmcore
 
-    from .._result import package_versions
+    from .._result import TRACKED_PACKAGES, package_versions
+    from ._dsse import key_id, load_private_key
     from ._policy import evaluate_policy
 
     record = store.get_model(model_id)
@@ -50,7 +57,7 @@ def build_report(store, model_id: str, policy: dict | None = None) -> dict:
     try:
         ds = store.load_model_dataset(record.id)
         data = {"summary": ds.summary(), "provenance": ds.provenance.to_dict()}
-    except ConfigError as exc:
+    except FmauditError as exc:  # a dataset that no longer loads, or changed since training: said in the report
         data = {"error": str(exc)}
     audits = [{"id": a["id"], "name": a["name"], "created_at": a["created_at"], "params": a["params"],
                "metrics": a["result"]["metrics"], "warnings": a["result"].get("warnings", []),
@@ -60,7 +67,7 @@ def build_report(store, model_id: str, policy: dict | None = None) -> dict:
     events = [e for e in store.events(2000) if e["subject"] in {model_id, *[a["id"] for a in audits]}]
     report = {
         "schema": SCHEMA, "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "generator": {"fmaudit": fmcore.__version__, "packages": package_versions()},
+        "generator": {"fmaudit": fmcore.__version__, "packages": package_versions((*TRACKED_PACKAGES, "plotly"))},
         "model": record.to_dict(), "weights_verified": store.verify_model(model_id), "lineage": lineage,
         "data": data, "config": record.config, "seeds": {"train": (record.config.get("train") or {}).get("seed"),
                                                        "derivation": record.derivation.get("seed")},
@@ -68,6 +75,10 @@ def build_report(store, model_id: str, policy: dict | None = None) -> dict:
         "trail": {"ok": trail["ok"], "head": trail["head"], "events": len(events), "problems": trail["problems"],
                   "model_events": sorted(events, key=lambda e: e["seq"])},
     }
+    private = load_private_key(store.root)
+    if private is not None:  # named inside the record, so the HTML says how it is signed
+        report["signing"] = {"alg": "Ed25519 over a DSSE envelope of an in-toto Statement v1",
+                             "key_id": key_id(private.public_key()), "envelope": f"fmaudit-{record.id}.intoto.json"}
     report["content_sha256"] = _digest(report)
     key = _signing_key()
     if key:
@@ -76,12 +87,39 @@ def build_report(store, model_id: str, policy: dict | None = None) -> dict:
     return report
 
 
-def verify_report(path: str | Path) -> dict:
-    """Check a report file (.json, or .html with its embedded JSON): hash, and signature when a key is set."""
+def _envelope_of(path: Path) -> Path:
+    return path.with_name(path.name.rsplit(".", 1)[0] + ".intoto.json")
+
+
+def verify_report(path: str | Path, public_key: str | Path | None = None) -> dict:
+    """Check a report file (.json, .html or .md): its content hash; the file's bytes against the signed statement
+    beside it (and the signature, with ``public_key``); for an HTML file without a statement, a byte-for-byte
+    comparison with a fresh rendering of its embedded record."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"No report at {path}.")
+    from ._dsse import check_file, load_public_key
+
+    key = load_public_key(public_key) if public_key else None
+    envelope_path = _envelope_of(path)
+    envelope = None
+    if envelope_path.is_file():
+        try:
+            envelope = json.loads(envelope_path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            return {"ok": False, "problems": [f"{envelope_path.name} is not valid JSON: {exc}"], "signed": False}
+    elif key is not None:
+        return {"ok": False, "signed": False,
+                "problems": [f"no signature envelope ({envelope_path.name}) beside {path.name}"]}
+    if path.suffix == ".md":
+        if envelope is None:
+            return {"ok": False, "signed": None, "problems": ["a Markdown card is checked against its envelope, "
+                                                              f"and {envelope_path.name} is missing"]}
+        check = check_file(path, envelope, key)
+        return {"ok": not check["problems"], "problems": check["problems"], "signed": check["signed"],
+                "key_id": check["key_id"]}
     text = path.read_text(encoding="utf-8")
+    raw = text
     if path.suffix == ".html":
         from ._html import REPORT_TAG
 
@@ -100,37 +138,72 @@ def verify_report(path: str | Path) -> dict:
     digest = _digest(report)
     if digest != report.get("content_sha256"):
         problems.append("the content does not match its sha256: the report was changed after it was written")
-    sig, key = report.get("signature"), _signing_key()
-    signed = None
-    if sig and key:
-        signed = hmac.compare_digest(_sign(key, str(report.get("content_sha256"))), sig.get("value", ""))
+    sig, hmac_key = report.get("signature"), _signing_key()
+    signed, kid = None, None
+    if sig and hmac_key:
+        signed = hmac.compare_digest(_sign(hmac_key, str(report.get("content_sha256"))), sig.get("value", ""))
         if not signed:
             problems.append("the signature does not match (another key, or a changed hash)")
-    return {"ok": not problems, "problems": problems, "content_sha256": digest, "signed": signed,
+    if envelope is not None:
+        check = check_file(path, envelope, key)
+        problems += check["problems"]
+        signed, kid = (check["signed"], check["key_id"]) if key is not None else (signed, None)
+    elif path.suffix == ".html":
+        problems += _rendering_problems(raw, report)
+    return {"ok": not problems, "problems": problems, "content_sha256": digest, "signed": signed, "key_id": kid,
             "model_id": (report.get("model") or {}).get("id")}
 
 
-def write_reports(report: dict, out: str | Path) -> dict[str, Path]:
-    """Write ``report.json``, ``report.html`` and ``model_card.md`` into ``out``; returns their paths."""
+def _rendering_problems(text: str, report: dict) -> list[str]:
+    """Compare an HTML report with a fresh rendering of its own record: any edit to what a reader sees or runs."""
+    import plotly
+
+    from ._html import render_html
+
+    made_with = ((report.get("generator") or {}).get("packages") or {}).get("plotly")
+    if made_with and made_with != plotly.__version__:
+        return [f"the HTML was rendered with plotly {made_with}, this machine has {plotly.__version__}: install "
+                f"plotly=={made_with} to compare it byte for byte, or verify against its signature envelope"]
+    fresh = render_html(report)
+    if fresh == text:
+        return []
+    at = next((i for i, (a, b) in enumerate(zip(fresh, text, strict=False)) if a != b), min(len(fresh), len(text)))
+    return [f"the HTML differs from the rendering of its own record from character {at} on: what a reader sees "
+            "(text, tables, chart data or scripts) was changed after it was written"]
+
+
+def write_reports(report: dict, out: str | Path, private_key=None) -> dict[str, Path]:
+    """Write the JSON record, the HTML report and the Markdown card into ``out``, and the in-toto statement of their
+    digests (signed with ``private_key`` when given); returns their paths (``json``, ``html``, ``md``, ``intoto``)."""
     from ._html import render_html, render_markdown
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"fmaudit-{report['model']['id']}"
     paths = {"json": out / f"{stem}.json", "html": out / f"{stem}.html", "md": out / f"{stem}.md"}
-    texts = {"json": json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n",
-             "html": render_html(report), "md": render_markdown(report)}
+    record = json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    canonical = json.loads(record)  # rendered from the record as a reader's copy loads it, so verify can re-render it
+    texts = {"json": record, "html": render_html(canonical), "md": render_markdown(canonical)}
     for kind, path in paths.items():
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(texts[kind], encoding="utf-8")
         os.replace(tmp, path)
+    from ._dsse import envelope, statement
+
+    signed = envelope(statement(report, paths), private_key)
+    paths["intoto"] = out / f"{stem}.intoto.json"
+    tmp = paths["intoto"].with_name(f".{paths['intoto'].name}.tmp")
+    tmp.write_text(json.dumps(signed, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, paths["intoto"])
     return paths
 
 
 def file_report(store, model_id: str, policy: dict | None, out: str | Path) -> tuple[dict, dict[str, Path]]:
     """Build, write and record (in the audit trail) the reports of ``model_id``."""
+    from ._dsse import load_private_key
+
     report = build_report(store, model_id, policy)
-    paths = write_reports(report, out)
+    paths = write_reports(report, out, load_private_key(store.root))
     store.log_event("report.write", model_id, {"content_sha256": report["content_sha256"],
                                                "paths": [str(p) for p in paths.values()],
                                                "policy": (report["policy"] or {}).get("policy"),

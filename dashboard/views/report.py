@@ -103,10 +103,12 @@ if made and made["from"] != current:  # another model, another policy, or newer 
 elif made:
     st.write(f"Generated {made['at']} for `{model_id}` with policy **{made['from']['policy_name'] or 'none'}** "
              f"from audits {', '.join(f'`{a}`' for a in made['from']['audits']) or '(none)'}. Content sha256 "
-             f"`{made['hash']}` (check a copy with `fmaudit verify FILE`).")
-    cols = st.columns(3)
-    for col, (kind, mime, label) in zip(cols, [("html", "text/html", "HTML report"), ("json", "application/json",
-                                        "JSON record"), ("md", "text/markdown", "Model card (Markdown)")], strict=True):
+             f"`{made['hash']}` (check a copy with `fmaudit verify FILE --public-key signing.pub`; `fmaudit keys init` "
+             "gives this store a signing key).")
+    files = [("html", "text/html", "HTML report"), ("json", "application/json", "JSON record"),
+             ("md", "text/markdown", "Model card (Markdown)"), ("intoto", "application/json", "Signature (in-toto)")]
+    files = [f for f in files if f[0] in made["paths"]]
+    for col, (kind, mime, label) in zip(st.columns(len(files)), files, strict=True):
         data = Path(made["paths"][kind]).read_bytes()
         col.download_button(label, data, file_name=Path(made["paths"][kind]).name, mime=mime,
                             icon=":material/download:", key=f"rep_dl_{kind}")

@@ -233,3 +233,70 @@ checks:
     assert ran["performance"] == st.latest_audits(mid)["performance"]["id"]
     assert evaluate_policy(parse_policy(text), st, mid)["outcome"] == "pass"
     assert parse_policy("require_all: false\n" + text)["checks"]  # older files still load; every check counts
+
+
+def _independent_dsse_check(envelope: dict, public_pem: bytes) -> dict:
+    """DSSE as the spec defines it, written here without fmaudit: PAE, Ed25519, base64; returns the statement."""
+    import base64
+
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    payload = base64.b64decode(envelope["payload"])
+    kind = envelope["payloadType"].encode()
+    pae = b"DSSEv1 " + str(len(kind)).encode() + b" " + kind + b" " + str(len(payload)).encode() + b" " + payload
+    load_pem_public_key(public_pem).verify(base64.b64decode(envelope["signatures"][0]["sig"]), pae)  # raises if bad
+    return json.loads(payload)
+
+
+def test_signed_report_every_byte_counts_and_only_the_right_public_key_verifies(tmp_path):
+    import hashlib
+
+    from audits import run_stored_audit
+    from audits.evidence import file_report, init_keys, verify_report
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path / "home")
+    keys = init_keys(st.root)
+    assert oct((st.root / "keys" / "signing.key").stat().st_mode & 0o777) == "0o600"
+    other = init_keys(tmp_path / "other")
+    mid = train_model("german_credit", "logreg", TrainConfig(epochs=2), store=st).model_id
+    run_stored_audit(st, "performance", mid, n_boot=20)
+    _, paths = file_report(st, mid, None, tmp_path / "out")
+    envelope = json.loads(paths["intoto"].read_text())
+    statement = _independent_dsse_check(envelope, (st.root / "keys" / "signing.pub").read_bytes())
+    digests = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
+    for kind in ("json", "html", "md"):
+        assert digests[paths[kind].name] == hashlib.sha256(paths[kind].read_bytes()).hexdigest()
+        ok = verify_report(paths[kind], public_key=keys["public_key"])
+        assert ok["ok"], ok["problems"]
+        assert ok["signed"] is True
+        wrong = verify_report(paths[kind], public_key=other["public_key"])
+        assert not wrong["ok"]
+        assert wrong["signed"] is False
+    html = paths["html"].read_text()
+    acc = f"{st.get_model(mid).metrics['accuracy']:.4g}"
+    assert acc in html
+    paths["html"].write_text(html.replace(acc, "0.998", 1))  # one visible number changed
+    assert not verify_report(paths["html"], public_key=keys["public_key"])["ok"]
+    assert not verify_report(paths["html"])["ok"]  # also without the key: the digest no longer matches
+
+
+def test_unsigned_html_is_checked_against_a_fresh_rendering_of_its_record(tmp_path):
+    from audits import run_stored_audit
+    from audits.evidence import file_report, verify_report
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path / "home")
+    mid = train_model("german_credit", "logreg", TrainConfig(epochs=2), store=st).model_id
+    run_stored_audit(st, "performance", mid, n_boot=20)
+    _, paths = file_report(st, mid, None, tmp_path / "out")
+    paths["intoto"].unlink()  # no envelope: the HTML must equal the rendering of its embedded record
+    assert verify_report(paths["html"])["ok"], verify_report(paths["html"])["problems"]
+    html = paths["html"].read_text()
+    i = html.index("<table")
+    paths["html"].write_text(html[:i] + "<p>all clear</p>" + html[i:])
+    result = verify_report(paths["html"])
+    assert not result["ok"]
+    assert "differs from the rendering" in result["problems"][0]

@@ -413,7 +413,7 @@ def test_compare_and_report_pages(home):
     assert any("failed" in e.value or "passed" in e.value for e in [*at.error, *at.success])
     next(b for b in at.button if b.label == "Generate reports").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert len(at.get("download_button")) == 4  # policy checks CSV, then HTML, JSON and Markdown
+    assert len(at.get("download_button")) == 5  # policy checks CSV, then HTML, JSON, Markdown and the signature
     assert any("chain intact" in s.value for s in at.success)
     # another policy: the reports made with the first one are no longer offered
     first = at.session_state["rep_made"]
