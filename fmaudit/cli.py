@@ -30,6 +30,7 @@ COMMANDS = [
     ("compress", "derive", "a compressed variant with the original as parent"),
     ("report", "evidence", "HTML, JSON and Markdown reports; exit 1 if a check fails"),
     ("verify", "evidence", "check a report's hash (and signature), or the audit trail"),
+    ("reproduce", "evidence", "re-run every audit a report names and compare its numbers, one by one"),
     ("run", "evidence", "run a pipeline YAML headless: train, audits, report"),
     ("import-model", "models", "bring in a model folder (safetensors + JSON or a transformers folder; never a pickle)"),
     ("user", "admin", "dashboard users: add NAME --role viewer|auditor, or list"),

@@ -95,3 +95,22 @@ def _policy_lines(evaluation: dict | None) -> list[str]:
         lines.append(f"  [{r['status']:<12}] {r['id']}: {r['metric']} {r['op']} {r['threshold']:g} (value {value}) "
                      f"- {r['requirement']}")
     return lines
+
+
+def add_reproduce(p) -> None:
+    p.add_argument("report", help="a report .json or .html")
+
+
+def cmd_reproduce(args) -> int:
+    from audits.evidence import load_report, reproduce
+
+    result = reproduce(load_report(args.report), c.store(args),
+                       progress=None if args.json else lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
+    lines = [f"{args.report}: " + ("every claim reproduced" if result["ok"] else "NOT reproduced")]
+    lines += [f"  {p}" for p in result["problems"]]
+    for r in result["rows"]:
+        claimed = f"{r['claimed']:.6g}" if isinstance(r["claimed"], float) else r["claimed"]
+        again = f"{r['again']:.6g}" if isinstance(r["again"], float) else r["again"]
+        lines.append(f"  [{r['status']:<19}] {r['name']} {r['audit']}: {r['metric']} claimed {claimed}, again {again}")
+    c.emit(args, result, "\n".join(lines))
+    return 0 if result["ok"] else 1

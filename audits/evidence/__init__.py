@@ -16,8 +16,9 @@ from ._policy import (
     run_missing,
 )
 from ._report import SCHEMA, build_report, file_report, verify_report, write_reports
+from ._reproduce import load_report, reproduce
 
 __all__ = ["build_report", "evaluate_policy", "EXIT_CODES", "file_report", "init_keys", "junit_xml", "key_files",
-           "key_id", "load_pipeline", "load_policy", "load_private_key", "load_public_key", "MAX_POLICY_BYTES",
-           "missing_audits", "outcome_of", "OUTCOME_WORDS", "parse_policy", "PolicyError", "run_missing",
-           "run_pipeline", "SCHEMA", "verify_report", "write_reports"]
+           "key_id", "load_pipeline", "load_policy", "load_private_key", "load_public_key", "load_report",
+           "MAX_POLICY_BYTES", "missing_audits", "outcome_of", "OUTCOME_WORDS", "parse_policy", "PolicyError",
+           "reproduce", "run_missing", "run_pipeline", "SCHEMA", "verify_report", "write_reports"]

@@ -19,13 +19,18 @@ class _Float32(torch.nn.Module):
         return self.net(x.float())
 
 
+def attack_rows(total: int, n: int, seed: int) -> np.ndarray:
+    """The positions (in the split) of the seeded sample ``attack_inputs`` draws: recorded with every result."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(total, size=min(n, total), replace=False))
+
+
 def attack_inputs(classifier, split, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A seeded sample of ``n`` encoded inputs and labels from ``split`` (float32 arrays)."""
     if classifier.modality == "text":
         raise FmauditError("Pixel- and feature-space attacks do not apply to text models; use the text attack "
                            "(attack 'charswap') instead.")
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(split), size=min(n, len(split)), replace=False))
+    idx = attack_rows(len(split), n, seed)
     X = split.X.iloc[idx] if hasattr(split.X, "iloc") else split.X[idx]
     x = classifier.encode(X).numpy().astype(np.float32)
     return x, split.y[idx]

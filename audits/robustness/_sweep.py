@@ -12,7 +12,7 @@ from .._result import AuditResult
 from .._spec import register_audit
 from ..stats import wilson
 from ._attacks import ATTACKS, check_eps, get_attack
-from ._estimator import art_estimator, attack_inputs, feature_range
+from ._estimator import art_estimator, attack_inputs, attack_rows, feature_range
 from ._tabular import is_valid, table_constraints
 
 GALLERY = 8
@@ -232,7 +232,7 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
         if params.get("constraints", "valid") not in ("valid", "none"):
             raise FmauditError(f"constraints must be 'valid' (rows that could exist) or 'none' (free moves in the "
                                f"encoded space); got {params.get('constraints')!r}.")
-        immutable = list(params.get("immutable") or []) + list(dataset.spec.immutable)
+        immutable = list(dict.fromkeys([*(params.get("immutable") or []), *dataset.spec.immutable]))
         unknown = [c for c in immutable if c not in [f.name for f in dataset.features]]
         if unknown:
             raise FmauditError(f"Immutable feature(s) {unknown} are not features of {dataset.name!r}; features: "
@@ -305,6 +305,12 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
                                "fractions of categories, non-whole counts and changed immutable features - rows "
                                "that cannot exist. Use constraints 'valid' for evidence about real inputs.")
         metrics["verdict"] = _table_verdict(rows, gallery, constraints, spec)
+    used = {**spec.defaults, **overrides}  # every parameter the attack ran with, defaults resolved
+    if "steps" in used and "step_ratio" in used:
+        used["eps_step"] = {f"{e:g}": used["step_ratio"] * e / int(used["steps"]) for e in eps_list}
+    params = {**params, **{k: used[k] for k in ("steps", "max_iter") if k in used},
+              "attack_parameters": used,
+              "rows": attack_rows(len(dataset[params["split"]]), int(params["samples"]), int(params["seed"])).tolist()}
     return AuditResult(
         audit="robustness", model_id=None, dataset=dataset.name, params={**params, "eps": eps_list},
         metrics=metrics, tables={"sweep": rows, "per_class": per_class, "checks": checks, "examples": gallery},

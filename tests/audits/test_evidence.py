@@ -300,3 +300,33 @@ def test_unsigned_html_is_checked_against_a_fresh_rendering_of_its_record(tmp_pa
     result = verify_report(paths["html"])
     assert not result["ok"]
     assert "differs from the rendering" in result["problems"][0]
+
+
+def test_reproduce_reruns_robustness_fairness_and_privacy_and_catches_a_changed_claim(tmp_path):
+    from audits import run_stored_audit
+    from audits.evidence import file_report, load_report, reproduce
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path / "home")
+    mid = train_model("german_credit", "mlp", TrainConfig(epochs=5), store=st).model_id
+    _, rob = run_stored_audit(st, "robustness", mid, samples=60, eps=[0.1, 0.3], blackbox_check_samples=0)
+    assert rob.params["steps"] == 40  # the steps the attack ran with, not "default"
+    assert rob.params["attack_parameters"]["step_ratio"] == 2.5
+    assert len(rob.params["rows"]) == 60  # the test rows attacked, by position
+    run_stored_audit(st, "fairness", mid, n_boot=50)
+    run_stored_audit(st, "privacy", mid, attacks=["threshold", "rulebased"], samples=100)
+    _, paths = file_report(st, mid, None, tmp_path / "out")
+    report = load_report(paths["html"])
+    result = reproduce(report, st)
+    assert result["ok"], [r for r in result["rows"] if r["status"] != "reproduced"]
+    assert {r["name"] for r in result["rows"]} == {"robustness", "fairness", "privacy"}
+    assert result["counts"]["reproduced"] >= 20
+    robust = next(r for r in result["rows"] if r["metric"] == "robust_accuracy@0.1")
+    robust_claim = robust["claimed"]
+    for a in report["audits"]:
+        if a["name"] == "robustness":
+            a["metrics"]["robust_accuracy@0.1"] = robust_claim + 0.2  # a claim nobody measured
+    changed = reproduce(report, st)
+    assert not changed["ok"]
+    assert [r["metric"] for r in changed["rows"] if r["status"] == "differs"] == ["robust_accuracy@0.1"]
