@@ -11,7 +11,7 @@ from ._spec import AUDITS, AuditSpec, register_audit  # noqa: F401  (re-exported
 
 def load_audits() -> dict[str, AuditSpec]:
     """Every audit by name, importing the audit modules (which register themselves) on the first call."""
-    from . import fairness, ood, performance, privacy, robustness  # noqa: F401
+    from . import explain, fairness, ood, performance, privacy, robustness  # noqa: F401
 
     return AUDITS
 

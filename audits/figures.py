@@ -542,3 +542,52 @@ def corruption_gallery(items: list[dict], gap: int = 4, gap_x: int = 18) -> go.F
                   height=70 * len(names) + 110)
     fig.update_layout(width=170 * len(sevs) + 170)
     return fig
+
+
+def deletion_curves(rows: list[dict], method: str) -> go.Figure:
+    """The model's confidence in its answer as features are deleted: the method's order against a random one."""
+    fig = go.Figure()
+    x = [r["fraction"] for r in rows]
+    fig.add_scatter(x=x, y=[r["method"] for r in rows], mode="lines+markers", name=method.replace("_", " "),
+                    line={"color": BLUE}, hovertemplate="%{x:.0%} deleted<br>confidence %{y:.1%}<extra></extra>")
+    fig.add_scatter(x=x, y=[r["random"] for r in rows], mode="lines+markers", name="random order",
+                    line={"color": GREY, "dash": "dash"},
+                    hovertemplate="%{x:.0%} deleted<br>confidence %{y:.1%}<extra>random</extra>")
+    fig.update_xaxes(title="share of the input deleted, most important first", tickformat=".0%", range=[0, 1])
+    fig.update_yaxes(title="confidence in the original answer", tickformat=".0%", range=[0, 1.02])
+    return _layout(fig, "Faithfulness: deleting what the explanation ranks first should hurt most", height=360)
+
+
+def attribution_gallery(examples: list[dict]) -> go.Figure:
+    """Each explained image (top) and where the attribution lies (bottom, darker is more)."""
+    k = len(examples)
+    fig = make_subplots(rows=2, cols=k, horizontal_spacing=0.01, vertical_spacing=0.08,
+                        subplot_titles=[f"{e['label']} → {e['predicted']}" for e in examples] + [""] * k)
+    for i, e in enumerate(examples, 1):
+        fig.add_trace(go.Heatmap(z=e["image"], colorscale="Greys", showscale=False, zmin=0, zmax=1,
+                                 hoverinfo="skip"), row=1, col=i)
+        fig.add_trace(go.Heatmap(z=e["attribution"], colorscale="Reds", showscale=False, zmin=0, zmax=1,
+                                 hovertemplate="attribution %{z:.2f}<extra></extra>"), row=2, col=i)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_annotations(font_size=11)
+    return _layout(fig, "Inputs (label → prediction) and their attributions", height=300)
+
+
+def importance_bars(rows: list[dict], top: int = 15) -> go.Figure:
+    """Global importance: each feature's share of the attribution, and the accuracy lost when it is shuffled."""
+    rows = rows[:top][::-1]
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.03,
+                        subplot_titles=("share of the attribution", "accuracy lost when shuffled"))
+    names = [r["feature"] for r in rows]
+    fig.add_bar(y=names, x=[r["mean_abs_attribution_share"] for r in rows], orientation="h", marker_color=BLUE,
+                showlegend=False, hovertemplate="%{y}: %{x:.1%}<extra></extra>", row=1, col=1)
+    if rows and "permutation_importance" in rows[0]:
+        fig.add_bar(y=names, x=[r["permutation_importance"] for r in rows], orientation="h", marker_color=ORANGE,
+                    showlegend=False, error_x={"type": "data", "symmetric": False,
+                                               "array": [r["high"] - r["permutation_importance"] for r in rows],
+                                               "arrayminus": [r["permutation_importance"] - r["low"] for r in rows]},
+                    hovertemplate="%{y}: %{x:.1%}<extra></extra>", row=1, col=2)
+    fig.update_xaxes(tickformat=".0%")
+    fig.update_annotations(font_size=12)
+    return _layout(fig, "What the model leans on", height=max(320, 24 * len(rows) + 120))

@@ -151,6 +151,12 @@ def calibration(params: dict, ctx) -> dict:
     return {"audit_id": audit_id, "model_id": params["model"]}
 
 
+def explain(params: dict, ctx) -> dict:
+    """The explanation audit of ``params["model"]`` (options: method, samples)."""
+    audit_id, _ = _stored_audit("explain", params, ctx, lambda r: [r.metrics["verdict"]])
+    return {"audit_id": audit_id, "model_id": params["model"]}
+
+
 def calibrate(params: dict, ctx) -> dict:
     """Temperature scaling of ``params["model"]``: a registered child."""
     from .ood import calibrate as run

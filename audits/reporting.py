@@ -24,6 +24,10 @@ def audit_summary(result) -> dict:
             by_group.setdefault(r["attribute"], {})[r["group"]] = r["coverage"]
         out["coverage_by_group"] = by_group
         out["groups"] = result.tables["groups"]
+    if result.audit == "explain":
+        out["methods"] = result.tables["methods"]
+        if "proxies" in result.tables:
+            out["proxies"] = result.tables["proxies"]
     if result.audit == "shift":
         out["drifted"] = [r["feature"] for r in result.tables["features"] if r["drifted"]]
         out["features"] = result.tables["features"]

@@ -42,6 +42,7 @@ navigation = st.navigation({
         st.Page(VIEWS / "robustness.py", title="Robustness", icon=":material/shield:"),
         st.Page(VIEWS / "fairness.py", title="Fairness", icon=":material/balance:"),
         st.Page(VIEWS / "ood.py", title="Out-of-domain", icon=":material/blur_on:"),
+        st.Page(VIEWS / "explain.py", title="Explain", icon=":material/psychology:"),
         st.Page(VIEWS / "privacy.py", title="Privacy", icon=":material/lock:"),
         st.Page(VIEWS / "compression.py", title="Compression", icon=":material/compress:"),
     ],

@@ -7,7 +7,7 @@ from . import _common as c
 
 def add_audit(p) -> None:
     p.add_argument("audit", choices=["robustness", "fairness", "performance", "privacy", "compression", "corruption",
-                                     "shift", "calibration"])
+                                     "shift", "calibration", "explain"])
     p.add_argument("--model", required=True, help="model id (see `fmaudit models`)")
     p.add_argument("--attack", default="pgd", help="fgsm, pgd, pgd_l2, cw, deepfool, hopskipjump, square")
     p.add_argument("--eps", default="0.05,0.1,0.2,0.3", help="comma-separated perturbation sizes")
@@ -35,6 +35,8 @@ def add_audit(p) -> None:
     p.add_argument("--to", default=None, help="shift: the shifted dataset (default: the built-in partner, mnist <-> "
                    "digits, census_income_94 <-> census_income_95)")
     p.add_argument("--alpha", type=float, default=0.1, help="calibration: conformal miscoverage (0.1: 90%% sets)")
+    p.add_argument("--method", default=None, help="explain: integrated_gradients, saliency, occlusion (images), shap "
+                   "(tables; default), integrated_gradients or saliency (tables)")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -46,6 +48,10 @@ def cmd_audit(args) -> int:
     if args.audit == "compression":
         return _compression_audit(args, store)
     overrides = {"seed": args.seed}
+    if args.audit == "explain":
+        overrides["method"] = args.method
+        if args.samples is not None:
+            overrides["samples"] = args.samples
     if args.samples is not None and args.audit in ("robustness", "privacy", "corruption", "shift"):
         overrides["samples"] = args.samples if args.audit in ("robustness", "privacy") else (args.samples or None)
     if args.audit == "robustness":

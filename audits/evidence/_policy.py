@@ -31,7 +31,7 @@ from fmcore.errors import ConfigError
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 AUDIT_NAMES = ("performance", "robustness", "fairness", "privacy", "compression", "corruption", "shift", "calibration",
-               "model")
+               "explain", "model")
 
 
 MAX_POLICY_BYTES = 1_000_000  # a policy is a short YAML file

@@ -52,12 +52,8 @@ if go:
 if st.session_state.get("comp_job"):
     follow_job(runner, st.session_state["comp_job"], "comp")
 
-found = store.latest_audits(model_id).get("compression")
-if not found:
-    st.caption("No compression audit of this model yet: choose methods above.")
-    st.stop()
-result = found["result"]
-st.caption(f"Audit `{found['id']}`, run {found['created_at']}.")
+result = services.latest_audit_or_stop(model_id, "compression",
+                                      "No compression audit of this model yet: choose methods above.")["result"]
 rows, parent = result["tables"]["variants"], result["tables"]["parent"][0]
 m = result["metrics"]
 a, b, c = st.columns(3)

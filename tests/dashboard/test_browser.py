@@ -29,7 +29,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 PAGES = [("", "fmaudit"), ("data", "Data"), ("train", "Train"), ("finetune", "Fine-tune"), ("robustness", "Robustness"),
-         ("fairness", "Fairness"), ("ood", "Out-of-domain"), ("privacy", "Privacy"), ("compression", "Compression"),
+         ("fairness", "Fairness"), ("ood", "Out-of-domain"), ("explain", "Explain"), ("privacy", "Privacy"),
+         ("compression", "Compression"),
          ("compare", "Compare"),
          ("report", "Report"),
          ("models", "Models"),

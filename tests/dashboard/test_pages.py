@@ -533,3 +533,18 @@ def test_model_pickers_tell_models_with_one_name_apart(home):
     for mid in ids:
         label = next(x for x in labels if mid in x)
         assert label.startswith(f"same name ({mid}) · logreg on digits · ")  # the id first: narrow screens cut the end
+
+
+def test_explain_page_runs_an_audit_and_shows_checked_attributions(home):
+    model_id, at = _with_model(home, "digits", "seed_cnn", 2, "explain", "No explanation audit")
+    at.number_input(key="exp_samples").set_value(20)
+    next(b for b in at.button if b.label == "Explain and check").click().run()
+    _finish(home, at, "exp_job", 240)
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
+    assert any("Faithfulness" in t for t in titles)
+    from fmcore.store import Store
+
+    m = Store(home).latest_audits(model_id)["explain"]["result"]["metrics"]
+    gallery = any("Inputs (label" in t for t in titles)
+    assert gallery == m["sanity_passed"]  # attributions are drawn only when the method passed its sanity check
+    assert any(m["verdict"] in x.value for x in [*at.success, *at.error, *at.warning])

@@ -1,0 +1,9 @@
+"""Explanations that are checked before anyone trusts them: attributions (Captum, SHAP), each with a sanity
+check (model-parameter randomisation), faithfulness (deletion curves against a random order) and stability; for
+tables, the sensitive-attribute proxies the model leans on."""
+
+from ._attribution import METHODS, attribute, methods_for
+from ._audit import explain
+from ._checks import deletion_curve, randomised_copy, rank_correlation
+
+__all__ = ["METHODS", "attribute", "deletion_curve", "explain", "methods_for", "randomised_copy", "rank_correlation"]
