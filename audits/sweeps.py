@@ -104,7 +104,6 @@ def dp_sweep(store, dataset: str, model: str, epsilons=(1.0, 3.0, 8.0, None), *,
     from fmcore.data import load_dataset
     from fmcore.train import TrainConfig, train_model
 
-    from .. import run_stored_audit
 
     eps_list = list(epsilons)
     for e in eps_list:

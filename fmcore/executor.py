@@ -41,6 +41,16 @@ def run_task(fn, shared, task: dict, threads: int):
         return fn(shared, task)
 
 
+#: the packages job functions and sweep tasks may come from (a job row can never name other code)
+ALLOWED_PACKAGES = ("fmcore.", "audits.")
+
+
+def allowed_packages() -> tuple[str, ...]:
+    """fmcore and audits, plus prefixes listed in ``$FMAUDIT_JOB_MODULES`` (comma-separated)."""
+    extra = [p.strip() for p in os.environ.get("FMAUDIT_JOB_MODULES", "").split(",") if p.strip()]
+    return ALLOWED_PACKAGES + tuple(p if p.endswith(".") else p + "." for p in extra)
+
+
 class LocalExecutor:
     """Runs tasks one after another in this process."""
 
@@ -102,8 +112,6 @@ class RayExecutor:
                 env = {}
                 if self.ship_code:  # the packages job functions may come from (fmcore, audits, extras)
                     import importlib
-
-                    from .worker import allowed_packages
 
                     env["py_modules"] = [importlib.import_module(p.rstrip(".")) for p in allowed_packages()]
                 ray.init(address=self.address, runtime_env=env or None, **kwargs)

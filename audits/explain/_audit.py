@@ -94,6 +94,40 @@ def _permutation_importance(classifier, X, y, repeats: int, seed: int) -> list[d
     return out
 
 
+def _table_findings(classifier, dataset, part, units, names, params, seed) -> tuple[dict, dict, list[str]]:
+    """For tables: global importance (attribution share, permutation importance) and sensitive-attribute proxies;
+    returns (tables, metrics, warnings) to add to the result."""
+    share = np.abs(units).mean(0)
+    share = share / share.sum() if share.sum() > 0 else share
+    importance = dict(zip(names, share.tolist(), strict=True))
+    perm = {r["feature"]: r for r in _permutation_importance(classifier, part.X, part.y,
+                                                             int(params["permutation_repeats"]), seed)}
+    tables = {"importance": sorted([{"feature": f, "mean_abs_attribution_share": importance[f],
+                                     **{k: v for k, v in perm.get(f, {}).items() if k != "feature"}}
+                                    for f in names], key=lambda r: -r["mean_abs_attribution_share"])}
+    metrics, warnings = {"top_feature": tables["importance"][0]["feature"] if names else None}, []
+    if dataset.spec.sensitive:
+        proxies = _proxies(dataset, importance, float(params["proxy_threshold"]), float(params["proxy_importance"]))
+        tables["proxies"] = proxies
+        flagged = [p for p in proxies if p["flagged"]]
+        metrics["max_proxy_strength"] = max((p["strength"] for p in proxies), default=0.0)
+        metrics["proxies_flagged"] = len(flagged)
+        warnings = [f"{p['feature']} carries {p['sensitive']} (association {p['strength']:.2f}) and the model leans "
+                    f"on it ({p['importance_share']:.0%} of the attribution): a proxy for {p['sensitive']}."
+                    for p in flagged]
+    return tables, metrics, warnings
+
+
+def _gallery(classifier, attr, x, y, target, rows, k: int) -> list[dict]:
+    """The first ``k`` explained images with their attribution maps (absolute, scaled to 0-1 per image)."""
+    k = min(k, len(x))
+    heat = np.abs(attr[:k]).sum(1)
+    heat = heat / np.maximum(heat.reshape(k, -1).max(1), 1e-12)[:, None, None]
+    return [{"index": int(rows[i]), "label": classifier.classes[int(y[i])],
+             "predicted": classifier.classes[int(target[i])], "image": np.round(x[i, 0].numpy(), 2).tolist(),
+             "attribution": np.round(heat[i], 3).tolist()} for i in range(k)]
+
+
 def _verdict(method: str, m: dict) -> str:
     title = method.replace("_", " ")
     if not m["sanity_passed"]:
@@ -200,33 +234,12 @@ def explain(classifier, dataset, params: dict, progress=None) -> AuditResult:
     warnings = []
     if modality == "tabular":
         report(0.8, "global importance, permutation importance and proxies")
-        share = np.abs(units).mean(0)
-        share = share / share.sum() if share.sum() > 0 else share
-        importance = dict(zip(names, share.tolist(), strict=True))
-        perm = {r["feature"]: r for r in _permutation_importance(classifier, part.X, part.y,
-                                                                 int(params["permutation_repeats"]), seed)}
-        tables["importance"] = sorted([{"feature": f, "mean_abs_attribution_share": importance[f],
-                                        **{k: v for k, v in perm.get(f, {}).items() if k != "feature"}}
-                                       for f in names], key=lambda r: -r["mean_abs_attribution_share"])
-        if dataset.spec.sensitive:
-            proxies = _proxies(dataset, importance, float(params["proxy_threshold"]),
-                               float(params["proxy_importance"]))
-            tables["proxies"] = proxies
-            flagged = [p for p in proxies if p["flagged"]]
-            metrics["max_proxy_strength"] = max((p["strength"] for p in proxies), default=0.0)
-            metrics["proxies_flagged"] = len(flagged)
-            warnings += [f"{p['feature']} carries {p['sensitive']} (association {p['strength']:.2f}) and the model "
-                         f"leans on it ({p['importance_share']:.0%} of the attribution): a proxy for "
-                         f"{p['sensitive']}." for p in flagged]
-        metrics["top_feature"] = tables["importance"][0]["feature"] if names else None
+        found, more, warned = _table_findings(classifier, dataset, part, units, names, params, seed)
+        tables.update(found)
+        metrics.update(more)
+        warnings += warned
     else:
-        k = min(int(params["examples"]), len(x))
-        heat = np.abs(attr[:k]).sum(1)
-        heat = heat / np.maximum(heat.reshape(k, -1).max(1), 1e-12)[:, None, None]
-        tables["examples"] = [{"index": int(rows[i]), "label": classifier.classes[int(part.y[i])],
-                               "predicted": classifier.classes[int(target[i])],
-                               "image": np.round(x[i, 0].numpy(), 2).tolist(),
-                               "attribution": np.round(heat[i], 3).tolist()} for i in range(k)]
+        tables["examples"] = _gallery(classifier, attr, x, part.y, target, rows, int(params["examples"]))
     if not metrics["sanity_passed"]:
         warnings.insert(0, f"{method} failed its sanity check: do not read its attributions as explanations.")
     metrics["verdict"] = _verdict(method, metrics)

@@ -207,6 +207,22 @@ def _text_audit(classifier, dataset, params, eps_list, progress, started) -> Aud
                        seconds=time.perf_counter() - started)
 
 
+def _constraints(classifier, dataset, params: dict):
+    """What a valid adversarial row of a table must keep (None for the labelled unconstrained attack): one category
+    per group, whole numbers, training ranges, and the immutable features (the user's and the dataset's)."""
+    if params.get("constraints", "valid") not in ("valid", "none"):
+        raise FmauditError(f"constraints must be 'valid' (rows that could exist) or 'none' (free moves in the "
+                           f"encoded space); got {params.get('constraints')!r}.")
+    immutable = list(dict.fromkeys([*(params.get("immutable") or []), *dataset.spec.immutable]))
+    unknown = [c for c in immutable if c not in [f.name for f in dataset.features]]
+    if unknown:
+        raise FmauditError(f"Immutable feature(s) {unknown} are not features of {dataset.name!r}; features: "
+                           f"{[f.name for f in dataset.features]}.")
+    if params.get("constraints", "valid") == "valid":
+        return table_constraints(classifier, dataset["train"].X, immutable)
+    return None
+
+
 @register_audit("robustness", "Adversarial robustness",
                 "Accuracy under evasion attacks (adversarial-robustness-toolbox) across perturbation sizes, with "
                 "95% intervals, attack success, perturbation norms, per-class robust accuracy, sanity checks "
@@ -227,18 +243,7 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     attack_params = {k: params[k] for k in ("steps", "max_iter") if params.get(k) is not None and k in spec.defaults}
     x, y = attack_inputs(classifier, dataset[params["split"]], int(params["samples"]), int(params["seed"]))
     clip = feature_range(classifier, dataset["train"])
-    constraints = None
-    if classifier.modality == "tabular":
-        if params.get("constraints", "valid") not in ("valid", "none"):
-            raise FmauditError(f"constraints must be 'valid' (rows that could exist) or 'none' (free moves in the "
-                               f"encoded space); got {params.get('constraints')!r}.")
-        immutable = list(dict.fromkeys([*(params.get("immutable") or []), *dataset.spec.immutable]))
-        unknown = [c for c in immutable if c not in [f.name for f in dataset.features]]
-        if unknown:
-            raise FmauditError(f"Immutable feature(s) {unknown} are not features of {dataset.name!r}; features: "
-                               f"{[f.name for f in dataset.features]}.")
-        if params.get("constraints", "valid") == "valid":
-            constraints = table_constraints(classifier, dataset["train"].X, immutable)
+    constraints = _constraints(classifier, dataset, params) if classifier.modality == "tabular" else None
     estimator = art_estimator(classifier, clip)
     bs = int(params["batch_size"])
     params = {**params, **attack_params}

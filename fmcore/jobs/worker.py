@@ -14,17 +14,10 @@ import threading
 import time
 import traceback
 
+from ..executor import ALLOWED_PACKAGES, allowed_packages  # noqa: F401  (ALLOWED_PACKAGES re-exported)
 from ..store import Store, now
 from ._context import JobCancelled, JobContext
 from ._records import CANCELLED, DONE, FAILED, INTERRUPTED, RUNNING, append_log, get_job, update_job
-
-ALLOWED_PACKAGES = ("fmcore.", "audits.")
-
-
-def allowed_packages() -> tuple[str, ...]:
-    """fmcore and audits, plus prefixes listed in ``$FMAUDIT_JOB_MODULES`` (comma-separated)."""
-    extra = [p.strip() for p in os.environ.get("FMAUDIT_JOB_MODULES", "").split(",") if p.strip()]
-    return ALLOWED_PACKAGES + tuple(p if p.endswith(".") else p + "." for p in extra)
 
 
 def resolve(target: str):

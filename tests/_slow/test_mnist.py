@@ -29,7 +29,7 @@ def test_mnist_pgd_breaks_the_undefended_cnn_and_hardening_helps(mnist_cnn):
     st, r = mnist_cnn
     audit = run_audit("robustness", st.load_classifier(r.model_id), load_dataset("mnist"), r.model_id,
                       attack="pgd", eps=[0.3], samples=300, blackbox_check_samples=0, compare_fgsm=False)
-    assert audit.params["steps"] is None  # the attack's default: PGD with 40 steps
+    assert audit.params["steps"] == 40  # the steps the attack ran with (PGD's default), recorded resolved
     assert audit.tables["sweep"][0]["robust_accuracy"] <= 0.05
     hardened = harden(st, r.model_id, eps=0.1, epochs=1, steps=5, eval_samples=1000)
     assert hardened.after["robust_accuracy"] >= 0.70, hardened.after
