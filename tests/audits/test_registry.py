@@ -16,6 +16,7 @@ CASES = {  # audit name -> (the trained-model fixture it fits, overrides that ke
     "corruption": ("trained_digits", {"samples": 40, "corruptions": ["rotate", "fog"], "severities": [1, 5]}),
     "shift": ("trained_digits", {"samples": 100}),
     "calibration": ("trained_german", {"n_boot": 50}),
+    "explain": ("trained_digits", {"samples": 20, "n_boot": 50}),
 }
 
 
@@ -53,7 +54,7 @@ def test_performance_matches_sklearn_and_interval_covers(trained_digits):
 
 
 def test_unknown_audit_and_option():
-    with pytest.raises(UnknownNameError, match="Available: calibration, corruption, fairness, performance"):
+    with pytest.raises(UnknownNameError, match="Available: calibration, corruption, explain, fairness, performance"):
         get_audit("fairnes")
     with pytest.raises(ValueError, match="no option"):
         run_audit("performance", None, None, n_bootstrap=3)
