@@ -568,10 +568,14 @@ def attribution_gallery(examples: list[dict]) -> go.Figure:
                                  hoverinfo="skip"), row=1, col=i)
         fig.add_trace(go.Heatmap(z=e["attribution"], colorscale="Reds", showscale=False, zmin=0, zmax=1,
                                  hovertemplate="attribution %{z:.2f}<extra></extra>"), row=2, col=i)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
+    for i in range(1, 2 * k + 1):  # each picture square in its own cell
+        fig.layout[f"yaxis{i if i > 1 else ''}"].scaleanchor = f"x{i if i > 1 else ''}"
     fig.update_annotations(font_size=11)
-    return _layout(fig, "Inputs (label → prediction) and their attributions", height=300)
+    fig = _layout(fig, "Inputs (label → prediction) and attributions", height=300)
+    fig.update_layout(margin={"t": 80})
+    return fig
 
 
 def importance_bars(rows: list[dict], top: int = 15) -> go.Figure:

@@ -6,7 +6,7 @@ import streamlit as st
 from audits.explain import METHODS, methods_for
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import score
+from dashboard.components.fmt import percent_column, score
 from dashboard.components.jobs import follow_job
 
 st.title("Explain")
@@ -67,4 +67,6 @@ elif "importance" in r["tables"]:
 if r["tables"].get("proxies"):
     st.markdown("**Proxies for sensitive attributes**: how much of each sensitive attribute a feature carries "
                 "(Cramér's V or the correlation ratio, on the training data) and how much the model leans on it.")
-    st.dataframe(pd.DataFrame(r["tables"]["proxies"]).head(15), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(r["tables"]["proxies"]).head(15), hide_index=True, width="stretch", column_config={
+        "strength": st.column_config.NumberColumn(format="%.2f", help="0: carries nothing of it; 1: encodes it."),
+        "importance_share": percent_column("Share of the model's attribution that goes to this feature.")})
