@@ -127,14 +127,15 @@ def models_or_stop(empty: str, keep=lambda record: True, at_least: int = 1,
     return models, model_labels(models)
 
 
-def latest_audit_or_stop(model_id: str, name: str, empty: str, what: str = "") -> dict:
-    """The newest ``name`` audit of the model, dated on the page (``what`` says more about it); without one the page
-    says ``empty`` and stops there."""
+def latest_audit_or_stop(model_id: str, name: str, empty: str, what=None) -> dict:
+    """The newest ``name`` audit of the model, dated on the page (``what(metrics)``, when given, says more about
+    it); without one the page says ``empty`` and stops there."""
     found = get_store().latest_audits(model_id).get(name)
     if not found:
         st.caption(empty)
         st.stop()
-    st.caption(f"Audit `{found['id']}`{f' ({what})' if what else ''}, run {found['created_at']}.")
+    detail = f" ({what(found['result']['metrics'])})" if what else ""
+    st.caption(f"Audit `{found['id']}`{detail}, run {found['created_at']}.")
     return found
 
 

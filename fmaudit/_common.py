@@ -96,10 +96,13 @@ def common_options():
     return common
 
 
+def _plain_types(cls) -> dict[str, type]:
+    """Each field's type without ``None``: ``int | None`` -> int; ``tuple[str, ...]`` -> tuple (postponed
+    annotations resolved by ``typing.get_type_hints``)."""
+    return {name: _plain_type(hint) for name, hint in typing.get_type_hints(cls).items()}
+
+
 def _plain_type(annotation) -> type:
-    """``int | None`` -> int; ``tuple[str, ...]`` -> tuple; ``bool`` -> bool."""
-    if isinstance(annotation, str):  # postponed annotations: evaluate the simple forms used by the configs
-        annotation = eval(annotation, {"tuple": tuple, "str": str, "int": int, "float": float, "bool": bool})  # noqa: S307
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
     return typing.get_origin(annotation) or annotation
@@ -112,11 +115,12 @@ def add_option_flags(parser, cls, rename: dict[str, str] | None = None, skip: tu
     leaves fields out, ``extra`` adds argparse keywords per field (choices, metavar, a CLI-only default or help).
     Returns field name -> argparse dest."""
     rename, extra, dests = rename or {}, extra or {}, {}
+    kinds = _plain_types(cls)
     for f in fields(cls):
         if f.name in skip:
             continue
         flag = rename.get(f.name, f.name.replace("_", "-"))
-        kind = _plain_type(f.type)
+        kind = kinds[f.name]
         default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
         kw = {"help": (f.metadata.get("help") or "").replace("%", "%%") or None}  # argparse formats help with %
         if kind is bool:
@@ -134,12 +138,12 @@ def add_option_flags(parser, cls, rename: dict[str, str] | None = None, skip: tu
 def options_from_args(cls, args, dests: dict[str, str], zero_is_none: tuple[str, ...] = ()):
     """The option dataclass ``cls`` built from the parsed flags ``add_option_flags`` made (``zero_is_none``: fields
     where 0 on the command line means "all", i.e. None)."""
-    values = {}
+    values, kinds = {}, _plain_types(cls)
     for f in fields(cls):
         if f.name not in dests:
             continue
         value = getattr(args, dests[f.name])
-        if _plain_type(f.type) is tuple and isinstance(value, str):
+        if kinds[f.name] is tuple and isinstance(value, str):
             value = tuple(csv_list(value))
         if f.name in zero_is_none and value == 0:
             value = None

@@ -71,6 +71,16 @@ def _table(rows: list[dict], keys: list[str] | None = None) -> str:
 
 
 REPORT_TAG = '<script type="application/json" id="fmaudit-report">'  # the embedded JSON that verify reads
+
+
+def embedded_record(html: str) -> str | None:
+    """The report record's JSON text embedded in an HTML report (the inverse of ``render_html``'s embedding), or
+    None when the file has none."""
+    start = html.find(REPORT_TAG)
+    end = html.find("</script>", start)
+    if start < 0 or end < 0:
+        return None
+    return html[start + len(REPORT_TAG):end].replace("<\\/", "</")
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#1d2433;line-height:1.45}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}td,th{border:1px solid #d5dae3;padding:.25em .55em;
 text-align:left}th{background:#f3f5f9}.pass{color:#16713a;font-weight:600}.fail{color:#b3261e;font-weight:600}

@@ -129,8 +129,8 @@ def evaluate_policy(policy: dict, store, model_id: str) -> dict:
             a = latest[audit]
             value = _lookup(a["result"]["metrics"], key)
             evidence = {"audit_id": a["id"], "audit": audit, "created_at": a["created_at"]}
-        elif audit == "performance" and policy.get("accept_model_metrics") and _lookup(record.metrics, key) is not None:
-            value = _lookup(record.metrics, key)
+        elif audit == "performance" and policy.get("accept_model_metrics") and (
+                value := _lookup(record.metrics, key)) is not None:
             d = record.derivation or {}
             evidence = {"model_id": record.id, "source": "the model's test metrics, recorded at training",
                         "dataset_sha256": d.get("dataset_sha256"), "split_seed": d.get("split_seed"),

