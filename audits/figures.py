@@ -595,3 +595,61 @@ def importance_bars(rows: list[dict], top: int = 15) -> go.Figure:
     fig.update_xaxes(tickformat=".0%")
     fig.update_annotations(font_size=12)
     return _layout(fig, "What the model leans on", height=max(320, 24 * len(rows) + 120))
+
+
+def row_attributions(example: dict, top: int = 12) -> go.Figure:
+    """One prediction explained: each feature with its value (original units) and its attribution towards the
+    predicted class (orange pushes towards it, blue away)."""
+    rows = example["features"][:top][::-1]
+    labels = [f"{r['feature']} = {r['value']}" for r in rows]
+    fig = go.Figure(go.Bar(y=labels, x=[r["attribution"] for r in rows], orientation="h",
+                           marker_color=[ORANGE if r["attribution"] > 0 else BLUE for r in rows],
+                           hovertemplate="%{y}<br>attribution %{x:.3f}<extra></extra>"))
+    fig.update_xaxes(title=f"towards {example['predicted']} (right) or away (left)", zeroline=True)
+    return _layout(fig, f"Row {example['index']}: label {example['label']}, predicted {example['predicted']}",
+                   height=max(300, 24 * len(rows) + 110))
+
+
+def recourse_by_group(rows: list[dict]) -> go.Figure:
+    """For refused people of each group: the share for whom a realistic change turns the decision (95% interval;
+    grey: too few refused to judge), with the average cost of that change in the hover."""
+    fig = go.Figure()
+    x = [f"{r['sensitive']}: {r['group']}" for r in rows]
+    y = [r["share"] for r in rows]
+    fig.add_bar(x=x, y=y, marker_color=[GREY if r["small"] else BLUE for r in rows],
+                error_y={"type": "data", "symmetric": False,
+                         "array": [r["share_ci_high"] - r["share"] for r in rows],
+                         "arrayminus": [r["share"] - r["share_ci_low"] for r in rows]},
+                customdata=[[r["refused"], r["mean_cost"] if r["mean_cost"] is not None else float("nan")]
+                            for r in rows],
+                hovertemplate="%{x}<br>recourse for %{y:.0%} of %{customdata[0]} refused"
+                              "<br>average cost %{customdata[1]:.2f}<extra></extra>")
+    fig.update_yaxes(title="refused people with recourse", tickformat=".0%", range=[0, 1.05])
+    return _layout(fig, "Recourse by group: who can turn a refusal with a realistic change (grey: too few)",
+                   height=360)
+
+
+def token_highlights(texts: list[dict], per_line: int = 12) -> go.Figure:
+    """Texts as highlighted tokens: orange pushes towards the predicted class, blue away; stronger is darker."""
+    xs, ys, labels, weights, titles = [], [], [], [], []
+    line = 0
+    for t in texts:
+        titles.append((line, f"label {t['label']} → {t['predicted']} (row {t['index']})"))
+        line += 1
+        for j, (tok, w) in enumerate(zip(t["tokens"], t["attribution"], strict=True)):
+            if j and j % per_line == 0:
+                line += 1
+            xs.append(j % per_line)
+            ys.append(line)
+            labels.append(tok)
+            weights.append(w)
+        line += 1.5
+    fig = go.Figure(go.Heatmap(x=xs, y=ys, z=weights, colorscale=[[0, BLUE], [0.5, "#ffffff"], [1, ORANGE]],
+                               zmin=-1, zmax=1, showscale=False, xgap=2, ygap=6, text=labels,
+                               texttemplate="%{text}", hovertemplate="%{text}: %{z:.2f}<extra></extra>"))
+    for y, title in titles:
+        fig.add_annotation(x=-0.5, y=y, text=f"<b>{title}</b>", showarrow=False, xanchor="left", font_size=11)
+    fig.update_xaxes(visible=False, range=[-0.6, per_line - 0.4])
+    fig.update_yaxes(visible=False, autorange="reversed")
+    return _layout(fig, "Token attributions (orange: towards the prediction; blue: against)",
+                   height=max(260, int(24 * line) + 80))

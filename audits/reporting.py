@@ -26,8 +26,9 @@ def audit_summary(result) -> dict:
         out["groups"] = result.tables["groups"]
     if result.audit == "explain":
         out["methods"] = result.tables["methods"]
-        if "proxies" in result.tables:
-            out["proxies"] = result.tables["proxies"]
+        for key in ("proxies", "recourse_by_group"):
+            if key in result.tables:
+                out[key] = result.tables[key]
     if result.audit == "shift":
         out["drifted"] = [r["feature"] for r in result.tables["features"] if r["drifted"]]
         out["features"] = result.tables["features"]

@@ -77,6 +77,8 @@ def dimensions(eps: float | None) -> list[Dimension]:
                   lambda m: _audit(m, "explain", "sanity_rank_correlation")),
         Dimension("sensitive-attribute proxies flagged", False, False,
                   lambda m: _audit(m, "explain", "proxies_flagged")),
+        Dimension("recourse gap between groups", False, True,
+                  lambda m: _audit(m, "explain", "max_recourse_share_gap")),
         Dimension("DP epsilon", False, False, lambda m: (m["metrics"].get("privacy") or {}).get("epsilon")),
         Dimension("size (KiB)", False, False, lambda m: m["size_bytes"] / 1024),
         Dimension("parameters", False, False, lambda m: m["n_params"]),

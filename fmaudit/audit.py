@@ -19,8 +19,8 @@ def add_audit(p) -> None:
     p.add_argument("--reference-models", type=int, default=4, help="privacy: LiRA reference models")
     p.add_argument("--repeats", type=int, default=20, help="compression: timed runs per latency figure")
     p.add_argument("--steps", type=int, default=None, help="PGD steps or iterations of iterative attacks")
-    p.add_argument("--immutable", default=None, help="robustness, tables: features the attack may not change, "
-                   "besides those the dataset declares (comma-separated)")
+    p.add_argument("--immutable", default=None, help="robustness and explain's recourse, tables: features that may "
+                   "not change, besides those the dataset declares (comma-separated)")
     p.add_argument("--unconstrained", action="store_true", help="robustness, tables: let the attack move freely in "
                    "the encoded space (rows that cannot exist; for comparison only)")
     p.add_argument("--sensitive", default=None, help="fairness, calibration: comma-separated sensitive columns "
@@ -36,7 +36,13 @@ def add_audit(p) -> None:
                    "digits, census_income_94 <-> census_income_95)")
     p.add_argument("--alpha", type=float, default=0.1, help="calibration: conformal miscoverage (0.1: 90%% sets)")
     p.add_argument("--method", default=None, help="explain: integrated_gradients, saliency, occlusion (images), shap "
-                   "(tables; default), integrated_gradients or saliency (tables)")
+                   "(tables; default), integrated_gradients or saliency (tables), layer_integrated_gradients (texts)")
+    p.add_argument("--select", default=None, choices=["random", "misclassified", "least_confident"],
+                   help="explain: which test examples (default: a seeded random sample)")
+    p.add_argument("--rows", default=None, help="explain: these test rows (comma-separated indices)")
+    p.add_argument("--favourable", default=None, help="explain, tables: the favourable class for recourse (default: "
+                   "the last class)")
+    p.add_argument("--no-recourse", action="store_true", help="explain, tables: skip the recourse search")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -49,7 +55,9 @@ def cmd_audit(args) -> int:
         return _compression_audit(args, store)
     overrides = {"seed": args.seed}
     if args.audit == "explain":
-        overrides["method"] = args.method
+        overrides.update(method=args.method, select=args.select, favourable=args.favourable,
+                         immutable=c.csv_list(args.immutable) or None, recourse=not args.no_recourse,
+                         rows=[int(v) for v in c.csv_list(args.rows)] if args.rows else None)
         if args.samples is not None:
             overrides["samples"] = args.samples
     if args.samples is not None and args.audit in ("robustness", "privacy", "corruption", "shift"):

@@ -50,8 +50,27 @@ def _figures(report: dict) -> list[tuple[str, dict]]:
             fig = figures.drift_bars(t["features"] + t.get("outputs", []))
         elif a["name"] == "compression" and t.get("variants"):
             fig = figures.compression_pareto(t["parent"][0], t["variants"])
+        elif a["name"] == "explain" and t.get("curves"):
+            for extra in _explain_figures(figures, t, m):
+                out.append((f"explain audit {a['id']} ({a['created_at']})", json.loads(extra.to_json())))
+            fig = figures.deletion_curves(t["curves"], m.get("method", "method"))
         if fig is not None:
             out.append((f"{a['name']} audit {a['id']} ({a['created_at']})", json.loads(fig.to_json())))
+    return out
+
+
+def _explain_figures(figures, t: dict, m: dict) -> list:
+    """The explanation audit's pictures, shown only when its method passed the sanity check; recourse always."""
+    out = []
+    if m.get("sanity_passed"):
+        if t.get("examples"):
+            out.append(figures.attribution_gallery(t["examples"][:6]))
+        if t.get("texts"):
+            out.append(figures.token_highlights(t["texts"][:4]))
+        if t.get("importance"):
+            out.append(figures.importance_bars(t["importance"]))
+    if t.get("recourse_by_group"):
+        out.append(figures.recourse_by_group(t["recourse_by_group"]))
     return out
 
 
@@ -81,6 +100,8 @@ def embedded_record(html: str) -> str | None:
     if start < 0 or end < 0:
         return None
     return html[start + len(REPORT_TAG):end].replace("<\\/", "</")
+
+
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#1d2433;line-height:1.45}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}td,th{border:1px solid #d5dae3;padding:.25em .55em;
 text-align:left}th{background:#f3f5f9}.pass{color:#16713a;font-weight:600}.fail{color:#b3261e;font-weight:600}
@@ -138,14 +159,15 @@ def render_html(report: dict) -> str:
         parts.append("<h2>Data provenance</h2>" + _table([data["provenance"]]))
     figs = _figures(report)
     parts.append("<h2>Audits</h2>")
-    fig_index = {caption: i for i, (caption, _) in enumerate(figs)}
+    fig_index: dict[str, list[int]] = {}
+    for i, (caption, _) in enumerate(figs):
+        fig_index.setdefault(caption, []).append(i)
     for a in report["audits"]:
         caption = f"{a['name']} audit {a['id']} ({a['created_at']})"
         parts.append(f"<h3>{_esc(caption)}</h3>")
         flat = [{"metric": k, "value": v} for k, v in a["metrics"].items() if not isinstance(v, dict | list)]
         parts.append(_table(flat, ["metric", "value"]))
-        if caption in fig_index:
-            parts.append(f"<div class='chart' id='chart-{fig_index[caption]}'></div>")
+        parts += [f"<div class='chart' id='chart-{i}'></div>" for i in fig_index.get(caption, [])]
         for w in a["warnings"]:
             parts.append(f"<p class='not_measured'>Warning: {_esc(w)}</p>")
     tr = report["trail"]

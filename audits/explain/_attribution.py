@@ -14,6 +14,8 @@ METHODS = {
                              "input to this one, times the difference.", ("image", "tabular")),
     "saliency": ("Saliency (Captum): the absolute gradient of the class score at the input.", ("image", "tabular")),
     "occlusion": ("Occlusion (Captum): how much the class score drops when a 4x4 patch is blanked.", ("image",)),
+    "layer_integrated_gradients": ("Layer integrated gradients (Captum) on the word embeddings: each token's share of "
+                                   "the class score, from a text of [PAD] tokens to this one.", ("text",)),
     "shap": ("SHAP expected gradients (shap.GradientExplainer) against 100 training rows as the background.",
              ("tabular",)),
 }

@@ -15,8 +15,18 @@ from .._spec import register_audit
 from ..stats import bootstrap_interval
 from ._attribution import METHODS, attribute, methods_for
 from ._checks import curve_area, deletion_curve, randomised_copy, rank_correlation
+from ._recourse import plain_value, recourse
+from ._text import (
+    eligible_tokens,
+    embedding_noise,
+    pad_baseline,
+    text_gallery,
+    token_attributions,
+    token_deletion_curve,
+    token_layer,
+)
 
-DEFAULT_METHOD = {"image": "integrated_gradients", "tabular": "shap"}
+DEFAULT_METHOD = {"image": "integrated_gradients", "tabular": "shap", "text": "layer_integrated_gradients"}
 
 
 def _feature_groups(classifier) -> tuple[list[str], np.ndarray]:
@@ -60,12 +70,15 @@ def _association(feature, group) -> float:
     return float(np.sqrt(chi2 / (len(frame) * k))) if k > 0 else 0.0
 
 
-def _proxies(dataset, importance: dict[str, float], threshold: float, min_share: float) -> list[dict]:
-    """Each feature's association with each sensitive attribute (on the training split), with the model's reliance
-    on it; a proxy is flagged when the association and the reliance are both high."""
+def _proxies(dataset, importance: dict[str, float], threshold: float, min_share: float, max_rows: int,
+             seed: int) -> list[dict]:
+    """Each feature's association with each sensitive attribute (on the training split, or a seeded sample of
+    ``max_rows`` of it), with the model's reliance on it; a proxy is flagged when both are high."""
     from ..groups import group_values
 
     train = dataset["train"]
+    if len(train) > max_rows:
+        train = train.take(np.sort(np.random.default_rng(seed).choice(len(train), max_rows, replace=False)))
     rows = []
     for sensitive in dataset.spec.sensitive:
         group = group_values(train.groups[sensitive])
@@ -94,9 +107,38 @@ def _permutation_importance(classifier, X, y, repeats: int, seed: int) -> list[d
     return out
 
 
-def _table_findings(classifier, dataset, part, units, names, params, seed) -> tuple[dict, dict, list[str]]:
-    """For tables: global importance (attribution share, permutation importance) and sensitive-attribute proxies;
-    returns (tables, metrics, warnings) to add to the result."""
+def _group_attributions(part, units: np.ndarray, names: list[str], min_size: int) -> tuple[list[dict], dict]:
+    """Mean attribution of each feature per group of each sensitive attribute (in the explained sample), and per
+    attribute how strongly the attributions themselves carry group membership (the largest correlation ratio over
+    features: 0 when every group is explained alike)."""
+    from ..groups import group_values
+
+    rows, strength = [], {}
+    for sensitive in part.groups.columns:
+        labels = group_values(part.groups[sensitive])
+        for g in sorted(set(labels)):
+            sel = labels == g
+            rows += [{"sensitive": sensitive, "group": g, "n": int(sel.sum()), "feature": f,
+                      "mean_attribution": float(units[sel, j].mean()), "small": int(sel.sum()) < min_size}
+                     for j, f in enumerate(names)]
+        strength[sensitive] = max((_association(units[:, j], labels) for j in range(len(names))), default=0.0)
+    return rows, strength
+
+
+def _table_examples(classifier, part, units, target, rows, names, k: int) -> list[dict]:
+    """The first ``k`` explained rows: each feature's value in its original units and its attribution."""
+    return [{"index": int(rows[i]), "label": classifier.classes[int(part.y[i])],
+             "predicted": classifier.classes[int(target[i])],
+             "features": sorted([{"feature": f, "value": plain_value(part.X.iloc[i][f]),
+                                  "attribution": float(units[i, j])} for j, f in enumerate(names)],
+                                key=lambda r: -abs(r["attribution"]))}
+            for i in range(min(k, len(part)))]
+
+
+def _table_findings(classifier, dataset, part, ev, params, report) -> tuple[dict, dict, list[str]]:
+    """For tables: per-prediction attributions, global importance (attribution share, permutation importance),
+    sensitive-attribute proxies, attributions per group and recourse; returns (tables, metrics, warnings)."""
+    units, names, seed = ev["units"], ev["names"], int(params["seed"])
     share = np.abs(units).mean(0)
     share = share / share.sum() if share.sum() > 0 else share
     importance = dict(zip(names, share.tolist(), strict=True))
@@ -104,10 +146,13 @@ def _table_findings(classifier, dataset, part, units, names, params, seed) -> tu
                                                              int(params["permutation_repeats"]), seed)}
     tables = {"importance": sorted([{"feature": f, "mean_abs_attribution_share": importance[f],
                                      **{k: v for k, v in perm.get(f, {}).items() if k != "feature"}}
-                                    for f in names], key=lambda r: -r["mean_abs_attribution_share"])}
+                                    for f in names], key=lambda r: -r["mean_abs_attribution_share"]),
+              "rows": _table_examples(classifier, part, units, ev["target"], params["rows_explained"], names,
+                                      int(params["examples"]))}
     metrics, warnings = {"top_feature": tables["importance"][0]["feature"] if names else None}, []
     if dataset.spec.sensitive:
-        proxies = _proxies(dataset, importance, float(params["proxy_threshold"]), float(params["proxy_importance"]))
+        proxies = _proxies(dataset, importance, float(params["proxy_threshold"]), float(params["proxy_importance"]),
+                           int(params["proxy_rows"]), seed)
         tables["proxies"] = proxies
         flagged = [p for p in proxies if p["flagged"]]
         metrics["max_proxy_strength"] = max((p["strength"] for p in proxies), default=0.0)
@@ -115,6 +160,14 @@ def _table_findings(classifier, dataset, part, units, names, params, seed) -> tu
         warnings = [f"{p['feature']} carries {p['sensitive']} (association {p['strength']:.2f}) and the model leans "
                     f"on it ({p['importance_share']:.0%} of the attribution): a proxy for {p['sensitive']}."
                     for p in flagged]
+        tables["group_attributions"], metrics["attribution_group_association"] = _group_attributions(
+            part, units, names, int(params["min_group_size"]))
+    if params["recourse"] and len(classifier.classes) >= 2:
+        report(0.9, "recourse: the smallest realistic change that turns each refusal")
+        found, more, warned = recourse(classifier, dataset, params, np.random.default_rng(seed))
+        tables.update(found)
+        metrics.update(more)
+        warnings += warned
     return tables, metrics, warnings
 
 
@@ -143,32 +196,36 @@ def _verdict(method: str, m: dict) -> str:
             f"{m['stability']:.2f} (1 is perfectly stable).")
 
 
-@register_audit("explain", "Explanations",
-                "Attributions (Captum integrated gradients, saliency, occlusion; SHAP for tables) for a seeded sample "
-                "of test examples, each method checked before it is shown: model-parameter randomisation (sanity), "
-                "deletion curves against a random order (faithfulness) and noise (stability); for tables, global "
-                "importance, permutation importance and the sensitive-attribute proxies the model leans on.",
-                {"method": None, "samples": 50, "seed": 0, "steps": 10, "sanity_threshold": 0.5, "noise": 0.05,
-                 "proxy_threshold": 0.5, "proxy_importance": 0.05, "examples": 8, "permutation_repeats": 5,
-                 "background": 100, "n_boot": 1000})
-def explain(classifier, dataset, params: dict, progress=None) -> AuditResult:
-    """The explanation audit: attributions with their sanity, faithfulness and stability checks, and proxies."""
-    started = time.perf_counter()
-    modality = classifier.modality
-    if modality == "text":
-        raise ConfigError("Explanations of text models (token attributions) are not built yet; explain an image or "
-                          "tabular model.")
-    if classifier.needs_groups:
-        raise FmauditError("This model adds per-group thresholds to its parent's scores; explain the parent.")
-    method = params["method"] or DEFAULT_METHOD[modality]
-    if method not in methods_for(modality):
-        raise ConfigError(f"{method} does not apply to {modality} models; choose one of "
-                          f"{', '.join(methods_for(modality))}.")
-    seed = int(params["seed"])
-    rng = np.random.default_rng(seed)
-    test = dataset["test"]
-    rows = np.sort(rng.choice(len(test), min(int(params["samples"]), len(test)), replace=False))
-    part = test.take(rows)
+def _select_rows(classifier, test, params: dict, rng: np.random.Generator) -> np.ndarray:
+    """The test rows to explain: given ``rows``, else ``samples`` of them chosen by ``select``: a seeded random
+    sample, the misclassified ones, or the least confident (smallest margin between the two top classes)."""
+    n = min(int(params["samples"]), len(test))
+    if params.get("rows"):
+        rows = np.unique(np.asarray(params["rows"], dtype=int))
+        if rows.min() < 0 or rows.max() >= len(test):
+            raise ConfigError(f"Test rows go from 0 to {len(test) - 1}; got {rows.min()} to {rows.max()}.")
+        return rows
+    select = params.get("select") or "random"
+    if select not in SELECTIONS:
+        raise ConfigError(f"select must be one of {', '.join(SELECTIONS)}; got {select!r}.")
+    if select == "random":
+        return np.sort(rng.choice(len(test), n, replace=False))
+    proba = classifier.predict_proba(test.X, groups=test.groups)
+    if select == "misclassified":
+        wrong = np.flatnonzero(proba.argmax(1) != test.y)
+        if not len(wrong):
+            raise FmauditError("The model gets every test example right: there is no misclassified one to explain.")
+        return np.sort(wrong[np.argsort(-proba[wrong].max(1), kind="stable")][:n])  # the most confident errors
+    top2 = np.sort(proba, axis=1)[:, -2:]
+    return np.sort(np.argsort(top2[:, 1] - top2[:, 0], kind="stable")[:n])
+
+
+SELECTIONS = ("random", "misclassified", "least_confident")
+
+
+def _dense_evidence(classifier, dataset, part, method: str, params: dict, rng, report) -> dict:
+    """Attributions of images or tables with the arrays the checks read (trained, randomised, noisy; curves)."""
+    seed, modality = int(params["seed"]), classifier.modality
     x = classifier.encode(part.X).float()
     net = classifier.net.eval()
     with torch.no_grad():
@@ -181,21 +238,11 @@ def explain(classifier, dataset, params: dict, progress=None) -> AuditResult:
         pick = rng.choice(len(train), min(int(params["background"]), len(train)), replace=False)
         background = classifier.encode(train.take(np.sort(pick)).X).float()
     n_units = len(names) if names else int(np.prod(x.shape[1:]))
-
-    def report(fraction, message):
-        if progress:
-            progress(fraction, message)
-
     report(0.05, f"{method} on {len(x)} test examples")
     attr = attribute(method, net, x, target, background)
     units = _units(attr, groups, n_units)
     report(0.35, "sanity check: the same method on a randomised copy of the network")
     rand_units = _units(attribute(method, randomised_copy(net, seed), x, target, background), groups, n_units)
-    # signed methods are compared signed (their sign is part of the claim); saliency is a magnitude by definition.
-    # The magnitude-only correlation is reported beside it: an input-times-gradient method keeps the input's shape
-    # whatever the weights (Adebayo et al., 2018), which that number shows.
-    sanity = rank_correlation(units, rand_units, absolute=method == "saliency")
-    sanity_abs = rank_correlation(units, rand_units, absolute=True)
     report(0.55, "faithfulness: deletion curves, the method's order against a random one")
     baseline = background.mean(0) if background is not None else torch.zeros(x.shape[1:])
     order = np.argsort(-units, axis=1, kind="stable")
@@ -203,11 +250,6 @@ def explain(classifier, dataset, params: dict, progress=None) -> AuditResult:
     steps = int(params["steps"])
     curve = deletion_curve(net, x, target, order, groups, baseline, steps)
     random_curve = deletion_curve(net, x, target, random_order, groups, baseline, steps)
-    aucs, random_aucs = curve_area(curve), curve_area(random_curve)
-    n_boot = int(params["n_boot"])
-    d_lo, d_hi = bootstrap_interval(aucs, n_boot, seed)
-    r_lo, r_hi = bootstrap_interval(random_aucs, n_boot, seed)
-    gain_lo, _ = bootstrap_interval(random_aucs - aucs, n_boot, seed)
     report(0.7, "stability under small input noise")
     noise = torch.from_numpy(rng.normal(0, float(params["noise"]), size=tuple(x.shape)).astype(np.float32))
     if modality == "image":
@@ -216,33 +258,117 @@ def explain(classifier, dataset, params: dict, progress=None) -> AuditResult:
         numeric = torch.zeros(x.shape[1], dtype=torch.bool)
         numeric[: len(classifier.preprocess.spec["numeric"])] = True
         noisy = torch.where(numeric, x + noise, x)
-    stability = rank_correlation(units, _units(attribute(method, net, noisy, target, background), groups, n_units),
-                                 absolute=method == "saliency")
-    metrics = {"method": method, "n": int(len(x)), "sanity_rank_correlation": float(np.mean(sanity)),
+    noisy_units = _units(attribute(method, net, noisy, target, background), groups, n_units)
+    return {"attr": attr, "units": units, "rand_units": rand_units, "noisy_units": noisy_units, "mask": None,
+            "curve": curve, "random_curve": random_curve, "target": target, "x": x, "names": names}
+
+
+def _text_evidence(classifier, part, params: dict, rng, report) -> dict:
+    """Token attributions of texts (layer integrated gradients) with the arrays the checks read."""
+    seed, steps, ig_steps = int(params["seed"]), int(params["steps"]), int(params["ig_steps"])
+    ids, mask = classifier.encode(part.X)
+    net, tok = classifier.net.eval(), classifier.tokenizer
+    with torch.no_grad():
+        target = net(ids, mask).argmax(-1)
+    eligible = eligible_tokens(ids, mask, tok)
+    baseline = pad_baseline(ids, eligible, tok)
+    report(0.05, f"layer integrated gradients on {len(ids)} test texts")
+    units = token_attributions(net, ids, mask, target, baseline, ig_steps)
+    report(0.35, "sanity check: the same method on a randomised copy of the network")
+    rand_units = token_attributions(randomised_copy(net, seed), ids, mask, target, baseline, ig_steps)
+    report(0.55, "faithfulness: deleting tokens, the method's order against a random one")
+    keep = eligible.numpy()
+    order = np.argsort(-np.where(keep, units, -np.inf), axis=1, kind="stable")
+    random_order = np.stack([rng.permutation(ids.shape[1]) for _ in range(len(ids))])
+    curve = token_deletion_curve(net, ids, mask, target, order, keep, tok.pad_token_id, steps)
+    random_curve = token_deletion_curve(net, ids, mask, target, random_order, keep, tok.pad_token_id, steps)
+    report(0.7, "stability under small noise on the word embeddings")
+    noise = embedding_noise(net, (*ids.shape, token_layer(net).weight.shape[1]), float(params["noise"]), rng)
+    noisy_units = token_attributions(net, ids, mask, target, baseline, ig_steps, noise=noise)
+    return {"attr": units, "units": units, "rand_units": rand_units, "noisy_units": noisy_units, "mask": keep,
+            "curve": curve, "random_curve": random_curve, "target": target, "ids": ids, "names": None}
+
+
+def _checked(method: str, ev: dict, params: dict) -> tuple[dict, dict]:
+    """The checks' metrics and tables from the evidence: sanity, faithfulness (with intervals), stability."""
+    seed, magnitude = int(params["seed"]), method == "saliency"
+    # signed methods are compared signed (their sign is part of the claim); saliency is a magnitude by definition.
+    # The magnitude-only correlation is reported beside it: an input-times-gradient method keeps the input's shape
+    # whatever the weights (Adebayo et al., 2018), which that number shows.
+    sanity = rank_correlation(ev["units"], ev["rand_units"], absolute=magnitude, mask=ev["mask"])
+    sanity_abs = rank_correlation(ev["units"], ev["rand_units"], absolute=True, mask=ev["mask"])
+    stability = rank_correlation(ev["units"], ev["noisy_units"], absolute=magnitude, mask=ev["mask"])
+    aucs, random_aucs = curve_area(ev["curve"]), curve_area(ev["random_curve"])
+    n_boot = int(params["n_boot"])
+    d_lo, d_hi = bootstrap_interval(aucs, n_boot, seed)
+    r_lo, r_hi = bootstrap_interval(random_aucs, n_boot, seed)
+    gain_lo, _ = bootstrap_interval(random_aucs - aucs, n_boot, seed)
+    metrics = {"method": method, "n": int(len(aucs)), "sanity_rank_correlation": float(np.mean(sanity)),
                "sanity_rank_correlation_magnitude": float(np.mean(sanity_abs)),
                "sanity_passed": bool(np.mean(sanity) < float(params["sanity_threshold"])),
                "deletion_auc": float(aucs.mean()), "deletion_auc_ci_low": d_lo, "deletion_auc_ci_high": d_hi,
                "random_deletion_auc": float(random_aucs.mean()), "random_deletion_auc_ci_low": r_lo,
                "random_deletion_auc_ci_high": r_hi, "faithful": bool(gain_lo > 0),
                "stability": float(np.mean(stability))}
-    fractions = np.linspace(0, 1, steps + 1)
-    tables = {"curves": [{"fraction": float(f), "method": float(a), "random": float(b)}
-                         for f, a, b in zip(fractions, curve.mean(0), random_curve.mean(0), strict=True)],
+    fractions = np.linspace(0, 1, ev["curve"].shape[1])
+    tables = {"curves": [{"fraction": float(f), "method": float(a), "random": float(b)} for f, a, b in
+                         zip(fractions, ev["curve"].mean(0), ev["random_curve"].mean(0), strict=True)],
               "methods": [{"method": method, "description": METHODS[method][0], **{k: metrics[k] for k in (
                   "sanity_rank_correlation", "sanity_rank_correlation_magnitude", "sanity_passed", "deletion_auc",
                   "random_deletion_auc", "faithful", "stability")}}]}
+    return metrics, tables
+
+
+@register_audit("explain", "Explanations",
+                "Attributions (Captum integrated gradients, saliency, occlusion; SHAP for tables; layer integrated "
+                "gradients on the word embeddings for texts) for test examples (a seeded sample, the misclassified or "
+                "the least confident), each method checked before it is shown: model-parameter randomisation "
+                "(sanity), deletion curves against a random order (faithfulness) and noise (stability); for tables, "
+                "per-prediction attributions in the original units, global and permutation importance, the "
+                "sensitive-attribute proxies the model leans on, and recourse for refused people per group.",
+                {"method": None, "samples": 50, "select": "random", "rows": None, "seed": 0, "steps": 10,
+                 "ig_steps": 32, "sanity_threshold": 0.5, "noise": 0.05, "proxy_threshold": 0.5,
+                 "proxy_importance": 0.05, "examples": 8, "permutation_repeats": 5, "background": 100, "n_boot": 1000,
+                 "proxy_rows": 20000, "recourse": True, "recourse_samples": 100, "recourse_max_changes": 3,
+                 "recourse_beam": 8, "favourable": None, "immutable": None, "min_group_size": 30, "recourse_gap": 0.1})
+def explain(classifier, dataset, params: dict, progress=None) -> AuditResult:
+    """The explanation audit: attributions with their sanity, faithfulness and stability checks, and proxies."""
+    started = time.perf_counter()
+    modality = classifier.modality
+    if classifier.needs_groups:
+        raise FmauditError("This model adds per-group thresholds to its parent's scores; explain the parent.")
+    method = params["method"] or DEFAULT_METHOD[modality]
+    if method not in methods_for(modality):
+        raise ConfigError(f"{method} does not apply to {modality} models; choose one of "
+                          f"{', '.join(methods_for(modality))}.")
+    rng = np.random.default_rng(int(params["seed"]))
+
+    def report(fraction, message):
+        if progress:
+            progress(fraction, message)
+
+    test = dataset["test"]
+    rows = _select_rows(classifier, test, params, rng)
+    part = test.take(rows)
+    ev = (_text_evidence(classifier, part, params, rng, report) if modality == "text"
+          else _dense_evidence(classifier, dataset, part, method, params, rng, report))
+    metrics, tables = _checked(method, ev, params)
     warnings = []
+    k = int(params["examples"])
     if modality == "tabular":
         report(0.8, "global importance, permutation importance and proxies")
-        found, more, warned = _table_findings(classifier, dataset, part, units, names, params, seed)
+        found, more, warned = _table_findings(classifier, dataset, part, ev, {**params, "rows_explained": rows},
+                                              report)
         tables.update(found)
         metrics.update(more)
         warnings += warned
+    elif modality == "text":
+        tables["texts"] = text_gallery(classifier, ev["ids"], ev["mask"], ev["units"], part.y, ev["target"], rows, k)
     else:
-        tables["examples"] = _gallery(classifier, attr, x, part.y, target, rows, int(params["examples"]))
+        tables["examples"] = _gallery(classifier, ev["attr"], ev["x"], part.y, ev["target"], rows, k)
     if not metrics["sanity_passed"]:
         warnings.insert(0, f"{method} failed its sanity check: do not read its attributions as explanations.")
     metrics["verdict"] = _verdict(method, metrics)
     return AuditResult(audit="explain", model_id=None, dataset=dataset.name,
                        params={**params, "method": method, "rows": rows.tolist()}, metrics=metrics, tables=tables,
-                       warnings=warnings, seed=seed, seconds=time.perf_counter() - started)
+                       warnings=warnings, seed=int(params["seed"]), seconds=time.perf_counter() - started)

@@ -11,14 +11,19 @@ import numpy as np
 import torch
 
 
-def rank_correlation(a: np.ndarray, b: np.ndarray, absolute: bool = False) -> np.ndarray:
+def rank_correlation(a: np.ndarray, b: np.ndarray, absolute: bool = False,
+                     mask: np.ndarray | None = None) -> np.ndarray:
     """Spearman rank correlation of ``a`` and ``b`` (of ``|a|`` and ``|b|`` when ``absolute``), row by row (each
-    row one example's flattened attributions)."""
+    row one example's flattened attributions); with ``mask``, over each row's masked entries only (the real
+    tokens of a text)."""
     from scipy.stats import rankdata
 
     a, b = (np.abs(a), np.abs(b)) if absolute else (a, b)
-    ra = rankdata(a.reshape(len(a), -1), axis=1)
-    rb = rankdata(b.reshape(len(b), -1), axis=1)
+    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    if mask is not None:
+        return np.array([rank_correlation(a[i:i + 1, m], b[i:i + 1, m])[0] if m.sum() > 1 else 0.0
+                         for i, m in enumerate(mask.reshape(len(a), -1))])
+    ra, rb = rankdata(a, axis=1), rankdata(b, axis=1)
     ra, rb = ra - ra.mean(1, keepdims=True), rb - rb.mean(1, keepdims=True)
     denom = np.sqrt((ra ** 2).sum(1) * (rb ** 2).sum(1))
     return np.where(denom > 0, (ra * rb).sum(1) / np.where(denom > 0, denom, 1), 0.0)

@@ -6,33 +6,60 @@ import streamlit as st
 from audits.explain import METHODS, methods_for
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import percent_column, score
+from dashboard.components.fmt import pct, percent_column, score
 from dashboard.components.jobs import follow_job
 
 st.title("Explain")
 st.caption("Why did the model answer as it did? Attributions come from Captum and SHAP; each method is checked "
            "before its pictures are shown: its attributions must change when the model's weights are randomised "
            "(Adebayo et al., 2018), deleting what it ranks first must hurt the model more than a random order, and "
-           "small noise must not reshuffle it. For tables: what the model leans on, and proxies for sensitive "
-           "attributes.")
+           "small noise must not reshuffle it. For tables: what the model leans on, proxies for sensitive "
+           "attributes, and recourse: what a refused person could change to be accepted.")
 
 store, runner = services.get_store(), services.get_runner()
 models, labels = services.models_or_stop(
-    "No image or tabular model yet. Train one on the Train page (the seed CNN on digits takes seconds).",
-    lambda m: services.dataset_modality(m.dataset) != "text")
+    "No model yet. Train one on the Train page (the seed CNN on digits takes seconds).",
+    lambda m: True)
 model_id = st.selectbox("Model", [m.id for m in models], format_func=labels.get, key="exp_model")
 record = store.get_model(model_id)
 modality = services.dataset_modality(record.dataset)
 offered = methods_for(modality)
+WHICH = {"random": "a seeded random sample", "misclassified": "the misclassified (most confident first)",
+         "least_confident": "the least confident", "rows": "test rows I name"}
 with st.form("exp_form"):
-    c1, c2 = st.columns([2, 1])
+    c1, c2, c3 = st.columns([2, 2, 1])
     method = c1.selectbox("Method", offered, key=f"exp_method_{modality}", format_func=lambda m: m.replace("_", " "),
                           help="\n\n".join(f"**{m.replace('_', ' ')}**: {METHODS[m][0]}" for m in offered))
-    samples = c2.number_input("Test examples", 10, 2000, 50, key="exp_samples")
+    which = c2.selectbox("Which test examples", list(WHICH), format_func=WHICH.get, key="exp_which")
+    samples = c3.number_input("How many", 5, 2000, 20 if modality == "text" else 50, key=f"exp_samples_{modality}",
+                              help="Texts take about a second each on two cores (three attributions per text).")
+    rows_text = st.text_input("Test rows (for 'test rows I name')", "", key="exp_rows", placeholder="e.g. 3, 17, 42")
+    favourable = immutable = None
+    if modality == "tabular":
+        d1, d2 = st.columns(2)
+        favourable = d1.text_input("Favourable class (recourse)", "", key="exp_fav",
+                                   help="Recourse is searched for people refused this class. Default: the last "
+                                        "class of the dataset.") or None
+        immutable = d2.text_input("Also immutable (recourse)", "", key="exp_immutable",
+                                  help="Features a counterfactual may not change, besides sensitive ones and those "
+                                       "the dataset declares (comma-separated).") or None
     go = st.form_submit_button("Explain and check", type="primary", icon=":material/psychology:")
 if go:
-    st.session_state["exp_job"] = runner.submit("audits.jobs:explain", {"model": model_id, "options": {
-        "method": method, "samples": int(samples)}}, title=f"Explain {model_id} ({method})").id
+    options = {"method": method, "samples": int(samples), "select": "random" if which == "rows" else which}
+    if which == "rows":
+        try:
+            options["rows"] = [int(v) for v in rows_text.replace(",", " ").split()]
+        except ValueError:
+            options["rows"] = None
+        if not options["rows"]:
+            st.error("Name the test rows as numbers separated by commas, e.g. 3, 17, 42.")
+            st.stop()
+    if favourable:
+        options["favourable"] = favourable
+    if immutable:
+        options["immutable"] = [c.strip() for c in immutable.split(",") if c.strip()]
+    st.session_state["exp_job"] = runner.submit("audits.jobs:explain", {"model": model_id, "options": options},
+                                                title=f"Explain {model_id} ({method})").id
 if st.session_state.get("exp_job"):
     follow_job(runner, st.session_state["exp_job"], "exp")
 
@@ -53,17 +80,47 @@ k4.metric("Stability", score(m["stability"], 2), help="Rank correlation with the
           "inputs: 1 is perfectly stable.")
 for w in r["warnings"]:
     st.warning(w)
-st.plotly_chart(figures.deletion_curves(r["tables"]["curves"], m["method"]), width="stretch")
+tables = r["tables"]
+st.plotly_chart(figures.deletion_curves(tables["curves"], m["method"]), width="stretch")
 if not m["sanity_passed"]:
     st.info("The attributions themselves are not shown: the method failed its sanity check, so its pictures would "
             "look convincing and mean nothing. Try another method.")
-elif "examples" in r["tables"]:
-    st.plotly_chart(figures.attribution_gallery(r["tables"]["examples"]), width="stretch")
-elif "importance" in r["tables"]:
-    st.plotly_chart(figures.importance_bars(r["tables"]["importance"]), width="stretch")
-if r["tables"].get("proxies"):
+elif "examples" in tables:
+    st.plotly_chart(figures.attribution_gallery(tables["examples"]), width="stretch")
+elif "texts" in tables:
+    st.plotly_chart(figures.token_highlights(tables["texts"]), width="stretch")
+elif "importance" in tables:
+    left, right = st.columns(2)
+    left.plotly_chart(figures.importance_bars(tables["importance"]), width="stretch")
+    if tables.get("rows"):
+        pick = right.selectbox("One prediction", range(len(tables["rows"])), key="exp_row",
+                               format_func=lambda i: f"test row {tables['rows'][i]['index']}: "
+                                                     f"{tables['rows'][i]['label']} → {tables['rows'][i]['predicted']}")
+        right.plotly_chart(figures.row_attributions(tables["rows"][pick]), width="stretch")
+if tables.get("proxies"):
     st.markdown("**Proxies for sensitive attributes**: how much of each sensitive attribute a feature carries "
                 "(Cramér's V or the correlation ratio, on the training data) and how much the model leans on it.")
-    st.dataframe(pd.DataFrame(r["tables"]["proxies"]).head(15), hide_index=True, width="stretch", column_config={
+    st.dataframe(pd.DataFrame(tables["proxies"]).head(15), hide_index=True, width="stretch", column_config={
         "strength": st.column_config.NumberColumn(format="%.2f", help="0: carries nothing of it; 1: encodes it."),
         "importance_share": percent_column("Share of the model's attribution that goes to this feature.")})
+if "recourse_refused" in m:
+    st.subheader("Recourse")
+    if not m["recourse_refused"]:
+        st.info(f"The model refuses nobody in the test split ({m.get('recourse_favourable', 'favourable class')} "
+                "for everyone): there is no recourse to measure.")
+    else:
+        st.caption(f"For {m['recourse_refused']} people the model refuses {m['recourse_favourable']!r}: the smallest "
+                   "realistic change to their own row that turns the decision. Never changed: "
+                   f"{', '.join(m['frozen_features']) or 'nothing'}. Cost: the sum of changes in interquartile "
+                   "ranges (numbers) plus 1 per changed category. Every counterfactual was re-checked: "
+                   f"{'all pass' if m['recourse_checked'] else 'SOME FAIL'}.")
+        c1, c2 = st.columns(2)
+        c1.metric("Refused people with recourse", pct(m["recourse_share"]))
+        c2.metric("Average cost", score(m["recourse_mean_cost"], 2) if m["recourse_mean_cost"] is not None else "—")
+        if tables.get("recourse_by_group"):
+            st.plotly_chart(figures.recourse_by_group(tables["recourse_by_group"]), width="stretch")
+        found = [e for e in tables.get("recourse", []) if e["changes"]][:20]
+        if found:
+            st.dataframe(pd.DataFrame([{"test row": e["index"], "cost": e["cost"], "change": "; ".join(
+                f"{c['feature']}: {c['from']} → {c['to']}" for c in e["changes"])} for e in found]),
+                hide_index=True, width="stretch")

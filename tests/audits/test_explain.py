@@ -100,3 +100,175 @@ def test_cli_prints_the_contracted_keys(tmp_path):
     assert 0 <= out["random_deletion_auc"] <= 1
     assert {"feature", "sensitive", "strength", "flagged"} <= set(out["proxies"][0])
     assert out["methods"][0]["method"] == "shap"
+
+
+# -- texts -------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_text_model(tiny_bert, tmp_path_factory):
+    from fmcore.finetune import FinetuneConfig, finetune
+
+    st = Store(tmp_path_factory.mktemp("explain-text"))
+    cfg = FinetuneConfig(method="lora", epochs=1, max_train_samples=96, max_eval_samples=48, max_length=24,
+                         base_path=tiny_bert, batch_size=16)
+    return st, finetune("tweets", cfg, store=st).model_id
+
+
+def test_token_attributions_equal_a_direct_captum_call_on_the_hugging_face_model(tiny_text_model):
+    from captum.attr import LayerIntegratedGradients
+
+    from audits.explain._text import eligible_tokens, pad_baseline, token_attributions
+    from fmcore.data import load_dataset
+
+    st, mid = tiny_text_model
+    clf = st.load_classifier(mid)
+    ids, mask = clf.encode(load_dataset("tweets")["test"].X[:6])
+    target = clf.net(ids, mask).argmax(-1)
+    eligible = eligible_tokens(ids, mask, clf.tokenizer)
+    baseline = pad_baseline(ids, eligible, clf.tokenizer)
+    ours = token_attributions(clf.net, ids, mask, target, baseline, steps=8)
+    hf = clf.net.inner  # the PEFT model itself, called as its documentation does
+    lig = LayerIntegratedGradients(lambda i, m: hf(input_ids=i, attention_mask=m).logits, hf.get_input_embeddings())
+    theirs = lig.attribute(ids, baselines=baseline, additional_forward_args=(mask,), target=target,
+                           n_steps=8).sum(-1).detach().numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    # [CLS], [SEP] and padding equal the baseline, so integrated gradients give them exactly nothing
+    assert np.all(ours[~eligible.numpy()] == 0)
+    assert (baseline[eligible] == clf.tokenizer.pad_token_id).all()
+
+
+def test_text_explanation_is_checked_and_shown_as_tokens(tiny_text_model):
+    st, mid = tiny_text_model
+    _, r = run_stored_audit(st, "explain", mid, samples=6, ig_steps=8, n_boot=100, examples=3)
+    m = r.metrics
+    assert m["method"] == "layer_integrated_gradients"
+    assert m["n"] == 6
+    assert isinstance(m["sanity_passed"], bool)
+    assert -1 <= m["sanity_rank_correlation"] <= 1
+    assert 0 <= m["deletion_auc"] <= 1
+    assert 0 <= m["random_deletion_auc"] <= 1
+    curves = r.tables["curves"]
+    assert curves[-1]["method"] == pytest.approx(curves[-1]["random"])  # all real tokens gone: the same text
+    texts = r.tables["texts"]
+    assert len(texts) == 3
+    for t in texts:
+        assert len(t["tokens"]) == len(t["attribution"]) > 0
+        assert not {"[CLS]", "[SEP]", "[PAD]"} & set(t["tokens"])
+        assert max(abs(a) for a in t["attribution"]) == pytest.approx(1.0)
+    with pytest.raises(Exception, match="does not apply to text"):
+        run_stored_audit(st, "explain", mid, method="shap", samples=4)
+
+
+def test_masked_rank_correlation_uses_only_the_real_tokens():
+    from scipy.stats import spearmanr
+
+    from audits.explain import rank_correlation
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(3, 10)), rng.normal(size=(3, 10))
+    mask = np.zeros((3, 10), bool)
+    mask[:, :6] = True
+    ours = rank_correlation(a, b, mask=mask)
+    for i in range(3):
+        assert ours[i] == pytest.approx(spearmanr(a[i, :6], b[i, :6]).statistic)
+
+
+# -- which examples ----------------------------------------------------------------------------------------------
+def test_worst_cases_are_the_misclassified_and_the_least_confident(digits_store):
+    from fmcore.data import load_dataset
+
+    st, mid = digits_store
+    clf = st.load_classifier(mid)
+    test = load_dataset("digits")["test"]
+    proba = clf.predict_proba(test.X)
+    _, wrong = run_stored_audit(st, "explain", mid, select="misclassified", samples=5, n_boot=50)
+    assert all(proba[i].argmax() != test.y[i] for i in wrong.params["rows"])
+    _, unsure = run_stored_audit(st, "explain", mid, select="least_confident", samples=5, n_boot=50)
+    top2 = np.sort(proba, 1)[:, -2:]
+    margin = top2[:, 1] - top2[:, 0]
+    assert max(margin[unsure.params["rows"]]) <= np.sort(margin)[4] + 1e-9
+    _, picked = run_stored_audit(st, "explain", mid, rows=[7, 3], n_boot=50)
+    assert picked.params["rows"] == [3, 7]
+
+
+# -- recourse ----------------------------------------------------------------------------------------------------
+def _recourse_rows(n: int = 800):
+    """Loans where income decides for people from the north; people from the south (mostly women) are refused
+    whatever they earn. The region is declared immutable, so refused southerners have no recourse."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for _ in range(n):
+        sex = "F" if rng.random() < 0.5 else "M"
+        region = ("south" if rng.random() < 0.8 else "north") if sex == "F" else (
+            "north" if rng.random() < 0.8 else "south")
+        income = float(rng.uniform(10, 90))
+        approved = "yes" if region == "north" and income > 50 else "no"
+        rows.append({"income": round(income, 1), "years": int(rng.integers(0, 30)), "region": region,
+                     "purpose": str(rng.choice(["car", "home", "study"])), "sex": sex, "approved": approved})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def loans(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("recourse")
+    st = Store(tmp / "home")
+    st.add_dataset(write_csv(tmp / "loans.csv", _recourse_rows()), "approved", ["sex"], name="loans")
+    return st, train_model("loans", "mlp", TrainConfig(epochs=60), store=st).model_id
+
+
+def test_counterfactuals_flip_the_decision_and_never_touch_frozen_features(loans):
+    from fmcore.data import load_dataset
+
+    st, mid = loans
+    _, r = run_stored_audit(st, "explain", mid, samples=30, n_boot=50, immutable="region", recourse_samples=200,
+                            min_group_size=20)
+    m = r.metrics
+    assert m["recourse_favourable"] == "yes"
+    assert m["recourse_checked"]
+    assert set(m["frozen_features"]) == {"region", "sex"}
+    clf = st.load_classifier(mid)
+    test = load_dataset("loans", store=st)["test"]
+    found = [e for e in r.tables["recourse"] if e["changes"]]
+    assert len(found) >= 5
+    for e in found:  # our own re-check: apply the changes to the test row, predict, compare
+        row = test.X.iloc[[e["index"]]].copy()
+        assert clf.predict_proba(row).argmax(1)[0] == clf.classes.index("no")
+        for c in e["changes"]:
+            assert c["feature"] not in ("region", "sex")
+            assert row.iloc[0][c["feature"]] == c["from"]
+            if c["feature"] == "purpose":
+                assert c["to"] in {"car", "home", "study"}
+            row[c["feature"]] = c["to"]
+        assert clf.predict_proba(row).argmax(1)[0] == clf.classes.index("yes")
+    # refused southerners cannot become northerners: recourse is unequal between the sexes, and said so
+    by_sex = {g["group"]: g for g in r.tables["recourse_by_group"] if g["sensitive"] == "sex"}
+    assert by_sex["M"]["share"] - by_sex["F"]["share"] >= 0.2
+    assert any(w.startswith("Unequal recourse by sex") for w in r.warnings)
+
+
+def test_the_beam_search_finds_the_cheapest_change_an_exhaustive_search_finds(loans):
+    """Checked against brute force: every single and pair change of the candidate grid, scored by the model."""
+    import itertools
+
+    from audits.explain._recourse import _frame, _options, _singles, search
+    from fmcore.data import load_dataset
+
+    st, mid = loans
+    clf = st.load_classifier(mid)
+    ds = load_dataset("loans", store=st)
+    yes = clf.classes.index("yes")
+    test = ds["test"]
+    refused = np.flatnonzero(clf.predict_proba(test.X).argmax(1) != yes)[:12]
+    frame = test.X.iloc[refused].reset_index(drop=True)
+    options = _options(ds["train"].X, clf, {"sex", "region"})
+    found = search(clf, frame, yes, options, max_changes=2, beam=1000)
+    for i in range(len(frame)):
+        singles = _singles(frame.iloc[i], options)
+        combos = [{c: v} for c, v, _ in singles] + [
+            {a[0]: a[1], b[0]: b[1]} for a, b in itertools.combinations(singles, 2) if a[0] != b[0]]
+        costs = [sum(c for f, v, c in singles if f in ch and ch[f] == v) for ch in combos]
+        flips = clf.predict_proba(_frame(frame, [i] * len(combos), combos)).argmax(1) == yes
+        cheapest = min((c for c, f in zip(costs, flips, strict=True) if f), default=None)
+        if cheapest is None:
+            assert found[i] is None
+        else:
+            assert found[i]["cost"] == pytest.approx(cheapest)

@@ -537,7 +537,7 @@ def test_model_pickers_tell_models_with_one_name_apart(home):
 
 def test_explain_page_runs_an_audit_and_shows_checked_attributions(home):
     model_id, at = _with_model(home, "digits", "seed_cnn", 2, "explain", "No explanation audit")
-    at.number_input(key="exp_samples").set_value(20)
+    at.number_input(key="exp_samples_image").set_value(20)
     next(b for b in at.button if b.label == "Explain and check").click().run()
     _finish(home, at, "exp_job", 240)
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
@@ -548,3 +548,40 @@ def test_explain_page_runs_an_audit_and_shows_checked_attributions(home):
     gallery = any("Inputs (label" in t for t in titles)
     assert gallery == m["sanity_passed"]  # attributions are drawn only when the method passed its sanity check
     assert any(m["verdict"] in x.value for x in [*at.success, *at.error, *at.warning])
+
+
+def test_explain_page_shows_a_prediction_in_its_units_and_recourse_by_group(home):
+    model_id, at = _with_model(home, "german_credit", "mlp", 20, "explain", "No explanation audit")
+    at.number_input(key="exp_samples_tabular").set_value(30)
+    at.selectbox(key="exp_which").set_value("misclassified")
+    next(b for b in at.button if b.label == "Explain and check").click().run()
+    _finish(home, at, "exp_job", 240)
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
+    from fmcore.store import Store
+
+    r = Store(home).latest_audits(model_id)["explain"]["result"]
+    assert r["params"]["select"] == "misclassified"
+    assert any(t.startswith("Recourse by group") for t in titles)
+    assert any(t.startswith(f"Row {r['tables']['rows'][0]['index']}: label") for t in titles) == r["metrics"][
+        "sanity_passed"]
+    assert any("Refused people with recourse" == x.label for x in at.metric)
+    changes = next(d.value for d in at.dataframe if "change" in d.value.columns)
+    assert not changes["change"].str.contains("sex:|age:|age_in_years:").any()  # sensitive and immutable stay
+
+
+def test_explain_page_highlights_the_tokens_of_a_text_model(home, tiny_bert):
+    from fmcore.finetune import FinetuneConfig, finetune
+    from fmcore.store import Store
+
+    cfg = FinetuneConfig(method="lora", epochs=1, max_train_samples=64, max_eval_samples=32, max_length=20,
+                         base_path=tiny_bert, batch_size=16)
+    model_id = finetune("tweets", cfg, store=Store(home)).model_id
+    at = _run("views/explain.py")
+    at.selectbox(key="exp_model").set_value(model_id).run()
+    assert at.selectbox(key="exp_method_text").options == ["layer integrated gradients"]
+    at.number_input(key="exp_samples_text").set_value(5)
+    next(b for b in at.button if b.label == "Explain and check").click().run()
+    _finish(home, at, "exp_job", 240)
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
+    m = Store(home).latest_audits(model_id)["explain"]["result"]["metrics"]
+    assert any(t.startswith("Token attributions") for t in titles) == m["sanity_passed"]
