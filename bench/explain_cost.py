@@ -1,7 +1,7 @@
 """Explanations: fmaudit's attribution call against the library called directly on the same inputs (ratio), and
-what the checks (sanity, deletion curves, stability) add on top, for the seed CNN and the census MLP.
+what the checks (sanity, deletion curves, stability) add on top, for the seed CNN, the census MLP and MiniLM.
 
-    python bench/explain_cost.py [--samples 100]
+    python bench/explain_cost.py [--samples 100] [--texts 100]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def timed(fn, repeats: int = 3) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=100)
+    ap.add_argument("--texts", type=int, default=100, help="MiniLM texts (about 1 s each per attribution; 0: skip)")
     args = ap.parse_args()
     import shap
     import torch
@@ -66,6 +67,36 @@ def main() -> None:
     run_audit("explain", clf, ds, mlp, method="shap", samples=n)
     whole = time.perf_counter() - t
     print(f"{'census MLP':<12} {'shap':<22} {direct:>10.2f} {ours:>10.2f} {ours / direct:>6.2f} {whole:>14.2f}")
+    if args.texts:
+        bench_minilm(st, args.texts)
+
+
+def bench_minilm(st, n: int) -> None:
+    """MiniLM fine-tuned on tweets: our token attributions against Captum's LayerIntegratedGradients called as its
+    documentation shows, on the same texts (one timing each: a call takes a minute at 100 texts)."""
+    from captum.attr import LayerIntegratedGradients
+
+    from audits import run_audit
+    from audits.explain._text import eligible_tokens, pad_baseline, token_attributions
+    from fmcore.data import load_dataset
+    from fmcore.train import TrainConfig, train_model
+
+    mid = train_model("tweets", "minilm", TrainConfig(epochs=1, max_train_samples=512, max_eval_samples=100),
+                      store=st).model_id
+    clf, ds = st.load_classifier(mid), load_dataset("tweets")
+    ids, mask = clf.encode(ds["test"].X[:n])
+    target = clf.net(ids, mask).argmax(-1)
+    baseline = pad_baseline(ids, eligible_tokens(ids, mask, clf.tokenizer), clf.tokenizer)
+    hf = clf.net.inner
+    lig = LayerIntegratedGradients(lambda i, m: hf(input_ids=i, attention_mask=m).logits, hf.get_input_embeddings())
+    direct = timed(lambda: lig.attribute(ids, baselines=baseline, additional_forward_args=(mask,), target=target,
+                                         n_steps=32, internal_batch_size=64), repeats=1)
+    ours = timed(lambda: token_attributions(clf.net, ids, mask, target, baseline, 32), repeats=1)
+    t = time.perf_counter()
+    run_audit("explain", clf, ds, mid, samples=n)
+    whole = time.perf_counter() - t
+    print(f"{'MiniLM':<12} {'layer_integrated_grads':<22} {direct:>10.2f} {ours:>10.2f} {ours / direct:>6.2f} "
+          f"{whole:>14.2f}")
 
 
 if __name__ == "__main__":

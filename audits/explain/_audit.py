@@ -19,9 +19,9 @@ from ._recourse import plain_value, recourse
 from ._text import (
     eligible_tokens,
     embedding_noise,
+    fanned_attributions,
     pad_baseline,
     text_gallery,
-    token_attributions,
     token_deletion_curve,
     token_layer,
 )
@@ -272,20 +272,18 @@ def _text_evidence(classifier, part, params: dict, rng, report) -> dict:
         target = net(ids, mask).argmax(-1)
     eligible = eligible_tokens(ids, mask, tok)
     baseline = pad_baseline(ids, eligible, tok)
-    report(0.05, f"layer integrated gradients on {len(ids)} test texts")
-    units = token_attributions(net, ids, mask, target, baseline, ig_steps)
-    report(0.35, "sanity check: the same method on a randomised copy of the network")
-    rand_units = token_attributions(randomised_copy(net, seed), ids, mask, target, baseline, ig_steps)
+    noise = embedding_noise(net, (*ids.shape, token_layer(net).weight.shape[1]), float(params["noise"]), rng)
+    found = fanned_attributions(net, randomised_copy(net, seed), ids, mask, target, baseline, noise, ig_steps, seed,
+                                progress=lambda f, msg: report(0.05 + 0.5 * f, f"{msg} (trained, randomised for the "
+                                                                               "sanity check, noisy for stability)"))
+    units, rand_units = found["trained"], found["randomised"]
     report(0.55, "faithfulness: deleting tokens, the method's order against a random one")
     keep = eligible.numpy()
     order = np.argsort(-np.where(keep, units, -np.inf), axis=1, kind="stable")
     random_order = np.stack([rng.permutation(ids.shape[1]) for _ in range(len(ids))])
     curve = token_deletion_curve(net, ids, mask, target, order, keep, tok.pad_token_id, steps)
     random_curve = token_deletion_curve(net, ids, mask, target, random_order, keep, tok.pad_token_id, steps)
-    report(0.7, "stability under small noise on the word embeddings")
-    noise = embedding_noise(net, (*ids.shape, token_layer(net).weight.shape[1]), float(params["noise"]), rng)
-    noisy_units = token_attributions(net, ids, mask, target, baseline, ig_steps, noise=noise)
-    return {"attr": units, "units": units, "rand_units": rand_units, "noisy_units": noisy_units, "mask": keep,
+    return {"attr": units, "units": units, "rand_units": rand_units, "noisy_units": found["noisy"], "mask": keep,
             "curve": curve, "random_curve": random_curve, "target": target, "ids": ids, "names": None}
 
 
@@ -330,7 +328,8 @@ def _checked(method: str, ev: dict, params: dict) -> tuple[dict, dict]:
                  "ig_steps": 32, "sanity_threshold": 0.5, "noise": 0.05, "proxy_threshold": 0.5,
                  "proxy_importance": 0.05, "examples": 8, "permutation_repeats": 5, "background": 100, "n_boot": 1000,
                  "proxy_rows": 20000, "recourse": True, "recourse_samples": 100, "recourse_max_changes": 3,
-                 "recourse_beam": 8, "favourable": None, "immutable": None, "min_group_size": 30, "recourse_gap": 0.1})
+                 "recourse_tail": 0.02, "recourse_beam": 8, "favourable": None, "immutable": None,
+                 "min_group_size": 30, "recourse_gap": 0.1})
 def explain(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The explanation audit: attributions with their sanity, faithfulness and stability checks, and proxies."""
     started = time.perf_counter()

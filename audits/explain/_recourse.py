@@ -20,8 +20,10 @@ from ..groups import group_values
 from ..stats import wilson
 
 
-def _options(train: pd.DataFrame, classifier, frozen: set[str]) -> dict[str, dict]:
-    """Per mutable feature: the values a change may take and the scale of a numeric change."""
+def _options(train: pd.DataFrame, classifier, frozen: set[str], tail: float = 0.02) -> dict[str, dict]:
+    """Per mutable feature: the values a change may take and the scale of a numeric change. Numbers move on a
+    grid of training quantiles between ``tail`` and ``1 - tail``: a change that lands a person where almost nobody
+    is (capital gains of 99,999) is valid data but not a realistic recourse."""
     categorical = {c["name"]: list(c["categories"]) for c in classifier.preprocess.spec["categorical"]}
     out = {}
     for col in train.columns:
@@ -33,7 +35,7 @@ def _options(train: pd.DataFrame, classifier, frozen: set[str]) -> dict[str, dic
         values = pd.to_numeric(train[col], errors="coerce").dropna().to_numpy(float)
         if not len(values):
             continue
-        grid = np.unique(np.quantile(values, np.linspace(0, 1, 21)))
+        grid = np.unique(np.quantile(values, np.linspace(tail, 1 - tail, 21)))
         integer = bool(np.all(values == np.round(values)))
         q1, q3 = np.quantile(values, [0.25, 0.75])
         scale = float(q3 - q1) or float(values.std()) or 1.0
@@ -187,7 +189,7 @@ def recourse(classifier, dataset, params: dict, rng: np.random.Generator) -> tup
         return {}, {"recourse_refused": 0}, []
     pick = np.sort(rng.permutation(refused)[: int(params["recourse_samples"])])
     frame = test.X.iloc[pick].reset_index(drop=True)
-    options = _options(train.X, classifier, frozen)
+    options = _options(train.X, classifier, frozen, float(params["recourse_tail"]))
     found = search(classifier, frame, fav, options, int(params["recourse_max_changes"]), int(params["recourse_beam"]))
     checks = verify(classifier, frame, found, fav, frozen, options)
     groups = test.groups.iloc[pick].reset_index(drop=True) if test.groups is not None else pd.DataFrame()

@@ -87,3 +87,30 @@ def text_gallery(classifier, ids, eligible, attr, y, target, rows, k: int) -> li
                     "tokens": classifier.tokenizer.convert_ids_to_tokens(ids[i, where].tolist()),
                     "attribution": np.round((weights / top if top > 0 else weights).astype(float), 3).tolist()})
     return out
+
+
+def _attribution_task(shared: dict, task: dict) -> np.ndarray:
+    """One executor task: token attributions of rows ``start:stop`` by the ``which`` network (trained, randomised,
+    or trained with noisy embeddings)."""
+    rows = slice(task["start"], task["stop"])
+    noise = shared["noise"][rows] if task["which"] == "noisy" else None
+    net = shared["randomised"] if task["which"] == "randomised" else shared["net"]
+    return token_attributions(net, shared["ids"][rows], shared["mask"][rows], shared["target"][rows],
+                              shared["baseline"][rows], shared["steps"], noise=noise)
+
+
+def fanned_attributions(net, randomised, ids, mask, target, baseline, noise, steps: int, seed: int,
+                        chunk: int = 16, progress=None) -> dict[str, np.ndarray]:
+    """The three attributions the checks need (``trained``, ``randomised``, ``noisy``), as tasks of ``chunk`` texts
+    on the sweep executor: one after another here, in parallel on Ray. Integrated gradients are deterministic, so
+    the split changes nothing but where the work runs."""
+    from fmcore.executor import get_executor
+
+    n = len(ids)
+    kinds = ("trained", "randomised", "noisy")
+    tasks = [{"seed": seed, "which": w, "start": s, "stop": min(s + chunk, n)} for w in kinds
+             for s in range(0, n, chunk)]
+    shared = {"net": net, "randomised": randomised, "ids": ids, "mask": mask, "target": target, "baseline": baseline,
+              "noise": noise, "steps": steps}
+    parts = get_executor().map(_attribution_task, tasks, shared, progress=progress, label="token attributions")
+    return {w: np.concatenate([p for p, t in zip(parts, tasks, strict=True) if t["which"] == w]) for w in kinds}

@@ -67,9 +67,23 @@ class TabularPreprocessor:
         rows = np.arange(n)
         for c in self.spec["categorical"]:
             col = frame[c["name"]]
-            as_str = col.astype(object).where(col.notna(), None).map(lambda v: None if v is None else str(v))
-            codes = pd.Categorical(as_str, categories=c["categories"]).codes
+            codes = _category_codes(col, c["categories"])
             hit = codes >= 0
             out[rows[hit], j + codes[hit].astype(np.int64)] = 1.0
             j += len(c["categories"])
         return out
+
+
+def _category_codes(col, categories: list[str]) -> np.ndarray:
+    """Index of each value's ``str()`` in ``categories`` (-1 for missing or unknown values). Values are factorised
+    first, so ``str`` runs once per distinct value; an object column holding other things than strings (1 and True
+    are equal keys to a hash table, "1" and "True" are not) takes the slower value-by-value path."""
+    import pandas as pd
+
+    lookup = pd.Index(categories, dtype=object)
+    if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty"):
+        as_str = col.astype(object).astype("string").to_numpy(dtype=object, na_value=None)
+        return lookup.get_indexer(as_str)
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    mapped = lookup.get_indexer([str(v) for v in uniques])
+    return np.where(codes >= 0, mapped[np.maximum(codes, 0)] if len(mapped) else -1, -1)

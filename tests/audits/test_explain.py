@@ -131,6 +131,13 @@ def test_token_attributions_equal_a_direct_captum_call_on_the_hugging_face_model
     theirs = lig.attribute(ids, baselines=baseline, additional_forward_args=(mask,), target=target,
                            n_steps=8).sum(-1).detach().numpy()
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    # split into executor tasks of 4 texts: the same numbers
+    from audits.explain._text import fanned_attributions
+
+    noise = torch.zeros(*ids.shape, hf.get_input_embeddings().weight.shape[1])
+    fanned = fanned_attributions(clf.net, clf.net, ids, mask, target, baseline, noise, 8, seed=0, chunk=4)
+    np.testing.assert_allclose(fanned["trained"], ours, atol=1e-5)
+    np.testing.assert_allclose(fanned["noisy"], ours, atol=1e-5)  # zero noise through the embeddings path
     # [CLS], [SEP] and padding equal the baseline, so integrated gradients give them exactly nothing
     assert np.all(ours[~eligible.numpy()] == 0)
     assert (baseline[eligible] == clf.tokenizer.pad_token_id).all()

@@ -125,3 +125,30 @@ def test_mnist_unpickler_refuses_anything_but_arrays():
     arrays = pickle.dumps((np.arange(3, dtype=np.float32), np.array([1, 2])))
     a, b = _NumpyOnlyUnpickler(io.BytesIO(arrays)).load()
     assert a.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_one_hot_encoding_matches_str_of_each_value_for_every_kind_of_column():
+    """The encoder factorises before it stringifies; the result must equal str() of every value, one by one."""
+    import pandas as pd
+
+    from fmcore.data import TabularPreprocessor
+
+    columns = {
+        "strings": pd.Series(["a", "b", None, "a", "zz"], dtype=object),
+        "mixed": pd.Series([1, True, "1", 2.5, np.nan], dtype=object),  # 1 and True are one hash key, not one str
+        "floats": pd.Series([1.0, 2.0, np.nan, 1.0, 3.0]),
+        "ints": pd.Series([1, 2, 2, 3, 1]),
+        "bools": pd.Series([True, False, True, True, False]),
+        "category": pd.Series(pd.Categorical(["x", None, "y", "x", "w"])),
+        "pandas_strings": pd.Series(["a", pd.NA, "b", "a", "b"], dtype="string"),
+    }
+    cats = ["a", "b", "1", "True", "2.5", "1.0", "2.0", "2", "3", "False", "x", "y"]
+    frame = pd.DataFrame(columns)
+    pre = TabularPreprocessor({"numeric": [], "categorical": [{"name": n, "categories": cats} for n in columns]})
+    out = pre.transform(frame)
+    for k, name in enumerate(columns):
+        expected = np.zeros((len(frame), len(cats)), np.float32)
+        for i, v in enumerate(frame[name].astype(object)):
+            if v is not None and not (isinstance(v, float) and np.isnan(v)) and v is not pd.NA and str(v) in cats:
+                expected[i, cats.index(str(v))] = 1
+        np.testing.assert_array_equal(out[:, k * len(cats):(k + 1) * len(cats)], expected, err_msg=name)
