@@ -605,7 +605,7 @@ def row_attributions(example: dict, top: int = 12) -> go.Figure:
     fig = go.Figure(go.Bar(y=labels, x=[r["attribution"] for r in rows], orientation="h",
                            marker_color=[ORANGE if r["attribution"] > 0 else BLUE for r in rows],
                            hovertemplate="%{y}<br>attribution %{x:.3f}<extra></extra>"))
-    fig.update_xaxes(title=f"towards {example['predicted']} (right) or away (left)", zeroline=True)
+    fig.update_xaxes(title=f"← away from {example['predicted']} · towards it →", zeroline=True)
     return _layout(fig, f"Row {example['index']}: label {example['label']}, predicted {example['predicted']}",
                    height=max(300, 24 * len(rows) + 110))
 
@@ -635,21 +635,22 @@ def token_highlights(texts: list[dict], per_line: int = 12) -> go.Figure:
     line = 0
     for t in texts:
         titles.append((line, f"label {t['label']} → {t['predicted']} (row {t['index']})"))
-        line += 1
+        xs.append(0)  # an empty cell on the title's row keeps every row the same height
+        ys.append(line)
+        labels.append("")
+        weights.append(None)
         for j, (tok, w) in enumerate(zip(t["tokens"], t["attribution"], strict=True)):
-            if j and j % per_line == 0:
-                line += 1
             xs.append(j % per_line)
-            ys.append(line)
+            ys.append(line + 1 + j // per_line)
             labels.append(tok)
             weights.append(w)
-        line += 1.5
+        line += 2 + (max(len(t["tokens"]), 1) - 1) // per_line
     fig = go.Figure(go.Heatmap(x=xs, y=ys, z=weights, colorscale=[[0, BLUE], [0.5, "#ffffff"], [1, ORANGE]],
-                               zmin=-1, zmax=1, showscale=False, xgap=2, ygap=6, text=labels,
+                               zmin=-1, zmax=1, showscale=False, xgap=2, ygap=4, text=labels,
                                texttemplate="%{text}", hovertemplate="%{text}: %{z:.2f}<extra></extra>"))
     for y, title in titles:
         fig.add_annotation(x=-0.5, y=y, text=f"<b>{title}</b>", showarrow=False, xanchor="left", font_size=11)
     fig.update_xaxes(visible=False, range=[-0.6, per_line - 0.4])
     fig.update_yaxes(visible=False, autorange="reversed")
     return _layout(fig, "Token attributions (orange: towards the prediction; blue: against)",
-                   height=max(260, int(24 * line) + 80))
+                   height=max(260, 26 * line + 80))

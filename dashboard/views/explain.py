@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from audits.explain import METHODS, methods_for
+from audits.explain import DEFAULT_METHOD, METHODS, methods_for
 from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import pct, percent_column, score
@@ -28,7 +28,8 @@ WHICH = {"random": "a seeded random sample", "misclassified": "the misclassified
          "least_confident": "the least confident", "rows": "test rows I name"}
 with st.form("exp_form"):
     c1, c2, c3 = st.columns([2, 2, 1])
-    method = c1.selectbox("Method", offered, key=f"exp_method_{modality}", format_func=lambda m: m.replace("_", " "),
+    method = c1.selectbox("Method", offered, index=offered.index(DEFAULT_METHOD[modality]),
+                          key=f"exp_method_{modality}", format_func=lambda m: m.replace("_", " "),
                           help="\n\n".join(f"**{m.replace('_', ' ')}**: {METHODS[m][0]}" for m in offered))
     which = c2.selectbox("Which test examples", list(WHICH), format_func=WHICH.get, key="exp_which")
     samples = c3.number_input("How many", 5, 2000, 20 if modality == "text" else 50, key=f"exp_samples_{modality}",
@@ -90,13 +91,12 @@ elif "examples" in tables:
 elif "texts" in tables:
     st.plotly_chart(figures.token_highlights(tables["texts"]), width="stretch")
 elif "importance" in tables:
-    left, right = st.columns(2)
-    left.plotly_chart(figures.importance_bars(tables["importance"]), width="stretch")
+    st.plotly_chart(figures.importance_bars(tables["importance"]), width="stretch")
     if tables.get("rows"):
-        pick = right.selectbox("One prediction", range(len(tables["rows"])), key="exp_row",
+        pick = st.selectbox("One prediction", range(len(tables["rows"])), key="exp_row",
                                format_func=lambda i: f"test row {tables['rows'][i]['index']}: "
                                                      f"{tables['rows'][i]['label']} → {tables['rows'][i]['predicted']}")
-        right.plotly_chart(figures.row_attributions(tables["rows"][pick]), width="stretch")
+        st.plotly_chart(figures.row_attributions(tables["rows"][pick]), width="stretch")
 if tables.get("proxies"):
     st.markdown("**Proxies for sensitive attributes**: how much of each sensitive attribute a feature carries "
                 "(Cramér's V or the correlation ratio, on the training data) and how much the model leans on it.")
