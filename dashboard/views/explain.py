@@ -24,14 +24,23 @@ model_id = st.selectbox("Model", [m.id for m in models], format_func=labels.get,
 record = store.get_model(model_id)
 modality = services.dataset_modality(record.dataset)
 offered = methods_for(modality)
-WHICH = {"random": "a seeded random sample", "misclassified": "the misclassified (most confident first)",
+which_options = {"random": "a seeded random sample", "misclassified": "the misclassified (most confident first)",
          "least_confident": "the least confident", "rows": "test rows I name"}
+rob = store.latest_audits(model_id).get("robustness") if modality != "text" else None
+attacked = []
+if rob and rob["result"]["params"].get("split", "test") == "test" and rob["result"]["params"].get("rows"):
+    attacked_rows = rob["result"]["params"]["rows"]
+    attacked = sorted({attacked_rows[e["index"]] for e in rob["result"]["tables"].get("examples", [])
+                       if e.get("adv_pred") != e.get("clean_pred")})
+if attacked:
+    attack_name = rob["result"]["metrics"].get("attack", "")
+    which_options["attacked"] = f"those the latest {attack_name} attack flipped ({len(attacked)})"
 with st.form("exp_form"):
     c1, c2, c3 = st.columns([2, 2, 1])
     method = c1.selectbox("Method", offered, index=offered.index(DEFAULT_METHOD[modality]),
                           key=f"exp_method_{modality}", format_func=lambda m: m.replace("_", " "),
                           help="\n\n".join(f"**{m.replace('_', ' ')}**: {METHODS[m][0]}" for m in offered))
-    which = c2.selectbox("Which test examples", list(WHICH), format_func=WHICH.get, key="exp_which")
+    which = c2.selectbox("Which test examples", list(which_options), format_func=which_options.get, key="exp_which")
     samples = c3.number_input("How many", 5, 2000, 20 if modality == "text" else 50, key=f"exp_samples_{modality}",
                               help="Texts take about a second each on two cores (three attributions per text).")
     rows_text = st.text_input("Test rows (for 'test rows I name')", "", key="exp_rows", placeholder="e.g. 3, 17, 42")
@@ -46,7 +55,10 @@ with st.form("exp_form"):
                                        "the dataset declares (comma-separated).") or None
     go = st.form_submit_button("Explain and check", type="primary", icon=":material/psychology:")
 if go:
-    options = {"method": method, "samples": int(samples), "select": "random" if which == "rows" else which}
+    options = {"method": method, "samples": int(samples),
+               "select": "random" if which in ("rows", "attacked") else which}
+    if which == "attacked":
+        options["rows"] = attacked
     if which == "rows":
         try:
             options["rows"] = [int(v) for v in rows_text.replace(",", " ").split()]

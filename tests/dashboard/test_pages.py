@@ -548,6 +548,18 @@ def test_explain_page_runs_an_audit_and_shows_checked_attributions(home):
     gallery = any("Inputs (label" in t for t in titles)
     assert gallery == m["sanity_passed"]  # attributions are drawn only when the method passed its sanity check
     assert any(m["verdict"] in x.value for x in [*at.success, *at.error, *at.warning])
+    # after an attack, "those the attack flipped" explains exactly the test rows it flipped
+    from audits import run_stored_audit
+
+    _, rob = run_stored_audit(Store(home), "robustness", model_id, eps=[0.3], samples=40)
+    flipped = sorted({rob.params["rows"][e["index"]] for e in rob.tables["examples"]
+                      if e["adv_pred"] != e["clean_pred"]})
+    assert flipped  # PGD at 0.3 flips digits
+    at.run()
+    at.selectbox(key="exp_which").set_value("attacked")
+    next(b for b in at.button if b.label == "Explain and check").click().run()
+    _finish(home, at, "exp_job", 240)
+    assert Store(home).latest_audits(model_id)["explain"]["result"]["params"]["rows"] == flipped
 
 
 def test_explain_page_shows_a_prediction_in_its_units_and_recourse_by_group(home):
