@@ -4,11 +4,21 @@ The audit modules (and torch, ART, fairlearn behind them) load on first use, not
 only draws charts (``audits.figures``) starts in a fraction of the time.
 """
 
-from ._registry import AuditSpec, get_audit, load_audits, register_audit, run_audit, run_stored_audit
+from ._registry import (
+    AuditSpec,
+    NotApplicable,
+    applicable_audits,
+    get_audit,
+    load_audits,
+    model_offers,
+    register_audit,
+    run_audit,
+    run_stored_audit,
+)
 from ._result import AuditResult, package_versions
 
-__all__ = ["AUDITS", "AuditResult", "AuditSpec", "get_audit", "load_audits", "package_versions", "register_audit",
-           "run_audit", "run_stored_audit"]
+__all__ = ["AUDITS", "AuditResult", "AuditSpec", "NotApplicable", "applicable_audits", "get_audit", "load_audits",
+           "model_offers", "package_versions", "register_audit", "run_audit", "run_stored_audit"]
 
 
 def __getattr__(name: str):

@@ -4,9 +4,48 @@ imports them without a cycle."""
 
 from __future__ import annotations
 
-from fmcore.errors import UnknownNameError
+from fmcore.errors import FmauditError, UnknownNameError
 
-from ._spec import AUDITS, AuditSpec, register_audit  # noqa: F401  (re-exported)
+from ._spec import AUDITS, CAPABILITIES, AuditSpec, register_audit  # noqa: F401  (re-exported)
+
+
+class NotApplicable(FmauditError):
+    """The model does not offer what the audit needs (exit 2, with the reason)."""
+
+
+#: audits that run on a family of stored models rather than one model on its data, with what they need
+STORE_AUDITS = {"compression": ("Compression", ("weights",))}
+
+
+def missing_for(requires, offers) -> str | None:
+    """Why a model offering ``offers`` cannot have an audit that ``requires``, in words; None when it can."""
+    lacking = [c for c in requires if c not in offers]
+    return "it needs " + "; and ".join(CAPABILITIES[c] for c in lacking) if lacking else None
+
+
+def model_offers(store, record) -> frozenset:
+    """What a stored model offers, read from its metadata (nothing is loaded): ``offers_of`` plus
+    ``training_rows`` for models trained or derived here (not imported or pretrained ones)."""
+    import json
+    from pathlib import Path
+
+    from fmcore.models import offers_of
+
+    meta = json.loads((Path(record.path) / "fmaudit.json").read_text())
+    offers = set(offers_of(meta))
+    if record.derivation.get("how") not in ("imported", "pretrained", "predictions"):
+        offers.add("training_rows")
+    return frozenset(offers)
+
+
+def applicable_audits(offers) -> list[dict]:
+    """Every audit with whether it applies to a model offering ``offers``, and why not where it does not."""
+    rows = [{"audit": s.name, "title": s.title, "requires": list(s.requires)} for s in load_audits().values()]
+    rows += [{"audit": n, "title": t, "requires": list(r)} for n, (t, r) in STORE_AUDITS.items()]
+    for row in rows:
+        row["reason"] = missing_for(row["requires"], offers)
+        row["applicable"] = row["reason"] is None
+    return rows
 
 
 def load_audits() -> dict[str, AuditSpec]:
@@ -25,12 +64,16 @@ def get_audit(name: str) -> AuditSpec:
 
 
 def run_audit(name: str, classifier, dataset, model_id: str | None = None, progress=None, store=None,
-              **overrides):
-    """Run audit ``name`` with its defaults updated by ``overrides``."""
+              offers=None, **overrides):
+    """Run audit ``name`` with its defaults updated by ``overrides``; refused (``NotApplicable``) when the model
+    does not offer what the audit requires (``offers``: the model's own, plus ``training_rows``, by default)."""
     spec = get_audit(name)
     unknown = set(overrides) - set(spec.defaults)
     if unknown:
         raise ValueError(f"Audit {name!r} has no option(s) {sorted(unknown)}; options: {sorted(spec.defaults)}.")
+    why = missing_for(spec.requires, offers if offers is not None else classifier.offers | {"training_rows"})
+    if why:
+        raise NotApplicable(f"The {spec.title.lower()} audit does not apply to this model: {why}.")
     context = {"store": store, "model_id": model_id} if "store" in spec.needs else {}
     result = spec.run(classifier, dataset, {**spec.defaults, **overrides}, progress=progress, **context)
     result.model_id = model_id
@@ -45,12 +88,21 @@ def run_stored_audit(store, name: str, model_id: str, progress=None, **overrides
     """
 
     record = store.get_model(model_id)
+    offers = model_offers(store, record)
+    if name in STORE_AUDITS:
+        why = missing_for(STORE_AUDITS[name][1], offers)
+        if why:
+            raise NotApplicable(f"The {name} audit does not apply to this model: {why}.")
     if name == "compression":  # a family of stored models, not one model on its data
         from .compression import compression_audit
 
         result = compression_audit(store, record.id, progress=progress, **overrides)
     else:
+        spec = get_audit(name)
+        why = missing_for(spec.requires, offers)
+        if why:  # said before the model and its data are loaded
+            raise NotApplicable(f"The {spec.title.lower()} audit does not apply to this model: {why}.")
         result = run_audit(name, store.load_classifier(record.id), store.load_model_dataset(record.id),
-                           record.id, progress=progress, store=store, **overrides)
+                           record.id, progress=progress, store=store, offers=offers, **overrides)
     audit_id = store.add_audit(result.model_id or record.id, name, result.params, result.to_dict())
     return audit_id, result

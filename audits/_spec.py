@@ -15,20 +15,39 @@ class AuditSpec:
     run: Callable
     defaults: dict
     needs: tuple[str, ...] = ()  # context beyond (model, data, params): "store" for other models and datasets
+    requires: tuple[str, ...] = ("predicts", "labels")  # what the model must offer (``fmcore.models.offers_of``)
 
 
 AUDITS: dict[str, AuditSpec] = {}
 
 
+#: what each thing a model may offer means, for the reason an audit does not apply
+CAPABILITIES = {
+    "predicts": "running on new inputs (a file of predictions has only its own rows)",
+    "labels": "predicted labels",
+    "scores": "class probabilities",
+    "gradients": "gradients (a torch network fmaudit can differentiate; imported scikit-learn and ONNX models are "
+                 "black boxes)",
+    "weights": "weights fmaudit can change (imported scikit-learn and ONNX models keep their own format)",
+    "training_rows": "the rows it was trained on (known for models trained here, not for imported or pretrained "
+                     "ones)",
+}
+
+
 def register_audit(name: str, title: str, description: str, defaults: dict | None = None,
-                   needs: tuple[str, ...] = ()):
+                   needs: tuple[str, ...] = (), requires: tuple[str, ...] = ("predicts", "labels")):
     """Decorator: register ``fn(classifier, dataset, params, progress=None) -> AuditResult`` under ``name``.
 
     ``progress(fraction, message)``, when given, is called as the audit advances. An audit that
     needs the store (to load a reference model or another dataset) declares ``needs=("store",)`` and
-    is called with ``store=`` and ``model_id=`` as well.
+    is called with ``store=`` and ``model_id=`` as well. ``requires`` names what the model must offer
+    (``CAPABILITIES``); a model that lacks one is told why the audit does not apply, before it runs.
     """
+    unknown = set(requires) - set(CAPABILITIES)
+    if unknown:
+        raise ValueError(f"Audit {name!r} requires unknown capabilities {sorted(unknown)}.")
+
     def deco(fn):
-        AUDITS[name] = AuditSpec(name, title, description, fn, dict(defaults or {}), tuple(needs))
+        AUDITS[name] = AuditSpec(name, title, description, fn, dict(defaults or {}), tuple(needs), tuple(requires))
         return fn
     return deco

@@ -14,7 +14,7 @@ from .stats import bootstrap_interval, wilson
 @register_audit("performance", "Performance",
                 "Accuracy and macro-F1 on held-out data with 95% bootstrap intervals, balanced accuracy, per-class "
                 "recall with Wilson intervals, the confusion matrix, and the majority-class baseline the model must "
-                "beat.", {"split": "test", "max_samples": None, "n_boot": 1000, "seed": 0})
+                "beat.", {"split": "test", "max_samples": None, "n_boot": 1000, "seed": 0}, requires=("labels",))
 def performance(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """Accuracy and macro-F1 with bootstrap intervals, balanced accuracy, recall per class and the majority baseline."""
     import torch

@@ -32,7 +32,10 @@ COMMANDS = [
     ("verify", "evidence", "check a report's hash (and signature), or the audit trail"),
     ("reproduce", "evidence", "re-run every audit a report names and compare its numbers, one by one"),
     ("run", "evidence", "run a pipeline YAML headless: train, audits, report"),
-    ("import-model", "models", "bring in a model folder (safetensors + JSON or a transformers folder; never a pickle)"),
+    ("import-model", "models", "bring in a model: .skops, .onnx, or a folder (safetensors + JSON, transformers); "
+                               "never a pickle"),
+    ("import-predictions", "models", "a file of predictions (labels, predictions, scores, groups) as a model audited "
+                                     "on all its rows"),
     ("user", "admin", "dashboard users: add NAME --role viewer|auditor, or list"),
     ("models", "models", "list registered models"),
     ("show", "models", "one model: metrics, lineage, hashes, audits"),

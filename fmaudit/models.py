@@ -24,11 +24,15 @@ def add_show(p) -> None:
 
 
 def cmd_show(args) -> int:
+    from audits import applicable_audits, model_offers
+
     store = c.store(args)
     record = store.get_model(args.id)
+    offers = model_offers(store, record)
     payload = {**record.to_dict(), "lineage": [r.id for r in store.lineage(args.id)],
                "children": [r.id for r in store.children(args.id)], "weights_verified": store.verify_model(args.id),
-               "audits": store.list_audits(args.id)}
+               "audits": store.list_audits(args.id), "offers": sorted(offers),
+               "applicable_audits": applicable_audits(offers)}
     m = record.metrics
     text = "\n".join([
         f"{record.id}  {record.name}", f"  model     {record.model} ({record.n_params:,} parameters, "
@@ -36,7 +40,9 @@ def cmd_show(args) -> int:
         f"  lineage   {' <- '.join(payload['lineage'])}", f"  created   {record.created_at}",
         f"  test      accuracy {m.get('accuracy', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f}, n={m.get('n')}",
         f"  sha256    {record.sha256} ({'verified' if payload['weights_verified'] else 'MISMATCH'})",
-        f"  files     {record.path}"])
+        f"  files     {record.path}",
+        f"  audits    {', '.join(a['audit'] for a in payload['applicable_audits'] if a['applicable'])}"]
+        + [f"  not       {a['audit']}: {a['reason']}" for a in payload["applicable_audits"] if not a["applicable"]])
     c.emit(args, payload, text)
     return 0
 
@@ -54,13 +60,38 @@ def cmd_export(args) -> int:
 
 
 def add_import_model(p) -> None:
-    p.add_argument("path")
+    p.add_argument("path", help="a .skops or .onnx file, or a folder (safetensors + JSON, or Hugging Face)")
     p.add_argument("--dataset", required=True, help="the dataset it was trained for (its classes must match)")
     p.add_argument("--name", default=None)
+    p.add_argument("--trust", action="append", default=[], metavar="TYPE",
+                   help="a type a .skops file may hold beyond the trusted list (repeat; check each one first)")
 
 
 def cmd_import_model(args) -> int:
-    record = c.store(args).import_model(args.path, args.dataset, name=args.name)
+    record = c.store(args).import_model(args.path, args.dataset, name=args.name, trust=tuple(args.trust))
     c.emit(args, {"model_id": record.id, "test_accuracy": record.metrics["accuracy"], "sha256": record.sha256},
            f"Imported {record.id} ({record.name}): test accuracy on {record.dataset} {record.metrics['accuracy']:.4f}")
+    return 0
+
+
+def add_import_predictions(p) -> None:
+    p.add_argument("path", help="CSV (UTF-8 or Latin-1) or Parquet")
+    p.add_argument("--label", required=True, help="the column with the true outcome")
+    p.add_argument("--prediction", required=True, help="the column with the system's decision")
+    p.add_argument("--score", default=None, help="the column with the probability of the positive class (two "
+                   "classes; the decisions must be a threshold of it)")
+    p.add_argument("--positive", default=None, help="the class --score is the probability of (default: the last "
+                   "class in sorted order)")
+    p.add_argument("--sensitive", default="", help="comma-separated group columns")
+    p.add_argument("--name", default=None)
+
+
+def cmd_import_predictions(args) -> int:
+    record = c.store(args).import_predictions(args.path, args.label, args.prediction, score=args.score,
+                                              sensitive=c.csv_list(args.sensitive), positive=args.positive,
+                                              name=args.name)
+    c.emit(args, {"model_id": record.id, "rows": record.metrics["n"], "accuracy": record.metrics["accuracy"],
+                  "sha256": record.sha256},
+           f"Imported {record.id} ({record.name}): {record.metrics['n']} rows, accuracy "
+           f"{record.metrics['accuracy']:.4f}")
     return 0

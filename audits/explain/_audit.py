@@ -329,7 +329,7 @@ def _checked(method: str, ev: dict, params: dict) -> tuple[dict, dict]:
                  "proxy_importance": 0.05, "examples": 8, "permutation_repeats": 5, "background": 100, "n_boot": 1000,
                  "proxy_rows": 20000, "recourse": True, "recourse_samples": 100, "recourse_max_changes": 3,
                  "recourse_tail": 0.02, "recourse_beam": 8, "favourable": None, "immutable": None,
-                 "min_group_size": 30, "recourse_gap": 0.1})
+                 "min_group_size": 30, "recourse_gap": 0.1}, requires=("gradients",))
 def explain(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The explanation audit: attributions with their sanity, faithfulness and stability checks, and proxies."""
     started = time.perf_counter()

@@ -88,7 +88,7 @@ def analyse(y01, p01, scores, columns: dict[str, np.ndarray], n_boot: int, seed:
                 "intervals; demographic parity, equalized odds and equal opportunity gaps; intersections; small-"
                 "group warnings; one-vs-rest for multiclass (fairlearn's definitions, a vectorised path).",
                 {"sensitive": None, "intersectional": False, "split": "test", "n_boot": 200, "seed": 0,
-                 "min_group_size": 30, "positive_class": None, "max_samples": None})
+                 "min_group_size": 30, "positive_class": None, "max_samples": None}, requires=("labels",))
 def fairness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The fairness audit: group metrics with intervals, disparities, intersections and a verdict."""
     started = time.perf_counter()

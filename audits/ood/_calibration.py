@@ -124,7 +124,7 @@ def _gap(rows: list[dict], key: str, min_group: int) -> tuple[float | None, str]
                 "reliability diagram, calibration per group, the temperature that would fix it (fitted on the "
                 "validation split), and split conformal prediction sets with their coverage overall and per group.",
                 {"split": "test", "calibration_split": "val", "bins": 15, "alpha": 0.1, "n_boot": 500, "seed": 0,
-                 "sensitive": None, "min_group_size": 30, "max_samples": None})
+                 "sensitive": None, "min_group_size": 30, "max_samples": None}, requires=("scores",))
 def calibration(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The calibration audit: ECE with its interval, temperature scaling, conformal coverage per group."""
     started = time.perf_counter()
@@ -144,16 +144,23 @@ def calibration(classifier, dataset, params: dict, progress=None) -> AuditResult
         progress(0.4, "bootstrap interval of the ECE")
     lo, hi = bootstrap_statistic(lambda i: expected_calibration_error(proba[i], y[i], bins), len(y),
                                  int(params["n_boot"]), seed)
+    n_all, groups_frame, proba_all, y_all = len(y), test.groups, proba, y
+    if len(yc) == 0:  # no calibration split (a predictions file): fit on a seeded half, measure on the other
+        order = np.random.default_rng(seed).permutation(len(y))
+        fit_rows, eval_rows = np.sort(order[: len(y) // 2]), np.sort(order[len(y) // 2:])
+        cal_logits, cal_proba, yc = logits[fit_rows], proba[fit_rows], y[fit_rows]
+        logits, proba, y = logits[eval_rows], proba[eval_rows], y[eval_rows]
+        groups_frame = None if test.groups is None else test.groups.iloc[eval_rows].reset_index(drop=True)
     temperature = fit_temperature(cal_logits, yc)
     scaled = _softmax(logits / temperature)
-    nll = float(-np.log(np.clip(proba[np.arange(len(y)), y], 1e-12, 1)).mean())
+    nll = float(-np.log(np.clip(proba[np.arange(len(y)), y], 1e-12, 1)).mean())  # beside nll_t: the same rows
     nll_t = float(-np.log(np.clip(scaled[np.arange(len(y)), y], 1e-12, 1)).mean())
-    onehot = np.eye(proba.shape[1])[y]
+    onehot = np.eye(proba.shape[1])[y_all]
     threshold = conformal_threshold(cal_proba, yc, alpha)
     sets = prediction_sets(proba, threshold)
     covered = sets[np.arange(len(y)), y]
     cov_lo, cov_hi = wilson(int(covered.sum()), len(y))
-    reliability = ece_bins(proba, y, bins)
+    reliability = ece_bins(proba_all, y_all, bins)
     sensitive = params.get("sensitive")
     if sensitive is None:
         sensitive = list(dataset.spec.sensitive)
@@ -162,7 +169,11 @@ def calibration(classifier, dataset, params: dict, progress=None) -> AuditResult
         raise ConfigError(f"Sensitive column(s) {missing} are not in {dataset.name!r}; it has "
                           f"{list(dataset.spec.sensitive) or 'none'}.")
     min_group = int(params["min_group_size"])
-    groups, warnings = _per_group(proba, y, sets, test.groups, sensitive, bins, min_group) if sensitive else ([], [])
+    groups, warnings = _per_group(proba, y, sets, groups_frame, sensitive, bins, min_group) if sensitive else ([], [])
+    if n_all != len(y):
+        warnings.append(f"No calibration split: the temperature and the conformal threshold were fitted on a seeded "
+                        f"half of the {n_all} rows ({len(yc)}) and measured, with the per-group figures, on the other "
+                        f"half ({len(y)}); the ECE and its interval are on all rows.")
     coverage_gap, gap_where = _gap(groups, "coverage", min_group)
     ece_gap, ece_where = _gap(groups, "ece", min_group)
     per_class = [{"class": c, "n": int((y == k).sum()), "coverage": float(covered[y == k].mean()) if (y == k).any()
@@ -176,14 +187,15 @@ def calibration(classifier, dataset, params: dict, progress=None) -> AuditResult
                         "finding; group-conditional (Mondrian) conformal prediction would equalise it.")
     metrics = {"ece": ece, "ece_ci_low": lo, "ece_ci_high": hi,
                "mce": max((r["gap"] for r in reliability if r["count"]), default=None),
-               "brier": float(((proba - onehot) ** 2).sum(1).mean()), "nll": nll, "accuracy": float((proba.argmax(1)
-                                                                                                     == y).mean()),
-               "mean_confidence": float(proba.max(1).mean()), "temperature": temperature,
+               "brier": float(((proba_all - onehot) ** 2).sum(1).mean()), "nll": nll,
+               "accuracy": float((proba_all.argmax(1) == y_all).mean()),
+               "mean_confidence": float(proba_all.max(1).mean()), "temperature": temperature,
                "ece_after_temperature": expected_calibration_error(scaled, y, bins), "nll_after_temperature": nll_t,
                "coverage": float(covered.mean()), "coverage_ci_low": cov_lo, "coverage_ci_high": cov_hi,
                "coverage_target": 1 - alpha, "mean_set_size": float(sets.sum(1).mean()),
                "empty_set_rate": float((sets.sum(1) == 0).mean()), "coverage_gap": coverage_gap,
-               "ece_gap": ece_gap, "n": len(y), "n_calibration": len(yc)}
+               "ece_gap": ece_gap, "n": n_all, "n_calibration": len(yc),
+               "n_conformal_evaluation": len(y)}
     metrics["verdict"] = _verdict(metrics)
     return AuditResult(
         audit="calibration", model_id=None, dataset=dataset.name, params={**params, "sensitive": sensitive},

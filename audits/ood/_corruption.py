@@ -82,7 +82,7 @@ def _gallery_item(spec, x, original, severity, pred, true, classes, modality):
                 "contrast, weather; typos and case for text; noise and missing values for tables) at five "
                 "severities, with 95% intervals, and the mean corruption error relative to a reference model.",
                 {"corruptions": None, "severities": list(SEVERITIES), "samples": 1000, "seed": 0, "split": "test",
-                 "reference": "auto", "batch_size": 512}, needs=("store",))
+                 "reference": "auto", "batch_size": 512}, needs=("store",), requires=("predicts", "labels"))
 def corruption(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The corruption audit: accuracy per corruption and severity, and the mean corruption error."""
     started = time.perf_counter()

@@ -178,7 +178,7 @@ def _fairness(classifier, sides: dict, min_group: int) -> tuple[list[dict], dict
                 "both, drift tests per input feature and in the model's outputs, and how well its confidence tells "
                 "the two apart (out-of-distribution detection: maximum softmax and energy scores).",
                 {"to": None, "samples": 2000, "seed": 0, "split": "test", "min_group_size": 30, "bins": 15,
-                 "batch_size": 512}, needs=("store",))
+                 "batch_size": 512}, needs=("store",), requires=("predicts", "scores"))
 def shift(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The shift audit: accuracy and calibration on another dataset, drift per feature and output, OOD detection."""
     from fmcore.data import load_dataset

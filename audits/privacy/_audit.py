@@ -110,7 +110,8 @@ def _exposed(classifier, data, scores, pick, best_attack, eval_source, members_s
                 "and offline LiRA with reference models; ROC, AUC, TPR at 0.1% and 1% FPR, advantage, an "
                 "empirical lower bound on epsilon, and the most exposed training records.",
                 {"attacks": None, "samples": 500, "reference_models": 4, "reference_max_train": 5000,
-                 "label_only_samples": 50, "label_only_iterations": 5, "exposed": 8, "seed": 0})
+                 "label_only_samples": 50, "label_only_iterations": 5, "exposed": 8, "seed": 0},
+                requires=("scores", "training_rows"))
 def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The privacy audit: membership-inference attacks, ROC, TPR at low FPR, epsilon bounds and exposed records."""
     started = time.perf_counter()

@@ -229,7 +229,7 @@ def _constraints(classifier, dataset, params: dict):
                 "against weak or masked attacks, and example attacked inputs.",
                 {"attack": "pgd", "eps": [0.05, 0.1, 0.2, 0.3], "samples": 500, "seed": 0, "split": "test",
                  "batch_size": 500, "compare_fgsm": True, "blackbox_check_samples": 100,
-                 "steps": None, "max_iter": None, "constraints": "valid", "immutable": None})
+                 "steps": None, "max_iter": None, "constraints": "valid", "immutable": None}, requires=("gradients",))
 def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The robustness audit: accuracy under attack at each epsilon with intervals, checks and attacked examples."""
     started = time.perf_counter()

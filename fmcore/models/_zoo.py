@@ -95,6 +95,18 @@ def text_module(hf_model):
     return HFClassifier(hf_model)
 
 
+def offers_of(meta: dict) -> frozenset:
+    """What a model can give an audit, from its metadata alone (no loading): every model ``predicts`` new inputs
+    with ``labels`` and ``scores``; fmaudit's torch networks also offer ``gradients`` and ``weights``; a model that
+    thresholds per group and models run by their own runtime (skops, ONNX) offer neither."""
+    if meta.get("kind") == "predictions":  # a file: its own rows only, scores where it has them
+        return frozenset({"labels", "scores"} if "threshold" in meta else {"labels"})
+    base = {"predicts", "labels", "scores"}
+    if meta.get("kind") not in ("group_threshold", "sklearn", "onnx"):
+        base |= {"gradients", "weights"}
+    return frozenset(base)
+
+
 class Classifier:
     """A trained or trainable classifier: network + input encoder + metadata.
 
@@ -118,6 +130,11 @@ class Classifier:
 
     #: True for models that take the sensitive columns at prediction time (group-specific thresholds)
     needs_groups = False
+
+    @property
+    def offers(self) -> frozenset:
+        """What the model can give an audit (``offers_of`` its metadata)."""
+        return offers_of(self.meta)
 
     def n_params(self, trainable_only: bool = False) -> int:
         """The number of parameters of the network."""
@@ -204,6 +221,14 @@ class Classifier:
 
         folder = Path(folder)
         meta = json.loads((folder / "fmaudit.json").read_text())
+        if meta.get("kind") in ("sklearn", "onnx"):
+            from ._external import ExternalClassifier
+
+            return ExternalClassifier.load(folder, meta)
+        if meta.get("kind") == "predictions":
+            from ._predictions import PredictionsClassifier
+
+            return PredictionsClassifier.load(folder, meta)
         if meta.get("kind") == "group_threshold":
             from ._fair import GroupThresholdClassifier
 

@@ -61,7 +61,7 @@ def _sha256(path: Path) -> str:
 
 
 #: files that define a model besides its ``*.safetensors`` weights (hashed with them)
-DEFINING_FILES = ("rules.json",)
+DEFINING_FILES = ("rules.json", "model.skops", "model.onnx", "predictions.csv")
 
 
 def _weights_digest(folder: Path) -> tuple[str, int]:
@@ -277,6 +277,8 @@ class Store:
 
         chain = self.lineage(model_id)
         record = chain[0]
+        if record.derivation.get("how") == "predictions":  # the file is its own data: every row, as stored
+            return self.load_classifier(record.id).dataset(record.dataset)
         origin = next((r.derivation for r in chain if r.derivation.get("dataset_sha256")), {})
         train_cfg = (record.config or {}).get("train") or {}
         seed = int(train_cfg.get("split_seed") or origin.get("split_seed") or 0)
@@ -312,7 +314,7 @@ class Store:
         weights = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
                          and (p.suffix == ".safetensors" or p.name in DEFINING_FILES))
         if not weights:
-            return [f"no weight file (*.safetensors) in {folder}"]
+            return [f"no weight file (*.safetensors, model.skops, model.onnx) in {folder}"]
         if _weights_digest(folder)[0] != record.sha256:
             return [f"its weight files ({', '.join(weights)}) no longer hash to the registered sha256 "
                     f"{record.sha256[:12]}... (modified on disk)"]
@@ -351,11 +353,20 @@ class Store:
         self.log_event("model.export", model_id, {"model_id": model_id, "dest": str(Path(dest).resolve())})
         return out
 
-    def import_model(self, folder: str | Path, dataset: str, name: str | None = None) -> ModelRecord:
-        """A user's model (safetensors + JSON, or a transformers folder; never a pickle), tested on ``dataset``."""
+    def import_model(self, folder: str | Path, dataset: str, name: str | None = None,
+                     trust: tuple[str, ...] = ()) -> ModelRecord:
+        """A user's model (a folder of safetensors + JSON, a transformers folder, a ``.skops`` or an ``.onnx`` file;
+        never a pickle), tested on ``dataset``; ``trust`` names extra types a skops file may hold."""
         from ._import import import_model
 
-        return import_model(self, folder, dataset, name)
+        return import_model(self, folder, dataset, name, trust=tuple(trust))
+
+    def import_predictions(self, path: str | Path, label: str, prediction: str, score: str | None = None,
+                           sensitive=(), positive: str | None = None, name: str | None = None) -> ModelRecord:
+        """A file of predictions (CSV or Parquet) as a model audited on all its rows."""
+        from ._import import import_predictions
+
+        return import_predictions(self, Path(path), label, prediction, score, tuple(sensitive), positive, name)
 
     def log_event(self, action: str, subject: str, details: dict) -> int:
         """Append one event to the hash-chained audit trail; returns its sequence number."""

@@ -12,6 +12,8 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import ConfigError, FmauditError
 from ..lineage import Derivation
 
@@ -53,8 +55,9 @@ def check_model_folder(folder: Path) -> dict:
     return config
 
 
-def import_model(store, folder: str | Path, dataset: str, name: str | None = None):
-    """Validate, load, test and register the model in ``folder`` for ``dataset``; returns the record."""
+def import_model(store, folder: str | Path, dataset: str, name: str | None = None, trust: tuple[str, ...] = ()):
+    """Validate, load, test and register the model in ``folder`` (or a ``.skops`` / ``.onnx`` file) for
+    ``dataset``; returns the record."""
     import hashlib
 
     from ..data import TabularPreprocessor, load_dataset
@@ -62,6 +65,8 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
     from ..train import evaluate
 
     folder = Path(folder)
+    if folder.is_file():
+        return import_model_file(store, folder, dataset, name, trust)
     config = check_model_folder(folder)
     ds = load_dataset(dataset, store=store)
     classes = list(ds.spec.classes)
@@ -121,3 +126,95 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
                                             "kind": Derivation.IMPORTED.value, "source": str(folder.resolve()),
                                             "source_sha256": digest},
                                 config={"imported_from": str(folder.resolve())})
+
+
+def import_model_file(store, path: Path, dataset: str, name: str | None, trust: tuple[str, ...] = ()):
+    """A scikit-learn model saved with skops or an ONNX graph, bound to ``dataset`` (its raw columns or images),
+    tested on its test split and registered as imported with the file's sha256, format and trusted types."""
+    import hashlib
+
+    import torch
+
+    from ..data import load_dataset
+    from ..models._external import ExternalClassifier, class_order, load_skops, onnx_feeds, onnx_proba, onnx_session
+    from ..train import classification_metrics
+
+    kind = {".skops": "sklearn", ".onnx": "onnx"}.get(path.suffix.lower())
+    if kind is None:
+        raise ConfigError(f"{path.name}: fmaudit imports .skops and .onnx files, or a folder (safetensors + JSON, or a "
+                          "Hugging Face folder); never a pickle.")
+    if path.stat().st_size > max_model_bytes():
+        raise FmauditError(f"{path.name} is {path.stat().st_size / 2**20:.0f} MB, over the "
+                           f"{max_model_bytes() / 2**20:.0f} MB limit (FMAUDIT_MAX_MODEL_MB).")
+    ds = load_dataset(dataset, store=store)
+    classes, modality = list(ds.spec.classes), ds.spec.modality
+    if modality == "text":
+        raise FmauditError("Text models come in as a Hugging Face folder; .skops and .onnx files are audited on image "
+                           "or tabular data.")
+    test = ds["test"]
+    probe = test.X.iloc[:4] if hasattr(test.X, "iloc") else test.X[:4]
+    meta = {"model": kind, "kind": kind, "modality": modality, "classes": classes, "dataset": ds.name,
+            "format": {"sklearn": "skops", "onnx": "onnx"}[kind]}
+    if kind == "sklearn":
+        runtime, trusted = load_skops(path, trust)
+        if not hasattr(runtime, "predict_proba"):
+            raise FmauditError(f"{type(runtime).__name__} has no predict_proba: fmaudit audits classifiers with "
+                               "class probabilities.")
+        meta.update(trusted_types=trusted, estimator=type(runtime).__name__,
+                    class_order=class_order(getattr(runtime, "classes_", range(len(classes))), classes))
+        columns = getattr(runtime, "feature_names_in_", None)
+        if modality == "tabular" and columns is not None:
+            missing = [c for c in columns if c not in test.X.columns]
+            if missing:
+                raise FmauditError(f"The model was fitted on columns {dataset} does not have: {', '.join(missing)}.")
+            meta["columns"] = [str(c) for c in columns]
+    else:
+        runtime = onnx_session(path)
+        import onnx
+
+        graph = onnx.load(str(path), load_external_data=False).graph
+        meta["n_params"] = int(sum(np.prod(t.dims) for t in graph.initializer))
+        outputs = runtime.run(None, onnx_feeds(runtime, probe, modality))
+        zipmap = next((o for o in outputs if isinstance(o, list) and o and isinstance(o[0], dict)), None)
+        meta["class_order"] = class_order(list(zipmap[0]), classes) if zipmap else list(range(len(classes)))
+        onnx_proba(runtime, probe, modality, len(classes))  # refuses a graph without class scores, with the reason
+    clf = ExternalClassifier(runtime, meta, path.read_bytes())
+    proba = clf.predict_proba(test.X)
+    metrics = classification_metrics(test.y, torch.log(torch.from_numpy(proba).clamp_min(1e-12)), len(classes))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return store.register_model(clf, dataset=ds.name, name=name or f"imported-{path.stem}", metrics=metrics,
+                                derivation={"how": "imported", "kind": Derivation.IMPORTED.value,
+                                            "format": meta["format"], "source": str(path.resolve()),
+                                            "source_sha256": digest, "trusted_types": meta.get("trusted_types", [])},
+                                config={"imported_from": str(path.resolve())})
+
+
+
+def import_predictions(store, path: Path, label: str, prediction: str, score: str | None, sensitive: tuple[str, ...],
+                       positive: str | None, name: str | None):
+    """Check a predictions file and register it as a model (kind ``predictions``) whose data is the file itself."""
+    import hashlib
+
+    import torch
+
+    from ..models._predictions import PredictionsClassifier, prepare, read_predictions
+    from ..train import classification_metrics
+
+    if not path.is_file():
+        raise ConfigError(f"{path} is not a file.")
+    if path.stat().st_size > max_model_bytes():
+        raise FmauditError(f"{path.name} is over the {max_model_bytes() / 2**20:.0f} MB limit (FMAUDIT_MAX_MODEL_MB).")
+    table, meta = prepare(read_predictions(path), label, prediction, score, sensitive, positive)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    meta["source"] = path.name
+    clf = PredictionsClassifier(table, meta, table.to_csv(index=False).encode())
+    dataset_name = name or f"predictions-{path.stem}"
+    ds = clf.dataset(dataset_name)
+    proba = clf.predict_proba(ds["test"].X)
+    metrics = classification_metrics(ds["test"].y, torch.log(torch.from_numpy(proba).clamp_min(1e-12)),
+                                     len(meta["classes"]), y_pred=clf.decide(proba))
+    return store.register_model(clf, dataset=dataset_name, name=dataset_name, metrics=metrics,
+                                derivation={"how": "predictions", "kind": Derivation.IMPORTED.value,
+                                            "format": "predictions", "source": str(path.resolve()),
+                                            "source_sha256": digest, "columns": meta["columns"]},
+                                config={"imported_from": str(path.resolve())})
