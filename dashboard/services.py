@@ -191,6 +191,23 @@ def dataset_modality(name: str) -> str:
     return "text" if record and record["text"] else "tabular"
 
 
+def applies(record, audit: str) -> bool:
+    """Whether ``audit`` applies to the stored model ``record`` (what it requires against what the model offers)."""
+    return why_not(record, audit) is None
+
+
+def applicable_for(record) -> list[dict]:
+    """Every audit with whether it applies to the stored model ``record`` and why not."""
+    from audits import applicable_audits, model_offers
+
+    return applicable_audits(model_offers(get_store(), record))
+
+
+def why_not(record, audit: str) -> str | None:
+    """Why ``audit`` does not apply to ``record``, in words; None when it does."""
+    return {r["audit"]: r for r in applicable_for(record)}[audit]["reason"]
+
+
 def dataset_sensitive(name: str) -> list[str]:
     """The sensitive attributes a dataset declares, without loading a built-in one."""
     from fmcore.data import list_datasets
@@ -199,7 +216,10 @@ def dataset_sensitive(name: str) -> list[str]:
     if name in builtin:
         return builtin[name]
     record = get_store().get_dataset(name)
-    return list(record["sensitive"]) if record else []
+    if record:
+        return list(record["sensitive"])
+    files = [m for m in get_store().list_models() if m.dataset == name and m.derivation.get("how") == "predictions"]
+    return list(files[0].derivation.get("sensitive", [])) if files else []
 
 
 def dataset_features(name: str) -> list[str]:

@@ -23,7 +23,7 @@ store, runner = services.get_store(), services.get_runner()
 models, labels = services.models_or_stop(
     "No image or tabular model yet. Train one on the Train page (the seed CNN on digits takes seconds).",
     lambda m: services.dataset_modality(m.dataset) != "text" and not m.derivation.get("compression")
-    and not m.derivation.get("method"))
+    and not m.derivation.get("method") and services.applies(m, "compression"))
 model_id = st.selectbox("Model to compress", [m.id for m in models], format_func=labels.get, key="comp_model")
 with st.form("comp_form"):
     chosen = st.multiselect("Methods and levels", PRESETS, default=["prune:0.8", "channels:0.5", "int8", "fp16"],

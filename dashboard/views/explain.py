@@ -19,7 +19,7 @@ st.caption("Why did the model answer as it did? Attributions come from Captum an
 store, runner = services.get_store(), services.get_runner()
 models, labels = services.models_or_stop(
     "No model yet. Train one on the Train page (the seed CNN on digits takes seconds).",
-    lambda m: True)
+    lambda m: services.applies(m, "explain"))
 model_id = st.selectbox("Model", [m.id for m in models], format_func=labels.get, key="exp_model")
 record = store.get_model(model_id)
 modality = services.dataset_modality(record.dataset)

@@ -14,35 +14,110 @@ st.caption("Every trained or derived model, with where it came from. Weights are
            "their sha256, so a model can be shown to be unchanged since it was trained.")
 
 store, runner = services.get_store(), services.get_runner()
-with st.expander("Import a model", icon=":material/upload:"):
-    st.caption("Upload the files of a model folder: `config.json` and `model.safetensors` (plus `preprocess.json` "
-               "for tables, as fmaudit exports write them), or a Hugging Face folder with safetensors weights and "
-               "its tokenizer files. Pickle-based files (.bin, .pt, .pkl, ...) are refused unopened; remote code "
-               "is never run. The model is tested on the dataset you name before it is registered.")
-    from fmcore.data import list_datasets
+def _import_model() -> None:
+    import shutil
+    import tempfile
+    from pathlib import Path
 
+    from fmcore.data import list_datasets
+    from fmcore.models._external import TRUSTED_TYPES, skops_untrusted
+
+    st.caption("A scikit-learn model or pipeline saved with skops (`.skops`; LightGBM and XGBoost scikit-learn "
+               "models too), an ONNX graph from any framework (`.onnx`), or the files of a model folder: "
+               "`config.json` and `model.safetensors` (plus `preprocess.json` for tables, as fmaudit exports write "
+               "them), or a Hugging Face folder with safetensors weights and its tokenizer files. Pickle-based files "
+               "(.bin, .pt, .pkl, ...) are refused unopened; remote code is never run. The model is tested on the "
+               "dataset you name before it is registered.")
     names = [s.name for s in list_datasets()] + [d["name"] for d in store.list_datasets()]
+    files = st.file_uploader("Model files", accept_multiple_files=True, key="import_files")
+    single = files[0] if files and len(files) == 1 and Path(files[0].name).suffix.lower() == ".skops" else None
+    trust: list[str] = []
+    if single is not None:  # the types it holds, shown before anything is loaded
+        with tempfile.TemporaryDirectory(dir=store.root, prefix=".tmp-skops-") as tmp:
+            path = Path(tmp) / "model.skops"
+            path.write_bytes(single.getvalue())
+            try:
+                types = skops_untrusted(path)
+            except FmauditError as exc:
+                types = None
+                st.error(str(exc))
+        if types is not None:
+            extra = [t for t in types if t not in TRUSTED_TYPES]
+            st.info("Types in this file beyond scikit-learn, numpy and scipy: "
+                    + (", ".join(f"`{t}`" for t in types) or "none")
+                    + ("." if not extra else f". Not trusted by fmaudit: {', '.join(f'`{t}`' for t in extra)}; "
+                       "loading them could run their code."))
+            if extra:
+                trust = st.multiselect("Trust these types (only after checking each one)", extra, key="import_trust")
     with st.form("import_form"):
-        files = st.file_uploader("Model files", accept_multiple_files=True, key="import_files")
         c1, c2 = st.columns(2)
         target = c1.selectbox("Dataset it was trained for", names, key="import_dataset")
         new_name = c2.text_input("Name (optional)", key="import_name")
         go = st.form_submit_button("Import", icon=":material/upload:", disabled=not services.can_act())
     if go and files:
-        import shutil
-        import tempfile
-        from pathlib import Path
-
         folder = Path(tempfile.mkdtemp(prefix=".tmp-import-", dir=store.root))
         try:
             for f in files:  # keep only the base name: an uploaded name never chooses a path
                 (folder / Path(f.name).name).write_bytes(f.getvalue())
-            record = store.import_model(folder, target, name=new_name or None)
+            one = [p for p in folder.iterdir() if p.suffix.lower() in (".skops", ".onnx")]
+            source = one[0] if len(files) == 1 and one else folder
+            default = f"imported-{source.stem}" if source != folder else f"imported-{target}"  # not the temp folder
+            record = store.import_model(source, target, name=new_name or default, trust=tuple(trust))
             st.success(f"Imported {record.id}: test accuracy on {target} {pct(record.metrics['accuracy'])}.")
         except FmauditError as exc:
             st.error(f"Not imported: {exc}")
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _import_predictions() -> None:
+    import tempfile
+    from pathlib import Path
+
+    from fmcore.models._predictions import read_predictions
+
+    st.caption("A table a production system exported: one row per person or case, with the true outcome, the "
+               "system's decision, optionally the score behind it, and group columns. It becomes a model audited on "
+               "all its rows: performance, fairness, calibration (with a score) and the policy checks.")
+    up = st.file_uploader("Predictions (CSV or Parquet)", type=["csv", "parquet"], key="pred_file")
+    if up is None:
+        return
+    with tempfile.TemporaryDirectory(dir=store.root, prefix=".tmp-pred-") as tmp:
+        path = Path(tmp) / Path(up.name).name
+        path.write_bytes(up.getvalue())
+        try:
+            frame = read_predictions(path)
+        except FmauditError as exc:
+            st.error(str(exc))
+            return
+        cols = [str(c) for c in frame.columns]
+        with st.form("pred_form"):
+            c1, c2, c3 = st.columns(3)
+            label = c1.selectbox("True outcome", cols, key="pred_label")
+            prediction = c2.selectbox("Decision", cols, index=min(1, len(cols) - 1), key="pred_prediction")
+            score = c3.selectbox("Score (optional)", ["(none)", *cols], key="pred_score")
+            d1, d2, d3 = st.columns(3)
+            sensitive = d1.multiselect("Group columns", cols, key="pred_sensitive")
+            positive = d2.text_input("Class the score is the probability of", "", key="pred_positive",
+                                     help="Default: the last class in sorted order.")
+            name = d3.text_input("Name (optional)", "", key="pred_name")
+            go = st.form_submit_button("Import predictions", icon=":material/upload:", disabled=not services.can_act())
+        if go:
+            try:
+                record = store.import_predictions(path, label, prediction, None if score == "(none)" else score,
+                                                  sensitive, positive or None, name or None)
+                st.success(f"Imported {record.id}: {record.metrics['n']} rows, accuracy "
+                           f"{pct(record.metrics['accuracy'])}.")
+            except FmauditError as exc:
+                st.error(f"Not imported: {exc}")
+
+
+with st.expander("Import a model", icon=":material/upload:"):
+    model_tab, predictions_tab = st.tabs(["A model", "A file of predictions"])
+    with model_tab:
+        _import_model()
+    with predictions_tab:
+        _import_predictions()
 models = store.list_models()
 if not models:
     services.empty_state("No models yet. Train one on the Train page, or from a terminal: "
@@ -86,6 +161,10 @@ if "confusion_matrix" in m:
     left, right = st.columns(2)
     left.plotly_chart(figures.confusion_matrix(m["confusion_matrix"], classes), width="stretch")
     right.plotly_chart(figures.per_class_accuracy(classes, m["per_class_accuracy"]), width="stretch")
+
+with st.expander("Which audits apply to this model"):
+    st.dataframe(pd.DataFrame([{"audit": a["title"], "applies": a["applicable"], "why not": a["reason"] or ""}
+                               for a in services.applicable_for(record)]), hide_index=True, width="stretch")
 
 st.subheader("Performance audit")
 st.caption("Accuracy and macro-F1 with 95% intervals, balanced accuracy, recall per class with intervals, and the "

@@ -17,7 +17,8 @@ st.caption("What happens on data unlike the training data: blurrier scans, rotat
 
 store, runner = services.get_store(), services.get_runner()
 models, labels = services.models_or_stop("No model yet. Train one on the Train page (for example the seed CNN on "
-                                         "digits), then come back to see how it copes with corrupted and shifted data.")
+                                         "digits), then come back to see how it copes with corrupted and shifted data.",
+                                         lambda m: services.applies(m, "calibration"))
 short = services.short_labels(models)
 model_id = st.selectbox("Model", [m.id for m in models], format_func=labels.get, key="ood_model")
 record = store.get_model(model_id)
@@ -48,92 +49,102 @@ corruption_tab, shift_tab, calibration_tab, sweep_tab = st.tabs(
     ["Corruptions", "Distribution shift", "Calibration and uncertainty", "Augmentation sweep"])
 
 with corruption_tab:
-    names = list(CORRUPTIONS[modality])
-    refs = ["auto"] + [m.id for m in models if m.dataset == record.dataset] + ["none"]
-    with st.form("ood_corruption"):
-        chosen = st.multiselect("Corruptions", names, default=names, key="ood_corruptions")
-        c2, c3 = st.columns([1, 2])
-        samples = c2.number_input("Test samples", 20, 100_000, 500, key="ood_corr_samples",
-                                  help="Examples of the test split, the same for every corruption and model.")
-        reference = c3.selectbox("Reference model", refs, key="ood_reference",
-                                 format_func=lambda i: {"auto": "automatic: the plain recipe (no augmentation)",
-                                                        "none": "none"}.get(i, labels.get(i, i)),
-                                 help="The mean corruption error divides this model's errors by the reference's, "
-                                      "corruption by corruption (Hendrycks & Dietterich 2019).")
-        go = st.form_submit_button("Run corruption audit", type="primary", icon=":material/play_arrow:",
-                                   disabled=not chosen)
-    launch(go, "audits.jobs:corruption", {"model": model_id, "options": {
-        "corruptions": chosen, "samples": int(samples), "reference": reference}},
-        f"Corruption audit of {model_id}", "ood_corruption_job")
-    r = newest("corruption")
-    if r:
-        m = r["metrics"]
-        k1, k2, k3, k4 = st.columns(4)
-        k1.metric("Clean accuracy", f"{m['clean_accuracy']:.1%}")
-        k2.metric("Mean accuracy under corruption", f"{m['mean_accuracy']:.1%}",
-                  f"{m['mean_accuracy'] - m['clean_accuracy']:+.1%}")
-        k3.metric("Mean corruption error", "not measured" if m["mean_corruption_error"] is None
-                  else f"{m['mean_corruption_error']:.3f}", help=f"Reference: {m['reference_model_id']}")
-        k4.metric("Worst corruption", m["worst_corruption"],
-                  help=f"Mean accuracy over the severities: {m['worst_corruption_accuracy']:.1%}")
-        st.plotly_chart(figures.corruption_heatmap(r["tables"]["corruptions"]), width="stretch")
-        st.plotly_chart(figures.corruption_curves([(short[model_id], r["tables"]["corruptions"])]), width="stretch")
-        for w in r["warnings"]:
-            st.warning(w)
-        gallery = r["tables"]["gallery"]
-        if gallery and "image" in gallery[0]:
-            st.plotly_chart(figures.corruption_gallery(gallery), width="content")
-        elif gallery:
-            st.subheader("Examples")
-            st.dataframe(pd.DataFrame(gallery), hide_index=True, width="stretch")
-        with st.expander("Every corruption and severity, and the parameters used"):
-            st.dataframe(pd.DataFrame(r["tables"]["summary"]), hide_index=True, width="stretch")
-            st.dataframe(pd.DataFrame(r["tables"]["corruptions"]), hide_index=True, width="stretch")
-            st.dataframe(pd.DataFrame(r["tables"]["parameters"]), hide_index=True, width="stretch")
+    if not services.applies(record, "corruption"):
+        st.info(f"Not for this model: {services.why_not(record, 'corruption')}.")
     else:
-        st.info("No corruption audit of this model yet: run one above.")
+        names = list(CORRUPTIONS[modality])
+        refs = ["auto"] + [m.id for m in models if m.dataset == record.dataset] + ["none"]
+        with st.form("ood_corruption"):
+            chosen = st.multiselect("Corruptions", names, default=names, key="ood_corruptions")
+            c2, c3 = st.columns([1, 2])
+            samples = c2.number_input("Test samples", 20, 100_000, 500, key="ood_corr_samples",
+                                      help="Examples of the test split, the same for every corruption and model.")
+            reference = c3.selectbox("Reference model", refs, key="ood_reference",
+                                     format_func=lambda i: {"auto": "automatic: the plain recipe (no augmentation)",
+                                                            "none": "none"}.get(i, labels.get(i, i)),
+                                     help="The mean corruption error divides this model's errors by the reference's, "
+                                          "corruption by corruption (Hendrycks & Dietterich 2019).")
+            go = st.form_submit_button("Run corruption audit", type="primary", icon=":material/play_arrow:",
+                                       disabled=not chosen)
+        launch(go, "audits.jobs:corruption", {"model": model_id, "options": {
+            "corruptions": chosen, "samples": int(samples), "reference": reference}},
+            f"Corruption audit of {model_id}", "ood_corruption_job")
+        r = newest("corruption")
+        if r:
+            m = r["metrics"]
+            k1, k2, k3, k4 = st.columns(4)
+            k1.metric("Clean accuracy", f"{m['clean_accuracy']:.1%}")
+            k2.metric("Mean accuracy under corruption", f"{m['mean_accuracy']:.1%}",
+                      f"{m['mean_accuracy'] - m['clean_accuracy']:+.1%}")
+            k3.metric("Mean corruption error", "not measured" if m["mean_corruption_error"] is None
+                      else f"{m['mean_corruption_error']:.3f}", help=f"Reference: {m['reference_model_id']}")
+            k4.metric("Worst corruption", m["worst_corruption"],
+                      help=f"Mean accuracy over the severities: {m['worst_corruption_accuracy']:.1%}")
+            st.plotly_chart(figures.corruption_heatmap(r["tables"]["corruptions"]), width="stretch")
+            st.plotly_chart(figures.corruption_curves([(short[model_id], r["tables"]["corruptions"])]), width="stretch")
+            for w in r["warnings"]:
+                st.warning(w)
+            gallery = r["tables"]["gallery"]
+            if gallery and "image" in gallery[0]:
+                st.plotly_chart(figures.corruption_gallery(gallery), width="content")
+            elif gallery:
+                st.subheader("Examples")
+                st.dataframe(pd.DataFrame(gallery), hide_index=True, width="stretch")
+            with st.expander("Every corruption and severity, and the parameters used"):
+                st.dataframe(pd.DataFrame(r["tables"]["summary"]), hide_index=True, width="stretch")
+                st.dataframe(pd.DataFrame(r["tables"]["corruptions"]), hide_index=True, width="stretch")
+                st.dataframe(pd.DataFrame(r["tables"]["parameters"]), hide_index=True, width="stretch")
+        else:
+            st.info("No corruption audit of this model yet: run one above.")
+
 
 with shift_tab:
-    candidates = [d for d in dataset_names(store) if d != record.dataset
-                  and services.dataset_modality(d) == modality]
-    default = DEFAULT_SHIFT.get(record.dataset)
-    if not candidates:
-        st.info(f"No other {modality} dataset to shift to. Upload a CSV with the same columns on the Data page.")
+    if not services.applies(record, "shift"):
+        st.info(f"Not for this model: {services.why_not(record, 'shift')}.")
     else:
-        with st.form("ood_shift"):
-            s1, s2 = st.columns([2, 1])
-            to = s1.selectbox("Shifted dataset", candidates, key="ood_to",
-                              index=candidates.index(default) if default in candidates else 0,
-                              help="Built-in pairs: mnist and digits; census_income_94 and census_income_95. Any "
-                                   "uploaded dataset with the model's columns and classes works too.")
-            shift_samples = s2.number_input("Examples per side", 50, 100_000, 2000, key="ood_shift_samples")
-            go_shift = st.form_submit_button("Run shift audit", type="primary", icon=":material/play_arrow:")
-        launch(go_shift, "audits.jobs:shift", {"model": model_id, "options": {"to": to, "samples": int(shift_samples)}},
-               f"Shift audit of {model_id} to {to}", "ood_shift_job")
-    r = newest("shift")
-    if r:
-        m = r["metrics"]
-        st.info(m["verdict"])
-        k1, k2, k3, k4 = st.columns(4)
-        k1.metric(f"Accuracy on {r['dataset']}", f"{m['in_domain_accuracy']:.1%}")
-        k2.metric(f"Accuracy on {m['to']}", f"{m['shift_accuracy']:.1%}", f"{-m['accuracy_drop']:+.1%}")
-        k3.metric("Calibration error (ECE)", f"{m['ece_shifted']:.3f}", f"{m['ece_shifted'] - m['ece_in_domain']:+.3f}",
-                  delta_color="inverse")
-        k4.metric("Drifted features", f"{m['drifted_features']} of {m['features_tested']}")
-        left, right = st.columns(2)
-        left.plotly_chart(figures.drift_bars(r["tables"]["features"] + r["tables"]["outputs"]), width="stretch")
-        right.plotly_chart(figures.ood_roc(r["tables"]["ood_roc"], {"max softmax": m["ood_auroc_msp"],
-                                                                    "energy": m["ood_auroc_energy"]}), width="stretch")
-        for w in r["warnings"]:
-            st.warning(w)
-        with st.expander("Drift tests, per-class accuracy and fairness on both sides"):
-            st.dataframe(pd.DataFrame(r["tables"]["features"] + r["tables"]["outputs"]), hide_index=True,
-                         width="stretch")
-            st.dataframe(pd.DataFrame(r["tables"]["per_class"]), hide_index=True, width="stretch")
-            if r["tables"]["fairness"]:
-                st.dataframe(pd.DataFrame(r["tables"]["fairness"]), hide_index=True, width="stretch")
-    elif candidates:
-        st.info("No shift audit of this model yet: run one above.")
+        candidates = [d for d in dataset_names(store) if d != record.dataset
+                      and services.dataset_modality(d) == modality]
+        default = DEFAULT_SHIFT.get(record.dataset)
+        if not candidates:
+            st.info(f"No other {modality} dataset to shift to. Upload a CSV with the same columns on the Data page.")
+        else:
+            with st.form("ood_shift"):
+                s1, s2 = st.columns([2, 1])
+                to = s1.selectbox("Shifted dataset", candidates, key="ood_to",
+                                  index=candidates.index(default) if default in candidates else 0,
+                                  help="Built-in pairs: mnist and digits; census_income_94 and census_income_95. Any "
+                                       "uploaded dataset with the model's columns and classes works too.")
+                shift_samples = s2.number_input("Examples per side", 50, 100_000, 2000, key="ood_shift_samples")
+                go_shift = st.form_submit_button("Run shift audit", type="primary", icon=":material/play_arrow:")
+            launch(go_shift, "audits.jobs:shift",
+                   {"model": model_id, "options": {"to": to, "samples": int(shift_samples)}},
+                   f"Shift audit of {model_id} to {to}", "ood_shift_job")
+        r = newest("shift")
+        if r:
+            m = r["metrics"]
+            st.info(m["verdict"])
+            k1, k2, k3, k4 = st.columns(4)
+            k1.metric(f"Accuracy on {r['dataset']}", f"{m['in_domain_accuracy']:.1%}")
+            k2.metric(f"Accuracy on {m['to']}", f"{m['shift_accuracy']:.1%}", f"{-m['accuracy_drop']:+.1%}")
+            k3.metric("Calibration error (ECE)", f"{m['ece_shifted']:.3f}",
+                      f"{m['ece_shifted'] - m['ece_in_domain']:+.3f}", delta_color="inverse")
+            k4.metric("Drifted features", f"{m['drifted_features']} of {m['features_tested']}")
+            left, right = st.columns(2)
+            left.plotly_chart(figures.drift_bars(r["tables"]["features"] + r["tables"]["outputs"]), width="stretch")
+            right.plotly_chart(figures.ood_roc(r["tables"]["ood_roc"], {"max softmax": m["ood_auroc_msp"],
+                                                                        "energy": m["ood_auroc_energy"]}),
+                               width="stretch")
+            for w in r["warnings"]:
+                st.warning(w)
+            with st.expander("Drift tests, per-class accuracy and fairness on both sides"):
+                st.dataframe(pd.DataFrame(r["tables"]["features"] + r["tables"]["outputs"]), hide_index=True,
+                             width="stretch")
+                st.dataframe(pd.DataFrame(r["tables"]["per_class"]), hide_index=True, width="stretch")
+                if r["tables"]["fairness"]:
+                    st.dataframe(pd.DataFrame(r["tables"]["fairness"]), hide_index=True, width="stretch")
+        elif candidates:
+            st.info("No shift audit of this model yet: run one above.")
+
 
 with calibration_tab:
     with st.form("ood_calibration"):

@@ -41,7 +41,8 @@ def show_exposed(result, modality: str) -> None:
 
 
 def membership_tab() -> None:
-    models = services.models_where(lambda m: m.derivation.get("method") != "threshold_optimizer")
+    models = services.models_where(lambda m: m.derivation.get("method") != "threshold_optimizer"
+                                   and services.applies(m, "privacy"))
     if not models:
         services.empty_state("No model yet. Train one on the Train page; a small, long-trained model (german_credit, "
                              "MLP, 100 epochs) shows what leakage looks like.")

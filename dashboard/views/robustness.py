@@ -16,7 +16,8 @@ st.caption("How fast does accuracy fall when someone deliberately nudges the inp
 
 store, runner = services.get_store(), services.get_runner()
 models, labels = services.models_or_stop(
-    "No model yet. Train one on the Train page (for example the seed CNN on digits).")
+    "No model yet. Train one on the Train page (for example the seed CNN on digits).",
+    lambda m: services.applies(m, "robustness"))
 short = services.short_labels(models)
 chosen = st.multiselect("Models (several are overlaid)", [m.id for m in models], default=[models[0].id],
                         format_func=labels.get, key="rob_models", max_selections=6)

@@ -216,5 +216,6 @@ def import_predictions(store, path: Path, label: str, prediction: str, score: st
     return store.register_model(clf, dataset=dataset_name, name=dataset_name, metrics=metrics,
                                 derivation={"how": "predictions", "kind": Derivation.IMPORTED.value,
                                             "format": "predictions", "source": str(path.resolve()),
-                                            "source_sha256": digest, "columns": meta["columns"]},
+                                            "source_sha256": digest, "columns": meta["columns"],
+                                            "sensitive": list(sensitive)},
                                 config={"imported_from": str(path.resolve())})

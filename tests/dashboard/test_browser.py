@@ -254,18 +254,52 @@ def test_import_a_model_through_the_models_page(home, server, page, tmp_path):
     page.goto(f"{server.url}/models")
     settle(page, "Models", draw_ms=0)
     page.get_by_text("Import a model").click()
-    chooser = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    chooser = page.locator('[data-testid="stFileUploaderDropzoneInput"]').first
     chooser.set_input_files([str(p) for p in sorted(folder.iterdir()) if p.suffix in (".json", ".safetensors")])
     page.get_by_text("config.json").first.wait_for(timeout=30_000)
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Dataset it was trained for").click()
     page.get_by_role("option", name=source.dataset, exact=True).click()
-    page.get_by_role("button", name="Import").click()
+    page.get_by_role("button", name="Import", exact=True).click()
     page.get_by_text(re.compile(r"^Imported m-")).first.wait_for(timeout=60_000)
     assert_no_exception(page)
     imported = [m for m in Store(home).list_models() if m.derivation.get("how") == "imported"]
     assert len(imported) == 1
     assert imported[0].dataset == source.dataset
     assert imported[0].metrics["accuracy"] == source.metrics["accuracy"]
+
+
+def test_import_a_skops_pipeline_through_the_models_page(home, server, page, tmp_path):
+    """A scikit-learn pipeline saved with skops: the page lists the types it holds before loading, imports it, and
+    says which audits apply to it."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from skops.io import dump
+
+    from fmcore.data import load_dataset
+    from fmcore.store import Store
+
+    train = load_dataset("german_credit")["train"]
+    pipe = make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["purpose", "housing"]),
+                                                 ("passthrough", ["duration_in_month", "credit_amount"])),
+                         LogisticRegression(max_iter=300)).fit(train.X, train.y)
+    dump(pipe, tmp_path / "credit.skops")
+    page.goto(f"{server.url}/models")
+    settle(page, "Models", draw_ms=0)
+    page.get_by_text("Import a model").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(tmp_path / "credit.skops"))
+    page.get_by_text("Types in this file beyond scikit-learn").first.wait_for(timeout=30_000)
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Dataset it was trained for").click()
+    page.get_by_role("option", name="german_credit", exact=True).click()
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_text(re.compile(r"^Imported m-")).first.wait_for(timeout=60_000)
+    assert_no_exception(page)
+    imported = [m for m in Store(home).list_models() if m.derivation.get("format") == "skops"]
+    assert len(imported) == 1
+    assert imported[0].metrics["accuracy"] == pytest.approx((pipe.predict(load_dataset("german_credit")["test"].X)
+                                                             == load_dataset("german_credit")["test"].y).mean())
+    page.screenshot(path=str(ARTIFACTS / "models-import-skops.png"), full_page=True)
 
 
 def _rss_mb(pid: int) -> float:
