@@ -106,8 +106,14 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
         quiet_transformers()
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        hf = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True, trust_remote_code=False,
-                                                                use_safetensors=True)
+        hf, info = AutoModelForSequenceClassification.from_pretrained(
+            folder, local_files_only=True, trust_remote_code=False, use_safetensors=True, output_loading_info=True)
+        fresh = sorted(info.get("missing_keys") or [])
+        if fresh:  # transformers would fill them with random numbers: a classifier head nobody trained
+            raise FmauditError(f"Refused: the folder has no weights for {', '.join(fresh[:4])}"
+                               f"{'...' if len(fresh) > 4 else ''}; transformers would start them at random, so the "
+                               "model would be a different one at every import. Save the fine-tuned classifier "
+                               "(model.save_pretrained) with its head.")
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
         meta.update(model="minilm", architecture=type(hf).__name__, max_length=64,
                     input={"kind": "text", "tokenizer": "saved alongside", "max_length": 64})

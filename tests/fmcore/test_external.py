@@ -242,3 +242,54 @@ def test_a_predictions_file_with_problems_is_refused_with_all_of_them(tmp_path):
                 "--prediction", "decision", "--score", "score", "--positive", "deny")
     assert proc.returncode == 2
     assert "not a threshold of the scores" in proc.stderr
+
+
+# -- any Hugging Face classifier ------------------------------------------------------------------------------------
+def _tiny_hf(folder, kind: str, head: bool = True):
+    import torch
+    from transformers import (
+        AutoTokenizer,
+        DistilBertConfig,
+        DistilBertForSequenceClassification,
+        RobertaConfig,
+        RobertaForSequenceClassification,
+    )
+
+    from fmcore.models import minilm_path
+
+    tok = AutoTokenizer.from_pretrained(minilm_path())
+    torch.manual_seed(0)
+    if kind == "distilbert":
+        model = DistilBertForSequenceClassification(DistilBertConfig(
+            vocab_size=tok.vocab_size, dim=32, n_layers=2, n_heads=2, hidden_dim=64, num_labels=3))
+    else:
+        model = RobertaForSequenceClassification(RobertaConfig(
+            vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+            intermediate_size=64, max_position_embeddings=80, num_labels=3, pad_token_id=tok.pad_token_id))
+    if head:
+        model.save_pretrained(folder)
+    else:  # the encoder alone: what a folder of a base model holds
+        model.base_model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return model.eval(), tok
+
+
+@pytest.mark.parametrize("kind", ["distilbert", "roberta"])
+def test_a_hugging_face_classifier_of_another_architecture_predicts_the_same(kind, tmp_path):
+    import torch
+
+    model, tok = _tiny_hf(tmp_path / kind, kind)
+    st = Store(tmp_path / "home")
+    record = st.import_model(tmp_path / kind, "tweets")
+    texts = list(load_dataset("tweets")["test"].X[:12])
+    batch = tok(texts, padding="max_length", truncation=True, max_length=64, return_tensors="pt")
+    with torch.no_grad():
+        expected = model(**batch).logits.softmax(-1).numpy()
+    np.testing.assert_allclose(st.load_classifier(record.id).predict_proba(texts), expected, atol=1e-5)
+
+
+def test_a_transformers_folder_without_its_classifier_head_is_refused(tmp_path):
+    _tiny_hf(tmp_path / "base", "distilbert", head=False)
+    proc = _cli(tmp_path / "home", "import-model", str(tmp_path / "base"), "--dataset", "tweets")
+    assert proc.returncode == 2
+    assert "would start them at random" in proc.stderr
