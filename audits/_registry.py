@@ -40,11 +40,14 @@ def model_offers(store, record) -> frozenset:
 
 def applicable_audits(offers) -> list[dict]:
     """Every audit with whether it applies to a model offering ``offers``, and why not where it does not."""
-    rows = [{"audit": s.name, "title": s.title, "requires": list(s.requires)} for s in load_audits().values()]
+    specs = load_audits()
+    rows = [{"audit": s.name, "title": s.title, "requires": list(s.requires)} for s in specs.values()]
     rows += [{"audit": n, "title": t, "requires": list(r)} for n, (t, r) in STORE_AUDITS.items()]
     for row in rows:
         row["reason"] = missing_for(row["requires"], offers)
         row["applicable"] = row["reason"] is None
+        partial = specs[row["audit"]].partial if row["audit"] in specs else {}
+        row["note"] = "; ".join(v for k, v in partial.items() if k not in offers) or None
     return rows
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,7 @@ class AuditSpec:
     defaults: dict
     needs: tuple[str, ...] = ()  # context beyond (model, data, params): "store" for other models and datasets
     requires: tuple[str, ...] = ("predicts", "labels")  # what the model must offer (``fmcore.models.offers_of``)
+    partial: dict = field(default_factory=dict)  # capability -> what the audit still does without it
 
 
 AUDITS: dict[str, AuditSpec] = {}
@@ -35,7 +36,8 @@ CAPABILITIES = {
 
 
 def register_audit(name: str, title: str, description: str, defaults: dict | None = None,
-                   needs: tuple[str, ...] = (), requires: tuple[str, ...] = ("predicts", "labels")):
+                   needs: tuple[str, ...] = (), requires: tuple[str, ...] = ("predicts", "labels"),
+                   partial: dict | None = None):
     """Decorator: register ``fn(classifier, dataset, params, progress=None) -> AuditResult`` under ``name``.
 
     ``progress(fraction, message)``, when given, is called as the audit advances. An audit that
@@ -48,6 +50,7 @@ def register_audit(name: str, title: str, description: str, defaults: dict | Non
         raise ValueError(f"Audit {name!r} requires unknown capabilities {sorted(unknown)}.")
 
     def deco(fn):
-        AUDITS[name] = AuditSpec(name, title, description, fn, dict(defaults or {}), tuple(needs), tuple(requires))
+        AUDITS[name] = AuditSpec(name, title, description, fn, dict(defaults or {}), tuple(needs), tuple(requires),
+                                 dict(partial or {}))
         return fn
     return deco

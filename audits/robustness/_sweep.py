@@ -229,7 +229,10 @@ def _constraints(classifier, dataset, params: dict):
                 "against weak or masked attacks, and example attacked inputs.",
                 {"attack": "pgd", "eps": [0.05, 0.1, 0.2, 0.3], "samples": 500, "seed": 0, "split": "test",
                  "batch_size": 500, "compare_fgsm": True, "blackbox_check_samples": 100,
-                 "steps": None, "max_iter": None, "constraints": "valid", "immutable": None}, requires=("gradients",))
+                 "steps": None, "max_iter": None, "constraints": "valid", "immutable": None},
+                requires=("predicts", "scores"),
+                partial={"gradients": "black-box attacks only (HopSkipJump; Square for images), through the model's "
+                                      "predictions"})
 def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The robustness audit: accuracy under attack at each epsilon with intervals, checks and attacked examples."""
     started = time.perf_counter()
@@ -238,6 +241,10 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
                            "its parent instead: the thresholds do not change the scores an attacker moves.")
     spec = get_attack(params["attack"])
     eps_list = check_eps(spec, list(params["eps"]), classifier.modality)
+    if "gradients" not in classifier.offers:  # a scikit-learn, tree or ONNX model: its predictions only
+        from ._blackbox import blackbox_audit
+
+        return blackbox_audit(classifier, dataset, params, spec, eps_list, progress, started)
     if spec.norm == "words":
         return _text_audit(classifier, dataset, params, eps_list, progress, started)
     attack_params = {k: params[k] for k in ("steps", "max_iter") if params.get(k) is not None and k in spec.defaults}

@@ -88,8 +88,22 @@ def test_a_skops_pipeline_predicts_what_scikit_learn_predicts_and_is_audited(pip
     assert why["performance"] is None
     assert why["fairness"] is None
     assert why["calibration"] is None
-    assert "gradients" in why["robustness"]
+    assert why["robustness"] is None  # black-box attacks only, and said so
+    assert "black-box" in next(a["note"] for a in shown["applicable_audits"] if a["audit"] == "robustness")
     assert "trained on" in why["privacy"]
+    # robustness through the model's predictions only: HopSkipJump on the numeric columns, categories fixed
+    rob = _cli(home, "audit", "robustness", "--model", mid, "--attack", "hopskipjump", "--eps", "0.25,1", "--samples",
+               "8", "--steps", "2", "--json")
+    assert rob.returncode == 0, rob.stderr
+    out = json.loads(rob.stdout)
+    assert out["access"] == "black-box"
+    assert "Black-box attack (HopSkipJump)" in out["verdict"]
+    accs = [row["robust_accuracy"] for row in out["sweep"]]
+    assert accs[-1] <= accs[0] <= out["clean_accuracy"]
+    assert accs[-1] < out["clean_accuracy"]  # it finds changes that flip some decisions
+    white = _cli(home, "audit", "robustness", "--model", mid, "--attack", "pgd")
+    assert white.returncode == 2
+    assert "use a black-box attack" in white.stderr
     refused = _cli(home, "audit", "explain", "--model", mid, "--json")
     assert refused.returncode == 2
     assert "does not apply to this model" in refused.stderr
@@ -215,7 +229,7 @@ def test_a_predictions_file_is_audited_on_all_its_rows_and_equals_pandas(tmp_pat
     assert why["fairness"] is None
     assert why["calibration"] is None
     assert "new inputs" in why["corruption"]
-    assert "gradients" in why["robustness"]
+    assert "new inputs" in why["robustness"]
     refused = _cli(home, "audit", "robustness", "--model", mid)
     assert refused.returncode == 2
     assert "does not apply" in refused.stderr
