@@ -279,3 +279,42 @@ def test_the_beam_search_finds_the_cheapest_change_an_exhaustive_search_finds(lo
             assert found[i] is None
         else:
             assert found[i]["cost"] == pytest.approx(cheapest)
+
+
+def test_explain_and_recourse_on_messy_data(tmp_path):
+    """Missing values (in a feature and in the sensitive column), a constant column, a pandas index written with
+    the file, a tiny group and Latin-1 text: the audit runs, groups count every row, and recourse keeps its rules."""
+    import pandas as pd
+
+    rows = _recourse_rows(500)
+    rng = np.random.default_rng(5)
+    for i, r in enumerate(rows):
+        r["país"] = "España" if i % 2 else "Perú"  # Latin-1 text
+        r["constant"] = 1
+        if rng.random() < 0.1:
+            r["income"] = None
+        if rng.random() < 0.08:
+            r["sex"] = None
+        if i < 4:
+            r["sex"] = "X"  # a group of four
+    frame = pd.DataFrame(rows)
+    frame.to_csv(tmp_path / "messy.csv", encoding="latin-1")  # with its index column
+    st = Store(tmp_path / "home")
+    st.add_dataset(tmp_path / "messy.csv", "approved", ["sex"], name="messy", min_group_size=3)
+    mid = train_model("messy", "mlp", TrainConfig(epochs=30), store=st).model_id
+    _, r = run_stored_audit(st, "explain", mid, samples=40, n_boot=50, immutable="region", recourse_samples=80,
+                            min_group_size=10)
+    assert r.metrics["recourse_checked"]
+    names = {row["feature"] for row in r.tables["importance"]}
+    assert "país" in names
+    assert "Unnamed: 0" not in names
+    groups = [g for g in r.tables["recourse_by_group"] if g["sensitive"] == "sex"]
+    assert {g["group"] for g in groups} >= {"(missing)", "F", "M"}  # missing sex is a group of its own
+    assert sum(g["refused"] for g in groups) == r.metrics["recourse_refused"]  # every refused person counted once
+    small = [g for g in groups if g["refused"] < 10]
+    assert all(g["small"] for g in small)
+    for e in r.tables["recourse"]:
+        assert not {c["feature"] for c in e["changes"]} & {"region", "sex"}
+        for c in e["changes"]:
+            if c["feature"] == "constant":
+                raise AssertionError("a constant column has nothing to change to")

@@ -307,3 +307,28 @@ def test_a_transformers_folder_without_its_classifier_head_is_refused(tmp_path):
     proc = _cli(tmp_path / "home", "import-model", str(tmp_path / "base"), "--dataset", "tweets")
     assert proc.returncode == 2
     assert "would start them at random" in proc.stderr
+
+
+def test_a_messy_predictions_file(tmp_path):
+    """Latin-1 text in a group column, a pandas index, a constant column, a tiny group, missing groups: imported,
+    every row counted in the fairness audit, equal to pandas."""
+    frame = _predictions_frame(300)
+    frame["región"] = np.where(np.arange(300) % 3 == 0, "Andalucía", "Cataluña")
+    frame.loc[:2, "región"] = "Ceuta"  # three people
+    frame["constant"] = "same"
+    frame.to_csv(tmp_path / "messy.csv", encoding="latin-1")  # with its index column
+    st = Store(tmp_path / "home")
+    record = st.import_predictions(tmp_path / "messy.csv", "outcome", "decision", sensitive=["región", "sex"])
+    from audits import run_stored_audit
+
+    _, fair = run_stored_audit(st, "fairness", record.id, sensitive=["región"], positive_class="deny")
+    got = {g["group"]: (g["count"], g["selection_rate"]) for g in fair.tables["groups"] if g["grouping"] == "región"}
+    expected = frame.assign(deny=frame["decision"] == "deny").groupby("región")["deny"].agg(["count", "mean"])
+    assert set(got) == {"Andalucía", "Cataluña", "Ceuta"}
+    for g, (n, rate) in got.items():
+        assert n == expected.loc[g, "count"]
+        assert rate == pytest.approx(expected.loc[g, "mean"])
+    assert sum(n for n, _ in got.values()) == len(frame)
+    ceuta = next(g for g in fair.tables["groups"] if g["grouping"] == "región" and g["group"] == "Ceuta")
+    assert ceuta["too_small"]  # shown, but left out of the gaps
+    assert any("Ceuta" in w for w in fair.warnings)
