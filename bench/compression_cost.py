@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-METHODS = ("prune:0.5", "prune:0.9", "channels:0.5", "int8", "dynamic_int8", "fp16", "bf16", "distill:0.5")
+METHODS = ("prune:0.5", "prune:0.9", "channels:0.5", "int8", "dynamic_int8", "fp16", "bf16", "distill:0.5", "onnx",
+           "onnx_int8")
 
 
 def main() -> None:

@@ -50,10 +50,11 @@ def cmd_show(args) -> int:
 def add_export(p) -> None:
     p.add_argument("id")
     p.add_argument("dir")
+    p.add_argument("--onnx", action="store_true", help="also write model.onnx (image and tabular networks)")
 
 
 def cmd_export(args) -> int:
-    dest = c.store(args).export_model(args.id, args.dir)
+    dest = c.store(args).export_model(args.id, args.dir, onnx=args.onnx)
     c.emit(args, {"model_id": args.id, "path": str(dest), "files": sorted(p.name for p in dest.iterdir())},
            f"Exported {args.id} to {dest} (see its README.md)")
     return 0

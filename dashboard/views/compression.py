@@ -12,7 +12,7 @@ from dashboard.components.jobs import follow_job
 from fmcore.compress import METHODS
 
 PRESETS = ["prune:0.5", "prune:0.8", "prune:0.9", "channels:0.5", "int8", "dynamic_int8", "fp16", "bf16",
-           "distill:0.5"]
+           "distill:0.5", "onnx", "onnx_int8"]
 
 st.title("Compression")
 st.caption("Smaller, faster models can keep their headline accuracy while failing different people (Hooker et al., "

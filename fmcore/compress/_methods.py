@@ -241,6 +241,27 @@ register_method("dynamic_int8", "torchao int8 dynamic quantization (int8 weights
                 "layers.")(_make_int8("dynamic_int8"))
 
 
+def _make_graph(kind: str):
+    def make(job: _Job, level):  # built by compress_many: an onnxruntime session does not pickle
+        return job.net, {"format": kind, "runtime": "onnxruntime"}, {}, None
+    return make
+
+
+register_method("onnx", "onnxruntime's optimised graph of the network (constant folding, fused operators): "
+                "same weights, run by onnxruntime.")(_make_graph("onnx"))
+register_method("onnx_int8", "onnxruntime static int8 quantisation (int8 weights, uint8 activations calibrated on "
+                "256 training inputs), run by onnxruntime.")(_make_graph("onnx_int8"))
+
+
+def _as_graph(net: nn.Module, meta: dict, example: torch.Tensor, calibration: torch.Tensor) -> nn.Module:
+    """The variant's network as the onnxruntime graph its storage names (optimised float, or static int8)."""
+    from ..models._onnx import OnnxNet, int8_graph, optimised_graph
+
+    if meta["storage"]["format"] == "onnx":
+        return OnnxNet(optimised_graph(net, example))
+    return OnnxNet(int8_graph(net, example, calibration.numpy()))
+
+
 def _make_half(dtype: str):
     def make(job: _Job, level):
         from ..models.nets import ReducedPrecision
@@ -336,6 +357,11 @@ def compress_many(store, model_id: str, methods: list[str], *, fine_tune_epochs:
         started = time.perf_counter()  # the variant's own time: its task, then quantizing, testing and saving here
         if meta.get("storage", {}).get("format") == "int8":
             net = quantize_int8(net, meta["storage"]["scheme"])
+        elif str(meta.get("storage", {}).get("format", "")).startswith("onnx"):
+            calibration = shared["train"][0][torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[
+                :256]]
+            net = _as_graph(net, meta, x_test[:1], calibration)
+            meta["n_params"] = clf.n_params()
         variant = Classifier(clf.model, net.eval(), meta, clf.preprocess, None)
         metrics = evaluate(variant.net, x_test, test.y, ds.num_classes)
         metrics["compression"] = meta["compression"]

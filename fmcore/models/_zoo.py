@@ -102,7 +102,8 @@ def offers_of(meta: dict) -> frozenset:
     if meta.get("kind") == "predictions":  # a file: its own rows only, scores where it has them
         return frozenset({"labels", "scores"} if "threshold" in meta else {"labels"})
     base = {"predicts", "labels", "scores"}
-    if meta.get("kind") not in ("group_threshold", "sklearn", "onnx"):
+    graph = str((meta.get("storage") or {}).get("format", "")).startswith("onnx")  # a variant run by onnxruntime
+    if meta.get("kind") not in ("group_threshold", "sklearn", "onnx") and not graph:
         base |= {"gradients", "weights"}
     return frozenset(base)
 
@@ -137,7 +138,9 @@ class Classifier:
         return offers_of(self.meta)
 
     def n_params(self, trainable_only: bool = False) -> int:
-        """The number of parameters of the network."""
+        """The number of parameters of the network (as recorded, for a graph run by onnxruntime)."""
+        if "n_params" in self.meta:
+            return int(self.meta["n_params"])
         n = sum(p.numel() for p in self.net.parameters() if p.requires_grad or not trainable_only)
         return n or (0 if trainable_only else sum(b.numel() for b in self.net.buffers()))
 
@@ -198,6 +201,11 @@ class Classifier:
             # a PeftModel writes only its adapter (adapter_config.json + adapter_model.safetensors)
             self.net.inner.save_pretrained(folder, safe_serialization=True)
             self.tokenizer.save_pretrained(folder)
+        elif str((self.meta.get("storage") or {}).get("format", "")).startswith("onnx"):
+            (folder / "model.onnx").write_bytes(self.net.model)  # the graph itself: what runs, and what is hashed
+            (folder / "config.json").write_text(json.dumps({"architecture": self.meta["architecture"],
+                                                            "kwargs": self.meta["kwargs"],
+                                                            "storage": self.meta["storage"]}, indent=2))
         else:
             from safetensors.torch import save_file
 
@@ -250,6 +258,10 @@ class Classifier:
                 hf = PeftModel.from_pretrained(hf, folder, is_trainable=False)
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
             net = text_module(hf)
+        elif str((meta.get("storage") or {}).get("format", "")).startswith("onnx"):
+            from ._onnx import OnnxNet
+
+            net = OnnxNet((folder / "model.onnx").read_bytes())
         else:
             from safetensors.torch import load_file
 

@@ -345,11 +345,12 @@ class Store:
         self.log_event("store.backup", str(Path(dest).name), {"events": info["events"], "files": info["files"]})
         return info
 
-    def export_model(self, model_id: str, dest: str | Path) -> Path:
-        """Copy a model into ``dest`` as a folder that loads with plain torch or transformers."""
+    def export_model(self, model_id: str, dest: str | Path, onnx: bool = False) -> Path:
+        """Copy a model into ``dest`` as a folder that loads with plain torch or transformers (with ``onnx``, also
+        as an ONNX graph); an imported model in its own format."""
         from ._export import export_model
 
-        out = export_model(self, self.get_model(model_id), Path(dest))
+        out = export_model(self, self.get_model(model_id), Path(dest), onnx=onnx)
         self.log_event("model.export", model_id, {"model_id": model_id, "dest": str(Path(dest).resolve())})
         return out
 

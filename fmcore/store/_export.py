@@ -78,8 +78,34 @@ predict_positive = positive_probability(0.7, "Female") >= random.random()   # ra
 """
 
 
-def export_model(store, record, dest: Path) -> Path:
-    """Copy ``record``'s artifacts into ``dest`` with a README and, for torch models, ``nets.py``."""
+EXTERNAL_README = """# {name} ({id}), imported by fmaudit
+
+`{file}` is the file that was imported, byte for byte (sha256 `{sha256}`); fmaudit bound it to dataset
+`{dataset}` (classes {classes}). {how}
+`record.json` holds the registry record and its lineage.
+"""
+
+HOW = {
+    "sklearn": "Load it with skops, naming the types it was checked with: "
+               "`skops.io.load('{file}', trusted={trusted})`.",
+    "onnx": "Run it with onnxruntime: `onnxruntime.InferenceSession('{file}').run(None, feeds)`.",
+    "predictions": "It is a table of predictions (label, prediction, score, groups), one row per case.",
+    "graph": "A graph fmaudit made from a torch model ({method}); run it with onnxruntime on the encoded inputs "
+             "(`preprocess.json` for tables): `onnxruntime.InferenceSession('{file}').run(None, {{'input': x}})`.",
+}
+
+
+def _external_readme(meta: dict, fields: dict) -> str:
+    kind = meta.get("kind") or "graph"
+    file = {"sklearn": "model.skops", "predictions": "predictions.csv"}.get(kind, "model.onnx")
+    how = HOW[kind].format(file=file, trusted=meta.get("trusted_types", []),
+                           method=(meta.get("compression") or {}).get("method", ""))
+    return EXTERNAL_README.format(file=file, how=how, **fields)
+
+
+def export_model(store, record, dest: Path, onnx: bool = False) -> Path:
+    """Copy ``record``'s artifacts into ``dest`` with a README and, for torch models, ``nets.py`` (and, with
+    ``onnx``, ``model.onnx``: the network as an ONNX graph)."""
     if dest.exists() and any(dest.iterdir()):
         raise FmauditError(f"{dest} exists and is not empty; choose a new folder so nothing is overwritten.")
     src = Path(record.path)
@@ -102,6 +128,8 @@ def export_model(store, record, dest: Path) -> Path:
         readme = ADAPTER_README.format(max_length=meta.get("max_length", 64), method=meta["peft"]["method"], **fields)
     elif meta["modality"] == "text":
         readme = TEXT_README.format(max_length=meta.get("max_length", 64), **fields)
+    elif meta.get("kind") in ("sklearn", "onnx", "predictions") or (src / "model.onnx").exists():
+        readme = _external_readme(meta, fields)
     else:
         from ..models import nets
 
@@ -115,8 +143,34 @@ def export_model(store, record, dest: Path) -> Path:
             pre = ""
             usage = f"x = torch.zeros(1, *{meta['input']['shape']})   # floats in [0, 1]\nprobs = model(x).softmax(-1)"
         readme = TORCH_README.format(pre=pre, usage=usage, **fields)
+        if onnx:
+            try:
+                _write_onnx(store, record, tmp / "model.onnx")
+            except FmauditError:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            readme += ("\n`model.onnx` is the same network as an ONNX graph (opset 17, variable batch): "
+                       "`onnxruntime.InferenceSession('model.onnx').run(None, {'input': x})` gives the logits.\n")
+    if onnx and not (tmp / "model.onnx").exists():
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise FmauditError("--onnx exports fmaudit's own image and tabular networks; this model is "
+                           f"{'a text transformer' if meta['modality'] == 'text' else 'not one'}.")
     (tmp / "README.md").write_text(readme)
     if dest.exists():
         dest.rmdir()
     tmp.rename(dest)
     return dest
+
+
+def _write_onnx(store, record, path: Path) -> None:
+    """The stored network as an ONNX graph; example input from the model's own test data."""
+    from ..models._onnx import export_onnx
+
+    clf = store.load_classifier(record.id)
+    test = store.load_model_dataset(record.id)["test"]
+    example = clf.encode(test.X.iloc[:1] if hasattr(test.X, "iloc") else test.X[:1]).float()
+    try:
+        export_onnx(clf.net, example, path)
+    except Exception as exc:  # torch's exporter raises many kinds for operators it cannot express
+        raise FmauditError(f"This network does not export to ONNX ({type(exc).__name__}: {exc}); export the model "
+                           "it was derived from.") from None

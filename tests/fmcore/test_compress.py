@@ -153,3 +153,56 @@ def test_clear_errors(digits_variants, store):
         compress(store, lone, "channels:0.5")
     assert len(store.list_models()) == 1  # nothing half-registered
     assert np.isfinite(results["prune:0.8"]["accuracy"])
+
+
+def test_onnxruntime_variants_keep_accuracy_run_faster_and_say_they_have_no_gradients(tmp_path):
+    """The optimised graph and static int8 through onnxruntime: accuracy within a point of the parent, stored and
+    reloaded bit for bit, black boxes to the audits (the compression audit attacks them by transfer only)."""
+    import numpy as np
+
+    from audits import run_stored_audit
+    from fmcore.compress import compress_many
+    from fmcore.data import load_dataset
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path / "home")
+    mid = train_model("digits", "seed_cnn", TrainConfig(epochs=3), store=st).model_id
+    graph, int8 = compress_many(st, mid, ["onnx", "onnx_int8"])
+    assert graph.accuracy == pytest.approx(graph.parent_accuracy)  # the same network, run by onnxruntime
+    assert abs(int8.accuracy - int8.parent_accuracy) <= 0.01
+    assert int8.size_bytes < 0.35 * int8.parent_size_bytes
+    parent = st.load_classifier(mid)
+    test = load_dataset("digits")["test"].X
+    g = st.load_classifier(graph.model_id)
+    np.testing.assert_allclose(g.predict_proba(test), parent.predict_proba(test), atol=1e-5)
+    assert "gradients" not in g.offers
+    assert st.verify_model(int8.model_id)
+    _, audit = run_stored_audit(st, "compression", mid, repeats=5)
+    rows = {r["method"]: r for r in audit.tables["variants"]}
+    for method in ("onnx", "onnx_int8"):
+        assert rows[method]["robust_accuracy"] is None  # no gradient reaches the input
+        assert rows[method]["robust_accuracy_transfer"] is not None
+        assert rows[method]["latency_b256_ratio"] > 0
+
+
+def test_export_with_onnx_runs_in_onnxruntime_as_in_torch(tmp_path):
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    from fmcore.data import load_dataset
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path / "home")
+    mid = train_model("german_credit", "mlp", TrainConfig(epochs=3), store=st).model_id
+    out = st.export_model(mid, tmp_path / "export", onnx=True)
+    clf = st.load_classifier(mid)
+    x = clf.encode(load_dataset("german_credit")["test"].X).float()
+    with torch.no_grad():
+        expected = clf.net(x).numpy()
+    got = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x.numpy()})[0]
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert "model.onnx" in (out / "README.md").read_text()
