@@ -597,3 +597,35 @@ def test_explain_page_highlights_the_tokens_of_a_text_model(home, tiny_bert):
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
     m = Store(home).latest_audits(model_id)["explain"]["result"]["metrics"]
     assert any(t.startswith("Token attributions") for t in titles) == m["sanity_passed"]
+
+
+def test_compare_puts_an_imported_lightgbm_beside_an_fmaudit_mlp(home, tmp_path):
+    import lightgbm
+    from skops.io import dump
+
+    from audits import run_stored_audit
+    from fmcore.data import load_dataset
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(home)
+    ds = load_dataset("german_credit")
+    X = ds["train"].X.select_dtypes("number")
+    gbm = lightgbm.LGBMClassifier(n_estimators=40, num_leaves=8, verbose=-1, random_state=0).fit(X, ds["train"].y)
+    dump(gbm, tmp_path / "gbm.skops")
+    ids = [st.import_model(tmp_path / "gbm.skops", "german_credit", name="lightgbm").id,
+           train_model("german_credit", "mlp", TrainConfig(epochs=5), store=st).model_id]
+    for mid in ids:
+        for audit, opts in (("performance", {"n_boot": 50}), ("fairness", {"sensitive": ["sex"]}),
+                            ("calibration", {})):
+            run_stored_audit(st, audit, mid, **opts)
+    at = _run("views/compare.py")
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert any("lightgbm" in c for c in table.columns)
+    dims = list(table["dimension"])
+    for dim in ("accuracy", "demographic parity gap", "calibration error (ECE)"):
+        row = table.iloc[dims.index(dim), 1:]
+        assert all(str(v) not in ("", "None", "nan") for v in row), (dim, list(row))  # measured for both
+    gbm_acc = (gbm.predict(ds["test"].X[X.columns]) == ds["test"].y).mean()
+    assert f"{gbm_acc:.1%}" in " ".join(map(str, table.iloc[dims.index("accuracy"), 1:]))
