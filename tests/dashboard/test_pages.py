@@ -629,3 +629,43 @@ def test_compare_puts_an_imported_lightgbm_beside_an_fmaudit_mlp(home, tmp_path)
         assert all(str(v) not in ("", "None", "nan") for v in row), (dim, list(row))  # measured for both
     gbm_acc = (gbm.predict(ds["test"].X[X.columns]) == ds["test"].y).mean()
     assert f"{gbm_acc:.1%}" in " ".join(map(str, table.iloc[dims.index("accuracy"), 1:]))
+
+
+def test_every_page_with_models_people_brought(home, tmp_path):
+    """A store holding an imported scikit-learn pipeline, a file of predictions and an onnxruntime int8 variant:
+    every page renders, each model on the Models page says which audits apply, and pages offer a model only where
+    their audit applies."""
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from skops.io import dump
+
+    from fmcore.compress import compress
+    from fmcore.data import load_dataset
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(home)
+    ds = load_dataset("german_credit")
+    X = ds["train"].X.select_dtypes("number")
+    dump(LogisticRegression(max_iter=300).fit(X, ds["train"].y), tmp_path / "lr.skops")
+    sk = st.import_model(tmp_path / "lr.skops", "german_credit", name="sk-logreg").id
+    pd.DataFrame({"y": ["a", "b", "a", "b"] * 10, "p": ["a", "b", "b", "b"] * 10,
+                  "g": ["x", "y"] * 20}).to_csv(tmp_path / "p.csv", index=False)
+    preds = st.import_predictions(tmp_path / "p.csv", "y", "p", sensitive=["g"], name="preds").id
+    cnn = train_model("digits", "seed_cnn", TrainConfig(epochs=1), store=st).model_id
+    q = compress(st, cnn, "onnx_int8").model_id
+    for page in ("home", "models", "robustness", "fairness", "ood", "explain", "privacy", "compression", "compare",
+                 "report", "data", "jobs"):
+        at = _run(f"views/{page}.py")
+        if page == "models":
+            for mid in (sk, preds, q):
+                at.selectbox(key="model_id").set_value(mid).run()
+                assert not at.exception, (mid, [e.value for e in at.exception])
+                applies = next(d.value for d in at.dataframe if "why not" in d.value.columns)
+                assert applies["applies"].any()
+        if page == "explain":
+            offered = " ".join(at.selectbox(key="exp_model").options)  # labels hold the ids
+            assert cnn in offered
+            assert not any(mid in offered for mid in (sk, preds, q))  # no gradients: not offered
+        if page == "fairness":
+            assert preds in " ".join(at.selectbox(key="fair_model").options)
