@@ -27,8 +27,10 @@ def methods_for(modality: str) -> list[str]:
 
 
 def attribute(method: str, net, x: torch.Tensor, target: torch.Tensor, background: torch.Tensor | None = None,
-              ig_steps: int = 32) -> np.ndarray:
-    """Attributions of ``method`` for inputs ``x`` (same shape as ``x``) towards class ``target``."""
+              ig_steps: int = 32, seed: int = 0) -> np.ndarray:
+    """Attributions of ``method`` for inputs ``x`` (same shape as ``x``) towards class ``target``. SHAP draws its
+    background samples from numpy's global generator: it is seeded with ``seed`` for the call (and restored), so
+    the same audit gives the same attributions."""
     if method not in METHODS:
         raise ConfigError(f"Unknown explanation method {method!r}; choose one of {', '.join(METHODS)}.")
     net = net.eval()
@@ -37,7 +39,12 @@ def attribute(method: str, net, x: torch.Tensor, target: torch.Tensor, backgroun
         import shap
 
         explainer = shap.GradientExplainer(net, background.float())
-        values = explainer.shap_values(x, ranked_outputs=None)
+        state = np.random.get_state()
+        np.random.seed(seed)
+        try:
+            values = explainer.shap_values(x, ranked_outputs=None)
+        finally:
+            np.random.set_state(state)
         values = np.stack(values, -1) if isinstance(values, list) else np.asarray(values)  # (n, d, classes)
         return values[np.arange(len(x)), ..., target.numpy()]
     from captum.attr import IntegratedGradients, Occlusion, Saliency

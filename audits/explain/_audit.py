@@ -239,10 +239,11 @@ def _dense_evidence(classifier, dataset, part, method: str, params: dict, rng, r
         background = classifier.encode(train.take(np.sort(pick)).X).float()
     n_units = len(names) if names else int(np.prod(x.shape[1:]))
     report(0.05, f"{method} on {len(x)} test examples")
-    attr = attribute(method, net, x, target, background)
+    attr = attribute(method, net, x, target, background, seed=seed)
     units = _units(attr, groups, n_units)
     report(0.35, "sanity check: the same method on a randomised copy of the network")
-    rand_units = _units(attribute(method, randomised_copy(net, seed), x, target, background), groups, n_units)
+    rand = attribute(method, randomised_copy(net, seed), x, target, background, seed=seed)
+    rand_units = _units(rand, groups, n_units)
     report(0.55, "faithfulness: deletion curves, the method's order against a random one")
     baseline = background.mean(0) if background is not None else torch.zeros(x.shape[1:])
     order = np.argsort(-units, axis=1, kind="stable")
@@ -258,7 +259,7 @@ def _dense_evidence(classifier, dataset, part, method: str, params: dict, rng, r
         numeric = torch.zeros(x.shape[1], dtype=torch.bool)
         numeric[: len(classifier.preprocess.spec["numeric"])] = True
         noisy = torch.where(numeric, x + noise, x)
-    noisy_units = _units(attribute(method, net, noisy, target, background), groups, n_units)
+    noisy_units = _units(attribute(method, net, noisy, target, background, seed=seed), groups, n_units)
     return {"attr": attr, "units": units, "rand_units": rand_units, "noisy_units": noisy_units, "mask": None,
             "curve": curve, "random_curve": random_curve, "target": target, "x": x, "names": names}
 
