@@ -87,6 +87,7 @@ class OnnxNet(nn.Module):
         self.input = self.session.get_inputs()[0].name
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of ``x`` from the graph (refused for inputs that need a gradient)."""
         if x.requires_grad:  # a RuntimeError, as torch raises when no gradient can reach the input
             raise RuntimeError("An onnxruntime graph has no gradients: attack it with a black-box attack, or attack "
                                "the torch model it was made from.")
