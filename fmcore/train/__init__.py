@@ -20,10 +20,12 @@ from ._loop import (
     majority_baseline,
     make_optimizer,
 )
-from ._pipeline import TrainingCancelled, TrainResult, train_model
+from ._pipeline import TrainingCancelled, TrainResult, subset, train_model
+from ._poison import POISONS, apply_poison, plan_poison, poison_effect, stamp
 from ._private import make_dp_compatible
 
 __all__ = ["augment_images", "AUGMENTATIONS", "augmentations_for", "AugmentationSpec", "beats_baseline", "blur",
     "Callback", "CancelCallback", "classification_metrics", "describe", "EarlyStopping", "evaluate", "fit",
     "majority_baseline", "make_dp_compatible", "make_optimizer", "parse_augment", "ProgressCallback",
-    "register_augmentation", "train_model", "TrainConfig", "TrainingCancelled", "TrainResult", "TrainState"]
+    "register_augmentation", "train_model", "TrainConfig", "TrainingCancelled", "TrainResult", "TrainState", "POISONS",
+    "apply_poison", "plan_poison", "poison_effect", "stamp", "subset"]

@@ -11,6 +11,7 @@ from ._augment import parse_augment
 from ._callbacks import Callback, CancelCallback, EarlyStopping
 from ._config import TrainConfig
 from ._loop import beats_baseline, evaluate, fit, majority_baseline
+from ._poison import apply_poison, plan_poison, poison_effect
 
 
 class TrainingCancelled(FmauditError):
@@ -40,7 +41,8 @@ class TrainResult:
                 "history": self.history, "seconds": round(self.seconds, 2), "config": self.config.to_dict()}
 
 
-def _subset(split, limit: int | None):
+def subset(split, limit: int | None):
+    """The first ``limit`` rows of ``split`` (all of it without a limit): the training rows a model saw."""
     return split if not limit or limit >= len(split) else split.head(limit)
 
 
@@ -71,8 +73,11 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
     augment = parse_augment(config.augment, ds.spec.modality)  # a wrong name fails before any work
     clf = build_classifier(model, ds, max_length=config.max_length)
     context = {"numeric": list(range(len(clf.preprocess.spec["numeric"])))} if clf.preprocess is not None else {}
-    train, val, test = (_subset(ds["train"], config.max_train_samples),
-                        _subset(ds["val"], config.max_eval_samples), _subset(ds["test"], config.max_eval_samples))
+    train, val, test = (subset(ds["train"], config.max_train_samples),
+                        subset(ds["val"], config.max_eval_samples), subset(ds["test"], config.max_eval_samples))
+    poison = plan_poison(train, ds.spec.modality, list(ds.spec.classes), config.poison, config.poison_rate,
+                         config.poison_target, config.seed) if config.poison else None
+    train = apply_poison(train, poison) if poison else train
     cbs = list(callbacks)
     if config.early_stopping:
         cbs.append(EarlyStopping(config.early_stopping))
@@ -92,6 +97,8 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
         metrics["beats_baseline"] = beats_baseline(metrics["accuracy"], baseline["accuracy"], metrics["n"])
         if state.privacy:
             metrics["privacy"] = state.privacy
+        if poison:
+            metrics["poison"] = poison_effect(clf, test, poison)
         seconds = time.perf_counter() - started
         model_id = None
         # who the model saw: the privacy audit draws its members from these rows
@@ -105,6 +112,9 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
                           "test_sha256": split_fingerprint(ds["test"])}
             if augment:
                 derivation["augment"] = augment  # each augmentation with all its parameters
+            if poison:
+                derivation.update(poison=poison, how=f"trained on poisoned data ({poison['kind']}, "
+                                                     f"{len(poison['rows'])} rows -> {poison['target']})")
             if state.privacy:
                 derivation.update(how=f"trained with DP-SGD (epsilon {state.privacy['epsilon']:.2f}, delta "
                                       f"{state.privacy['delta']:.0e})", privacy=state.privacy)
