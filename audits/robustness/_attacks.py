@@ -49,10 +49,32 @@ class AttackSpec:
         if self.name == "hopskipjump":
             return ev.HopSkipJump(estimator, norm=norm, max_iter=int(p["max_iter"]), max_eval=int(p["max_eval"]),
                                   init_eval=int(p["init_eval"]), batch_size=batch_size, verbose=False)
+        if self.name == "autoattack":
+            return _autoattack(estimator, norm, eps, batch_size, p)
         if self.name == "square":
             return ev.SquareAttack(estimator, norm=norm, eps=eps, max_iter=int(p["max_iter"]),
                                    nb_restarts=int(p["restarts"]), batch_size=batch_size, verbose=False)
         raise UnknownNameError("attack", self.name, list(ATTACKS))
+
+
+def _autoattack(estimator, norm, eps: float, batch_size: int, p: dict):
+    """ART's AutoAttack with the standard components (Croce and Hein, 2020): APGD on the cross-entropy, APGD on the
+    difference-of-logits ratio (three classes or more) and, for images, the black-box Square attack; an input is
+    robust only if it survives every one."""
+    from art.attacks import evasion as ev
+
+    step = eps / 4
+    parts = [ev.AutoProjectedGradientDescent(estimator, norm=norm, eps=eps, eps_step=step, max_iter=int(p["max_iter"]),
+                                             nb_random_init=1, batch_size=batch_size, loss_type="cross_entropy",
+                                             verbose=False)]
+    if estimator.nb_classes > 2:
+        parts.append(ev.AutoProjectedGradientDescent(
+            estimator, norm=norm, eps=eps, eps_step=step, max_iter=int(p["max_iter"]), nb_random_init=1,
+            batch_size=batch_size, loss_type="difference_logits_ratio", verbose=False))
+    if len(estimator.input_shape) == 3:  # images: Square perturbs square patches
+        parts.append(ev.SquareAttack(estimator, norm=norm, eps=eps, max_iter=int(p["square_max_iter"]),
+                                     nb_restarts=1, batch_size=batch_size, verbose=False))
+    return ev.AutoAttack(estimator, norm=norm, eps=eps, eps_step=step, attacks=parts, batch_size=batch_size)
 
 
 ATTACKS: dict[str, AttackSpec] = {a.name: a for a in [
@@ -75,6 +97,10 @@ ATTACKS: dict[str, AttackSpec] = {a.name: a for a in [
     AttackSpec("charswap", "Character edits (text)", "For text models: misspells the words the model relies on "
                "most (swaps, deletions, look-alike characters) until the prediction flips. Epsilon is the number "
                "of words edited.", "white-box", "words", True, {}, ("text",)),
+    AttackSpec("autoattack", "AutoAttack", "The standard robustness evaluation (Croce and Hein, 2020): APGD on two "
+               "losses and the black-box Square attack (images); an input counts as robust only if it survives all "
+               "of them. Compare its numbers with published ones.", "white-box", "inf", True,
+               {"max_iter": 50, "square_max_iter": 300}),
     AttackSpec("square", "Square attack", "Uses only predicted scores: random square-shaped changes within eps, "
                "kept when they lower the true class's margin (images only: it draws square patches).", "black-box",
                "inf", True, {"max_iter": 200, "restarts": 1}, ("image",)),

@@ -104,15 +104,16 @@ def _checks(spec, rows, advs, fgsm_rows, square_adv, estimator, x, y, eps_list, 
                         "these numbers (increase steps or check for gradient masking).")
     if fgsm_rows is not None:
         frows = fgsm_rows
+        strong, weak = ("AutoAttack", "PGD") if spec.name == "autoattack" else ("PGD", "FGSM")
         weaker = [(r["eps"], r["robust_accuracy"], f["robust_accuracy"]) for r, f in zip(rows, frows, strict=True)
                   if r["robust_accuracy"] > f["robust_accuracy"] + 1e-9]
-        checks.append({"check": "PGD at least as strong as FGSM at every epsilon", "passed": not weaker,
-                       "detail": "; ".join(f"eps {e}: PGD {a:.3f} > FGSM {b:.3f}" for e, a, b in weaker)
-                       or ", ".join(f"eps {r['eps']}: PGD {r['robust_accuracy']:.3f} <= FGSM "
+        checks.append({"check": f"{strong} at least as strong as {weak} at every epsilon", "passed": not weaker,
+                       "detail": "; ".join(f"eps {e}: {strong} {a:.3f} > {weak} {b:.3f}" for e, a, b in weaker)
+                       or ", ".join(f"eps {r['eps']}: {strong} {r['robust_accuracy']:.3f} <= {weak} "
                                     f"{f['robust_accuracy']:.3f}" for r, f in zip(rows, frows, strict=True))})
         if weaker:
-            warnings.append("PGD is weaker than one-step FGSM somewhere: a sign of gradient masking or too few "
-                            "PGD steps.")
+            warnings.append(f"{strong} is weaker than {weak} somewhere: a sign of gradient masking or too few "
+                            "steps.")
     if _blackbox_check(spec, params) and not ATTACKS["square"].fits(modality):
         checks.append({"check": "black-box Square attack cross-check", "passed": True,
                        "detail": f"not applicable to {modality} inputs (Square perturbs image patches); the PGD vs "
@@ -131,6 +132,10 @@ def _checks(spec, rows, advs, fgsm_rows, square_adv, estimator, x, y, eps_list, 
                             f"white-box {spec.title} ({wb_acc:.1%}) at eps {eps}; gradient-based numbers "
                             "overstate robustness.")
     return checks, warnings
+
+
+#: the weaker attack each strong one is checked against, on the same inputs and epsilons
+WEAKER = {"pgd": "fgsm", "autoattack": "pgd"}
 
 
 def _blackbox_check(spec, params) -> bool:
@@ -257,8 +262,9 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     overrides = {k: v for k, v in params.items() if k in spec.defaults and v is not None}
     # every attack of the audit is one task: the sweep, FGSM for comparison, the Square cross-check
     groups = {"sweep": attack_tasks(spec, eps_list, bs, overrides)}
-    if spec.name == "pgd" and params["compare_fgsm"]:  # FGSM is the Linf one-step baseline
-        groups["fgsm"] = attack_tasks(ATTACKS["fgsm"], eps_list, bs, {})
+    ref = WEAKER.get(spec.name) if params["compare_fgsm"] else None  # FGSM for PGD, PGD for AutoAttack
+    if ref:
+        groups["fgsm"] = attack_tasks(ATTACKS[ref], eps_list, bs, {})
     if _blackbox_check(spec, params) and ATTACKS["square"].fits(classifier.modality):
         groups["square"] = [{**attack_tasks(ATTACKS["square"], eps_list[-1:], bs, {})[0],
                              "n": min(len(x), int(params["blackbox_check_samples"]))}]
@@ -280,7 +286,7 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     clean = _predict(estimator, x, bs)  # (labels, confidences) on the clean inputs, for every table below
     clean_pred = clean[0]
     rows, advs = sweep_rows(estimator, spec, x, y, clean_pred, eps_list, bs, outputs["sweep"])
-    fgsm_rows = (sweep_rows(estimator, ATTACKS["fgsm"], x, y, clean_pred, eps_list, bs, outputs["fgsm"])[0]
+    fgsm_rows = (sweep_rows(estimator, ATTACKS[ref], x, y, clean_pred, eps_list, bs, outputs["fgsm"])[0]
                  if "fgsm" in outputs else None)
     checks, warnings = _checks(spec, rows, advs, fgsm_rows, outputs.get("square", [None])[0], estimator, x, y,
                                eps_list, bs, params, classifier.modality)

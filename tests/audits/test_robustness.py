@@ -243,3 +243,19 @@ def test_census_attack_keeps_rows_that_could_exist(tmp_path):
         assert np.isin(block, (0.0, 1.0)).all(), c["name"]
         assert (block[known].sum(1) == 1).all(), c["name"]
         j += len(c["categories"])
+
+
+def test_autoattack_is_at_most_pgd_on_the_same_inputs(digits_cnn):
+    """The standard preset: robust accuracy under AutoAttack never exceeds PGD's at the same epsilon and inputs."""
+    st, rec = digits_cnn
+    clf, ds = st.load_classifier(rec.id), load_dataset("digits")
+    auto = run_audit("robustness", clf, ds, rec.id, attack="autoattack", eps=[0.05, 0.1], samples=50,
+                     blackbox_check_samples=0)
+    pgd = run_audit("robustness", st.load_classifier(rec.id), ds, rec.id, attack="pgd", eps=[0.05, 0.1], samples=50,
+                    blackbox_check_samples=0, compare_fgsm=False)
+    assert auto.params["rows"] == pgd.params["rows"]
+    for a, p in zip(auto.tables["sweep"], pgd.tables["sweep"], strict=True):
+        assert a["robust_accuracy"] <= p["robust_accuracy"] + 1e-9
+    check = next(c for c in auto.tables["checks"] if c["check"].startswith("AutoAttack at least as strong as PGD"))
+    assert check["passed"]
+    assert auto.metrics["attack"] == "autoattack"
