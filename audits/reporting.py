@@ -29,6 +29,9 @@ def audit_summary(result) -> dict:
         for key in ("proxies", "recourse_by_group"):
             if key in result.tables:
                 out[key] = result.tables[key]
+    if result.audit == "certified":
+        out["rows"] = result.tables["radii"]
+        out["checks"] = result.tables["checks"]
     if result.audit == "shift":
         out["drifted"] = [r["feature"] for r in result.tables["features"] if r["drifted"]]
         out["features"] = result.tables["features"]

@@ -7,7 +7,7 @@ from . import _common as c
 
 def add_audit(p) -> None:
     p.add_argument("audit", choices=["robustness", "fairness", "performance", "privacy", "compression", "corruption",
-                                     "shift", "calibration", "explain"])
+                                     "shift", "calibration", "explain", "certified"])
     p.add_argument("--model", required=True, help="model id (see `fmaudit models`)")
     p.add_argument("--attack", default="pgd", help="fgsm, pgd, pgd_l2, cw, deepfool, hopskipjump, square")
     p.add_argument("--eps", default="0.05,0.1,0.2,0.3", help="comma-separated perturbation sizes")
@@ -43,6 +43,8 @@ def add_audit(p) -> None:
     p.add_argument("--favourable", default=None, help="explain, tables: the favourable class for recourse (default: "
                    "the last class)")
     p.add_argument("--no-recourse", action="store_true", help="explain, tables: skip the recourse search")
+    p.add_argument("--sigma", type=float, default=0.25, help="certified: the smoothing noise's standard deviation")
+    p.add_argument("--radii", default=None, help="certified: comma-separated L2 radii (default 0,0.25,0.5,0.75,1)")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -80,6 +82,12 @@ def cmd_audit(args) -> int:
             overrides["severities"] = [int(v) for v in c.floats(args.severities)]
     elif args.audit == "shift":
         overrides.update(to=args.to)
+    elif args.audit == "certified":
+        overrides.update(sigma=args.sigma)
+        if args.radii:
+            overrides["radii"] = c.floats(args.radii)
+        if args.samples:
+            overrides["samples"] = args.samples
     elif args.audit == "calibration":
         overrides.update(alpha=args.alpha, sensitive=c.csv_list(args.sensitive) if args.sensitive is not None else None,
                          min_group_size=args.min_group_size)

@@ -259,3 +259,33 @@ def test_autoattack_is_at_most_pgd_on_the_same_inputs(digits_cnn):
     check = next(c for c in auto.tables["checks"] if c["check"].startswith("AutoAttack at least as strong as PGD"))
     assert check["passed"]
     assert auto.metrics["attack"] == "autoattack"
+
+
+def test_certified_robustness_by_randomized_smoothing(digits_cnn, tmp_path):
+    """Cohen et al.'s certificate through ART: certified accuracy falls with the radius, never certifies an input
+    that PGD-L2 then confidently moves to another class, and the CLI prints the contracted rows."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    st, rec = digits_cnn
+    result = run_audit("certified", st.load_classifier(rec.id), load_dataset("digits"), rec.id, sigma=0.25,
+                       samples=40, n=100, n0=30, radii=[0.0, 0.2, 0.4])
+    rows = result.tables["radii"]
+    certified = [r["certified_accuracy"] for r in rows]
+    assert certified == sorted(certified, reverse=True)
+    assert certified[0] > 0.5  # the smoothed digit CNN still classifies
+    assert all(0 <= r["abstain_rate"] <= 1 for r in rows)
+    assert result.tables["checks"][0]["passed"]
+    # the largest radius n=100 samples can certify at alpha 0.001: sigma * Phi^-1(alpha^(1/n))
+    from scipy.stats import norm
+
+    largest = 0.25 * norm.ppf(0.001 ** (1 / 100))  # about 0.375
+    assert all(r["certified_accuracy"] == 0 for r in rows if r["radius"] > largest)
+    env = {**os.environ, "FMAUDIT_HOME": str(st.root), "FMAUDIT_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "fmaudit", "audit", "certified", "--model", rec.id, "--sigma", "0.25",
+                           "--samples", "10", "--radii", "0,0.25", "--json"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert {"radius", "certified_accuracy", "empirical_accuracy", "abstain_rate"} <= set(out["rows"][0])
