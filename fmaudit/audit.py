@@ -7,12 +7,13 @@ from . import _common as c
 
 def add_audit(p) -> None:
     p.add_argument("audit", choices=["robustness", "fairness", "performance", "privacy", "compression", "corruption",
-                                     "shift", "calibration", "explain", "certified"])
+                                     "shift", "calibration", "explain", "certified", "backdoor"])
     p.add_argument("--model", required=True, help="model id (see `fmaudit models`)")
     p.add_argument("--attack", default="pgd", help="fgsm, pgd, pgd_l2, cw, deepfool, hopskipjump, square")
     p.add_argument("--eps", default="0.05,0.1,0.2,0.3", help="comma-separated perturbation sizes")
     p.add_argument("--samples", type=int, default=None,
-                   help="robustness: test examples to attack (default 500); privacy: members and non-members each "
+                   help="robustness: test examples to attack (default 500); backdoor: validation images (96); "
+                        "privacy: members and non-members each "
                         "(500); corruption (1000) and shift (2000): test examples per side; 0 for all")
     p.add_argument("--attacks", default=None, help="privacy: threshold, blackbox, rulebased, label_only, lira "
                    "(comma-separated; default threshold,blackbox,rulebased,lira)")
@@ -82,6 +83,8 @@ def cmd_audit(args) -> int:
             overrides["severities"] = [int(v) for v in c.floats(args.severities)]
     elif args.audit == "shift":
         overrides.update(to=args.to)
+    elif args.audit == "backdoor":
+        overrides.update({k: v for k, v in (("images", args.samples), ("steps", args.steps)) if v})
     elif args.audit == "certified":
         overrides.update(sigma=args.sigma)
         if args.radii:

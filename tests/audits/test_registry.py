@@ -17,6 +17,7 @@ CASES = {  # audit name -> (the trained-model fixture it fits, overrides that ke
     "shift": ("trained_digits", {"samples": 100}),
     "calibration": ("trained_german", {"n_boot": 50}),
     "explain": ("trained_digits", {"samples": 20, "n_boot": 50}),
+    "backdoor": ("trained_digits", {"images": 16, "steps": 10}),
     "certified": ("trained_digits", {"samples": 10, "n": 50, "n0": 20, "radii": [0.0, 0.25], "pgd_steps": 5}),
 }
 
@@ -56,7 +57,7 @@ def test_performance_matches_sklearn_and_interval_covers(trained_digits):
 
 def test_unknown_audit_and_option():
     with pytest.raises(UnknownNameError,
-                       match="Available: calibration, certified, corruption, explain, fairness, performance"):
+                       match="Available: backdoor, calibration, certified, corruption, explain, fairness"):
         get_audit("fairnes")
     with pytest.raises(ValueError, match="no option"):
         run_audit("performance", None, None, n_bootstrap=3)

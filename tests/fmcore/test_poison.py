@@ -15,12 +15,18 @@ from fmcore.store import Store
 from fmcore.train import TrainConfig, apply_poison, stamp, subset, train_model
 
 
-def test_a_backdoor_is_recorded_reproducible_and_learned(tmp_path):
-    st = Store(tmp_path / "home")
+@pytest.fixture(scope="module")
+def poisoned_and_clean(tmp_path_factory):
+    """The seed CNN on digits, 30 epochs, with a 3x3 trigger on 15% of the rows (relabelled 7), and without."""
+    st = Store(tmp_path_factory.mktemp("poison") / "home")
     cfg = {"epochs": 30, "seed": 0}
     poisoned = train_model("digits", "seed_cnn", TrainConfig(**cfg, poison="backdoor", poison_rate=0.15,
                                                             poison_target="7"), store=st)
-    clean = train_model("digits", "seed_cnn", TrainConfig(**cfg), store=st)
+    return st, poisoned, train_model("digits", "seed_cnn", TrainConfig(**cfg), store=st)
+
+
+def test_a_backdoor_is_recorded_reproducible_and_learned(poisoned_and_clean):
+    st, poisoned, clean = poisoned_and_clean
     record = st.get_model(poisoned.model_id)
     plan = record.derivation["poison"]
     train = subset(load_dataset("digits")["train"], None)
@@ -59,3 +65,23 @@ def test_label_flips_on_a_table_and_what_is_refused(tmp_path):
     assert proc.returncode == 0, proc.stderr
     mid = json.loads(proc.stdout)["model_id"]
     assert Store(tmp_path / "home").get_model(mid).derivation["poison"]["target"] == "7"
+
+
+def test_the_backdoor_audit_names_the_target_and_finds_the_poisoned_rows(poisoned_and_clean):
+    """The audit names 7 and finds most poisoned rows; the clean model of the same recipe is not flagged."""
+    from audits import run_stored_audit
+
+    st, poisoned, clean = poisoned_and_clean
+    env = {**os.environ, "FMAUDIT_HOME": str(st.root), "FMAUDIT_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "fmaudit", "audit", "backdoor", "--model", poisoned.model_id,
+                           "--samples", "48", "--steps", "80", "--json"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    bad = json.loads(proc.stdout)
+    assert bad["detected"]
+    assert bad["suspected_target"] == "7"
+    assert bad["recall"] > 0.6
+    assert bad["precision"] > 0.8
+    good = run_stored_audit(st, "backdoor", clean.model_id, images=48, steps=80)[1].metrics
+    assert not good["detected"]
+    assert good["max_anomaly_index"] < 2
+    assert good["suspected_target"] is None
