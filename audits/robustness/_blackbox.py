@@ -81,6 +81,9 @@ def blackbox_audit(classifier, dataset, params: dict, spec, eps_list, progress, 
     if spec.name not in BLACK_BOX_ATTACKS.get(modality, ()):
         raise FmauditError(f"This model is a black box to fmaudit (no gradients): use a black-box attack, "
                            f"{' or '.join(BLACK_BOX_ATTACKS.get(modality, ()))}; {spec.title} needs gradients.")
+    from fmcore.config import seed_everything
+
+    seed_everything(int(params["seed"]))  # ART's black-box attacks draw from numpy's global generator
     split = dataset[params["split"]]
     rng = np.random.default_rng(int(params["seed"]))
     idx = np.sort(rng.choice(len(split), size=min(int(params["samples"]), len(split)), replace=False))
@@ -107,8 +110,12 @@ def blackbox_audit(classifier, dataset, params: dict, spec, eps_list, progress, 
         norms = None
     else:
         attack = spec.build(estimator, None, int(params["batch_size"]), **overrides)
-        kwargs = {"mask": space.mask} if space is not None else {}
-        adv = attack.generate(x, **kwargs)
+        mask = space.mask if space is not None else None
+        init, found = _starting_points(predict, x, clean, clip, mask, rng)
+        adv = x.copy()
+        if found.any():  # ART draws its own starting points from an unseeded generator: ours are seeded
+            kwargs = {"mask": mask} if mask is not None else {}
+            adv[found] = attack.generate(x[found], x_adv_init=init[found], **kwargs)
         pred = predict(adv).argmax(1)
         norms = np.abs(adv - x).reshape(len(x), -1).max(1)
         adv_pred = {e: np.where((pred != clean) & (norms <= e + 1e-6), pred, clean) for e in eps_list}
@@ -142,6 +149,23 @@ def blackbox_audit(classifier, dataset, params: dict, spec, eps_list, progress, 
                        tables={"sweep": rows, "checks": checks, "examples": examples, "per_class": []},
                        warnings=warnings, artifacts={"gallery_eps": str(eps_list[-1])}, seed=int(params["seed"]),
                        seconds=time.perf_counter() - started)
+
+
+def _starting_points(predict, x, clean, clip, mask, rng, tries: int = 100):
+    """For each input, a seeded random point of the input space (frozen features kept) that the model already answers
+    differently: HopSkipJump walks from it towards the input. Returns (points, found)."""
+    lo, hi = clip
+    init, found = x.copy(), np.zeros(len(x), bool)
+    for _ in range(tries):
+        todo = np.flatnonzero(~found)
+        if not len(todo):
+            break
+        draw = rng.uniform(lo, hi, size=x[todo].shape).astype(np.float32)
+        if mask is not None:
+            draw = draw * mask + x[todo] * (1 - mask)
+        hit = predict(draw).argmax(1) != clean[todo]
+        init[todo[hit]], found[todo[hit]] = draw[hit], True
+    return init, found
 
 
 def _examples(classifier, space, X, x, y, clean, adv, pred, k: int = 8) -> list[dict]:

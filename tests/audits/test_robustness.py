@@ -119,7 +119,7 @@ def test_bad_inputs_give_clear_errors(digits_cnn):
         run_audit("robustness", clf, ds, rec.id, eps=[0.1, 1.5])
     with pytest.raises(FmauditError, match="must be positive"):
         run_audit("robustness", clf, ds, rec.id, eps=[-0.1])
-    with pytest.raises(FmauditError, match="Available: charswap, cw, deepfool"):
+    with pytest.raises(FmauditError, match="Available: autoattack, charswap, cw, deepfool"):
         run_audit("robustness", clf, ds, rec.id, attack="jsma")
     text = Classifier("minilm", torch.nn.Identity(), {"modality": "text", "classes": ["a", "b"]})
     with pytest.raises(FmauditError, match="does not apply to text models; for text models use: charswap"):

@@ -92,8 +92,8 @@ def test_a_skops_pipeline_predicts_what_scikit_learn_predicts_and_is_audited(pip
     assert "black-box" in next(a["note"] for a in shown["applicable_audits"] if a["audit"] == "robustness")
     assert "trained on" in why["privacy"]
     # robustness through the model's predictions only: HopSkipJump on the numeric columns, categories fixed
-    rob = _cli(home, "audit", "robustness", "--model", mid, "--attack", "hopskipjump", "--eps", "0.25,1", "--samples",
-               "8", "--steps", "2", "--json")
+    rob = _cli(home, "audit", "robustness", "--model", mid, "--attack", "hopskipjump", "--eps", "0.5,2", "--samples",
+               "10", "--steps", "3", "--json")
     assert rob.returncode == 0, rob.stderr
     out = json.loads(rob.stdout)
     assert out["access"] == "black-box"
