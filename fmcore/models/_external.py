@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, FmauditError
-from ._zoo import Classifier
+from ._zoo import Classifier, log_probabilities
 
 FILES = {"sklearn": "model.skops", "onnx": "model.onnx"}
 #: types fmaudit trusts in a skops file beyond skops' own defaults (scikit-learn, numpy, scipy): the scikit-learn
@@ -74,9 +74,7 @@ class ExternalClassifier(Classifier):
 
     def logits(self, inputs, batch_size: int = 512):
         """Log-probabilities of raw ``inputs`` (the model's probabilities come back through a softmax)."""
-        import torch
-
-        return torch.log(torch.from_numpy(self.predict_proba(inputs, batch_size)).clamp_min(1e-12))
+        return log_probabilities(self.predict_proba(inputs, batch_size))
 
     def predict_proba(self, X, batch_size: int = 4096, groups=None) -> np.ndarray:
         """Class probabilities in the dataset's class order."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataValidationError
-from ._zoo import Classifier
+from ._zoo import Classifier, log_probabilities
 
 ROW = "__row"  # the one input column: the row of the file, so every output is the file's own
 FILE = "predictions.csv"
@@ -122,9 +122,7 @@ class PredictionsClassifier(Classifier):
 
     def logits(self, inputs, batch_size: int = 512):
         """Log-probabilities (a softmax gives the scores back)."""
-        import torch
-
-        return torch.log(torch.from_numpy(self.predict_proba(inputs)).clamp_min(1e-12))
+        return log_probabilities(self.predict_proba(inputs))
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """The file's own decisions: the threshold its predictions follow on the score, else the prediction."""

@@ -95,6 +95,14 @@ def text_module(hf_model):
     return HFClassifier(hf_model)
 
 
+def log_probabilities(proba) -> torch.Tensor:  # noqa: F821  (torch is imported lazily in this module)
+    """Class probabilities (a numpy array) as logits: their logarithm, floored at 1e-12, so a softmax gives them
+    back. What models without logits of their own (imported runtimes, files of predictions) hand to fmaudit."""
+    import torch
+
+    return torch.log(torch.from_numpy(np.asarray(proba, dtype=np.float64)).clamp_min(1e-12))
+
+
 def offers_of(meta: dict) -> frozenset:
     """What a model can give an audit, from its metadata alone (no loading): every model ``predicts`` new inputs
     with ``labels`` and ``scores``; fmaudit's torch networks also offer ``gradients`` and ``weights``; a model that

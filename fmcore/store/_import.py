@@ -139,10 +139,9 @@ def import_model_file(store, path: Path, dataset: str, name: str | None, trust: 
     tested on its test split and registered as imported with the file's sha256, format and trusted types."""
     import hashlib
 
-    import torch
-
     from ..data import load_dataset
     from ..models._external import ExternalClassifier, class_order, load_skops, onnx_feeds, onnx_proba, onnx_session
+    from ..models._zoo import log_probabilities
     from ..train import classification_metrics
 
     kind = {".skops": "sklearn", ".onnx": "onnx"}.get(path.suffix.lower())
@@ -186,7 +185,7 @@ def import_model_file(store, path: Path, dataset: str, name: str | None, trust: 
         onnx_proba(runtime, probe, modality, len(classes))  # refuses a graph without class scores, with the reason
     clf = ExternalClassifier(runtime, meta, path.read_bytes())
     proba = clf.predict_proba(test.X)
-    metrics = classification_metrics(test.y, torch.log(torch.from_numpy(proba).clamp_min(1e-12)), len(classes))
+    metrics = classification_metrics(test.y, log_probabilities(proba), len(classes))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return store.register_model(clf, dataset=ds.name, name=name or f"imported-{path.stem}", metrics=metrics,
                                 derivation={"how": "imported", "kind": Derivation.IMPORTED.value,
@@ -201,9 +200,8 @@ def import_predictions(store, path: Path, label: str, prediction: str, score: st
     """Check a predictions file and register it as a model (kind ``predictions``) whose data is the file itself."""
     import hashlib
 
-    import torch
-
     from ..models._predictions import PredictionsClassifier, prepare, read_predictions
+    from ..models._zoo import log_probabilities
     from ..train import classification_metrics
 
     if not path.is_file():
@@ -217,7 +215,7 @@ def import_predictions(store, path: Path, label: str, prediction: str, score: st
     dataset_name = name or f"predictions-{path.stem}"
     ds = clf.dataset(dataset_name)
     proba = clf.predict_proba(ds["test"].X)
-    metrics = classification_metrics(ds["test"].y, torch.log(torch.from_numpy(proba).clamp_min(1e-12)),
+    metrics = classification_metrics(ds["test"].y, log_probabilities(proba),
                                      len(meta["classes"]), y_pred=clf.decide(proba))
     return store.register_model(clf, dataset=dataset_name, name=dataset_name, metrics=metrics,
                                 derivation={"how": "predictions", "kind": Derivation.IMPORTED.value,
