@@ -15,6 +15,7 @@ are measured against it.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -43,13 +44,15 @@ def penultimate(net: torch.nn.Module, x: torch.Tensor, batch: int = 512) -> np.n
 
 
 def _training_rows(store, record, dataset):
-    """The training split exactly as the model saw it: the same subset and, for a poisoned model, the poison."""
+    """The training split exactly as the model saw it: the same subset and, for a poisoned model, the poison; with
+    the rows a retraining left out (positions in that split; they were not seen)."""
     from fmcore.train import apply_poison, subset
 
     train_cfg = (record.config or {}).get("train") or {}
     train = subset(dataset["train"], train_cfg.get("max_train_samples"))
     poison = record.derivation.get("poison")
-    return (apply_poison(train, poison) if poison else train), poison
+    excluded = np.asarray(record.derivation.get("excluded_rows") or [], dtype=int)
+    return (apply_poison(train, poison) if poison else train), poison, excluded
 
 
 def reverse_trigger(net, x: torch.Tensor, target: int, steps: int, lam: float, lr: float = 0.1,
@@ -86,7 +89,7 @@ def anomaly_index(norms: np.ndarray) -> np.ndarray:
                 "a suspected target, the training rows whose activations resemble triggered inputs; precision and "
                 "recall where the lineage records the poison.",
                 {"images": 96, "steps": 120, "lam": 0.01, "threshold": 2.0, "max_rows": 20000, "seed": 0,
-                 "examples": 8}, needs=("store",), requires=("gradients", "training_rows"))
+                 "examples": 8}, needs=("store",), requires=("gradients", "training_rows", "images"))
 def backdoor(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The backdoor audit: the anomaly index per class, the suspected target, its trigger and the suspected rows."""
     started = time.perf_counter()
@@ -113,7 +116,7 @@ def backdoor(classifier, dataset, params: dict, progress=None, store=None, model
     top = int(np.argmax(index))
     detected = bool(index[top] > float(params["threshold"]))
     record = store.get_model(model_id)
-    train, poison = _training_rows(store, record, dataset)
+    train, poison, excluded = _training_rows(store, record, dataset)
     metrics = {"detected": detected, "suspected_target": classifier.classes[top] if detected else None,
                "max_anomaly_index": float(index[top]), "poison_known": poison is not None,
                "precision": None, "recall": None, "rows_flagged": 0}
@@ -123,19 +126,21 @@ def backdoor(classifier, dataset, params: dict, progress=None, store=None, model
             progress(0.7, "the training rows that carry the trigger")
         mask, pattern, _ = found[top]
         flagged, rows = _suspected_rows(classifier, net, train, val, top, mask, pattern, x, int(params["max_rows"]),
-                                        seed)
-        metrics["rows_flagged"] = int(len(flagged))
+                                        seed, excluded)
+        metrics.update(rows_flagged=int(len(flagged)), rows_scanned=int(len(rows)))
+        tables["suspected_rows"] = flagged.tolist()
         tables["trigger"] = {"mask": np.round(mask[0, 0].numpy(), 3).tolist(),
                              "pattern": np.round(pattern[0, 0].numpy(), 3).tolist()}
         tables["examples"] = [{"row": int(r), "image": np.round(np.asarray(train.X[r])[0], 2).tolist()}
                               for r in flagged[: int(params["examples"])]]
         if poison is not None:
-            truth = set(poison["rows"])
+            truth = set(poison["rows"]) - set(excluded.tolist())  # rows a retraining left out were not seen
             hits = sum(1 for r in flagged if int(r) in truth)
             metrics.update(precision=hits / len(flagged) if len(flagged) else None,
                            recall=hits / len(truth) if truth else None, poisoned_rows=len(truth))
     if poison is not None:
         metrics["true_target"] = poison["target"]
+        metrics["poisoned_rows_seen"] = len(set(poison["rows"]) - set(excluded.tolist()))
     metrics["verdict"] = _verdict(metrics)
     return AuditResult(audit="backdoor", model_id=None, dataset=dataset.name,
                        params={**params, "val_rows": pick.tolist()}, metrics=metrics, tables=tables,
@@ -143,10 +148,12 @@ def backdoor(classifier, dataset, params: dict, progress=None, store=None, model
                        seconds=time.perf_counter() - started)
 
 
-def _suspected_rows(classifier, net, train, val, target: int, mask, pattern, x, max_rows: int, seed: int):
-    """Training rows labelled ``target`` whose activations sit nearer those of triggered images than those of the
-    target's clean validation images; returns (flagged row numbers, rows scanned)."""
-    rows = np.flatnonzero(np.asarray(train.y) == target)
+def _suspected_rows(classifier, net, train, val, target: int, mask, pattern, x, max_rows: int, seed: int,
+                    excluded=()):
+    """Training rows labelled ``target`` (less ``excluded``, rows the model did not see) whose activations sit nearer
+    those of triggered images than those of the target's clean validation images; returns (flagged row numbers,
+    rows scanned)."""
+    rows = np.setdiff1d(np.flatnonzero(np.asarray(train.y) == target), excluded)
     if len(rows) > max_rows:
         rows = np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
     triggered = penultimate(net, (1 - mask) * x + mask * pattern)
@@ -171,3 +178,50 @@ def _verdict(m: dict) -> str:
         text += (f" Against the recorded poison: recall {m['recall']:.0%}, precision {m['precision'] or 0:.0%} "
                  f"(true target {m['true_target']!r}).")
     return text
+
+
+@dataclass
+class CleanseResult:
+    """A model retrained without the training rows its backdoor audit flagged, with the before and after."""
+
+    model_id: str
+    parent_id: str
+    audit_id: str
+    excluded: int
+    before: dict
+    after: dict
+
+    def summary(self) -> dict:
+        return {"model_id": self.model_id, "parent_id": self.parent_id, "audit_id": self.audit_id,
+                "excluded_rows": self.excluded, "before": self.before, "after": self.after}
+
+
+def _effect(metrics: dict) -> dict:
+    poison = metrics.get("poison") or {}
+    return {"accuracy": metrics.get("accuracy"), "attack_success_rate": poison.get("attack_success_rate")}
+
+
+def cleanse(store, model_id: str, callbacks=(), is_cancelled=None) -> CleanseResult:
+    """The remedy for a suspected backdoor: the same recipe (dataset, architecture, training options, seed, and the
+    recorded poison where there is one) trained again without the rows the model's latest backdoor audit flagged;
+    registered as a child. Before and after: test accuracy and, where the poison is known, its attack success rate
+    (the share of triggered test inputs of other classes sent to the target)."""
+    from fmcore.train import TrainConfig, train_model
+
+    record = store.get_model(model_id)
+    cfg = (record.config or {}).get("train")
+    if cfg is None or record.derivation.get("kind") != "trained" or record.parent_id is not None:
+        raise FmauditError(f"Model {model_id} was not trained from scratch here, so its recipe cannot be run again "
+                           "without the suspected rows.")
+    audit = store.latest_audits(model_id).get("backdoor")
+    if audit is None:
+        raise FmauditError(f"Model {model_id} has no backdoor audit yet: run one first (fmaudit audit backdoor).")
+    flagged = audit["result"]["tables"].get("suspected_rows") or []
+    if not flagged:
+        raise FmauditError(f"The latest backdoor audit of {model_id} ({audit['id']}) flagged no training rows; "
+                           "there is nothing to remove.")
+    result = train_model(record.dataset, record.config["model"], TrainConfig.from_dict(cfg), store=store,
+                         name=f"{record.name}-cleansed", callbacks=callbacks, is_cancelled=is_cancelled,
+                         exclude_rows=flagged, parent_id=model_id)
+    return CleanseResult(result.model_id, model_id, audit["id"], len(flagged), _effect(record.metrics),
+                         _effect(result.metrics))

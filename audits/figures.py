@@ -654,3 +654,47 @@ def token_highlights(texts: list[dict], per_line: int = 12) -> go.Figure:
     fig.update_yaxes(visible=False, autorange="reversed")
     return _layout(fig, "Token attributions (orange: towards the prediction; blue: against)",
                    height=max(260, 26 * line + 80))
+
+
+def backdoor_anomaly(rows: list[dict], threshold: float = 2.0) -> go.Figure:
+    """The anomaly index per class (how unusually small a trigger reaches it), the threshold as a line."""
+    names = [str(r["class"]) for r in rows]
+    values = [r["anomaly_index"] for r in rows]
+    fig = go.Figure(go.Bar(x=names, y=values, marker_color=[ORANGE if v > threshold else BLUE for v in values],
+                           customdata=[[r["mask_l1"], r["reaches"]] for r in rows],
+                           hovertemplate="class %{x}<br>anomaly index %{y:.2f}<br>trigger size (L1) "
+                                         "%{customdata[0]:.1f}<br>reaches %{customdata[1]:.0%} of inputs"
+                                         "<extra></extra>"))
+    fig.add_hline(y=threshold, line_dash="dash", line_color=GREY, annotation_text=f"threshold {threshold:g}")
+    fig.update_xaxes(type="category", title="target class")
+    fig.update_yaxes(title="anomaly index (MADs below the median trigger size)")
+    return _layout(fig, "Which class can be reached with an unusually small trigger?", height=360)
+
+
+def backdoor_rows(trigger: dict, examples: list[dict], cols: int = 9) -> go.Figure:
+    """The recovered trigger (mask times pattern) beside the training images the audit suspects."""
+    first = np.asarray(trigger["mask"], dtype=np.float32) * np.asarray(trigger["pattern"], dtype=np.float32)
+    images = np.stack([first] + [np.asarray(e["image"], dtype=np.float32) for e in examples])
+    fig = image_grid(images, ["trigger"] + [f"row {e['row']}" for e in examples], cols=cols)
+    return _layout(fig, "Recovered trigger and suspected training rows", height=150 * int(np.ceil(len(images) / cols))
+                   + 80)
+
+
+def certified_curves(rows: list[dict], sigma: float) -> go.Figure:
+    """Certified accuracy (band: 95% interval) and empirical accuracy under PGD-L2 against the L2 radius."""
+    xs = [r["radius"] for r in rows]
+    fig = go.Figure()
+    fig.add_scatter(x=xs + xs[::-1], y=[r["certified_ci_high"] for r in rows] + [r["certified_ci_low"]
+                                                                                   for r in rows][::-1],
+                    fill="toself", fillcolor=BLUE, opacity=0.15, line={"width": 0}, hoverinfo="skip",
+                    showlegend=False)
+    fig.add_scatter(x=xs, y=[r["certified_accuracy"] for r in rows], mode="lines+markers", name="certified (proven)",
+                    line={"color": BLUE}, hovertemplate="radius %{x}<br>certified %{y:.1%}<extra></extra>")
+    fig.add_scatter(x=xs, y=[r["empirical_accuracy"] for r in rows], mode="lines+markers",
+                    name="empirical under PGD-L2 (an upper bound)", line={"color": ORANGE, "dash": "dash"},
+                    hovertemplate="radius %{x}<br>after PGD-L2 %{y:.1%}<extra></extra>")
+    fig.add_scatter(x=xs, y=[r["abstain_rate"] for r in rows], mode="lines", name="abstained",
+                    line={"color": GREY, "dash": "dot"}, hovertemplate="abstained %{y:.1%}<extra></extra>")
+    fig.update_xaxes(title="L2 radius")
+    fig.update_yaxes(title="share of inputs", tickformat=".0%", range=[0, 1.02])
+    return _layout(fig, f"Randomized smoothing (sigma {sigma:g}): proven against attacked accuracy", height=400)

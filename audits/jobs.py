@@ -258,3 +258,35 @@ def compression(params: dict, ctx) -> dict:
     for w in result.warnings:
         ctx.log(f"warning: {w}")
     return {"model_ids": made, "audit_id": audit_id, "model_id": result.model_id}
+
+
+def backdoor(params: dict, ctx) -> dict:
+    """The backdoor audit of ``params["model"]`` (options: images, steps, lam, threshold)."""
+    audit_id, result = _stored_audit("backdoor", params, ctx, lambda r: [r.metrics["verdict"]])
+    return {"audit_id": audit_id, "model_id": params["model"], "detected": result.metrics["detected"]}
+
+
+def certified(params: dict, ctx) -> dict:
+    """Randomized-smoothing certification of ``params["model"]`` (options: sigma, samples, n, radii)."""
+    audit_id, _ = _stored_audit("certified", params, ctx, lambda r: [r.metrics["verdict"]])
+    return {"audit_id": audit_id, "model_id": params["model"]}
+
+
+def cleanse(params: dict, ctx) -> dict:
+    """The backdoor remedy: ``params["model"]``'s recipe retrained without the rows its backdoor audit flagged."""
+    from fmcore.jobs import JobCancelled
+    from fmcore.train import TrainingCancelled
+
+    from .backdoor import cleanse as run
+
+    record = ctx.store.get_model(params["model"])
+    epochs = int(((record.config or {}).get("train") or {}).get("epochs") or 1)
+    ctx.log(f"retraining {record.id} ({record.name}) without the rows its backdoor audit flagged")
+    try:
+        s = run(ctx.store, record.id, callbacks=[ctx.train_callback(epochs)], is_cancelled=ctx.is_cancelled).summary()
+    except TrainingCancelled as exc:
+        raise JobCancelled(str(exc)) from None
+    ctx.log(f"registered {s['model_id']}: {s['excluded_rows']} rows left out; accuracy {s['before']['accuracy']:.4f} "
+            f"-> {s['after']['accuracy']:.4f}; backdoor success {s['before']['attack_success_rate']} -> "
+            f"{s['after']['attack_success_rate']}")
+    return s

@@ -57,6 +57,10 @@ def dimensions(eps: float | None) -> list[Dimension]:
         Dimension("macro-F1", True, False, _perf_or_training("macro_f1"), ("macro-F1", same)),
         Dimension(robust, True, True, lambda m: _audit(m, "robustness", f"robust_accuracy@{eps:g}")
                   if eps is not None else None, (robust, same)),
+        Dimension("certified accuracy @ L2 0.25 (smoothing)", True, True,
+                  lambda m: _audit(m, "certified", "certified_accuracy@0.25")),
+        Dimension("backdoor anomaly index (largest)", False, False,
+                  lambda m: _audit(m, "backdoor", "max_anomaly_index")),
         Dimension("demographic parity gap", False, True,
                   lambda m: _audit(m, "fairness", "demographic_parity_difference"), ("1 − parity gap", flip)),
         Dimension("equalized odds gap", False, True, lambda m: _audit(m, "fairness", "equalized_odds_difference"),

@@ -40,6 +40,7 @@ navigation = st.navigation({
     ],
     "Audit": [
         st.Page(VIEWS / "robustness.py", title="Robustness", icon=":material/shield:"),
+        st.Page(VIEWS / "safety.py", title="Safety", icon=":material/gpp_maybe:"),
         st.Page(VIEWS / "fairness.py", title="Fairness", icon=":material/balance:"),
         st.Page(VIEWS / "ood.py", title="Out-of-domain", icon=":material/blur_on:"),
         st.Page(VIEWS / "explain.py", title="Explain", icon=":material/psychology:"),

@@ -139,6 +139,16 @@ def latest_audit_or_stop(model_id: str, name: str, empty: str, what=None) -> dic
     return found
 
 
+def newest_audit(latest: dict, name: str, model_id: str) -> dict | None:
+    """The result of the newest ``name`` audit among ``latest`` (``store.latest_audits(model_id)``), dated on the
+    page; ``None`` before the first."""
+    audit = latest.get(name)
+    if audit is None:
+        return None
+    st.caption(f"Audit `{audit['id']}` of `{model_id}`, run {audit['created_at']}.")
+    return audit["result"]
+
+
 def submit_training(dataset: str, model: str, config: dict, name: str | None = None):
     """Queue a training job; returns the job."""
     title = f"Train {model} on {dataset}"
@@ -201,6 +211,14 @@ def applicable_for(record) -> list[dict]:
     from audits import applicable_audits, model_offers
 
     return applicable_audits(model_offers(get_store(), record))
+
+
+def offered(record, audit: str) -> bool:
+    """True when ``audit`` applies to the model; otherwise the page says why not and this is False."""
+    if applies(record, audit):
+        return True
+    st.info(f"Not for this model: {why_not(record, audit)}.")
+    return False
 
 
 def why_not(record, audit: str) -> str | None:

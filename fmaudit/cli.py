@@ -25,6 +25,7 @@ COMMANDS = [
     ("augment-sweep", "derive", "train a baseline and augmented siblings (same seed) and audit each out of domain"),
     ("harden", "derive", "adversarial training: a new model with the original as parent"),
     ("mitigate", "derive", "fairness mitigation: a new model with the original as parent"),
+    ("cleanse", "derive", "backdoor remedy: the same recipe retrained without the rows the backdoor audit flagged"),
     ("scan-data", "data", "de-identification check: identifiers and k-anonymity"),
     ("dp-sweep", "derive", "privacy-utility: train with DP-SGD at several epsilons and attack each model"),
     ("compress", "derive", "a compressed variant with the original as parent"),

@@ -83,6 +83,26 @@ def cmd_harden(args) -> int:
     return 0
 
 
+def add_cleanse(p) -> None:
+    p.add_argument("--model", required=True, help="a model trained here with a backdoor audit that flagged rows")
+    p.add_argument("--quiet", action="store_true")
+
+
+def cmd_cleanse(args) -> int:
+    from audits.backdoor import cleanse
+
+    record = c.store(args).get_model(args.model)
+    callbacks, bars = c.progress(args, int(((record.config or {}).get("train") or {}).get("epochs") or 1))
+    s = cleanse(c.store(args), args.model, callbacks=callbacks).summary()
+    c.close_bars(bars)
+    b, a = s["before"], s["after"]
+    asr = "" if b["attack_success_rate"] is None else (
+        f", backdoor success {b['attack_success_rate']:.4f} -> {a['attack_success_rate']:.4f}")
+    c.emit(args, s, f"Model {s['model_id']} (parent {s['parent_id']}): retrained without {s['excluded_rows']} rows "
+                    f"flagged by audit {s['audit_id']}; accuracy {b['accuracy']:.4f} -> {a['accuracy']:.4f}{asr}")
+    return 0
+
+
 def add_mitigate(p) -> None:
     p.add_argument("--model", required=True)
     p.add_argument("--method", default="threshold_optimizer",

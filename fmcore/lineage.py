@@ -18,6 +18,7 @@ class Derivation(StrEnum):
     HARDENED = "hardened"
     MITIGATED = "mitigated"
     CALIBRATED = "calibrated"
+    CLEANSED = "cleansed"
     REGISTERED = "registered"
 
 
@@ -26,7 +27,8 @@ _FROM_SENTENCE = (("pretrained", Derivation.PRETRAINED), ("imported", Derivation
                   ("trained (scratch baseline)", Derivation.SCRATCH_BASELINE), ("trained", Derivation.TRAINED),
                   ("transfer", Derivation.TRANSFERRED), ("fine-tuned", Derivation.FINETUNED),
                   ("compressed", Derivation.COMPRESSED), ("adversarially trained", Derivation.HARDENED),
-                  ("fairness mitigation", Derivation.MITIGATED), ("temperature scaled", Derivation.CALIBRATED))
+                  ("fairness mitigation", Derivation.MITIGATED), ("temperature scaled", Derivation.CALIBRATED),
+                  ("retrained without", Derivation.CLEANSED))
 
 
 def derivation_kind(derivation: dict | None) -> Derivation:

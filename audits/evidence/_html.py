@@ -50,6 +50,13 @@ def _figures(report: dict) -> list[tuple[str, dict]]:
             fig = figures.drift_bars(t["features"] + t.get("outputs", []))
         elif a["name"] == "compression" and t.get("variants"):
             fig = figures.compression_pareto(t["parent"][0], t["variants"])
+        elif a["name"] == "backdoor" and t.get("classes"):
+            if t.get("trigger"):
+                extra = figures.backdoor_rows(t["trigger"], t.get("examples") or [])
+                out.append((f"backdoor audit {a['id']} ({a['created_at']})", json.loads(extra.to_json())))
+            fig = figures.backdoor_anomaly(t["classes"], float(a.get("params", {}).get("threshold", 2.0)))
+        elif a["name"] == "certified" and t.get("radii"):
+            fig = figures.certified_curves(t["radii"], m.get("sigma", 0))
         elif a["name"] == "explain" and t.get("curves"):
             for extra in _explain_figures(figures, t, m):
                 out.append((f"explain audit {a['id']} ({a['created_at']})", json.loads(extra.to_json())))

@@ -30,8 +30,13 @@ from pathlib import Path
 from fmcore.errors import ConfigError
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
-AUDIT_NAMES = ("performance", "robustness", "fairness", "privacy", "compression", "corruption", "shift", "calibration",
-               "explain", "model")
+
+
+def audit_names() -> list[str]:
+    """What a check's metric may name before its dot: every registered audit, the store audits, and ``model``."""
+    from .._registry import STORE_AUDITS, load_audits
+
+    return [*load_audits(), *STORE_AUDITS, "model"]
 
 
 MAX_POLICY_BYTES = 1_000_000  # a policy is a short YAML file
@@ -78,9 +83,9 @@ def parse_policy(text: str, source: str = "policy") -> dict:
                                      or not math.isfinite(threshold)):
             problems.append(f"{where} ({cid}): threshold must be a finite number, got {threshold!r}.")
         audit, _, key = str(check.get("metric", "")).partition(".")
-        if "metric" in check and (audit not in AUDIT_NAMES or not key):
+        if "metric" in check and (audit not in audit_names() or not key):
             problems.append(f"{where} ({cid}): metric {check['metric']!r} must be <audit>.<metric> with audit one "
-                            f"of {', '.join(AUDIT_NAMES)}.")
+                            f"of {', '.join(audit_names())}.")
         if len(problems) == before:
             checks.append({"id": cid, "metric": str(check["metric"]), "op": check["op"],
                            "threshold": float(threshold), "requirement": str(check["requirement"]),

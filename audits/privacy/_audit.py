@@ -123,6 +123,8 @@ def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
     training = classifier.meta.get("training") or {}
     train_rows = int(training.get("train_rows") or len(dataset["train"]))
     members_split, others_split = dataset["train"].head(train_rows), dataset["test"]
+    if training.get("excluded_rows"):  # rows a retraining left out are not members
+        members_split = members_split.take(np.setdiff1d(np.arange(train_rows), training["excluded_rows"]))
     n = int(min(int(params["samples"]), len(members_split), len(others_split)))
     if n < 20:
         raise ConfigError(f"Too few examples to attack: {n} (samples={params['samples']}); use at least 20.")
@@ -176,7 +178,8 @@ def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
     from ._verdict import membership_verdict
 
     metrics["verdict"] = membership_verdict(metrics)
-    return AuditResult(audit="privacy", model_id=None, dataset=dataset.name, params={**params, "attacks": attacks},
+    return AuditResult(audit="privacy", model_id=None, dataset=dataset.name, params={**params, "attacks": attacks,
+                                                                         "member_pool": int(len(members_split))},
                        metrics=metrics, tables={"attacks": rows, "roc": rocs, "exposed": exposed,
                                                        "scores": score_rows}, warnings=warnings,
                        seed=seed, seconds=time.perf_counter() - started)

@@ -57,23 +57,31 @@ class AttackSpec:
         raise UnknownNameError("attack", self.name, list(ATTACKS))
 
 
+def autoattack_components(nb_classes: int, input_dims: int) -> list[str]:
+    """The standard AutoAttack components that apply (Croce and Hein, 2020): APGD on the cross-entropy, APGD on the
+    difference-of-logits ratio (three classes or more) and, for images, the black-box Square attack."""
+    return ["apgd-ce"] + (["apgd-dlr"] if nb_classes > 2 else []) + (["square"] if input_dims == 3 else [])
+
+
 def _autoattack(estimator, norm, eps: float, batch_size: int, p: dict):
-    """ART's AutoAttack with the standard components (Croce and Hein, 2020): APGD on the cross-entropy, APGD on the
-    difference-of-logits ratio (three classes or more) and, for images, the black-box Square attack; an input is
-    robust only if it survives every one."""
+    """ART's AutoAttack with the standard components; an input is robust only if it survives every one. With
+    ``p["component"]``, that component alone (for the per-component table)."""
     from art.attacks import evasion as ev
 
     step = eps / 4
-    parts = [ev.AutoProjectedGradientDescent(estimator, norm=norm, eps=eps, eps_step=step, max_iter=int(p["max_iter"]),
-                                             nb_random_init=1, batch_size=batch_size, loss_type="cross_entropy",
-                                             verbose=False)]
-    if estimator.nb_classes > 2:
-        parts.append(ev.AutoProjectedGradientDescent(
+
+    def part(name):
+        if name == "square":
+            return ev.SquareAttack(estimator, norm=norm, eps=eps, max_iter=int(p["square_max_iter"]), nb_restarts=1,
+                                   batch_size=batch_size, verbose=False)
+        return ev.AutoProjectedGradientDescent(
             estimator, norm=norm, eps=eps, eps_step=step, max_iter=int(p["max_iter"]), nb_random_init=1,
-            batch_size=batch_size, loss_type="difference_logits_ratio", verbose=False))
-    if len(estimator.input_shape) == 3:  # images: Square perturbs square patches
-        parts.append(ev.SquareAttack(estimator, norm=norm, eps=eps, max_iter=int(p["square_max_iter"]),
-                                     nb_restarts=1, batch_size=batch_size, verbose=False))
+            batch_size=batch_size, loss_type={"apgd-ce": "cross_entropy", "apgd-dlr": "difference_logits_ratio"}[name],
+            verbose=False)
+
+    if p.get("component"):
+        return part(p["component"])
+    parts = [part(n) for n in autoattack_components(estimator.nb_classes, len(estimator.input_shape))]
     return ev.AutoAttack(estimator, norm=norm, eps=eps, eps_step=step, attacks=parts, batch_size=batch_size)
 
 

@@ -11,7 +11,7 @@ from fmcore.errors import FmauditError
 from .._result import AuditResult
 from .._spec import register_audit
 from ..stats import wilson
-from ._attacks import ATTACKS, check_eps, get_attack
+from ._attacks import ATTACKS, autoattack_components, check_eps, get_attack
 from ._estimator import art_estimator, attack_inputs, attack_rows, feature_range
 from ._tabular import is_valid, table_constraints
 
@@ -132,6 +132,29 @@ def _checks(spec, rows, advs, fgsm_rows, square_adv, estimator, x, y, eps_list, 
                             f"white-box {spec.title} ({wb_acc:.1%}) at eps {eps}; gradient-based numbers "
                             "overstate robustness.")
     return checks, warnings
+
+
+def _component_rows(estimator, components, outputs, rows, advs, x, y, eps_list, batch_size, checks) -> list[dict]:
+    """AutoAttack per component: each one's robust accuracy run alone on the same inputs, the ensemble's, and the
+    worst case (an input counts as robust only if it survives the ensemble and every component alone). The ensemble
+    should come within two points of the worst case; more says its components' random starts matter (run more)."""
+    out, apart = [], []
+    for i, eps in enumerate(eps_list):
+        survived = _predict(estimator, advs[eps], batch_size)[0] == y
+        for name in components:
+            ok = _predict(estimator, outputs[f"component:{name}"][i], batch_size)[0] == y
+            survived &= ok
+            out.append({"eps": eps, "component": name, "robust_accuracy": float(ok.mean()), "n": int(len(y))})
+        out.append({"eps": eps, "component": "AutoAttack (ensemble)", "robust_accuracy": rows[i]["robust_accuracy"],
+                    "n": int(len(y))})
+        lo, hi = wilson(int(survived.sum()), len(y))
+        out.append({"eps": eps, "component": "worst case", "robust_accuracy": float(survived.mean()),
+                    "ci_low": lo, "ci_high": hi, "n": int(len(y))})
+        if rows[i]["robust_accuracy"] > survived.mean() + 0.02:
+            apart.append(f"eps {eps:g}: ensemble {rows[i]['robust_accuracy']:.3f}, worst case {survived.mean():.3f}")
+    checks.append({"check": "AutoAttack ensemble within 2 points of the worst case over its components",
+                   "passed": not apart, "detail": "; ".join(apart) or f"components: {', '.join(components)}"})
+    return out
 
 
 #: the weaker attack each strong one is checked against, on the same inputs and epsilons
@@ -265,6 +288,9 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     ref = WEAKER.get(spec.name) if params["compare_fgsm"] else None  # FGSM for PGD, PGD for AutoAttack
     if ref:
         groups["fgsm"] = attack_tasks(ATTACKS[ref], eps_list, bs, {})
+    components = autoattack_components(len(classifier.classes), x.ndim - 1) if spec.name == "autoattack" else []
+    for name in components:  # each component alone on the same inputs, for the per-component table
+        groups[f"component:{name}"] = attack_tasks(spec, eps_list, bs, {**overrides, "component": name})
     if _blackbox_check(spec, params) and ATTACKS["square"].fits(classifier.modality):
         groups["square"] = [{**attack_tasks(ATTACKS["square"], eps_list[-1:], bs, {})[0],
                              "n": min(len(x), int(params["blackbox_check_samples"]))}]
@@ -296,6 +322,8 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
         checks.append({"check": "adversarial rows could exist (one category per group, whole numbers, training "
                                 "ranges, immutable features unchanged)", "passed": not broken,
                        "detail": f"violated: {broken}" if broken else f"{len(found) * len(x)} rows checked"})
+    tables = {"components": _component_rows(estimator, components, outputs, rows, advs, x, y, eps_list, bs, checks)
+              } if components else {}
     per_class = []
     for c, name in enumerate(classifier.classes):
         mask = y == c
@@ -313,6 +341,8 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     clean_acc = float((clean_pred == y).mean())
     metrics = {"clean_accuracy": clean_acc, "attack": spec.name, "n": int(len(y)),
                **{f"robust_accuracy@{r['eps']:g}": r["robust_accuracy"] for r in rows},
+               **{f"worst_case_accuracy@{r['eps']:g}": r["robust_accuracy"] for r in tables.get("components", [])
+                  if r["component"] == "worst case"},
                "checks_passed": all(c["passed"] for c in checks)}
     if classifier.modality == "tabular":
         metrics["constraints"] = "valid" if constraints is not None else "none"
@@ -331,6 +361,7 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
               "rows": attack_rows(len(dataset[params["split"]]), int(params["samples"]), int(params["seed"])).tolist()}
     return AuditResult(
         audit="robustness", model_id=None, dataset=dataset.name, params={**params, "eps": eps_list},
-        metrics=metrics, tables={"sweep": rows, "per_class": per_class, "checks": checks, "examples": gallery},
+        metrics=metrics, tables={"sweep": rows, "per_class": per_class, "checks": checks, "examples": gallery,
+                                 **tables},
         warnings=warnings, artifacts={"gallery_eps": str(gallery_eps)}, seed=int(params["seed"]),
         seconds=time.perf_counter() - started)

@@ -54,3 +54,11 @@ def follow_job(runner, job_id: str, key: str, on_done=None) -> None:
             st.rerun(scope="app")
 
     live()
+
+
+def launch(runner, pressed: bool, task: str, params: dict, title: str, key: str, on_done=None) -> None:
+    """Submit the job when its button was pressed; follow the page's newest job of this kind (kept under ``key``)."""
+    if pressed:
+        st.session_state[key] = runner.submit(task, params, title=title).id
+    if st.session_state.get(key):
+        follow_job(runner, st.session_state[key], key, on_done)

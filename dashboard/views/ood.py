@@ -6,7 +6,7 @@ import streamlit as st
 from audits.ood import CORRUPTIONS, DEFAULT_SHIFT
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.jobs import follow_job
+from dashboard.components.jobs import launch as launch_job
 from fmcore.data import dataset_names
 from fmcore.models import list_models
 
@@ -27,31 +27,21 @@ modality = services.dataset_modality(record.dataset)
 
 def launch(pressed: bool, task: str, params: dict, title: str, key: str, on_done=None) -> None:
     """Submit the job when the button was pressed; follow the page's newest job of this kind."""
-    if pressed:
-        st.session_state[key] = runner.submit(task, params, title=title).id
-    if st.session_state.get(key):
-        follow_job(runner, st.session_state[key], key, on_done)
+    launch_job(runner, pressed, task, params, title, key, on_done)
 
 
 latest = store.latest_audits(model_id)
 
 
 def newest(name: str) -> dict | None:
-    """The model's newest audit of this kind (its result), with when it was run; ``None`` before the first."""
-    audit = latest.get(name)
-    if audit is None:
-        return None
-    st.caption(f"Audit `{audit['id']}` of `{model_id}`, run {audit['created_at']}.")
-    return audit["result"]
+    return services.newest_audit(latest, name, model_id)
 
 
 corruption_tab, shift_tab, calibration_tab, sweep_tab = st.tabs(
     ["Corruptions", "Distribution shift", "Calibration and uncertainty", "Augmentation sweep"])
 
 with corruption_tab:
-    if not services.applies(record, "corruption"):
-        st.info(f"Not for this model: {services.why_not(record, 'corruption')}.")
-    else:
+    if services.offered(record, "corruption"):
         names = list(CORRUPTIONS[modality])
         refs = ["auto"] + [m.id for m in models if m.dataset == record.dataset] + ["none"]
         with st.form("ood_corruption"):
@@ -99,9 +89,7 @@ with corruption_tab:
 
 
 with shift_tab:
-    if not services.applies(record, "shift"):
-        st.info(f"Not for this model: {services.why_not(record, 'shift')}.")
-    else:
+    if services.offered(record, "shift"):
         candidates = [d for d in dataset_names(store) if d != record.dataset
                       and services.dataset_modality(d) == modality]
         default = DEFAULT_SHIFT.get(record.dataset)

@@ -91,6 +91,16 @@ if latest:
         **{k: percent_column() for k in ("robust_accuracy", "ci_low", "ci_high", "success_rate")},
         **{k: st.column_config.NumberColumn(format="%.3f") for k in ("mean_linf", "mean_l2")}})
     first = next(iter(latest.values()))
+    components = [{"model": short[m], **row} for m, r in latest.items() for row in r["tables"].get("components", [])]
+    if components:
+        st.subheader("AutoAttack, component by component")
+        st.caption("Each component run alone on the same inputs, the ensemble, and the worst case (robust only if an "
+                   "input survives all of them): the number to compare with published robust accuracies.")
+        table = pd.DataFrame(components).pivot_table(index=["model", "component"], columns="eps",
+                                                     values="robust_accuracy", sort=False)
+        table.columns = [f"eps {c:g}" for c in table.columns]
+        st.dataframe(table.reset_index(), hide_index=True, width="stretch",
+                     column_config={c: percent_column() for c in table.columns})
     for w in [w for r in latest.values() for w in r["warnings"]]:
         st.warning(w)
     with st.expander("Sanity checks", expanded=not all(c["passed"] for r in latest.values()

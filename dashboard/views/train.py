@@ -51,6 +51,14 @@ with st.form("train_form"):
             "Augmentation", "", key=f"train_augment_{modality}", placeholder=", ".join(a.name for a in choices[:2]),
             help=helps["augment"] + "\n\n" + "\n".join(f"- **{a.name}** ({a.main} {a.params[a.main]:g}): {a.help}"
                                                         for a in choices))
+        f1, f2, f3 = st.columns(3)
+        kinds = ["none", "label_flip"] + (["backdoor"] if modality == "image" else [])
+        poison = f1.selectbox("Poisoning demonstration", kinds, help=helps["poison"], key=f"train_poison_{modality}")
+        poison_rate = f2.number_input("Share of rows poisoned", 0.001, 0.49, 0.05, format="%.3f",
+                                      help=helps["poison_rate"])
+        classes = services.dataset_overview(dataset).get("classes") or []
+        poison_target = f3.selectbox("Poison target class", classes, index=len(classes) - 1 if classes else None,
+                                     help=helps["poison_target"], key=f"train_poison_target_{dataset}")
         name = st.text_input("Model name (optional)", "", help="Shown in the registry; default model-dataset-id.")
     submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
 
@@ -64,7 +72,9 @@ if submitted:
                          lr_schedule=schedule, weight_decay=float(weight_decay), seed=int(seed),
                          augment=augment.strip() or None,
                          early_stopping=int(patience) or None,
-                         max_train_samples=int(max_train) or None)
+                         max_train_samples=int(max_train) or None,
+                         **({"poison": poison, "poison_rate": float(poison_rate),
+                             "poison_target": poison_target} if poison != "none" else {}))
     job = services.submit_training(dataset, model, config.to_dict(), name.strip() or None)
     st.session_state["train_job"] = job.id
 

@@ -106,13 +106,16 @@ def log_probabilities(proba) -> torch.Tensor:  # noqa: F821  (torch is imported 
 def offers_of(meta: dict) -> frozenset:
     """What a model can give an audit, from its metadata alone (no loading): every model ``predicts`` new inputs
     with ``labels`` and ``scores``; fmaudit's torch networks also offer ``gradients`` and ``weights``; a model that
-    thresholds per group and models run by their own runtime (skops, ONNX) offer neither."""
+    thresholds per group and models run by their own runtime (skops, ONNX) offer neither; models of images offer
+    ``images``."""
     if meta.get("kind") == "predictions":  # a file: its own rows only, scores where it has them
         return frozenset({"labels", "scores"} if "threshold" in meta else {"labels"})
     base = {"predicts", "labels", "scores"}
     graph = str((meta.get("storage") or {}).get("format", "")).startswith("onnx")  # a variant run by onnxruntime
     if meta.get("kind") not in ("group_threshold", "sklearn", "onnx") and not graph:
         base |= {"gradients", "weights"}
+    if meta.get("modality") == "image":
+        base.add("images")
     return frozenset(base)
 
 

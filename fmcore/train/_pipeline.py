@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from ..errors import FmauditError
+import numpy as np
+
+from ..errors import ConfigError, FmauditError
 from ..lineage import Derivation
 from ._augment import parse_augment
 from ._callbacks import Callback, CancelCallback, EarlyStopping
@@ -47,7 +49,8 @@ def subset(split, limit: int | None):
 
 
 def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, store=None,
-                name: str | None = None, callbacks: list[Callback] = (), is_cancelled=None) -> TrainResult:
+                name: str | None = None, callbacks: list[Callback] = (), is_cancelled=None,
+                exclude_rows=(), parent_id: str | None = None) -> TrainResult:
     """Train ``model`` on ``dataset`` and, when ``store`` is given, register it with its run.
 
     Parameters
@@ -58,6 +61,9 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
     callbacks : extra callbacks (progress display, logging).
     is_cancelled : a function polled during training; when it returns true the run stops and
         ``TrainingCancelled`` is raised (nothing is registered).
+    exclude_rows : training rows (positions in the training split the config selects, after any poison) left
+        out, recorded in the lineage and the model's metadata (a remedy: retraining without suspected rows).
+    parent_id : the model this one is derived from (a retraining of it), recorded in the registry.
     """
     from ..config import seed_everything
     from ..data import load_dataset, split_fingerprint
@@ -78,6 +84,12 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
     poison = plan_poison(train, ds.spec.modality, list(ds.spec.classes), config.poison, config.poison_rate,
                          config.poison_target, config.seed) if config.poison else None
     train = apply_poison(train, poison) if poison else train
+    seen_rows = len(train)
+    excluded = np.unique(np.asarray(exclude_rows, dtype=int))
+    if len(excluded):
+        if excluded[0] < 0 or excluded[-1] >= seen_rows:
+            raise ConfigError(f"exclude_rows must be positions in the {seen_rows} training rows.")
+        train = train.take(np.setdiff1d(np.arange(seen_rows), excluded))
     cbs = list(callbacks)
     if config.early_stopping:
         cbs.append(EarlyStopping(config.early_stopping))
@@ -102,7 +114,8 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
         seconds = time.perf_counter() - started
         model_id = None
         # who the model saw: the privacy audit draws its members from these rows
-        clf.meta["training"] = {"train_rows": len(train), "split": "train", **config.to_dict()}
+        clf.meta["training"] = {"train_rows": seen_rows, "split": "train", **config.to_dict(),
+                                **({"excluded_rows": excluded.tolist()} if len(excluded) else {})}
         if state.privacy:
             clf.meta["privacy"] = state.privacy
         if store is not None:
@@ -115,11 +128,15 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
             if poison:
                 derivation.update(poison=poison, how=f"trained on poisoned data ({poison['kind']}, "
                                                      f"{len(poison['rows'])} rows -> {poison['target']})")
+            if len(excluded):
+                derivation.update(excluded_rows=excluded.tolist(), kind=Derivation.CLEANSED.value,
+                                  how=f"retrained without {len(excluded)} suspected training rows")
             if state.privacy:
                 derivation.update(how=f"trained with DP-SGD (epsilon {state.privacy['epsilon']:.2f}, delta "
                                       f"{state.privacy['delta']:.0e})", privacy=state.privacy)
             record = store.register_model(
                 clf, dataset=dataset, name=name, metrics=metrics, run_id=run_id, derivation=derivation,
+                parent_id=parent_id,
                 config={"model": model, "train": config.to_dict(), "dataset": ds.summary()},
                 extra_json={"history.json": state.history})
             model_id = record.id

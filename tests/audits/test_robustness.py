@@ -259,6 +259,15 @@ def test_autoattack_is_at_most_pgd_on_the_same_inputs(digits_cnn):
     check = next(c for c in auto.tables["checks"] if c["check"].startswith("AutoAttack at least as strong as PGD"))
     assert check["passed"]
     assert auto.metrics["attack"] == "autoattack"
+    # per component: APGD-CE, APGD-DLR (ten classes) and Square (images), each alone; the worst case is at most each
+    parts = auto.tables["components"]
+    assert [r["component"] for r in parts if r["eps"] == 0.1][:3] == ["apgd-ce", "apgd-dlr", "square"]
+    for eps in (0.05, 0.1):
+        at = {r["component"]: r["robust_accuracy"] for r in parts if r["eps"] == eps}
+        assert at["worst case"] <= min(at["apgd-ce"], at["apgd-dlr"], at["square"], at["AutoAttack (ensemble)"])
+        assert at["AutoAttack (ensemble)"] == auto.metrics[f"robust_accuracy@{eps:g}"]
+        assert auto.metrics[f"worst_case_accuracy@{eps:g}"] == at["worst case"]
+    assert next(c for c in auto.tables["checks"] if c["check"].startswith("AutoAttack ensemble within"))["passed"]
 
 
 def test_certified_robustness_by_randomized_smoothing(digits_cnn, tmp_path):

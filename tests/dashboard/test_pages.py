@@ -669,3 +669,48 @@ def test_every_page_with_models_people_brought(home, tmp_path):
             assert not any(mid in offered for mid in (sk, preds, q))  # no gradients: not offered
         if page == "fairness":
             assert preds in " ".join(at.selectbox(key="fair_model").options)
+
+
+def test_safety_page_finds_a_planted_backdoor_retrains_without_it_and_certifies(home):
+    """A digits CNN trained with a trigger on 15% of its rows: the Safety page's audit flags class 7 and draws the
+    anomaly index and the recovered trigger; the remedy registers a child; certification draws its curves."""
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(home)
+    model_id = train_model("digits", "seed_cnn", TrainConfig(epochs=10, poison="backdoor", poison_rate=0.15,
+                                                            poison_target="7"), store=st).model_id
+    table = train_model("german_credit", "mlp", TrainConfig(epochs=1), store=st).model_id
+    at = _run("views/safety.py")
+    at.selectbox(key="safety_model").set_value(table).run()  # a table: certified, but no trigger search
+    assert "Not for this model: it needs image inputs" in at.info[0].value
+    at.selectbox(key="safety_model").set_value(model_id).run()
+    assert "poisoned data on purpose" in at.warning[0].value
+    at.number_input(key="bd_images").set_value(32)
+    at.number_input(key="bd_steps").set_value(40)
+    next(b for b in at.button if b.label == "Run backdoor audit").click().run()
+    _finish(home, at, "safety_backdoor_job", 240)
+    m = st.latest_audits(model_id)["backdoor"]["result"]["metrics"]
+    assert m["detected"]
+    assert m["suspected_target"] == "7"
+    assert m["verdict"] in at.error[0].value
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
+    assert any(t.startswith("Which class can be reached") for t in titles)
+    assert any(t.startswith("Recovered trigger") for t in titles)
+    assert any(x.label == "Precision / recall against the recorded poison" for x in at.metric)
+    next(b for b in at.button if b.label == "Retrain without the suspected rows").click().run()
+    job = _finish(home, at, "safety_cleanse_job", 240)
+    child = st.get_model(job.result["model_id"])
+    assert child.parent_id == model_id
+    assert len(child.derivation["excluded_rows"]) == m["rows_flagged"]
+    assert any(job.result["model_id"] in s.value for s in at.success)
+    at.number_input(key="cert_samples").set_value(10)
+    at.number_input(key="cert_n").set_value(100)
+    at.text_input(key="cert_radii").set_value("0, 0.25")
+    next(b for b in at.button if b.label == "Certify").click().run()
+    _finish(home, at, "safety_certified_job", 240)
+    rows = st.latest_audits(model_id)["certified"]["result"]["tables"]["radii"]
+    assert [r["radius"] for r in rows] == [0.0, 0.25]
+    assert rows[0]["n"] == 10
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
+    assert any(t.startswith("Randomized smoothing") for t in titles)

@@ -85,3 +85,74 @@ def test_the_backdoor_audit_names_the_target_and_finds_the_poisoned_rows(poisone
     assert not good["detected"]
     assert good["max_anomaly_index"] < 2
     assert good["suspected_target"] is None
+
+
+def test_the_remedy_retrains_without_the_flagged_rows_and_the_backdoor_goes(poisoned_and_clean):
+    """Cleansing: the same recipe without the rows the audit flagged is a child of the poisoned model; the rows are in
+    its lineage, the backdoor's success on triggered test inputs falls, its audit scores only the poison it saw, and
+    its privacy audit does not count the left-out rows as members."""
+    from audits import run_stored_audit
+    from audits.backdoor import cleanse
+
+    st, poisoned, _ = poisoned_and_clean
+    if "backdoor" not in st.latest_audits(poisoned.model_id):
+        run_stored_audit(st, "backdoor", poisoned.model_id, images=48, steps=80)
+    flagged = st.latest_audits(poisoned.model_id)["backdoor"]["result"]["tables"]["suspected_rows"]
+    env = {**os.environ, "FMAUDIT_HOME": str(st.root), "FMAUDIT_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "fmaudit", "cleanse", "--model", poisoned.model_id, "--quiet",
+                           "--json"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads(proc.stdout)
+    child = st.get_model(s["model_id"])
+    assert child.parent_id == poisoned.model_id
+    assert child.derivation["kind"] == "cleansed"
+    assert child.derivation["excluded_rows"] == sorted(flagged)
+    assert s["excluded_rows"] == len(flagged)
+    assert child.derivation["poison"] == st.get_model(poisoned.model_id).derivation["poison"]  # same recipe
+    assert s["after"]["attack_success_rate"] < s["before"]["attack_success_rate"] / 2, s
+    assert s["after"]["accuracy"] > s["before"]["accuracy"] - 0.05
+    again = run_stored_audit(st, "backdoor", child.id, images=48, steps=80)[1].metrics
+    truth = set(child.derivation["poison"]["rows"]) - set(flagged)
+    assert again["poisoned_rows_seen"] == len(truth)
+    privacy = run_stored_audit(st, "privacy", child.id, samples=60, attacks=["threshold"])[1]
+    assert privacy.params["member_pool"] == len(load_dataset("digits")["train"]) - len(flagged)
+    # what cannot be cleansed says why
+    from fmcore.errors import FmauditError
+
+    with pytest.raises(FmauditError, match="not trained from scratch here"):
+        cleanse(st, child.id)
+    _, clean = poisoned_and_clean[0], poisoned_and_clean[2]
+    with pytest.raises(FmauditError, match="no backdoor audit yet|flagged no training rows"):
+        cleanse(st, clean.model_id)
+
+
+def test_the_safety_policy_and_the_report_read_the_backdoor_and_certified_audits(poisoned_and_clean):
+    """policies/safety.yaml fails the poisoned model on no_backdoor and passes the clean one; the certified checks
+    read the certification's own numbers; the HTML report draws the anomaly index, the trigger and the curves."""
+    from audits import run_stored_audit
+    from audits.evidence import build_report, load_policy
+    from audits.evidence._html import _figures
+    from tests.conftest import ROOT
+
+    st, poisoned, clean = poisoned_and_clean
+    policy = load_policy(ROOT / "policies" / "safety.yaml")
+    for model in (poisoned, clean):
+        if "backdoor" not in st.latest_audits(model.model_id):
+            run_stored_audit(st, "backdoor", model.model_id, images=48, steps=80)
+    _, cert = run_stored_audit(st, "certified", clean.model_id, samples=20, n=200, n0=50, radii=[0.0, 0.25],
+                               pgd_steps=5)
+    bad = {c["id"]: c for c in build_report(st, poisoned.model_id, policy)["policy"]["checks"]}
+    assert bad["no_backdoor"]["status"] == "fail"
+    assert bad["certified_accuracy"]["status"] == "not_measured"
+    report = build_report(st, clean.model_id, policy)
+    good = {c["id"]: c for c in report["policy"]["checks"]}
+    assert good["no_backdoor"]["status"] == "pass"
+    at = cert.metrics["certified_accuracy@0.25"]
+    assert good["certified_accuracy"]["value"] == at
+    assert good["certified_accuracy"]["status"] == ("pass" if at >= 0.5 else "fail")
+    titles = [f["layout"]["title"]["text"] for _, f in _figures(build_report(st, poisoned.model_id, policy))]
+    assert any(t.startswith("Which class can be reached") for t in titles)
+    assert any(t.startswith("Recovered trigger") for t in titles)
+    titles = [f["layout"]["title"]["text"] for _, f in _figures(report)]
+    assert any(t.startswith("Randomized smoothing") for t in titles)
+    assert not any(t.startswith("Recovered trigger") for t in titles)  # nothing suspected, nothing drawn

@@ -1,0 +1,138 @@
+"""Safety: backdoors in the model and its training data, with the remedy; certified robustness."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import services
+from dashboard.components import figures
+from dashboard.components.fmt import percent_column
+from dashboard.components.jobs import launch
+
+st.title("Safety")
+st.caption("Attacks planted before the model ever ships: a trigger hidden in the training data that makes the model "
+           "answer what the attacker wants (a backdoor). And the other side: a proof, not a measurement, that no "
+           "change within a radius can alter an answer (certified robustness by randomized smoothing).")
+
+store, runner = services.get_store(), services.get_runner()
+models, labels = services.models_or_stop(
+    "No image model yet. Train the seed CNN on digits on the Train page; under More settings you can plant a "
+    "backdoor in a share of its training data to see the audit find it.",
+    lambda m: services.applies(m, "backdoor") or services.applies(m, "certified"))
+model_id = st.selectbox("Model", [m.id for m in models], format_func=labels.get, key="safety_model")
+record = store.get_model(model_id)
+latest = store.latest_audits(model_id)
+poison = record.derivation.get("poison")
+if poison:
+    st.warning(f"This model was trained on poisoned data on purpose (a demonstration): {len(poison['rows'])} "
+               f"training rows were given {'a trigger and ' if poison['kind'] == 'backdoor' else ''}the label "
+               f"{poison['target']!r}. The audit below does not read this; it is used only to score the audit.")
+
+
+def newest(name: str) -> dict | None:
+    return services.newest_audit(latest, name, model_id)
+
+
+backdoor_tab, certified_tab = st.tabs(["Backdoors and poisoned data", "Certified robustness"])
+
+with backdoor_tab:
+    if services.offered(record, "backdoor"):
+        st.write("For every class, the audit searches for the smallest patch that sends clean images to that class "
+                 "(Neural Cleanse). A class reached by a far smaller patch than the others has a shortcut: a "
+                 "backdoor. Its training rows that the model sees like triggered inputs are the suspects.")
+        with st.form("safety_backdoor"):
+            b1, b2, b3 = st.columns(3)
+            images = b1.number_input("Clean images to stamp", 16, 2000, 96, key="bd_images",
+                                     help="Validation images the trigger search must send to each class.")
+            steps = b2.number_input("Optimisation steps per class", 20, 2000, 120, key="bd_steps")
+            threshold = b3.number_input("Anomaly index threshold", 1.0, 10.0, 2.0, step=0.5, key="bd_threshold",
+                                        help="Neural Cleanse flags a class whose trigger size lies more than 2 median "
+                                             "absolute deviations below the median.")
+            go = st.form_submit_button("Run backdoor audit", type="primary", icon=":material/play_arrow:")
+        launch(runner, go, "audits.jobs:backdoor", {"model": model_id, "options": {
+            "images": int(images), "steps": int(steps), "threshold": float(threshold)}},
+            f"Backdoor audit of {model_id}", "safety_backdoor_job")
+        r = newest("backdoor")
+        if r:
+            m = r["metrics"]
+            (st.error if m["detected"] else st.success)(m["verdict"])
+            k1, k2, k3, k4 = st.columns(4)
+            k1.metric("Largest anomaly index", f"{m['max_anomaly_index']:.2f}", help="Above the threshold: flagged.")
+            k2.metric("Suspected target", m["suspected_target"] or "none")
+            k3.metric("Training rows flagged", m["rows_flagged"])
+            if m.get("precision") is not None:
+                k4.metric("Precision / recall against the recorded poison",
+                          f"{m['precision']:.0%} / {m['recall']:.0%}")
+            st.plotly_chart(figures.backdoor_anomaly(r["tables"]["classes"], float(r["params"]["threshold"])),
+                            width="stretch")
+            if r["tables"].get("trigger"):
+                st.plotly_chart(figures.backdoor_rows(r["tables"]["trigger"], r["tables"]["examples"]),
+                                width="content")
+            with st.expander("Every class"):
+                st.dataframe(pd.DataFrame(r["tables"]["classes"]), hide_index=True, width="stretch",
+                             column_config={"reaches": percent_column()})
+            if m["detected"] and m["rows_flagged"]:
+                st.subheader("Remedy: retrain without the suspected rows")
+                st.write(f"The same recipe (data, architecture, options, seed) trained again without the "
+                         f"{m['rows_flagged']} flagged rows, registered as a child of this model. Audit the child "
+                         "again: its anomaly index should fall below the threshold.")
+                if record.derivation.get("kind") != "trained" or record.parent_id is not None:
+                    st.info("Only a model trained from scratch here can be retrained from its recipe.")
+                else:
+                    def cleaned(job):
+                        s = job.result
+                        b, a = s["before"], s["after"]
+                        text = (f"Registered `{s['model_id']}`: accuracy {b['accuracy']:.1%} -> {a['accuracy']:.1%}")
+                        if b.get("attack_success_rate") is not None:
+                            text += (f"; backdoor success on triggered test inputs {b['attack_success_rate']:.1%} -> "
+                                     f"{a['attack_success_rate']:.1%}")
+                        st.success(text + ".")
+
+                    retrain = st.button("Retrain without the suspected rows", icon=":material/cleaning_services:")
+                    launch(runner, retrain, "audits.jobs:cleanse", {"model": model_id},
+                           f"Retrain {model_id} without suspected rows", "safety_cleanse_job", cleaned)
+        else:
+            st.info("No backdoor audit of this model yet: run one above.")
+
+with certified_tab:
+    if services.offered(record, "certified"):
+        st.write("The smoothed model answers the class the network gives most often under Gaussian noise; for each "
+                 "input it proves a radius within which no change can alter that answer, or abstains. PGD-L2 at the "
+                 "same radius on the same inputs gives an upper bound: a certificate above it is a bug and is "
+                 "flagged. Training with noise of the same sigma (augmentation noise on the Train page) is the "
+                 "matching remedy.")
+        with st.form("safety_certified"):
+            c1, c2, c3, c4 = st.columns(4)
+            sigma = c1.number_input("Noise sigma", 0.01, 2.0, 0.25, step=0.05, key="cert_sigma",
+                                    help="Larger sigma certifies larger radii but blurs the model's answers.")
+            samples = c2.number_input("Test inputs", 10, 10_000, 100, key="cert_samples")
+            n = c3.number_input("Noisy copies per input", 100, 100_000, 1000, step=100, key="cert_n",
+                                help="More copies give larger, surer certificates and take longer.")
+            radii_text = c4.text_input("Radii", "0, 0.25, 0.5, 0.75, 1", key="cert_radii")
+            go_cert = st.form_submit_button("Certify", type="primary", icon=":material/verified:")
+        if go_cert:
+            try:
+                radii = [float(v) for v in radii_text.replace(" ", "").split(",") if v]
+            except ValueError:
+                st.error("Radii must be numbers separated by commas, such as 0, 0.25, 0.5.")
+                go_cert = False
+        launch(runner, go_cert, "audits.jobs:certified", {"model": model_id, "options": {
+            "sigma": float(sigma), "samples": int(samples), "n": int(n),
+            "radii": radii if go_cert else []}}, f"Certified robustness of {model_id}", "safety_certified_job")
+        r = newest("certified")
+        if r:
+            m = r["metrics"]
+            st.info(m["verdict"])
+            k1, k2, k3 = st.columns(3)
+            k1.metric("Smoothed accuracy (no attack)", f"{m['clean_smoothed_accuracy']:.1%}")
+            k2.metric("Abstained", f"{m['abstain_rate']:.1%}")
+            k3.metric("Median certified radius (correct inputs)", f"{m['median_certified_radius']:.3f}")
+            st.plotly_chart(figures.certified_curves(r["tables"]["radii"], m["sigma"]), width="stretch")
+            for w in r["warnings"]:
+                st.warning(w)
+            st.dataframe(pd.DataFrame(r["tables"]["radii"]), hide_index=True, width="stretch", column_config={
+                k: percent_column() for k in ("certified_accuracy", "certified_ci_low", "certified_ci_high",
+                                              "empirical_accuracy", "abstain_rate")})
+            with st.expander("Sanity check"):
+                st.dataframe(pd.DataFrame(r["tables"]["checks"]), hide_index=True, width="stretch")
+        else:
+            st.info("No certification of this model yet: run one above.")
