@@ -13,7 +13,7 @@ TEST_WORKERS ?= 2
 # One torch thread in tests: on 2 shared cores more threads collapse (see shared/STACK.md).
 PYTEST := FMAUDIT_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-.PHONY: install demo test test-fast lint bench chromium clean
+.PHONY: install demo test test-fast test-reference lint bench chromium clean
 
 # Re-runs only when the lock or the project metadata change; a second `make` installs nothing.
 $(STAMP): requirements/lock.txt pyproject.toml
@@ -44,10 +44,14 @@ lint: install
 	$(VENV)/bin/lint-imports --no-cache
 
 test: install chromium lint
-	$(PYTEST) --durations=15 $(PYTEST_ARGS)
+	$(PYTEST) -m "not reference" --durations=15 $(PYTEST_ARGS)
 
 test-fast: install lint
-	$(PYTEST) -m "not slow and not browser" $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow and not browser and not reference" $(PYTEST_ARGS)
+
+# the issues' checks at the sizes they name (minutes each; see the reference marker)
+test-reference: install
+	$(PYTEST) -m reference $(PYTEST_ARGS)
 
 bench: install
 	FMAUDIT_THREADS=1 $(PY) bench/run_all.py

@@ -89,7 +89,8 @@ def anomaly_index(norms: np.ndarray) -> np.ndarray:
                 "a suspected target, the training rows whose activations resemble triggered inputs; precision and "
                 "recall where the lineage records the poison.",
                 {"images": 96, "steps": 120, "lam": 0.01, "threshold": 2.0, "max_rows": 20000, "seed": 0,
-                 "examples": 8}, needs=("store",), requires=("gradients", "training_rows", "images"))
+                 "examples": 8, "defences": True, "expected_poison_share": 0.1, "strip_inputs": 100},
+                needs=("store",), requires=("gradients", "training_rows", "images"))
 def backdoor(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The backdoor audit: the anomaly index per class, the suspected target, its trigger and the suspected rows."""
     started = time.perf_counter()
@@ -141,6 +142,11 @@ def backdoor(classifier, dataset, params: dict, progress=None, store=None, model
     if poison is not None:
         metrics["true_target"] = poison["target"]
         metrics["poisoned_rows_seen"] = len(set(poison["rows"]) - set(excluded.tolist()))
+    if params["defences"]:
+        if progress:
+            progress(0.85, "second opinions: activation clustering, spectral signatures, STRIP")
+        tables["detectors"] = _second_opinions(classifier, train, dataset, poison, excluded,
+                                               found[top] if detected else None, top if detected else None, params)
     metrics["verdict"] = _verdict(metrics)
     return AuditResult(audit="backdoor", model_id=None, dataset=dataset.name,
                        params={**params, "val_rows": pick.tolist()}, metrics=metrics, tables=tables,
@@ -165,6 +171,41 @@ def _suspected_rows(classifier, net, train, val, target: int, mask, pattern, x, 
     to_trigger = np.linalg.norm(acts - triggered.mean(0), axis=1)
     to_natural = np.linalg.norm(acts - natural.mean(0), axis=1)
     return rows[to_trigger < to_natural], rows
+
+
+def _second_opinions(classifier, train, dataset, poison, excluded, trigger, target, params) -> list[dict]:
+    """ART's activation clustering and spectral signatures over the training rows (a seeded sample of at most
+    ``max_rows``), and STRIP on test inputs of the other classes, clean and triggered (with the recorded trigger where
+    the poison is known, else the recovered one; no STRIP row without either)."""
+    from fmcore.train import stamp
+
+    from ._poison_defences import strip_rates, training_defences
+
+    seed = int(params["seed"])
+    rows = np.setdiff1d(np.arange(len(train)), excluded)
+    if len(rows) > int(params["max_rows"]):
+        rows = np.sort(np.random.default_rng(seed).choice(rows, int(params["max_rows"]), replace=False))
+    truth = None if poison is None else set(poison["rows"]) & set(rows.tolist())
+    known = None if poison is None else poison["target_index"]
+    out = training_defences(classifier, train, rows, truth, target if target is not None else known,
+                            float(params["expected_poison_share"]))
+    goal = known if known is not None else target
+    if goal is None:
+        return out
+    n, rng = int(params["strip_inputs"]), np.random.default_rng(seed + 1)
+    test, val = dataset["test"], dataset["val"]
+    others = np.flatnonzero(np.asarray(test.y) != goal)
+    clean = np.asarray(test.X[np.sort(rng.choice(others, min(n, len(others)), replace=False))], dtype=np.float32)
+    val_x = np.asarray(val.X[np.sort(rng.choice(len(val), min(n, len(val)), replace=False))], dtype=np.float32)
+    if poison is not None and poison["kind"] == "backdoor":
+        triggered = stamp(clean)
+    elif trigger is not None:
+        mask, pattern = trigger[0].numpy(), trigger[1].numpy()
+        triggered = ((1 - mask) * clean + mask * pattern).astype(np.float32)
+    else:
+        return out
+    out.append(strip_rates(classifier, val_x, clean, triggered, seed))
+    return out
 
 
 def _verdict(m: dict) -> str:

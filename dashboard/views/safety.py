@@ -67,6 +67,14 @@ with backdoor_tab:
             if r["tables"].get("trigger"):
                 st.plotly_chart(figures.backdoor_rows(r["tables"]["trigger"], r["tables"]["examples"]),
                                 width="content")
+            if r["tables"].get("detectors"):
+                st.markdown("**Second opinions** (ART's defences on the same model): activation clustering and "
+                            "spectral signatures over the training rows; STRIP on test inputs of other classes, clean "
+                            "and carrying the trigger (the recorded one where the poison is known, else the "
+                            "recovered one).")
+                st.dataframe(pd.DataFrame(r["tables"]["detectors"]), hide_index=True, width="stretch",
+                             column_config={k: percent_column() for k in ("precision", "recall", "clean_rejected",
+                                                                          "triggered_caught")})
             with st.expander("Every class"):
                 st.dataframe(pd.DataFrame(r["tables"]["classes"]), hide_index=True, width="stretch",
                              column_config={"reaches": percent_column()})

@@ -156,3 +156,38 @@ def test_the_safety_policy_and_the_report_read_the_backdoor_and_certified_audits
     titles = [f["layout"]["title"]["text"] for _, f in _figures(report)]
     assert any(t.startswith("Randomized smoothing") for t in titles)
     assert not any(t.startswith("Recovered trigger") for t in titles)  # nothing suspected, nothing drawn
+
+
+def test_second_opinions_strip_catches_triggered_inputs_and_art_defences_are_scored(poisoned_and_clean):
+    """Beside the trigger search: STRIP (written here, following Gao et al.'s per-copy entropy) catches most triggered
+    test inputs of the poisoned model while rejecting few clean ones, and its entropy equals a direct computation;
+    ART's activation clustering and spectral signatures are scored against the recorded poison."""
+    import torch
+
+    from audits import run_stored_audit
+    from audits._poison_defences import strip_entropy
+
+    st, poisoned, _ = poisoned_and_clean
+    r = run_stored_audit(st, "backdoor", poisoned.model_id, images=48, steps=80)[1]
+    rows = {d["detector"]: d for d in r.tables["detectors"]}
+    strip = rows["STRIP at inference"]
+    # on 8x8 digits a half-blended 3x3 trigger is faint: STRIP catches a fifth here (75% on MNIST, docs)
+    assert strip["triggered_caught"] >= strip["clean_rejected"] + 0.1, strip
+    assert strip["clean_rejected"] < 0.1, strip
+    assert strip["mean_entropy_triggered"] < strip["mean_entropy_clean"], strip
+    for name in ("activation clustering (ART)", "spectral signatures (ART)"):
+        assert 0 <= rows[name]["recall"] <= 1
+        assert rows[name]["rows_scanned"] == len(load_dataset("digits")["train"])
+    # the entropy by hand: the same partners, one input and one copy at a time
+    net = st.load_classifier(poisoned.model_id).net.eval()
+    val = np.asarray(load_dataset("digits")["val"].X[:30], dtype=np.float32)
+    x = stamp(val[:3])
+    got = strip_entropy(net, x, val, np.random.default_rng(5), copies=4)
+    pick = np.random.default_rng(5).integers(0, len(val), size=(3, 4))
+    for i in range(3):
+        bits = []
+        for j in range(4):
+            with torch.no_grad():
+                p = torch.softmax(net(torch.as_tensor(0.5 * x[i:i + 1] + 0.5 * val[pick[i, j]][None])).double(), -1)[0]
+            bits.append(float(-(p * torch.log2(p)).sum()))
+        assert got[i] == pytest.approx(np.mean(bits), abs=1e-6)
