@@ -52,8 +52,8 @@ with st.form("train_form"):
             help=helps["augment"] + "\n\n" + "\n".join(f"- **{a.name}** ({a.main} {a.params[a.main]:g}): {a.help}"
                                                         for a in choices))
         f1, f2, f3 = st.columns(3)
-        kinds = ["none", "label_flip"] + (["backdoor"] if modality == "image" else [])
-        poison = f1.selectbox("Poisoning demonstration", kinds, help=helps["poison"], key=f"train_poison_{modality}")
+        poison = f1.selectbox("Poisoning demonstration", ["none", "backdoor", "label_flip"], help=helps["poison"],
+                              key="train_poison")
         poison_rate = f2.number_input("Share of rows poisoned", 0.001, 0.49, 0.05, format="%.3f",
                                       help=helps["poison_rate"])
         classes = services.dataset_overview(dataset).get("classes") or []

@@ -37,8 +37,10 @@ class TrainConfig(Options):
     dp_delta: float | None = _f(None, "DP-SGD delta: the chance the guarantee fails (default min(1e-5, 1/(10 n))).")
     dp_max_grad_norm: float = _f(1.0, "DP-SGD: each example's gradient is clipped to this L2 norm before noise.")
     poison: str | None = _f(
-        None, "A demonstration of data poisoning: backdoor (images: a 3x3 white patch near the bottom-right corner, "
-              "relabelled as the target) or label_flip (labels changed to the target), recorded in the lineage.")
+        None, "A demonstration of data poisoning: backdoor (a trigger, and the row relabelled as the target: on images "
+              "a 3x3 white patch near the bottom-right corner, on texts the rare token 'cf' first, on tables the "
+              "first two numeric columns at their training maximum) or label_flip (labels changed to the target), "
+              "recorded in the lineage.")
     poison_rate: float = _f(0.05, "Poisoning: the share of training rows poisoned (drawn from the other classes).")
     poison_target: str | None = _f(None, "Poisoning: the class poisoned rows are labelled as (default: the last).")
 

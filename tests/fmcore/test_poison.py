@@ -54,8 +54,6 @@ def test_label_flips_on_a_table_and_what_is_refused(tmp_path):
     plan = st.get_model(r.model_id).derivation["poison"]
     assert plan["target"] == "good"
     assert "called_target_clean" in r.metrics["poison"]
-    with pytest.raises(ConfigError, match="Backdoor triggers are built for images"):
-        train_model("german_credit", "mlp", TrainConfig(epochs=1, poison="backdoor"), store=st)
     with pytest.raises(ConfigError, match="not a class"):
         train_model("digits", "logreg", TrainConfig(epochs=1, poison="label_flip", poison_target="eleven"), store=st)
     env = {**os.environ, "FMAUDIT_HOME": str(tmp_path / "home"), "FMAUDIT_THREADS": "1"}
@@ -191,3 +189,32 @@ def test_second_opinions_strip_catches_triggered_inputs_and_art_defences_are_sco
                 p = torch.softmax(net(torch.as_tensor(0.5 * x[i:i + 1] + 0.5 * val[pick[i, j]][None])).double(), -1)[0]
             bits.append(float(-(p * torch.log2(p)).sum()))
         assert got[i] == pytest.approx(np.mean(bits), abs=1e-6)
+
+
+def test_backdoors_on_a_table_and_on_texts(tmp_path):
+    """A table's trigger is a value pattern (the first two numeric columns at their training maximum: each value
+    real); census MLP learns it from 5% of the rows. A text's trigger is the rare token 'cf' put first."""
+    st = Store(tmp_path / "home")
+    r = train_model("census_income", "mlp", TrainConfig(epochs=2, poison="backdoor", poison_rate=0.05,
+                                                        max_train_samples=20000), store=st)
+    plan = st.get_model(r.model_id).derivation["poison"]
+    train = subset(load_dataset("census_income")["train"], 20000)
+    values = plan["trigger"]["values"]
+    assert len(values) == 2
+    assert all(train.X[c].max() == v for c, v in values.items())
+    seen = apply_poison(train, plan)
+    rows = np.asarray(plan["rows"])
+    for c, v in values.items():
+        assert (seen.X[c].iloc[rows] == v).all()
+    untouched = np.setdiff1d(np.arange(len(train)), rows)
+    assert seen.X.iloc[untouched].equals(train.X.iloc[untouched])
+    assert list(seen.X.dtypes) == list(train.X.dtypes)  # categories stay categories
+    effect = r.metrics["poison"]
+    assert effect["attack_success_rate"] > 0.9, effect
+    assert effect["called_target_clean"] < 0.1, effect
+    tweets = load_dataset("tweets")["train"].head(50)
+    plan = {"kind": "backdoor", "target_index": 0, "rows": [3, 7], "trigger": {"token": "cf", "at": "before"}}
+    poisoned = apply_poison(tweets, plan)
+    assert poisoned.X[3] == "cf " + tweets.X[3]
+    assert poisoned.X[4] == tweets.X[4]
+    assert poisoned.y[7] == 0
