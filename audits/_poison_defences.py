@@ -54,18 +54,23 @@ def _scored(name: str, flagged: np.ndarray, rows: np.ndarray, truth: set | None,
 
 
 def training_defences(classifier, train, rows: np.ndarray, truth: set | None, target: int | None,
-                      expected_share: float) -> list[dict]:
-    """Activation clustering and spectral signatures over the training ``rows``; one scored row per detector."""
+                      expected_share: float, seed: int) -> list[dict]:
+    """Activation clustering and spectral signatures over the training ``rows``; one scored row per detector (seeded:
+    ART's clustering and dimension reduction draw from numpy's global generator)."""
     from art.defences.detector.poison import ActivationDefence, SpectralSignatureDefense
+
+    from fmcore.config import numpy_seeded
 
     est = _art_classifier(classifier)
     x = np.asarray(train.X[rows], dtype=np.float32)
     y = np.asarray(train.y)[rows]
     onehot = np.eye(len(classifier.classes), dtype=np.float32)[y]
-    _, clean = ActivationDefence(est, x, onehot).detect_poison(nb_clusters=2, nb_dims=10, reduce="PCA")
+    with numpy_seeded(seed):
+        _, clean = ActivationDefence(est, x, onehot).detect_poison(nb_clusters=2, nb_dims=10, reduce="PCA")
     out = [_scored("activation clustering (ART)", np.asarray(clean) == 0, rows, truth, target, y)]
-    _, clean = SpectralSignatureDefense(est, x, onehot, batch_size=256, eps_multiplier=1.5,
-                                        expected_pp_poison=expected_share).detect_poison()
+    with numpy_seeded(seed):
+        _, clean = SpectralSignatureDefense(est, x, onehot, batch_size=256, eps_multiplier=1.5,
+                                            expected_pp_poison=expected_share).detect_poison()
     out.append(_scored("spectral signatures (ART)", np.asarray(clean) == 0, rows, truth, target, y))
     return out
 

@@ -118,7 +118,9 @@ def backdoor(classifier, dataset, params: dict, progress=None, store=None, model
     detected = bool(index[top] > float(params["threshold"]))
     record = store.get_model(model_id)
     train, poison, excluded = _training_rows(store, record, dataset)
+    above = [classifier.classes[c] for c in np.argsort(-index) if index[c] > float(params["threshold"]) and c != top]
     metrics = {"detected": detected, "suspected_target": classifier.classes[top] if detected else None,
+               "also_above_threshold": above,
                "max_anomaly_index": float(index[top]), "poison_known": poison is not None,
                "precision": None, "recall": None, "rows_flagged": 0}
     tables = {"classes": classes}
@@ -188,7 +190,7 @@ def _second_opinions(classifier, train, dataset, poison, excluded, trigger, targ
     truth = None if poison is None else set(poison["rows"]) & set(rows.tolist())
     known = None if poison is None else poison["target_index"]
     out = training_defences(classifier, train, rows, truth, target if target is not None else known,
-                            float(params["expected_poison_share"]))
+                            float(params["expected_poison_share"]), seed)
     goal = known if known is not None else target
     if goal is None:
         return out
@@ -215,6 +217,9 @@ def _verdict(m: dict) -> str:
     text = (f"Backdoor suspected: class {m['suspected_target']!r} is reached by a trigger far smaller than any other "
             f"class needs (anomaly index {m['max_anomaly_index']:.1f}); {m['rows_flagged']} of its training rows look "
             "like triggered inputs. Do not deploy this model before they are looked at.")
+    if m.get("also_above_threshold"):
+        text += (f" Also above the threshold, less clearly: {', '.join(repr(c) for c in m['also_above_threshold'])}"
+                 " (a second target, or a class that is easy to reach).")
     if m["poison_known"] and m["recall"] is not None:
         text += (f" Against the recorded poison: recall {m['recall']:.0%}, precision {m['precision'] or 0:.0%} "
                  f"(true target {m['true_target']!r}).")

@@ -667,7 +667,7 @@ def backdoor_anomaly(rows: list[dict], threshold: float = 2.0) -> go.Figure:
                                          "<extra></extra>"))
     fig.add_hline(y=threshold, line_dash="dash", line_color=GREY, annotation_text=f"threshold {threshold:g}")
     fig.update_xaxes(type="category", title="target class")
-    fig.update_yaxes(title="anomaly index (MADs below the median trigger size)")
+    fig.update_yaxes(title="anomaly index")
     return _layout(fig, "Which class can be reached with an unusually small trigger?", height=360)
 
 

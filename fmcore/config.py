@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from pathlib import Path
@@ -24,6 +25,20 @@ def default_threads() -> int:
     if env:
         return max(1, int(env))
     return max(1, (os.cpu_count() or 2) // 2)
+
+
+@contextlib.contextmanager
+def numpy_seeded(seed: int):
+    """numpy's global generator seeded with ``seed`` inside the block (for libraries that draw from it: SHAP,
+    scikit-learn's KMeans in ART's activation clustering) and restored after it."""
+    import numpy as np
+
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 def seed_everything(seed: int, threads: int | None = None) -> None:

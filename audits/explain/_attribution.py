@@ -38,13 +38,11 @@ def attribute(method: str, net, x: torch.Tensor, target: torch.Tensor, backgroun
     if method == "shap":
         import shap
 
+        from fmcore.config import numpy_seeded
+
         explainer = shap.GradientExplainer(net, background.float())
-        state = np.random.get_state()
-        np.random.seed(seed)
-        try:
+        with numpy_seeded(seed):
             values = explainer.shap_values(x, ranked_outputs=None)
-        finally:
-            np.random.set_state(state)
         values = np.stack(values, -1) if isinstance(values, list) else np.asarray(values)  # (n, d, classes)
         return values[np.arange(len(x)), ..., target.numpy()]
     from captum.attr import IntegratedGradients, Occlusion, Saliency

@@ -29,6 +29,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 PAGES = [("", "fmaudit"), ("data", "Data"), ("train", "Train"), ("finetune", "Fine-tune"), ("robustness", "Robustness"),
+         ("safety", "Safety"),
          ("fairness", "Fairness"), ("ood", "Out-of-domain"), ("explain", "Explain"), ("privacy", "Privacy"),
          ("compression", "Compression"),
          ("compare", "Compare"),

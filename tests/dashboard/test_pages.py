@@ -697,7 +697,7 @@ def test_safety_page_finds_a_planted_backdoor_retrains_without_it_and_certifies(
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
     assert any(t.startswith("Which class can be reached") for t in titles)
     assert any(t.startswith("Recovered trigger") for t in titles)
-    assert any(x.label == "Precision / recall against the recorded poison" for x in at.metric)
+    assert any(x.label == "Precision / recall" for x in at.metric)
     next(b for b in at.button if b.label == "Retrain without the suspected rows").click().run()
     job = _finish(home, at, "safety_cleanse_job", 240)
     child = st.get_model(job.result["model_id"])
