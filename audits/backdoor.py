@@ -77,6 +77,16 @@ def reverse_trigger(net, x: torch.Tensor, target: int, steps: int, lam: float, l
     return mask, pattern, hit
 
 
+def _trigger_task(shared: dict, task: dict) -> tuple:
+    """One class's trigger search (an executor task): (mask, pattern, share of the images it sends there)."""
+    net = shared["net"]
+    for p in net.parameters():
+        p.requires_grad_(False)
+    mask, pattern, hit = reverse_trigger(net, shared["x"], task["target"], task["steps"], task["lam"],
+                                         seed=task["seed"])
+    return mask.numpy(), pattern.numpy(), hit
+
+
 def anomaly_index(norms: np.ndarray) -> np.ndarray:
     """How many (consistent) median absolute deviations each value lies below the median (Neural Cleanse)."""
     med = np.median(norms)
@@ -104,12 +114,15 @@ def backdoor(classifier, dataset, params: dict, progress=None, store=None, model
     val = dataset["val"]
     pick = np.sort(np.random.default_rng(seed).choice(len(val), min(int(params["images"]), len(val)), replace=False))
     x = torch.as_tensor(np.asarray(val.X[pick]), dtype=torch.float32)
-    found = []
-    for c, name in enumerate(classifier.classes):
-        if progress:
-            progress(0.05 + 0.6 * c / len(classifier.classes), f"reverse-engineering a trigger for class {name}")
-        mask, pattern, hit = reverse_trigger(net, x, c, int(params["steps"]), float(params["lam"]), seed=seed)
-        found.append((mask, pattern, hit))
+    from fmcore.executor import get_executor
+
+    # one task per class: on the sweep executor (Ray, when configured) the classes are searched side by side
+    tasks = [{"target": c, "steps": int(params["steps"]), "lam": float(params["lam"]), "seed": seed}
+             for c in range(len(classifier.classes))]
+    found = [(torch.as_tensor(m), torch.as_tensor(p), hit) for m, p, hit in get_executor().map(
+        _trigger_task, tasks, {"net": net, "x": x},
+        progress=(lambda f, msg: progress(0.05 + 0.6 * f, msg)) if progress else None,
+        label="trigger search per class")]
     norms = np.array([float(m.sum()) for m, _, _ in found])
     index = anomaly_index(norms)
     classes = [{"class": n, "mask_l1": float(norms[c]), "anomaly_index": float(index[c]), "reaches": found[c][2]}

@@ -17,6 +17,15 @@ from ..stats import wilson
 from ._estimator import _Float32, art_estimator, attack_inputs, feature_range
 
 
+def max_certifiable_radius(sigma: float, n: int, alpha: float) -> float:
+    """The largest radius ``n`` noisy copies can certify: every copy voting for the class gives the Clopper-Pearson
+    lower bound ART uses, and the radius sigma * Phi^-1 of it."""
+    from scipy.stats import norm
+    from statsmodels.stats.proportion import proportion_confint
+
+    return float(sigma * norm.ppf(proportion_confint(n, n, alpha=2 * alpha, method="beta")[0]))
+
+
 def smoothed(classifier, sigma: float, n0: int, alpha: float, clip):
     """ART's randomized-smoothing classifier over the model's network."""
     import torch
@@ -77,12 +86,16 @@ def certified(classifier, dataset, params: dict, progress=None) -> AuditResult:
     metrics = {"sigma": sigma, "n": int(len(y)), "clean_smoothed_accuracy": float((pred == y).mean()),
                "abstain_rate": float((pred == -1).mean()), "checks_passed": violations == 0,
                **{f"certified_accuracy@{r:g}": row["certified_accuracy"] for r, row in zip(radii, rows, strict=True)},
-               "median_certified_radius": float(np.median(np.where(pred == y, radius, 0.0)))}
+               "median_certified_radius": float(np.median(np.where(pred == y, radius, 0.0))),
+               "max_certifiable_radius": max_certifiable_radius(sigma, int(params["n"]), float(params["alpha"]))}
     metrics["verdict"] = (f"With noise sigma {sigma:g}, {rows[-1]['certified_accuracy']:.1%} of the inputs are "
                           f"provably classified correctly within L2 radius {radii[-1]:g} "
                           f"({metrics['abstain_rate']:.1%} abstained); PGD-L2 leaves "
                           f"{rows[-1]['empirical_accuracy']:.1%} correct at that radius, an upper bound the "
                           "certificate must stay under.")
+    if radii[-1] > metrics["max_certifiable_radius"]:
+        metrics["verdict"] += (f" With {params['n']} noisy copies no radius above "
+                               f"{metrics['max_certifiable_radius']:.3f} can be certified: raise n for larger radii.")
     return AuditResult(audit="certified", model_id=None, dataset=dataset.name, params={**params, "radii": radii},
                        metrics=metrics, tables={"radii": rows, "checks": checks}, warnings=warnings, seed=seed,
                        seconds=time.perf_counter() - started)

@@ -292,6 +292,8 @@ def test_certified_robustness_by_randomized_smoothing(digits_cnn, tmp_path):
 
     largest = 0.25 * norm.ppf(0.001 ** (1 / 100))  # about 0.375
     assert all(r["certified_accuracy"] == 0 for r in rows if r["radius"] > largest)
+    assert result.metrics["max_certifiable_radius"] == pytest.approx(largest, rel=1e-6)
+    assert "no radius above 0.375 can be certified" in result.metrics["verdict"]
     env = {**os.environ, "FMAUDIT_HOME": str(st.root), "FMAUDIT_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "fmaudit", "audit", "certified", "--model", rec.id, "--sigma", "0.25",
                            "--samples", "10", "--radii", "0,0.25", "--json"], capture_output=True, text=True, env=env)
