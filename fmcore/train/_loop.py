@@ -92,12 +92,14 @@ def evaluate(net, inputs, y: np.ndarray, n_classes: int, batch_size: int = 512) 
 
 def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: int,
         callbacks: list[Callback] = (), batch_transform=None, loss_fn=None,
-        augment_context: dict | None = None) -> TrainState:
+        augment_context: dict | None = None, evaluate_fn=None) -> TrainState:
     """Train ``net`` in place on encoded ``train = (inputs, y)``; validate on ``val`` each epoch.
 
     ``batch_transform(net, xb, yb) -> (xb, yb)``, when given, rewrites each training batch (after
     augmentation): adversarial training plugs in here. ``loss_fn(logits, yb, xb)`` replaces the
-    cross-entropy (knowledge distillation plugs in here).
+    cross-entropy (knowledge distillation plugs in here; a language model's next-token loss too).
+    ``evaluate_fn(net, inputs, y) -> dict`` replaces the validation (``loss``, ``accuracy`` and any of
+    ``macro_f1`` and ``perplexity``, each recorded as ``val_<name>``).
 
     ``config.augment`` names the augmentations applied to each training batch; ``augment_context``
     tells them about the encoding (``numeric``: the encoded columns that are numeric features).
@@ -143,7 +145,7 @@ def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: in
     for epoch in range(1, config.epochs + 1):
         state.epoch = epoch
         net.train()
-        loss_sum, correct, seen = torch.zeros(()), torch.zeros((), dtype=torch.long), 0
+        loss_sum, correct, seen, counted = torch.zeros(()), torch.zeros((), dtype=torch.long), 0, 0
         for xb, yb in batches():
             if augmenter is not None:
                 xb, yb = augmenter(xb, yb, generator)
@@ -163,17 +165,19 @@ def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: in
             schedule.step()
             loss_sum += loss.detach() * len(yb)
             seen += len(yb)
-            correct += (logits.detach().argmax(-1) == (yb.argmax(-1) if yb.dim() > 1 else yb)).sum()
+            targets = yb.argmax(-1) if yb.is_floating_point() and yb.dim() > 1 else yb  # soft (mixup), classes, tokens
+            correct += (logits.detach().argmax(-1) == targets).sum()
+            counted += targets.numel()
             state.step += 1
             for cb in callbacks:
                 cb.on_step_end(state, net)
             if state.should_stop:
                 break
         row = {"epoch": epoch, "train_loss": float(loss_sum) / max(1, seen),
-               "train_accuracy": float(correct) / max(1, seen)}
+               "train_accuracy": float(correct) / max(1, counted)}
         if val is not None:
-            m = evaluate(net, val[0], val[1], n_classes)
-            row.update(val_loss=m["loss"], val_accuracy=m["accuracy"], val_macro_f1=m["macro_f1"])
+            m = evaluate_fn(net, val[0], val[1]) if evaluate_fn else evaluate(net, val[0], val[1], n_classes)
+            row.update({f"val_{k}": m[k] for k in ("loss", "accuracy", "macro_f1", "perplexity") if k in m})
         state.history.append(row)
         if state.cancelled:
             break

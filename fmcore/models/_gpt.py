@@ -1,0 +1,168 @@
+"""A small GPT-style decoder (nanoGPT-sized, every size configurable) and its byte-level BPE tokenizer, trained here
+on shipped text: no weights or vocabularies are downloaded.
+
+The network is the standard pre-norm Transformer decoder: token and position embeddings, ``layers`` blocks of
+causal multi-head self-attention (``scaled_dot_product_attention`` with ``is_causal``) and a 4x MLP, a final layer
+norm and an output layer tied to the token embedding. ``forward(ids)`` gives logits ``(batch, time, vocab)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+END = "<|endoftext|>"  # between texts: what a generation starts after and stops at
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    """The decoder's sizes: ``vocab`` tokens, ``context`` positions, ``layers`` blocks of ``heads`` heads, width."""
+
+    vocab: int = 1024
+    context: int = 64
+    layers: int = 4
+    heads: int = 4
+    width: int = 128
+    dropout: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Block(nn.Module):
+    def __init__(self, c: GPTConfig):
+        super().__init__()
+        self.heads, self.dropout = c.heads, c.dropout
+        self.ln1, self.ln2 = nn.LayerNorm(c.width), nn.LayerNorm(c.width)
+        self.qkv, self.proj = nn.Linear(c.width, 3 * c.width), nn.Linear(c.width, c.width)
+        self.mlp = nn.Sequential(nn.Linear(c.width, 4 * c.width), nn.GELU(), nn.Linear(4 * c.width, c.width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, w = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(w, dim=-1)
+        q, k, v = (z.view(b, t, self.heads, w // self.heads).transpose(1, 2) for z in (q, k, v))
+        att = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                             dropout_p=self.dropout if self.training else 0.0)
+        x = x + self.proj(att.transpose(1, 2).reshape(b, t, w))
+        return x + self.mlp(self.ln2(x))
+
+
+class GPT(nn.Module):
+    """The decoder: ``forward(ids)`` with ``ids`` of shape ``(batch, time)``, time at most ``config.context``."""
+
+    def __init__(self, config: GPTConfig, seed: int = 0):
+        super().__init__()
+        if config.width % config.heads:
+            raise ValueError(f"width {config.width} must be a multiple of heads {config.heads}.")
+        torch.manual_seed(seed)
+        self.config = config
+        self.tokens = nn.Embedding(config.vocab, config.width)
+        self.positions = nn.Embedding(config.context, config.width)
+        self.blocks = nn.ModuleList(_Block(config) for _ in range(config.layers))
+        self.ln = nn.LayerNorm(config.width)
+        self.head = nn.Linear(config.width, config.vocab, bias=False)
+        self.head.weight = self.tokens.weight  # tied
+        for name, p in self.named_parameters():
+            if p.dim() > 1:
+                nn.init.normal_(p, 0.0, 0.02 / (math.sqrt(2 * config.layers) if name.endswith("proj.weight") else 1))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        t = ids.shape[1]
+        x = self.tokens(ids) + self.positions(torch.arange(t, device=ids.device))
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln(x))
+
+
+def train_tokenizer(texts, vocab: int = 1024):
+    """A byte-level BPE tokenizer (``tokenizers``) trained on ``texts``; ``END`` is token 0. Deterministic for the
+    same texts."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab, special_tokens=[END], show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator((str(t) for t in texts), trainer=trainer)
+    return tok
+
+
+def encode_texts(tokenizer, texts) -> np.ndarray:
+    """One stream of token ids: each text followed by ``END``."""
+    end = tokenizer.token_to_id(END)
+    out: list[int] = []
+    for enc in tokenizer.encode_batch([str(t) for t in texts]):
+        out.extend(enc.ids)
+        out.append(end)
+    return np.asarray(out, dtype=np.int64)
+
+
+def blocks(stream: np.ndarray, context: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Non-overlapping blocks of ``context`` tokens and their next tokens (inputs, targets), each ``(n, context)``."""
+    n = (len(stream) - 1) // context
+    x = torch.as_tensor(stream[: n * context].reshape(n, context))
+    y = torch.as_tensor(stream[1: n * context + 1].reshape(n, context))
+    return x, y
+
+
+def unigram_perplexity(train_stream: np.ndarray, test_stream: np.ndarray, vocab: int) -> float:
+    """The perplexity on ``test_stream`` of a unigram model of the same tokens (add-one smoothed counts from
+    ``train_stream``): the floor a language model must beat."""
+    counts = np.bincount(train_stream, minlength=vocab).astype(np.float64) + 1.0
+    logp = np.log(counts / counts.sum())
+    return float(np.exp(-logp[test_stream].mean()))
+
+
+@torch.no_grad()
+def lm_evaluate(net: GPT, x: torch.Tensor, y: torch.Tensor, batch: int = 256) -> dict:
+    """Mean next-token cross-entropy (nats), perplexity and next-token accuracy over every position."""
+    net.eval()
+    loss, correct, count = 0.0, 0, 0
+    for i in range(0, len(x), batch):
+        logits = net(x[i:i + batch])
+        target = y[i:i + batch]
+        loss += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="sum"))
+        correct += int((logits.argmax(-1) == target).sum())
+        count += target.numel()
+    mean = loss / max(1, count)
+    return {"loss": mean, "perplexity": float(math.exp(mean)), "accuracy": correct / max(1, count), "tokens": count}
+
+
+def lm_loss(logits: torch.Tensor, targets: torch.Tensor, inputs=None) -> torch.Tensor:
+    """Next-token cross-entropy over every position (the training loop's ``loss_fn``)."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+
+@torch.no_grad()
+def generate(net: GPT, tokenizer, prompt: str, max_new_tokens: int = 40, temperature: float = 1.0,
+             top_k: int | None = 50, seed: int = 0) -> dict:
+    """A continuation of ``prompt`` sampled with its own seeded generator (same seed, same text): the text, its
+    tokens and each token's log-probability under the model (before temperature and top-k)."""
+    net.eval()
+    g = torch.Generator().manual_seed(seed)
+    end = tokenizer.token_to_id(END)
+    ids = [end] + tokenizer.encode(prompt).ids
+    new, logprobs = [], []
+    for _ in range(max_new_tokens):
+        window = torch.as_tensor([ids[-net.config.context:]])
+        logits = net(window)[0, -1].double()
+        logp = torch.log_softmax(logits, -1)
+        scaled = logits / max(temperature, 1e-6)
+        if top_k:
+            cut = torch.topk(scaled, min(top_k, len(scaled))).values[-1]
+            scaled = scaled.masked_fill(scaled < cut, float("-inf"))
+        nxt = int(torch.multinomial(torch.softmax(scaled, -1), 1, generator=g)) if temperature > 0 else int(
+            logits.argmax())
+        if nxt == end:
+            break
+        ids.append(nxt)
+        new.append(nxt)
+        logprobs.append(float(logp[nxt]))
+    return {"prompt": prompt, "text": tokenizer.decode(new), "ids": new, "tokens": [tokenizer.decode([t]) for t in new],
+            "logprobs": logprobs, "seed": seed, "temperature": temperature, "top_k": top_k}

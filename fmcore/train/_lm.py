@@ -1,0 +1,76 @@
+"""Training the small GPT on a text dataset's texts, through the one training loop (``fit`` with the next-token loss
+and a perplexity validation). The tokenizer is trained on the training split only; validation and test perplexity
+are measured on their own splits, beside a unigram model of the same tokens (the floor to beat)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from ._callbacks import Callback
+from ._config import TrainConfig
+from ._loop import fit
+
+
+@dataclass
+class LMResult:
+    """A trained language model with its tokenizer, metrics and per-epoch history."""
+
+    net: object
+    tokenizer: object
+    gpt: object
+    metrics: dict
+    history: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def train_language_model(dataset: str = "tweets", config: TrainConfig | None = None, gpt=None,
+                         callbacks: list[Callback] = (), texts=None) -> LMResult:
+    """Train a GPT (``gpt``: a ``GPTConfig``; the vocabulary size is the tokenizer's) on ``dataset``'s texts, or on
+    ``texts`` (``{"train": [...], "val": [...], "test": [...]}``) when given. ``config``: epochs, batch size,
+    learning rate, seed, ``max_train_samples`` (texts)."""
+    from ..config import seed_everything
+    from ..data import load_dataset
+    from ..models._gpt import (
+        GPT,
+        GPTConfig,
+        blocks,
+        encode_texts,
+        lm_evaluate,
+        lm_loss,
+        train_tokenizer,
+        unigram_perplexity,
+    )
+
+    config = (config or TrainConfig(epochs=2)).resolved({"batch_size": 32, "lr": 1e-3, "optimizer": "adamw"})
+    gpt = gpt or GPTConfig()
+    seed_everything(config.seed, config.threads)
+    started = time.perf_counter()
+    if texts is None:
+        ds = load_dataset(dataset, seed=config.split_seed)
+        if ds.spec.modality != "text":
+            raise ConfigError(f"A language model is trained on texts; {dataset!r} holds {ds.spec.modality} data.")
+        texts = {k: list(ds[k].X) for k in ("train", "val", "test")}
+    train_texts = texts["train"][: config.max_train_samples] if config.max_train_samples else texts["train"]
+    eval_texts = {k: texts[k][: config.max_eval_samples] if config.max_eval_samples else texts[k]
+                  for k in ("val", "test")}
+    tokenizer = train_tokenizer(train_texts, gpt.vocab)
+    gpt = GPTConfig(**{**gpt.to_dict(), "vocab": tokenizer.get_vocab_size()})
+    streams = {"train": encode_texts(tokenizer, train_texts),
+               **{k: encode_texts(tokenizer, v) for k, v in eval_texts.items()}}
+    data = {k: blocks(v, gpt.context) for k, v in streams.items()}
+    if len(data["train"][0]) < 1 or len(data["val"][0]) < 1:
+        raise ConfigError("Too little text for one block of the context length; use more texts or a shorter "
+                          "context.")
+    net = GPT(gpt, seed=config.seed)
+    state = fit(net, data["train"], data["val"], config, gpt.vocab, list(callbacks), loss_fn=lm_loss,
+                evaluate_fn=lm_evaluate)
+    test = lm_evaluate(net, *data["test"])
+    metrics = {"test_perplexity": test["perplexity"], "test_loss": test["loss"],
+               "test_next_token_accuracy": test["accuracy"], "test_tokens": test["tokens"],
+               "unigram_perplexity": unigram_perplexity(streams["train"], data["test"][1].reshape(-1).numpy(),
+                                                        gpt.vocab),
+               "train_tokens": int(len(streams["train"])), "parameters": sum(p.numel() for p in net.parameters()),
+               "gpt": gpt.to_dict()}
+    return LMResult(net, tokenizer, gpt, metrics, state.history, time.perf_counter() - started)
