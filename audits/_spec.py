@@ -30,6 +30,7 @@ CAPABILITIES = {
     "gradients": "gradients (a torch network fmaudit can differentiate; imported scikit-learn and ONNX models are "
                  "black boxes)",
     "weights": "weights fmaudit can change (imported scikit-learn and ONNX models keep their own format)",
+    "generates": "a language model that generates text",
     "images": "image inputs (backdoor triggers are searched as pixel patches; tables and texts are not covered yet)",
     "training_rows": "the rows it was trained on (known for models trained here, not for imported or pretrained "
                      "ones)",

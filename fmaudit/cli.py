@@ -20,6 +20,7 @@ COMMANDS = [
     ("datasets", "data", "list built-in and uploaded datasets"),
     ("train", "training", "train a model and register it"),
     ("finetune", "training", "fine-tune MiniLM (PEFT/full/probe) or transfer a CNN"),
+    ("generate", "training", "continue a prompt with a language model (same seed, same text)"),
     ("audit", "audit", "run an audit of a stored model and keep its result"),
     ("calibrate", "derive", "temperature scaling: a new model with the original as parent, better calibrated"),
     ("augment-sweep", "derive", "train a baseline and augmented siblings (same seed) and audit each out of domain"),

@@ -38,6 +38,8 @@ def cmd_show(args) -> int:
         f"{record.id}  {record.name}", f"  model     {record.model} ({record.n_params:,} parameters, "
         f"{record.size_bytes / 1024:.1f} KiB)", f"  dataset   {record.dataset}",
         f"  lineage   {' <- '.join(payload['lineage'])}", f"  created   {record.created_at}",
+        f"  test      perplexity {m['test_perplexity']:.1f} (unigram model {m['unigram_perplexity']:.1f}), "
+        f"{m['test_tokens']:,} tokens" if "test_perplexity" in m else
         f"  test      accuracy {m.get('accuracy', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f}, n={m.get('n')}",
         f"  sha256    {record.sha256} ({'verified' if payload['weights_verified'] else 'MISMATCH'})",
         f"  files     {record.path}",

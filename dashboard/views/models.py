@@ -142,13 +142,19 @@ selected = st.selectbox("Model", ids, format_func=labels.get, key="model_id")
 record = store.get_model(selected)
 m = record.metrics
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Test accuracy", pct(m.get("accuracy")))
-versus = services.vs_baseline(record)
-if versus.startswith("not better"):
-    st.error(f"This model is {versus}: it has learned nothing a constant answer would not give.")
-elif versus:
-    c1.caption(versus)
-c2.metric("Macro-F1", score(m.get("macro_f1")), help="F1 averaged over classes: low when a class is neglected.")
+if "test_perplexity" in m:  # a language model: how well it predicts held-out text, against a unigram model
+    c1.metric("Test perplexity", f"{m['test_perplexity']:.1f}",
+              help="exp of the mean next-token loss on the test texts: lower is better.")
+    c2.metric("Unigram perplexity", f"{m['unigram_perplexity']:.1f}",
+              help="A model of token frequencies alone (same tokenizer): what a language model must beat.")
+else:
+    c1.metric("Test accuracy", pct(m.get("accuracy")))
+    versus = services.vs_baseline(record)
+    if versus.startswith("not better"):
+        st.error(f"This model is {versus}: it has learned nothing a constant answer would not give.")
+    elif versus:
+        c1.caption(versus)
+    c2.metric("Macro-F1", score(m.get("macro_f1")), help="F1 averaged over classes: low when a class is neglected.")
 c3.metric("Parameters", f"{record.n_params:,}")
 c4.metric("Weights", f"{record.size_bytes / 1024:.1f} KiB")
 
@@ -166,31 +172,32 @@ with st.expander("Which audits apply to this model"):
     st.dataframe(pd.DataFrame([{"audit": a["title"], "applies": a["applicable"], "why not": a["reason"] or ""}
                                for a in services.applicable_for(record)]), hide_index=True, width="stretch")
 
-st.subheader("Performance audit")
-st.caption("Accuracy and macro-F1 with 95% intervals, balanced accuracy, recall per class with intervals, and the "
-           "majority-class baseline; reports and the EU profile's accuracy checks read it.")
-if st.button("Run performance audit", icon=":material/speed:", key="perf_go"):
-    st.session_state["perf_job"] = runner.submit("audits.jobs:performance", {"model": record.id},
-                                                 title=f"Performance audit of {record.id}").id
-if st.session_state.get("perf_job"):
-    follow_job(runner, st.session_state["perf_job"], "perf")
-perf = store.latest_audits(record.id).get("performance")
-if perf:
-    pm = perf["result"]["metrics"]
-    st.caption(f"Audit `{perf['id']}`, run {perf['created_at']}.")
-    p1, p2, p3, p4 = st.columns(4)
-    p1.metric("Accuracy", pct(pm["accuracy"]), help=f"95% interval {pct(pm['accuracy_ci_low'])} to "
-                                                     f"{pct(pm['accuracy_ci_high'])}")
-    p2.metric("Balanced accuracy", pct(pm.get("balanced_accuracy")),
-              help="Mean recall over classes: what accuracy would be if every class were equally common.")
-    p3.metric("Macro-F1", score(pm["macro_f1"]))
-    p4.metric("Majority baseline", pct(pm.get("majority_baseline_accuracy")),
-              help=f"Always answering {pm.get('majority_class')!r}.")
-    for w in perf["result"]["warnings"]:
-        st.warning(w)
-    rows = perf["result"]["tables"]["per_class"]
-    if rows and "recall_ci_low" in rows[0]:
-        st.plotly_chart(figures.per_class_recall(rows), width="stretch")
+if services.applies(record, "performance"):
+    st.subheader("Performance audit")
+    st.caption("Accuracy and macro-F1 with 95% intervals, balanced accuracy, recall per class with intervals, and the "
+               "majority-class baseline; reports and the EU profile's accuracy checks read it.")
+    if st.button("Run performance audit", icon=":material/speed:", key="perf_go"):
+        st.session_state["perf_job"] = runner.submit("audits.jobs:performance", {"model": record.id},
+                                                     title=f"Performance audit of {record.id}").id
+    if st.session_state.get("perf_job"):
+        follow_job(runner, st.session_state["perf_job"], "perf")
+    perf = store.latest_audits(record.id).get("performance")
+    if perf:
+        pm = perf["result"]["metrics"]
+        st.caption(f"Audit `{perf['id']}`, run {perf['created_at']}.")
+        p1, p2, p3, p4 = st.columns(4)
+        p1.metric("Accuracy", pct(pm["accuracy"]), help=f"95% interval {pct(pm['accuracy_ci_low'])} to "
+                                                         f"{pct(pm['accuracy_ci_high'])}")
+        p2.metric("Balanced accuracy", pct(pm.get("balanced_accuracy")),
+                  help="Mean recall over classes: what accuracy would be if every class were equally common.")
+        p3.metric("Macro-F1", score(pm["macro_f1"]))
+        p4.metric("Majority baseline", pct(pm.get("majority_baseline_accuracy")),
+                  help=f"Always answering {pm.get('majority_class')!r}.")
+        for w in perf["result"]["warnings"]:
+            st.warning(w)
+        rows = perf["result"]["tables"]["per_class"]
+        if rows and "recall_ci_low" in rows[0]:
+            st.plotly_chart(figures.per_class_recall(rows), width="stretch")
 
 st.subheader("Lineage")
 st.caption("Where this model came from and what was derived from it (fine-tuned, hardened, private, compressed or "

@@ -166,3 +166,64 @@ def generate(net: GPT, tokenizer, prompt: str, max_new_tokens: int = 40, tempera
         logprobs.append(float(logp[nxt]))
     return {"prompt": prompt, "text": tokenizer.decode(new), "ids": new, "tokens": [tokenizer.decode([t]) for t in new],
             "logprobs": logprobs, "seed": seed, "temperature": temperature, "top_k": top_k}
+
+
+class LanguageModel:
+    """A stored GPT: the network, its tokenizer and its metadata (``kind`` ``gpt``). Saved as safetensors (the tied
+    output layer stored once), ``tokenizer.json`` and JSON; loading never unpickles."""
+
+    model = "gpt"
+    needs_groups = False
+
+    def __init__(self, net: GPT, tokenizer, meta: dict):
+        self.net, self.tokenizer, self.meta = net, tokenizer, meta
+
+    @property
+    def modality(self) -> str:
+        return "text"
+
+    @property
+    def classes(self) -> list[str]:
+        return []
+
+    @property
+    def offers(self) -> frozenset:
+        from ._zoo import offers_of
+
+        return offers_of(self.meta)
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.net.parameters())
+
+    def save(self, folder) -> None:
+        import json
+        from pathlib import Path
+
+        from safetensors.torch import save_file
+
+        folder = Path(folder)
+        state = {k: v.contiguous() for k, v in self.net.state_dict().items() if k != "head.weight"}
+        save_file(state, str(folder / "model.safetensors"))
+        self.tokenizer.save(str(folder / "tokenizer.json"))
+        (folder / "config.json").write_text(json.dumps({"architecture": "gpt", "gpt": self.net.config.to_dict()},
+                                                       indent=2))
+        (folder / "fmaudit.json").write_text(json.dumps(self.meta, indent=2))
+
+    @classmethod
+    def load(cls, folder, meta: dict) -> LanguageModel:
+        import json
+        from pathlib import Path
+
+        from safetensors.torch import load_file
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        config = GPTConfig(**json.loads((folder / "config.json").read_text())["gpt"])
+        net = GPT(config)
+        state = load_file(str(folder / "model.safetensors"))
+        state["head.weight"] = state["tokens.weight"]
+        net.load_state_dict(state)
+        return cls(net.eval(), Tokenizer.from_file(str(folder / "tokenizer.json")), meta)
+
+    def generate(self, prompt: str, **options) -> dict:
+        return generate(self.net, self.tokenizer, prompt, **options)

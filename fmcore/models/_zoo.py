@@ -108,6 +108,8 @@ def offers_of(meta: dict) -> frozenset:
     with ``labels`` and ``scores``; fmaudit's torch networks also offer ``gradients`` and ``weights``; a model that
     thresholds per group and models run by their own runtime (skops, ONNX) offer neither; models of images offer
     ``images``."""
+    if meta.get("kind") == "gpt":  # a language model: it generates text; no classes to predict
+        return frozenset({"generates"})
     if meta.get("kind") == "predictions":  # a file: its own rows only, scores where it has them
         return frozenset({"labels", "scores"} if "threshold" in meta else {"labels"})
     base = {"predicts", "labels", "scores"}
@@ -248,6 +250,10 @@ class Classifier:
             from ._predictions import PredictionsClassifier
 
             return PredictionsClassifier.load(folder, meta)
+        if meta.get("kind") == "gpt":
+            from ._gpt import LanguageModel
+
+            return LanguageModel.load(folder, meta)
         if meta.get("kind") == "group_threshold":
             from ._fair import GroupThresholdClassifier
 

@@ -43,6 +43,28 @@ probs = model(**batch).logits.softmax(-1)   # classes: {classes}
 ```
 """
 
+GPT_README = """# {name} (a small GPT, exported by fmaudit)
+
+Trained on the texts of `{dataset}`; model id `{id}`; weights sha256 `{sha256}`. `model.safetensors` (the output
+layer is tied to the token embedding and stored once), `config.json` (sizes), `tokenizer.json` (a byte-level BPE
+for the `tokenizers` package), `gpt.py` (the network, torch only), `fmaudit.json`, `metrics.json` and `record.json`
+(lineage, training config, data provenance).
+
+```python
+import json, sys
+sys.path.insert(0, "{folder}")
+import gpt
+from safetensors.torch import load_file
+from tokenizers import Tokenizer
+model = gpt.GPT(gpt.GPTConfig(**json.load(open("{folder}/config.json"))["gpt"]))
+state = load_file("{folder}/model.safetensors")
+state["head.weight"] = state["tokens.weight"]
+model.load_state_dict(state)
+tokenizer = Tokenizer.from_file("{folder}/tokenizer.json")
+print(gpt.generate(model.eval(), tokenizer, "@united", seed=0)["text"])   # same seed, same text
+```
+"""
+
 TEXT_README = """# {name} ({model}, exported by fmaudit)
 
 Trained on `{dataset}`; model id `{id}`; weights sha256 `{sha256}`. A standard Hugging Face
@@ -126,6 +148,11 @@ def export_model(store, record, dest: Path, onnx: bool = False) -> Path:
         base = (src / meta["peft"]["base_rel"]).resolve()
         shutil.copytree(base, tmp / "base")  # the registered pretrained base the adapter was trained on
         readme = ADAPTER_README.format(max_length=meta.get("max_length", 64), method=meta["peft"]["method"], **fields)
+    elif meta.get("kind") == "gpt":
+        from ..models import _gpt
+
+        shutil.copyfile(_gpt.__file__, tmp / "gpt.py")
+        readme = GPT_README.format(**fields)
     elif meta["modality"] == "text":
         readme = TEXT_README.format(max_length=meta.get("max_length", 64), **fields)
     elif meta.get("kind") in ("sklearn", "onnx", "predictions") or (src / "model.onnx").exists():

@@ -23,13 +23,20 @@ class LMResult:
     metrics: dict
     history: list = field(default_factory=list)
     seconds: float = 0.0
+    model_id: str | None = None
+
+    def summary(self) -> dict:
+        return {"model_id": self.model_id, **{k: v for k, v in self.metrics.items() if k != "gpt"},
+                "gpt": self.metrics["gpt"], "epochs_run": len(self.history), "history": self.history,
+                "seconds": round(self.seconds, 2)}
 
 
 def train_language_model(dataset: str = "tweets", config: TrainConfig | None = None, gpt=None,
-                         callbacks: list[Callback] = (), texts=None) -> LMResult:
+                         callbacks: list[Callback] = (), texts=None, store=None, name: str | None = None) -> LMResult:
     """Train a GPT (``gpt``: a ``GPTConfig``; the vocabulary size is the tokenizer's) on ``dataset``'s texts, or on
     ``texts`` (``{"train": [...], "val": [...], "test": [...]}``) when given. ``config``: epochs, batch size,
-    learning rate, seed, ``max_train_samples`` (texts)."""
+    learning rate, seed, ``max_train_samples`` (texts). With ``store`` (and a dataset, not ``texts``), the model is
+    registered with its lineage and history."""
     from ..config import seed_everything
     from ..data import load_dataset
     from ..models._gpt import (
@@ -47,8 +54,9 @@ def train_language_model(dataset: str = "tweets", config: TrainConfig | None = N
     gpt = gpt or GPTConfig()
     seed_everything(config.seed, config.threads)
     started = time.perf_counter()
+    ds = None
     if texts is None:
-        ds = load_dataset(dataset, seed=config.split_seed)
+        ds = load_dataset(dataset, seed=config.split_seed, store=store)
         if ds.spec.modality != "text":
             raise ConfigError(f"A language model is trained on texts; {dataset!r} holds {ds.spec.modality} data.")
         texts = {k: list(ds[k].X) for k in ("train", "val", "test")}
@@ -73,4 +81,25 @@ def train_language_model(dataset: str = "tweets", config: TrainConfig | None = N
                                                         gpt.vocab),
                "train_tokens": int(len(streams["train"])), "parameters": sum(p.numel() for p in net.parameters()),
                "gpt": gpt.to_dict()}
-    return LMResult(net, tokenizer, gpt, metrics, state.history, time.perf_counter() - started)
+    result = LMResult(net, tokenizer, gpt, metrics, state.history, time.perf_counter() - started)
+    if store is not None and ds is not None:
+        result.model_id = _register(store, ds, dataset, result, config, name)
+    return result
+
+
+def _register(store, ds, dataset: str, result: LMResult, config: TrainConfig, name: str | None) -> str:
+    from ..data import split_fingerprint
+    from ..lineage import Derivation
+    from ..models._gpt import LanguageModel
+
+    meta = {"kind": "gpt", "model": "gpt", "modality": "text", "classes": [], "gpt": result.gpt.to_dict(),
+            "training": {"train_texts": config.max_train_samples or len(ds["train"]), "split": "train",
+                         **config.to_dict()}}
+    derivation = {"how": "trained (language model)", "kind": Derivation.TRAINED.value, "dataset": dataset,
+                  "dataset_sha256": ds.provenance.sha256, "seed": config.seed, "split_seed": config.split_seed,
+                  "test_sha256": split_fingerprint(ds["test"])}
+    record = store.register_model(LanguageModel(result.net, result.tokenizer, meta), dataset=dataset, name=name,
+                                  metrics=result.metrics, derivation=derivation,
+                                  config={"model": "gpt", "train": config.to_dict(), "gpt": result.gpt.to_dict()},
+                                  extra_json={"history.json": result.history})
+    return record.id

@@ -714,3 +714,27 @@ def test_safety_page_finds_a_planted_backdoor_retrains_without_it_and_certifies(
     assert rows[0]["n"] == 10
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
     assert any(t.startswith("Randomized smoothing") for t in titles)
+
+
+def test_every_page_with_a_language_model_in_the_store(home):
+    """A small GPT among the models: every page renders; the Models page shows its perplexity and curves instead of a
+    confusion matrix; audit pages do not offer it (none of their audits applies to a text generator)."""
+    from fmcore.models import GPTConfig
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_language_model, train_model
+
+    st = Store(home)
+    lm = train_language_model("tweets", TrainConfig(epochs=1, max_train_samples=300, max_eval_samples=100),
+                              GPTConfig(vocab=300, layers=1, width=32, heads=2, context=32), store=st).model_id
+    cnn = train_model("digits", "seed_cnn", TrainConfig(epochs=1), store=st).model_id
+    for page in ("home", "models", "robustness", "safety", "fairness", "ood", "explain", "privacy", "compression",
+                 "compare", "report", "data", "jobs", "train"):
+        at = _run(f"views/{page}.py")
+        if page == "models":
+            at.selectbox(key="model_id").set_value(lm).run()
+            assert not at.exception, [e.value for e in at.exception]
+            assert any(x.label == "Test perplexity" for x in at.metric)
+        if page == "robustness":
+            offered = " ".join(at.multiselect(key="rob_models").options)
+            assert cnn in offered
+            assert lm not in offered

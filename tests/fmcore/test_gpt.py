@@ -71,3 +71,52 @@ def test_generation_repeats_with_its_seed_and_reports_log_probabilities(small_lm
             ids.append(t)
     greedy = [generate(net, tok, "@united", temperature=0, max_new_tokens=5, seed=s)["text"] for s in (1, 99)]
     assert greedy[0] == greedy[1]  # no sampling: the seed does not matter
+
+
+def test_train_generate_and_export_from_the_command_line(tmp_path):
+    """`fmaudit train --model gpt --json` prints model_id and test_perplexity; `fmaudit generate` gives the same text
+    for the same seed; the exported folder loads with plain torch (its gpt.py) and generates that same text."""
+    import importlib.util
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FMAUDIT_HOME": str(tmp_path / "home"), "FMAUDIT_THREADS": "1"}
+
+    def cli(*args):
+        proc = subprocess.run([sys.executable, "-m", "fmaudit", *args], capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    out = cli("train", "--dataset", "tweets", "--model", "gpt", "--epochs", "1", "--max-train", "300", "--max-eval",
+              "100", "--vocab", "300", "--layers", "1", "--width", "32", "--heads", "2", "--context", "32", "--quiet",
+              "--json")
+    mid = out["model_id"]
+    assert out["test_perplexity"] > 1
+    assert out["gpt"]["layers"] == 1
+    first = cli("generate", "--model", mid, "--prompt", "@united", "--seed", "7", "--json")
+    assert first["text"] == cli("generate", "--model", mid, "--prompt", "@united", "--seed", "7", "--json")["text"]
+    assert first["generations"][0]["logprob"] == pytest.approx(sum(first["generations"][0]["logprobs"]))
+    shown = cli("show", mid, "--json")
+    assert shown["offers"] == ["generates", "training_rows"]  # the texts it learned from are known
+    assert not any(a["applicable"] for a in shown["applicable_audits"])
+    subprocess.run([sys.executable, "-m", "fmaudit", "export", mid, str(tmp_path / "out")], check=True, env=env,
+                   capture_output=True)
+    spec = importlib.util.spec_from_file_location("exported_gpt", tmp_path / "out" / "gpt.py")
+    gpt = importlib.util.module_from_spec(spec)
+    sys.modules["exported_gpt"] = gpt  # as `import gpt` would (the README's way)
+    spec.loader.exec_module(gpt)
+    from safetensors.torch import load_file
+    from tokenizers import Tokenizer
+
+    model = gpt.GPT(gpt.GPTConfig(**json.loads((tmp_path / "out" / "config.json").read_text())["gpt"]))
+    state = load_file(str(tmp_path / "out" / "model.safetensors"))
+    state["head.weight"] = state["tokens.weight"]
+    model.load_state_dict(state)
+    tok = Tokenizer.from_file(str(tmp_path / "out" / "tokenizer.json"))
+    assert gpt.generate(model.eval(), tok, "@united", seed=7)["text"] == first["text"]
+    refused = subprocess.run([sys.executable, "-m", "fmaudit", "audit", "performance", "--model", mid],
+                             capture_output=True, text=True, env=env)
+    assert refused.returncode == 2
+    assert "does not apply" in refused.stderr
