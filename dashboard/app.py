@@ -37,6 +37,7 @@ navigation = st.navigation({
         st.Page(VIEWS / "data.py", title="Data", icon=":material/table_chart:"),
         st.Page(VIEWS / "train.py", title="Train", icon=":material/model_training:"),
         st.Page(VIEWS / "finetune.py", title="Fine-tune", icon=":material/tune:"),
+        st.Page(VIEWS / "generate.py", title="Generate", icon=":material/auto_awesome:"),
     ],
     "Audit": [
         st.Page(VIEWS / "robustness.py", title="Robustness", icon=":material/shield:"),

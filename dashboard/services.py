@@ -206,6 +206,24 @@ def applies(record, audit: str) -> bool:
     return why_not(record, audit) is None
 
 
+def generates(record) -> bool:
+    """True for a language model (it offers ``generates``), read from its metadata."""
+    from audits import model_offers
+
+    return "generates" in model_offers(get_store(), record)
+
+
+def language_model(model_id: str):
+    """The stored language model, loaded once per server process (its weights' hash is part of the key)."""
+    record = get_store().get_model(model_id)
+    return _language_model_at(str(get_store().root), model_id, record.sha256)
+
+
+@st.cache_resource(max_entries=4)
+def _language_model_at(root: str, model_id: str, sha256: str):
+    return _store_at(root).load_classifier(model_id)
+
+
 def applicable_for(record) -> list[dict]:
     """Every audit with whether it applies to the stored model ``record`` and why not."""
     from audits import applicable_audits, model_offers

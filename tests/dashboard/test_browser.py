@@ -28,7 +28,8 @@ CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
-PAGES = [("", "fmaudit"), ("data", "Data"), ("train", "Train"), ("finetune", "Fine-tune"), ("robustness", "Robustness"),
+PAGES = [("", "fmaudit"), ("data", "Data"), ("train", "Train"), ("finetune", "Fine-tune"), ("generate", "Generate"),
+         ("robustness", "Robustness"),
          ("safety", "Safety"),
          ("fairness", "Fairness"), ("ood", "Out-of-domain"), ("explain", "Explain"), ("privacy", "Privacy"),
          ("compression", "Compression"),

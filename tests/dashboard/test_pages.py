@@ -728,8 +728,22 @@ def test_every_page_with_a_language_model_in_the_store(home):
                               GPTConfig(vocab=300, layers=1, width=32, heads=2, context=32), store=st).model_id
     cnn = train_model("digits", "seed_cnn", TrainConfig(epochs=1), store=st).model_id
     for page in ("home", "models", "robustness", "safety", "fairness", "ood", "explain", "privacy", "compression",
-                 "compare", "report", "data", "jobs", "train"):
+                 "compare", "report", "data", "jobs", "train", "generate"):
         at = _run(f"views/{page}.py")
+        if page == "generate":
+            options = at.selectbox(key="gen_model").options
+            assert len(options) == 1  # the language model only
+            assert lm in options[0]
+            at.number_input(key="gen_samples").set_value(2)
+            next(b for b in at.button if b.label == "Generate").click().run()
+            assert not at.exception, [e.value for e in at.exception]
+            from fmcore.models import generate
+
+            lm_model = st.load_classifier(lm)
+            expected = [generate(lm_model.net, lm_model.tokenizer, "@united my flight", max_new_tokens=40, seed=s)
+                        for s in (0, 1)]
+            shown = [t.value for t in at.text]
+            assert shown == ["@united my flight" + e["text"] for e in expected]
         if page == "models":
             at.selectbox(key="model_id").set_value(lm).run()
             assert not at.exception, [e.value for e in at.exception]
