@@ -32,6 +32,9 @@ def audit_summary(result) -> dict:
     if result.audit == "certified":
         out["rows"] = result.tables["radii"]
         out["checks"] = result.tables["checks"]
+    if result.audit == "memorization":
+        out["canaries"] = result.tables["canaries"]
+        out["mia"] = result.tables["mia"]
     if result.audit == "shift":
         out["drifted"] = [r["feature"] for r in result.tables["features"] if r["drifted"]]
         out["features"] = result.tables["features"]

@@ -7,7 +7,8 @@ from . import _common as c
 
 def add_audit(p) -> None:
     p.add_argument("audit", choices=["robustness", "fairness", "performance", "privacy", "compression", "corruption",
-                                     "shift", "calibration", "explain", "certified", "backdoor"])
+                                     "shift", "calibration", "explain", "certified", "backdoor",
+                                     "memorization"])
     p.add_argument("--model", required=True, help="model id (see `fmaudit models`)")
     p.add_argument("--attack", default="pgd", help="fgsm, pgd, pgd_l2, cw, deepfool, hopskipjump, square")
     p.add_argument("--eps", default="0.05,0.1,0.2,0.3", help="comma-separated perturbation sizes")
@@ -85,6 +86,8 @@ def cmd_audit(args) -> int:
         overrides.update(to=args.to)
     elif args.audit == "backdoor":
         overrides.update({k: v for k, v in (("images", args.samples), ("steps", args.steps)) if v})
+    elif args.audit == "memorization" and args.samples:
+        overrides["texts"] = args.samples
     elif args.audit == "certified":
         overrides.update(sigma=args.sigma)
         if args.radii:

@@ -25,6 +25,9 @@ def add_train(p) -> None:
     gpt.add_argument("--width", type=int, default=128)
     gpt.add_argument("--context", type=int, default=64, help="tokens the model sees at once")
     gpt.add_argument("--vocab", type=int, default=1024, help="byte-level BPE vocabulary trained on the texts")
+    gpt.add_argument("--canaries", default=None, metavar="REPS,...",
+                     help="plant one random 5-digit secret per count, repeated that many times (e.g. 1,4,16,64), for "
+                          "the memorisation audit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -50,7 +53,9 @@ def _train_gpt(args, config, callbacks, bars) -> int:
     from fmcore.train import train_language_model
 
     gpt = GPTConfig(vocab=args.vocab, context=args.context, layers=args.layers, heads=args.heads, width=args.width)
-    result = train_language_model(args.dataset, config, gpt, callbacks=callbacks, store=store(args), name=args.name)
+    canaries = [int(v) for v in args.canaries.split(",") if v.strip()] if args.canaries else None
+    result = train_language_model(args.dataset, config, gpt, callbacks=callbacks, store=store(args), name=args.name,
+                                  canaries=canaries)
     close_bars(bars)
     s = result.summary()
     emit(args, s, f"Model {s['model_id']}: test perplexity {s['test_perplexity']:.1f} (a unigram model of the same "

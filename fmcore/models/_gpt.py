@@ -227,3 +227,67 @@ class LanguageModel:
 
     def generate(self, prompt: str, **options) -> dict:
         return generate(self.net, self.tokenizer, prompt, **options)
+
+
+CANARY_FORMAT = "my secret code is {}"
+
+
+def plan_canaries(repetitions, digits: int = 5, seed: int = 0) -> list[dict]:
+    """Canaries (Carlini et al., 2019): one random secret of ``digits`` digits per entry of ``repetitions``, in a fixed
+    format, each to be put into the training texts that many times."""
+    rng = np.random.default_rng(seed + 104729)
+    out = []
+    for reps in repetitions:
+        secret = "".join(str(d) for d in rng.integers(0, 10, digits))
+        out.append({"prefix": CANARY_FORMAT.format("").rstrip(), "secret": secret, "digits": digits,
+                    "repetitions": int(reps), "text": CANARY_FORMAT.format(secret)})
+    return out
+
+
+def insert_canaries(texts: list, canaries: list[dict], seed: int = 0) -> list:
+    """``texts`` with each canary's text inserted ``repetitions`` times at seeded random places."""
+    out = list(texts)
+    rng = np.random.default_rng(seed + 7)
+    for c in canaries:
+        for _ in range(c["repetitions"]):
+            out.insert(int(rng.integers(0, len(out) + 1)), c["text"])
+    return out
+
+
+@torch.no_grad()
+def continuation_logprobs(net: GPT, tokenizer, prefix: str, continuations: list[str], batch: int = 2048) -> np.ndarray:
+    """The log-probability (nats) the model gives each of ``continuations`` right after ``prefix`` (a text start):
+    the sum over the continuation's tokens, the whole text tokenized as the model saw it in training."""
+    net.eval()
+    end = tokenizer.token_to_id(END)
+    head = [end] + tokenizer.encode(prefix).ids
+    full = [e.ids for e in tokenizer.encode_batch([f"{prefix} {c}" for c in continuations])]
+    start = len(head) - 1  # the continuation's tokens begin where the prefix's end, when tokenized together
+    for f in full:
+        if f[: start] != head[1:]:
+            raise ValueError("The prefix tokenizes differently when followed by a continuation; end it at a word.")
+    if max(len(f) for f in full) > net.config.context:
+        raise ValueError(f"A prefix and continuation longer than the model's context ({net.config.context} tokens).")
+    out = np.zeros(len(full))
+    for i in range(0, len(full), batch):
+        chunk = [[end] + f for f in full[i:i + batch]]
+        ids = torch.full((len(chunk), max(len(s) for s in chunk)), end, dtype=torch.long)  # padded at the end
+        for j, s in enumerate(chunk):
+            ids[j, : len(s)] = torch.as_tensor(s)
+        logp = torch.log_softmax(net(ids[:, :-1]).double(), -1)
+        picked = logp.gather(-1, ids[:, 1:, None])[..., 0]  # position t predicts token t + 1
+        for j, s in enumerate(chunk):  # the continuation's tokens sit at positions len(head) .. len(s) - 1
+            out[i + j] = float(picked[j, len(head) - 1: len(s) - 1].sum())
+    return out
+
+
+def exposure(net: GPT, tokenizer, canary: dict, batch: int = 2048) -> dict:
+    """The canary's exposure: log2 of the number of possible secrets minus log2 of the secret's rank among all of them
+    by the model's log-probability (every secret of its digits scored: exact, not estimated)."""
+    space = 10 ** canary["digits"]
+    candidates = [str(v).zfill(canary["digits"]) for v in range(space)]
+    scores = continuation_logprobs(net, tokenizer, canary["prefix"], candidates, batch)
+    mine = scores[int(canary["secret"])]
+    rank = int((scores > mine).sum()) + 1
+    return {"repetitions": canary["repetitions"], "secret": canary["secret"], "rank": rank, "space": space,
+            "exposure": float(np.log2(space) - np.log2(rank)), "logprob": float(mine)}

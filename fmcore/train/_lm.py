@@ -24,6 +24,7 @@ class LMResult:
     history: list = field(default_factory=list)
     seconds: float = 0.0
     model_id: str | None = None
+    canaries: list = field(default_factory=list)
 
     def summary(self) -> dict:
         return {"model_id": self.model_id, **{k: v for k, v in self.metrics.items() if k != "gpt"},
@@ -32,11 +33,14 @@ class LMResult:
 
 
 def train_language_model(dataset: str = "tweets", config: TrainConfig | None = None, gpt=None,
-                         callbacks: list[Callback] = (), texts=None, store=None, name: str | None = None) -> LMResult:
+                         callbacks: list[Callback] = (), texts=None, store=None, name: str | None = None,
+                         canaries=None, canary_digits: int = 5) -> LMResult:
     """Train a GPT (``gpt``: a ``GPTConfig``; the vocabulary size is the tokenizer's) on ``dataset``'s texts, or on
     ``texts`` (``{"train": [...], "val": [...], "test": [...]}``) when given. ``config``: epochs, batch size,
     learning rate, seed, ``max_train_samples`` (texts). With ``store`` (and a dataset, not ``texts``), the model is
-    registered with its lineage and history."""
+    registered with its lineage and history. ``canaries``: repetition counts, one random secret of
+    ``canary_digits`` digits each put into the training texts that many times (recorded, for the memorisation
+    audit)."""
     from ..config import seed_everything
     from ..data import load_dataset
     from ..models._gpt import (
@@ -44,8 +48,10 @@ def train_language_model(dataset: str = "tweets", config: TrainConfig | None = N
         GPTConfig,
         blocks,
         encode_texts,
+        insert_canaries,
         lm_evaluate,
         lm_loss,
+        plan_canaries,
         train_tokenizer,
         unigram_perplexity,
     )
@@ -63,6 +69,8 @@ def train_language_model(dataset: str = "tweets", config: TrainConfig | None = N
     train_texts = texts["train"][: config.max_train_samples] if config.max_train_samples else texts["train"]
     eval_texts = {k: texts[k][: config.max_eval_samples] if config.max_eval_samples else texts[k]
                   for k in ("val", "test")}
+    planted = plan_canaries(canaries, canary_digits, config.seed) if canaries else []
+    train_texts = insert_canaries(train_texts, planted, config.seed) if planted else train_texts
     tokenizer = train_tokenizer(train_texts, gpt.vocab)
     gpt = GPTConfig(**{**gpt.to_dict(), "vocab": tokenizer.get_vocab_size()})
     streams = {"train": encode_texts(tokenizer, train_texts),
@@ -81,7 +89,7 @@ def train_language_model(dataset: str = "tweets", config: TrainConfig | None = N
                                                         gpt.vocab),
                "train_tokens": int(len(streams["train"])), "parameters": sum(p.numel() for p in net.parameters()),
                "gpt": gpt.to_dict()}
-    result = LMResult(net, tokenizer, gpt, metrics, state.history, time.perf_counter() - started)
+    result = LMResult(net, tokenizer, gpt, metrics, state.history, time.perf_counter() - started, canaries=planted)
     if store is not None and ds is not None:
         result.model_id = _register(store, ds, dataset, result, config, name)
     return result
@@ -94,10 +102,13 @@ def _register(store, ds, dataset: str, result: LMResult, config: TrainConfig, na
 
     meta = {"kind": "gpt", "model": "gpt", "modality": "text", "classes": [], "gpt": result.gpt.to_dict(),
             "training": {"train_texts": config.max_train_samples or len(ds["train"]), "split": "train",
-                         **config.to_dict()}}
+                         **config.to_dict()}, "canaries": result.canaries}
     derivation = {"how": "trained (language model)", "kind": Derivation.TRAINED.value, "dataset": dataset,
                   "dataset_sha256": ds.provenance.sha256, "seed": config.seed, "split_seed": config.split_seed,
                   "test_sha256": split_fingerprint(ds["test"])}
+    if result.canaries:
+        derivation.update(canaries=result.canaries, how=f"trained (language model, {len(result.canaries)} canaries "
+                                                        f"repeated {[c['repetitions'] for c in result.canaries]})")
     record = store.register_model(LanguageModel(result.net, result.tokenizer, meta), dataset=dataset, name=name,
                                   metrics=result.metrics, derivation=derivation,
                                   config={"model": "gpt", "train": config.to_dict(), "gpt": result.gpt.to_dict()},

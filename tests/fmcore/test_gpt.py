@@ -120,3 +120,42 @@ def test_train_generate_and_export_from_the_command_line(tmp_path):
                              capture_output=True, text=True, env=env)
     assert refused.returncode == 2
     assert "does not apply" in refused.stderr
+
+
+def test_canary_exposure_grows_with_repetitions_and_equals_a_direct_ranking(trained_gpt):
+    """The memorisation audit: the canary seen 64 times is far more exposed than the one seen once; exposure equals a
+    ranking of every possible secret scored text by text; extraction and membership numbers are in [0, 1]; the CLI
+    prints canaries rows of {repetitions, exposure} and extraction_rate."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from fmcore.models._gpt import END
+
+    st, rec = trained_gpt
+    env = {**os.environ, "FMAUDIT_HOME": str(st.root), "FMAUDIT_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "fmaudit", "audit", "memorization", "--model", rec.id, "--samples",
+                           "40", "--json"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    rows = {r["repetitions"]: r for r in out["canaries"]}
+    assert rows[64]["exposure"] > rows[1]["exposure"] + 2, rows  # measured 4.9 vs 2.2 bits (at most 9.97)
+    assert 0 <= out["extraction_rate"] <= 1
+    assert 0 <= out["mia_auc_loss"] <= 1
+    # the rank by hand: each possible secret's text scored on its own, token by token
+    lm = st.load_classifier(rec.id)
+    canary = next(c for c in lm.meta["canaries"] if c["repetitions"] == 64)
+    end = lm.tokenizer.token_to_id(END)
+    head = len(lm.tokenizer.encode(canary["prefix"]).ids)
+
+    def score(secret):
+        ids = [end] + lm.tokenizer.encode(f"{canary['prefix']} {secret}").ids
+        with torch.no_grad():
+            logp = torch.log_softmax(lm.net(torch.as_tensor([ids[:-1]])).double(), -1)[0]
+        return float(sum(logp[t, ids[t + 1]] for t in range(head, len(ids) - 1)))
+
+    scores = np.array([score(str(v).zfill(3)) for v in range(1000)])
+    rank = int((scores > scores[int(canary["secret"])]).sum()) + 1
+    assert rows[64]["rank"] == rank
+    assert rows[64]["exposure"] == pytest.approx(math.log2(1000) - math.log2(rank))

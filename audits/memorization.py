@@ -1,0 +1,152 @@
+"""The memorisation audit of a language model trained here.
+
+- **Canaries** (Carlini et al., 2019, "The Secret Sharer"): random secrets planted in the training texts at chosen
+  repetition counts (``fmaudit train --model gpt --canaries 1,4,16,64``). Exposure = log2(number of possible
+  secrets) - log2(rank of the true secret among all of them by the model's log-probability): every possible secret
+  is scored, so the rank is exact. Whether greedy decoding from the canary's prefix returns the secret is reported
+  too.
+- **Extraction** (Carlini et al., 2021): training texts cut after ``prefix`` tokens; the share whose next ``suffix``
+  tokens greedy decoding reproduces exactly, beside the same share on held-out test texts (what the language itself
+  makes predictable).
+- **Membership inference on sequences**: the mean token loss of each text (members: training texts; others: test
+  texts), and the same loss minus that of a unigram model of the training tokens (a reference that removes how
+  predictable a text is by its words alone); AUC with a bootstrap interval for each.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from fmcore.errors import FmauditError
+
+from ._result import AuditResult
+from ._spec import register_audit
+
+
+def _greedy(net, ids: list[int], n: int) -> list[int]:
+    out = list(ids)
+    with torch.no_grad():
+        for _ in range(n):
+            out.append(int(net(torch.as_tensor([out[-net.config.context:]]))[0, -1].argmax()))
+    return out[len(ids):]
+
+
+def _text_losses(net, tokenizer, texts, unigram_logp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's mean next-token loss under the model and under the unigram model (nats per token)."""
+    from fmcore.models._gpt import END
+
+    end = tokenizer.token_to_id(END)
+    model, uni = [], []
+    with torch.no_grad():
+        for enc in tokenizer.encode_batch([str(t) for t in texts]):
+            ids = torch.as_tensor(([end] + enc.ids + [end])[: net.config.context + 1])
+            logp = torch.log_softmax(net(ids[None, :-1]).double(), -1)[0]
+            target = ids[1:]
+            model.append(float(-logp.gather(-1, target[:, None]).mean()))
+            uni.append(float(-unigram_logp[target.numpy()].mean()))
+    return np.asarray(model), np.asarray(uni)
+
+
+def _auc(members: np.ndarray, others: np.ndarray, seed: int, n_boot: int = 200) -> tuple[float, float, float]:
+    """AUC of "lower score means member", with a percentile bootstrap interval."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.r_[np.ones(len(members)), np.zeros(len(others))]
+    s = -np.r_[members, others]
+    auc = float(roc_auc_score(y, s))
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):
+        i = rng.integers(0, len(members), len(members))
+        j = rng.integers(0, len(others), len(others))
+        boots.append(roc_auc_score(y, -np.r_[members[i], others[j]]))
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return auc, float(lo), float(hi)
+
+
+@register_audit("memorization", "Memorisation (language models)",
+                "Canary exposure against repetitions (every possible secret ranked), extraction of training texts "
+                "from their prefixes beside held-out texts, and membership inference on sequences (loss and "
+                "unigram-referenced loss).",
+                {"texts": 200, "prefix": 8, "suffix": 8, "seed": 0, "n_boot": 200},
+                requires=("generates", "training_rows"))
+def memorization(model, dataset, params: dict, progress=None) -> AuditResult:
+    """The memorisation audit: ``canaries`` rows ``{repetitions, exposure, ...}``, ``extraction_rate``, MIA AUCs."""
+    from fmcore.models._gpt import END, encode_texts, exposure
+
+    started = time.perf_counter()
+    seed, n = int(params["seed"]), int(params["texts"])
+    net, tok = model.net.eval(), model.tokenizer
+    canaries = model.meta.get("canaries") or []
+    rows = []
+    for i, c in enumerate(canaries):
+        if progress:
+            progress(0.5 * i / max(1, len(canaries)), f"exposure of the canary repeated {c['repetitions']} times")
+        row = exposure(net, tok, c)
+        prompt = [tok.token_to_id(END)] + tok.encode(c["prefix"]).ids
+        row["extracted"] = tok.decode(_greedy(net, prompt, len(tok.encode(" " + c["secret"]).ids))).strip() == c[
+            "secret"]
+        rows.append(row)
+    trained = int((model.meta.get("training") or {}).get("train_texts") or len(dataset["train"]))
+    rng = np.random.default_rng(seed)
+    pre, suf = int(params["prefix"]), int(params["suffix"])
+
+    def sample(split, limit):
+        texts = [str(t) for t in dataset[split].X[:limit]]
+        long = [t for t, e in zip(texts, tok.encode_batch(texts), strict=True) if len(e.ids) >= pre + suf]
+        if len(long) < 20:
+            raise FmauditError(f"Too few {split} texts with {pre + suf} tokens or more ({len(long)}); lower prefix "
+                               "or suffix.")
+        return [long[i] for i in rng.choice(len(long), min(n, len(long)), replace=False)]
+
+    members, others = sample("train", trained), sample("test", None)
+    if progress:
+        progress(0.6, f"extraction: {len(members)} training and {len(others)} held-out texts")
+
+    def extracted(texts):
+        hits = 0
+        for enc in tok.encode_batch(texts):
+            ids = [tok.token_to_id(END)] + enc.ids
+            hits += _greedy(net, ids[: pre + 1], suf) == ids[pre + 1: pre + 1 + suf]
+        return hits / len(texts)
+
+    rate, heldout = extracted(members), extracted(others)
+    if progress:
+        progress(0.8, "membership inference on sequences")
+    stream = encode_texts(tok, [str(t) for t in dataset["train"].X[:trained]])
+    counts = np.bincount(stream, minlength=tok.get_vocab_size()).astype(np.float64) + 1.0
+    unigram = np.log(counts / counts.sum())
+    m_loss, m_uni = _text_losses(net, tok, members, unigram)
+    o_loss, o_uni = _text_losses(net, tok, others, unigram)
+    loss_auc = _auc(m_loss, o_loss, seed, int(params["n_boot"]))
+    ref_auc = _auc(m_loss - m_uni, o_loss - o_uni, seed, int(params["n_boot"]))
+    metrics = {"extraction_rate": rate, "extraction_rate_heldout": heldout, "texts": len(members),
+               "mia_auc_loss": loss_auc[0], "mia_auc_loss_ci": [loss_auc[1], loss_auc[2]],
+               "mia_auc_reference": ref_auc[0], "mia_auc_reference_ci": [ref_auc[1], ref_auc[2]],
+               "max_exposure": max((r["exposure"] for r in rows), default=None),
+               "canaries_extracted": sum(r["extracted"] for r in rows)}
+    metrics["verdict"] = _verdict(metrics, rows)
+    return AuditResult(audit="memorization", model_id=None, dataset=dataset.name, params=params, metrics=metrics,
+                       tables={"canaries": rows, "mia": [
+                           {"attack": "loss", "auc": loss_auc[0], "ci_low": loss_auc[1], "ci_high": loss_auc[2]},
+                           {"attack": "loss minus unigram reference", "auc": ref_auc[0], "ci_low": ref_auc[1],
+                            "ci_high": ref_auc[2]}]},
+                       warnings=[], seed=seed, seconds=time.perf_counter() - started)
+
+
+def _verdict(m: dict, rows: list[dict]) -> str:
+    parts = []
+    if rows:
+        top = max(rows, key=lambda r: r["exposure"])
+        parts.append(f"The canary repeated {top['repetitions']} times has exposure {top['exposure']:.1f} bits (of "
+                     f"{np.log2(top['space']):.1f} possible)" + (f"; {m['canaries_extracted']} of {len(rows)} canaries "
+                                                                   "come back whole from their prefix"
+                                                                   if m["canaries_extracted"] else "") + ".")
+    parts.append(f"Greedy decoding reproduces the continuation of {m['extraction_rate']:.1%} of training texts from "
+                 f"their start ({m['extraction_rate_heldout']:.1%} of held-out texts).")
+    parts.append(f"A loss-based membership attack reaches AUC {m['mia_auc_loss']:.3f}, "
+                 f"{m['mia_auc_reference']:.3f} with a unigram reference (0.5: no better than chance).")
+    return " ".join(parts)
