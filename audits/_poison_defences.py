@@ -20,12 +20,30 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from fmcore.errors import FmauditError
+
+
+def penultimate(net: torch.nn.Module, x: torch.Tensor, batch: int = 512) -> np.ndarray:
+    """The input of the network's last linear layer for every row of ``x`` (what the classifier head sees)."""
+    last = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    if not last:
+        raise FmauditError("The backdoor audit reads the input of the network's last linear layer; this network has "
+                           "none.")
+    seen: list[torch.Tensor] = []
+    hook = last[-1].register_forward_hook(lambda mod, inp, out: seen.append(inp[0].detach().reshape(len(inp[0]), -1)))
+    try:
+        with torch.inference_mode():
+            for i in range(0, len(x), batch):
+                net(x[i:i + batch])
+    finally:
+        hook.remove()
+    return torch.cat(seen).numpy().astype(np.float64)
+
 
 def _art_classifier(classifier):
     """An ART ``PyTorchClassifier`` over the network whose activations are the penultimate layer's."""
     from art.estimators.classification import PyTorchClassifier
 
-    from .backdoor import penultimate
     from .robustness._estimator import _Float32
 
     net = classifier.net

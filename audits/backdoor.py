@@ -22,25 +22,9 @@ import torch
 
 from fmcore.errors import FmauditError
 
+from ._poison_defences import penultimate
 from ._result import AuditResult
 from ._spec import register_audit
-
-
-def penultimate(net: torch.nn.Module, x: torch.Tensor, batch: int = 512) -> np.ndarray:
-    """The input of the network's last linear layer for every row of ``x`` (what the classifier head sees)."""
-    last = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
-    if not last:
-        raise FmauditError("The backdoor audit reads the input of the network's last linear layer; this network has "
-                           "none.")
-    seen: list[torch.Tensor] = []
-    hook = last[-1].register_forward_hook(lambda mod, inp, out: seen.append(inp[0].detach().reshape(len(inp[0]), -1)))
-    try:
-        with torch.inference_mode():
-            for i in range(0, len(x), batch):
-                net(x[i:i + batch])
-    finally:
-        hook.remove()
-    return torch.cat(seen).numpy().astype(np.float64)
 
 
 def _training_rows(store, record, dataset):
@@ -251,6 +235,7 @@ class CleanseResult:
     after: dict
 
     def summary(self) -> dict:
+        """The child, its parent, the audit it acted on, the rows left out and the before/after numbers."""
         return {"model_id": self.model_id, "parent_id": self.parent_id, "audit_id": self.audit_id,
                 "excluded_rows": self.excluded, "before": self.before, "after": self.after}
 

@@ -134,6 +134,20 @@ def _checks(spec, rows, advs, fgsm_rows, square_adv, estimator, x, y, eps_list, 
     return checks, warnings
 
 
+def _task_groups(spec, eps_list, bs, overrides, ref, components, params, modality: str, n: int) -> dict:
+    """The audit's attack tasks by group: the sweep, the weaker attack for comparison, AutoAttack's components each
+    alone, and the black-box Square cross-check."""
+    groups = {"sweep": attack_tasks(spec, eps_list, bs, overrides)}
+    if ref:
+        groups["fgsm"] = attack_tasks(ATTACKS[ref], eps_list, bs, {})
+    for name in components:  # each component alone on the same inputs, for the per-component table
+        groups[f"component:{name}"] = attack_tasks(spec, eps_list, bs, {**overrides, "component": name})
+    if _blackbox_check(spec, params) and ATTACKS["square"].fits(modality):
+        groups["square"] = [{**attack_tasks(ATTACKS["square"], eps_list[-1:], bs, {})[0],
+                             "n": min(n, int(params["blackbox_check_samples"]))}]
+    return groups
+
+
 def _component_rows(estimator, components, outputs, rows, advs, x, y, eps_list, batch_size, checks) -> list[dict]:
     """AutoAttack per component: each one's robust accuracy run alone on the same inputs, the ensemble's, and the
     worst case (an input counts as robust only if it survives the ensemble and every component alone). The ensemble
@@ -284,16 +298,9 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     params = {**params, **attack_params}
     overrides = {k: v for k, v in params.items() if k in spec.defaults and v is not None}
     # every attack of the audit is one task: the sweep, FGSM for comparison, the Square cross-check
-    groups = {"sweep": attack_tasks(spec, eps_list, bs, overrides)}
     ref = WEAKER.get(spec.name) if params["compare_fgsm"] else None  # FGSM for PGD, PGD for AutoAttack
-    if ref:
-        groups["fgsm"] = attack_tasks(ATTACKS[ref], eps_list, bs, {})
     components = autoattack_components(len(classifier.classes), x.ndim - 1) if spec.name == "autoattack" else []
-    for name in components:  # each component alone on the same inputs, for the per-component table
-        groups[f"component:{name}"] = attack_tasks(spec, eps_list, bs, {**overrides, "component": name})
-    if _blackbox_check(spec, params) and ATTACKS["square"].fits(classifier.modality):
-        groups["square"] = [{**attack_tasks(ATTACKS["square"], eps_list[-1:], bs, {})[0],
-                             "n": min(len(x), int(params["blackbox_check_samples"]))}]
+    groups = _task_groups(spec, eps_list, bs, overrides, ref, components, params, classifier.modality, len(x))
     tasks = [t for g in groups.values() for t in g]
     for i, task in enumerate(tasks):
         task["seed"] = int(params["seed"]) * 1000 + i

@@ -31,6 +31,7 @@ class GPTConfig:
     dropout: float = 0.0
 
     def to_dict(self) -> dict:
+        """The sizes as a JSON-ready dict."""
         return asdict(self)
 
 
@@ -72,6 +73,7 @@ class GPT(nn.Module):
                 nn.init.normal_(p, 0.0, 0.02 / (math.sqrt(2 * config.layers) if name.endswith("proj.weight") else 1))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """Next-token logits ``(batch, time, vocab)`` for token ids ``(batch, time)``."""
         t = ids.shape[1]
         x = self.tokens(ids) + self.positions(torch.arange(t, device=ids.device))
         for block in self.blocks:
@@ -180,22 +182,27 @@ class LanguageModel:
 
     @property
     def modality(self) -> str:
+        """Text: what it reads and writes."""
         return "text"
 
     @property
     def classes(self) -> list[str]:
+        """None: a language model has no classes."""
         return []
 
     @property
     def offers(self) -> frozenset:
+        """What it gives an audit (``generates``)."""
         from ._zoo import offers_of
 
         return offers_of(self.meta)
 
     def n_params(self) -> int:
+        """Parameters, the tied output layer counted once."""
         return sum(p.numel() for p in self.net.parameters())
 
     def save(self, folder) -> None:
+        """Write weights, tokenizer and metadata into ``folder`` (which must exist)."""
         import json
         from pathlib import Path
 
@@ -211,6 +218,7 @@ class LanguageModel:
 
     @classmethod
     def load(cls, folder, meta: dict) -> LanguageModel:
+        """Load what ``save`` wrote (safetensors and JSON only)."""
         import json
         from pathlib import Path
 
@@ -226,6 +234,7 @@ class LanguageModel:
         return cls(net.eval(), Tokenizer.from_file(str(folder / "tokenizer.json")), meta)
 
     def generate(self, prompt: str, **options) -> dict:
+        """``generate`` with this model and tokenizer."""
         return generate(self.net, self.tokenizer, prompt, **options)
 
 

@@ -27,6 +27,7 @@ class LMResult:
     canaries: list = field(default_factory=list)
 
     def summary(self) -> dict:
+        """What the command line prints: the id, the metrics, the sizes and the history."""
         return {"model_id": self.model_id, **{k: v for k, v in self.metrics.items() if k != "gpt"},
                 "gpt": self.metrics["gpt"], "epochs_run": len(self.history), "history": self.history,
                 "seconds": round(self.seconds, 2)}

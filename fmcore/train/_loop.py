@@ -90,16 +90,21 @@ def evaluate(net, inputs, y: np.ndarray, n_classes: int, batch_size: int = 512) 
     return classification_metrics(y, batched_logits(net, inputs, n_classes, batch_size), n_classes)
 
 
+def _correct(logits, yb) -> tuple:
+    """Correct answers in a batch and how many there are: soft labels (mixup), classes, or next tokens."""
+    targets = yb.argmax(-1) if yb.is_floating_point() and yb.dim() > 1 else yb
+    return (logits.detach().argmax(-1) == targets).sum(), targets.numel()
+
+
 def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: int,
         callbacks: list[Callback] = (), batch_transform=None, loss_fn=None,
         augment_context: dict | None = None, evaluate_fn=None) -> TrainState:
     """Train ``net`` in place on encoded ``train = (inputs, y)``; validate on ``val`` each epoch.
 
-    ``batch_transform(net, xb, yb) -> (xb, yb)``, when given, rewrites each training batch (after
-    augmentation): adversarial training plugs in here. ``loss_fn(logits, yb, xb)`` replaces the
-    cross-entropy (knowledge distillation plugs in here; a language model's next-token loss too).
-    ``evaluate_fn(net, inputs, y) -> dict`` replaces the validation (``loss``, ``accuracy`` and any of
-    ``macro_f1`` and ``perplexity``, each recorded as ``val_<name>``).
+    ``batch_transform(net, xb, yb) -> (xb, yb)`` rewrites each training batch after augmentation (adversarial
+    training); ``loss_fn(logits, yb, xb)`` replaces the cross-entropy (distillation; a language model's next-token
+    loss); ``evaluate_fn(net, inputs, y) -> dict`` the validation (``loss``, ``accuracy``, optionally ``macro_f1``
+    and ``perplexity``, recorded as ``val_<name>``).
 
     ``config.augment`` names the augmentations applied to each training batch; ``augment_context``
     tells them about the encoding (``numeric``: the encoded columns that are numeric features).
@@ -165,9 +170,8 @@ def fit(net, train: tuple, val: tuple | None, config: TrainConfig, n_classes: in
             schedule.step()
             loss_sum += loss.detach() * len(yb)
             seen += len(yb)
-            targets = yb.argmax(-1) if yb.is_floating_point() and yb.dim() > 1 else yb  # soft (mixup), classes, tokens
-            correct += (logits.detach().argmax(-1) == targets).sum()
-            counted += targets.numel()
+            hits, n_targets = _correct(logits, yb)
+            correct, counted = correct + hits, counted + n_targets
             state.step += 1
             for cb in callbacks:
                 cb.on_step_end(state, net)

@@ -89,7 +89,7 @@ def test_every_attack_runs_and_lowers_accuracy(attack, digits_cnn):
     st, rec = digits_cnn
     eps = [0.1, 0.3] if ATTACKS[attack].norm == "inf" else [1.0, 3.0]
     small = {"hopskipjump": {"samples": 12}, "cw": {"samples": 30}, "deepfool": {"samples": 30},
-             "square": {"samples": 40}}.get(attack, {"samples": 60})
+             "square": {"samples": 40}, "autoattack": {"samples": 30}}.get(attack, {"samples": 60})
     result = run_audit("robustness", st.load_classifier(rec.id), load_dataset("digits"), rec.id, attack=attack,
                        eps=eps, blackbox_check_samples=0, compare_fgsm=False, **small)
     assert result.tables["sweep"][-1]["robust_accuracy"] < result.metrics["clean_accuracy"]
