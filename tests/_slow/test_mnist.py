@@ -54,6 +54,7 @@ def test_mnist_compressed_variant_under_30_percent_within_one_point(mnist_cnn):
     assert audit.metrics["smallest_size_ratio_within_1pt"] <= 0.30
 
 
+@pytest.mark.reference  # issue 21's check at full MNIST size (2 min): `make test-reference`
 def test_mnist_rotation_translation_augmentation_lowers_the_geometric_corruption_error(mnist_cnn):
     """Same recipe and seed as the fixture's CNN, plus rotate,translate: geometric corruptions hurt less.
 

@@ -249,9 +249,9 @@ def test_autoattack_is_at_most_pgd_on_the_same_inputs(digits_cnn):
     """The standard preset: robust accuracy under AutoAttack never exceeds PGD's at the same epsilon and inputs."""
     st, rec = digits_cnn
     clf, ds = st.load_classifier(rec.id), load_dataset("digits")
-    auto = run_audit("robustness", clf, ds, rec.id, attack="autoattack", eps=[0.05, 0.1], samples=50,
+    auto = run_audit("robustness", clf, ds, rec.id, attack="autoattack", eps=[0.05, 0.1], samples=30,
                      blackbox_check_samples=0)
-    pgd = run_audit("robustness", st.load_classifier(rec.id), ds, rec.id, attack="pgd", eps=[0.05, 0.1], samples=50,
+    pgd = run_audit("robustness", st.load_classifier(rec.id), ds, rec.id, attack="pgd", eps=[0.05, 0.1], samples=30,
                     blackbox_check_samples=0, compare_fgsm=False)
     assert auto.params["rows"] == pgd.params["rows"]
     for a, p in zip(auto.tables["sweep"], pgd.tables["sweep"], strict=True):

@@ -100,7 +100,7 @@ def test_train_generate_and_export_from_the_command_line(tmp_path):
     assert first["generations"][0]["logprob"] == pytest.approx(sum(first["generations"][0]["logprobs"]))
     shown = cli("show", mid, "--json")
     assert shown["offers"] == ["generates", "training_rows"]  # the texts it learned from are known
-    assert not any(a["applicable"] for a in shown["applicable_audits"])
+    assert [a["audit"] for a in shown["applicable_audits"] if a["applicable"]] == ["memorization"]
     subprocess.run([sys.executable, "-m", "fmaudit", "export", mid, str(tmp_path / "out")], check=True, env=env,
                    capture_output=True)
     spec = importlib.util.spec_from_file_location("exported_gpt", tmp_path / "out" / "gpt.py")
