@@ -36,17 +36,13 @@ def _greedy(net, ids: list[int], n: int) -> list[int]:
 
 def _text_losses(net, tokenizer, texts, unigram_logp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each text's mean next-token loss under the model and under the unigram model (nats per token)."""
-    from fmcore.models._gpt import END
+    from fmcore.models._gpt import END, sequence_logprobs
 
     end = tokenizer.token_to_id(END)
-    model, uni = [], []
-    with torch.no_grad():
-        for enc in tokenizer.encode_batch([str(t) for t in texts]):
-            ids = torch.as_tensor(([end] + enc.ids + [end])[: net.config.context + 1])
-            logp = torch.log_softmax(net(ids[None, :-1]).double(), -1)[0]
-            target = ids[1:]
-            model.append(float(-logp.gather(-1, target[:, None]).mean()))
-            uni.append(float(-unigram_logp[target.numpy()].mean()))
+    encoded = tokenizer.encode_batch([str(t) for t in texts])
+    seqs = [([end] + enc.ids + [end])[: net.config.context + 1] for enc in encoded]
+    model = [-float(p.mean()) for p in sequence_logprobs(net, seqs, pad=end, batch=256)]
+    uni = [-float(unigram_logp[s[1:]].mean()) for s in seqs]
     return np.asarray(model), np.asarray(uni)
 
 
@@ -75,7 +71,7 @@ def _auc(members: np.ndarray, others: np.ndarray, seed: int, n_boot: int = 200) 
                 requires=("generates", "training_rows"))
 def memorization(model, dataset, params: dict, progress=None) -> AuditResult:
     """The memorisation audit: ``canaries`` rows ``{repetitions, exposure, ...}``, ``extraction_rate``, MIA AUCs."""
-    from fmcore.models._gpt import END, encode_texts, exposure
+    from fmcore.models._gpt import END, encode_texts, exposure, unigram_logprobs
 
     started = time.perf_counter()
     seed, n = int(params["seed"]), int(params["texts"])
@@ -117,8 +113,7 @@ def memorization(model, dataset, params: dict, progress=None) -> AuditResult:
     if progress:
         progress(0.8, "membership inference on sequences")
     stream = encode_texts(tok, [str(t) for t in dataset["train"].X[:trained]])
-    counts = np.bincount(stream, minlength=tok.get_vocab_size()).astype(np.float64) + 1.0
-    unigram = np.log(counts / counts.sum())
+    unigram = unigram_logprobs(stream, tok.get_vocab_size())
     m_loss, m_uni = _text_losses(net, tok, members, unigram)
     o_loss, o_uni = _text_losses(net, tok, others, unigram)
     loss_auc = _auc(m_loss, o_loss, seed, int(params["n_boot"]))

@@ -113,12 +113,16 @@ def blocks(stream: np.ndarray, context: int) -> tuple[torch.Tensor, torch.Tensor
     return x, y
 
 
+def unigram_logprobs(train_stream: np.ndarray, vocab: int) -> np.ndarray:
+    """Log-probability (nats) of each token id under a unigram model of ``train_stream`` (add-one smoothed counts)."""
+    counts = np.bincount(train_stream, minlength=vocab).astype(np.float64) + 1.0
+    return np.log(counts / counts.sum())
+
+
 def unigram_perplexity(train_stream: np.ndarray, test_stream: np.ndarray, vocab: int) -> float:
     """The perplexity on ``test_stream`` of a unigram model of the same tokens (add-one smoothed counts from
     ``train_stream``): the floor a language model must beat."""
-    counts = np.bincount(train_stream, minlength=vocab).astype(np.float64) + 1.0
-    logp = np.log(counts / counts.sum())
-    return float(np.exp(-logp[test_stream].mean()))
+    return float(np.exp(-unigram_logprobs(train_stream, vocab)[test_stream].mean()))
 
 
 @torch.no_grad()
@@ -277,16 +281,26 @@ def continuation_logprobs(net: GPT, tokenizer, prefix: str, continuations: list[
             raise ValueError("The prefix tokenizes differently when followed by a continuation; end it at a word.")
     if max(len(f) for f in full) > net.config.context:
         raise ValueError(f"A prefix and continuation longer than the model's context ({net.config.context} tokens).")
-    out = np.zeros(len(full))
-    for i in range(0, len(full), batch):
-        chunk = [[end] + f for f in full[i:i + batch]]
-        ids = torch.full((len(chunk), max(len(s) for s in chunk)), end, dtype=torch.long)  # padded at the end
+    picked = sequence_logprobs(net, [[end] + f for f in full], pad=end, batch=batch)
+    # the continuation's tokens are the sequence's tokens len(head) .. end: their log-probs start at len(head) - 1
+    return np.asarray([float(p[len(head) - 1:].sum()) for p in picked])
+
+
+@torch.no_grad()
+def sequence_logprobs(net: GPT, sequences: list[list[int]], pad: int, batch: int = 2048) -> list[np.ndarray]:
+    """For each token sequence, the log-probability (nats, float64) the model gives each of its tokens after the
+    first (entry t is token t + 1 given tokens 0..t). Sequences are batched, padded at the end (causal attention
+    keeps the padding out of every real position)."""
+    net.eval()
+    out = []
+    for i in range(0, len(sequences), batch):
+        chunk = sequences[i:i + batch]
+        ids = torch.full((len(chunk), max(len(s) for s in chunk)), pad, dtype=torch.long)
         for j, s in enumerate(chunk):
             ids[j, : len(s)] = torch.as_tensor(s)
         logp = torch.log_softmax(net(ids[:, :-1]).double(), -1)
-        picked = logp.gather(-1, ids[:, 1:, None])[..., 0]  # position t predicts token t + 1
-        for j, s in enumerate(chunk):  # the continuation's tokens sit at positions len(head) .. len(s) - 1
-            out[i + j] = float(picked[j, len(head) - 1: len(s) - 1].sum())
+        picked = logp.gather(-1, ids[:, 1:, None])[..., 0].numpy()
+        out.extend(picked[j, : len(s) - 1] for j, s in enumerate(chunk))
     return out
 
 
