@@ -217,6 +217,21 @@ def mitigate(params: dict, ctx) -> dict:
     return {"model_ids": [s["model_id"] for s in done], "model_id": done[-1]["model_id"], "results": done}
 
 
+def lm_remedies(params: dict, ctx) -> dict:
+    """A language model's memorisation remedies (``audits.sweeps.lm_remedies``); returns its rows."""
+    from .sweeps import lm_remedies as run
+
+    ctx.log(f"memorisation remedies of {params['model']}: DP-SGD at {params.get('epsilons')}, de-identified "
+            f"{params.get('deidentify', True)}")
+    out = run(ctx.store, params["model"], params.get("epsilons", (1.0, 8.0)),
+              deidentify=params.get("deidentify", True), texts=int(params.get("texts", 100)),
+              progress=lambda f, m: ctx.progress(f, message=m), is_cancelled=ctx.is_cancelled)
+    for r in out["rows"]:
+        ctx.log(f"{r['variant']}: perplexity {r['test_perplexity']:.1f}, exposure {r['most_repeated_exposure']:.2f} "
+                f"bits, extraction {r['extraction_rate']:.1%}")
+    return {**out, "model_ids": [r["model_id"] for r in out["rows"]]}
+
+
 def privacy(params: dict, ctx) -> dict:
     """Run the privacy (membership-inference) audit on ``params["model"]`` and store the result."""
     audit_id, result = _stored_audit("privacy", params, ctx, lambda r: [

@@ -5,6 +5,9 @@
   fairness.
 - ``dp_sweep``: the privacy-utility sweep; the same model trained without DP and with DP-SGD at several
   epsilons, each attacked: accuracy, attack AUC and the empirical epsilon bound next to the accountant's.
+- ``lm_remedies``: a language model's memorisation remedies; the same recipe (texts, canaries, sizes, seed) retrained
+  with DP-SGD at several epsilons and on de-identified texts, each given the memorisation audit: canary exposure,
+  extraction and membership inference next to perplexity.
 """
 
 from __future__ import annotations
@@ -157,3 +160,63 @@ def dp_sweep_verdict(rows: list[dict]) -> list[str]:
                    + ". Their privacy costs nothing because they have learned nothing; a DP cost read off these "
                      "models would be wrong.")
     return out
+
+
+def lm_remedies(store, model_id: str, epsilons=(1.0, 8.0), *, deidentify: bool = True, dp_lr: float | None = None,
+                texts: int = 100, progress=None, is_cancelled=None) -> dict:
+    """Retrain the language model ``model_id``'s recipe once per epsilon (DP-SGD) and once on de-identified texts
+    (when ``deidentify``), as its children; audit it and each for memorisation; one row per model, the model as
+    trained first. ``dp_lr``: the DP runs' learning rate (default: the recipe's)."""
+    from fmcore.models import GPTConfig
+    from fmcore.train import TrainConfig, TrainingCancelled, train_language_model
+
+    rec = store.get_model(model_id)
+    if rec.model != "gpt":
+        raise ConfigError(f"Model {model_id} is not a language model trained here (fmaudit train --model gpt).")
+    if not (rec.derivation.get("canaries")):
+        raise ConfigError(f"Model {model_id} was trained without canaries: retrain it with --canaries (e.g. 1,64) so "
+                          "exposure can be measured.")
+    eps_list = [float(e) for e in epsilons]
+    if any(not e > 0 for e in eps_list):
+        raise ConfigError(f"Each epsilon must be positive; got {eps_list}.")
+    base = TrainConfig.from_dict(rec.config["train"])
+    gpt = GPTConfig(**rec.config["gpt"])
+    canaries = rec.derivation["canaries"]
+    variants = [(f"DP-SGD epsilon {e:g}", {"dp_epsilon": e, **({"lr": dp_lr} if dp_lr else {})}, False)
+                for e in eps_list] + ([("de-identified", {}, True)] if deidentify else [])
+    steps, rows = 1 + len(variants), []
+
+    def audit(label, mid, metrics, i):
+        if is_cancelled is not None and is_cancelled():
+            raise TrainingCancelled(f"stopped after {len(rows)} of {steps} models")
+        if progress:
+            progress((i + 0.5) / steps, f"memorisation audit ({label})")
+        audit_id, result = run_stored_audit(store, "memorization", mid, texts=texts, seed=base.seed)
+        rows.append(_lm_row(label, mid, metrics, result, audit_id))
+
+    audit("as trained", model_id, rec.metrics, 0)
+    for i, (label, change, deid) in enumerate(variants, start=1):
+        if progress:
+            progress(i / steps, f"training ({label})")
+        cfg = TrainConfig.from_dict({**base.to_dict(), **change})
+        trained = train_language_model(rec.dataset, cfg, gpt, store=store, name=f"{rec.name}-{label.replace(' ', '')}",
+                                       canaries=[c["repetitions"] for c in canaries],
+                                       canary_digits=canaries[0]["digits"], deidentify=deid, parent_id=model_id)
+        audit(label, trained.model_id, trained.metrics, i)
+    if progress:
+        progress(1.0, "done")
+    return {"model_id": model_id, "rows": rows}
+
+
+def _lm_row(label: str, model_id: str, metrics: dict, result, audit_id: str) -> dict:
+    privacy = metrics.get("privacy") or {}
+    canaries = [{"repetitions": r["repetitions"], "exposure": r["exposure"], "extracted": r["extracted"]}
+                for r in result.tables["canaries"]]
+    top = max(canaries, key=lambda r: r["repetitions"])
+    return {"variant": label, "model_id": model_id, "target_epsilon": privacy.get("target_epsilon"),
+            "epsilon": privacy.get("epsilon"), "test_perplexity": metrics["test_perplexity"],
+            "unigram_perplexity": metrics.get("unigram_perplexity"), "canaries": canaries,
+            "most_repeated": top["repetitions"], "most_repeated_exposure": top["exposure"],
+            "extraction_rate": result.metrics["extraction_rate"], "mia_auc_loss": result.metrics["mia_auc_loss"],
+            "identifiers_replaced": sum(((metrics.get("deidentified") or {}).get("identifiers") or {}).values()),
+            "audit_id": audit_id}

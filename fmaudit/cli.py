@@ -29,6 +29,8 @@ COMMANDS = [
     ("cleanse", "derive", "backdoor remedy: the same recipe retrained without the rows the backdoor audit flagged"),
     ("scan-data", "data", "de-identification check: identifiers and k-anonymity"),
     ("dp-sweep", "derive", "privacy-utility: train with DP-SGD at several epsilons and attack each model"),
+    ("lm-remedies", "derive", "a language model's memorisation remedies: its recipe retrained with DP-SGD and on "
+                              "de-identified texts, each audited for memorisation"),
     ("compress", "derive", "a compressed variant with the original as parent"),
     ("report", "evidence", "HTML, JSON and Markdown reports; exit 1 if a check fails"),
     ("verify", "evidence", "check a report's hash (and signature), or the audit trail"),

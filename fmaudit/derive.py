@@ -192,3 +192,26 @@ def cmd_dp_sweep(args) -> int:
              f"{r['empirical_epsilon']:.2f}  [{r['model_id']}]" for r in rows]
     c.emit(args, {"rows": rows}, "\n".join(lines))
     return 0
+
+
+def add_lm_remedies(p) -> None:
+    p.add_argument("--model", required=True, help="a language model trained with canaries (fmaudit train --model gpt "
+                                                  "--canaries 1,64)")
+    p.add_argument("--epsilons", default="1,8", help="comma-separated DP-SGD budgets, one retraining each")
+    p.add_argument("--no-deidentify", action="store_true", help="skip the retraining on de-identified texts")
+    p.add_argument("--dp-lr", type=float, default=None, help="learning rate of the DP runs (default: the recipe's)")
+    p.add_argument("--texts", type=int, default=100, help="texts for extraction and membership inference")
+
+
+def cmd_lm_remedies(args) -> int:
+    from audits.sweeps import lm_remedies
+
+    out = lm_remedies(c.store(args), args.model, [float(e) for e in c.csv_list(args.epsilons)],
+                      deidentify=not args.no_deidentify, dp_lr=args.dp_lr, texts=args.texts)
+    lines = [f"{r['variant']:>20}: perplexity {r['test_perplexity']:7.1f}, exposure of the canary repeated "
+             f"{r['most_repeated']} times {r['most_repeated_exposure']:5.2f} bits, extraction "
+             f"{r['extraction_rate']:.1%}, membership AUC {r['mia_auc_loss']:.3f}"
+             + (f", epsilon spent {r['epsilon']:.2f}" if r["epsilon"] is not None else "") + f"  [{r['model_id']}]"
+             for r in out["rows"]]
+    c.emit(args, out, "\n".join(lines))
+    return 0

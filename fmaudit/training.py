@@ -26,8 +26,13 @@ def add_train(p) -> None:
     gpt.add_argument("--context", type=int, default=64, help="tokens the model sees at once")
     gpt.add_argument("--vocab", type=int, default=1024, help="byte-level BPE vocabulary trained on the texts")
     gpt.add_argument("--canaries", default=None, metavar="REPS,...",
-                     help="plant one random 5-digit secret per count, repeated that many times (e.g. 1,4,16,64), for "
-                          "the memorisation audit")
+                     help="plant one random secret per count, repeated that many times (e.g. 1,4,16,64), for the "
+                          "memorisation audit")
+    gpt.add_argument("--canary-digits", type=int, default=5,
+                     help="digits of each secret: up to 5 every possible secret is ranked; 9 or more look like an id "
+                          "number to the de-identification scan")
+    gpt.add_argument("--deidentify", action="store_true",
+                     help="replace every identifier fmaudit's scan finds in the training texts by its kind first")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -55,12 +60,14 @@ def _train_gpt(args, config, callbacks, bars) -> int:
     gpt = GPTConfig(vocab=args.vocab, context=args.context, layers=args.layers, heads=args.heads, width=args.width)
     canaries = [int(v) for v in args.canaries.split(",") if v.strip()] if args.canaries else None
     result = train_language_model(args.dataset, config, gpt, callbacks=callbacks, store=store(args), name=args.name,
-                                  canaries=canaries)
+                                  canaries=canaries, canary_digits=args.canary_digits, deidentify=args.deidentify)
     close_bars(bars)
     s = result.summary()
+    dp = s.get("privacy")
     emit(args, s, f"Model {s['model_id']}: test perplexity {s['test_perplexity']:.1f} (a unigram model of the same "
                   f"tokens: {s['unigram_perplexity']:.1f}); {s['parameters']:,} parameters, {s['epochs_run']} epochs, "
-                  f"{s['seconds']:.1f} s")
+                  f"{s['seconds']:.1f} s" + (f"; DP-SGD epsilon {dp['epsilon']:.2f} (delta {dp['delta']:.0e})"
+                                             if dp else ""))
     return 0
 
 

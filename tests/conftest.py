@@ -37,17 +37,17 @@ def trained_digits(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def trained_gpt(tmp_path_factory):
-    """A small GPT (2 layers x 64) trained 2 epochs on 3,000 tweets with 3-digit canaries repeated 1 and 64 times,
-    in a session-wide store: (store, record)."""
+    """A small GPT (2 layers x 64) trained 6 epochs on 3,000 tweets (20 s) with 9-digit canaries (id numbers to the
+    de-identification scan) repeated 1 and 128 times, in a session-wide store: (store, record)."""
     from fmcore.models import GPTConfig
     from fmcore.store import Store
     from fmcore.train import TrainConfig, train_language_model
 
     st = Store(tmp_path_factory.mktemp("gpt-home"))
-    result = train_language_model("tweets", TrainConfig(epochs=2, seed=0, max_train_samples=3000,
+    result = train_language_model("tweets", TrainConfig(epochs=6, seed=0, max_train_samples=3000,
                                                         max_eval_samples=500, lr=3e-3),
-                                  GPTConfig(vocab=512, layers=2, width=64, heads=4), store=st, canaries=[1, 64],
-                                  canary_digits=3)
+                                  GPTConfig(vocab=512, layers=2, width=64, heads=4), store=st, canaries=[1, 128],
+                                  canary_digits=9)
     return st, st.get_model(result.model_id)
 
 

@@ -74,8 +74,9 @@ class GPT(nn.Module):
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """Next-token logits ``(batch, time, vocab)`` for token ids ``(batch, time)``."""
-        t = ids.shape[1]
-        x = self.tokens(ids) + self.positions(torch.arange(t, device=ids.device))
+        b, t = ids.shape
+        # positions per row (not broadcast): DP-SGD's per-example gradients need the batch dimension everywhere
+        x = self.tokens(ids) + self.positions(torch.arange(t, device=ids.device).expand(b, t))
         for block in self.blocks:
             x = block(x)
         return self.head(self.ln(x))
@@ -304,13 +305,31 @@ def sequence_logprobs(net: GPT, sequences: list[list[int]], pad: int, batch: int
     return out
 
 
-def exposure(net: GPT, tokenizer, canary: dict, batch: int = 2048) -> dict:
-    """The canary's exposure: log2 of the number of possible secrets minus log2 of the secret's rank among all of them
-    by the model's log-probability (every secret of its digits scored: exact, not estimated)."""
-    space = 10 ** canary["digits"]
-    candidates = [str(v).zfill(canary["digits"]) for v in range(space)]
-    scores = continuation_logprobs(net, tokenizer, canary["prefix"], candidates, batch)
-    mine = scores[int(canary["secret"])]
-    rank = int((scores > mine).sum()) + 1
-    return {"repetitions": canary["repetitions"], "secret": canary["secret"], "rank": rank, "space": space,
-            "exposure": float(np.log2(space) - np.log2(rank)), "logprob": float(mine)}
+def exposure(net: GPT, tokenizer, canary: dict, batch: int = 2048, max_exact: int = 100_000,
+             samples: int = 20_000) -> dict:
+    """The canary's exposure (Carlini et al., 2019): log2 of the number of possible secrets minus log2 of the
+    secret's rank among all of them by the model's log-probability. Up to ``max_exact`` possible secrets every one is
+    scored (exact). Beyond, ``samples`` random secrets are scored: exposure is estimated as -log2 of the share of
+    them (plus one) the model prefers to the true secret, so it is at most log2(samples + 1) (``capped`` when no
+    sample beats the secret), and a skew-normal fitted to the sampled scores extrapolates past that cap
+    (``exposure_extrapolated``, the paper's Section 4.3)."""
+    digits, space = canary["digits"], 10 ** canary["digits"]
+    mine = float(continuation_logprobs(net, tokenizer, canary["prefix"], [canary["secret"]])[0])
+    row = {"repetitions": canary["repetitions"], "secret": canary["secret"], "space": space, "logprob": mine}
+    if space <= max_exact:
+        scores = continuation_logprobs(net, tokenizer, canary["prefix"], [str(v).zfill(digits) for v in range(space)],
+                                       batch)
+        rank = int((scores > mine).sum()) + 1
+        return {**row, "rank": rank, "exposure": float(np.log2(space) - np.log2(rank)), "method": "exact"}
+    rng = np.random.default_rng(int(canary["secret"]) % 2**32)
+    values = rng.choice(space, size=min(samples, space), replace=False) if space < 2**63 else rng.integers(0, 2**62,
+                                                                                                            samples)
+    scores = continuation_logprobs(net, tokenizer, canary["prefix"], [str(v).zfill(digits) for v in values], batch)
+    higher = int((scores > mine).sum())
+    from scipy import stats
+
+    a, loc, scale = stats.skewnorm.fit(scores)
+    tail = float(stats.skewnorm.logsf(mine, a, loc, scale)) / math.log(2)  # log2 P(a random secret scores higher)
+    return {**row, "rank": 1 + round(space * higher / len(values)), "method": f"sampled ({len(values)} secrets)",
+            "exposure": float(-np.log2((higher + 1) / (len(values) + 1))), "capped": higher == 0,
+            "exposure_extrapolated": float(min(np.log2(space), -tail))}

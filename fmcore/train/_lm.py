@@ -35,13 +35,17 @@ class LMResult:
 
 def train_language_model(dataset: str = "tweets", config: TrainConfig | None = None, gpt=None,
                          callbacks: list[Callback] = (), texts=None, store=None, name: str | None = None,
-                         canaries=None, canary_digits: int = 5) -> LMResult:
+                         canaries=None, canary_digits: int = 5, deidentify: bool = False,
+                         parent_id: str | None = None) -> LMResult:
     """Train a GPT (``gpt``: a ``GPTConfig``; the vocabulary size is the tokenizer's) on ``dataset``'s texts, or on
     ``texts`` (``{"train": [...], "val": [...], "test": [...]}``) when given. ``config``: epochs, batch size,
     learning rate, seed, ``max_train_samples`` (texts). With ``store`` (and a dataset, not ``texts``), the model is
     registered with its lineage and history. ``canaries``: repetition counts, one random secret of
     ``canary_digits`` digits each put into the training texts that many times (recorded, for the memorisation
-    audit)."""
+    audit). ``deidentify``: every identifier fmaudit's scan finds in the training texts (canaries included) is
+    replaced by its kind (``[PHONE]``) before the tokenizer and the model see them. ``config.dp_epsilon``: DP-SGD
+    (opacus), each block of ``context`` tokens one example; the epsilon spent is in ``metrics["privacy"]``.
+    ``parent_id``: the registered model this one retrains (a remedy of it), recorded in its lineage."""
     from ..config import seed_everything
     from ..data import load_dataset
     from ..models._gpt import (
@@ -72,6 +76,9 @@ def train_language_model(dataset: str = "tweets", config: TrainConfig | None = N
                   for k in ("val", "test")}
     planted = plan_canaries(canaries, canary_digits, config.seed) if canaries else []
     train_texts = insert_canaries(train_texts, planted, config.seed) if planted else train_texts
+    redacted = None
+    if deidentify:
+        train_texts, redacted = _deidentify(train_texts)
     tokenizer = train_tokenizer(train_texts, gpt.vocab)
     gpt = GPTConfig(**{**gpt.to_dict(), "vocab": tokenizer.get_vocab_size()})
     streams = {"train": encode_texts(tokenizer, train_texts),
@@ -90,13 +97,32 @@ def train_language_model(dataset: str = "tweets", config: TrainConfig | None = N
                                                         gpt.vocab),
                "train_tokens": int(len(streams["train"])), "parameters": sum(p.numel() for p in net.parameters()),
                "gpt": gpt.to_dict()}
+    if state.privacy:
+        metrics["privacy"] = state.privacy
+    if redacted is not None:
+        metrics["deidentified"] = redacted
     result = LMResult(net, tokenizer, gpt, metrics, state.history, time.perf_counter() - started, canaries=planted)
     if store is not None and ds is not None:
-        result.model_id = _register(store, ds, dataset, result, config, name)
+        result.model_id = _register(store, ds, dataset, result, config, name, parent_id)
     return result
 
 
-def _register(store, ds, dataset: str, result: LMResult, config: TrainConfig, name: str | None) -> str:
+def _deidentify(texts: list) -> tuple[list, dict]:
+    """The texts with their identifiers replaced by their kinds, and how many of each kind (and texts) changed."""
+    from ..pii import redact
+
+    out, counts, changed = [], {}, 0
+    for t in texts:
+        clean, kinds = redact(str(t))
+        out.append(clean)
+        changed += bool(kinds)
+        for k in kinds:
+            counts[k] = counts.get(k, 0) + 1
+    return out, {"texts_changed": changed, "identifiers": counts}
+
+
+def _register(store, ds, dataset: str, result: LMResult, config: TrainConfig, name: str | None,
+              parent_id: str | None = None) -> str:
     from ..data import split_fingerprint
     from ..lineage import Derivation
     from ..models._gpt import LanguageModel
@@ -107,11 +133,22 @@ def _register(store, ds, dataset: str, result: LMResult, config: TrainConfig, na
     derivation = {"how": "trained (language model)", "kind": Derivation.TRAINED.value, "dataset": dataset,
                   "dataset_sha256": ds.provenance.sha256, "seed": config.seed, "split_seed": config.split_seed,
                   "test_sha256": split_fingerprint(ds["test"])}
+    notes = []
     if result.canaries:
-        derivation.update(canaries=result.canaries, how=f"trained (language model, {len(result.canaries)} canaries "
-                                                        f"repeated {[c['repetitions'] for c in result.canaries]})")
+        derivation["canaries"] = result.canaries
+        notes.append(f"{len(result.canaries)} canaries repeated {[c['repetitions'] for c in result.canaries]}")
+    if "privacy" in result.metrics:
+        p = result.metrics["privacy"]
+        derivation["privacy"] = meta["privacy"] = p
+        notes.append(f"DP-SGD epsilon {p['epsilon']:.2f}, delta {p['delta']:.0e}")
+    if "deidentified" in result.metrics:
+        derivation["deidentified"] = meta["deidentified"] = result.metrics["deidentified"]
+        notes.append(f"de-identified: {sum(result.metrics['deidentified']['identifiers'].values())} identifiers "
+                     "replaced")
+    if notes:
+        derivation["how"] = f"trained (language model, {'; '.join(notes)})"
     record = store.register_model(LanguageModel(result.net, result.tokenizer, meta), dataset=dataset, name=name,
-                                  metrics=result.metrics, derivation=derivation,
+                                  metrics=result.metrics, derivation=derivation, parent_id=parent_id,
                                   config={"model": "gpt", "train": config.to_dict(), "gpt": result.gpt.to_dict()},
                                   extra_json={"history.json": result.history})
     return record.id

@@ -24,8 +24,8 @@ def quiet_backward(loss) -> None:
 def check_private(net, inputs, config) -> None:
     """Refuse, with the reason, what DP-SGD cannot train here."""
     if isinstance(inputs, tuple):
-        raise ConfigError("DP-SGD is supported for image and tabular models here; transformer text models need "
-                          "ghost clipping and far more compute than a CPU audit allows.")
+        raise ConfigError("DP-SGD is supported for image and tabular models and the small GPT here; pretrained "
+                          "transformer classifiers need ghost clipping and far more compute than a CPU audit allows.")
     if not config.dp_epsilon > 0:
         raise ConfigError(f"dp_epsilon must be positive; got {config.dp_epsilon}.")
     if config.dp_delta is not None and not 0 < config.dp_delta < 1:

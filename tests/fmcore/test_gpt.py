@@ -123,15 +123,15 @@ def test_train_generate_and_export_from_the_command_line(tmp_path):
 
 
 def test_canary_exposure_grows_with_repetitions_and_equals_a_direct_ranking(trained_gpt):
-    """The memorisation audit: the canary seen 64 times is far more exposed than the one seen once; exposure equals a
-    ranking of every possible secret scored text by text; extraction and membership numbers are in [0, 1]; the CLI
-    prints canaries rows of {repetitions, exposure} and extraction_rate."""
+    """The memorisation audit: the canary seen 128 times is far more exposed than the one seen once; extraction and
+    membership numbers are in [0, 1]; the CLI prints canaries rows of {repetitions, exposure} and extraction_rate.
+    Exposure over every secret equals a ranking scored text by text; over sampled secrets it estimates that rank."""
     import json
     import os
     import subprocess
     import sys
 
-    from fmcore.models._gpt import END
+    from fmcore.models._gpt import END, exposure
 
     st, rec = trained_gpt
     env = {**os.environ, "FMAUDIT_HOME": str(st.root), "FMAUDIT_THREADS": "1"}
@@ -140,22 +140,61 @@ def test_canary_exposure_grows_with_repetitions_and_equals_a_direct_ranking(trai
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     rows = {r["repetitions"]: r for r in out["canaries"]}
-    assert rows[64]["exposure"] > rows[1]["exposure"] + 2, rows  # measured 4.9 vs 2.2 bits (at most 9.97)
+    # 10^9 secrets: sampled (20,000); measured 14.3 bits (no sample beats it: capped) vs 1.6
+    assert rows[128]["exposure"] > rows[1]["exposure"] + 6, rows
+    assert rows[128]["method"].startswith("sampled")
+    assert rows[128]["exposure_extrapolated"] >= 14
     assert 0 <= out["extraction_rate"] <= 1
     assert 0 <= out["mia_auc_loss"] <= 1
-    # the rank by hand: each possible secret's text scored on its own, token by token
+    # the rank by hand for a 3-digit secret in the same format: each possible secret's text scored on its own
     lm = st.load_classifier(rec.id)
-    canary = next(c for c in lm.meta["canaries"] if c["repetitions"] == 64)
+    prefix = lm.meta["canaries"][0]["prefix"]
+    canary = {"prefix": prefix, "secret": "042", "digits": 3, "repetitions": 0}
     end = lm.tokenizer.token_to_id(END)
-    head = len(lm.tokenizer.encode(canary["prefix"]).ids)
+    head = len(lm.tokenizer.encode(prefix).ids)
 
     def score(secret):
-        ids = [end] + lm.tokenizer.encode(f"{canary['prefix']} {secret}").ids
+        ids = [end] + lm.tokenizer.encode(f"{prefix} {secret}").ids
         with torch.no_grad():
             logp = torch.log_softmax(lm.net(torch.as_tensor([ids[:-1]])).double(), -1)[0]
         return float(sum(logp[t, ids[t + 1]] for t in range(head, len(ids) - 1)))
 
     scores = np.array([score(str(v).zfill(3)) for v in range(1000)])
-    rank = int((scores > scores[int(canary["secret"])]).sum()) + 1
-    assert rows[64]["rank"] == rank
-    assert rows[64]["exposure"] == pytest.approx(math.log2(1000) - math.log2(rank))
+    rank = int((scores > scores[42]).sum()) + 1
+    exact = exposure(lm.net, lm.tokenizer, canary)
+    assert exact["rank"] == rank
+    assert exact["method"] == "exact"
+    assert exact["exposure"] == pytest.approx(math.log2(1000) - math.log2(rank))
+    # the sampled estimate on the same secret: half of the 1,000 scored, rank within sampling error of the exact one
+    sampled = exposure(lm.net, lm.tokenizer, canary, max_exact=100, samples=500)
+    assert sampled["method"] == "sampled (500 secrets)"
+    assert abs(sampled["rank"] - rank) <= 3 * math.sqrt(rank) + 2, (sampled, rank)
+
+
+def test_dp_sgd_and_de_identification_lower_the_repeated_canarys_exposure(trained_gpt):
+    """`fmaudit lm-remedies`: the fixture's recipe retrained with DP-SGD at epsilon 1 and on de-identified texts (the
+    9-digit canaries are id numbers to the scan), each audited; the cost in perplexity is reported beside."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    st, rec = trained_gpt
+    env = {**os.environ, "FMAUDIT_HOME": str(st.root), "FMAUDIT_THREADS": "2"}
+    proc = subprocess.run([sys.executable, "-m", "fmaudit", "lm-remedies", "--model", rec.id, "--epsilons", "1",
+                           "--texts", "30", "--json"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["variant"]: r for r in json.loads(proc.stdout)["rows"]}
+    base, dp, deid = rows["as trained"], rows["DP-SGD epsilon 1"], rows["de-identified"]
+    # measured: 14.3 bits (capped) as trained, 3.9 with DP-SGD, 0.35 de-identified
+    assert base["most_repeated_exposure"] > 10
+    assert dp["most_repeated_exposure"] < base["most_repeated_exposure"] - 6, rows
+    assert deid["most_repeated_exposure"] < base["most_repeated_exposure"] - 6, rows
+    assert dp["epsilon"] <= 1.0 + 1e-6
+    assert dp["test_perplexity"] > base["test_perplexity"]  # the cost: measured 232 vs 67
+    assert deid["identifiers_replaced"] >= 129  # every copy of both canaries, and the tweets' own
+    for r in (dp, deid):
+        child = st.get_model(r["model_id"])
+        assert child.parent_id == rec.id
+        assert child.derivation["canaries"] == rec.derivation["canaries"]
+    assert "DP-SGD epsilon" in st.get_model(dp["model_id"]).derivation["how"]
