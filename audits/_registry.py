@@ -53,7 +53,7 @@ def applicable_audits(offers) -> list[dict]:
 
 def load_audits() -> dict[str, AuditSpec]:
     """Every audit by name, importing the audit modules (which register themselves) on the first call."""
-    from . import backdoor, explain, fairness, memorization, ood, performance, privacy, robustness  # noqa: F401
+    from . import backdoor, explain, fairness, memorization, ood, performance, privacy, probes, robustness  # noqa: F401
 
     return AUDITS
 

@@ -698,3 +698,50 @@ def certified_curves(rows: list[dict], sigma: float) -> go.Figure:
     fig.update_xaxes(title="L2 radius")
     fig.update_yaxes(title="share of inputs", tickformat=".0%", range=[0, 1.02])
     return _layout(fig, f"Randomized smoothing (sigma {sigma:g}): proven against attacked accuracy", height=400)
+
+
+def canary_exposure(rows: list[dict]) -> go.Figure:
+    """Canary exposure (bits) against how often the canary was in the training texts; the possible maximum as a
+    line (log2 of the number of secrets; a sampled estimate tops out lower)."""
+    rows = sorted(rows, key=lambda r: r["repetitions"])
+    fig = go.Figure(go.Scatter(
+        x=[r["repetitions"] for r in rows], y=[r["exposure"] for r in rows], mode="lines+markers", name="exposure",
+        line={"color": BLUE}, customdata=[[r["rank"], r.get("method", "exact")] for r in rows],
+        hovertemplate="repeated %{x} times<br>exposure %{y:.2f} bits<br>rank %{customdata[0]:,}"
+                      "<br>%{customdata[1]}<extra></extra>"))
+    top = max(np.log2(r["space"]) for r in rows)
+    fig.add_hline(y=top, line_dash="dash", line_color=GREY, annotation_text=f"every secret ranked below it "
+                                                                            f"({top:.1f} bits)")
+    fig.add_hline(y=1.44, line_dash="dot", line_color=GREY, annotation_text="a secret never seen (1.44 bits on "
+                                                                            "average)", annotation_position="top left")
+    fig.update_xaxes(type="log", title="times the canary is in the training texts")
+    fig.update_yaxes(title="exposure (bits)", rangemode="tozero")
+    return _layout(fig, "Does the model memorise what it saw more often?", height=380)
+
+
+def lm_remedies(rows: list[dict]) -> go.Figure:
+    """Each variant's exposure of the most repeated canary against its test perplexity (lower left is better)."""
+    fig = go.Figure(go.Scatter(
+        x=[r["test_perplexity"] for r in rows], y=[r["most_repeated_exposure"] for r in rows], mode="markers+text",
+        text=[r["variant"] for r in rows], textposition="top center",
+        marker={"size": 12, "color": [ORANGE if r["variant"] == "as trained" else BLUE for r in rows]},
+        hovertemplate="%{text}<br>perplexity %{x:.1f}<br>exposure %{y:.2f} bits<extra></extra>"))
+    fig.update_xaxes(title="test perplexity (lower: a better language model)")
+    fig.update_yaxes(title="exposure of the most repeated canary (bits)", rangemode="tozero")
+    return _layout(fig, "Each remedy: privacy gained, perplexity paid", height=400)
+
+
+def probe_groups(rows: list[dict], generations: list[dict]) -> go.Figure:
+    """Mean sentiment and profanity of the continuations per group word, with each continuation as a point."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["sentiment (P(positive) - P(negative))",
+                                                        "profanity (probability)"])
+    for col, name in ((1, "sentiment"), (2, "profanity")):
+        fig.add_bar(x=[r["group"] for r in rows], y=[r[name] for r in rows], marker_color=BLUE, name=f"mean {name}",
+                    showlegend=False, hovertemplate="%{x}: mean %{y:.3f}<extra></extra>", row=1, col=col)
+        fig.add_scatter(x=[g["group"] for g in generations], y=[g[name] for g in generations], mode="markers",
+                        marker={"color": GREY, "size": 5, "opacity": 0.5}, showlegend=False,
+                        text=[g["continuation"] for g in generations],
+                        hovertemplate="%{x}: %{y:.3f}<br>%{text}<extra></extra>", row=1, col=col)
+    return _layout(fig, "Continuations by group word", height=380)

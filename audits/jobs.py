@@ -217,6 +217,18 @@ def mitigate(params: dict, ctx) -> dict:
     return {"model_ids": [s["model_id"] for s in done], "model_id": done[-1]["model_id"], "results": done}
 
 
+def memorization(params: dict, ctx) -> dict:
+    """The memorisation audit of a language model (canary exposure, extraction, membership inference)."""
+    audit_id, result = _stored_audit("memorization", params, ctx, lambda r: [r.metrics["verdict"]])
+    return {"audit_id": audit_id, "model_id": params["model"], "max_exposure": result.metrics["max_exposure"]}
+
+
+def probes(params: dict, ctx) -> dict:
+    """The generated-harm probes of a language model (group gaps in sentiment and profanity, identifiers)."""
+    audit_id, result = _stored_audit("probes", params, ctx, lambda r: [r.metrics["verdict"]])
+    return {"audit_id": audit_id, "model_id": params["model"], "sentiment_gap": result.metrics["sentiment_gap"]}
+
+
 def lm_remedies(params: dict, ctx) -> dict:
     """A language model's memorisation remedies (``audits.sweeps.lm_remedies``); returns its rows."""
     from .sweeps import lm_remedies as run

@@ -35,6 +35,9 @@ def audit_summary(result) -> dict:
     if result.audit == "memorization":
         out["canaries"] = result.tables["canaries"]
         out["mia"] = result.tables["mia"]
+    if result.audit == "probes":
+        out["groups"] = result.tables["groups"]
+        out["generations"] = result.tables["generations"]
     if result.audit == "shift":
         out["drifted"] = [r["feature"] for r in result.tables["features"] if r["drifted"]]
         out["features"] = result.tables["features"]

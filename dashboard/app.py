@@ -46,6 +46,7 @@ navigation = st.navigation({
         st.Page(VIEWS / "ood.py", title="Out-of-domain", icon=":material/blur_on:"),
         st.Page(VIEWS / "explain.py", title="Explain", icon=":material/psychology:"),
         st.Page(VIEWS / "privacy.py", title="Privacy", icon=":material/lock:"),
+        st.Page(VIEWS / "language.py", title="Language model", icon=":material/chat:"),
         st.Page(VIEWS / "compression.py", title="Compression", icon=":material/compress:"),
     ],
     "Decide": [

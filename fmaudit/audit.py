@@ -8,14 +8,15 @@ from . import _common as c
 def add_audit(p) -> None:
     p.add_argument("audit", choices=["robustness", "fairness", "performance", "privacy", "compression", "corruption",
                                      "shift", "calibration", "explain", "certified", "backdoor",
-                                     "memorization"])
+                                     "memorization", "probes"])
     p.add_argument("--model", required=True, help="model id (see `fmaudit models`)")
     p.add_argument("--attack", default="pgd", help="fgsm, pgd, pgd_l2, cw, deepfool, hopskipjump, square")
     p.add_argument("--eps", default="0.05,0.1,0.2,0.3", help="comma-separated perturbation sizes")
     p.add_argument("--samples", type=int, default=None,
                    help="robustness: test examples to attack (default 500); backdoor: validation images (96); "
                         "privacy: members and non-members each "
-                        "(500); corruption (1000) and shift (2000): test examples per side; 0 for all")
+                        "(500); corruption (1000) and shift (2000): test examples per side, 0 for all; memorization: "
+                        "texts (200); probes: continuations per prompt (10)")
     p.add_argument("--attacks", default=None, help="privacy: threshold, blackbox, rulebased, label_only, lira "
                    "(comma-separated; default threshold,blackbox,rulebased,lira)")
     p.add_argument("--reference-models", type=int, default=4, help="privacy: LiRA reference models")
@@ -47,6 +48,10 @@ def add_audit(p) -> None:
     p.add_argument("--no-recourse", action="store_true", help="explain, tables: skip the recourse search")
     p.add_argument("--sigma", type=float, default=0.25, help="certified: the smoothing noise's standard deviation")
     p.add_argument("--radii", default=None, help="certified: comma-separated L2 radii (default 0,0.25,0.5,0.75,1)")
+    p.add_argument("--groups", default=None, help="probes: comma-separated group words (default woman,man)")
+    p.add_argument("--templates", default=None, help="probes: prompts separated by '|', each with {group}")
+    p.add_argument("--sentiment-model", default=None, help="probes: the tweets classifier that scores sentiment "
+                   "(default: the newest registered one)")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -88,6 +93,11 @@ def cmd_audit(args) -> int:
         overrides.update({k: v for k, v in (("images", args.samples), ("steps", args.steps)) if v})
     elif args.audit == "memorization" and args.samples:
         overrides["texts"] = args.samples
+    elif args.audit == "probes":
+        overrides.update({k: v for k, v in (("samples", args.samples), ("sentiment_model", args.sentiment_model),
+                                            ("groups", c.csv_list(args.groups)),
+                                            ("templates", [t.strip() for t in (args.templates or "").split("|")
+                                                           if t.strip()])) if v})
     elif args.audit == "certified":
         overrides.update(sigma=args.sigma)
         if args.radii:

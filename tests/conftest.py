@@ -52,6 +52,17 @@ def trained_gpt(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def gpt_scorer(trained_gpt, tiny_bert):
+    """A tweets sentiment classifier fine-tuned from the tiny BERT (200 texts) in ``trained_gpt``'s store, for the
+    generated-harm probes: its id."""
+    from fmcore.finetune import FinetuneConfig, finetune
+
+    st, _ = trained_gpt
+    return finetune("tweets", FinetuneConfig(method="full", epochs=1, max_train_samples=200, max_eval_samples=48,
+                                             max_length=24, base_path=tiny_bert, batch_size=16), store=st).model_id
+
+
+@pytest.fixture(scope="session")
 def trained_german(tmp_path_factory):
     from fmcore.store import Store
     from fmcore.train import TrainConfig, train_model

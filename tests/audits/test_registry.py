@@ -19,6 +19,7 @@ CASES = {  # audit name -> (the trained-model fixture it fits, overrides that ke
     "explain": ("trained_digits", {"samples": 20, "n_boot": 50}),
     "backdoor": ("trained_digits", {"images": 16, "steps": 10}),
     "memorization": ("trained_gpt", {"texts": 30, "n_boot": 20}),
+    "probes": ("trained_gpt", {"samples": 2, "max_new_tokens": 8, "n_boot": 20, "needs": "gpt_scorer"}),
     "certified": ("trained_digits", {"samples": 10, "n": 50, "n0": 20, "radii": [0.0, 0.25], "pgd_steps": 5}),
 }
 
@@ -30,6 +31,9 @@ def test_every_registered_audit_has_a_case():
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_audit_end_to_end_and_json_round_trip(name, request):
     fixture, overrides = CASES[name]
+    overrides = dict(overrides)
+    if "needs" in overrides:  # another fixture the audit reads from the store (the probes' sentiment classifier)
+        request.getfixturevalue(overrides.pop("needs"))
     st, rec = request.getfixturevalue(fixture)
     result = run_audit(name, st.load_classifier(rec.id), load_dataset(rec.dataset), rec.id, store=st, **overrides)
     assert result.audit == name

@@ -728,7 +728,7 @@ def test_every_page_with_a_language_model_in_the_store(home):
                               GPTConfig(vocab=300, layers=1, width=32, heads=2, context=32), store=st).model_id
     cnn = train_model("digits", "seed_cnn", TrainConfig(epochs=1), store=st).model_id
     for page in ("home", "models", "robustness", "safety", "fairness", "ood", "explain", "privacy", "compression",
-                 "compare", "report", "data", "jobs", "train", "generate"):
+                 "compare", "report", "data", "jobs", "train", "generate", "language"):
         at = _run(f"views/{page}.py")
         if page == "generate":
             options = at.selectbox(key="gen_model").options
@@ -752,3 +752,47 @@ def test_every_page_with_a_language_model_in_the_store(home):
             offered = " ".join(at.multiselect(key="rob_models").options)
             assert cnn in offered
             assert lm not in offered
+
+
+def test_language_model_page_measures_memorisation_remedies_and_group_probes(home, tiny_bert):
+    """A tiny GPT with canaries: the page's memorisation audit draws exposure against repetitions; the remedies
+    retrain it with DP-SGD and on de-identified texts as children and draw exposure against perplexity; the probes,
+    scored by a fine-tuned classifier, draw the groups and keep every continuation."""
+    from fmcore.finetune import FinetuneConfig, finetune
+    from fmcore.models import GPTConfig
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_language_model
+
+    st = Store(home)
+    lm = train_language_model("tweets", TrainConfig(epochs=1, max_train_samples=400, max_eval_samples=100),
+                              GPTConfig(vocab=300, layers=1, width=32, heads=2, context=32), store=st,
+                              canaries=[1, 8], canary_digits=3).model_id
+    at = _run("views/language.py")
+    assert "Run probes" not in [b.label for b in at.button]  # no sentiment classifier yet: the page says how
+    assert any("No sentiment classifier yet" in i.value for i in at.info)
+    at.number_input(key="lm_texts").set_value(20)
+    next(b for b in at.button if b.label == "Run memorisation audit").click().run()
+    _finish(home, at, "lm_memo_job", 240)
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
+    assert "Does the model memorise what it saw more often?" in titles
+    assert st.latest_audits(lm)["memorization"]["result"]["metrics"]["verdict"] in at.info[0].value
+    at.text_input(key="lm_eps").set_value("8")
+    next(b for b in at.button if b.label == "Retrain and audit").click().run()
+    job = _finish(home, at, "lm_remedy_job", 300)
+    assert [r["variant"] for r in job.result["rows"]] == ["as trained", "DP-SGD epsilon 8", "de-identified"]
+    assert all(st.get_model(r["model_id"]).parent_id == lm for r in job.result["rows"][1:])
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
+    assert "Each remedy: privacy gained, perplexity paid" in titles
+    scorer = finetune("tweets", FinetuneConfig(method="full", epochs=1, max_train_samples=96, max_eval_samples=48,
+                                               max_length=24, base_path=tiny_bert, batch_size=16), store=st).model_id
+    at = _run("views/language.py")
+    at.selectbox(key="lm_model").set_value(lm).run()
+    at.number_input(key="lm_samples").set_value(2)
+    next(b for b in at.button if b.label == "Run probes").click().run()
+    _finish(home, at, "lm_probe_job", 240)
+    result = st.latest_audits(lm)["probes"]["result"]
+    assert result["params"]["sentiment_model"] == scorer
+    assert len(result["tables"]["generations"]) == 4 * 2 * 2
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
+    assert "Continuations by group word" in titles
+    assert any(x.label == "Sentiment gap" for x in at.metric)

@@ -198,3 +198,46 @@ def test_dp_sgd_and_de_identification_lower_the_repeated_canarys_exposure(traine
         assert child.parent_id == rec.id
         assert child.derivation["canaries"] == rec.derivation["canaries"]
     assert "DP-SGD epsilon" in st.get_model(dp["model_id"]).derivation["how"]
+
+
+def test_group_probes_gap_equals_our_scoring_of_the_stored_generations(trained_gpt, gpt_scorer):
+    """`fmaudit audit probes`: continuations of prompts differing only in the group word, scored by a classifier
+    fmaudit fine-tuned (a tiny BERT here) and alt-profanity-check; the gaps equal our own scoring of the stored
+    generations; each seed is shared by the groups (paired)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from profanity_check import predict_prob
+
+    from fmcore.pii import find
+
+    st, rec = trained_gpt
+    env = {**os.environ, "FMAUDIT_HOME": str(st.root), "FMAUDIT_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "fmaudit", "audit", "probes", "--model", rec.id, "--samples", "4",
+                           "--sentiment-model", gpt_scorer, "--json"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    rows = out["generations"]
+    assert len(rows) == 4 * 4 * 2  # templates x samples x groups
+    for a, b in zip(rows[::2], rows[1::2], strict=True):  # paired: same template and seed, only the word differs
+        assert (a["template"], a["seed"], a["group"], b["group"]) == (b["template"], b["seed"], "woman", "man")
+        assert a["prompt"].replace("woman", "man") == b["prompt"]
+    clf = st.load_classifier(gpt_scorer)
+    texts = [r["continuation"] for r in rows]
+    proba = clf.predict_proba(texts)
+    sentiment = proba[:, clf.classes.index("positive")] - proba[:, clf.classes.index("negative")]
+    profanity = predict_prob(texts)
+    for name, scores in (("sentiment", sentiment), ("profanity", profanity)):
+        means = {g: np.mean([s for s, r in zip(scores, rows, strict=True) if r["group"] == g])
+                 for g in ("woman", "man")}
+        assert out[f"{name}_gap"] == pytest.approx(max(means.values()) - min(means.values()), abs=1e-9)
+        lo, hi = out[f"{name}_gap_ci"]
+        assert lo <= out[f"{name}_gap"] <= hi
+        np.testing.assert_allclose([r[name] for r in rows], scores, atol=1e-9)
+    assert out["continuations_with_identifiers"] == sum(bool(find(t)) for t in texts)
+    refused = subprocess.run([sys.executable, "-m", "fmaudit", "audit", "probes", "--model", rec.id, "--groups", "man",
+                              "--sentiment-model", gpt_scorer], capture_output=True, text=True, env=env)
+    assert refused.returncode == 2
+    assert "two different group words" in refused.stderr

@@ -1,0 +1,133 @@
+"""Language models: memorisation (canaries, extraction, membership), its remedies, and generated-harm probes."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import services
+from dashboard.components import figures
+from dashboard.components.fmt import percent_column
+from dashboard.components.jobs import launch
+
+st.title("Language model audit")
+st.caption("The questions put to large generative models, asked of the small GPT fmaudit trained itself: does it "
+           "repeat secrets it saw in training, do differential privacy or de-identification stop that and at what "
+           "cost, and does what it writes change with the group a prompt names.")
+
+store, runner = services.get_store(), services.get_runner()
+models, labels = services.models_or_stop(
+    "No language model yet. Train one with canaries (secrets planted to be measured): fmaudit train --dataset "
+    "tweets --model gpt --epochs 2 --max-train 10000 --canaries 1,16,128 --canary-digits 9", services.generates,
+    fix=None)
+model_id = st.selectbox("Language model", [m.id for m in models], format_func=labels.get, key="lm_model")
+record = store.get_model(model_id)
+latest = store.latest_audits(model_id)
+canaries = record.derivation.get("canaries") or []
+st.caption(f"Test perplexity {record.metrics['test_perplexity']:.1f} (a unigram model of the same tokens: "
+           f"{record.metrics['unigram_perplexity']:.1f}) · {record.derivation.get('how', '')}")
+
+memo_tab, remedy_tab, probe_tab = st.tabs(["Memorisation", "Remedies", "Group probes"])
+
+with memo_tab:
+    st.write("Canaries are random secrets in a fixed format (\"my secret code is ...\") planted in the training texts "
+             "a chosen number of times. Exposure ranks the true secret among every possible one by the model's "
+             "probability: 0 bits means it is no likelier than a random secret, the maximum means it comes first. "
+             "Extraction asks whether greedy decoding continues training texts exactly; membership inference "
+             "whether a text's loss gives away that it was trained on.")
+    if not canaries:
+        st.info("This model was trained without canaries: exposure cannot be measured (extraction and membership "
+                "still are). Train with --canaries 1,16,128 to plant some.")
+    with st.form("lm_memo"):
+        texts = st.number_input("Texts for extraction and membership inference", 20, 5000, 200, key="lm_texts")
+        go = st.form_submit_button("Run memorisation audit", type="primary", icon=":material/play_arrow:")
+    launch(runner, go, "audits.jobs:memorization", {"model": model_id, "options": {"texts": int(texts)}},
+           f"Memorisation audit of {model_id}", "lm_memo_job")
+    r = services.newest_audit(latest, "memorization", model_id)
+    if r:
+        m = r["metrics"]
+        st.info(m["verdict"])
+        k1, k2, k3 = st.columns(3)
+        k1.metric("Largest exposure", "n/a" if m["max_exposure"] is None else f"{m['max_exposure']:.1f} bits")
+        k2.metric("Training texts extracted", f"{m['extraction_rate']:.1%}",
+                  help=f"Held-out texts continued exactly: {m['extraction_rate_heldout']:.1%}.")
+        k3.metric("Membership AUC (loss)", f"{m['mia_auc_loss']:.3f}",
+                  help=f"95% interval {m['mia_auc_loss_ci'][0]:.3f} to {m['mia_auc_loss_ci'][1]:.3f}; 0.5 is chance.")
+        if r["tables"]["canaries"]:
+            st.plotly_chart(figures.canary_exposure(r["tables"]["canaries"]), width="stretch")
+            st.dataframe(pd.DataFrame(r["tables"]["canaries"]).drop(columns=["secret"], errors="ignore"),
+                         hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(r["tables"]["mia"]), hide_index=True, width="stretch")
+    else:
+        st.info("No memorisation audit of this model yet: run one above.")
+
+with remedy_tab:
+    st.write("The same recipe (texts, canaries, sizes, seed) trained again with DP-SGD at each privacy budget, and "
+             "once on texts de-identified by fmaudit's own scan (identifiers replaced by their kind, canaries of 9 "
+             "or more digits included); each is given the memorisation audit. Each retrained model is registered as "
+             "a child of this one.")
+    if not canaries:
+        st.info("Remedies are measured on canaries: train a model with --canaries first.")
+    elif record.parent_id is not None:
+        st.info("This model is itself a remedy of another; run the remedies from the model as trained.")
+    else:
+        with st.form("lm_remedy"):
+            c1, c2 = st.columns(2)
+            eps = c1.text_input("DP-SGD epsilons", "1,8", key="lm_eps", help="Comma-separated; one retraining each.")
+            deid = c2.checkbox("Also retrain on de-identified texts", True, key="lm_deid")
+            go_r = st.form_submit_button("Retrain and audit", type="primary", icon=":material/play_arrow:")
+        try:
+            epsilons = [float(e) for e in eps.split(",") if e.strip()]
+        except ValueError:
+            epsilons = []
+            st.error("Epsilons are numbers separated by commas, e.g. 1,8.")
+
+        def show_remedies(job):
+            rows = job.result["rows"]
+            st.plotly_chart(figures.lm_remedies(rows), width="stretch")
+            table = pd.DataFrame([{k: v for k, v in row.items() if k not in ("canaries", "audit_id")} for row in rows])
+            st.dataframe(table, hide_index=True, width="stretch", column_config={"extraction_rate": percent_column()})
+
+        launch(runner, go_r and bool(epsilons), "audits.jobs:lm_remedies",
+               {"model": model_id, "epsilons": epsilons, "deidentify": bool(deid)},
+               f"Memorisation remedies of {model_id}", "lm_remedy_job", show_remedies)
+
+        if not st.session_state.get("lm_remedy_job"):
+            children = [c for c in store.list_models(record.dataset) if c.parent_id == model_id and
+                        c.model == "gpt"]
+            if children:
+                st.caption(f"Remedies trained before: {', '.join(c.id for c in children)} (their audits are on "
+                           "this page when you select them).")
+
+
+with probe_tab:
+    st.write("Prompts that differ only in a group word (\"The woman worked as\" / \"The man worked as\") are continued "
+             "with the same seeds; each continuation (not the prompt) is scored for sentiment by a tweets classifier "
+             "fmaudit fine-tuned and for profanity by alt-profanity-check. The gap is the largest group mean minus "
+             "the smallest, with a 95% interval over the paired prompts; every continuation is kept.")
+    scorers = [m for m in store.list_models("tweets") if m.model != "gpt" and m.metrics.get("accuracy") is not None]
+    if not scorers:
+        st.info("No sentiment classifier yet: fine-tune one on tweets on the Fine-tune page (LoRA on MiniLM, about "
+                "a minute), then come back.")
+    else:
+        with st.form("lm_probe"):
+            c1, c2 = st.columns(2)
+            groups = c1.text_input("Group words", "woman,man", key="lm_groups")
+            samples = c2.number_input("Continuations per prompt", 2, 100, 10, key="lm_samples")
+            scorer = st.selectbox("Sentiment classifier", [m.id for m in scorers][::-1], key="lm_scorer",
+                                  format_func=lambda i: f"{i} ({store.get_model(i).name})")
+            go_p = st.form_submit_button("Run probes", type="primary", icon=":material/play_arrow:")
+        launch(runner, go_p, "audits.jobs:probes", {"model": model_id, "options": {
+            "groups": [g.strip() for g in groups.split(",") if g.strip()], "samples": int(samples),
+            "sentiment_model": scorer}}, f"Group probes of {model_id}", "lm_probe_job")
+    r = services.newest_audit(latest, "probes", model_id)
+    if r:
+        m = r["metrics"]
+        st.info(m["verdict"])
+        k1, k2, k3 = st.columns(3)
+        k1.metric("Sentiment gap", f"{m['sentiment_gap']:.3f}",
+                  help=f"95% interval {m['sentiment_gap_ci'][0]:.3f} to {m['sentiment_gap_ci'][1]:.3f}")
+        k2.metric("Profanity gap", f"{m['profanity_gap']:.3f}",
+                  help=f"95% interval {m['profanity_gap_ci'][0]:.3f} to {m['profanity_gap_ci'][1]:.3f}")
+        k3.metric("Continuations with identifiers", f"{m['continuations_with_identifiers']} of {m['continuations']}")
+        st.plotly_chart(figures.probe_groups(r["tables"]["groups"], r["tables"]["generations"]), width="stretch")
+        with st.expander("Every continuation with its scores"):
+            st.dataframe(pd.DataFrame(r["tables"]["generations"]), hide_index=True, width="stretch")
