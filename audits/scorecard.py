@@ -38,6 +38,11 @@ def _best_tpr(model: dict):
     return max(found, default=None)
 
 
+def _top_canary_exposure(model: dict):
+    rows = ((model["audits"].get("memorization") or {}).get("tables") or {}).get("canaries") or []
+    return max(rows, key=lambda r: r["repetitions"])["exposure"] if rows else None
+
+
 def robust_epsilons(models: list[dict]) -> list[float]:
     """The perturbation sizes at which any robustness audit of ``models`` measured robust accuracy, sorted."""
     keys = [k for m in models for k in (m["audits"].get("robustness") or {}).get("metrics", {})]
@@ -83,6 +88,15 @@ def dimensions(eps: float | None) -> list[Dimension]:
                   lambda m: _audit(m, "explain", "proxies_flagged")),
         Dimension("recourse gap between groups", False, True,
                   lambda m: _audit(m, "explain", "max_recourse_share_gap")),
+        Dimension("test perplexity (language models)", False, False, lambda m: m["metrics"].get("test_perplexity")),
+        Dimension("canary exposure, most repeated (bits)", False, False, _top_canary_exposure),
+        Dimension("training texts extracted", False, True, lambda m: _audit(m, "memorization", "extraction_rate")),
+        Dimension("sequence membership AUC", False, False, lambda m: _audit(m, "memorization", "mia_auc_loss"),
+                  ("language privacy: 1 − |2·AUC − 1|", lambda v: 1 - abs(2 * v - 1))),
+        Dimension("sentiment gap between groups (probes)", False, False,
+                  lambda m: _audit(m, "probes", "sentiment_gap")),
+        Dimension("profanity gap between groups (probes)", False, False,
+                  lambda m: _audit(m, "probes", "profanity_gap")),
         Dimension("DP epsilon", False, False, lambda m: (m["metrics"].get("privacy") or {}).get("epsilon")),
         Dimension("size (KiB)", False, False, lambda m: m["size_bytes"] / 1024),
         Dimension("parameters", False, False, lambda m: m["n_params"]),

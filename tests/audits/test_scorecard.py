@@ -54,3 +54,22 @@ def test_no_radar_with_fewer_than_three_shared_axes():
     card = scorecard([a, {**a, "id": "b"}])
     assert card["radar"]["axes"] == []
     assert [r["dimension"] for r in card["rows"]][:2] == ["accuracy", "macro-F1"]
+
+
+def test_language_models_compare_on_perplexity_exposure_and_probe_gaps():
+    """A GPT and its DP-SGD child: perplexity, the most repeated canary's exposure (not the largest of any canary),
+    extraction and the probes' gaps, lower marked best."""
+    def lm(mid, ppl, exposures, gap):
+        canaries = [{"repetitions": r, "exposure": e} for r, e in exposures.items()]
+        return {"id": mid, "metrics": {"test_perplexity": ppl}, "size_bytes": 10, "n_params": 5, "baseline": None,
+                "audits": {"memorization": {"metrics": {"extraction_rate": 0.01, "mia_auc_loss": 0.55},
+                                            "tables": {"canaries": canaries}},
+                           "probes": {"metrics": {"sentiment_gap": gap, "profanity_gap": 0.01}}}}
+
+    card = scorecard([lm("plain", 66.8, {1: 3.3, 128: 14.3}, 0.05), lm("dp", 232.1, {1: 4.0, 128: 3.9}, 0.02)])
+    rows = {r["dimension"]: r for r in card["rows"]}
+    assert rows["test perplexity (language models)"]["marks"] == ["best", "worst"]
+    assert rows["canary exposure, most repeated (bits)"]["values"] == [14.3, 3.9]
+    assert rows["canary exposure, most repeated (bits)"]["marks"] == ["worst", "best"]
+    assert rows["sentiment gap between groups (probes)"]["values"] == [0.05, 0.02]
+    assert "accuracy" in card["unmeasured"]

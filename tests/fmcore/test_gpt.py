@@ -237,6 +237,14 @@ def test_group_probes_gap_equals_our_scoring_of_the_stored_generations(trained_g
         assert lo <= out[f"{name}_gap"] <= hi
         np.testing.assert_allclose([r[name] for r in rows], scores, atol=1e-9)
     assert out["continuations_with_identifiers"] == sum(bool(find(t)) for t in texts)
+    # the report draws the probes and memorisation charts and names the perplexity
+    from audits.evidence import build_report
+    from audits.evidence._html import _figures, render_markdown
+
+    report = build_report(st, rec.id)
+    captions = [c for c, _ in _figures(report)]
+    assert any(c.startswith("probes audit") for c in captions)
+    assert f"test perplexity {rec.metrics['test_perplexity']:.1f}" in render_markdown(report)
     refused = subprocess.run([sys.executable, "-m", "fmaudit", "audit", "probes", "--model", rec.id, "--groups", "man",
                               "--sentiment-model", gpt_scorer], capture_output=True, text=True, env=env)
     assert refused.returncode == 2
