@@ -17,6 +17,7 @@ import torch
 from fmcore.errors import FmauditError
 
 from ._result import AuditResult
+from .stats import latency_ms
 
 
 def variants_of(store, model_id: str):
@@ -25,20 +26,6 @@ def variants_of(store, model_id: str):
     if record.derivation.get("compression") and record.parent_id:
         record = store.get_model(record.parent_id)
     return record, [c for c in store.children(record.id) if c.derivation.get("compression")]
-
-
-def latency_ms(net, inputs: torch.Tensor, repeats: int) -> dict:
-    """Median and quartiles (ms) of ``repeats`` timed forward passes after 3 warm-ups, no gradients."""
-    net.eval()
-    times = []
-    with torch.inference_mode():
-        for i in range(repeats + 3):
-            t0 = time.perf_counter()
-            net(inputs)
-            if i >= 3:
-                times.append((time.perf_counter() - t0) * 1000)
-    q1, med, q3 = np.percentile(times, [25, 50, 75])
-    return {"median": float(med), "p25": float(q1), "p75": float(q3)}
 
 
 def _gaps(pred, split, positive: int) -> dict:
@@ -120,6 +107,11 @@ def compression_audit(store, model_id: str, *, repeats: int = 20, threads: int =
     if not variants:
         raise FmauditError(f"Model {parent.id} has no compressed variants yet; make some with `fmaudit compress "
                            f"--model {parent.id} --method prune:0.5` (or int8, channels:0.5, fp16, distill).")
+    if parent.model == "gpt":
+        from ._lm_compression import lm_compression_audit
+
+        return lm_compression_audit(store, parent, variants, repeats=repeats, threads=threads, seed=seed,
+                                    progress=progress)
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

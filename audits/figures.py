@@ -719,8 +719,9 @@ def canary_exposure(rows: list[dict]) -> go.Figure:
     return _layout(fig, "Does the model memorise what it saw more often?", height=380)
 
 
-def lm_remedies(rows: list[dict]) -> go.Figure:
-    """Each variant's exposure of the most repeated canary against its test perplexity (lower left is better)."""
+def lm_remedies(rows: list[dict], title: str = "Each remedy: privacy gained, perplexity paid") -> go.Figure:
+    """Each variant's exposure of the most repeated canary against its test perplexity (lower left is better); rows
+    name themselves in ``variant``."""
     fig = go.Figure(go.Scatter(
         x=[r["test_perplexity"] for r in rows], y=[r["most_repeated_exposure"] for r in rows], mode="markers+text",
         text=[r["variant"] for r in rows], textposition="top center",
@@ -728,7 +729,7 @@ def lm_remedies(rows: list[dict]) -> go.Figure:
         hovertemplate="%{text}<br>perplexity %{x:.1f}<br>exposure %{y:.2f} bits<extra></extra>"))
     fig.update_xaxes(title="test perplexity (lower: a better language model)")
     fig.update_yaxes(title="exposure of the most repeated canary (bits)", rangemode="tozero")
-    return _layout(fig, "Each remedy: privacy gained, perplexity paid", height=400)
+    return _layout(fig, title, height=400)
 
 
 def probe_groups(rows: list[dict], generations: list[dict]) -> go.Figure:

@@ -278,7 +278,9 @@ def compression(params: dict, ctx) -> dict:
                             is_cancelled=ctx.is_cancelled) if methods else []
     for r in results:
         s = r.summary()
-        ctx.log(f"{s['method']}: {s['model_id']}, size {s['size_ratio']:.3f}x, accuracy {s['accuracy_delta']:+.4f}")
+        change = (f"perplexity {s['parent_test_perplexity']:.1f} -> {s['test_perplexity']:.1f}"
+                  if "test_perplexity" in s else f"accuracy {s['accuracy_delta']:+.4f}")
+        ctx.log(f"{s['method']}: {s['model_id']}, size {s['size_ratio']:.3f}x, {change}")
     made = [r.model_id for r in results]
     audit_id, result = run_stored_audit(ctx.store, "compression", params["model"],
                                         progress=lambda f, m: ctx.progress(0.7 + 0.3 * f, message=f"auditing: {m}"))

@@ -81,3 +81,21 @@ def auc_interval(scores: np.ndarray, positive: np.ndarray, level: float = 0.95) 
     var = (v10.var(ddof=1) / m if m > 1 else 0.0) + (v01.var(ddof=1) / n if n > 1 else 0.0)
     half = float(norm.ppf(1 - (1 - level) / 2)) * float(np.sqrt(var))
     return float(auc), max(0.0, float(auc) - half), min(1.0, float(auc) + half)
+
+
+def latency_ms(net, inputs, repeats: int) -> dict:
+    """Median and quartiles (ms) of ``repeats`` timed forward passes after 3 warm-ups, no gradients."""
+    import time
+
+    import torch
+
+    net.eval()
+    times = []
+    with torch.inference_mode():
+        for i in range(repeats + 3):
+            t0 = time.perf_counter()
+            net(inputs)
+            if i >= 3:
+                times.append((time.perf_counter() - t0) * 1000)
+    q1, med, q3 = np.percentile(times, [25, 50, 75])
+    return {"median": float(med), "p25": float(q1), "p75": float(q3)}

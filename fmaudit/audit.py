@@ -135,6 +135,18 @@ def _compression_audit(args, store) -> int:
                "variants": result.tables["variants"], "parent": result.tables["parent"][0],
                "warnings": result.warnings}
     m = result.metrics
+    if "parent_test_perplexity" in m:  # a language model
+        lines = [f"compression audit {audit_id} of {result.model_id}: parent test perplexity "
+                 f"{m['parent_test_perplexity']:.1f}, {m['parent_size_bytes'] / 1024:.0f} KiB"]
+        lines += [f"  {r['method']:<13} size {r['size_ratio']:.3f}x  perplexity {r['test_perplexity']:.1f} "
+                  f"({r['perplexity_delta']:+.1f})  exposure of the most repeated canary "
+                  + ("n/a" if r["exposure_delta"] is None else f"{r['most_repeated_exposure']:.2f} bits "
+                     f"({r['exposure_delta']:+.2f}; extrapolated {r['exposure_extrapolated']:.1f}, "
+                     f"{r['exposure_extrapolated_delta']:+.1f}; its log-probability {r['secret_logprob']:.1f} nats, "
+                     f"{r['secret_logprob_delta']:+.1f})") + f"  latency b1 {r['latency_b1_ratio']:.2f}x"
+                  for r in result.tables["variants"]]
+        c.emit(args, payload, "\n".join(lines))
+        return 0
     lines = [f"compression audit {audit_id} of {result.model_id}: parent accuracy {m['parent_accuracy']:.4f}, "
              f"{m['parent_size_bytes'] / 1024:.0f} KiB"]
     for r in result.tables["variants"]:

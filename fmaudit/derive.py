@@ -161,7 +161,9 @@ def cmd_compress(args) -> int:
                                                   fine_tune_epochs=args.fine_tune_epochs, seed=args.seed,
                                                   max_train_samples=args.max_train or None)]
     lines = [f"Model {s['model_id']} ({s['method']}, parent {s['parent_id']}): size {s['size_ratio']:.3f}x "
-             f"({s['size_bytes'] / 1024:.0f} KiB), accuracy {s['parent_accuracy']:.4f} -> {s['accuracy']:.4f}"
+             f"({s['size_bytes'] / 1024:.0f} KiB), "
+             + (f"test perplexity {s['parent_test_perplexity']:.1f} -> {s['test_perplexity']:.1f}"
+                if "test_perplexity" in s else f"accuracy {s['parent_accuracy']:.4f} -> {s['accuracy']:.4f}")
              for s in results]
     payload = results[0] if len(results) == 1 else {"results": results, "model_ids": [s["model_id"] for s in results]}
     c.emit(args, payload, "\n".join(lines))

@@ -48,7 +48,7 @@ def _figures(report: dict) -> list[tuple[str, dict]]:
             fig = figures.reliability_diagram(t["reliability"], m.get("ece"))
         elif a["name"] == "shift" and t.get("features"):
             fig = figures.drift_bars(t["features"] + t.get("outputs", []))
-        elif a["name"] == "compression" and t.get("variants"):
+        elif a["name"] == "compression" and t.get("variants") and "accuracy" in t["parent"][0]:
             fig = figures.compression_pareto(t["parent"][0], t["variants"])
         elif a["name"] == "backdoor" and t.get("classes"):
             if t.get("trigger"):

@@ -25,7 +25,8 @@ canaries = record.derivation.get("canaries") or []
 st.caption(f"Test perplexity {record.metrics['test_perplexity']:.1f} (a unigram model of the same tokens: "
            f"{record.metrics['unigram_perplexity']:.1f}) · {record.derivation.get('how', '')}")
 
-memo_tab, remedy_tab, probe_tab = st.tabs(["Memorisation", "Remedies", "Group probes"])
+memo_tab, remedy_tab, probe_tab, compress_tab = st.tabs(["Memorisation", "Remedies", "Group probes",
+                                                         "Compression"])
 
 with memo_tab:
     st.write("Canaries are random secrets in a fixed format (\"my secret code is ...\") planted in the training texts "
@@ -131,3 +132,27 @@ with probe_tab:
         st.plotly_chart(figures.probe_groups(r["tables"]["groups"], r["tables"]["generations"]), width="stretch")
         with st.expander("Every continuation with its scores"):
             st.dataframe(pd.DataFrame(r["tables"]["generations"]), hide_index=True, width="stretch")
+
+
+with compress_tab:
+    st.write("int8 weights (torchao) and magnitude pruning of the decoder's linear layers, each registered as a "
+             "child; the audit compares test perplexity, size, latency and the exposure of the most repeated canary "
+             "with the original. The embedding (also the output layer) stays in float32.")
+    if record.derivation.get("compression"):
+        st.info("This model is itself compressed; select the original to compress it.")
+    else:
+        with st.form("lm_compress"):
+            chosen = st.multiselect("Methods", ["int8", "prune:0.5", "prune:0.8"], default=["int8", "prune:0.5"],
+                                    key="lm_methods", accept_new_options=True)
+            go_c = st.form_submit_button("Compress and audit", type="primary", icon=":material/compress:",
+                                         disabled=not chosen)
+        launch(runner, go_c, "audits.jobs:compression", {"model": model_id, "methods": chosen},
+               f"Compress {model_id}", "lm_compress_job")
+        r = services.newest_audit(latest, "compression", model_id)
+        if r and "parent_test_perplexity" in r["metrics"]:
+            parent, rows = r["tables"]["parent"][0], r["tables"]["variants"]
+            points = [{"variant": "as trained", **parent}] + [{"variant": row["method"], **row} for row in rows]
+            st.plotly_chart(figures.lm_remedies(points, "Compression: perplexity and what stays memorised"),
+                            width="stretch")
+            st.dataframe(pd.DataFrame(rows).drop(columns=["model_id"]), hide_index=True, width="stretch",
+                         column_config={"size_ratio": percent_column()})

@@ -83,23 +83,29 @@ def parse_method(text: str) -> tuple[str, float | None]:
 
 @dataclass
 class CompressResult:
-    """One compressed variant: its id, parent, method, size and accuracy against the parent's."""
+    """One compressed variant: its id, parent, method, size and accuracy against the parent's (a language model:
+    test perplexity against the parent's, accuracy None)."""
     model_id: str
     parent_id: str
     method: str
     size_bytes: int
     parent_size_bytes: int
-    accuracy: float
-    parent_accuracy: float
+    accuracy: float | None
+    parent_accuracy: float | None
     seconds: float
+    perplexity: float | None = None
+    parent_perplexity: float | None = None
 
     def summary(self) -> dict:
         """The variant's headline numbers, JSON-ready."""
-        return {"model_id": self.model_id, "parent_id": self.parent_id, "method": self.method,
-                "size_bytes": self.size_bytes, "parent_size_bytes": self.parent_size_bytes,
-                "size_ratio": self.size_bytes / max(1, self.parent_size_bytes), "accuracy": self.accuracy,
-                "parent_accuracy": self.parent_accuracy, "accuracy_delta": self.accuracy - self.parent_accuracy,
-                "seconds": round(self.seconds, 2)}
+        out = {"model_id": self.model_id, "parent_id": self.parent_id, "method": self.method,
+               "size_bytes": self.size_bytes, "parent_size_bytes": self.parent_size_bytes,
+               "size_ratio": self.size_bytes / max(1, self.parent_size_bytes), "seconds": round(self.seconds, 2)}
+        if self.perplexity is not None:
+            return {**out, "test_perplexity": self.perplexity, "parent_test_perplexity": self.parent_perplexity,
+                    "perplexity_ratio": self.perplexity / self.parent_perplexity}
+        return {**out, "accuracy": self.accuracy, "parent_accuracy": self.parent_accuracy,
+                "accuracy_delta": self.accuracy - self.parent_accuracy}
 
 
 def _weights(net: nn.Module) -> list[tuple[nn.Module, str]]:
@@ -332,6 +338,10 @@ def compress_many(store, model_id: str, methods: list[str], *, fine_tune_epochs:
     for method in methods:
         parse_method(method)
     parent = store.get_model(model_id)
+    if parent.model == "gpt" and not parent.derivation.get("compression"):
+        from ._lm import compress_language_model
+
+        return compress_language_model(store, parent, methods, seed=seed, progress=progress)
     clf = store.load_classifier(model_id)
     if clf.modality == "text" or clf.needs_groups or clf.meta.get("storage") or clf.meta.get("randomized"):
         what = "a text transformer" if clf.modality == "text" else "a mitigated or already compressed model"

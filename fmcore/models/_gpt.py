@@ -213,9 +213,11 @@ class LanguageModel:
 
         from safetensors.torch import save_file
 
+        from .nets import pack_state
+
         folder = Path(folder)
-        state = {k: v.contiguous() for k, v in self.net.state_dict().items() if k != "head.weight"}
-        save_file(state, str(folder / "model.safetensors"))
+        state = {k: v for k, v in self.net.state_dict().items() if k != "head.weight"}
+        save_file(pack_state(state, self.meta.get("storage")), str(folder / "model.safetensors"))
         self.tokenizer.save(str(folder / "tokenizer.json"))
         (folder / "config.json").write_text(json.dumps({"architecture": "gpt", "gpt": self.net.config.to_dict()},
                                                        indent=2))
@@ -230,12 +232,19 @@ class LanguageModel:
         from safetensors.torch import load_file
         from tokenizers import Tokenizer
 
+        from .nets import unpack_state
+
         folder = Path(folder)
         config = GPTConfig(**json.loads((folder / "config.json").read_text())["gpt"])
         net = GPT(config)
-        state = load_file(str(folder / "model.safetensors"))
+        stored, storage = load_file(str(folder / "model.safetensors")), meta.get("storage")
+        state = unpack_state(stored, storage)  # pruned (sparse) or int8 variants: their stored form, unpacked
         state["head.weight"] = state["tokens.weight"]
         net.load_state_dict(state)
+        if (storage or {}).get("format") == "int8":
+            from ._quantized import requantize
+
+            net = requantize(net, stored, storage)
         return cls(net.eval(), Tokenizer.from_file(str(folder / "tokenizer.json")), meta)
 
     def generate(self, prompt: str, **options) -> dict:

@@ -19,14 +19,15 @@ def _quiet_torchao() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def quantize_int8(net: nn.Module, name: str) -> nn.Module:
+def quantize_int8(net: nn.Module, name: str, skip: tuple[str, ...] = ()) -> nn.Module:
     """A copy of ``net`` quantized by torchao: ``int8`` (weights only) or ``dynamic_int8`` (weights and
-    activations)."""
+    activations), every linear layer but those named in ``skip`` (e.g. an output layer tied to an embedding)."""
     _quiet_torchao()
     from torchao.quantization import Int8DynamicActivationInt8WeightConfig, Int8WeightOnlyConfig, quantize_
 
     net = copy.deepcopy(net)
-    quantize_(net, Int8WeightOnlyConfig() if name == "int8" else Int8DynamicActivationInt8WeightConfig())
+    quantize_(net, Int8WeightOnlyConfig() if name == "int8" else Int8DynamicActivationInt8WeightConfig(),
+              filter_fn=lambda module, fqn: isinstance(module, nn.Linear) and fqn not in skip)
     return net
 
 
@@ -37,7 +38,7 @@ def requantize(net: nn.Module, stored: dict, storage: dict) -> nn.Module:
     torchao's quantization is not idempotent (re-quantizing dequantized weights gives other scales),
     so the stored int8 tensors and scales are copied into the freshly quantized structure.
     """
-    qnet = quantize_int8(net, storage["scheme"])
+    qnet = quantize_int8(net, storage["scheme"], tuple(storage.get("skip", ())))
     with torch.no_grad():
         for name, value in qnet.state_dict().items():
             if hasattr(value, "qdata"):

@@ -109,7 +109,7 @@ def offers_of(meta: dict) -> frozenset:
     thresholds per group and models run by their own runtime (skops, ONNX) offer neither; models of images offer
     ``images``."""
     if meta.get("kind") == "gpt":  # a language model: it generates text; no classes to predict
-        return frozenset({"generates"})
+        return frozenset({"generates", "weights"})
     if meta.get("kind") == "predictions":  # a file: its own rows only, scores where it has them
         return frozenset({"labels", "scores"} if "threshold" in meta else {"labels"})
     base = {"predicts", "labels", "scores"}

@@ -796,3 +796,9 @@ def test_language_model_page_measures_memorisation_remedies_and_group_probes(hom
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
     assert "Continuations by group word" in titles
     assert any(x.label == "Sentiment gap" for x in at.metric)
+    next(b for b in at.button if b.label == "Compress and audit").click().run()
+    _finish(home, at, "lm_compress_job", 240)
+    variants = st.latest_audits(lm)["compression"]["result"]["tables"]["variants"]
+    assert [v["method"] for v in variants] == ["int8", "prune:0.5"]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
+    assert any(t.startswith("Compression: perplexity") for t in titles)

@@ -99,8 +99,9 @@ def test_train_generate_and_export_from_the_command_line(tmp_path):
     assert first["text"] == cli("generate", "--model", mid, "--prompt", "@united", "--seed", "7", "--json")["text"]
     assert first["generations"][0]["logprob"] == pytest.approx(sum(first["generations"][0]["logprobs"]))
     shown = cli("show", mid, "--json")
-    assert shown["offers"] == ["generates", "training_rows"]  # the texts it learned from are known
-    assert [a["audit"] for a in shown["applicable_audits"] if a["applicable"]] == ["memorization"]
+    assert shown["offers"] == ["generates", "training_rows", "weights"]  # the texts it learned from are known
+    applicable = [a["audit"] for a in shown["applicable_audits"] if a["applicable"]]
+    assert applicable == ["memorization", "probes", "compression"]
     subprocess.run([sys.executable, "-m", "fmaudit", "export", mid, str(tmp_path / "out")], check=True, env=env,
                    capture_output=True)
     spec = importlib.util.spec_from_file_location("exported_gpt", tmp_path / "out" / "gpt.py")
@@ -249,3 +250,44 @@ def test_group_probes_gap_equals_our_scoring_of_the_stored_generations(trained_g
                               "--sentiment-model", gpt_scorer], capture_output=True, text=True, env=env)
     assert refused.returncode == 2
     assert "two different group words" in refused.stderr
+
+
+def test_compressing_the_gpt_reports_perplexity_and_memorisation_deltas(trained_gpt):
+    """`fmaudit compress` on the GPT: int8 and pruned children that reload with the perplexity they were registered
+    with; the compression audit gives each one's perplexity and the most repeated canary's exposure beside the
+    parent's, equal to our own ranking of the same sampled secrets."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from fmcore.compress._lm import lm_test_blocks
+    from fmcore.models._gpt import exposure, lm_evaluate
+
+    st, rec = trained_gpt
+    env = {**os.environ, "FMAUDIT_HOME": str(st.root), "FMAUDIT_THREADS": "1"}
+
+    def cli(*args):
+        proc = subprocess.run([sys.executable, "-m", "fmaudit", *args, "--json"], capture_output=True, text=True,
+                              env=env)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    made = {r["method"]: r for r in cli("compress", "--model", rec.id, "--method", "int8,prune:0.5")["results"]}
+    assert made["int8"]["size_ratio"] < 0.6  # int8 decoder weights; the tied embedding stays float32
+    assert made["int8"]["perplexity_ratio"] == pytest.approx(1.0, abs=0.05)
+    assert made["prune:0.5"]["test_perplexity"] > made["prune:0.5"]["parent_test_perplexity"]
+    for r in made.values():
+        lm = st.load_classifier(r["model_id"])
+        test = lm_test_blocks(st, rec, lm.tokenizer, lm.net.config.context)
+        assert lm_evaluate(lm.net, *test)["perplexity"] == pytest.approx(r["test_perplexity"], rel=1e-6)
+    audit = cli("audit", "compression", "--model", rec.id)
+    rows = {r["method"]: r for r in audit["variants"]}
+    top = max(rec.derivation["canaries"], key=lambda c: c["repetitions"])
+    pruned = st.load_classifier(rows["prune:0.5"]["model_id"])
+    ours = exposure(pruned.net, pruned.tokenizer, top, samples=5000)
+    assert rows["prune:0.5"]["most_repeated_exposure"] == pytest.approx(ours["exposure"])
+    parent_exposure = audit["parent"]["most_repeated_exposure"]
+    assert rows["prune:0.5"]["exposure_delta"] == pytest.approx(ours["exposure"] - parent_exposure)
+    assert rows["int8"]["perplexity_delta"] == pytest.approx(made["int8"]["test_perplexity"]
+                                                             - audit["parent_test_perplexity"], abs=1e-6)
