@@ -119,6 +119,13 @@ def cmd_finetune(args) -> int:
     result = finetune(args.dataset, cfg, store=store(args), callbacks=callbacks)
     close_bars(bars)
     s = result.summary()
+    if "test_perplexity" in s:
+        emit(args, s, f"Model {s['model_id']} ({s['method']}, parent {s['parent_id']}): perplexity on the "
+                      f"{s['label'] or 'all'} test texts {s['parent_subset_test_perplexity']:.1f} -> "
+                      f"{s['subset_test_perplexity']:.1f}, on all {s['parent_test_perplexity']:.1f} -> "
+                      f"{s['test_perplexity']:.1f}; trainable {s['trainable_params']:,} "
+                      f"({s['trainable_percent']:.2f}%), {s['total_time_s']:.1f} s")
+        return 0
     emit(args, s, f"Model {s['model_id']} ({s['method']}, parent {s['parent_id']}): test accuracy "
                   f"{s['test_accuracy']:.4f}, macro-F1 {s['test_macro_f1']:.4f}; trainable "
                   f"{s['trainable_params']:,} ({s['trainable_percent']:.3f}%), {s['step_time_s']:.3f} s/step, "

@@ -48,7 +48,9 @@ class FinetuneConfig(Options):
     virtual_tokens: int = _f(20, "Prompt tuning: number of learned virtual tokens.")
     max_length: int = _f(64, "Text: tokens kept per text.")
     merge: bool = _f(False, "LoRA/IA3: merge the adapter into the base weights before saving (a plain model).")
-    parent_id: str | None = _f(None, "Images: the trained model to transfer from (default: latest seed_cnn on mnist).")
+    parent_id: str | None = _f(None, "Images: the trained model to transfer from (default: latest seed_cnn on mnist); "
+                                     "a GPT trained here: the language model to fine-tune (lora or full).")
+    label: str | None = _f(None, "Language models: fine-tune on the texts of this class only (e.g. negative).")
     base_path: str | None = _f(None, "Text: a Hugging Face folder to use instead of the packaged MiniLM.")
     threads: int | None = _f(None, "Torch CPU threads.")
 

@@ -26,6 +26,10 @@ class FinetuneResult:
 
     def summary(self) -> dict:
         """The run's headline numbers, JSON-ready."""
+        if "test_perplexity" in self.metrics:  # a language model
+            return {"model_id": self.model_id, "parent_id": self.parent_id, "method": self.method,
+                    **{k: v for k, v in self.metrics.items() if "perplexity" in k}, **self.cost,
+                    "history": self.history}
         return {"model_id": self.model_id, "parent_id": self.parent_id, "method": self.method,
                 "test_accuracy": self.metrics["accuracy"], "test_macro_f1": self.metrics["macro_f1"],
                 **self.cost, "history": self.history}
@@ -142,6 +146,10 @@ def finetune(dataset: str, cfg: FinetuneConfig, *, store, callbacks=(), is_cance
     from ..config import seed_everything
     from ..data import load_dataset
 
+    if cfg.parent_id and store.get_model(cfg.parent_id).model == "gpt":
+        from ._lm import finetune_language_model
+
+        return finetune_language_model(dataset, cfg, store=store, callbacks=callbacks)
     seed_everything(cfg.seed, cfg.threads)
     ds = load_dataset(dataset, store=store)
     modality = ds.spec.modality

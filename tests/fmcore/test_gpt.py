@@ -291,3 +291,36 @@ def test_compressing_the_gpt_reports_perplexity_and_memorisation_deltas(trained_
     assert rows["prune:0.5"]["exposure_delta"] == pytest.approx(ours["exposure"] - parent_exposure)
     assert rows["int8"]["perplexity_delta"] == pytest.approx(made["int8"]["test_perplexity"]
                                                              - audit["parent_test_perplexity"], abs=1e-6)
+
+
+def test_lora_fine_tunes_the_gpt_on_one_sentiment_through_peft(trained_gpt):
+    """`fmaudit finetune --method lora --parent GPT --label negative`: peft adapts qkv and proj (a few percent of the
+    weights), the merged child is a plain GPT that reloads with its recorded perplexity, lower than its parent's on
+    the negative test texts; the lineage says how."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from fmcore.data import load_dataset
+    from fmcore.finetune._lm import _subset_texts
+    from fmcore.models._gpt import blocks, encode_texts, lm_evaluate
+
+    st, rec = trained_gpt
+    env = {**os.environ, "FMAUDIT_HOME": str(st.root), "FMAUDIT_THREADS": "2"}
+    proc = subprocess.run([sys.executable, "-m", "fmaudit", "finetune", "--dataset", "tweets", "--method", "lora",
+                           "--parent", rec.id, "--label", "negative", "--epochs", "2", "--lr", "1e-2", "--max-train",
+                           "1000", "--max-eval", "300", "--json"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["targets"] == ["qkv", "proj"]
+    assert 0 < out["trainable_percent"] < 10
+    assert out["subset_test_perplexity"] < out["parent_subset_test_perplexity"], out
+    child = st.get_model(out["model_id"])
+    assert child.parent_id == rec.id
+    assert child.derivation["how"] == "fine-tuned (lora on negative texts)"
+    lm = st.load_classifier(child.id)
+    assert not any("lora" in name for name in lm.net.state_dict())  # merged: a plain GPT
+    texts = _subset_texts(load_dataset("tweets"), "test", "negative", 300)
+    test = blocks(encode_texts(lm.tokenizer, texts), lm.net.config.context)
+    assert lm_evaluate(lm.net, *test)["perplexity"] == pytest.approx(out["subset_test_perplexity"], rel=1e-6)
