@@ -149,10 +149,10 @@ def newest_audit(latest: dict, name: str, model_id: str) -> dict | None:
     return audit["result"]
 
 
-def submit_training(dataset: str, model: str, config: dict, name: str | None = None):
-    """Queue a training job; returns the job."""
+def submit_training(dataset: str, model: str, config: dict, name: str | None = None, **extra):
+    """Queue a training job; returns the job. ``extra``: a language model's sizes (``gpt``) and canaries."""
     title = f"Train {model} on {dataset}"
-    params = {"dataset": dataset, "model": model, "config": config, "name": name or None}
+    params = {"dataset": dataset, "model": model, "config": config, "name": name or None, **extra}
     return get_runner().submit("fmcore.jobs.tasks:train", params, title=title)
 
 

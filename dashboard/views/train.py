@@ -60,13 +60,43 @@ with st.form("train_form"):
         poison_target = f3.selectbox("Poison target class", classes, index=len(classes) - 1 if classes else None,
                                      help=helps["poison_target"], key=f"train_poison_target_{dataset}")
         name = st.text_input("Model name (optional)", "", help="Shown in the registry; default model-dataset-id.")
+    lm_extra = {}
+    if model == "gpt":
+        st.markdown("**Language model**: sizes, and secrets planted for the memorisation audit")
+        g1, g2, g3, g4, g5 = st.columns(5)
+        sizes = {"layers": g1.number_input("Layers", 1, 48, 4, key="train_gpt_layers"),
+                 "heads": g2.number_input("Heads", 1, 32, 4, key="train_gpt_heads"),
+                 "width": g3.number_input("Width", 8, 2048, 128, step=8, key="train_gpt_width",
+                                          help="A multiple of the number of heads."),
+                 "context": g4.number_input("Context (tokens)", 8, 1024, 64, key="train_gpt_context"),
+                 "vocab": g5.number_input("Vocabulary", 260, 50000, 1024, key="train_gpt_vocab",
+                                          help="Byte-level BPE tokens learned from the training texts.")}
+        h1, h2, h3 = st.columns(3)
+        canaries = h1.text_input("Canaries (repetitions)", "1,16,128", key="train_gpt_canaries",
+                                 help="One random secret per number, put into the training texts that many times; "
+                                      "empty for none.")
+        digits = h2.number_input("Canary digits", 1, 12, 9, key="train_gpt_digits",
+                                 help="Up to 5 every possible secret is ranked; 9 or more look like id numbers to "
+                                      "the de-identification scan.")
+        deidentify = h3.checkbox("De-identify the training texts", False, key="train_gpt_deid",
+                                 help="Replace every identifier fmaudit's scan finds by its kind first.")
+        lm_extra = {"gpt": {k: int(v) for k, v in sizes.items()}, "canary_text": canaries,
+                    "canary_digits": int(digits), "deidentify": bool(deidentify)}
     submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
 
 if submitted:
     try:
         parse_augment(augment, modality)
-    except ConfigError as exc:
-        st.error(str(exc))
+        if lm_extra:
+            text = lm_extra.pop("canary_text")
+            lm_extra["canaries"] = [int(v) for v in text.split(",") if v.strip()]
+            if any(v < 1 for v in lm_extra["canaries"]):
+                raise ConfigError("Canary repetitions are whole numbers of 1 or more, e.g. 1,16,128.")
+            if lm_extra["gpt"]["width"] % lm_extra["gpt"]["heads"]:
+                raise ConfigError("The width must be a multiple of the number of heads.")
+    except ValueError as exc:  # ConfigError, or a canary count that is not a number
+        st.error(str(exc) if isinstance(exc, ConfigError) else "Canary repetitions are numbers separated by commas, "
+                 "e.g. 1,16,128.")
         st.stop()
     config = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), optimizer=optimizer,
                          lr_schedule=schedule, weight_decay=float(weight_decay), seed=int(seed),
@@ -75,7 +105,7 @@ if submitted:
                          max_train_samples=int(max_train) or None,
                          **({"poison": poison, "poison_rate": float(poison_rate),
                              "poison_target": poison_target} if poison != "none" else {}))
-    job = services.submit_training(dataset, model, config.to_dict(), name.strip() or None)
+    job = services.submit_training(dataset, model, config.to_dict(), name.strip() or None, **lm_extra)
     st.session_state["train_job"] = job.id
 
 job_id = st.session_state.get("train_job")
@@ -88,6 +118,11 @@ if job_id:
     def show_model(job):
         record = store.get_model(job.result["model_id"])
         m = record.metrics
+        if "test_perplexity" in m:  # a language model
+            st.success(f"Registered **{record.name}** (`{record.id}`): test perplexity {m['test_perplexity']:.1f} "
+                       f"(a unigram model of the same tokens: {m['unigram_perplexity']:.1f}). Try it on the Generate "
+                       "page; audit it on the Language model page.")
+            return
         versus = services.vs_baseline(record)
         if versus.startswith("not better"):
             st.error(f"This model is {versus}.")

@@ -15,6 +15,8 @@ def train(params: dict, ctx) -> dict:
     config = TrainConfig.from_dict(params.get("config", {}))
     ctx.log(f"training {params['model']} on {params['dataset']}: {config.to_dict()}")
     ctx.progress(0.0, None, "loading data and model", force=True)
+    if params["model"] == "gpt":
+        return _train_gpt(params, config, ctx)
     try:
         result = train_model(params["dataset"], params["model"], config, store=ctx.store, name=params.get("name"),
                              callbacks=[ctx.train_callback(config.epochs)], is_cancelled=ctx.is_cancelled)
@@ -23,6 +25,26 @@ def train(params: dict, ctx) -> dict:
     ctx.log(f"registered model {result.model_id}: test accuracy {result.metrics['accuracy']:.4f}")
     return {"model_id": result.model_id, "run_id": result.run_id, "test_accuracy": result.metrics["accuracy"],
             "test_macro_f1": result.metrics["macro_f1"]}
+
+
+def _train_gpt(params: dict, config, ctx) -> dict:
+    """A language model: ``params["gpt"]`` sizes, ``canaries``, ``canary_digits``, ``deidentify``."""
+    from ..models import GPTConfig
+    from ..train import TrainingCancelled, train_language_model
+    from ._context import JobCancelled
+
+    try:
+        result = train_language_model(params["dataset"], config, GPTConfig(**params.get("gpt", {})),
+                                      callbacks=[ctx.train_callback(config.epochs)], store=ctx.store,
+                                      name=params.get("name"), canaries=params.get("canaries") or None,
+                                      canary_digits=int(params.get("canary_digits", 5)),
+                                      deidentify=bool(params.get("deidentify")))
+    except TrainingCancelled as exc:
+        raise JobCancelled(str(exc)) from None
+    ctx.log(f"registered language model {result.model_id}: test perplexity {result.metrics['test_perplexity']:.1f} "
+            f"(unigram {result.metrics['unigram_perplexity']:.1f})")
+    return {"model_id": result.model_id, "test_perplexity": result.metrics["test_perplexity"],
+            "unigram_perplexity": result.metrics["unigram_perplexity"]}
 
 
 def finetune(params: dict, ctx) -> dict:

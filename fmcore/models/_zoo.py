@@ -44,6 +44,11 @@ MODELS: dict[str, ModelSpec] = {m.name: m for m in [
               "The pretrained all-MiniLM-L6-v2 transformer (6 layers, hidden 384, 22.7M parameters) with a "
               "new classification head, fine-tuned end to end; texts are cut at 64 tokens.",
               {"lr": 5e-5, "batch_size": 32, "optimizer": "adamw", "max_length": 64}),
+    ModelSpec("gpt", "Small GPT (language model)", ("text",),
+              "A GPT-style decoder trained from scratch on the texts (not their labels), with a byte-level BPE "
+              "tokenizer trained on them: it generates text. 4 layers x 128 by default (0.9M parameters); its "
+              "audits are on the Language model page.",
+              {"lr": 3e-3, "batch_size": 32, "optimizer": "adamw"}),
 ]}
 
 

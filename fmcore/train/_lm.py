@@ -62,6 +62,9 @@ def train_language_model(dataset: str = "tweets", config: TrainConfig | None = N
     )
 
     config = (config or TrainConfig(epochs=2)).resolved({"batch_size": 32, "lr": 1e-3, "optimizer": "adamw"})
+    unused = [n for n in ("augment", "poison") if getattr(config, n)]
+    if unused:
+        raise ConfigError(f"{', '.join(unused)} is not offered for language models; leave it empty.")
     gpt = gpt or GPTConfig()
     seed_everything(config.seed, config.threads)
     started = time.perf_counter()

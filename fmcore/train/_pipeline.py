@@ -69,6 +69,9 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
     from ..data import load_dataset, split_fingerprint
     from ..models import build_classifier, model_spec
 
+    if model == "gpt":
+        raise ConfigError("A language model is trained by fmcore.train.train_language_model (fmaudit train --model "
+                          "gpt); train_model trains classifiers.")
     config = (config or TrainConfig()).resolved(model_spec(model).defaults)
     if config.epochs < 1 or config.batch_size < 1 or config.lr <= 0:
         raise FmauditError(f"epochs and batch_size must be at least 1 and lr positive (got {config.epochs}, "

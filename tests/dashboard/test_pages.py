@@ -802,3 +802,32 @@ def test_language_model_page_measures_memorisation_remedies_and_group_probes(hom
     assert [v["method"] for v in variants] == ["int8", "prune:0.5"]
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
     assert any(t.startswith("Compression: perplexity") for t in titles)
+
+
+def test_train_page_trains_a_language_model_with_canaries(home):
+    """Model "Small GPT" on tweets: the form grows the language model's sizes and canaries; the job registers a GPT
+    with the canaries planted and the page reports its perplexity."""
+    from fmcore.store import Store
+
+    at = _run("views/train.py")
+    at.selectbox(key="train_dataset").set_value("tweets").run()
+    at.selectbox(key="train_model").set_value("gpt").run()
+    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_gpt_layers").set_value(1)
+    at.number_input(key="train_gpt_width").set_value(32)
+    at.number_input(key="train_gpt_heads").set_value(2)
+    at.number_input(key="train_gpt_vocab").set_value(300)
+    at.text_input(key="train_gpt_canaries").set_value("1,8")
+    at.number_input(key="train_gpt_digits").set_value(3)
+    next(n for n in at.number_input if n.label.startswith("Max training examples")).set_value(500)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = _finish(home, at, "train_job", 240)
+    rec = Store(home).get_model(job.result["model_id"])
+    assert rec.model == "gpt"
+    assert [c["repetitions"] for c in rec.derivation["canaries"]] == [1, 8]
+    assert rec.config["gpt"]["width"] == 32
+    assert any(f"test perplexity {rec.metrics['test_perplexity']:.1f}" in s.value for s in at.success)
+    at.text_input(key="train_gpt_canaries").set_value("1,x")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert "numbers separated by commas" in at.error[0].value
