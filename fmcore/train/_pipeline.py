@@ -48,6 +48,15 @@ def subset(split, limit: int | None):
     return split if not limit or limit >= len(split) else split.head(limit)
 
 
+def _classifier_defaults(model: str) -> dict:
+    if model == "gpt":
+        raise ConfigError("A language model is trained by fmcore.train.train_language_model (fmaudit train --model "
+                          "gpt); train_model trains classifiers.")
+    from ..models import model_spec
+
+    return model_spec(model).defaults
+
+
 def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, store=None,
                 name: str | None = None, callbacks: list[Callback] = (), is_cancelled=None,
                 exclude_rows=(), parent_id: str | None = None) -> TrainResult:
@@ -67,12 +76,9 @@ def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, 
     """
     from ..config import seed_everything
     from ..data import load_dataset, split_fingerprint
-    from ..models import build_classifier, model_spec
+    from ..models import build_classifier
 
-    if model == "gpt":
-        raise ConfigError("A language model is trained by fmcore.train.train_language_model (fmaudit train --model "
-                          "gpt); train_model trains classifiers.")
-    config = (config or TrainConfig()).resolved(model_spec(model).defaults)
+    config = (config or TrainConfig()).resolved(_classifier_defaults(model))
     if config.epochs < 1 or config.batch_size < 1 or config.lr <= 0:
         raise FmauditError(f"epochs and batch_size must be at least 1 and lr positive (got {config.epochs}, "
                            f"{config.batch_size}, {config.lr}).")
