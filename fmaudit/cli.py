@@ -34,6 +34,8 @@ COMMANDS = [
     ("compress", "derive", "a compressed variant with the original as parent"),
     ("report", "evidence", "HTML, JSON and Markdown reports; exit 1 if a check fails"),
     ("verify", "evidence", "check a report's hash (and signature), or the audit trail"),
+    ("diff", "evidence", "what changed between two reports or model versions: metrics beyond their intervals, "
+                         "flipped checks"),
     ("reproduce", "evidence", "re-run every audit a report names and compare its numbers, one by one"),
     ("run", "evidence", "run a pipeline YAML headless: train, audits, report"),
     ("import-model", "models", "bring in a model: .skops, .onnx, or a folder (safetensors + JSON, transformers); "

@@ -114,3 +114,26 @@ def cmd_reproduce(args) -> int:
         lines.append(f"  [{r['status']:<19}] {r['name']} {r['audit']}: {r['metric']} claimed {claimed}, again {again}")
     c.emit(args, result, "\n".join(lines))
     return 0 if result["ok"] else 1
+
+
+def add_diff(p) -> None:
+    p.add_argument("a", help="a report (.json or .html) or a model id: the earlier version")
+    p.add_argument("b", help="a report or a model id: the later version")
+    p.add_argument("--policy", default=None, help="for model ids: the policy whose checks are compared")
+
+
+def cmd_diff(args) -> int:
+    from audits.evidence import diff_reports, load_policy, report_or_model
+
+    store = c.store(args)
+    policy = load_policy(args.policy) if args.policy else None
+    d = diff_reports(report_or_model(store, args.a, policy), report_or_model(store, args.b, policy))
+    lines = [f"{d['a']['model_id']} -> {d['b']['model_id']} ({d['related']})"]
+    for r in d["metrics"]:
+        if r["change"]:
+            mark = {True: "  beyond its interval", False: "  within its interval", None: ""}[r["beyond_interval"]]
+            lines.append(f"  {r['audit']}.{r['metric']}: {r['a']:.4g} -> {r['b']:.4g} ({r['change']:+.4g}){mark}")
+    lines += [f"  check {x['id']}: {x['a_status']} -> {x['b_status']}" for x in d["checks"] if x["flipped"]]
+    lines += [f"  only in {side}: {', '.join(d[f'only_in_{side}'])}" for side in ("a", "b") if d[f"only_in_{side}"]]
+    c.emit(args, d, "\n".join(lines))
+    return 0

@@ -1,5 +1,6 @@
 """Evidence: policies with pass/fail checks, audit reports (JSON, HTML, Markdown) with hashes, verification."""
 
+from ._diff import diff_reports, report_or_model
 from ._dsse import init_keys, key_files, key_id, load_private_key, load_public_key
 from ._pipeline import load_pipeline, run_pipeline
 from ._policy import (
@@ -18,7 +19,8 @@ from ._policy import (
 from ._report import SCHEMA, build_report, file_report, verify_report, write_reports
 from ._reproduce import load_report, reproduce
 
-__all__ = ["build_report", "evaluate_policy", "EXIT_CODES", "file_report", "init_keys", "junit_xml", "key_files",
+__all__ = ["build_report", "diff_reports", "report_or_model",
+           "evaluate_policy", "EXIT_CODES", "file_report", "init_keys", "junit_xml", "key_files",
            "key_id", "load_pipeline", "load_policy", "load_private_key", "load_public_key", "load_report",
            "MAX_POLICY_BYTES", "missing_audits", "outcome_of", "OUTCOME_WORDS", "parse_policy", "PolicyError",
            "reproduce", "run_missing", "run_pipeline", "SCHEMA", "verify_report", "write_reports"]
