@@ -11,7 +11,7 @@ from . import _common as c
 def add_user(p) -> None:
     p.add_argument("action", choices=["add", "list"])
     p.add_argument("name", nargs="?", default=None)
-    p.add_argument("--role", choices=["viewer", "auditor"], default="viewer")
+    p.add_argument("--role", choices=["viewer", "auditor", "approver"], default="viewer")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
 
@@ -28,7 +28,7 @@ def cmd_user(args) -> int:
     if not args.name:
         from fmcore.errors import ConfigError
 
-        raise ConfigError("Name the user: fmaudit user add NAME --role viewer|auditor.")
+        raise ConfigError("Name the user: fmaudit user add NAME --role viewer|auditor|approver.")
     prompt = f"Password for {args.name}: "
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(prompt)
     add_user(args.name, password, args.role, args.home)

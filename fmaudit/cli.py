@@ -34,6 +34,7 @@ COMMANDS = [
     ("compress", "derive", "a compressed variant with the original as parent"),
     ("report", "evidence", "HTML, JSON and Markdown reports; exit 1 if a check fails"),
     ("verify", "evidence", "check a report's hash (and signature), or the audit trail"),
+    ("review", "review", "the review of a model version: findings, risk acceptance, four-eyes sign-off"),
     ("diff", "evidence", "what changed between two reports or model versions: metrics beyond their intervals, "
                          "flipped checks"),
     ("reproduce", "evidence", "re-run every audit a report names and compare its numbers, one by one"),
@@ -42,7 +43,7 @@ COMMANDS = [
                                "never a pickle"),
     ("import-predictions", "models", "a file of predictions (labels, predictions, scores, groups) as a model audited "
                                      "on all its rows"),
-    ("user", "admin", "dashboard users: add NAME --role viewer|auditor, or list"),
+    ("user", "admin", "dashboard users: add NAME --role viewer|auditor|approver, or list"),
     ("models", "models", "list registered models"),
     ("show", "models", "one model: metrics, lineage, hashes, audits"),
     ("export", "models", "write a model folder that loads with plain torch"),

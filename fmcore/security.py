@@ -3,7 +3,8 @@
 Users live in ``$FMAUDIT_HOME/users.json`` (``fmaudit user add NAME --role viewer|auditor``) with
 PBKDF2-SHA256 password hashes (600,000 iterations, per-user salt), never plain passwords. When users
 exist the dashboard requires sign-in; without users it serves only on localhost as a single local
-auditor. Roles: ``viewer`` reads and downloads reports; ``auditor`` also runs jobs, uploads and deletes.
+auditor. Roles: ``viewer`` reads and downloads reports; ``auditor`` also runs jobs, uploads and deletes;
+``approver`` can do what an auditor does and also signs off a model version another user registered.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from .errors import ConfigError, FmauditError
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-ROLES = ("viewer", "auditor")
+ROLES = ("viewer", "auditor", "approver")
 ITERATIONS = 600_000
 NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
@@ -67,7 +68,8 @@ def load_users(home=None) -> dict[str, dict]:
 
 
 def add_user(name: str, password: str, role: str, home=None) -> None:
-    """Add or replace dashboard user ``name`` with ``role`` (viewer or auditor); the file stays mode 600."""
+    """Add or replace dashboard user ``name`` with ``role`` (viewer, auditor or approver); the file stays mode
+    600."""
     if not NAME.match(name):
         raise ConfigError("A user name is 1-64 letters, digits, or . _ @ -.")
     if role not in ROLES:

@@ -154,3 +154,22 @@ def check_file(path: Path, envelope_: dict, public_key=None) -> dict:
         problems.append(f"{path.name} was changed after it was written: its sha256 is {digest[:16]}..., the "
                         f"statement says {subject.get('digest', {}).get('sha256', '?')[:16]}...")
     return {"signed": signed, "key_id": kid, "problems": problems}
+
+
+def verify_envelope(envelope_: dict, public_key) -> dict | None:
+    """The statement inside ``envelope_`` when a signature by ``public_key`` checks over it; None otherwise."""
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        payload = base64.b64decode(envelope_["payload"], validate=True)
+        kid = key_id(public_key)
+        for s in envelope_.get("signatures", []):
+            if s.get("keyid") == kid:
+                try:
+                    public_key.verify(base64.b64decode(s["sig"]), pae(envelope_["payloadType"], payload))
+                    return json.loads(payload)
+                except (InvalidSignature, ValueError):
+                    continue
+    except (KeyError, ValueError, TypeError):
+        return None
+    return None

@@ -381,6 +381,11 @@ class Store:
         rows = self._query("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,))
         return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
 
+    def events_like(self, pattern: str) -> list[dict]:
+        """Every trail event whose action matches the SQL LIKE ``pattern`` (``review.%``), oldest first."""
+        rows = self._query("SELECT * FROM events WHERE action LIKE ? ORDER BY seq", (pattern,))
+        return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
+
     def verify_trail(self) -> dict:
         """``{"ok", "events", "problems", "head"}``: the chain, its head, and every model and audit checked."""
         return verify_trail(self)

@@ -1,0 +1,96 @@
+"""The review as a user runs it: findings from a policy, roles that hold, risk acceptance with a reason and an expiry,
+a four-eyes sign-off signed with the store's key, every step in the verified trail with its actor."""
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+
+from tests.test_cli import _trained
+
+
+def _as(home, user, *args, stdin=None):
+    env = {**os.environ, "FMAUDIT_HOME": str(home), "FMAUDIT_THREADS": "1", "FMAUDIT_USER": user}
+    return subprocess.run([sys.executable, "-m", "fmaudit", *args], capture_output=True, text=True, env=env,
+                          input=stdin)
+
+
+def test_findings_acceptance_and_a_four_eyes_signed_sign_off(tmp_path):
+    home = tmp_path / "home"
+    for name, role in (("alice", "auditor"), ("bob", "approver"), ("carol", "approver"), ("vic", "viewer")):
+        assert _as(home, "root", "user", "add", name, "--role", role, "--password-stdin",
+                   stdin="a long enough password\n").returncode == 0
+    assert _as(home, "root", "keys", "init").returncode == 0
+    os.environ["FMAUDIT_USER"] = "bob"  # _trained runs as the environment's user: bob registers the model
+    try:
+        model = _trained(home, "arrests", "logreg", 2)["model_id"]
+    finally:
+        del os.environ["FMAUDIT_USER"]
+    policy = tmp_path / "p.yaml"
+    policy.write_text("name: review test\nchecks:\n"
+                      "  - {id: accuracy_high, metric: model.accuracy, op: '>=', threshold: 0.999, requirement: r}\n"
+                      "  - {id: accuracy_any, metric: model.accuracy, op: '>=', threshold: 0.0, requirement: r}\n"
+                      "  - {id: parity, metric: fairness.demographic_parity_difference, op: '<=', threshold: 0.1, "
+                      "requirement: r}\n")
+    p = ["--policy", str(policy)]
+    state = json.loads(_as(home, "vic", "review", "findings", "--model", model, *p, "--json").stdout)
+    by_check = {f["check"]: f for f in state["findings"]}
+    assert by_check["accuracy_high"]["severity"] == "high"  # failed
+    assert by_check["parity"]["severity"] == "medium"  # not measured
+    assert [x["check"] for x in state["passed"]] == ["accuracy_any"]  # passed checks are listed too
+    assert state["author"] == "bob"
+    high = by_check["accuracy_high"]["id"]
+    # a viewer changes nothing
+    refused = _as(home, "vic", "review", "accept", high, "--reason", "a good enough reason", "--until", "2099-01-01",
+                  *p)
+    assert refused.returncode == 2
+    assert "role viewer" in refused.stderr
+    # no sign-off while a high-severity finding is open
+    refused = _as(home, "carol", "review", "approve", "--model", model, *p)
+    assert refused.returncode == 2
+    assert "high-severity" in refused.stderr
+    # a risk acceptance needs a reason and a future expiry
+    assert "justification" in _as(home, "alice", "review", "accept", high, "--reason", "ok", "--until", "2099-01-01",
+                                  *p).stderr
+    assert "not in the future" in _as(home, "alice", "review", "accept", high, "--reason", "known limitation of the "
+                                      "baseline", "--until", "2020-01-01", *p).stderr
+    until = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    assert _as(home, "alice", "review", "accept", high, "--reason", "a baseline model, kept for comparison only",
+               "--until", until, *p).returncode == 0
+    assert _as(home, "alice", "review", "comment", high, "reviewed", "with", "the", "owner", *p).returncode == 0
+    # four eyes: the approver who registered the model cannot approve it; an auditor cannot either
+    own = _as(home, "bob", "review", "approve", "--model", model, *p)
+    assert own.returncode == 2
+    assert "four eyes" in own.stderr
+    assert "role auditor" in _as(home, "alice", "review", "approve", "--model", model, *p).stderr
+    signed = json.loads(_as(home, "carol", "review", "approve", "--model", model, *p, "--json").stdout)
+    # the sign-off verifies with the public key and names the exact weight and report hashes
+    from audits.evidence import load_public_key
+    from audits.evidence._dsse import key_files, verify_envelope
+    from fmcore.store import Store
+
+    st = Store(home)
+    statement = verify_envelope(signed["envelope"], load_public_key(key_files(home)[1]))
+    assert statement is not None
+    digests = [s["digest"]["sha256"] for s in statement["subject"]]
+    assert digests == [st.get_model(model).sha256, signed["report_sha256"]]
+    assert statement["predicate"]["approver"] == "carol"
+    assert statement["predicate"]["accepted"] == [high]
+    tampered = {**signed["envelope"], "payload": signed["envelope"]["payload"][:-4] + "AAA="}
+    assert verify_envelope(tampered, load_public_key(key_files(home)[1])) is None
+    state = json.loads(_as(home, "vic", "review", "findings", "--model", model, *p, "--json").stdout)
+    assert state["approved"] is True
+    high_row = next(f for f in state["findings"] if f["id"] == high)
+    assert high_row["status"] == "risk_accepted"
+    assert high_row["comments"][0]["text"] == "reviewed with the owner"
+    # every step in the trail with its actor, and the trail verifies
+    events = [(e["action"], e["actor"]) for e in st.events_like("review.%")]
+    assert events == [("review.status", "alice"), ("review.comment", "alice"), ("review.approve", "carol")]
+    assert json.loads(_as(home, "vic", "verify", "--log", "--json").stdout)["ok"] is True
+    # an acceptance that has expired reopens its finding and blocks sign-off again
+    from audits.evidence import load_policy
+    from audits.review import review_state
+
+    later = review_state(st, model, load_policy(policy), today=dt.date.today() + dt.timedelta(days=31))
+    assert later["blocking"] == [high]
