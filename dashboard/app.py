@@ -52,6 +52,7 @@ navigation = st.navigation({
     "Decide": [
         st.Page(VIEWS / "compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page(VIEWS / "report.py", title="Report", icon=":material/description:"),
+        st.Page(VIEWS / "review.py", title="Review", icon=":material/rate_review:"),
     ],
 })
 # each page names the browser tab ("Fairness · fmaudit"), so several open tabs can be told apart

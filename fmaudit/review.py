@@ -19,8 +19,7 @@ def add_review(p) -> None:
 
 
 def cmd_review(args) -> int:
-    from audits import review
-    from audits.evidence import load_policy
+    from audits.evidence import load_policy, review
     from fmcore.errors import ConfigError
     from fmcore.store._trail import actor
 

@@ -72,7 +72,9 @@ def diff_reports(a: dict, b: dict) -> dict:
             checks.append({"id": c["id"], "metric": c["metric"], "a_status": c["status"], "b_status": other["status"],
                            "a_value": c.get("value"), "b_value": other.get("value"),
                            "flipped": c["status"] != other["status"]})
-    return {"a": {"model_id": a["model"]["id"], "content_sha256": a.get("content_sha256"),
+    opened, closed = _findings_change(a.get("review") or {}, b.get("review") or {})
+    return {"opened_findings": opened, "closed_findings": closed,
+            "a": {"model_id": a["model"]["id"], "content_sha256": a.get("content_sha256"),
                   "weights_sha256": a["model"]["sha256"], "policy_outcome": pa.get("outcome")},
             "b": {"model_id": b["model"]["id"], "content_sha256": b.get("content_sha256"),
                   "weights_sha256": b["model"]["sha256"], "policy_outcome": pb.get("outcome")},
@@ -81,6 +83,16 @@ def diff_reports(a: dict, b: dict) -> dict:
             "beyond_interval": [f"{r['audit']}.{r['metric']}" for r in rows if r["beyond_interval"]],
             "checks": checks, "flipped_checks": [c["id"] for c in checks if c["flipped"]],
             "only_in_a": sorted(set(na) - set(nb)), "only_in_b": sorted(set(nb) - set(na))}
+
+
+def _findings_change(ra: dict, rb: dict) -> tuple[list[str], list[str]]:
+    """Open findings of b that a did not have open, and open findings of a that b no longer has open, named by what
+    they are (a policy check, or an audit's warning) since finding ids belong to one model version."""
+    def open_titles(r):
+        return {f.get("check") or f["title"] for f in r.get("findings") or [] if f["status"] == "open"}
+
+    oa, ob = open_titles(ra), open_titles(rb)
+    return sorted(ob - oa), sorted(oa - ob)
 
 
 def _relation(a: dict, b: dict) -> str:

@@ -181,6 +181,7 @@ def render_html(report: dict) -> str:
         parts += [f"<div class='chart' id='chart-{i}'></div>" for i in fig_index.get(caption, [])]
         for w in a["warnings"]:
             parts.append(f"<p class='not_measured'>Warning: {_esc(w)}</p>")
+    parts += _review_html(report.get("review"))
     tr = report["trail"]
     state = "intact" if tr["ok"] else "BROKEN: " + _esc("; ".join(tr["problems"]))
     parts.append(f"<h2>Audit trail</h2><p>Chain {state}"
@@ -195,6 +196,22 @@ def render_html(report: dict) -> str:
             + f"<script type='application/json' id='fmaudit-figures'>{figs_json}</script>"
             + f"{REPORT_TAG}{embedded}</script>"
             + LOADER + "</body></html>")
+
+
+def _review_html(review: dict | None) -> list[str]:
+    """The review section: sign-offs, then every finding with its status (empty for records without a review)."""
+    if not review:
+        return []
+    parts = ["<h2>Review</h2>"]
+    signoffs = review.get("signoffs") or []
+    parts.append("<p>" + ("; ".join(f"Signed off by <b>{_esc(s['approver'])}</b> at {_esc(s['at'])} (signature "
+                                    f"{'verified' if s['verified'] else 'NOT verified'})" for s in signoffs)
+                          if signoffs else "Not signed off.") + "</p>")
+    if review.get("findings"):
+        parts.append(_table(review["findings"], ["id", "severity", "status", "title", "owner"]))
+    if review.get("passed"):
+        parts.append(f"<p class='muted'>Passed checks: {_esc(', '.join(review['passed']))}.</p>")
+    return parts
 
 
 def render_markdown(report: dict) -> str:

@@ -79,12 +79,29 @@ def build_report(store, model_id: str, policy: dict | None = None) -> dict:
     if private is not None:  # named inside the record, so the HTML says how it is signed
         report["signing"] = {"alg": "Ed25519 over a DSSE envelope of an in-toto Statement v1",
                              "key_id": key_id(private.public_key()), "envelope": f"fmaudit-{record.id}.intoto.json"}
+    report["review"] = _review(store, model_id, policy)
     report["content_sha256"] = _digest(report)
     key = _signing_key()
     if key:
         report["signature"] = {"alg": "HMAC-SHA256", "key_id": hashlib.sha256(key).hexdigest()[:16],
                                "value": _sign(key, report["content_sha256"])}
     return report
+
+
+def _review(store, model_id: str, policy: dict | None) -> dict:
+    """The review state at the time of the report: findings with their status and owner, and the sign-offs of this
+    weights version with whether each signature verifies."""
+    from .review import review_state
+
+    state = review_state(store, model_id, policy)
+    keep = ("id", "source", "severity", "status", "title", "owner", "acceptance", "check", "expired")
+    return {"policy": state["policy"], "author": state["author"], "counts": state["counts"],
+            "blocking": state["blocking"], "approved": state["approved"],
+            "findings": [{k: f[k] for k in keep if k in f} | {"comments": len(f["comments"])}
+                         for f in state["findings"]],
+            "passed": [p["check"] for p in state["passed"]],
+            "signoffs": [{"approver": a["actor"], "at": a["ts"], "weights_sha256": a["weights_sha256"],
+                          "report_sha256": a["report_sha256"], "verified": a["verified"]} for a in state["approvals"]]}
 
 
 def _envelope_of(path: Path) -> Path:

@@ -46,6 +46,7 @@ def test_diff_of_a_model_and_its_mitigated_child_lists_the_gap_change_and_the_fl
         assert row["change"] == pytest.approx(ours)
         assert d["flipped_checks"] == flipped
         assert d["related"] == "b derives from a"
+        assert "parity" in d["closed_findings"]  # the parent's failed check is a finding the child no longer has
         assert d["b"]["weights_sha256"] == b["model"]["sha256"]
     assert from_files["a"]["content_sha256"] == a["content_sha256"]
     # beyond its interval: the two reports' own intervals, not overlapping

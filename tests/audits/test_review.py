@@ -84,13 +84,21 @@ def test_findings_acceptance_and_a_four_eyes_signed_sign_off(tmp_path):
     high_row = next(f for f in state["findings"] if f["id"] == high)
     assert high_row["status"] == "risk_accepted"
     assert high_row["comments"][0]["text"] == "reviewed with the owner"
+    # the report carries the review: the sign-off (verified) and each finding's status
+    out = tmp_path / "rep"
+    assert _as(home, "vic", "report", "--model", model, *p, "--out", str(out)).returncode in (0, 1)
+    filed = json.loads((out / f"fmaudit-{model}.json").read_text())
+    assert filed["review"]["signoffs"][0]["approver"] == "carol"
+    assert filed["review"]["signoffs"][0]["verified"] is True
+    assert {f["id"]: f["status"] for f in filed["review"]["findings"]}[high] == "risk_accepted"
+    assert "Signed off by <b>carol</b>" in (out / f"fmaudit-{model}.html").read_text()
     # every step in the trail with its actor, and the trail verifies
     events = [(e["action"], e["actor"]) for e in st.events_like("review.%")]
     assert events == [("review.status", "alice"), ("review.comment", "alice"), ("review.approve", "carol")]
     assert json.loads(_as(home, "vic", "verify", "--log", "--json").stdout)["ok"] is True
     # an acceptance that has expired reopens its finding and blocks sign-off again
     from audits.evidence import load_policy
-    from audits.review import review_state
+    from audits.evidence.review import review_state
 
     later = review_state(st, model, load_policy(policy), today=dt.date.today() + dt.timedelta(days=31))
     assert later["blocking"] == [high]

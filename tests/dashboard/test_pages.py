@@ -831,3 +831,33 @@ def test_train_page_trains_a_language_model_with_canaries(home):
     at.text_input(key="train_gpt_canaries").set_value("1,x")
     next(b for b in at.button if b.label == "Start training").click().run()
     assert "numbers separated by commas" in at.error[0].value
+
+
+def test_review_page_records_findings_and_refuses_a_sign_off_it_should(home):
+    """Local mode (an auditor): the page lists the failed check as a high finding, records a comment and a risk
+    acceptance in the trail, refuses the sign-off (role), and shows what changed against the parent."""
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(home)
+    parent = train_model("german_credit", "mlp", TrainConfig(epochs=1), store=st).model_id
+    child = train_model("german_credit", "mlp", TrainConfig(epochs=2), store=st, parent_id=parent).model_id
+    at = _run("views/review.py")
+    at.selectbox(key="rev_policy").set_value("eu_ai_act_high_risk.yaml").run()
+    at.selectbox(key="rev_model").set_value(child).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("your role is auditor" in i.value for i in at.info)
+    assert next(b for b in at.button if b.label == "Approve and sign").disabled
+    findings = at.selectbox(key="rev_target").options
+    assert findings
+    first = at.selectbox(key="rev_target").value
+    at.radio(key="rev_action").set_value("accept the risk")
+    at.text_area(key="rev_text").set_value("a demonstration model, not deployed")
+    next(b for b in at.button if b.label == "Record").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    events = st.events_like("review.%")
+    assert [e["action"] for e in events] == ["review.status"]
+    assert events[0]["subject"] == first
+    assert events[0]["details"]["status"] == "risk_accepted"
+    assert not at.error
+    assert "derives from" in " ".join(c.value for c in at.caption)

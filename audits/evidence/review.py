@@ -55,7 +55,7 @@ def role_of(store, user: str) -> str:
 
 def _derive(store, model_id: str, policy: dict | None) -> tuple[list[dict], list[dict]]:
     """(findings, passed checks) from the policy's evaluation and the newest audits' warnings."""
-    from .evidence import evaluate_policy
+    from ._policy import evaluate_policy
 
     findings, passed = [], []
     if policy:
@@ -185,8 +185,8 @@ def approve(store, model_id: str, user: str, policy: dict | None = None) -> dict
     """Sign off ``model_id`` as ``user``: an approver who did not register it, with no open high-severity finding.
     The sign-off (weights and report hashes, the approver, the findings) is an in-toto statement in a DSSE envelope
     signed with the store's Ed25519 key, recorded in the trail."""
-    from .evidence import build_report, load_private_key
-    from .evidence._dsse import STATEMENT_TYPE, envelope
+    from ._dsse import STATEMENT_TYPE, envelope, load_private_key
+    from ._report import build_report
 
     _require(store, user, ("approver",), "approving")
     author = author_of(store, model_id)
@@ -218,8 +218,7 @@ def approve(store, model_id: str, user: str, policy: dict | None = None) -> dict
 
 def verify_signoff(store, env: dict | None, public_key=None) -> bool:
     """True when ``env`` is a sign-off statement signed by the store's key (or ``public_key``)."""
-    from .evidence import load_public_key
-    from .evidence._dsse import key_files, verify_envelope
+    from ._dsse import key_files, load_public_key, verify_envelope
 
     if not env:
         return False
