@@ -67,7 +67,7 @@ def _auc(members: np.ndarray, others: np.ndarray, seed: int, n_boot: int = 200) 
                 "Canary exposure against repetitions (every possible secret ranked), extraction of training texts "
                 "from their prefixes beside held-out texts, and membership inference on sequences (loss and "
                 "unigram-referenced loss).",
-                {"texts": 200, "prefix": 8, "suffix": 8, "seed": 0, "n_boot": 200},
+                {"texts": 200, "prefix": 8, "suffix": 8, "seed": 0, "n_boot": 200, "exposure_samples": 20_000},
                 requires=("generates", "training_rows"))
 def memorization(model, dataset, params: dict, progress=None) -> AuditResult:
     """The memorisation audit: ``canaries`` rows ``{repetitions, exposure, ...}``, ``extraction_rate``, MIA AUCs."""
@@ -81,7 +81,7 @@ def memorization(model, dataset, params: dict, progress=None) -> AuditResult:
     for i, c in enumerate(canaries):
         if progress:
             progress(0.5 * i / max(1, len(canaries)), f"exposure of the canary repeated {c['repetitions']} times")
-        row = exposure(net, tok, c)
+        row = exposure(net, tok, c, samples=int(params["exposure_samples"]))
         prompt = [tok.token_to_id(END)] + tok.encode(c["prefix"]).ids
         row["extracted"] = tok.decode(_greedy(net, prompt, len(tok.encode(" " + c["secret"]).ids))).strip() == c[
             "secret"]

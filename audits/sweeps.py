@@ -163,10 +163,11 @@ def dp_sweep_verdict(rows: list[dict]) -> list[str]:
 
 
 def lm_remedies(store, model_id: str, epsilons=(1.0, 8.0), *, deidentify: bool = True, dp_lr: float | None = None,
-                texts: int = 100, progress=None, is_cancelled=None) -> dict:
+                texts: int = 100, exposure_samples: int = 20_000, progress=None, is_cancelled=None) -> dict:
     """Retrain the language model ``model_id``'s recipe once per epsilon (DP-SGD) and once on de-identified texts
     (when ``deidentify``), as its children; audit it and each for memorisation; one row per model, the model as
-    trained first. ``dp_lr``: the DP runs' learning rate (default: the recipe's)."""
+    trained first. ``dp_lr``: the DP runs' learning rate (default: the recipe's); ``exposure_samples``: secrets
+    scored per canary where the space is too large to rank them all."""
     from fmcore.models import GPTConfig
     from fmcore.train import TrainConfig, TrainingCancelled, train_language_model
 
@@ -191,7 +192,8 @@ def lm_remedies(store, model_id: str, epsilons=(1.0, 8.0), *, deidentify: bool =
             raise TrainingCancelled(f"stopped after {len(rows)} of {steps} models")
         if progress:
             progress((i + 0.5) / steps, f"memorisation audit ({label})")
-        audit_id, result = run_stored_audit(store, "memorization", mid, texts=texts, seed=base.seed)
+        audit_id, result = run_stored_audit(store, "memorization", mid, texts=texts, seed=base.seed,
+                                            exposure_samples=exposure_samples)
         rows.append(_lm_row(label, mid, metrics, result, audit_id))
 
     audit("as trained", model_id, rec.metrics, 0)

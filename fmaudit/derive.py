@@ -203,13 +203,16 @@ def add_lm_remedies(p) -> None:
     p.add_argument("--no-deidentify", action="store_true", help="skip the retraining on de-identified texts")
     p.add_argument("--dp-lr", type=float, default=None, help="learning rate of the DP runs (default: the recipe's)")
     p.add_argument("--texts", type=int, default=100, help="texts for extraction and membership inference")
+    p.add_argument("--exposure-samples", type=int, default=20_000,
+                   help="secrets scored per canary where there are too many to rank them all")
 
 
 def cmd_lm_remedies(args) -> int:
     from audits.sweeps import lm_remedies
 
     out = lm_remedies(c.store(args), args.model, [float(e) for e in c.csv_list(args.epsilons)],
-                      deidentify=not args.no_deidentify, dp_lr=args.dp_lr, texts=args.texts)
+                      deidentify=not args.no_deidentify, dp_lr=args.dp_lr, texts=args.texts,
+                      exposure_samples=args.exposure_samples)
     lines = [f"{r['variant']:>20}: perplexity {r['test_perplexity']:7.1f}, exposure of the canary repeated "
              f"{r['most_repeated']} times {r['most_repeated_exposure']:5.2f} bits, extraction "
              f"{r['extraction_rate']:.1%}, membership AUC {r['mia_auc_loss']:.3f}"

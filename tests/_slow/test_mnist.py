@@ -22,7 +22,9 @@ def test_mnist_seed_cnn_reaches_988_in_three_epochs(mnist_cnn):
     assert r.metrics["accuracy"] >= 0.988, r.metrics["accuracy"]
 
 
+@pytest.mark.reference
 def test_mnist_pgd_breaks_the_undefended_cnn_and_hardening_helps(mnist_cnn):
+    """At MNIST size (3.5 min on one thread: reference; PGD and hardening run on digits in make test)."""
     from audits import run_audit
     from audits.robustness import harden
 

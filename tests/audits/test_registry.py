@@ -18,7 +18,7 @@ CASES = {  # audit name -> (the trained-model fixture it fits, overrides that ke
     "calibration": ("trained_german", {"n_boot": 50}),
     "explain": ("trained_digits", {"samples": 20, "n_boot": 50}),
     "backdoor": ("trained_digits", {"images": 16, "steps": 10}),
-    "memorization": ("trained_gpt", {"texts": 30, "n_boot": 20}),
+    "memorization": ("trained_gpt", {"texts": 30, "n_boot": 20, "exposure_samples": 2000}),
     "probes": ("trained_gpt", {"samples": 2, "max_new_tokens": 8, "n_boot": 20, "needs": "gpt_scorer"}),
     "certified": ("trained_digits", {"samples": 10, "n": 50, "n0": 20, "radii": [0.0, 0.25], "pgd_steps": 5}),
 }

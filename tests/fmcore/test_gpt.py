@@ -183,14 +183,16 @@ def test_dp_sgd_and_de_identification_lower_the_repeated_canarys_exposure(traine
     st, rec = trained_gpt
     env = {**os.environ, "FMAUDIT_HOME": str(st.root), "FMAUDIT_THREADS": "2"}
     proc = subprocess.run([sys.executable, "-m", "fmaudit", "lm-remedies", "--model", rec.id, "--epsilons", "1",
-                           "--texts", "30", "--json"], capture_output=True, text=True, env=env)
+                           "--texts", "30", "--exposure-samples", "2000", "--json"], capture_output=True, text=True,
+                          env=env)
     assert proc.returncode == 0, proc.stderr
     rows = {r["variant"]: r for r in json.loads(proc.stdout)["rows"]}
     base, dp, deid = rows["as trained"], rows["DP-SGD epsilon 1"], rows["de-identified"]
-    # measured: 14.3 bits (capped) as trained, 3.9 with DP-SGD, 0.35 de-identified
+    # 2,000 sampled secrets: exposure tops out at 11 bits (as trained: capped there; 14.3 with 20,000); measured 3.9
+    # with DP-SGD and 0.35 de-identified (with 20,000)
     assert base["most_repeated_exposure"] > 10
-    assert dp["most_repeated_exposure"] < base["most_repeated_exposure"] - 6, rows
-    assert deid["most_repeated_exposure"] < base["most_repeated_exposure"] - 6, rows
+    assert dp["most_repeated_exposure"] < base["most_repeated_exposure"] - 5, rows
+    assert deid["most_repeated_exposure"] < base["most_repeated_exposure"] - 5, rows
     assert dp["epsilon"] <= 1.0 + 1e-6
     assert dp["test_perplexity"] > base["test_perplexity"]  # the cost: measured 232 vs 67
     assert deid["identifiers_replaced"] >= 129  # every copy of both canaries, and the tweets' own
