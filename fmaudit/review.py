@@ -6,16 +6,18 @@ from . import _common as c
 
 
 def add_review(p) -> None:
-    p.add_argument("action", choices=["findings", "accept", "status", "comment", "assign", "approve"],
+    p.add_argument("action", choices=["findings", "accept", "status", "comment", "assign", "approve", "verify"],
                    help="findings --model ID: the review state; accept FINDING --reason --until; status FINDING "
                         "fixed|false_positive|open; comment FINDING TEXT; assign FINDING --owner NAME; approve --model "
-                        "ID (as $FMAUDIT_USER)")
+                        "ID (as $FMAUDIT_USER); verify --model ID [--public-key signing.pub]: each sign-off's "
+                        "signature and the hashes it names")
     p.add_argument("target", nargs="*", help="the finding id, then a status or a comment's text")
     p.add_argument("--model", default=None, help="findings, approve: the model version under review")
     p.add_argument("--policy", default=None, help="the policy whose failed and unmeasured checks are findings")
     p.add_argument("--reason", default=None, help="accept: the written justification; status: an optional note")
     p.add_argument("--until", default=None, help="accept: the acceptance's expiry date (YYYY-MM-DD)")
     p.add_argument("--owner", default=None, help="assign: the user who owns the finding")
+    p.add_argument("--public-key", default=None, help="verify: the public key (default: the store's)")
 
 
 def cmd_review(args) -> int:
@@ -26,9 +28,11 @@ def cmd_review(args) -> int:
     store = c.store(args)
     policy = load_policy(args.policy) if args.policy else None
     user = actor()
-    if args.action in ("findings", "approve"):
+    if args.action in ("findings", "approve", "verify"):
         if not args.model:
             raise ConfigError(f"Name the model: fmaudit review {args.action} --model ID.")
+        if args.action == "verify":
+            return _verify(args, store, review)
         if args.action == "approve":
             out = review.approve(store, args.model, user, policy)
             c.emit(args, {k: v for k, v in out.items() if k != "envelope"} | {"envelope": out["envelope"]},
@@ -64,3 +68,28 @@ def cmd_review(args) -> int:
         review.assign(store, finding, args.owner, user, policy)
         c.emit(args, {"finding": finding, "owner": args.owner}, f"{finding}: owned by {args.owner}")
     return 0
+
+
+def _verify(args, store, review) -> int:
+    """Every sign-off of the model: whether its signature verifies with the key, and the hashes it names against the
+    model's weights now. Exit 1 when one does not verify or names other weights."""
+    from audits.evidence import load_public_key
+
+    key = load_public_key(args.public_key) if args.public_key else None
+    record = store.get_model(args.model)
+    rows = []
+    for e in review.review_events(store, args.model):
+        if e["action"] != "review.approve":
+            continue
+        env = e["details"]["envelope"]
+        statement = review.signoff_statement(env)
+        digests = {s["name"].split(" of ")[0]: s["digest"]["sha256"] for s in statement.get("subject", [])}
+        rows.append({"approver": e["actor"], "at": e["ts"], "verified": review.verify_signoff(store, env, key),
+                     "weights_sha256": digests.get("weights"), "report_sha256": digests.get("report"),
+                     "weights_match": digests.get("weights") == record.sha256})
+    ok = bool(rows) and all(r["verified"] and r["weights_match"] for r in rows)
+    lines = [f"{r['approver']} at {r['at']}: signature {'verified' if r['verified'] else 'NOT verified'}, weights "
+             f"{'match' if r['weights_match'] else 'DIFFER'} ({r['weights_sha256'][:16]}...), report "
+             f"{r['report_sha256'][:16]}..." for r in rows] or [f"{args.model} has no sign-off."]
+    c.emit(args, {"model_id": args.model, "ok": ok, "signoffs": rows}, "\n".join(lines))
+    return 0 if ok else 1

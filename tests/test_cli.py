@@ -51,7 +51,7 @@ def test_datasets_json():
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["train", "--dataset", "nope", "--model", "mlp"], "Available: arrests, census_income"),
-    (["train", "--dataset", "digits", "--model", "nope"], "Available: logreg, minilm, mlp, seed_cnn"),
+    (["train", "--dataset", "digits", "--model", "nope"], "Available: gpt, logreg, minilm, mlp, seed_cnn"),
     (["show", "m-00000000"], "No model 'm-00000000'"),
 ])
 def test_errors_exit_2_with_a_helpful_message(tmp_path, args, needle):

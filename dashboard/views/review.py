@@ -129,6 +129,11 @@ if others:
     default = others.index(record.parent_id) if record.parent_id in others else 0
     base = st.selectbox("Compared with (the earlier version)", others, index=default, format_func=labels.get,
                         key="rev_base")
+    wanted = (base, model_id, choice)
+    if st.button("Show what changed", icon=":material/difference:", key="rev_diff"):
+        st.session_state["rev_diff_for"] = wanted  # two fresh reports (the trail re-hashes weights): on request
+    if st.session_state.get("rev_diff_for") != wanted:
+        st.stop()
     d = diff_reports(report_or_model(store, base, policy), report_or_model(store, model_id, policy))
     st.caption(f"{d['a']['model_id']} → {d['b']['model_id']} ({d['related']}); beyond its interval: the two 95% "
                "intervals do not overlap.")

@@ -77,6 +77,10 @@ def test_findings_acceptance_and_a_four_eyes_signed_sign_off(tmp_path):
     assert digests == [st.get_model(model).sha256, signed["report_sha256"]]
     assert statement["predicate"]["approver"] == "carol"
     assert statement["predicate"]["accepted"] == [high]
+    checked = json.loads(_as(home, "vic", "review", "verify", "--model", model, "--public-key",
+                             str(key_files(home)[1]), "--json").stdout)
+    assert checked["ok"] is True
+    assert checked["signoffs"][0]["report_sha256"] == signed["report_sha256"]
     tampered = {**signed["envelope"], "payload": signed["envelope"]["payload"][:-4] + "AAA="}
     assert verify_envelope(tampered, load_public_key(key_files(home)[1])) is None
     state = json.loads(_as(home, "vic", "review", "findings", "--model", model, *p, "--json").stdout)
