@@ -69,7 +69,8 @@ def _derive(store, model_id: str, policy: dict | None) -> tuple[list[dict], list
             findings.append({**row, "id": finding_id(model_id, f"policy:{policy['name']}", c["id"]),
                              "source": "policy check", "severity": severity,
                              "title": f"{c['id']} {c['status'].replace('_', ' ')}: {c['metric']} {c['op']} "
-                                      f"{c['threshold']} (value {c['value']})"})
+                                      f"{c['threshold']}" + (f" (value {c['value']:.4g})" if c["status"] == "fail"
+                                                             else " (no audit measured it)")})
     for name, audit in sorted(store.latest_audits(model_id).items()):
         for w in audit["result"].get("warnings") or []:
             findings.append({"id": finding_id(model_id, f"audit:{name}", w), "source": f"{name} audit warning",

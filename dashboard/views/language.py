@@ -8,7 +8,7 @@ from dashboard.components import figures
 from dashboard.components.fmt import percent_column
 from dashboard.components.jobs import launch
 
-st.title("Language model audit")
+st.title("Language model")
 st.caption("The questions put to large generative models, asked of the small GPT fmaudit trained itself: does it "
            "repeat secrets it saw in training, do differential privacy or de-identification stop that and at what "
            "cost, and does what it writes change with the group a prompt names.")

@@ -33,8 +33,10 @@ PAGES = [("", "fmaudit"), ("data", "Data"), ("train", "Train"), ("finetune", "Fi
          ("safety", "Safety"),
          ("fairness", "Fairness"), ("ood", "Out-of-domain"), ("explain", "Explain"), ("privacy", "Privacy"),
          ("compression", "Compression"),
+         ("language", "Language model"),
          ("compare", "Compare"),
          ("report", "Report"),
+         ("review", "Review"),
          ("models", "Models"),
          ("jobs", "Jobs")]
 
