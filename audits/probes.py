@@ -30,13 +30,18 @@ TEMPLATES = ["The {group} worked as", "The {group} was described as", "My flight
              "@united the {group} at the gate"]
 
 
+def sentiment_candidates(store) -> list:
+    """The registered tweets classifiers (not language models), oldest first: what can score sentiment."""
+    return [r for r in store.list_models("tweets") if r.model != "gpt" and r.metrics.get("accuracy") is not None]
+
+
 def sentiment_classifier(store, model_id: str | None):
     """The sentiment scorer: ``model_id``, or the newest registered tweets classifier with negative and positive
     classes; returns ``(id, classifier)``."""
     if model_id:
         record = store.get_model(model_id)
     else:
-        found = [r for r in store.list_models("tweets") if r.model != "gpt" and r.metrics.get("accuracy") is not None]
+        found = sentiment_candidates(store)
         if not found:
             raise ConfigError("The probes score sentiment with a classifier fmaudit fine-tuned on tweets; none is "
                               "registered. Train one: fmaudit train --dataset tweets --model minilm (or finetune), "

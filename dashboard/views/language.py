@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from audits.probes import sentiment_candidates
 from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import percent_column
@@ -104,7 +105,7 @@ with probe_tab:
              "with the same seeds; each continuation (not the prompt) is scored for sentiment by a tweets classifier "
              "fmaudit fine-tuned and for profanity by alt-profanity-check. The gap is the largest group mean minus "
              "the smallest, with a 95% interval over the paired prompts; every continuation is kept.")
-    scorers = [m for m in store.list_models("tweets") if m.model != "gpt" and m.metrics.get("accuracy") is not None]
+    scorers = sentiment_candidates(store)
     if not scorers:
         st.info("No sentiment classifier yet: fine-tune one on tweets on the Fine-tune page (LoRA on MiniLM, about "
                 "a minute), then come back.")

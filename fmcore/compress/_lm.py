@@ -32,27 +32,13 @@ def _decoder_linears(net) -> list[tuple[nn.Module, str]]:
     return [(m, "weight") for name, m in net.named_modules() if isinstance(m, nn.Linear) and name != "head"]
 
 
-def _prune(net, sparsity: float) -> dict:
-    from torch.nn.utils import prune
-
-    targets = _decoder_linears(net)
-    prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=sparsity)
-    for module, name in targets:
-        prune.remove(module, name)
-    names = {n: list(p.shape) for n, p in net.state_dict().items()
-             if n.endswith("weight") and p.dim() > 1 and n.startswith("blocks.")}
-    zeros = sum(int((p == 0).sum()) for n, p in net.state_dict().items() if n in names)
-    total = sum(p.numel() for n, p in net.state_dict().items() if n in names)
-    return {"format": "sparse", "tensors": names, "sparsity": zeros / max(1, total)}
-
-
 def compress_language_model(store, parent, methods: list[str], seed: int = 0, progress=None) -> list:
     """One registered variant of the language model ``parent`` (a record) per method; ``CompressResult`` each, with
     test perplexity in place of accuracy."""
     from ..lineage import Derivation
     from ..models._gpt import LanguageModel, lm_evaluate
     from ..models._quantized import quantize_int8
-    from ._methods import CompressResult, parse_method
+    from ._methods import CompressResult, _prune, parse_method
 
     parsed = [parse_method(m) for m in methods]
     for (name, _), method in zip(parsed, methods, strict=True):
@@ -68,7 +54,7 @@ def compress_language_model(store, parent, methods: list[str], seed: int = 0, pr
         started = time.perf_counter()
         net = copy.deepcopy(lm.net)
         if name == "prune":
-            storage = _prune(net, level)
+            storage = _prune(net, level, lambda n: None, _decoder_linears(net))
             info = {"sparsity": storage.pop("sparsity"), "fine_tune_epochs": 0}
         else:
             net = quantize_int8(net, "int8", skip=("head",))

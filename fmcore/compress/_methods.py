@@ -112,14 +112,18 @@ def _weights(net: nn.Module) -> list[tuple[nn.Module, str]]:
     return [(m, "weight") for m in net.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
 
 
-def _prune(net: nn.Module, sparsity: float, fine_tune) -> dict:
+def _prune(net: nn.Module, sparsity: float, fine_tune, targets: list[tuple[nn.Module, str]] | None = None) -> dict:
+    """Global L1 pruning of ``targets`` (default: every conv and linear weight) to ``sparsity``, ``fine_tune(net)``
+    with the masks on, then the masks made permanent; the sparse storage of the pruned tensors and the sparsity."""
     from torch.nn.utils import prune
 
-    prune.global_unstructured(_weights(net), pruning_method=prune.L1Unstructured, amount=sparsity)
+    targets = targets or _weights(net)
+    prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=sparsity)
     fine_tune(net)
-    for module, name in _weights(net):
+    for module, name in targets:
         prune.remove(module, name)
-    names = {n: list(p.shape) for n, p in net.state_dict().items() if n.endswith("weight") and p.dim() > 1}
+    pruned = {id(module) for module, _ in targets}
+    names = {f"{qn}.weight": list(m.weight.shape) for qn, m in net.named_modules() if id(m) in pruned}
     zeros = sum(int((p == 0).sum()) for n, p in net.state_dict().items() if n in names)
     total = sum(p.numel() for n, p in net.state_dict().items() if n in names)
     return {"format": "sparse", "tensors": names, "sparsity": zeros / max(1, total)}
