@@ -28,9 +28,9 @@ left, right = st.columns(2)
 choice = right.selectbox("Policy under review", [*shipped, NO_POLICY], key="rev_policy")
 policy = None if choice == NO_POLICY else load_policy(POLICIES / choice)
 
-queue = []
+queue, states = [], {}
 for m in models[-30:][::-1]:  # the newest 30
-    s = review.review_state(store, m.id, policy)
+    s = states[m.id] = review.review_state(store, m.id, policy)
     queue.append({"model": labels[m.id], "id": m.id, "registered by": s["author"], "open": s["counts"]["open"],
                   "high open": len(s["blocking"]), "approved": "yes" if s["approved"] else "no"})
 with st.expander(f"Queue: {sum(q['approved'] == 'no' for q in queue)} of {len(queue)} newest models await sign-off",
@@ -38,7 +38,7 @@ with st.expander(f"Queue: {sum(q['approved'] == 'no' for q in queue)} of {len(qu
     st.dataframe(pd.DataFrame(queue), hide_index=True, width="stretch")
 
 model_id = left.selectbox("Model version", [m.id for m in models], format_func=labels.get, key="rev_model")
-state = review.review_state(store, model_id, policy)
+state = states.get(model_id) or review.review_state(store, model_id, policy)
 user = actor()
 try:
     role = review.role_of(store, user)
