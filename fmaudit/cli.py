@@ -55,6 +55,11 @@ COMMANDS = [
     ("dashboard", "admin", "start the web dashboard"),
 ]
 
+#: commands that change the store (models, audits, datasets, filed reports): only auditors and approvers run them
+#: when the store has users (``FMAUDIT_USER`` names the acting user)
+WRITES = {"train", "finetune", "audit", "calibrate", "augment-sweep", "harden", "mitigate", "cleanse", "dp-sweep",
+          "lm-remedies", "compress", "report", "run", "import-model", "import-predictions", "add-dataset"}
+
 
 def build_parser(only: str | None = None, everything: bool = True) -> argparse.ArgumentParser:
     """The parser; each command's own arguments are added (importing its module) when ``everything`` or when it
@@ -89,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "ray_address", None):
         os.environ["FMAUDIT_RAY_ADDRESS"] = args.ray_address
     try:
+        if args.command in WRITES:  # roles hold in the CLI too: a viewer changes nothing
+            from fmcore.security import WRITERS, require_role
+            from fmcore.store import actor
+
+            require_role(actor(), WRITERS, f"fmaudit {args.command}", args.home)
         return args.func(args)
     except FmauditError as exc:
         return _fail(args, str(exc), exc)

@@ -94,6 +94,32 @@ def authenticate(name: str, password: str, home=None) -> dict | None:
     return {"name": name, "role": user["role"]} if ok and user else None
 
 
+class RoleRefused(FmauditError):
+    """A step the acting user's role does not allow, with the reason."""
+
+
+WRITERS = ("auditor", "approver")
+
+
+def role_of(user: str, home=None) -> str:
+    """``user``'s role from the users file; without users (local single-user mode), ``auditor``."""
+    users = load_users(home)
+    if not users:
+        return "auditor"
+    if user not in users:
+        raise RoleRefused(f"{user!r} is not a user of this store: set FMAUDIT_USER to your user name, or ask an "
+                          f"administrator for one (fmaudit user add {user} --role ...).")
+    return users[user]["role"]
+
+
+def require_role(user: str, roles: tuple[str, ...], what: str, home=None) -> str:
+    """``user``'s role when it is one of ``roles``; otherwise ``RoleRefused`` naming what needed it."""
+    role = role_of(user, home)
+    if role not in roles:
+        raise RoleRefused(f"{user} has the role {role}: {what} needs the role {' or '.join(roles)}.")
+    return role
+
+
 def oidc_configured(folder: str | Path | None = None) -> bool:
     """True when Streamlit's OIDC sign-in (``st.login``) is set up: an ``[auth]`` table in secrets.toml."""
     import tomllib
@@ -124,6 +150,25 @@ def check_bind(host: str, home=None) -> None:
             "read and change your models. Use --host 127.0.0.1 (the default), or add users first: "
             "`fmaudit user add NAME --role auditor` (or viewer), or configure OIDC in .streamlit/secrets.toml "
             "([auth]); the dashboard then requires sign-in.")
+
+
+SAFE_NAME = re.compile(r"^[^\W_][\w .,:+()/@-]{0,119}$")
+SAFE_NAME_RULE = ("1-120 letters, digits, spaces or . , : + ( ) / @ _ -, starting with a letter or digit "
+                  "(no markdown, HTML, line breaks or control characters)")
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """``name`` when it is in the safe character set (``SAFE_NAME_RULE``); ``ConfigError`` otherwise. Model and
+    dataset names are shown on every page, so they never carry markdown, HTML, newlines or NUL."""
+    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name) or name != name.strip():
+        raise ConfigError(f"The {what} {name!r} is not allowed: use {SAFE_NAME_RULE}.")
+    return name
+
+
+def safe_file_name(name: str, default: str = "upload") -> str:
+    """A file name made of the safe set only (other characters become ``_``), for files written from uploads."""
+    base = re.sub(r"[^\w.+-]", "_", Path(str(name)).name)[:120].lstrip(".")
+    return base or default
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

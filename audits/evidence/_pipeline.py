@@ -24,15 +24,16 @@ STEPS = ("name", "train", "model_id", "audits", "report")
 
 def load_pipeline(path: str | Path) -> dict:
     """Load and check a pipeline YAML file."""
-    import yaml
+    from fmcore.config import safe_yaml
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"No pipeline file at {path}. An example is in pipelines/.")
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name} is not valid YAML: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path.name} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+    spec = safe_yaml(text, path.name)
     if not isinstance(spec, dict):
         raise ConfigError(f"{path.name} must be a mapping with train (or model_id), audits and report.")
     unknown = [k for k in spec if k not in STEPS]

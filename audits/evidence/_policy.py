@@ -19,16 +19,23 @@ is accepted and ignored: every check is required.)
 ``accept_model_metrics: true`` at the top lets a ``performance.*`` check without a performance audit read the
 model's own test metrics, recorded at training on the same held-out split; the evidence then names that
 source and its provenance (dataset sha256 and split seed).
+
+A policy's identity is its content hash (``sha256`` over the canonical JSON of its name, description, options and
+checks; comments and layout do not count). A shipped profile (``policies/*.yaml``) is recognised by that hash; any
+other policy is labelled ``custom: NAME (sha256 ...)`` in pages, reports and JUnit, and one that takes a shipped
+profile's name says which checks differ from it.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from pathlib import Path
 
 from fmcore.errors import ConfigError
 
+SHIPPED = Path(__file__).resolve().parents[2] / "policies"
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
 
@@ -54,12 +61,18 @@ def parse_policy(text: str, source: str = "policy") -> dict:
     PolicyError
         Listing every problem found (``.problems``), each naming the check and the field.
     """
-    import yaml
+    from fmcore.config import safe_yaml
 
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{source} is not valid YAML: {exc}") from None
+        data = safe_yaml(text, source)
+    except ConfigError as exc:
+        raise PolicyError(str(exc)) from None
+    policy = _validate(data, source)
+    return policy | identify(policy)
+
+
+def _validate(data, source: str) -> dict:
+    """The policy's fields, checked (every problem at once)."""
     if not isinstance(data, dict) or not isinstance(data.get("checks"), list) or not data["checks"]:
         raise PolicyError(f"{source} needs a top-level mapping with a non-empty 'checks' list.")
     seen, checks, problems = set(), [], []
@@ -96,6 +109,55 @@ def parse_policy(text: str, source: str = "policy") -> dict:
         raise error
     return {"name": str(data.get("name", source)), "description": str(data.get("description", "")),
             "accept_model_metrics": bool(data.get("accept_model_metrics", False)), "checks": checks}
+
+
+def policy_sha256(policy: dict) -> str:
+    """The policy's identity: sha256 of the canonical JSON of what it checks (name, description, options, checks)."""
+    from fmcore.store import content_hash
+
+    return content_hash({k: policy[k] for k in ("name", "description", "accept_model_metrics", "checks")})
+
+
+@functools.cache
+def shipped_profiles() -> dict[str, dict]:
+    """The shipped profiles (``policies/*.yaml``) by content hash: ``{sha256: {"file", "name", "checks"}}``."""
+    out = {}
+    for path in sorted(SHIPPED.glob("*.yaml")):
+        from fmcore.config import safe_yaml
+
+        policy = _validate(safe_yaml(path.read_text(encoding="utf-8"), path.name), path.name)
+        out[policy_sha256(policy)] = {"file": path.name, "name": policy["name"], "checks": policy["checks"]}
+    return out
+
+
+def identify(policy: dict) -> dict:
+    """``sha256``, ``shipped`` (the profile's file name, or None), ``label`` (the name for a shipped profile,
+    ``custom: NAME (sha256 12 hex)`` otherwise) and ``differs`` (for a custom policy named like a shipped profile:
+    how its checks differ from that profile's)."""
+    digest = policy_sha256(policy)
+    shipped = shipped_profiles()
+    if digest in shipped:
+        return {"sha256": digest, "shipped": shipped[digest]["file"], "label": policy["name"], "differs": []}
+    label = f"custom: {policy['name']} (sha256 {digest[:12]})"
+    twin = next((p for p in shipped.values() if p["name"].strip().lower() == policy["name"].strip().lower()), None)
+    differs = _differences(twin, policy) if twin else []
+    return {"sha256": digest, "shipped": None, "label": label, "differs": differs}
+
+
+def _differences(profile: dict, policy: dict) -> list[str]:
+    """How ``policy``'s checks differ from the shipped ``profile`` it is named like, one line each."""
+    theirs, ours = {c["id"]: c for c in profile["checks"]}, {c["id"]: c for c in policy["checks"]}
+    lines = [f"not the shipped profile {profile['file']}, though named like it"]
+    for cid in theirs.keys() - ours.keys():
+        lines.append(f"check {cid} of the shipped profile is missing")
+    for cid in ours.keys() - theirs.keys():
+        lines.append(f"check {cid} is not in the shipped profile")
+    for cid in sorted(theirs.keys() & ours.keys()):
+        a, b = theirs[cid], ours[cid]
+        for field in ("metric", "op", "threshold", "requirement"):
+            if a[field] != b[field]:
+                lines.append(f"check {cid}: {field} {b[field]!r} instead of {a[field]!r}")
+    return lines
 
 
 def load_policy(path: str | Path) -> dict:
@@ -156,7 +218,10 @@ def evaluate_policy(policy: dict, store, model_id: str) -> dict:
     failed = [r["id"] for r in rows if r["status"] == "fail"]
     unmeasured = [r["id"] for r in rows if r["status"] == "not_measured"]
     outcome = "fail" if failed else "incomplete" if unmeasured else "pass"
-    return {"policy": policy["name"], "source": policy.get("source"), "outcome": outcome,
+    ident = policy if "sha256" in policy else policy | identify(policy)
+    return {"policy": ident["label"], "policy_name": policy["name"], "policy_sha256": ident["sha256"],
+            "shipped": ident["shipped"], "custom": ident["shipped"] is None, "differs": ident["differs"],
+            "source": policy.get("source"), "outcome": outcome,
             "passed": outcome == "pass", "failed": failed, "not_measured": unmeasured, "checks": rows,
             "counts": {s: sum(r["status"] == s for r in rows) for s in ("pass", "fail", "not_measured")}}
 

@@ -43,8 +43,9 @@ def _signing_key() -> bytes | None:
     return key.encode() if key else None
 
 
-def build_report(store, model_id: str, policy: dict | None = None) -> dict:
-    """Everything a reviewer needs to judge ``model_id``, with a content hash (and a signature if a key is set)."""
+def build_report(store, model_id: str, policy: dict | None = None, filed: dict | None = None) -> dict:
+    """Everything a reviewer needs to judge ``model_id``, with a content hash (and a signature if a key is set);
+    ``filed`` (version, previous version, envelope name) when the report is being filed."""
     import fmcore
 
     from .._result import TRACKED_PACKAGES, package_versions
@@ -78,7 +79,13 @@ def build_report(store, model_id: str, policy: dict | None = None) -> dict:
     private = load_private_key(store.root)
     if private is not None:  # named inside the record, so the HTML says how it is signed
         report["signing"] = {"alg": "Ed25519 over a DSSE envelope of an in-toto Statement v1",
-                             "key_id": key_id(private.public_key()), "envelope": f"fmaudit-{record.id}.intoto.json"}
+                             "key_id": key_id(private.public_key()),
+                             "envelope": (filed or {}).get("envelope", f"fmaudit-{record.id}.intoto.json")}
+    if filed:
+        previous = filed.get("previous")
+        report["filed"] = {"version": filed["version"],
+                           "previous": {"version": previous["version"], "content_sha256": previous["content_sha256"],
+                                        "file": Path(previous["json"]).name} if previous else None}
     report["review"] = _review(store, model_id, policy)
     report["content_sha256"] = _digest(report)
     key = _signing_key()
@@ -187,41 +194,89 @@ def _rendering_problems(text: str, report: dict) -> list[str]:
             "(text, tables, chart data or scripts) was changed after it was written"]
 
 
-def write_reports(report: dict, out: str | Path, private_key=None) -> dict[str, Path]:
+def _version_stem(out: Path, model_id: str, version: int) -> str:
+    return f"fmaudit-{model_id}" + (f"-v{version}" if version > 1 else "")
+
+
+def filed_versions(out: str | Path, model_id: str) -> list[dict]:
+    """The report sets of ``model_id`` filed in ``out``, oldest first: ``{"version", "json", "content_sha256"}``."""
+    out, found = Path(out), []
+    version = 1
+    while (path := out / f"{_version_stem(out, model_id, version)}.json").is_file():
+        try:
+            digest = json.loads(path.read_text(encoding="utf-8")).get("content_sha256")
+        except (ValueError, OSError):
+            digest = None
+        found.append({"version": version, "json": str(path), "content_sha256": digest})
+        version += 1
+    return found
+
+
+def write_reports(report: dict, out: str | Path, private_key=None, stem: str | None = None) -> dict[str, Path]:
     """Write the JSON record, the HTML report and the Markdown card into ``out``, and the in-toto statement of their
-    digests (signed with ``private_key`` when given); returns their paths (``json``, ``html``, ``md``, ``intoto``)."""
+    digests (signed with ``private_key`` when given); returns their paths (``json``, ``html``, ``md``, ``intoto``).
+
+    The four files are written as a set: each to a temporary file first, then linked under its name without ever
+    replacing an existing file; on any failure (a full disk, a name taken meanwhile) the files of this set are
+    removed, so a folder never holds half a set."""
+    from ._dsse import envelope, statement
     from ._html import render_html, render_markdown
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"fmaudit-{report['model']['id']}"
+    stem = stem or f"fmaudit-{report['model']['id']}"
     paths = {"json": out / f"{stem}.json", "html": out / f"{stem}.html", "md": out / f"{stem}.md"}
     record = json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n"
     canonical = json.loads(record)  # rendered from the record as a reader's copy loads it, so verify can re-render it
     texts = {"json": record, "html": render_html(canonical), "md": render_markdown(canonical)}
-    for kind, path in paths.items():
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(texts[kind], encoding="utf-8")
-        os.replace(tmp, path)
-    from ._dsse import envelope, statement
+    from fmcore.store import atomic_write
 
-    signed = envelope(statement(report, paths), private_key)
-    paths["intoto"] = out / f"{stem}.intoto.json"
-    tmp = paths["intoto"].with_name(f".{paths['intoto'].name}.tmp")
-    tmp.write_text(json.dumps(signed, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, paths["intoto"])
+    done: list[Path] = []
+    try:
+        for kind, path in paths.items():
+            atomic_write(path, texts[kind].encode("utf-8"), overwrite=False)
+            done.append(path)
+        signed = envelope(statement(report, paths), private_key)  # the digests of the files as written
+        paths["intoto"] = out / f"{stem}.intoto.json"
+        atomic_write(paths["intoto"], (json.dumps(signed, indent=2) + "\n").encode("utf-8"), overwrite=False)
+    except BaseException:
+        for path in done:
+            path.unlink(missing_ok=True)
+        raise
     return paths
 
 
 def file_report(store, model_id: str, policy: dict | None, out: str | Path) -> tuple[dict, dict[str, Path]]:
-    """Build, write and record (in the audit trail) the reports of ``model_id``."""
+    """Build, write and record (in the audit trail) the reports of ``model_id``: only users who may change the store
+    (auditor, approver) file reports, and a filed set is never overwritten: a second report of the same model in the
+    same folder is version 2 (``fmaudit-<id>-v2.*``), whose record and trail event name the version it follows."""
+    from fmcore.security import WRITERS, require_role
+    from fmcore.store import actor
+
     from ._dsse import load_private_key
 
-    report = build_report(store, model_id, policy)
-    paths = write_reports(report, out, load_private_key(store.root))
+    require_role(actor(), WRITERS, "filing a report", store.root)
+    model_id = store.get_model(model_id).id
+    for _attempt in range(5):  # another writer may take the next version between our look and our write
+        earlier = filed_versions(out, model_id)
+        version = len(earlier) + 1
+        stem = _version_stem(Path(out), model_id, version)
+        filed = {"version": version, "previous": earlier[-1] if earlier else None}
+        report = build_report(store, model_id, policy, filed=filed | {"envelope": f"{stem}.intoto.json"})
+        try:
+            paths = write_reports(report, out, load_private_key(store.root), stem=stem)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FmauditError(f"Could not file a new report version in {out}: other writers kept taking the name.")
+    evaluation = report["policy"] or {}
     store.log_event("report.write", model_id, {"content_sha256": report["content_sha256"],
                                                "paths": [str(p) for p in paths.values()],
-                                               "policy": (report["policy"] or {}).get("policy"),
-                                               "passed": (report["policy"] or {}).get("passed"),
-                                               "outcome": (report["policy"] or {}).get("outcome")})
+                                               "version": version,
+                                               "previous": (filed["previous"] or {}).get("content_sha256"),
+                                               "policy": evaluation.get("policy"),
+                                               "policy_sha256": evaluation.get("policy_sha256"),
+                                               "passed": evaluation.get("passed"),
+                                               "outcome": evaluation.get("outcome")})
     return report, paths

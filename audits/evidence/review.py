@@ -16,15 +16,12 @@ import datetime as dt
 import hashlib
 import json
 
-from fmcore.errors import ConfigError, FmauditError
+from fmcore.errors import ConfigError
+from fmcore.security import RoleRefused as ReviewRefused  # a review step the acting user may not take
 
 STATUSES = ("open", "fixed", "risk_accepted", "false_positive")
 SEVERITIES = ("high", "medium", "low")
 SIGNOFF_PREDICATE = "https://fmaudit.dev/signoff/v1"
-
-
-class ReviewRefused(FmauditError):
-    """A review step the acting user may not take, with the reason."""
 
 
 def finding_id(model_id: str, source: str, key: str) -> str:
@@ -43,14 +40,9 @@ def model_of(finding: str) -> str:
 
 def role_of(store, user: str) -> str:
     """``user``'s role from the store's users file; without users (local single-user mode), ``auditor``."""
-    from fmcore.security import load_users
+    from fmcore.security import role_of as role
 
-    users = load_users(store.root)
-    if not users:
-        return "auditor"
-    if user not in users:
-        raise ReviewRefused(f"{user!r} is not a user of this store (fmaudit user add {user} --role ...).")
-    return users[user]["role"]
+    return role(user, store.root)
 
 
 def _derive(store, model_id: str, policy: dict | None) -> tuple[list[dict], list[dict]]:
@@ -127,10 +119,9 @@ def author_of(store, model_id: str) -> str | None:
 
 
 def _require(store, user: str, roles: tuple[str, ...], what: str) -> str:
-    role = role_of(store, user)
-    if role not in roles:
-        raise ReviewRefused(f"{user} has the role {role}: {what} needs the role {' or '.join(roles)}.")
-    return role
+    from fmcore.security import require_role
+
+    return require_role(user, roles, what, store.root)
 
 
 def _finding(store, finding: str, policy: dict | None) -> tuple[str, dict]:

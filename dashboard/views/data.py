@@ -11,6 +11,8 @@ from dashboard import services
 from dashboard.components import figures
 from fmcore.data import dataset_names, index_like_columns, max_csv_bytes, read_table
 from fmcore.errors import FmauditError
+from fmcore.security import safe_file_name
+from fmcore.store import temp_name
 
 st.title("Data")
 st.caption("Every dataset is read from a file inside an installed package (or your upload) and split with a "
@@ -83,8 +85,9 @@ with tab_upload:
                 min_group = st.number_input("Minimum rows per group", 1, 10_000, 10)
                 submitted = st.form_submit_button("Validate and add", type="primary")
             if submitted:
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = Path(tmp) / Path(upload.name).name
+                # inside the store, named so that start-up removes it if this server dies mid-write
+                with tempfile.TemporaryDirectory(dir=store.root, prefix=temp_name("upload")) as tmp:
+                    path = Path(tmp) / safe_file_name(upload.name)
                     path.write_bytes(upload.getvalue())
                     try:
                         rec = store.add_dataset(path, label, sensitive, name=name or None,

@@ -38,6 +38,21 @@ def _read(path: Path):
     return read_table(path)
 
 
+PACKED = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz",
+          b"\x28\xb5\x2f\xfd": "zstd", b"7z\xbc\xaf\x27\x1c": "7z"}
+
+
+def sniff(head: bytes) -> None:
+    """Refuse, by content (never by file name), what is not a plain text table: compressed archives (which would
+    unpack past every size limit, or be parsed as gigabytes of garbage) and binary files."""
+    for magic, kind in PACKED.items():
+        if head.startswith(magic):
+            raise DataValidationError([f"the file is {kind}-compressed data, not a CSV table (whatever its name); "
+                                       "unpack it and upload the CSV itself, so its real size is checked"])
+    if b"\x00" in head[:65536]:
+        raise DataValidationError(["the file holds binary data (NUL bytes), not a CSV table"])
+
+
 def read_table(source, nrows: int | None = None):
     """A CSV file (a path, or its bytes) as a DataFrame, decoded as UTF-8 or else Latin-1.
 
@@ -48,11 +63,17 @@ def read_table(source, nrows: int | None = None):
 
     import pandas as pd
 
+    if isinstance(source, bytes | bytearray):
+        sniff(bytes(source[:65536]))
+    else:
+        with open(source, "rb") as fh:
+            sniff(fh.read(65536))
     errors = []
     for encoding in ("utf-8", "latin-1"):
         try:
             handle = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
-            return pd.read_csv(handle, encoding=encoding, low_memory=False, nrows=nrows)
+            # compression=None: a name ending in .gz never unpacks past the size limit
+            return pd.read_csv(handle, encoding=encoding, low_memory=False, nrows=nrows, compression=None)
         except UnicodeDecodeError as exc:
             errors.append(str(exc))
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

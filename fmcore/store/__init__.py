@@ -2,8 +2,9 @@
 
 from ._backup import restore
 from ._db import Store, new_id, now
+from ._files import atomic_write, sweep_temporaries, temp_name
 from ._records import ModelRecord, RunRecord, decode_row
 from ._trail import ACTOR, actor, content_hash
 
-__all__ = ["ACTOR", "ModelRecord", "RunRecord", "Store", "actor", "content_hash", "decode_row", "new_id", "now",
-           "restore"]
+__all__ = ["ACTOR", "ModelRecord", "RunRecord", "Store", "actor", "atomic_write", "content_hash", "decode_row",
+           "new_id", "now", "restore", "sweep_temporaries", "temp_name"]

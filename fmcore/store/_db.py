@@ -9,12 +9,12 @@ import os
 import secrets
 import shutil
 import sqlite3
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import config as _config
 from ..errors import NotFoundError
+from ._files import sweep_temporaries, temp_name
 from ._records import ModelRecord, RunRecord
 from ._trail import TRAIL_SCHEMA, append_event, content_hash, verify_trail, write_head
 
@@ -169,22 +169,23 @@ class Store:
         return Path(path).resolve().is_relative_to(self.root.resolve())
 
     def _sweep_temporaries(self) -> None:
-        """Remove temp folders left by crashed writes (old enough not to be in progress)."""
-        cutoff = time.time() - STALE_TMP_SECONDS
-        for base in (self.models_dir, self.data_dir):
-            for tmp in base.glob(".tmp-*"):
-                if tmp.stat().st_mtime < cutoff:
-                    shutil.rmtree(tmp, ignore_errors=True)
+        """Remove temporary files and folders of any kind left by writers that died (a killed import, a failed
+        upload), anywhere under the store; those of live writers only when older than an hour."""
+        sweep_temporaries(self.root, STALE_TMP_SECONDS)
 
     # -- models --------------------------------------------------------------------------------
     def register_model(self, classifier, *, dataset: str, name: str | None = None, metrics: dict | None = None,
                        config: dict | None = None, parent_id: str | None = None, derivation: dict | None = None,
                        run_id: str | None = None, extra_json: dict | None = None) -> ModelRecord:
         """Save ``classifier``'s artifacts and register it; returns the new record."""
+        from ..security import check_name
+
+        if name is not None:
+            check_name(name, "model name")
         if parent_id is not None:
             self.get_model(parent_id)
         model_id = new_id("m")
-        tmp = self.models_dir / f".tmp-{model_id}"
+        tmp = self.models_dir / temp_name(model_id)
         final = self.models_dir / model_id
         tmp.mkdir()
         try:
@@ -453,17 +454,21 @@ class Store:
                     text: str | None = None, drop=(), min_group_size: int = 10) -> dict:
         """Validate a CSV and keep a copy under the store; nothing is written if it is refused."""
         from ..data import list_datasets, load_csv
+        from ..security import check_name, safe_file_name
 
         path = Path(path)
-        name = name or path.stem
+        name = check_name(name or safe_file_name(path.stem, "dataset"), "dataset name")
         if name in {s.name for s in list_datasets()} or self.get_dataset(name) is not None:
             raise NotFoundError(f"A dataset named {name!r} exists already; choose another name.")
         ds = load_csv(path, label, tuple(sensitive), text=text, name=name, drop=tuple(drop),
                       min_group_size=min_group_size)
-        tmp = self.data_dir / f".tmp-{new_id('d')}.csv"
+        tmp = self.data_dir / temp_name("dataset.csv")
         final = self.data_dir / f"{ds.provenance.sha256[:16]}-{path.name}"
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, final)
+        try:
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
         record = {"name": name, "path": str(final), "label": label, "sensitive": list(sensitive), "text": text,
                   "drop": list(drop), "min_group_size": min_group_size, "sha256": ds.provenance.sha256,
                   "rows": ds.spec.rows, "created_at": now()}

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import read_json
 from ..errors import ConfigError, FmauditError
 from ..lineage import Derivation
+from ..security import safe_file_name
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".h5", ".msgpack"}
 
@@ -23,6 +25,56 @@ PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib",
 def max_model_bytes() -> int:
     """The largest model folder import accepts (``FMAUDIT_MAX_MODEL_MB``)."""
     return int(float(os.environ.get("FMAUDIT_MAX_MODEL_MB", "2000")) * 2**20)
+
+
+DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+               "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
+
+
+def check_safetensors(path: Path) -> dict:
+    """Check a ``.safetensors`` file's header before any library reads it: its length fits the file, it is a JSON
+    object, and every tensor has a known dtype, a shape of non-negative integers and byte offsets inside the file
+    that match its shape. Returns the header; a malformed file is a ``FmauditError`` naming the problem."""
+    import struct
+
+    size = path.stat().st_size
+    bad = f"{path.name} is not a valid safetensors file"
+    if size < 8:
+        raise FmauditError(f"{bad}: {size} bytes, shorter than its header length field.")
+    with open(path, "rb") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        if n > min(MAX_HEADER_BYTES, size - 8):
+            raise FmauditError(f"{bad}: its header claims {n} bytes, the file holds {size - 8} after the length.")
+        raw = fh.read(n)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FmauditError(f"{bad}: its header is not JSON ({str(exc)[:120]}).") from None
+    if not isinstance(header, dict):
+        raise FmauditError(f"{bad}: its header is not a JSON object.")
+    data = size - 8 - n
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        where = f"{bad}: tensor {str(name)[:60]!r}"
+        if not isinstance(info, dict) or info.get("dtype") not in DTYPE_BYTES:
+            raise FmauditError(f"{where} has no known dtype.")
+        shape, offsets = info.get("shape"), info.get("data_offsets")
+        if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**40
+                                                  for d in shape) or len(shape) > 16:
+            raise FmauditError(f"{where} has a malformed shape {str(shape)[:60]}.")
+        if (not isinstance(offsets, list) or len(offsets) != 2
+                or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+                or not 0 <= offsets[0] <= offsets[1] <= data):
+            raise FmauditError(f"{where} has byte offsets {str(offsets)[:60]} outside the file's {data} data bytes.")
+        count = 1
+        for d in shape:
+            count *= d
+        if offsets[1] - offsets[0] != count * DTYPE_BYTES[info["dtype"]]:
+            raise FmauditError(f"{where}: its shape {shape} needs {count * DTYPE_BYTES[info['dtype']]} bytes, its "
+                               f"offsets give {offsets[1] - offsets[0]}.")
+    return header
 
 
 def check_model_folder(folder: Path) -> dict:
@@ -44,12 +96,12 @@ def check_model_folder(folder: Path) -> dict:
                            "limit (FMAUDIT_MAX_MODEL_MB).")
     if not any(p.suffix == ".safetensors" for p in files):
         raise FmauditError("No .safetensors weights in the folder.")
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FmauditError("The folder has no config.json.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FmauditError(f"config.json is not valid JSON: {exc}") from None
+    for p in files:
+        if p.suffix == ".safetensors" and p.is_file():
+            check_safetensors(p)
+    if not (folder / "config.json").is_file():
+        raise FmauditError("The folder has no config.json.")
+    config = read_json(folder / "config.json")
     if not isinstance(config, dict):
         raise FmauditError("config.json must hold a JSON object.")
     return config
@@ -79,7 +131,8 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
         takes = "image" if arch == "SeedCNN" else None
         saved = folder / "fmaudit.json"
         if saved.exists():
-            takes = json.loads(saved.read_text()).get("modality", takes)
+            saved_meta = read_json(saved)
+            takes = saved_meta.get("modality", takes) if isinstance(saved_meta, dict) else takes
         if ds.spec.modality == "text" or (takes and takes != ds.spec.modality):
             raise FmauditError(f"This {arch} takes {takes or 'numeric'} input; {dataset} is {ds.spec.modality} data.")
         try:
@@ -92,7 +145,10 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
             if not spec_path.exists():
                 raise FmauditError("A tabular model needs preprocess.json (how raw columns become its inputs), as "
                                    "fmaudit exports write it.")
-            preprocess = TabularPreprocessor(json.loads(spec_path.read_text()))
+            try:
+                preprocess = TabularPreprocessor(read_json(spec_path))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise FmauditError(f"preprocess.json does not describe a preprocessing step: {exc!r}") from None
         model = {"SeedCNN": "seed_cnn", "MLP": "mlp"}.get(arch, "logreg")
         meta.update(model=model, architecture=arch, kwargs=config["kwargs"], input=config.get("input", {}))
         if config.get("storage"):
@@ -106,8 +162,11 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
         quiet_transformers()
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        hf, info = AutoModelForSequenceClassification.from_pretrained(
-            folder, local_files_only=True, trust_remote_code=False, use_safetensors=True, output_loading_info=True)
+        try:
+            hf, info = AutoModelForSequenceClassification.from_pretrained(
+                folder, local_files_only=True, trust_remote_code=False, use_safetensors=True, output_loading_info=True)
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, AttributeError) as exc:
+            raise FmauditError(f"transformers cannot load this folder: {str(exc)[:300]}") from None
         fresh = sorted(info.get("missing_keys") or [])
         if fresh:  # transformers would fill them with random numbers: a classifier head nobody trained
             raise FmauditError(f"Refused: the folder has no weights for {', '.join(fresh[:4])}"
@@ -127,7 +186,8 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
                            f"({', '.join(map(str, classes[:6]))}).")
     metrics = evaluate(clf.net, clf.encode(test.X), test.y, ds.num_classes)
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(folder.rglob("*.safetensors")))).hexdigest()
-    return store.register_model(clf, dataset=ds.name, name=name or f"imported-{folder.name}", metrics=metrics,
+    name = name or f"imported-{safe_file_name(folder.name)}"
+    return store.register_model(clf, dataset=ds.name, name=name, metrics=metrics,
                                 derivation={"how": "imported",
                                             "kind": Derivation.IMPORTED.value, "source": str(folder.resolve()),
                                             "source_sha256": digest},
@@ -187,7 +247,8 @@ def import_model_file(store, path: Path, dataset: str, name: str | None, trust: 
     proba = clf.predict_proba(test.X)
     metrics = classification_metrics(test.y, log_probabilities(proba), len(classes))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return store.register_model(clf, dataset=ds.name, name=name or f"imported-{path.stem}", metrics=metrics,
+    name = name or f"imported-{safe_file_name(path.stem)}"
+    return store.register_model(clf, dataset=ds.name, name=name, metrics=metrics,
                                 derivation={"how": "imported", "kind": Derivation.IMPORTED.value,
                                             "format": meta["format"], "source": str(path.resolve()),
                                             "source_sha256": digest, "trusted_types": meta.get("trusted_types", [])},
@@ -212,7 +273,7 @@ def import_predictions(store, path: Path, label: str, prediction: str, score: st
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     meta["source"] = path.name
     clf = PredictionsClassifier(table, meta, table.to_csv(index=False).encode())
-    dataset_name = name or f"predictions-{path.stem}"
+    dataset_name = name or f"predictions-{safe_file_name(path.stem)}"
     ds = clf.dataset(dataset_name)
     proba = clf.predict_proba(ds["test"].X)
     metrics = classification_metrics(ds["test"].y, log_probabilities(proba),

@@ -90,7 +90,28 @@ def test_findings_acceptance_and_a_four_eyes_signed_sign_off(tmp_path):
     assert high_row["comments"][0]["text"] == "reviewed with the owner"
     # the report carries the review: the sign-off (verified) and each finding's status
     out = tmp_path / "rep"
-    assert _as(home, "vic", "report", "--model", model, *p, "--out", str(out)).returncode in (0, 1)
+    assert _as(home, "alice", "report", "--model", model, *p, "--out", str(out)).returncode in (0, 1)
+    first = {f.name: f.read_bytes() for f in out.iterdir()}
+    # a viewer cannot file a report, not even with a lenient policy of the same name: the filed set is unchanged
+    lenient = tmp_path / "lenient.yaml"
+    lenient.write_text("name: review test\nchecks:\n"
+                       "  - {id: accuracy_high, metric: model.accuracy, op: '>=', threshold: 0.1, requirement: r}\n")
+    refused = _as(home, "vic", "report", "--model", model, "--policy", str(lenient), "--out", str(out))
+    assert refused.returncode == 2
+    assert "role viewer" in refused.stderr
+    assert {f.name: f.read_bytes() for f in out.iterdir()} == first
+    assert _as(home, "vic", "verify", str(out / f"fmaudit-{model}.html"), "--public-key",
+               str(key_files(home)[1])).returncode == 0
+    # an auditor's second report is version 2 beside the first, which stays as it was; the trail links them
+    assert _as(home, "alice", "report", "--model", model, "--policy", str(lenient), "--out", str(out)).returncode == 0
+    second = json.loads((out / f"fmaudit-{model}-v2.json").read_text())
+    assert {f.name: f.read_bytes() for f in out.iterdir() if f.name in first} == first
+    assert second["filed"]["previous"]["content_sha256"] == json.loads(first[f"fmaudit-{model}.json"])["content_sha256"]
+    assert second["policy"]["custom"] is True
+    assert second["policy"]["policy"].startswith("custom: review test (sha256 ")
+    writes = [e for e in st.events_like("report.%")]
+    assert [(e["actor"], e["details"]["version"]) for e in sorted(writes, key=lambda e: e["seq"])] == [
+        ("alice", 1), ("alice", 2)]
     filed = json.loads((out / f"fmaudit-{model}.json").read_text())
     assert filed["review"]["signoffs"][0]["approver"] == "carol"
     assert filed["review"]["signoffs"][0]["verified"] is True
