@@ -22,6 +22,7 @@ st.set_page_config(page_title="fmaudit", page_icon=":material/verified_user:", l
 
 from dashboard.auth import signed_in_user  # noqa: E402  (after sys.path is set)
 from fmcore.errors import FmauditError  # noqa: E402
+from fmcore.security import RoleRefused  # noqa: E402
 
 signed_in_user()
 # metric values shrink with the window, so four side by side stay readable at 800 px instead of being cut off
@@ -59,5 +60,7 @@ navigation = st.navigation({
 st.set_page_config(page_title=f"{navigation.title} · fmaudit", page_icon=":material/verified_user:", layout="wide")
 try:
     navigation.run()
-except FmauditError as exc:  # e.g. a viewer pressing a button that changes something
+except RoleRefused as exc:  # a viewer pressing a button that changes something: a message, not a failure
+    st.warning(str(exc), icon=":material/lock:")
+except FmauditError as exc:
     st.error(str(exc))

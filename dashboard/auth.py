@@ -1,8 +1,10 @@
 """Sign-in for the dashboard: users from ``fmaudit user add`` (PBKDF2 hashes in the store folder).
 
-Without users the dashboard is a single local auditor (and the CLI refuses to bind beyond localhost).
-With users, every session signs in first; the user's name goes into the audit trail of everything they
-do, and the viewer role is read-only (see ``services.ReadOnly``).
+Without users the dashboard is a single local auditor, and only on localhost: with a public bind and no readable
+users file (nor OIDC) it refuses to serve. With users, every session signs in first; failed sign-ins are counted on
+the server per user name and per client address (``fmcore.security.SignInLimits``), so a reload or a new tab does not
+reset them; each failure and refusal is in the audit trail. The user's role is read from the users file on every
+run, so removing or demoting a user takes effect on their open sessions at their next click.
 """
 
 from __future__ import annotations
@@ -12,11 +14,9 @@ import time
 import streamlit as st
 
 from fmcore.config import home
-from fmcore.security import authenticate, load_users
+from fmcore.errors import FmauditError
+from fmcore.security import LOCAL_HOSTS, load_users, sign_in
 from fmcore.store import ACTOR, actor
-
-MAX_FAILURES = 5
-LOCKOUT_S = 30
 
 
 def _oidc() -> bool:
@@ -26,7 +26,7 @@ def _oidc() -> bool:
         return False
 
 
-def _oidc_user() -> dict | None:
+def _oidc_user(users: dict) -> dict | None:
     """The OIDC-signed-in user (``st.login``), with the role ``fmaudit user add EMAIL --role ...`` gave them
     (viewer when none)."""
     if not st.user.get("is_logged_in"):
@@ -35,22 +35,44 @@ def _oidc_user() -> dict | None:
         st.button("Sign in", type="primary", on_click=st.login, key="auth_oidc")
         return None
     name = st.user.get("email") or st.user.get("name") or "unknown"
-    role = load_users(home()).get(name, {}).get("role", "viewer")
+    role = users.get(name, {}).get("role", "viewer")
     return {"name": name, "role": role, "oidc": True}
+
+
+def _public_bind() -> bool:
+    address = st.get_option("server.address")
+    return not address or address not in LOCAL_HOSTS
+
+
+def _users_or_stop() -> dict:
+    """The users file, read now; an unreadable one stops every page (fail closed), never turns sign-in off."""
+    try:
+        return load_users(home())
+    except (FmauditError, OSError) as exc:
+        st.title("fmaudit")
+        st.error(f"Sign-in cannot be checked, so nothing is served: {exc}")
+        st.stop()
 
 
 def signed_in_user() -> dict:
     """The session's user, after sign-in when it is configured (stops the script until then): Streamlit
     OIDC when secrets.toml has ``[auth]``, otherwise the users of ``fmaudit user add``."""
+    users = _users_or_stop()
     if _oidc():
-        user = _oidc_user()
+        user = _oidc_user(users)
         if user is None:
             st.stop()
         st.session_state["user"] = user
-    elif not load_users(home()):
+    elif not users:
+        if _public_bind():
+            st.title("fmaudit")
+            st.error("This server listens beyond localhost and no sign-in is configured (no users file, or an empty "
+                     "one), so it serves nothing. Add users (`fmaudit user add NAME --role auditor`) or bind to "
+                     "127.0.0.1.")
+            st.stop()
         user = {"name": actor(), "role": "auditor", "local": True}
     elif st.session_state.get("user"):
-        user = st.session_state["user"]
+        user = _current(st.session_state["user"], users)
     else:
         _sign_in_form()
         st.stop()
@@ -68,29 +90,53 @@ def signed_in_user() -> dict:
     return user
 
 
+def _current(user: dict, users: dict) -> dict:
+    """The session's user as the users file says now: removed -> signed out; another role -> that role."""
+    now = users.get(user["name"])
+    if now is None:
+        st.session_state.pop("user", None)
+        st.session_state["auth_notice"] = f"The account {user['name']} was removed; sign in with another one."
+        st.rerun()
+    if now["role"] != user["role"]:
+        user = {**user, "role": now["role"]}
+        st.session_state["user"] = user
+        st.toast(f"Your role is now {now['role']}.")
+    return user
+
+
+def _trail(action: str, details: dict) -> None:
+    """A sign-in event in the store's audit trail, acted by the name that was tried."""
+    from dashboard import services
+
+    token = ACTOR.set(f"(sign-in) {details.get('user', '')}"[:80])
+    try:
+        services.raw_store().log_event(action, str(details.get("user", ""))[:80], details)
+    finally:
+        ACTOR.reset(token)
+
+
 def _sign_in_form() -> None:
     st.title("fmaudit")
     st.caption("Sign in to see and run audits.")
-    locked = st.session_state.get("auth_locked_until", 0) - time.time()
+    notice = st.session_state.pop("auth_notice", None)
+    if notice:
+        st.info(notice)
     with st.form("sign_in"):
-        name = st.text_input("User", key="auth_name")
-        password = st.text_input("Password", type="password", key="auth_password")
-        go = st.form_submit_button("Sign in", type="primary", disabled=locked > 0)
-    if locked > 0:
-        st.error(f"Too many failed attempts; try again in {int(locked) + 1} s.")
+        name = st.text_input("User", key="auth_name", max_chars=64)
+        password = st.text_input("Password", type="password", key="auth_password", max_chars=256)
+        go = st.form_submit_button("Sign in", type="primary")
+    if not go:
         return
-    if go:
-        user = authenticate(name, password, home())
-        if user:
-            st.session_state["user"] = user
-            st.session_state["auth_failures"] = 0
-            st.rerun()
-        failures = st.session_state.get("auth_failures", 0) + 1
-        st.session_state["auth_failures"] = failures
-        time.sleep(0.5)  # a little friction for guessing, on top of PBKDF2's cost
-        if failures >= MAX_FAILURES:
-            st.session_state["auth_locked_until"] = time.time() + LOCKOUT_S
-            st.session_state["auth_failures"] = 0
-            st.error(f"Too many failed attempts; try again in {LOCKOUT_S} s.")
-        else:
-            st.error("Unknown user or wrong password.")
+    address = st.context.ip_address
+    address = address if isinstance(address, str) else None  # None on localhost (and in tests)
+    user, wait = sign_in(name, password, address, home(), log=_trail)
+    if user:
+        st.session_state["user"] = user
+        st.rerun()
+    time.sleep(0.5)  # a little friction for guessing, on top of PBKDF2's cost
+    if wait > 0:
+        until = time.strftime("%H:%M:%S", time.localtime(time.time() + wait))
+        st.warning(f"Too many failed sign-ins for this user or from this address: try again in {int(wait) + 1} s "
+                   f"(after {until}). Each further failure doubles the wait.")
+    else:
+        st.warning("Unknown user or wrong password.")

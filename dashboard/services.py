@@ -17,7 +17,7 @@ def _store_at(root: str):
 
 
 STORE_WRITES = ("register_model", "add_audit", "delete_model", "add_dataset", "import_model", "export_model",
-                "annotate_metrics", "create_run", "finish_run")
+                "annotate_metrics", "create_run", "finish_run", "log_event")
 RUNNER_WRITES = ("submit", "cancel")
 
 
@@ -27,13 +27,17 @@ class ReadOnly:
     def __init__(self, inner, blocked: tuple[str, ...]):
         self._inner, self._blocked = inner, blocked
 
+    def allows(self, name: str) -> bool:
+        """False for the methods this role may not call (pages disable their buttons)."""
+        return name not in self._blocked
+
     def __getattr__(self, name):
         if name in self._blocked:
             def refuse(*args, **kwargs):
-                from fmcore.errors import FmauditError
+                from fmcore.security import RoleRefused
 
-                raise FmauditError("Your role is viewer: you can read audits and download reports. Running jobs, "
-                                   "uploading and deleting need the auditor role.")
+                raise RoleRefused("Your role is viewer: you can read audits, evaluate policies and download reports. "
+                                  "Running jobs, uploading, filing reports and deleting need the auditor role.")
             return refuse
         return getattr(self._inner, name)
 
@@ -41,6 +45,14 @@ class ReadOnly:
 def can_act() -> bool:
     """True unless the signed-in user is a viewer."""
     return (st.session_state.get("user") or {}).get("role", "auditor") != "viewer"
+
+
+def raw_store():
+    """The Store at ``$FMAUDIT_HOME`` whatever the role: for the server's own records (sign-in events), never for
+    what a user asked."""
+    from fmcore.config import home
+
+    return _store_at(str(home()))
 
 
 def get_store():

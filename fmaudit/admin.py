@@ -69,7 +69,8 @@ def cmd_dashboard(args) -> int:
     if (root / ".streamlit").is_dir():
         os.chdir(root)  # streamlit reads .streamlit/config.toml (theme, limits) from the working directory
     # the security settings are passed explicitly too, so they hold from any working directory
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
+    # dashboard.serve: streamlit's own CLI with its outside-IP lookup off (the server never reaches outside)
+    cmd = [sys.executable, "-m", "dashboard.serve", "run", str(app), "--server.address", args.host,
            "--server.port", str(args.port), "--browser.gatherUsageStats", "false",
            "--server.enableXsrfProtection", "true", "--server.maxUploadSize", "200"]
     if args.headless:

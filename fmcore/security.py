@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import time
 from pathlib import Path
 
 from .errors import ConfigError, FmauditError
@@ -194,3 +195,88 @@ def safe_csv(rows: list[dict]) -> str:
         for row in rows:
             writer.writerow({k: csv_safe(v) for k, v in row.items()})
     return out.getvalue()
+
+
+# -- sign-in limits --------------------------------------------------------------------------------------------------
+FREE_FAILURES = 3  # wrong passwords before any delay
+FIRST_DELAY_S = 2.0  # then 2 s, 4 s, 8 s ... doubling with each further failure
+MAX_DELAY_S = 900.0
+
+
+class SignInLimits:
+    """Failed sign-ins counted on the server, per user name and per client address, in ``signin.db`` beside the
+    users file: they survive reloads, new sessions and restarts. After ``FREE_FAILURES`` failures of a name or an
+    address, each further attempt waits a delay that doubles with every failure (2 s, 4 s, ... at most 15 min);
+    a successful sign-in clears the name's and the address's counts."""
+
+    def __init__(self, home=None):
+        path = users_path(home) / "signin.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        with self._connect() as con:
+            con.execute("CREATE TABLE IF NOT EXISTS failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, "
+                        "last REAL NOT NULL)")
+
+    def _connect(self):
+        import sqlite3
+
+        return sqlite3.connect(self._path, timeout=10, isolation_level=None)
+
+    @staticmethod
+    def _keys(name: str, address: str | None) -> list[str]:
+        return [f"user:{name.strip().lower()[:128]}", f"address:{address or 'local'}"]
+
+    @staticmethod
+    def delay_for(count: int) -> float:
+        """Seconds to wait after ``count`` consecutive failures."""
+        if count < FREE_FAILURES:
+            return 0.0
+        return min(MAX_DELAY_S, FIRST_DELAY_S * 2 ** (count - FREE_FAILURES))
+
+    def wait(self, name: str, address: str | None, now: float | None = None) -> float:
+        """Seconds before ``name`` may try again from ``address`` (0 when it may try now)."""
+        now = time.time() if now is None else now
+        keys = self._keys(name, address)
+        with self._connect() as con:
+            rows = con.execute(f"SELECT count, last FROM failures WHERE key IN ({','.join('?' * len(keys))})",  # noqa: S608
+                               keys).fetchall()
+        return max([0.0, *[last + self.delay_for(count) - now for count, last in rows]])
+
+    def failed(self, name: str, address: str | None, now: float | None = None) -> int:
+        """Count one failure for the name and the address; returns the larger count."""
+        now = time.time() if now is None else now
+        counts = []
+        with self._connect() as con:
+            for key in self._keys(name, address):
+                con.execute("INSERT INTO failures (key, count, last) VALUES (?, 1, ?) ON CONFLICT(key) DO UPDATE SET "
+                            "count = count + 1, last = excluded.last", (key, now))
+                counts.append(con.execute("SELECT count FROM failures WHERE key = ?", (key,)).fetchone()[0])
+        return max(counts)
+
+    def succeeded(self, name: str, address: str | None) -> None:
+        """Clear the name's and the address's failures."""
+        keys = self._keys(name, address)
+        with self._connect() as con:
+            con.execute(f"DELETE FROM failures WHERE key IN ({','.join('?' * len(keys))})", keys)  # noqa: S608
+
+
+def sign_in(name: str, password: str, address: str | None = None, home=None, log=None) -> tuple[dict | None, float]:
+    """Check a sign-in against the server-side limits: ``(user, 0)`` on success; ``(None, seconds)`` when refused,
+    with the seconds before the next attempt may be made (0 when it may be made at once). While a delay runs the
+    password is not even checked. ``log(action, details)`` records failures and refusals (the audit trail)."""
+    limits = SignInLimits(home)
+    wait = limits.wait(name, address)
+    if wait > 0:
+        if log:
+            log("auth.refused", {"user": name, "address": address, "wait_s": round(wait, 1)})
+        return None, wait
+    user = authenticate(name, password, home)
+    if user:
+        limits.succeeded(name, address)
+        if log:
+            log("auth.signin", {"user": name, "address": address})
+        return user, 0.0
+    count = limits.failed(name, address)
+    if log:
+        log("auth.failure", {"user": name, "address": address, "failures": count})
+    return None, SignInLimits.delay_for(count)

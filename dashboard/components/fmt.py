@@ -55,3 +55,14 @@ def audit_headline(name: str, m: dict) -> str:
     if name == "compression":
         return f"{m.get('variants')} variants, at most {m.get('max_flipped')} predictions flipped"
     return ""
+
+
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+-.!|~$:"})
+
+
+def plain(text) -> str:
+    """User-given text (a policy's or a model's name) for a markdown string, shown as typed: every markdown
+    character escaped, line breaks and control characters replaced, so it can never become a link, an image or
+    a heading."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    return cleaned.translate(_MARKDOWN)

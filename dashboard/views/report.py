@@ -1,7 +1,5 @@
 """Report: check a model against a policy, generate the HTML, JSON and Markdown reports, verify the trail."""
 
-import hashlib
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +15,7 @@ from audits.evidence import (
     parse_policy,
 )
 from dashboard import services
+from dashboard.components.fmt import plain
 from dashboard.components.jobs import follow_job
 from fmcore.errors import FmauditError
 
@@ -54,9 +53,15 @@ if policy:
     evaluation = evaluate_policy(policy, store, model_id)
     c = evaluation["counts"]
     box = {"pass": st.success, "fail": st.error, "incomplete": st.warning}[evaluation["outcome"]]
-    box(f"**{policy['name']}: {OUTCOME_WORDS[evaluation['outcome']].lower()}** · {c['pass']} pass, {c['fail']} fail, "
+    box(f"**{plain(evaluation['policy'])}: {OUTCOME_WORDS[evaluation['outcome']].lower()}** · {c['pass']} pass, "
+        f"{c['fail']} fail, "
         f"{c['not_measured']} not measured" + (" (a check that was not measured never passes)"
                                                if evaluation["outcome"] == "incomplete" else ""))
+    st.caption(("Shipped profile " + f"`{evaluation['shipped']}`" if evaluation["shipped"] else
+                "Custom policy: not one of the shipped profiles") + f" · sha256 `{evaluation['policy_sha256']}`")
+    if evaluation["differs"]:
+        st.warning("This policy is named like a shipped profile but is not it:\n\n"
+                   + "\n".join(f"- {plain(line)}" for line in evaluation["differs"]))
     check_rows = [{"check": r["id"], "status": STATUS[r["status"]], "requirement": r["requirement"],
                    "rule": f"{r['metric']} {r['op']} {r['threshold']:g}", "value": r["value"],
                    "evidence": r["evidence"].get("audit_id") or r["evidence"].get("reason", "")}
@@ -82,15 +87,17 @@ if policy:
 
 def made_from() -> dict:
     """What a report of the current selection is made from: the model, the exact policy, the newest audits."""
-    text = json.dumps(policy, sort_keys=True) if policy else ""
-    return {"model": model_id, "policy": hashlib.sha256(text.encode()).hexdigest()[:16] if policy else None,
-            "policy_name": policy["name"] if policy else None,
+    return {"model": model_id, "policy": policy["sha256"][:16] if policy else None,
+            "policy_name": policy["label"] if policy else None,
             "audits": sorted(a["id"] for a in store.latest_audits(model_id).values())}
 
 
 current = made_from()
-if st.button("Generate reports", type="primary", icon=":material/description:", key="rep_go", disabled=blocked,
-             help="Choose a policy that loads (or no policy) first." if blocked else None):
+viewer = not services.can_act()
+if viewer:
+    st.caption("Your role is viewer: you can evaluate any policy here; filing reports needs the auditor role.")
+if st.button("Generate reports", type="primary", icon=":material/description:", key="rep_go",
+             disabled=blocked or viewer, help="Choose a policy that loads (or no policy) first." if blocked else None):
     report, paths = file_report(store, model_id, policy, Path(store.root) / "reports" / model_id / current["policy"]
                                 if policy else Path(store.root) / "reports" / model_id / "no-policy")
     st.session_state["rep_made"] = {"from": current, "paths": {k: str(v) for k, v in paths.items()},
@@ -101,7 +108,7 @@ if made and made["from"] != current:  # another model, another policy, or newer 
     st.info("The reports generated earlier were for a different model, policy or set of audits, so they are no "
             "longer offered here. Generate them again for what is selected now.")
 elif made:
-    st.write(f"Generated {made['at']} for `{model_id}` with policy **{made['from']['policy_name'] or 'none'}** "
+    st.write(f"Generated {made['at']} for `{model_id}` with policy **{plain(made['from']['policy_name'] or 'none')}** "
              f"from audits {', '.join(f'`{a}`' for a in made['from']['audits']) or '(none)'}. Content sha256 "
              f"`{made['hash']}` (check a copy with `fmaudit verify FILE --public-key signing.pub`; `fmaudit keys init` "
              "gives this store a signing key).")

@@ -46,11 +46,78 @@ def test_bind_needs_users(tmp_path):
 
 def test_sign_in_is_required_and_wrong_passwords_are_refused(users_home):
     at = _sign_in("vera", "nope")
-    assert any("wrong password" in e.value for e in at.error)
+    assert any("wrong password" in w.value for w in at.warning)
     assert "user" not in at.session_state
-    for _ in range(4):
-        next(b for b in at.button if b.label == "Sign in").click().run()
-    assert any("Too many failed attempts" in e.value for e in at.error)
+
+
+def test_sign_in_limits_hold_across_reloads_and_are_in_the_trail(users_home):
+    """Six wrong passwords, each from a fresh session (a reload), then the right one: refused until the delay has
+    passed; every failure and refusal is in the trail."""
+    for _ in range(6):
+        at = _sign_in("alice", "wrong-password-x")
+        assert "user" not in at.session_state
+    at = _sign_in("alice", "auditor-password-1")  # a reload, then the right password
+    assert "user" not in at.session_state
+    assert any("try again in" in w.value for w in at.warning)
+    from fmcore.store import Store
+
+    actions = [e["action"] for e in Store(users_home).events_like("auth.%")]
+    assert actions.count("auth.failure") >= 3
+    assert actions[-1] == "auth.refused"
+    assert all(e["details"]["user"] == "alice" for e in Store(users_home).events_like("auth.%"))
+    # the delay passes (the failures' clock moved back by an hour): the right password is accepted again
+    import sqlite3
+
+    with sqlite3.connect(users_home / "signin.db") as con:
+        con.execute("UPDATE failures SET last = last - 3600")
+    at = _sign_in("alice", "auditor-password-1")
+    assert at.session_state["user"]["name"] == "alice"
+
+
+def test_sign_in_delays_double_per_name_and_per_address(tmp_path):
+    from fmcore.security import SignInLimits
+
+    limits = SignInLimits(tmp_path)
+    assert [SignInLimits.delay_for(n) for n in range(1, 8)] == [0, 0, 2, 4, 8, 16, 32]
+    for i in range(4):
+        limits.failed("alice", "10.0.0.1", now=1000.0 + i)
+    assert limits.wait("alice", "10.0.0.1", now=1003.0) == 4.0
+    assert limits.wait("alice", "10.0.0.2", now=1003.0) == 4.0  # the name is limited from every address
+    assert limits.wait("bob", "10.0.0.1", now=1003.0) == 4.0  # and the address for every name
+    assert limits.wait("bob", "10.0.0.2", now=1003.0) == 0.0
+    assert SignInLimits(tmp_path).wait("alice", None, now=1003.0) == 4.0  # a restart keeps them
+    limits.succeeded("alice", "10.0.0.1")
+    assert limits.wait("alice", "10.0.0.1", now=1003.0) == 0.0
+
+
+def test_public_bind_without_users_serves_nothing(home):
+    from streamlit import config
+
+    config.set_option("server.address", "0.0.0.0")
+    try:
+        at = AppTest.from_file(APP, default_timeout=60).run()
+    finally:
+        config.set_option("server.address", "127.0.0.1")
+    assert any("serves nothing" in e.value for e in at.error)
+    assert not any(c.value.startswith("Local mode") for c in at.sidebar.caption)
+
+
+def test_removing_or_demoting_a_user_reaches_open_sessions(users_home):
+    import json
+
+    at = _sign_in("alice", "auditor-password-1")
+    assert at.session_state["user"]["role"] == "auditor"
+    users = json.loads((users_home / "users.json").read_text())
+    users["alice"]["role"] = "viewer"
+    (users_home / "users.json").write_text(json.dumps(users))
+    at.run()
+    assert at.session_state["user"]["role"] == "viewer"
+    assert any("(viewer)" in c.value for c in at.sidebar.caption)
+    del users["alice"]
+    (users_home / "users.json").write_text(json.dumps(users))
+    at.run()
+    assert "user" not in at.session_state
+    assert any("was removed" in i.value for i in at.info)
 
 
 def test_viewer_reads_but_cannot_run_jobs(users_home):
@@ -61,7 +128,7 @@ def test_viewer_reads_but_cannot_run_jobs(users_home):
     at.run()
     at.selectbox(key="train_dataset").set_value("digits").run()
     next(b for b in at.button if b.label == "Start training").click().run()
-    assert any("Your role is viewer" in e.value for e in at.error)
+    assert any("Your role is viewer" in w.value for w in at.warning)  # a message, not an error box
     from fmcore.store import Store
 
     assert Store(users_home).list_models() == []

@@ -51,7 +51,8 @@ def free_port() -> int:
 
 
 class Server:
-    """`streamlit run dashboard/app.py` on a free port with its own FMAUDIT_HOME."""
+    """The dashboard as `fmaudit dashboard` starts it (`python -m dashboard.serve run dashboard/app.py`) on a free
+    port with its own FMAUDIT_HOME."""
 
     def __init__(self, home):
         self.home, self.port, self.proc = home, free_port(), None
@@ -64,7 +65,7 @@ class Server:
         env = {**os.environ, "FMAUDIT_HOME": str(self.home), "FMAUDIT_THREADS": "1"}
         self.log = open(self.home / f"server-{self.port}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port",
+            [sys.executable, "-m", "dashboard.serve", "run", str(ROOT / "dashboard" / "app.py"), "--server.port",
              str(self.port), "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fmcore.data import load_csv
+from fmcore.data import load_csv, read_table
 from fmcore.errors import DataValidationError
 from tests.conftest import write_csv
 
@@ -68,8 +68,26 @@ def test_binary_and_empty_files(tmp_path):
     assert "empty" in _refused(tmp_path, empty)
     junk = tmp_path / "junk.csv"
     junk.write_bytes(b"\x00\x01" * 100 + b"\n" + b"a,b\n1,2,3,4\n")
-    msg = _refused(tmp_path, junk)
-    assert "not found" in msg or "not a readable CSV" in msg
+    assert "binary data" in _refused(tmp_path, junk)
+
+
+def test_compressed_data_is_refused_by_content_whatever_its_name(tmp_path, good_rows):
+    """A gzip renamed .csv and a .csv.gz that would unpack past the limit: refused from their first bytes, at once,
+    never unpacked or parsed."""
+    import gzip
+    import time
+
+    bomb = gzip.compress(b"a,b\n" + b"1,2\n" * 2_000_000, compresslevel=9)  # 8 MB unpacked from ~20 kB
+    for name in ("renamed.csv", "packed.csv.gz"):
+        path = tmp_path / name
+        path.write_bytes(bomb)
+        start = time.perf_counter()
+        assert "gzip-compressed data, not a CSV" in _refused(tmp_path, path)
+        assert time.perf_counter() - start < 5
+    from fmcore.errors import DataValidationError
+
+    with pytest.raises(DataValidationError, match="zip-compressed"):
+        read_table(b"PK\x03\x04" + b"x" * 100, nrows=200)  # the Data page's preview reads bytes the same way
 
 
 def test_all_problems_reported_together(tmp_path, good_rows):
