@@ -4,7 +4,7 @@ imports them without a cycle."""
 
 from __future__ import annotations
 
-from fmcore.errors import FmauditError, UnknownNameError
+from fmcore.errors import ConfigError, FmauditError, UnknownNameError
 
 from ._spec import AUDITS, CAPABILITIES, AuditSpec, register_audit  # noqa: F401  (re-exported)
 
@@ -73,7 +73,7 @@ def run_audit(name: str, classifier, dataset, model_id: str | None = None, progr
     spec = get_audit(name)
     unknown = set(overrides) - set(spec.defaults)
     if unknown:
-        raise ValueError(f"Audit {name!r} has no option(s) {sorted(unknown)}; options: {sorted(spec.defaults)}.")
+        raise ConfigError(f"Audit {name!r} has no option(s) {sorted(unknown)}; options: {sorted(spec.defaults)}.")
     why = missing_for(spec.requires, offers if offers is not None else classifier.offers | {"training_rows"})
     if why:
         raise NotApplicable(f"The {spec.title.lower()} audit does not apply to this model: {why}.")

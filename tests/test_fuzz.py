@@ -112,3 +112,101 @@ def test_report_verifier_catches_every_byte_change(tmp_path, valid_report, posit
         # only whitespace between JSON tokens may change without changing the content
         assert chr(valid_report[i]) in " \n"
         assert chr(byte) in " \n\t\r"
+
+
+ints = st.one_of(st.integers(-3, 40), st.integers(-2**70, 2**70), st.booleans(), st.none(), st.text(max_size=3))
+tensor_info = st.fixed_dictionaries({}, optional={
+    "dtype": st.sampled_from(["F32", "I64", "F16", "X9", "", 3]),
+    "shape": st.one_of(st.lists(ints, max_size=3), ints),
+    "data_offsets": st.one_of(st.lists(ints, min_size=0, max_size=3), ints)})
+
+
+@FUZZ
+@given(header=st.one_of(st.dictionaries(st.text(max_size=6), tensor_info, max_size=3),
+                        st.lists(st.integers(), max_size=3), st.text(max_size=20)),
+       declared=st.one_of(st.none(), st.integers(0, 2**64 - 1)), payload=st.binary(max_size=64),
+       raw=st.one_of(st.none(), st.binary(max_size=40)))
+def test_safetensors_headers_are_checked_before_any_library_reads_them(tmp_path, header, declared, payload, raw):
+    """A fuzzed .safetensors file is refused with fmaudit's error, or it loads with safetensors itself."""
+    import struct
+
+    from safetensors.torch import load_file
+
+    from fmcore.store._import import check_safetensors
+
+    body = json.dumps(header).encode() if raw is None else raw
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(struct.pack("<Q", len(body) if declared is None else declared) + body + payload)
+    try:
+        check_safetensors(path)
+    except FmauditError:
+        return
+    load_file(str(path))  # what the check let through, the library reads
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(config=st.one_of(st.text(max_size=80), st.just("9" * 5000), st.builds(_nested, st.integers(1, 100_000)),
+                        st.builds(lambda d: json.dumps(d), st.dictionaries(
+                            st.sampled_from(["architecture", "kwargs", "model_type", "input", "storage"]),
+                            st.one_of(st.sampled_from(["MLP", "SeedCNN", "bert", "LogReg"]), yaml_scalars,
+                                      st.dictionaries(st.text(max_size=5), yaml_scalars, max_size=3)),
+                            max_size=4))))
+def test_a_fuzzed_model_config_is_refused_cleanly_and_registers_nothing(tmp_path, config):
+    """config.json of a model folder: bad syntax, 5,000-digit numbers, deep nesting, wrong fields."""
+    import torch
+    from safetensors.torch import save_file
+
+    from fmcore.store import Store
+    from fmcore.store._import import import_model
+
+    folder = tmp_path / "model"
+    folder.mkdir(exist_ok=True)
+    save_file({"w": torch.zeros(2, 2)}, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text(config)
+    (folder / "preprocess.json").write_text(_nested(50_000))
+    store = Store(tmp_path / "home")
+    with pytest.raises(FmauditError):
+        import_model(store, folder, "german_credit")
+    assert store.list_models() == []
+
+
+def test_malformed_files_exit_2_with_a_message_and_register_nothing(tmp_path, monkeypatch, capsys):
+    """Our own malformed model, config, policy and pipeline files through the CLI: exit 2, one line of error, no
+    traceback, and the store holds no model afterwards."""
+    import struct
+
+    from fmaudit.cli import main
+    from fmcore.store import Store
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("FMAUDIT_HOME", str(home))
+    bad_header = tmp_path / "header"
+    bad_header.mkdir()
+    (bad_header / "config.json").write_text('{"architecture": "MLP", "kwargs": {}}')
+    (bad_header / "model.safetensors").write_bytes(struct.pack("<Q", 10**12) + b"{}")
+    digits = tmp_path / "digits"
+    digits.mkdir()
+    (digits / "config.json").write_text('{"architecture": ' + "9" * 5000 + "}")
+    (digits / "model.safetensors").write_bytes(struct.pack("<Q", 2) + b"{}")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nchecks: [*c]\n")
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("train: {dataset: german_credit, model: logreg, epochs: 1}\naudits: {performance: {}}\n"
+                        "report: {policy: no-such-policy.yaml}\n")
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("train: {dataset: german_credit, model: logreg, epochs: 1}\naudits: {performance: {n_bot: 5}}\n")
+    runs = {"header": ["import-model", str(bad_header), "--dataset", "german_credit"],
+            "digits": ["import-model", str(digits), "--dataset", "german_credit"],
+            "bomb": ["report", "--model", "m-00000000", "--policy", str(bomb)],
+            "pipeline": ["run", str(pipeline)], "typo": ["run", str(typo)]}
+    for what, argv in runs.items():
+        assert main(argv) == 2, what
+        err = capsys.readouterr().err
+        assert err.startswith("error: "), (what, err)
+        assert "Traceback" not in err
+    assert Store(home).list_models() == []

@@ -48,38 +48,91 @@ def load_pipeline(path: str | Path) -> dict:
     return spec
 
 
+def check_pipeline(spec: dict, store) -> dict:
+    """Every input of a pipeline checked before anything runs: the dataset and architecture, the training options,
+    the model id, each audit's name and options, the policy file and the report folder. Returns what the run needs
+    (``train``, ``policy``, ``out``); all problems are listed in one ``ConfigError``, and nothing is trained or
+    registered when there is one."""
+    from fmcore.data import dataset_names
+    from fmcore.errors import FmauditError
+    from fmcore.models import model_spec
+    from fmcore.train import TrainConfig
+
+    from .._registry import STORE_AUDITS, get_audit
+    from ._policy import load_policy
+
+    problems, plan = [], {"train": None, "policy": None}
+    if "train" in spec:
+        t = dict(spec["train"]) if isinstance(spec["train"], dict) else {}
+        if not isinstance(spec["train"], dict):
+            problems.append("train must map dataset, model and training options")
+        dataset, model = t.pop("dataset", None), t.pop("model", None)
+        if dataset not in dataset_names(store):
+            problems.append(f"train.dataset {dataset!r} is not a known dataset")
+        try:
+            model_spec(str(model))
+            plan["train"] = (dataset, model, TrainConfig.from_dict(t))
+        except (FmauditError, TypeError) as exc:
+            problems.append(f"train: {exc}")
+    else:
+        try:
+            store.get_model(str(spec["model_id"]))
+        except FmauditError as exc:
+            problems.append(f"model_id: {exc}")
+    for name, options in (spec.get("audits") or {}).items():
+        if options is not None and not isinstance(options, dict):
+            problems.append(f"audits.{name}: options must be a mapping")
+            continue
+        if name in STORE_AUDITS:
+            continue
+        try:
+            defaults = get_audit(name).defaults
+        except FmauditError as exc:
+            problems.append(f"audits: {exc}")
+            continue
+        unknown = sorted(set(options or {}) - set(defaults))
+        if unknown:
+            problems.append(f"audits.{name}: no option(s) {unknown}; options: {sorted(defaults)}")
+    report_spec = spec.get("report") or {}
+    if not isinstance(report_spec, dict):
+        problems.append("report must be a mapping with policy and out")
+        report_spec = {}
+    if report_spec.get("policy"):
+        policy_path = Path(str(report_spec["policy"]))
+        if not policy_path.is_absolute():  # relative to the pipeline file, wherever it is run from
+            policy_path = spec["base"] / policy_path
+        try:
+            plan["policy"] = load_policy(policy_path)
+        except FmauditError as exc:
+            problems.append(f"report.policy: {exc}")
+    if problems:
+        raise ConfigError(f"The pipeline was not run (nothing was trained or registered): {'; '.join(problems)}.")
+    return plan
+
+
 def run_pipeline(spec: dict, store, out: str | Path | None = None, log=print) -> dict:
-    """Run the steps; returns ``{"model_id", "audit_ids", "paths", "policy"}``."""
-    from fmcore.train import TrainConfig, train_model
+    """Check every input (``check_pipeline``), then run the steps; returns ``{"model_id", "audit_ids", "paths",
+    "policy"}``."""
+    from fmcore.train import train_model
 
     from .. import run_stored_audit
-    from ._policy import load_policy
     from ._report import file_report
 
-    if "train" in spec:
-        t = dict(spec["train"])
-        try:
-            dataset, model = t.pop("dataset"), t.pop("model")
-        except KeyError as exc:
-            raise ConfigError(f"train needs {exc.args[0]}.") from None
-        result = train_model(dataset, model, TrainConfig.from_dict(t), store=store)
+    plan = check_pipeline(spec, store)
+    if plan["train"]:
+        dataset, model, config = plan["train"]
+        result = train_model(dataset, model, config, store=store)
         model_id = result.model_id
         log(f"trained {model_id}: test accuracy {result.metrics['accuracy']:.4f}")
     else:
         model_id = spec["model_id"]
-    record = store.get_model(model_id)  # an unknown model_id stops here, with the store's message
+    record = store.get_model(model_id)
     model_id = record.id
     audit_ids = {}
     for name, options in (spec.get("audits") or {}).items():
         audit_ids[name], result = run_stored_audit(store, name, model_id, **(options or {}))
         log(f"{name} audit {audit_ids[name]} in {result.seconds:.1f} s")
     report_spec = spec.get("report") or {}
-    policy = None
-    if report_spec.get("policy"):
-        policy_path = Path(report_spec["policy"])
-        if not policy_path.is_absolute():  # relative to the pipeline file, wherever it is run from
-            policy_path = spec["base"] / policy_path
-        policy = load_policy(policy_path)
-    report, paths = file_report(store, model_id, policy, out or report_spec.get("out") or "reports")
+    report, paths = file_report(store, model_id, plan["policy"], out or report_spec.get("out") or "reports")
     return {"model_id": model_id, "audit_ids": audit_ids, "paths": {k: str(v) for k, v in paths.items()},
             "policy": report["policy"], "content_sha256": report["content_sha256"]}

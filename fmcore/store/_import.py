@@ -53,7 +53,7 @@ def check_safetensors(path: Path) -> dict:
         raise FmauditError(f"{bad}: its header is not JSON ({str(exc)[:120]}).") from None
     if not isinstance(header, dict):
         raise FmauditError(f"{bad}: its header is not a JSON object.")
-    data = size - 8 - n
+    data, spans = size - 8 - n, []
     for name, info in header.items():
         if name == "__metadata__":
             continue
@@ -74,6 +74,14 @@ def check_safetensors(path: Path) -> dict:
         if offsets[1] - offsets[0] != count * DTYPE_BYTES[info["dtype"]]:
             raise FmauditError(f"{where}: its shape {shape} needs {count * DTYPE_BYTES[info['dtype']]} bytes, its "
                                f"offsets give {offsets[1] - offsets[0]}.")
+        spans.append(tuple(offsets))
+    end = 0
+    for start, stop in sorted(spans):  # the tensors tile the data exactly: no gap, no overlap, nothing after
+        if start != end:
+            raise FmauditError(f"{bad}: its tensors leave a gap or overlap at byte {min(start, end)}.")
+        end = stop
+    if end != data:
+        raise FmauditError(f"{bad}: {data - end} bytes after the last tensor belong to none.")
     return header
 
 
@@ -104,6 +112,11 @@ def check_model_folder(folder: Path) -> dict:
     config = read_json(folder / "config.json")
     if not isinstance(config, dict):
         raise FmauditError("config.json must hold a JSON object.")
+    for key, kind in (("architecture", str), ("model_type", str), ("kwargs", dict), ("input", dict),
+                      ("storage", dict)):
+        if key in config and not isinstance(config[key], kind):
+            raise FmauditError(f"config.json: {key} must be a JSON {'string' if kind is str else 'object'}, got "
+                               f"{type(config[key]).__name__}.")
     return config
 
 
