@@ -13,6 +13,7 @@ import argparse
 import importlib
 import json
 import os
+import sqlite3
 import sys
 
 # (command, module in this package holding add_<command>(parser) and cmd_<command>(args), one-line help)
@@ -105,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # disk full, permissions, a vanished file: say what and where, no traceback
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         return _fail(args, f"{exc.strerror or exc}{where}", exc)
+    except sqlite3.Error as exc:  # the store's database: locked for too long, damaged, or on a failing disk
+        from fmcore.config import home
+
+        return _fail(args, f"the store's database at {args.home or home()} failed: {exc}", exc)
 
 
 def _fail(args, message: str, exc: BaseException) -> int:

@@ -88,14 +88,17 @@ with tab_upload:
                 # inside the store, named so that start-up removes it if this server dies mid-write
                 with tempfile.TemporaryDirectory(dir=store.root, prefix=temp_name("upload")) as tmp:
                     path = Path(tmp) / safe_file_name(upload.name)
-                    path.write_bytes(upload.getvalue())
                     try:
+                        path.write_bytes(upload.getvalue())
                         rec = store.add_dataset(path, label, sensitive, name=name or None,
                                                 text=None if text.startswith("(none") else text, drop=drop,
                                                 min_group_size=int(min_group))
                     except FmauditError as exc:
                         problems = getattr(exc, "problems", [str(exc)])
                         st.error("The file was not added:\n\n" + "\n".join(f"- {p}" for p in problems))
+                    except OSError as exc:  # e.g. a full disk while copying the upload: nothing is kept
+                        st.error(f"The file was not added: {exc.strerror or exc} while writing it under "
+                                 f"{store.root}. Free disk space there and upload it again.")
                     else:
                         services.forget_datasets()
                         st.success(f"Added dataset **{rec['name']}** ({rec['rows']} rows). It is now in the list "

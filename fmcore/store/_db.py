@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import config as _config
-from ..errors import NotFoundError
+from ..errors import FmauditError, NotFoundError
 from ._files import sweep_temporaries, temp_name
 from ._records import ModelRecord, RunRecord
 from ._trail import TRAIL_SCHEMA, append_event, content_hash, verify_trail, write_head
@@ -73,6 +74,13 @@ def _weights_digest(folder: Path) -> tuple[str, int]:
     return sha, sum(p.stat().st_size for p in weights)
 
 
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
+
+
+class StoreUnwritable(FmauditError):
+    """The store's disk refused a write (full, read-only, failing): the message names the path and what to free."""
+
+
 class Store:
     """Runs, models (with lineage), audits, jobs and user datasets under one folder.
 
@@ -94,13 +102,18 @@ class Store:
         self.data_dir = self.root / "artifacts" / "datasets"
         for d in (self.models_dir, self.data_dir):
             d.mkdir(parents=True, exist_ok=True)
-        con = self._connect()
+        self._sweep_temporaries()  # first: leftovers of dead writers are what fills a disk
         try:
-            con.executescript(SCHEMA + TRAIL_SCHEMA)  # IF NOT EXISTS: safe to run from many processes
-        finally:
-            con.close()
-        self._migrate_paths()
-        self._sweep_temporaries()
+            con = self._connect()
+            try:
+                con.executescript(SCHEMA + TRAIL_SCHEMA)  # IF NOT EXISTS: safe to run from many processes
+            finally:
+                con.close()
+            self._migrate_paths()
+        except (sqlite3.OperationalError, OSError) as exc:
+            if not self._readable():
+                raise self._unwritable(exc) from None
+            # a full disk: the store still opens for reading; each write says what to free
 
     # -- plumbing ------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -111,15 +124,47 @@ class Store:
         con.execute("PRAGMA foreign_keys=ON")
         return con
 
+    def _readable(self) -> bool:
+        try:
+            con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=5)
+            try:
+                con.execute("SELECT count(*) FROM events").fetchone()
+            finally:
+                con.close()
+            return True
+        except sqlite3.Error:
+            return False
+
+    def _unwritable(self, exc: BaseException) -> StoreUnwritable:
+        """The error for a write that failed on the disk: the path, the free space, what to free."""
+        try:
+            free = f"{shutil.disk_usage(self.root).free / 2**20:.0f} MB free"
+        except OSError:
+            free = "free space unknown"
+        return StoreUnwritable(
+            f"The store at {self.root} cannot be written ({exc}; {free}). Free space on that disk: old report "
+            f"versions under {self.root / 'reports'}, models you no longer need (fmaudit models; the Models page), "
+            "other files on the same disk; then try again. Reading the store still works.")
+
     @contextlib.contextmanager
     def _tx(self):
-        con = self._connect()
+        try:
+            con = self._connect()
+        except sqlite3.OperationalError as exc:
+            raise self._unwritable(exc) from None
         try:
             con.execute("BEGIN IMMEDIATE")
             yield con
             con.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("ROLLBACK")
+            if any(word in str(exc) for word in ("full", "I/O", "readonly", "read-only")):
+                raise self._unwritable(exc) from None
+            raise
         except BaseException:
-            con.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("ROLLBACK")
             raise
         finally:
             con.close()
@@ -194,6 +239,11 @@ class Store:
                 (tmp / fname).write_text(json.dumps(payload, indent=2))
             sha, size = _weights_digest(tmp)
             os.replace(tmp, final)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if exc.errno in DISK_ERRORS:
+                raise self._unwritable(exc) from None
+            raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -467,6 +517,10 @@ class Store:
         try:
             shutil.copyfile(path, tmp)
             os.replace(tmp, final)
+        except OSError as exc:
+            if exc.errno in DISK_ERRORS:
+                raise self._unwritable(exc) from None
+            raise
         finally:
             tmp.unlink(missing_ok=True)
         record = {"name": name, "path": str(final), "label": label, "sensitive": list(sensitive), "text": text,

@@ -289,3 +289,58 @@ def test_a_copied_store_works_on_its_own_files_and_backup_restore_verifies(tmp_p
     assert restored.verify_model(mid)
     with pytest.raises(ConfigError, match="already holds a store"):
         restore(tmp_path / "backup.tar.gz", tmp_path / "c")
+
+
+def test_a_full_disk_leaves_no_temporary_file_and_the_store_still_opens(tmp_path, good_rows, monkeypatch):
+    """A dataset upload that hits a full disk half-way: refused with the store's path and what to free, no
+    temporary file left, and the store opens and reads as before."""
+    import errno
+    import shutil
+
+    from fmcore.store import Store
+    from fmcore.store._db import StoreUnwritable
+    from tests.conftest import write_csv
+
+    store = Store(tmp_path / "home")
+    before = sorted(p.name for p in store.root.rglob("*"))
+    real_copy = shutil.copyfile
+
+    def full_disk(src, dst, *args, **kwargs):
+        with open(dst, "wb") as fh:
+            fh.write(b"half a file")
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(shutil, "copyfile", full_disk)
+    with pytest.raises(StoreUnwritable, match=r"cannot be written .*No space left.*Free space on that disk"):
+        store.add_dataset(write_csv(tmp_path / "loans.csv", good_rows), "approved", ["sex"])
+    monkeypatch.setattr(shutil, "copyfile", real_copy)
+    assert sorted(p.name for p in store.root.rglob("*")) == before  # nothing left behind
+    again = Store(tmp_path / "home")
+    assert again.list_datasets() == []
+    assert again.verify_trail()["ok"]
+
+
+def test_start_up_removes_leftovers_of_dead_writers(tmp_path):
+    """A killed import's temporary folder (its process gone) is removed when the store next opens, at any age; a
+    live writer's recent one stays."""
+    import os
+    import subprocess
+    import sys
+
+    from fmcore.store import Store, temp_name
+
+    store = Store(tmp_path / "home")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = store.root / f".tmp-{dead.stdout.strip()}-import-0000"
+    (leftover / "weights").mkdir(parents=True)
+    (leftover / "weights" / "model.safetensors").write_bytes(b"x" * 1000)
+    report_tmp = store.root / "reports" / f".tmp-{dead.stdout.strip()}-fmaudit-m-1.json-ab"
+    report_tmp.parent.mkdir()
+    report_tmp.write_text("{")
+    live = store.models_dir / temp_name("m-live")
+    live.mkdir()
+    Store(tmp_path / "home")
+    assert not leftover.exists()
+    assert not report_tmp.exists()
+    assert live.exists()
+    assert str(os.getpid()) in live.name
