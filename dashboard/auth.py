@@ -9,6 +9,7 @@ run, so removing or demoting a user takes effect on their open sessions at their
 
 from __future__ import annotations
 
+import threading
 import time
 
 import streamlit as st
@@ -17,6 +18,45 @@ from fmcore.config import home
 from fmcore.errors import FmauditError
 from fmcore.security import LOCAL_HOSTS, load_users, sign_in
 from fmcore.store import ACTOR, actor
+
+_SIGNED_IN: set[str] = set()  # Streamlit session ids that have signed in (this server process)
+_LOCK = threading.Lock()
+
+
+def _session_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else None
+
+
+def _mark(signed_in: bool) -> None:
+    sid = _session_id()
+    if sid:
+        with _LOCK:
+            (_SIGNED_IN.add if signed_in else _SIGNED_IN.discard)(sid)
+
+
+def upload_refusal(session_id: str) -> str | None:
+    """Why the server refuses an upload from ``session_id`` before reading its body (``dashboard.serve``): when
+    sign-in is configured, only sessions that signed in may upload. None when the upload may proceed."""
+    try:
+        required = bool(load_users(home())) or _oidc_configured()
+    except (FmauditError, OSError):
+        required = True  # an unreadable users file: fail closed
+    if not required:
+        return None
+    with _LOCK:
+        signed = session_id in _SIGNED_IN
+    return None if signed else "Sign in first: uploads are refused before sign-in."
+
+
+def _oidc_configured() -> bool:
+    from pathlib import Path
+
+    from fmcore.security import oidc_configured
+
+    return oidc_configured(Path(__file__).resolve().parent.parent)
 
 
 def _oidc() -> bool:
@@ -77,6 +117,8 @@ def signed_in_user() -> dict:
         _sign_in_form()
         st.stop()
     ACTOR.set(user["name"])
+    if not user.get("local"):
+        _mark(True)
     with st.sidebar:
         if user.get("local"):
             st.caption(f"Local mode: {user['name']} (auditor). Add users to require sign-in.")
@@ -84,6 +126,7 @@ def signed_in_user() -> dict:
             st.caption(f"Signed in as **{user['name']}** ({user['role']})")
             if st.button("Sign out", key="auth_out", icon=":material/logout:"):
                 st.session_state.pop("user", None)
+                _mark(False)
                 if user.get("oidc"):
                     st.logout()
                 st.rerun()
@@ -95,6 +138,7 @@ def _current(user: dict, users: dict) -> dict:
     now = users.get(user["name"])
     if now is None:
         st.session_state.pop("user", None)
+        _mark(False)
         st.session_state["auth_notice"] = f"The account {user['name']} was removed; sign in with another one."
         st.rerun()
     if now["role"] != user["role"]:

@@ -1,25 +1,112 @@
-"""Start the dashboard's Streamlit server with its outside lookups off: ``python -m dashboard.serve run app.py ...``.
+"""Start the dashboard's Streamlit server hardened: ``python -m dashboard.serve run dashboard/app.py ...``.
 
-Streamlit asks ``checkip.amazonaws.com`` for the machine's public address when it binds every interface (the
-"External URL" banner) and when a browser arrives from an unknown origin (its CORS allowlist). fmaudit never
-reaches outside the machine, so that lookup answers "unknown" here; set ``server.corsAllowedOrigins`` for the
-names your users reach the server by.
+Three changes to Streamlit's own server, made before it starts:
+
+- **No outside lookups.** Streamlit asks ``checkip.amazonaws.com`` for the machine's public address when it binds
+  every interface (the "External URL" banner) and when a browser arrives from an unknown origin (its CORS
+  allowlist). fmaudit never reaches outside the machine, so that lookup answers "unknown"; set
+  ``server.corsAllowedOrigins`` for the names your users reach the server by.
+- **No upload before sign-in.** The upload endpoint refuses (403, before reading the body) a session that has not
+  signed in when sign-in is configured (``dashboard.auth.upload_refusal``).
+- **Downloads live with their session.** A file behind ``/media/`` (a report download) is served only while a
+  connected session shows it: once the tab is closed, its links stop answering.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 
 
 def _no_external_ip() -> None:
     return None
 
 
-def main() -> int:
-    """Patch the lookup, then hand over to Streamlit's own command line."""
+def _gated(route, gate):
+    """``route`` with ``gate(request)`` checked first: a refusal (its reason) answers 403 or 404 at once."""
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    endpoint = route.endpoint
+
+    async def guarded(request):
+        refusal = gate(request)
+        if refusal:
+            status, text = refusal
+            return PlainTextResponse(text, status_code=status)
+        return await endpoint(request)
+
+    methods = [m for m in (route.methods or ()) if m != "HEAD"] or None
+    return Route(route.path, guarded, methods=methods, name=route.name)
+
+
+def _upload_gate(request):
+    from dashboard.auth import upload_refusal
+
+    reason = upload_refusal(request.path_params.get("session_id", ""))
+    return (403, reason) if reason else None
+
+
+_OWNERS: dict[str, set[str]] = {}  # media file id -> the sessions that were offered it
+_OWNERS_LOCK = threading.Lock()
+
+
+def _file_id(url_or_name: str) -> str:
+    return url_or_name.rsplit("/", 1)[-1].split(".", 1)[0].split("?", 1)[0]
+
+
+def _remember_owner(add):
+    """Wrap ``MediaFileManager.add`` to remember which session each file was offered to (Streamlit forgets it at
+    the start of every rerun, which a download click itself starts)."""
+
+    def remembering(self, *args, **kwargs):
+        from streamlit.runtime.media_file_manager import _get_session_id
+
+        url = add(self, *args, **kwargs)
+        with _OWNERS_LOCK:
+            _OWNERS.setdefault(_file_id(url), set()).add(_get_session_id())
+        return url
+
+    return remembering
+
+
+def _media_gate(request):
+    """Serve a media file only while a connected session that was offered it is open."""
+    from streamlit.runtime import Runtime
+
+    runtime = Runtime.instance()
+    with _OWNERS_LOCK:
+        owners = set(_OWNERS.get(_file_id(request.path_params.get("file_id", "")), ()))
+        if len(_OWNERS) > 10_000:  # forget files of sessions that ended
+            for fid in [f for f, sids in _OWNERS.items() if not any(runtime.is_active_session(s) for s in sids)]:
+                del _OWNERS[fid]
+    if any(runtime.is_active_session(sid) for sid in owners):
+        return None
+    return (404, "This download has expired with the page that offered it; open the page again.")
+
+
+def _harden() -> None:
     from streamlit import net_util
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.web.server.starlette import starlette_app
 
     net_util.get_external_ip = _no_external_ip
+    MediaFileManager.add = _remember_owner(MediaFileManager.add)
+    make_upload, make_media = starlette_app.create_upload_routes, starlette_app.create_media_routes
+
+    def create_upload_routes(*args, **kwargs):
+        return [_gated(r, _upload_gate) if "PUT" in (r.methods or ()) else r for r in make_upload(*args, **kwargs)]
+
+    def create_media_routes(*args, **kwargs):
+        return [_gated(r, _media_gate) for r in make_media(*args, **kwargs)]
+
+    starlette_app.create_upload_routes = create_upload_routes
+    starlette_app.create_media_routes = create_media_routes
+
+
+def main() -> int:
+    """Harden the server, then hand over to Streamlit's own command line."""
+    _harden()
     from streamlit.web import cli
 
     return cli.main()

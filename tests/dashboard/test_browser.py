@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -202,6 +203,22 @@ def test_report_page_never_offers_the_previous_policys_files(server, page):
     page.goto(f"{server.url}/report")
     settle(page, "Report")
     page.get_by_text("Audit trail").wait_for(timeout=60_000)  # the script has run to its end
+    page.get_by_role("button", name="Generate reports").click()
+    page.get_by_role("button", name="HTML report").wait_for(timeout=90_000)
+    with page.expect_download() as download:  # served while this page is open (dashboard.serve's media gate)
+        page.get_by_role("button", name="JSON record").click()
+    record = json.loads(open(download.value.path()).read())
+    assert record["policy"]["shipped"] == "eu_ai_act_high_risk.yaml"
+    link = download.value.url
+    assert urllib.request.urlopen(link, timeout=10).status == 200  # noqa: S310 - while the page is open
+    page.goto("about:blank")  # the tab leaves: its download links stop answering
+    page.wait_for_timeout(1500)
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(link, timeout=10)  # noqa: S310
+    assert gone.value.code == 404
+    page.goto(f"{server.url}/report")
+    settle(page, "Report")
+    page.get_by_text("Audit trail").wait_for(timeout=60_000)
     page.get_by_role("button", name="Generate reports").click()
     page.get_by_role("button", name="HTML report").wait_for(timeout=90_000)
     page.locator('[data-testid="stSelectbox"]').nth(1).click()
@@ -403,3 +420,27 @@ def test_html_report_shows_its_charts_offline(tmp_path, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     context.close()
+
+
+def test_uploads_before_sign_in_are_refused_and_stale_downloads_gone(tmp_path):
+    """With users, Streamlit's upload endpoint refuses a session that has not signed in, before reading the body;
+    a media link no open page offers answers 404."""
+    from fmcore.security import add_user
+
+    home = tmp_path / "users-home"
+    home.mkdir()
+    add_user("alice", "auditor-password-1", "auditor", home)
+    srv = Server(home).start()
+    try:
+        body = b"x" * 1000
+        request = urllib.request.Request(f"{srv.url}/_stcore/upload_file/some-session/some-file", data=body,
+                                         method="PUT", headers={"Content-Type": "application/octet-stream"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)  # noqa: S310
+        assert refused.value.code == 403
+        assert b"Sign in first" in refused.value.read()
+        with pytest.raises(urllib.error.HTTPError) as gone:
+            urllib.request.urlopen(f"{srv.url}/media/{'0' * 56}.html", timeout=10)  # noqa: S310
+        assert gone.value.code == 404
+    finally:
+        srv.stop()
