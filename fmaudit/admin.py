@@ -72,7 +72,8 @@ def cmd_dashboard(args) -> int:
     # dashboard.serve: streamlit's own CLI with its outside-IP lookup off (the server never reaches outside)
     cmd = [sys.executable, "-m", "dashboard.serve", "run", str(app), "--server.address", args.host,
            "--server.port", str(args.port), "--browser.gatherUsageStats", "false",
-           "--server.enableXsrfProtection", "true", "--server.maxUploadSize", "200"]
+           "--server.enableXsrfProtection", "true", "--server.maxUploadSize", "200",
+           "--server.fileWatcherType", "none", "--runner.postScriptGC", "false"]
     if args.headless:
         cmd += ["--server.headless", "true"]
     print(f"fmaudit dashboard on http://{args.host}:{args.port}", file=sys.stderr)
