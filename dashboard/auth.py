@@ -14,6 +14,7 @@ import time
 
 import streamlit as st
 
+from dashboard.components.fmt import plain
 from fmcore.config import home
 from fmcore.errors import FmauditError
 from fmcore.security import LOCAL_HOSTS, load_users, sign_in
@@ -123,7 +124,7 @@ def signed_in_user() -> dict:
         if user.get("local"):
             st.caption(f"Local mode: {user['name']} (auditor). Add users to require sign-in.")
         else:
-            st.caption(f"Signed in as **{user['name']}** ({user['role']})")
+            st.caption(f"Signed in as **{plain(user['name'])}** ({user['role']})")
             if st.button("Sign out", key="auth_out", icon=":material/logout:"):
                 st.session_state.pop("user", None)
                 _mark(False)

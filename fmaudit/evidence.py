@@ -29,7 +29,9 @@ def cmd_report(args) -> int:
     report, paths = file_report(store, args.model, policy, args.out)
     evaluation = report["policy"]
     if args.junit and evaluation:
-        Path(args.junit).write_text(junit_xml(evaluation, args.model), encoding="utf-8")
+        from fmcore.store import atomic_write
+
+        atomic_write(Path(args.junit), junit_xml(evaluation, args.model).encode("utf-8"))
     payload = {"model_id": args.model, "content_sha256": report["content_sha256"],
                "paths": {k: str(v) for k, v in paths.items()}, "policy": evaluation, "ran": ran}
     lines = [f"report {report['content_sha256'][:16]}... written: " + ", ".join(str(p) for p in paths.values())]

@@ -81,10 +81,14 @@ def add_user(name: str, password: str, role: str, home=None) -> None:
     users[name] = {"role": role, "password": hash_password(password)}
     path = _users_file(home)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".users.{os.getpid()}.json")
-    tmp.write_text(json.dumps(users, indent=2))
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".tmp-{os.getpid()}-users.json")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, even briefly
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(users, indent=2))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def authenticate(name: str, password: str, home=None) -> dict | None:

@@ -151,7 +151,10 @@ def render_html(report: dict) -> str:
         outcome = outcome_of(pol)
         parts.append(f"<div class='banner {'ok' if outcome == 'pass' else 'bad'}'><b>Policy {_esc(pol['policy'])}: "
                      f"{OUTCOME_WORDS[outcome]}</b> ({c['pass']} pass, {c['fail']} fail, "
-                     f"{c['not_measured']} not measured)</div>")
+                     f"{c['not_measured']} not measured)" + (f"<br><small>policy sha256 {_esc(pol['policy_sha256'])}; "
+                     + (f"the shipped profile {_esc(pol['shipped'])}" if pol.get("shipped") else "a custom policy")
+                     + "".join(f"<br>{_esc(d)}" for d in pol.get("differs") or []) + "</small>"
+                     if pol.get("policy_sha256") else "") + "</div>")
         rows = "".join(
             f"<tr><td>{_esc(r['id'])}</td><td>{_esc(r['requirement'])}</td><td><code>{_esc(r['metric'])} "
             f"{_esc(r['op'])} {r['threshold']:g}</code></td><td>{_esc(r['value'])}</td>"

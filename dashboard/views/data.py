@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
+from dashboard.components.fmt import plain
 from fmcore.data import dataset_names, index_like_columns, max_csv_bytes, read_table
 from fmcore.errors import FmauditError
 from fmcore.security import safe_file_name
@@ -101,7 +102,7 @@ with tab_upload:
                                  f"{store.root}. Free disk space there and upload it again.")
                     else:
                         services.forget_datasets()
-                        st.success(f"Added dataset **{rec['name']}** ({rec['rows']} rows). It is now in the list "
-                                   "above and in `fmaudit datasets`.")
+                        st.success(f"Added dataset **{plain(rec['name'])}** ({rec['rows']} rows). It is now in the "
+                                   "list above and in `fmaudit datasets`.")
                         for note in rec.get("notes", []):
                             st.warning(note)

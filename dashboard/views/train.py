@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
+from dashboard.components.fmt import plain
 from dashboard.components.jobs import follow_job
 from fmcore.data import dataset_names
 from fmcore.errors import ConfigError
@@ -119,15 +120,16 @@ if job_id:
         record = store.get_model(job.result["model_id"])
         m = record.metrics
         if "test_perplexity" in m:  # a language model
-            st.success(f"Registered **{record.name}** (`{record.id}`): test perplexity {m['test_perplexity']:.1f} "
+            st.success(f"Registered **{plain(record.name)}** (`{record.id}`): test perplexity "
+                       f"{m['test_perplexity']:.1f} "
                        f"(a unigram model of the same tokens: {m['unigram_perplexity']:.1f}). Try it on the Generate "
                        "page; audit it on the Language model page.")
             return
         versus = services.vs_baseline(record)
         if versus.startswith("not better"):
             st.error(f"This model is {versus}.")
-        st.success(f"Registered **{record.name}** (`{record.id}`): test accuracy {m['accuracy']:.1%} ({versus}), "
-                   f"macro-F1 {m['macro_f1']:.3f}. It is on the Models page.")
+        st.success(f"Registered **{plain(record.name)}** (`{record.id}`): test accuracy {m['accuracy']:.1%} "
+                   f"({versus}), macro-F1 {m['macro_f1']:.3f}. It is on the Models page.")
         classes = record.config["dataset"]["classes"]
         left, right = st.columns(2)
         left.plotly_chart(figures.confusion_matrix(m["confusion_matrix"], classes), width="stretch")

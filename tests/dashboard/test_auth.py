@@ -50,26 +50,31 @@ def test_sign_in_is_required_and_wrong_passwords_are_refused(users_home):
     assert "user" not in at.session_state
 
 
-def test_sign_in_limits_hold_across_reloads_and_are_in_the_trail(users_home):
+def test_sign_in_limits_hold_across_reloads_and_are_in_the_trail(users_home, monkeypatch):
     """Six wrong passwords, each from a fresh session (a reload), then the right one: refused until the delay has
-    passed; every failure and refusal is in the trail."""
+    passed; every failure and refusal is in the trail. (The limits' clock is held still, then moved on.)"""
+    from fmcore import security
+
+    class Clock:
+        now = 1_000_000_000.0
+
+        def time(self):
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr(security, "time", clock)
     for _ in range(6):
         at = _sign_in("alice", "wrong-password-x")
         assert "user" not in at.session_state
     at = _sign_in("alice", "auditor-password-1")  # a reload, then the right password
     assert "user" not in at.session_state
-    assert any("try again in" in w.value for w in at.warning)
+    assert any("try again in 3 s" in w.value for w in at.warning)
     from fmcore.store import Store
 
-    actions = [e["action"] for e in Store(users_home).events_like("auth.%")]
-    assert actions.count("auth.failure") >= 3
-    assert actions[-1] == "auth.refused"
-    assert all(e["details"]["user"] == "alice" for e in Store(users_home).events_like("auth.%"))
-    # the delay passes (the failures' clock moved back by an hour): the right password is accepted again
-    import sqlite3
-
-    with sqlite3.connect(users_home / "signin.db") as con:
-        con.execute("UPDATE failures SET last = last - 3600")
+    events = Store(users_home).events_like("auth.%")
+    assert [e["action"] for e in events] == ["auth.failure"] * 3 + ["auth.refused"] * 4
+    assert all(e["details"]["user"] == "alice" for e in events)
+    clock.now += 2.5  # the delay (2 s after the third failure) has passed: the right password is accepted
     at = _sign_in("alice", "auditor-password-1")
     assert at.session_state["user"]["name"] == "alice"
 

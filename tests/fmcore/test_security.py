@@ -1,0 +1,88 @@
+"""Names, YAML and policies as an attacker would write them: refused or shown as plain text, never executed."""
+
+import pytest
+
+from fmcore.errors import ConfigError
+
+
+@pytest.mark.parametrize("name", ["![x](http://example.invalid/x.png)", "a\nb", "nul\x00", "<img src=x>",
+                                  "[link](http://e)", " leading", "**bold**", "", "x" * 121, "`code`"])
+def test_unsafe_names_are_refused(name):
+    from fmcore.security import check_name
+
+    with pytest.raises(ConfigError, match="not allowed"):
+        check_name(name)
+
+
+@pytest.mark.parametrize("name", ["credit v2", "género-model", "m (final)", "team/model: 3", "a.b+c@d"])
+def test_ordinary_names_pass(name):
+    from fmcore.security import check_name
+
+    assert check_name(name) == name
+
+
+def test_store_refuses_an_unsafe_model_name_before_writing(tmp_path):
+    from fmcore.data import load_dataset
+    from fmcore.models import build_classifier
+    from fmcore.store import Store
+
+    store = Store(tmp_path / "home")
+    ds = load_dataset("german_credit")
+    clf = build_classifier("logreg", ds)
+    with pytest.raises(ConfigError):
+        store.register_model(clf, dataset="german_credit", name="![x](http://example.invalid/x.png)")
+    assert store.list_models() == []
+    assert not any(store.models_dir.iterdir())
+
+
+def test_plain_text_renders_markdown_as_typed():
+    from dashboard.components.fmt import plain
+
+    shown = plain("![x](http://example.invalid/x.png)\n# heading")
+    assert "\n" not in shown
+    assert "\\!\\[x\\]\\(http\\:" in shown  # every markdown character escaped: no image, no link, no heading
+
+
+def test_yaml_alias_bomb_is_refused_at_once():
+    import time
+
+    from fmcore.config import safe_yaml
+
+    bomb = "a: &a [" + ",".join(["x"] * 9) + "]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(8))
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match="alias"):
+        safe_yaml(bomb, "bomb.yaml")
+    assert time.perf_counter() - start < 1
+    with pytest.raises(ConfigError, match="deeper"):
+        safe_yaml("[" * 5000 + "]" * 5000)
+    assert safe_yaml("a: &x 1\nb: 2\n") == {"a": 1, "b": 2}  # an anchor alone is harmless
+
+
+def test_policy_identity_by_content_hash(tmp_path):
+    from audits.evidence import evaluate_policy, junit_xml, load_policy, parse_policy
+    from audits.evidence._policy import SHIPPED
+    from fmcore.store import Store
+
+    text = (SHIPPED / "eu_ai_act_high_risk.yaml").read_text()
+    shipped = load_policy(SHIPPED / "eu_ai_act_high_risk.yaml")
+    assert shipped["shipped"] == "eu_ai_act_high_risk.yaml"
+    assert shipped["label"] == "EU AI Act high-risk (example)"
+    reformatted = parse_policy("# another comment\n" + text, "copy.yaml")  # comments and layout do not count
+    assert reformatted["sha256"] == shipped["sha256"]
+    assert reformatted["shipped"] == "eu_ai_act_high_risk.yaml"
+    lenient = parse_policy(text.replace("threshold: 0.80", "threshold: 0.1"), "eu.yaml")
+    assert lenient["shipped"] is None
+    assert lenient["label"] == f"custom: EU AI Act high-risk (example) (sha256 {lenient['sha256'][:12]})"
+    assert "check accuracy: threshold 0.1 instead of 0.8" in lenient["differs"]
+    store = Store(tmp_path / "home")
+    from fmcore.data import load_dataset
+    from fmcore.models import build_classifier
+
+    clf = build_classifier("logreg", load_dataset("german_credit"))
+    model = store.register_model(clf, dataset="german_credit", metrics={"accuracy": 0.7}).id
+    evaluation = evaluate_policy(lenient, store, model)
+    assert evaluation["custom"] is True
+    assert evaluation["policy_sha256"] == lenient["sha256"]
+    assert f'name="custom: EU AI Act high-risk (example) (sha256 {lenient["sha256"][:12]})"' in junit_xml(
+        evaluation, model)
