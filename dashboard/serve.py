@@ -7,7 +7,8 @@ Three changes to Streamlit's own server, made before it starts:
   allowlist). fmaudit never reaches outside the machine, so that lookup answers "unknown"; set
   ``server.corsAllowedOrigins`` for the names your users reach the server by.
 - **No upload before sign-in.** The upload endpoint refuses (403, before reading the body) a session that has not
-  signed in when sign-in is configured (``dashboard.auth.upload_refusal``).
+  signed in when sign-in is configured (``dashboard.auth.upload_refusal``), and any session that already holds 20
+  uploads or 400 MB of them (413).
 - **Downloads live with their session.** A file behind ``/media/`` (a report download) is served only while a
   connected session shows it: once the tab is closed, its links stop answering.
 """
@@ -40,11 +41,28 @@ def _gated(route, gate):
     return Route(route.path, guarded, methods=methods, name=route.name)
 
 
+MAX_HELD_FILES = 20  # uploads one session may hold in server memory at once
+MAX_HELD_BYTES = 400 * 2**20
+
+
 def _upload_gate(request):
+    """Refuse before the body is read: a session that has not signed in (when sign-in is configured), or one that
+    already holds ``MAX_HELD_FILES`` uploads or would hold more than ``MAX_HELD_BYTES``."""
+    from streamlit.runtime import Runtime
+
     from dashboard.auth import upload_refusal
 
-    reason = upload_refusal(request.path_params.get("session_id", ""))
-    return (403, reason) if reason else None
+    session_id = request.path_params.get("session_id", "")
+    reason = upload_refusal(session_id)
+    if reason:
+        return (403, reason)
+    manager = Runtime.instance().uploaded_file_mgr
+    with manager._lock:
+        held = list(getattr(manager, "file_storage", {}).get(session_id, {}).values())
+    incoming = int(request.headers.get("content-length") or 0)
+    if len(held) >= MAX_HELD_FILES or sum(len(f.data) for f in held) + incoming > MAX_HELD_BYTES:
+        return (413, f"This page already holds {len(held)} uploaded files; remove some before uploading more.")
+    return None
 
 
 _OWNERS: dict[str, set[str]] = {}  # media file id -> the sessions that were offered it

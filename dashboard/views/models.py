@@ -8,6 +8,8 @@ from dashboard.components import figures
 from dashboard.components.fmt import audit_headline, pct, percent_column, score
 from dashboard.components.jobs import follow_job
 from fmcore.errors import FmauditError
+from fmcore.security import safe_file_name
+from fmcore.store import temp_name
 
 st.title("Models")
 st.caption("Every trained or derived model, with where it came from. Weights are stored as safetensors with "
@@ -33,7 +35,7 @@ def _import_model() -> None:
     single = files[0] if files and len(files) == 1 and Path(files[0].name).suffix.lower() == ".skops" else None
     trust: list[str] = []
     if single is not None:  # the types it holds, shown before anything is loaded
-        with tempfile.TemporaryDirectory(dir=store.root, prefix=".tmp-skops-") as tmp:
+        with tempfile.TemporaryDirectory(dir=store.root, prefix=temp_name("skops")) as tmp:
             path = Path(tmp) / "model.skops"
             path.write_bytes(single.getvalue())
             try:
@@ -55,13 +57,14 @@ def _import_model() -> None:
         new_name = c2.text_input("Name (optional)", key="import_name")
         go = st.form_submit_button("Import", icon=":material/upload:", disabled=not services.can_act())
     if go and files:
-        folder = Path(tempfile.mkdtemp(prefix=".tmp-import-", dir=store.root))
+        folder = Path(tempfile.mkdtemp(prefix=temp_name("import"), dir=store.root))
         try:
             for f in files:  # keep only the base name: an uploaded name never chooses a path
-                (folder / Path(f.name).name).write_bytes(f.getvalue())
+                (folder / safe_file_name(f.name)).write_bytes(f.getvalue())
             one = [p for p in folder.iterdir() if p.suffix.lower() in (".skops", ".onnx")]
             source = one[0] if len(files) == 1 and one else folder
-            default = f"imported-{source.stem}" if source != folder else f"imported-{target}"  # not the temp folder
+            # named after the file, or the dataset (never the temporary folder)
+            default = f"imported-{safe_file_name(source.stem)}" if source != folder else f"imported-{target}"
             record = store.import_model(source, target, name=new_name or default, trust=tuple(trust))
             st.success(f"Imported {record.id}: test accuracy on {target} {pct(record.metrics['accuracy'])}.")
         except FmauditError as exc:
@@ -82,8 +85,8 @@ def _import_predictions() -> None:
     up = st.file_uploader("Predictions (CSV or Parquet)", type=["csv", "parquet"], key="pred_file")
     if up is None:
         return
-    with tempfile.TemporaryDirectory(dir=store.root, prefix=".tmp-pred-") as tmp:
-        path = Path(tmp) / Path(up.name).name
+    with tempfile.TemporaryDirectory(dir=store.root, prefix=temp_name("predictions")) as tmp:
+        path = Path(tmp) / safe_file_name(up.name)
         path.write_bytes(up.getvalue())
         try:
             frame = read_predictions(path)

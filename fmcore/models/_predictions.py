@@ -17,6 +17,22 @@ ROW = "__row"  # the one input column: the row of the file, so every output is t
 FILE = "predictions.csv"
 
 
+def _check_parquet_size(path: Path) -> None:
+    """Refuse, from the file's own metadata and before reading any data, a Parquet file that unpacks past the CSV
+    limits (rows, and bytes): its columns are compressed, so its size on disk says little."""
+    import pyarrow.parquet as pq
+
+    from ..data import max_csv_bytes
+    from ..data._csv import max_rows
+
+    meta = pq.ParquetFile(path).metadata
+    unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if meta.num_rows > max_rows() or unpacked > max_csv_bytes():
+        raise DataValidationError([f"{path.name} unpacks to {meta.num_rows:,} rows and {unpacked / 2**20:.0f} MB, over "
+                                   f"the limits ({max_rows():,} rows, {max_csv_bytes() / 2**20:.0f} MB; "
+                                   "FMAUDIT_MAX_CSV_ROWS, FMAUDIT_MAX_CSV_MB)"])
+
+
 def read_predictions(path: Path):
     """A predictions table from CSV (UTF-8 or Latin-1) or Parquet."""
     import pandas as pd
@@ -25,7 +41,10 @@ def read_predictions(path: Path):
 
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
+            _check_parquet_size(path)
             return pd.read_parquet(path)
+        except DataValidationError:
+            raise
         except Exception as exc:  # pyarrow raises its own errors for files that are not Parquet
             raise DataValidationError([f"{path.name} is not a readable Parquet file ({exc})"]) from None
     return read_table(path)

@@ -290,6 +290,57 @@ def test_import_a_model_through_the_models_page(home, server, page, tmp_path):
     assert imported[0].metrics["accuracy"] == source.metrics["accuracy"]
 
 
+def test_hostile_uploads_are_refused_at_once_and_the_server_stays_responsive(server, browser, tmp_path):
+    """A gzip renamed .csv on the Data page and a YAML alias bomb on the Report page: each refused with a message
+    within seconds, while another session keeps loading pages."""
+    import gzip
+
+    packed = tmp_path / "loans.csv"
+    packed.write_bytes(gzip.compress(b"a,b\n" + b"1,2\n" * 2_000_000, compresslevel=9))
+    bomb = tmp_path / "policy.yaml"
+    bomb.write_text("a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(8))
+        + "checks: [*i]\n")
+    attacker, other = browser.new_context(), browser.new_context()
+    try:
+        page, bystander = attacker.new_page(), other.new_page()
+        page.goto(f"{server.url}/data")
+        settle(page, "Data", draw_ms=0)
+        page.get_by_role("tab", name="Upload a CSV").click()
+        start = time.perf_counter()
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(packed))
+        page.get_by_text("gzip-compressed data, not a CSV table").wait_for(timeout=20_000)
+        assert time.perf_counter() - start < 20
+        bystander.goto(f"{server.url}/models")  # another session is served meanwhile
+        settle(bystander, "Models", draw_ms=0)
+        page.goto(f"{server.url}/report")
+        settle(page, "Report", draw_ms=0)
+        page.locator('[data-testid="stSelectbox"]').nth(1).click()
+        page.get_by_role("option", name="upload your own").click()
+        start = time.perf_counter()
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(bomb))
+        page.get_by_text("aliases are refused here").wait_for(timeout=20_000)
+        assert time.perf_counter() - start < 20
+        assert page.get_by_role("button", name="Generate reports").is_disabled()
+        assert_no_exception(page)
+        shot(page, "report-alias-bomb-refused")
+        # a lenient copy of the EU profile under its name: labelled custom, with its hash and what differs
+        lenient = tmp_path / "eu.yaml"
+        lenient.write_text((ROOT / "policies" / "eu_ai_act_high_risk.yaml").read_text()
+                           .replace("threshold: 0.80", "threshold: 0.1"))
+        page.goto(f"{server.url}/report")
+        settle(page, "Report", draw_ms=0)
+        page.locator('[data-testid="stSelectbox"]').nth(1).click()
+        page.get_by_role("option", name="upload your own").click()
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(lenient))
+        page.get_by_text("check accuracy: threshold 0.1 instead of 0.8").wait_for(timeout=20_000)
+        assert page.get_by_text(re.compile(r"custom: EU AI Act high-risk \(example\) \(sha256 [0-9a-f]{12}\)")).count()
+        shot(page, "report-custom-policy-named-like-eu")
+    finally:
+        attacker.close()
+        other.close()
+
+
 def test_import_a_skops_pipeline_through_the_models_page(home, server, page, tmp_path):
     """A scikit-learn pipeline saved with skops: the page lists the types it holds before loading, imports it, and
     says which audits apply to it."""

@@ -86,3 +86,18 @@ def test_policy_identity_by_content_hash(tmp_path):
     assert evaluation["policy_sha256"] == lenient["sha256"]
     assert f'name="custom: EU AI Act high-risk (example) (sha256 {lenient["sha256"][:12]})"' in junit_xml(
         evaluation, model)
+
+
+def test_a_parquet_file_that_unpacks_past_the_limits_is_refused_from_its_metadata(tmp_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    from fmcore.errors import DataValidationError
+    from fmcore.models._predictions import read_predictions
+
+    path = tmp_path / "p.parquet"
+    pd.DataFrame({"label": np.zeros(5000, int), "prediction": np.zeros(5000, int)}).to_parquet(path)
+    assert len(read_predictions(path)) == 5000
+    monkeypatch.setenv("FMAUDIT_MAX_CSV_ROWS", "1000")
+    with pytest.raises(DataValidationError, match="unpacks to 5,000 rows"):
+        read_predictions(path)
