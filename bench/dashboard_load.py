@@ -6,9 +6,11 @@ pauses briefly as a reader would, and asks again. "Page load" is the time from t
 run (every element sent). Errors are runs that show an exception box or never finish. The sessions share the
 machine's cores with the server and with one CLI training run (the MNIST CNN) started before the first count.
 
-    python bench/dashboard_load.py [--sessions 1,5,10,20] [--loads 4] [--no-job]
+    python bench/dashboard_load.py [--sessions 1,5,10,20] [--loads 4] [--no-job] [--browsers]
 
-Prints, for each count, p50 / p95 / max page load, errors, and p95 as a ratio to one session's p95.
+Prints, for each count, p50 / p95 / max page load, errors, and p95 as a ratio to one session's p95. With
+``--browsers`` each session is a chromium page instead (navigation to the page heading with the run finished), as
+people see it; the browsers then share the same 2 cores, so those figures measure the machine as much as the server.
 """
 
 from __future__ import annotations
@@ -123,6 +125,55 @@ def run_count(url: str, count: int, loads: int, think: float) -> dict:
         time.sleep(0.05)  # people do not arrive in the same millisecond
     for t in threads:
         t.join()
+    return _summary(count, times, errors)
+
+
+IDLE_JS = ("() => document.querySelector('[data-testid=\"stMain\"] h1') && (!document.querySelector("
+           "'[data-testid=\"stStatusWidget\"]') || !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+           ".innerText.includes('Running'))")
+
+
+def run_browsers(url: str, count: int, loads: int, think: float) -> dict:
+    """Like ``run_count`` with ``count`` chromium pages (one browser, a context each), driven concurrently."""
+    import asyncio
+
+    from playwright.async_api import async_playwright
+
+    from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    times, errors = [], []
+
+    async def one(browser, i: int) -> None:
+        context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = await context.new_page()
+        name = PAGES[i % len(PAGES)]
+        try:
+            for _ in range(loads):
+                start = time.perf_counter()
+                try:
+                    await page.goto(f"{url}/{name}")
+                    await page.wait_for_function(IDLE_JS, timeout=120_000)
+                except Exception as exc:  # noqa: BLE001 - a timeout is an error to count
+                    errors.append(f"{name or 'home'}: {type(exc).__name__}")
+                    break
+                times.append(time.perf_counter() - start)
+                if await page.locator('[data-testid="stException"]').count():
+                    errors.append(f"{name or 'home'}: exception shown")
+                await asyncio.sleep(think)
+        finally:
+            await context.close()
+
+    async def drive() -> None:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            await asyncio.gather(*(one(browser, i) for i in range(count)))
+            await browser.close()
+
+    asyncio.run(drive())
+    return _summary(count, times, errors)
+
+
+def _summary(count: int, times: list[float], errors: list[str]) -> dict:
     ordered = sorted(times)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))] if ordered else float("nan")
     return {"sessions": count, "loads": len(times), "p50": statistics.median(ordered) if ordered else float("nan"),
@@ -135,6 +186,7 @@ def main() -> int:
     parser.add_argument("--loads", type=int, default=4, help="page loads per session")
     parser.add_argument("--think", type=float, default=0.5, help="seconds a reader pauses between loads")
     parser.add_argument("--no-job", action="store_true", help="no training in the background")
+    parser.add_argument("--browsers", action="store_true", help="chromium pages instead of light clients")
     args = parser.parse_args()
     counts = [int(c) for c in args.sessions.split(",")]
     with tempfile.TemporaryDirectory(prefix="fmaudit-load-") as tmp:
@@ -150,8 +202,9 @@ def main() -> int:
                                     "seed_cnn", "--epochs", "50"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    env={**os.environ, "FMAUDIT_HOME": str(home), "FMAUDIT_THREADS": "1"})
         try:
-            run_count(server.url, 2, 1, 0)  # warm the server's caches (every process pays this once)
-            rows = [run_count(server.url, n, args.loads, args.think) for n in counts]
+            run_count(server.url, len(PAGES), 1, 0)  # warm the server's caches (every process pays this once)
+            runner = run_browsers if args.browsers else run_count
+            rows = [runner(server.url, n, args.loads, args.think) for n in counts]
         finally:
             if job:
                 job.kill()
