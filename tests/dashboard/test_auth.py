@@ -172,3 +172,32 @@ def test_oidc_when_configured_shows_its_sign_in(home, tmp_path):
     (tmp_path / ".streamlit").mkdir()
     (tmp_path / ".streamlit" / "secrets.toml").write_text('[auth]\nclient_id = "x"\n')
     assert oidc_configured(tmp_path)
+
+
+def test_a_viewer_evaluates_policies_but_cannot_file_a_report(users_home):
+    """The Report page for a viewer: the policy is evaluated, Generate is disabled, and filing through the engine
+    with the viewer's name is refused with nothing written."""
+    from audits.evidence import file_report
+    from fmcore.data import load_dataset
+    from fmcore.models import build_classifier
+    from fmcore.security import RoleRefused
+    from fmcore.store import ACTOR, Store
+
+    store = Store(users_home)
+    clf = build_classifier("logreg", load_dataset("german_credit"))
+    model = store.register_model(clf, dataset="german_credit", metrics={"accuracy": 0.7}).id
+    at = _sign_in("vera", "viewer-password-1")
+    at.switch_page("views/report.py")
+    at.run()
+    assert not at.exception
+    assert any(": incomplete**" in w.value for w in at.warning)  # the policy is evaluated for the viewer
+    assert any("Shipped profile `eu_ai_act_high_risk.yaml`" in c.value for c in at.caption)
+    generate = next(b for b in at.button if b.label == "Generate reports")
+    assert generate.disabled
+    token = ACTOR.set("vera")
+    try:
+        with pytest.raises(RoleRefused, match="role viewer"):
+            file_report(store, model, None, users_home / "reports")
+    finally:
+        ACTOR.reset(token)
+    assert not (users_home / "reports").exists()
