@@ -21,18 +21,20 @@ STORE_WRITES = ("register_model", "add_audit", "delete_model", "add_dataset", "i
 RUNNER_WRITES = ("submit", "cancel")
 
 
-class ReadOnly:
-    """A store or runner as a viewer sees it: reading works, changing raises a clear error."""
+class RoleGate:
+    """A store or runner as the session's user may use it: reading always works; the methods that change something
+    check the user's role when they are called (read from the users file then), so a user demoted or removed while
+    a page is open (or while a job panel refreshes itself) is refused at once."""
 
     def __init__(self, inner, blocked: tuple[str, ...]):
         self._inner, self._blocked = inner, blocked
 
     def allows(self, name: str) -> bool:
-        """False for the methods this role may not call (pages disable their buttons)."""
-        return name not in self._blocked
+        """False for the methods this user may not call now (pages disable their buttons)."""
+        return name not in self._blocked or can_act()
 
     def __getattr__(self, name):
-        if name in self._blocked:
+        if name in self._blocked and not can_act():
             def refuse(*args, **kwargs):
                 from fmcore.security import RoleRefused
 
@@ -43,8 +45,19 @@ class ReadOnly:
 
 
 def can_act() -> bool:
-    """True unless the signed-in user is a viewer."""
-    return (st.session_state.get("user") or {}).get("role", "auditor") != "viewer"
+    """True when the session's user may change things now: the role in the users file at this moment (a removed
+    user may not); local mode (no users) acts as an auditor."""
+    from fmcore.config import home
+    from fmcore.security import WRITERS, load_users
+
+    user = st.session_state.get("user")
+    if not user:
+        return True  # local mode; with users, no page runs before sign-in
+    users = load_users(home())
+    if not users and not user.get("oidc"):
+        return True
+    default = "viewer" if user.get("oidc") else None
+    return users.get(user["name"], {}).get("role", default) in WRITERS
 
 
 def raw_store():
@@ -57,11 +70,10 @@ def raw_store():
 
 def get_store():
     """The Store at ``$FMAUDIT_HOME``, one per process (thread-safe: each call opens its own connection);
-    read-only for viewers."""
+    its writes checked against the user's role when called."""
     from fmcore.config import home
 
-    store = _store_at(str(home()))
-    return store if can_act() else ReadOnly(store, STORE_WRITES)
+    return RoleGate(_store_at(str(home())), STORE_WRITES)
 
 
 @st.cache_resource
@@ -73,9 +85,9 @@ def _runner_at(root: str):
 
 
 def get_runner():
-    """The job runner of this server process (workers are separate processes); read-only for viewers."""
-    runner = _runner_at(str(get_store().root))
-    return runner if can_act() else ReadOnly(runner, RUNNER_WRITES)
+    """The job runner of this server process (workers are separate processes); submit and cancel are checked
+    against the user's role when called."""
+    return RoleGate(_runner_at(str(get_store().root)), RUNNER_WRITES)
 
 
 def executor_line() -> str:

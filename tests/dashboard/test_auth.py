@@ -201,3 +201,23 @@ def test_a_viewer_evaluates_policies_but_cannot_file_a_report(users_home):
     finally:
         ACTOR.reset(token)
     assert not (users_home / "reports").exists()
+
+
+def test_a_held_store_or_runner_checks_the_role_when_called(users_home):
+    """A job panel refreshes itself with the runner it was given: demoting its user takes effect on the next call,
+    without a full page run."""
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    script = ("import streamlit as st\nfrom dashboard import services\n"
+              "st.session_state.setdefault('runner', services.get_runner())\n"
+              "st.session_state['user'] = {'name': 'alice', 'role': 'auditor'}\n"
+              "st.write('allowed' if st.session_state['runner'].allows('cancel') else 'refused')\n")
+    at = AppTest.from_string(script, default_timeout=30).run()
+    assert at.markdown[0].value == "allowed"
+    users = json.loads((users_home / "users.json").read_text())
+    users["alice"]["role"] = "viewer"
+    (users_home / "users.json").write_text(json.dumps(users))
+    at.run()
+    assert at.markdown[0].value == "refused"
