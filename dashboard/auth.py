@@ -17,7 +17,7 @@ import streamlit as st
 from dashboard.components.fmt import plain
 from fmcore.config import home
 from fmcore.errors import FmauditError
-from fmcore.security import LOCAL_HOSTS, load_users, sign_in
+from fmcore.security import LOCAL_HOSTS, client_address, load_users, sign_in
 from fmcore.store import ACTOR, actor
 
 _SIGNED_IN: set[str] = set()  # Streamlit session ids that have signed in (this server process)
@@ -172,8 +172,10 @@ def _sign_in_form() -> None:
         go = st.form_submit_button("Sign in", type="primary")
     if not go:
         return
-    address = st.context.ip_address
-    address = address if isinstance(address, str) else None  # None on localhost (and in tests)
+    peer = st.context.ip_address
+    peer = peer if isinstance(peer, str) else None  # None on localhost (and in tests)
+    forwarded = st.context.headers.get("X-Forwarded-For")  # used only from a trusted proxy
+    address = client_address(peer, forwarded if isinstance(forwarded, str) else None)
     user, wait = sign_in(name, password, address, home(), log=_trail)
     if user:
         st.session_state["user"] = user

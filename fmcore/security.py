@@ -264,6 +264,21 @@ class SignInLimits:
             con.execute(f"DELETE FROM failures WHERE key IN ({','.join('?' * len(keys))})", keys)  # noqa: S608
 
 
+def client_address(peer: str | None, forwarded_for: str | None, trusted: str | None = None) -> str | None:
+    """The address sign-in limits count a client by. Behind a reverse proxy every connection comes from the proxy, so
+    when ``peer`` is one of ``trusted`` (``FMAUDIT_TRUSTED_PROXIES``, comma-separated; ``peer`` None is localhost) the
+    right-most ``X-Forwarded-For`` entry, which that proxy wrote, names the client. Otherwise the peer itself: a
+    header from anyone else is ignored (anyone can send one)."""
+    trusted = os.environ.get("FMAUDIT_TRUSTED_PROXIES", "") if trusted is None else trusted
+    proxies = {p.strip() for p in trusted.split(",") if p.strip()}
+    peer_name = peer or "127.0.0.1"
+    if forwarded_for and peer_name in proxies:
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        if hops:
+            return hops[-1][:64]
+    return peer
+
+
 def sign_in(name: str, password: str, address: str | None = None, home=None, log=None) -> tuple[dict | None, float]:
     """Check a sign-in against the server-side limits: ``(user, 0)`` on success; ``(None, seconds)`` when refused,
     with the seconds before the next attempt may be made (0 when it may be made at once). While a delay runs the

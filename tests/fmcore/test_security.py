@@ -101,3 +101,13 @@ def test_a_parquet_file_that_unpacks_past_the_limits_is_refused_from_its_metadat
     monkeypatch.setenv("FMAUDIT_MAX_CSV_ROWS", "1000")
     with pytest.raises(DataValidationError, match="unpacks to 5,000 rows"):
         read_predictions(path)
+
+
+def test_the_client_address_behind_a_trusted_proxy_only():
+    from fmcore.security import client_address
+
+    assert client_address("10.0.0.9", None, "") == "10.0.0.9"
+    assert client_address("10.0.0.9", "6.6.6.6", "") == "10.0.0.9"  # a header from anyone is ignored
+    assert client_address("10.0.0.2", "6.6.6.6, 203.0.113.7", "10.0.0.2") == "203.0.113.7"  # the proxy's own entry
+    assert client_address(None, "203.0.113.8", "127.0.0.1") == "203.0.113.8"  # a proxy on this machine
+    assert client_address(None, "203.0.113.8", "") is None
