@@ -122,15 +122,33 @@ def page(browser):
     context.close()
 
 
+IDLE_JS = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+           " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')")
+
+
 def settle(page, title: str, timeout: float = 60_000, draw_ms: int = 1500) -> None:
     """Wait for the page heading, then for the script run to finish (and ``draw_ms`` for charts to draw)."""
     page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=timeout)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=timeout)
+    page.wait_for_function(IDLE_JS, timeout=timeout)
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(draw_ms)  # let canvas tables and plotly finish drawing before screenshots
+
+
+def choose(page, label: str, option: str, attempts: int = 3) -> None:
+    """Pick ``option`` in the selectbox labelled ``label`` once the page's script run has finished (a rerun that is
+    still going, e.g. after an upload, redraws the box and closes its list); tries again if the list closed."""
+    for attempt in range(attempts):
+        page.wait_for_function(IDLE_JS, timeout=60_000)
+        page.locator('[data-testid="stSelectbox"]').filter(has_text=label).click()
+        item = page.get_by_role("option", name=option, exact=True)
+        try:
+            item.wait_for(timeout=10_000)
+            item.click()
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            page.keyboard.press("Escape")
 
 
 def assert_no_exception(page) -> None:
@@ -221,10 +239,7 @@ def test_report_page_never_offers_the_previous_policys_files(server, page):
     page.get_by_text("Audit trail").wait_for(timeout=60_000)
     page.get_by_role("button", name="Generate reports").click()
     page.get_by_role("button", name="HTML report").wait_for(timeout=90_000)
-    page.locator('[data-testid="stSelectbox"]').nth(1).click()
-    option = page.get_by_role("option", name="nist_ai_rmf_measure.yaml")
-    option.wait_for(timeout=30_000)
-    option.click()
+    choose(page, "Policy", "nist_ai_rmf_measure.yaml")
     page.get_by_text("no longer offered").wait_for(timeout=60_000)
     assert page.get_by_role("button", name="HTML report").count() == 0
     assert_no_exception(page)
@@ -279,8 +294,7 @@ def test_import_a_model_through_the_models_page(home, server, page, tmp_path):
     chooser = page.locator('[data-testid="stFileUploaderDropzoneInput"]').first
     chooser.set_input_files([str(p) for p in sorted(folder.iterdir()) if p.suffix in (".json", ".safetensors")])
     page.get_by_text("config.json").first.wait_for(timeout=30_000)
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="Dataset it was trained for").click()
-    page.get_by_role("option", name=source.dataset, exact=True).click()
+    choose(page, "Dataset it was trained for", source.dataset)
     page.get_by_role("button", name="Import", exact=True).click()
     page.get_by_text(re.compile(r"^Imported m-")).first.wait_for(timeout=60_000)
     assert_no_exception(page)
@@ -315,8 +329,7 @@ def test_hostile_uploads_are_refused_at_once_and_the_server_stays_responsive(ser
         settle(bystander, "Models", draw_ms=0)
         page.goto(f"{server.url}/report")
         settle(page, "Report", draw_ms=0)
-        page.locator('[data-testid="stSelectbox"]').nth(1).click()
-        page.get_by_role("option", name="upload your own").click()
+        choose(page, "Policy", "upload your own")
         start = time.perf_counter()
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(bomb))
         page.get_by_text("aliases are refused here").wait_for(timeout=20_000)
@@ -330,8 +343,7 @@ def test_hostile_uploads_are_refused_at_once_and_the_server_stays_responsive(ser
                            .replace("threshold: 0.80", "threshold: 0.1"))
         page.goto(f"{server.url}/report")
         settle(page, "Report", draw_ms=0)
-        page.locator('[data-testid="stSelectbox"]').nth(1).click()
-        page.get_by_role("option", name="upload your own").click()
+        choose(page, "Policy", "upload your own")
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(lenient))
         page.get_by_text("check accuracy: threshold 0.1 instead of 0.8").wait_for(timeout=20_000)
         assert page.get_by_text(re.compile(r"custom: EU AI Act high-risk \(example\) \(sha256 [0-9a-f]{12}\)")).count()
@@ -363,8 +375,7 @@ def test_import_a_skops_pipeline_through_the_models_page(home, server, page, tmp
     page.get_by_text("Import a model").click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(tmp_path / "credit.skops"))
     page.get_by_text("Types in this file beyond scikit-learn").first.wait_for(timeout=30_000)
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="Dataset it was trained for").click()
-    page.get_by_role("option", name="german_credit", exact=True).click()
+    choose(page, "Dataset it was trained for", "german_credit")
     page.get_by_role("button", name="Import", exact=True).click()
     page.get_by_text(re.compile(r"^Imported m-")).first.wait_for(timeout=60_000)
     assert_no_exception(page)
