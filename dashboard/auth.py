@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import streamlit as st
 
 from dashboard.components.fmt import plain
 from fmcore.config import home
 from fmcore.errors import FmauditError
-from fmcore.security import LOCAL_HOSTS, client_address, load_users, sign_in
+from fmcore.security import LOCAL_HOSTS, auth_configured, client_address, load_users, sign_in
 from fmcore.store import ACTOR, actor
 
 _SIGNED_IN: set[str] = set()  # Streamlit session ids that have signed in (this server process)
@@ -42,7 +43,7 @@ def upload_refusal(session_id: str) -> str | None:
     """Why the server refuses an upload from ``session_id`` before reading its body (``dashboard.serve``): when
     sign-in is configured, only sessions that signed in may upload. None when the upload may proceed."""
     try:
-        required = bool(load_users(home())) or _oidc_configured()
+        required = auth_configured(home(), Path(__file__).resolve().parent.parent)
     except (FmauditError, OSError):
         required = True  # an unreadable users file: fail closed
     if not required:
@@ -50,14 +51,6 @@ def upload_refusal(session_id: str) -> str | None:
     with _LOCK:
         signed = session_id in _SIGNED_IN
     return None if signed else "Sign in first: uploads are refused before sign-in."
-
-
-def _oidc_configured() -> bool:
-    from pathlib import Path
-
-    from fmcore.security import oidc_configured
-
-    return oidc_configured(Path(__file__).resolve().parent.parent)
 
 
 def _oidc() -> bool:

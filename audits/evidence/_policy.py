@@ -121,10 +121,10 @@ def policy_sha256(policy: dict) -> str:
 @functools.cache
 def shipped_profiles() -> dict[str, dict]:
     """The shipped profiles (``policies/*.yaml``) by content hash: ``{sha256: {"file", "name", "checks"}}``."""
+    from fmcore.config import safe_yaml
+
     out = {}
     for path in sorted(SHIPPED.glob("*.yaml")):
-        from fmcore.config import safe_yaml
-
         policy = _validate(safe_yaml(path.read_text(encoding="utf-8"), path.name), path.name)
         out[policy_sha256(policy)] = {"file": path.name, "name": policy["name"], "checks": policy["checks"]}
     return out

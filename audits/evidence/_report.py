@@ -194,22 +194,23 @@ def _rendering_problems(text: str, report: dict) -> list[str]:
             "(text, tables, chart data or scripts) was changed after it was written"]
 
 
-def _version_stem(out: Path, model_id: str, version: int) -> str:
+def _version_stem(model_id: str, version: int) -> str:
     return f"fmaudit-{model_id}" + (f"-v{version}" if version > 1 else "")
 
 
-def filed_versions(out: str | Path, model_id: str) -> list[dict]:
-    """The report sets of ``model_id`` filed in ``out``, oldest first: ``{"version", "json", "content_sha256"}``."""
-    out, found = Path(out), []
-    version = 1
-    while (path := out / f"{_version_stem(out, model_id, version)}.json").is_file():
-        try:
-            digest = json.loads(path.read_text(encoding="utf-8")).get("content_sha256")
-        except (ValueError, OSError):
-            digest = None
-        found.append({"version": version, "json": str(path), "content_sha256": digest})
+def _newest_filed(out: Path, model_id: str) -> dict | None:
+    """The newest report set of ``model_id`` filed in ``out`` (``{"version", "json", "content_sha256"}``), or None."""
+    version = 0
+    while (out / f"{_version_stem(model_id, version + 1)}.json").is_file():
         version += 1
-    return found
+    if not version:
+        return None
+    path = out / f"{_version_stem(model_id, version)}.json"
+    try:
+        digest = json.loads(path.read_text(encoding="utf-8")).get("content_sha256")
+    except (ValueError, OSError):
+        digest = None
+    return {"version": version, "json": str(path), "content_sha256": digest}
 
 
 def write_reports(report: dict, out: str | Path, private_key=None, stem: str | None = None) -> dict[str, Path]:
@@ -257,14 +258,15 @@ def file_report(store, model_id: str, policy: dict | None, out: str | Path) -> t
 
     require_role(actor(), WRITERS, "filing a report", store.root)
     model_id = store.get_model(model_id).id
+    private_key = load_private_key(store.root)
     for _attempt in range(5):  # another writer may take the next version between our look and our write
-        earlier = filed_versions(out, model_id)
-        version = len(earlier) + 1
-        stem = _version_stem(Path(out), model_id, version)
-        filed = {"version": version, "previous": earlier[-1] if earlier else None}
+        previous = _newest_filed(Path(out), model_id)
+        version = previous["version"] + 1 if previous else 1
+        stem = _version_stem(model_id, version)
+        filed = {"version": version, "previous": previous}
         report = build_report(store, model_id, policy, filed=filed | {"envelope": f"{stem}.intoto.json"})
         try:
-            paths = write_reports(report, out, load_private_key(store.root), stem=stem)
+            paths = write_reports(report, out, private_key, stem=stem)
             break
         except FileExistsError:
             continue

@@ -31,7 +31,7 @@ def job_status(job, runner, key: str) -> None:
         st.error(f"{job.state.capitalize()}: {job.error}")
     if job.history:
         st.plotly_chart(figures.training_curves(job.history), width="stretch", key=f"{key}_curves")
-    allowed = getattr(runner, "allows", lambda name: True)("cancel")
+    allowed = runner.allows("cancel")  # pages pass services.get_runner(): it checks the role now
     if job.active and st.button("Cancel", key=f"{key}_cancel", icon=":material/stop_circle:", disabled=not allowed,
                                 help=None if allowed else "Cancelling a job needs the auditor role."):
         runner.cancel(job.id)

@@ -57,7 +57,7 @@ if policy:
         f"{c['fail']} fail, "
         f"{c['not_measured']} not measured" + (" (a check that was not measured never passes)"
                                                if evaluation["outcome"] == "incomplete" else ""))
-    st.caption(("Shipped profile " + f"`{evaluation['shipped']}`" if evaluation["shipped"] else
+    st.caption((f"Shipped profile `{evaluation['shipped']}`" if evaluation["shipped"] else
                 "Custom policy: not one of the shipped profiles") + f" · sha256 `{evaluation['policy_sha256']}`")
     if evaluation["differs"]:
         st.warning("This policy is named like a shipped profile but is not it:\n\n"

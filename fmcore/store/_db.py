@@ -77,6 +77,13 @@ def _weights_digest(folder: Path) -> tuple[str, int]:
 DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
 
 
+def _on_disk(exc: BaseException) -> bool:
+    """True for a failure of the disk itself (full, read-only, failing), from the file system or from SQLite."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(word in str(exc) for word in ("full", "I/O", "readonly", "read-only"))
+    return isinstance(exc, OSError) and exc.errno in DISK_ERRORS
+
+
 class StoreUnwritable(FmauditError):
     """The store's disk refused a write (full, read-only, failing): the message names the path and what to free."""
 
@@ -156,15 +163,11 @@ class Store:
             con.execute("BEGIN IMMEDIATE")
             yield con
             con.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
+        except BaseException as exc:
             with contextlib.suppress(sqlite3.Error):
                 con.execute("ROLLBACK")
-            if any(word in str(exc) for word in ("full", "I/O", "readonly", "read-only")):
+            if _on_disk(exc):
                 raise self._unwritable(exc) from None
-            raise
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                con.execute("ROLLBACK")
             raise
         finally:
             con.close()
@@ -239,13 +242,10 @@ class Store:
                 (tmp / fname).write_text(json.dumps(payload, indent=2))
             sha, size = _weights_digest(tmp)
             os.replace(tmp, final)
-        except OSError as exc:
+        except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            if exc.errno in DISK_ERRORS:
+            if _on_disk(exc):
                 raise self._unwritable(exc) from None
-            raise
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
             raise
         record = ModelRecord(
             id=model_id, name=name or f"{classifier.model}-{dataset}-{model_id[2:6]}", model=classifier.model,
@@ -518,7 +518,7 @@ class Store:
             shutil.copyfile(path, tmp)
             os.replace(tmp, final)
         except OSError as exc:
-            if exc.errno in DISK_ERRORS:
+            if _on_disk(exc):
                 raise self._unwritable(exc) from None
             raise
         finally:

@@ -9,6 +9,7 @@ is bound to a dataset whose classes it must match, tested on it, and registered 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -68,9 +69,7 @@ def check_safetensors(path: Path) -> dict:
                 or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
                 or not 0 <= offsets[0] <= offsets[1] <= data):
             raise FmauditError(f"{where} has byte offsets {str(offsets)[:60]} outside the file's {data} data bytes.")
-        count = 1
-        for d in shape:
-            count *= d
+        count = math.prod(shape)
         if offsets[1] - offsets[0] != count * DTYPE_BYTES[info["dtype"]]:
             raise FmauditError(f"{where}: its shape {shape} needs {count * DTYPE_BYTES[info['dtype']]} bytes, its "
                                f"offsets give {offsets[1] - offsets[0]}.")
