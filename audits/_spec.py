@@ -17,6 +17,7 @@ class AuditSpec:
     needs: tuple[str, ...] = ()  # context beyond (model, data, params): "store" for other models and datasets
     requires: tuple[str, ...] = ("predicts", "labels")  # what the model must offer (``fmcore.models.offers_of``)
     partial: dict = field(default_factory=dict)  # capability -> what the audit still does without it
+    tolerance: float = 1e-9  # relative: how far ``reproduce`` lets a recomputed number be from the claimed one
 
 
 AUDITS: dict[str, AuditSpec] = {}
@@ -39,13 +40,15 @@ CAPABILITIES = {
 
 def register_audit(name: str, title: str, description: str, defaults: dict | None = None,
                    needs: tuple[str, ...] = (), requires: tuple[str, ...] = ("predicts", "labels"),
-                   partial: dict | None = None):
+                   partial: dict | None = None, tolerance: float = 1e-9):
     """Decorator: register ``fn(classifier, dataset, params, progress=None) -> AuditResult`` under ``name``.
 
     ``progress(fraction, message)``, when given, is called as the audit advances. An audit that
     needs the store (to load a reference model or another dataset) declares ``needs=("store",)`` and
     is called with ``store=`` and ``model_id=`` as well. ``requires`` names what the model must offer
     (``CAPABILITIES``); a model that lacks one is told why the audit does not apply, before it runs.
+    ``tolerance`` is how far (relative) ``reproduce`` lets a recomputed number be from the claimed one: an audit
+    seeded throughout is deterministic and keeps the default (equal to the last printed digit).
     """
     unknown = set(requires) - set(CAPABILITIES)
     if unknown:
@@ -53,6 +56,6 @@ def register_audit(name: str, title: str, description: str, defaults: dict | Non
 
     def deco(fn):
         AUDITS[name] = AuditSpec(name, title, description, fn, dict(defaults or {}), tuple(needs), tuple(requires),
-                                 dict(partial or {}))
+                                 dict(partial or {}), float(tolerance))
         return fn
     return deco

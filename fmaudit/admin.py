@@ -110,16 +110,25 @@ def cmd_restore(args) -> int:
 def add_keys(p) -> None:
     p.add_argument("action", choices=["init", "show"], help="init: make the store's Ed25519 key pair; show: its id")
     p.add_argument("--force", action="store_true", help="replace an existing key pair")
+    p.add_argument("--private-key", default=None, metavar="PATH",
+                   help="init: write the private key here, outside the store (then set FMAUDIT_SIGNING_KEY_FILE=PATH "
+                        "wherever fmaudit signs), so that write access to the store's folder is not enough to sign")
 
 
 def cmd_keys(args) -> int:
     from audits.evidence import init_keys, key_files, key_id, load_private_key
 
-    root = c.store(args).root
+    store = c.store(args)
+    root = store.root
     if args.action == "init":
-        info = init_keys(root, force=args.force)
-        c.emit(args, info, f"key {info['key_id'][:16]}...: private key {info['private_key']} (mode 600); give "
-                           f"{info['public_key']} to whoever verifies your reports")
+        info = init_keys(root, force=args.force, private_path=args.private_key)
+        if args.private_key:
+            os.environ["FMAUDIT_SIGNING_KEY_FILE"] = str(args.private_key)
+        store.sign_head()  # the trail's head is signed from now on
+        outside = (f"; set FMAUDIT_SIGNING_KEY_FILE={info['private_key']} wherever fmaudit signs"
+                   if args.private_key else "")
+        c.emit(args, info, f"key {info['key_id'][:16]}...: private key {info['private_key']} (mode 600){outside}; "
+                           f"give {info['public_key']} to whoever verifies your reports")
         return 0
     private = load_private_key(root)
     if private is None:

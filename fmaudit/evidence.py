@@ -42,27 +42,55 @@ def cmd_report(args) -> int:
 def add_verify(p) -> None:
     p.add_argument("report", nargs="?", default=None, help="a report file (.json, .html or .md)")
     p.add_argument("--public-key", default=None, metavar="KEY.pub",
-                   help="also check its Ed25519 signature with this public key (no secret needed)")
+                   help="check the Ed25519 signature with this public key (no secret needed); without it, or "
+                        "--no-signature, a report reads UNVERIFIED (exit 3)")
+    p.add_argument("--no-signature", action="store_true",
+                   help="check only that the files agree with each other, knowingly without a signature (exit 0 "
+                        "when they do): anyone who can write the files could have made them")
     p.add_argument("--log", action="store_true", help="check the store's hash-chained audit trail instead")
+    p.add_argument("--expect-head", default=None, metavar="SEQ:HASH",
+                   help="with --log: a trail head kept elsewhere (a report's trail head) that must still be in the "
+                        "chain; catches a store rolled back to an earlier state of its own")
 
 
 def cmd_verify(args) -> int:
     from fmcore.errors import ConfigError
 
     if args.log:
-        result = c.store(args).verify_trail()
-        text = (f"audit trail: {result['events']} events, " + ("intact" if result["ok"] else "BROKEN") + "\n"
-                + "\n".join(f"  {p}" for p in result["problems"]))
-    else:
-        if not args.report:
-            raise ConfigError("Give a report file (.json or .html), or --log to check the store's audit trail.")
-        from audits.evidence import verify_report
+        return _verify_log(args)
+    if not args.report:
+        raise ConfigError("Give a report file (.json or .html), or --log to check the store's audit trail.")
+    from audits.evidence import verdict, verify_report
 
-        result = verify_report(args.report, public_key=args.public_key)
-        signed = {None: "signature not checked", True: "signature valid", False: "signature INVALID"}[result["signed"]]
-        text = (f"{args.report}: " + ("verified" if result["ok"] else "FAILED") + f" (sha256 "
-                f"{result.get('content_sha256', '?')[:16]}..., {signed})\n"
-                + "\n".join(f"  {p}" for p in result["problems"]))
+    result = verify_report(args.report, public_key=args.public_key)
+    word, code = verdict(result, signature_required=not args.no_signature)
+    signed = {None: "signature not checked", True: "signature valid", False: "signature INVALID"}[result["signed"]]
+    hint = ("\n  nothing was found changed, but no signature was checked: anyone who can write these files could "
+            "have made them. Pass --public-key KEY.pub (from whoever signs the reports), or --no-signature to "
+            "accept that knowingly." if word == "UNVERIFIED" else "")
+    text = (f"{args.report}: {word} (sha256 {(result.get('content_sha256') or '?')[:16]}..., {signed})\n"
+            + "\n".join(f"  {p}" for p in result["problems"]) + hint)
+    c.emit(args, {**result, "verdict": word}, text.rstrip())
+    return code
+
+
+def _verify_log(args) -> int:
+    from fmcore.errors import ConfigError
+    from fmcore.signing import load_public_key
+
+    key = load_public_key(args.public_key) if args.public_key else None
+    expect = None
+    if args.expect_head:
+        seq, _, h = args.expect_head.partition(":")
+        if not seq.isdigit() or len(h) != 64:
+            raise ConfigError("--expect-head is SEQ:HASH (the event number and its 64-hex hash).")
+        expect = (int(seq), h)
+    result = c.store(args).verify_trail(public_key=key, expect_head=expect)
+    head = {True: "head signed", False: "head signature INVALID",
+            None: "head NOT signed (the store has no signing key: removing the newest events would go unnoticed; "
+                  "fmaudit keys init)"}[result["head_signed"]]
+    text = (f"audit trail: {result['events']} events, " + ("intact" if result["ok"] else "BROKEN") + f"; {head}\n"
+            + "\n".join(f"  {p}" for p in result["problems"]))
     c.emit(args, result, text.rstrip())
     return 0 if result["ok"] else 1
 

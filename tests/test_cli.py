@@ -263,8 +263,10 @@ def test_pipeline_report_verify_and_exit_codes(tmp_path):
     assert {p.rsplit(".", 1)[1] for p in result["paths"].values()} == {"html", "json", "md"}
     assert proc.returncode == {"pass": 0, "fail": 1, "incomplete": 3}[result["policy"]["outcome"]]
     model = result["model_id"]
-    for kind in ("json", "html"):
-        assert fmaudit(home, "verify", result["paths"][kind]).returncode == 0
+    for kind in ("json", "html"):  # unsigned (no key yet): intact, but UNVERIFIED unless asked for knowingly
+        proc = fmaudit(home, "verify", result["paths"][kind], check=False)
+        assert proc.returncode == 3 and "UNVERIFIED" in proc.stdout, proc.stdout
+        assert fmaudit(home, "verify", result["paths"][kind], "--no-signature").returncode == 0
     # a failing policy exits 1, lists the failing checks and writes a JUnit file that parses
     strict = tmp_path / "strict.yaml"
     strict.write_text("name: strict\nchecks:\n  - {id: perfect, metric: performance.accuracy, op: '>=', "

@@ -1,8 +1,8 @@
 """Public-key signatures for reports, in the supply-chain convention: an in-toto Statement (v1) whose subjects
 are the report files with their sha256, wrapped in a DSSE envelope signed with Ed25519.
 
-- ``fmaudit keys init`` makes the key pair: ``keys/signing.key`` (PKCS#8 PEM, mode 600) and ``keys/signing.pub``
-  (SubjectPublicKeyInfo PEM) under the store. The key id is the sha256 of the raw 32-byte public key.
+- ``fmaudit keys init`` makes the key pair (``fmcore.signing``): ``keys/signing.pub`` under the store and the private
+  key there or outside it. The key id is the sha256 of the raw 32-byte public key.
 - Every report written gets ``<stem>.intoto.json`` beside it: the Statement naming the JSON, HTML and Markdown
   files and their digests, signed when the store has a key (unsigned otherwise: the digests still pin the files).
 - Anyone with the public key checks a file: the envelope's signature over DSSE's pre-authentication encoding,
@@ -16,10 +16,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from pathlib import Path
 
-from fmcore.errors import ConfigError
+from fmcore.signing import init_keys, key_files, key_id, load_private_key, load_public_key
+
+__all__ = ["check_file", "envelope", "init_keys", "key_files", "key_id", "load_private_key", "load_public_key", "pae",
+           "statement", "verify_envelope"]
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -30,72 +32,6 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     """DSSE's pre-authentication encoding: what is actually signed."""
     kind = payload_type.encode()
     return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
-
-
-def key_files(root: str | Path) -> tuple[Path, Path]:
-    """The private and public key files of the store at ``root``."""
-    folder = Path(root) / "keys"
-    return folder / "signing.key", folder / "signing.pub"
-
-
-def key_id(public_key) -> str:
-    """The sha256 (hex) of the raw Ed25519 public key: the id written in envelopes."""
-    from cryptography.hazmat.primitives import serialization
-
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()
-
-
-def init_keys(root: str | Path, force: bool = False) -> dict:
-    """Make the store's Ed25519 key pair (the private key readable by its owner only); refuses to replace one
-    unless ``force``. Returns the key id and the public key's path."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    private_path, public_path = key_files(root)
-    if private_path.exists() and not force:
-        raise ConfigError(f"{private_path} exists; reports signed with it would no longer verify with a new key. "
-                          "Pass --force to replace it anyway.")
-    private_path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(private_path.parent, 0o700)
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    tmp = private_path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-    os.replace(tmp, private_path)
-    public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                          serialization.PublicFormat.SubjectPublicKeyInfo))
-    return {"key_id": key_id(key.public_key()), "public_key": str(public_path), "private_key": str(private_path)}
-
-
-def load_private_key(root: str | Path):
-    """The store's private signing key, or None when it has none."""
-    from cryptography.hazmat.primitives import serialization
-
-    private_path, _ = key_files(root)
-    if not private_path.exists():
-        return None
-    return serialization.load_pem_private_key(private_path.read_bytes(), password=None)
-
-
-def load_public_key(path: str | Path):
-    """An Ed25519 public key from a PEM file."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"No public key at {path}.")
-    try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except ValueError as exc:
-        raise ConfigError(f"{path.name} is not a PEM public key: {exc}") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise ConfigError(f"{path.name} is not an Ed25519 public key.")
-    return key
 
 
 def statement(report: dict, files: dict[str, Path]) -> dict:

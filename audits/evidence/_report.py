@@ -115,13 +115,30 @@ def _envelope_of(path: Path) -> Path:
     return path.with_name(path.name.rsplit(".", 1)[0] + ".intoto.json")
 
 
+def is_envelope_file(path: Path) -> bool:
+    """True for a report's signature envelope (``<stem>.intoto.json``), which is not a report itself."""
+    return path.name.endswith(".intoto.json")
+
+
+def _refuse_envelope(path: Path) -> None:
+    if is_envelope_file(path):
+        stem = path.name.removesuffix(".intoto.json")
+        raise ConfigError(f"{path.name} is the signature envelope of a report, not a report: give the report it signs "
+                          f"({stem}.json, {stem}.html or {stem}.md); the envelope beside it is found by its name.")
+
+
 def verify_report(path: str | Path, public_key: str | Path | None = None) -> dict:
     """Check a report file (.json, .html or .md): its content hash; the file's bytes against the signed statement
     beside it (and the signature, with ``public_key``); for an HTML file without a statement, a byte-for-byte
-    comparison with a fresh rendering of its embedded record."""
+    comparison with a fresh rendering of its embedded record.
+
+    Returns ``{"ok", "problems", "signed", ...}``: ``ok`` means nothing was found changed, ``signed`` whether a
+    signature was checked and held (None: not checked; see ``verdict``). A file that is not a report at all (not
+    JSON, not an object, no embedded record, a signature envelope) raises ``ConfigError``."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"No report at {path}.")
+    _refuse_envelope(path)
     from ._dsse import check_file, load_public_key
 
     key = load_public_key(public_key) if public_key else None
@@ -130,8 +147,10 @@ def verify_report(path: str | Path, public_key: str | Path | None = None) -> dic
     if envelope_path.is_file():
         try:
             envelope = json.loads(envelope_path.read_text(encoding="utf-8"))
-        except ValueError as exc:
+        except (ValueError, UnicodeDecodeError) as exc:
             return {"ok": False, "problems": [f"{envelope_path.name} is not valid JSON: {exc}"], "signed": False}
+        if not isinstance(envelope, dict):
+            return {"ok": False, "problems": [f"{envelope_path.name} is not a signature envelope"], "signed": False}
     elif key is not None:
         return {"ok": False, "signed": False,
                 "problems": [f"no signature envelope ({envelope_path.name}) beside {path.name}"]}
@@ -142,18 +161,7 @@ def verify_report(path: str | Path, public_key: str | Path | None = None) -> dic
         check = check_file(path, envelope, key)
         return {"ok": not check["problems"], "problems": check["problems"], "signed": check["signed"],
                 "key_id": check["key_id"]}
-    text = path.read_text(encoding="utf-8")
-    raw = text
-    if path.suffix == ".html":
-        from ._html import embedded_record
-
-        text = embedded_record(text)
-        if text is None:
-            return {"ok": False, "problems": ["no embedded report JSON in this HTML file"]}
-    try:
-        report = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return {"ok": False, "problems": [f"not valid JSON: {exc}"]}
+    report, raw = _read_record(path)
     problems = []
     if report.get("schema") != SCHEMA:
         problems.append(f"schema is {report.get('schema')!r}, expected {SCHEMA}")
@@ -162,8 +170,8 @@ def verify_report(path: str | Path, public_key: str | Path | None = None) -> dic
         problems.append("the content does not match its sha256: the report was changed after it was written")
     sig, hmac_key = report.get("signature"), _signing_key()
     signed, kid = None, None
-    if sig and hmac_key:
-        signed = hmac.compare_digest(_sign(hmac_key, str(report.get("content_sha256"))), sig.get("value", ""))
+    if isinstance(sig, dict) and hmac_key:
+        signed = hmac.compare_digest(_sign(hmac_key, str(report.get("content_sha256"))), str(sig.get("value", "")))
         if not signed:
             problems.append("the signature does not match (another key, or a changed hash)")
     if envelope is not None:
@@ -173,7 +181,42 @@ def verify_report(path: str | Path, public_key: str | Path | None = None) -> dic
     elif path.suffix == ".html":
         problems += _rendering_problems(raw, report)
     return {"ok": not problems, "problems": problems, "content_sha256": digest, "signed": signed, "key_id": kid,
-            "model_id": (report.get("model") or {}).get("id")}
+            "model_id": (report.get("model") or {}).get("id") if isinstance(report.get("model"), dict) else None}
+
+
+def verdict(result: dict, signature_required: bool = True) -> tuple[str, int]:
+    """The word for a verification and its exit status: ``verified`` (0) only when nothing changed and a signature
+    was checked and held (or, with ``signature_required=False``, asked for explicitly, when none was checked);
+    ``FAILED`` (1) when anything changed or a signature failed; ``UNVERIFIED`` (3) when nothing was found changed
+    but no signature was checked, so a forger with write access could have made the file."""
+    if not result["ok"] or result.get("signed") is False:
+        return "FAILED", 1
+    if result.get("signed") is None and signature_required:
+        return "UNVERIFIED", 3
+    return "verified", 0
+
+
+def _read_record(path: Path) -> tuple[dict, str]:
+    """A report file's record (from .json, or embedded in .html) and the file's text; ``ConfigError`` when the file
+    is not a report."""
+    from ._html import embedded_record
+
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path.name} is not a report: not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+    text = raw
+    if path.suffix == ".html":
+        text = embedded_record(raw)
+        if text is None:
+            raise ConfigError(f"{path.name} is not a report: it has no embedded report record.")
+    try:
+        report = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{path.name} is not a report: not valid JSON ({exc}).") from None
+    if not isinstance(report, dict):
+        raise ConfigError(f"{path.name} is not a report: its JSON is a {type(report).__name__}, not an object.")
+    return report, raw
 
 
 def _rendering_problems(text: str, report: dict) -> list[str]:

@@ -118,7 +118,7 @@ def scan(name: str, store=None, quasi_identifiers: list[str] | None = None, k: i
     one as loaded."""
     record = store.get_dataset(name) if store is not None else None
     if record:
-        result = scan_csv(record["path"], quasi_identifiers, k)
+        result = scan_csv(store.dataset_file(name), quasi_identifiers, k)  # checked: inside the store, unchanged
         result["dataset"] = name
         return result
     from fmcore.data import load_dataset

@@ -61,7 +61,8 @@ def load_dataset(name: str, seed: int = 0, store=None) -> Dataset:
     record = store.get_dataset(name) if store is not None else None
     if record is None:
         raise UnknownNameError("dataset", name, dataset_names(store))
-    return load_csv(record["path"], record["label"], tuple(record["sensitive"]), text=record["text"],
+    path = store.dataset_file(name)  # inside the store and unchanged since it was added
+    return load_csv(path, record["label"], tuple(record["sensitive"]), text=record["text"],
                     name=name, drop=tuple(record["drop"]), seed=seed, min_group_size=record["min_group_size"])
 
 

@@ -30,7 +30,10 @@ def backup(store, dest: str | Path) -> dict:
         with tarfile.open(dest, "w:gz") as tar:
             tar.add(copy, "fmaudit.db")
             if last:
-                head = f"{last[0]} {last[1]}\n".encode()
+                from ..signing import load_private_key, sign_head
+
+                key = load_private_key(store.root)
+                head = ((sign_head(key, *last) if key is not None else f"{last[0]} {last[1]}") + "\n").encode()
                 info = tarfile.TarInfo("trail.head")
                 info.size = len(head)
                 tar.addfile(info, io.BytesIO(head))
@@ -38,15 +41,47 @@ def backup(store, dest: str | Path) -> dict:
                 local = Path(store._absolute(stored))
                 if local.exists() and store._inside(local):
                     tar.add(local, store._relative(local))
-            users = store.root / "users.json"
-            if users.exists():
-                tar.add(users, "users.json")
+            for extra in ("users.json", "keys/signing.pub"):  # never the private key
+                if (store.root / extra).exists():
+                    tar.add(store.root / extra, extra)
     return {"path": str(dest), "events": last[0] if last else 0, "files": len(paths), "bytes": dest.stat().st_size}
+
+
+def _escaping_records(tar: tarfile.TarFile, root: Path) -> list[str]:
+    """The model and dataset records in the archive's database whose paths would lead out of ``root`` once restored
+    (absolute, ``..``, or through a link), read from a copy in a temporary folder: nothing is written under
+    ``root``."""
+    from ._db import resolve_stored
+
+    try:
+        member = tar.getmember("fmaudit.db")
+    except KeyError:
+        raise ConfigError("the archive holds no fmaudit.db") from None
+    with tempfile.TemporaryDirectory(prefix="fmaudit-restore-") as tmp:
+        tar.extract(member, tmp, filter="data")
+        con = sqlite3.connect(Path(tmp) / "fmaudit.db")
+        try:
+            rows = con.execute("SELECT 'model', id, path FROM models UNION ALL "
+                               "SELECT 'dataset', name, path FROM datasets").fetchall()
+        except sqlite3.Error as exc:
+            raise ConfigError(f"its database is unreadable ({exc})") from None
+        finally:
+            con.close()
+    links = {m.name for m in tar.getmembers() if m.issym() or m.islnk()}
+    bad = []
+    for kind, key, stored in rows:
+        target = resolve_stored(root, str(stored))
+        inside = target.resolve().is_relative_to(root.resolve())
+        through_link = any(str(stored).startswith(f"{link}/") or str(stored) == link for link in links)
+        if not inside or through_link:
+            bad.append(f"{kind} {key!r} points at {stored}, outside the store")
+    return bad
 
 
 def restore(archive: str | Path, root: str | Path) -> tuple[object, dict]:
     """Unpack a ``backup`` archive into ``root`` (which must not hold a store yet) and verify the result: the trail,
-    every model's weights and every audit. Returns ``(store, verification)``."""
+    every model's files, every audit and every dataset. An archive whose records point outside the new store is
+    refused before anything is written. Returns ``(store, verification)``."""
     from ._db import Store
 
     archive, root = Path(archive), Path(root)
@@ -54,11 +89,16 @@ def restore(archive: str | Path, root: str | Path) -> tuple[object, dict]:
         raise ConfigError(f"No backup at {archive}.")
     if (root / "fmaudit.db").exists():
         raise ConfigError(f"{root} already holds a store; restore into an empty folder (--home) and compare.")
-    root.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(archive, "r:gz") as tar:
+            bad = _escaping_records(tar, root)
+            if bad:
+                raise ConfigError(f"{archive.name} is refused, nothing was restored: " + "; ".join(bad) + ".")
+            root.mkdir(parents=True, exist_ok=True)
             tar.extractall(root, filter="data")  # no absolute paths, no '..', no links out, no devices
-    except (tarfile.TarError, OSError) as exc:
+    except (tarfile.TarError, OSError, ConfigError) as exc:
+        if isinstance(exc, ConfigError) and str(exc).startswith(archive.name):
+            raise
         raise ConfigError(f"{archive.name} is not an fmaudit backup: {exc}") from None
     store = Store(root)
     return store, store.verify_trail()

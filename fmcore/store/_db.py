@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS models (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, model TEXT NOT NULL, dataset TEXT NOT NULL,
     created_at TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, size_bytes INTEGER NOT NULL,
     n_params INTEGER NOT NULL, parent_id TEXT REFERENCES models(id), derivation TEXT, config TEXT,
-    metrics TEXT, run_id TEXT);
+    metrics TEXT, run_id TEXT, manifest TEXT, manifest_sha256 TEXT);
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
     config TEXT, history TEXT, model_id TEXT, finished_at TEXT, error TEXT);
@@ -74,6 +74,42 @@ def _weights_digest(folder: Path) -> tuple[str, int]:
     return sha, sum(p.stat().st_size for p in weights)
 
 
+def manifest_of(folder: str | Path) -> dict[str, str]:
+    """Every file of a model folder (weights, configs, preprocessing, tokenizer, metadata: every byte a loader may
+    read) by its path relative to the folder, with its sha256. A link is refused: it could point anywhere."""
+    folder = Path(folder)
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_symlink():
+            raise ModelIntegrityError([f"{p.relative_to(folder)} is a symbolic link; a model folder holds files"])
+        if p.is_file():
+            out[p.relative_to(folder).as_posix()] = _sha256(p)
+    return out
+
+
+def manifest_problems(folder: str | Path, manifest: dict[str, str]) -> list[str]:
+    """What differs between the files in ``folder`` and ``manifest``, file by file, in words; empty when equal."""
+    try:
+        now_ = manifest_of(folder)
+    except ModelIntegrityError as exc:
+        return exc.problems
+    problems = [f"{name} was modified on disk (sha256 {now_[name][:12]}..., registered {manifest[name][:12]}...)"
+                for name in sorted(manifest) if name in now_ and now_[name] != manifest[name]]
+    problems += [f"{name} is missing" for name in sorted(manifest) if name not in now_]
+    problems += [f"{name} was added after registration" for name in sorted(now_) if name not in manifest]
+    return problems
+
+
+class ModelIntegrityError(FmauditError):
+    """A model's files on disk are not the ones it was registered with: it is not loaded (exit 2)."""
+
+    def __init__(self, problems: list[str], model_id: str | None = None):
+        self.problems, self.model_id = list(problems), model_id
+        who = f"Model {model_id}" if model_id else "The model"
+        super().__init__(f"{who} does not match its registered manifest: " + "; ".join(self.problems)
+                         + ". It is not used: restore its files from a backup, or register it again.")
+
+
 DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
 
 
@@ -86,6 +122,28 @@ def _on_disk(exc: BaseException) -> bool:
 
 class StoreUnwritable(FmauditError):
     """The store's disk refused a write (full, read-only, failing): the message names the path and what to free."""
+
+
+def resolve_stored(root: Path, stored: str) -> Path:
+    """A stored path on this machine: under the store's ``root``. An absolute path written by an older version (or
+    by the store this one was copied from) is read by its place in the layout, ``artifacts/...``. The result may
+    still lie outside ``root`` (an edited record): every reader checks that (``Store._inside``)."""
+    path = Path(stored)
+    if not path.is_absolute():
+        return root / path
+    parts = path.parts
+    if "artifacts" in parts:
+        return root.joinpath(*parts[len(parts) - parts[::-1].index("artifacts") - 1:])
+    return path
+
+
+def _add_columns(con: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> None:
+    """Add the TEXT ``columns`` a store written by an older version lacks (another process may add them first)."""
+    have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
+    for column in columns:
+        if column not in have:
+            with contextlib.suppress(sqlite3.OperationalError):  # "duplicate column": someone else was first
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
 
 class Store:
@@ -114,6 +172,7 @@ class Store:
             con = self._connect()
             try:
                 con.executescript(SCHEMA + TRAIL_SCHEMA)  # IF NOT EXISTS: safe to run from many processes
+                _add_columns(con, "models", ("manifest", "manifest_sha256"))
             finally:
                 con.close()
             self._migrate_paths()
@@ -184,15 +243,8 @@ class Store:
         return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
 
     def _absolute(self, stored: str) -> str:
-        """A stored path on this machine: under this store's root. An absolute path written by an older version (or
-        by the store this one was copied from) is read by its place in the layout, ``artifacts/...``."""
-        path = Path(stored)
-        if not path.is_absolute():
-            return str(self.root / path)
-        parts = path.parts
-        if "artifacts" in parts:
-            return str(self.root.joinpath(*parts[len(parts) - parts[::-1].index("artifacts") - 1:]))
-        return str(path)
+        """A stored path on this machine (see ``resolve_stored``)."""
+        return str(resolve_stored(self.root, stored))
 
     def _migrate_paths(self) -> None:
         """Rewrite absolute model and dataset paths as paths relative to this root (once, when first opened)."""
@@ -241,6 +293,7 @@ class Store:
             for fname, payload in {"metrics.json": metrics or {}, **(extra_json or {})}.items():
                 (tmp / fname).write_text(json.dumps(payload, indent=2))
             sha, size = _weights_digest(tmp)
+            manifest = manifest_of(tmp)
             os.replace(tmp, final)
         except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -251,9 +304,10 @@ class Store:
             id=model_id, name=name or f"{classifier.model}-{dataset}-{model_id[2:6]}", model=classifier.model,
             dataset=dataset, created_at=now(), path=str(final), sha256=sha, size_bytes=size,
             n_params=classifier.n_params(), parent_id=parent_id, derivation=derivation or {},
-            config=config or {}, metrics=metrics or {}, run_id=run_id)
+            config=config or {}, metrics=metrics or {}, run_id=run_id, manifest=manifest,
+            manifest_sha256=content_hash(manifest))
         row = {**record.to_dict(), "path": self._relative(final)}
-        for key in ("derivation", "config", "metrics"):
+        for key in ("derivation", "config", "metrics", "manifest"):
             row[key] = json.dumps(row[key])
         try:
             with self._tx() as con:
@@ -261,7 +315,8 @@ class Store:
                 con.execute(f"INSERT INTO models ({','.join(row)}) VALUES ({','.join('?' * len(row))})",  # noqa: S608
                             list(row.values()))
                 head = append_event(con, record.created_at, "model.register", model_id, {
-                    "model_id": model_id, "sha256": sha, "parent_id": parent_id, "dataset": dataset,
+                    "model_id": model_id, "sha256": sha, "manifest_sha256": record.manifest_sha256,
+                    "parent_id": parent_id, "dataset": dataset,
                     "how": (derivation or {}).get("how", "registered"), "name": record.name})
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
@@ -346,22 +401,58 @@ class Store:
         return ds
 
     def load_classifier(self, model_id: str):
-        """The stored model ready to predict (its weights' hash checked)."""
+        """The stored model ready to predict, after checking every file it is loaded from (its own folder's and those
+        of a model it builds on) against the registered manifest; ``ModelIntegrityError`` (exit 2) otherwise."""
         from ..models import Classifier
 
-        return Classifier.load(self.get_model(model_id).path)
+        record = self.check_model(model_id)
+        return Classifier.load(record.path)
+
+    def check_model(self, model_id: str) -> ModelRecord:
+        """The model's record once its files, and those of any model its files point at (a LoRA adapter's base, a
+        group-threshold model's scorer), are exactly the registered ones; ``ModelIntegrityError`` otherwise."""
+        record = self.get_model(model_id)
+        problems = self.weight_problems(model_id)
+        if problems:
+            raise ModelIntegrityError(problems, model_id)
+        for base in self._bases(record):
+            self.check_model(base)
+        return record
+
+    def _bases(self, record: ModelRecord) -> list[str]:
+        """The ids of stored models whose folders ``record``'s metadata loads from (``base_rel``)."""
+        try:
+            meta = json.loads((Path(record.path) / "fmaudit.json").read_text())
+        except (OSError, ValueError):
+            return []
+        rels = [meta.get("base_rel"), (meta.get("peft") or {}).get("base_rel")]
+        out = []
+        for rel in filter(None, rels):
+            target = (Path(record.path) / rel).resolve()
+            if target.parent != self.models_dir.resolve():
+                raise ModelIntegrityError([f"its metadata loads from {rel}, which is not a model of this store"],
+                                          record.id)
+            out.append(target.name)
+        return out
 
     def verify_model(self, model_id: str) -> bool:
-        """True when the weights on disk still hash to the registered sha256."""
+        """True when every file of the model on disk is the registered one (see ``weight_problems``)."""
         return not self.weight_problems(model_id)
 
     def weight_problems(self, model_id: str) -> list[str]:
-        """What is wrong with a model's files on disk, in words: a missing folder or weight file, or weights that no
-        longer hash to the registered sha256 (naming the files); empty when intact."""
+        """What is wrong with a model's files on disk, in words: a missing folder, or any file (weights, configs,
+        preprocessing, tokenizer, metadata) changed, missing or added against the registered manifest, naming each;
+        empty when intact. A model registered before manifests has only its weights checked."""
         record = self.get_model(model_id)
         folder = Path(record.path)
+        if not self._inside(folder):
+            return [f"its folder {folder} lies outside the store"]
         if not folder.is_dir():
             return [f"its folder {folder} is missing"]
+        if record.manifest:
+            if content_hash(record.manifest) != record.manifest_sha256:
+                return ["its recorded manifest does not hash to its recorded manifest_sha256 (the record was edited)"]
+            return manifest_problems(folder, record.manifest)
         weights = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
                          and (p.suffix == ".safetensors" or p.name in DEFINING_FILES))
         if not weights:
@@ -437,9 +528,16 @@ class Store:
         rows = self._query("SELECT * FROM events WHERE action LIKE ? ORDER BY seq", (pattern,))
         return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
 
-    def verify_trail(self) -> dict:
-        """``{"ok", "events", "problems", "head"}``: the chain, its head, and every model and audit checked."""
-        return verify_trail(self)
+    def verify_trail(self, public_key=None, expect_head: tuple[int, str] | None = None) -> dict:
+        """``{"ok", "events", "problems", "head", "seq", "head_signed"}``: the chain, its signed head, and every model,
+        audit and uploaded dataset checked (see ``_trail.verify_trail``)."""
+        return verify_trail(self, public_key, expect_head)
+
+    def sign_head(self) -> None:
+        """Write the trail's head again, signed with the store's key (after ``fmaudit keys init``)."""
+        last = self._query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        if last:
+            write_head(self.root, last[0]["seq"], last[0]["hash"])
 
     # -- runs ----------------------------------------------------------------------------------
     def create_run(self, kind: str, config: dict) -> str:
@@ -535,6 +633,32 @@ class Store:
                                 {"name": name, "sha256": record["sha256"], "rows": record["rows"]})
         write_head(self.root, *head)
         return {**record, "notes": list(ds.notes)}
+
+    def dataset_file(self, name: str) -> Path:
+        """The stored file of uploaded dataset ``name``, after checking that it lies inside the store and still hashes
+        to the sha256 recorded when it was added; ``DataValidationError`` naming what is wrong otherwise."""
+        from ..errors import DataValidationError
+
+        record = self.get_dataset(name)
+        if record is None:
+            raise NotFoundError(f"No uploaded dataset {name!r} in {self.root}.")
+        problems = self.dataset_problems(record)
+        if problems:
+            raise DataValidationError([f"dataset {name!r}: {p}" for p in problems]
+                                      + ["it is not read: add the file again (fmaudit add-dataset) or restore it"])
+        return Path(record["path"])
+
+    def dataset_problems(self, record: dict) -> list[str]:
+        """What is wrong with an uploaded dataset's stored file, in words: outside the store, missing, or changed."""
+        path = Path(record["path"])
+        if not self._inside(path):
+            return [f"its file {path} lies outside the store"]
+        if not path.is_file():
+            return [f"its file {path.name} is missing"]
+        if _sha256(path) != record["sha256"]:
+            return [f"its file {path.name} no longer hashes to the recorded sha256 {record['sha256'][:12]}... "
+                    "(modified on disk)"]
+        return []
 
     def get_dataset(self, name: str) -> dict | None:
         """An uploaded dataset's record, or None."""

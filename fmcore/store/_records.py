@@ -32,6 +32,10 @@ class ModelRecord:
     config: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     run_id: str | None = None
+    #: every file of the model's folder with its sha256 (its identity: ``manifest_sha256``); empty for models
+    #: registered before manifests, whose weights alone are covered
+    manifest: dict = field(default_factory=dict)
+    manifest_sha256: str | None = None
 
     def to_dict(self) -> dict:
         """The record as a plain dict."""
@@ -40,7 +44,7 @@ class ModelRecord:
     @classmethod
     def from_row(cls, row) -> ModelRecord:
         """A record from its SQLite row."""
-        return cls(**decode_row(row, derivation={}, config={}, metrics={}))
+        return cls(**decode_row(row, derivation={}, config={}, metrics={}, manifest={}))
 
 
 @dataclass

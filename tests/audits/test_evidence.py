@@ -329,4 +329,4 @@ def test_reproduce_reruns_robustness_fairness_and_privacy_and_catches_a_changed_
             a["metrics"]["robust_accuracy@0.1"] = robust_claim + 0.2  # a claim nobody measured
     changed = reproduce(report, st)
     assert not changed["ok"]
-    assert [r["metric"] for r in changed["rows"] if r["status"] == "differs"] == ["robust_accuracy@0.1"]
+    assert [r["metric"] for r in changed["rows"] if r["status"] == "edited"] == ["robust_accuracy@0.1"]

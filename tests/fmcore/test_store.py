@@ -220,7 +220,7 @@ def test_audits_score_the_models_own_split_and_refuse_a_changed_dataset(tmp_path
     upload = train_model("mine", "logreg", TrainConfig(epochs=2), store=st).model_id
     stored = st.get_dataset("mine")["path"]
     write_csv(stored, [{**r, "x": r["x"] + 1} for r in rows])  # the stored file changes under the model
-    with pytest.raises(DataValidationError, match="has changed since"):
+    with pytest.raises(DataValidationError, match="modified on disk"):
         run_stored_audit(st, "performance", upload)
 
 
