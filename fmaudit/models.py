@@ -29,8 +29,10 @@ def cmd_show(args) -> int:
     store = c.store(args)
     record = store.get_model(args.id)
     offers = model_offers(store, record)
+    problems = store.weight_problems(args.id)
     payload = {**record.to_dict(), "lineage": [r.id for r in store.lineage(args.id)],
-               "children": [r.id for r in store.children(args.id)], "weights_verified": store.verify_model(args.id),
+               "children": [r.id for r in store.children(args.id)], "weights_verified": not problems,
+               "file_problems": problems,
                "audits": store.list_audits(args.id), "offers": sorted(offers),
                "applicable_audits": applicable_audits(offers)}
     m = record.metrics
@@ -41,7 +43,10 @@ def cmd_show(args) -> int:
         f"  test      perplexity {m['test_perplexity']:.1f} (unigram model {m['unigram_perplexity']:.1f}), "
         f"{m['test_tokens']:,} tokens" if "test_perplexity" in m else
         f"  test      accuracy {m.get('accuracy', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f}, n={m.get('n')}",
-        f"  sha256    {record.sha256} ({'verified' if payload['weights_verified'] else 'MISMATCH'})",
+        f"  sha256    {record.sha256} (weights)",
+        f"  manifest  {record.manifest_sha256 or 'not recorded (registered before manifests: weights only)'} "
+        f"({len(record.manifest) or '?'} files: {'verified' if not problems else 'MODIFIED'})",
+        *[f"            {p}" for p in problems],
         f"  files     {record.path}",
         f"  audits    {', '.join(a['audit'] for a in payload['applicable_audits'] if a['applicable'])}"]
         + [f"  not       {a['audit']}: {a['reason']}" for a in payload["applicable_audits"] if not a["applicable"]])

@@ -36,15 +36,18 @@ def cmd_review(args) -> int:
         if args.action == "approve":
             out = review.approve(store, args.model, user, policy)
             c.emit(args, {k: v for k, v in out.items() if k != "envelope"} | {"envelope": out["envelope"]},
-                   f"{args.model} approved by {user}: weights {out['weights_sha256'][:16]}..., report "
-                   f"{out['report_sha256'][:16]}..., signed (trail event {out['seq']})")
+                   f"{args.model} approved by {user} under {out['policy']['label']}: manifest "
+                   f"{out['manifest_sha256'][:16]}..., report {out['report_sha256'][:16]}..., evidence "
+                   f"{out['evidence_sha256'][:16]}..., {len(out['accepted'])} accepted risk(s); signed (trail event "
+                   f"{out['seq']})")
             return 0
         state = review.review_state(store, args.model, policy)
         lines = [f"review of {args.model} (registered by {state['author']}; policy {state['policy'] or 'none'})"]
         lines += [f"  {f['id']}  {f['severity']:<6} {f['status']:<14} {f['title']}" for f in state["findings"]]
         lines += [f"  passed: {p['check']}" for p in state["passed"]]
-        lines += [f"  approved by {a['actor']} at {a['ts']} ({'verified' if a['verified'] else 'NOT verified'})"
-                  for a in state["approvals"]]
+        lines += [f"  approved by {a['actor']} at {a['ts']} under {a['policy'] or 'no policy'}: "
+                  + ("current" if a["current"] else "STALE (" + "; ".join(a["stale"]) + ")" if a["verified"]
+                     else "signature NOT verified") for a in state["approvals"]]
         c.emit(args, state, "\n".join(lines))
         return 0
     if not args.target:
@@ -71,25 +74,27 @@ def cmd_review(args) -> int:
 
 
 def _verify(args, store, review) -> int:
-    """Every sign-off of the model: whether its signature verifies with the key, and the hashes it names against the
-    model's weights now. Exit 1 when one does not verify or names other weights."""
+    """Every sign-off of the model: whether its signature verifies with the key, and whether it still holds for the
+    model's files on disk, the policy (``--policy``) and the evidence now. Exit 0 only when one verifies and is
+    current; 1 otherwise (none, a bad signature, or every sign-off stale)."""
     from audits.evidence import load_public_key
 
     key = load_public_key(args.public_key) if args.public_key else None
-    record = store.get_model(args.model)
-    rows = []
-    for e in review.review_events(store, args.model):
-        if e["action"] != "review.approve":
-            continue
-        env = e["details"]["envelope"]
-        statement = review.signoff_statement(env)
-        digests = {s["name"].split(" of ")[0]: s["digest"]["sha256"] for s in statement.get("subject", [])}
-        rows.append({"approver": e["actor"], "at": e["ts"], "verified": review.verify_signoff(store, env, key),
-                     "weights_sha256": digests.get("weights"), "report_sha256": digests.get("report"),
-                     "weights_match": digests.get("weights") == record.sha256})
-    ok = bool(rows) and all(r["verified"] and r["weights_match"] for r in rows)
-    lines = [f"{r['approver']} at {r['at']}: signature {'verified' if r['verified'] else 'NOT verified'}, weights "
-             f"{'match' if r['weights_match'] else 'DIFFER'} ({r['weights_sha256'][:16]}...), report "
-             f"{r['report_sha256'][:16]}..." for r in rows] or [f"{args.model} has no sign-off."]
+    policy = None
+    if args.policy:
+        from audits.evidence import load_policy
+
+        policy = load_policy(args.policy)
+    rows = review.signoff_rows(store, args.model, policy, key)
+    ok = any(r["current"] for r in rows)
+    lines = []
+    for r in rows:
+        state = "current" if r["current"] else "STALE" if r["verified"] else "signature NOT verified"
+        lines.append(f"{r['actor']} at {r['ts']} under {r['policy'] or 'no policy'}: {state}; signature "
+                     f"{'verified' if r['verified'] else 'NOT verified'}, manifest "
+                     f"{(r['manifest_sha256'] or '(none)')[:16]}..., report {(r['report_sha256'] or '?')[:16]}...")
+        lines += [f"    stale: {why}" for why in r["stale"]]
+    if not rows:
+        lines = [f"{args.model} has no sign-off."]
     c.emit(args, {"model_id": args.model, "ok": ok, "signoffs": rows}, "\n".join(lines))
     return 0 if ok else 1

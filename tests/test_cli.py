@@ -265,7 +265,8 @@ def test_pipeline_report_verify_and_exit_codes(tmp_path):
     model = result["model_id"]
     for kind in ("json", "html"):  # unsigned (no key yet): intact, but UNVERIFIED unless asked for knowingly
         proc = fmaudit(home, "verify", result["paths"][kind], check=False)
-        assert proc.returncode == 3 and "UNVERIFIED" in proc.stdout, proc.stdout
+        assert proc.returncode == 3, proc.stdout
+        assert "UNVERIFIED" in proc.stdout
         assert fmaudit(home, "verify", result["paths"][kind], "--no-signature").returncode == 0
     # a failing policy exits 1, lists the failing checks and writes a JUnit file that parses
     strict = tmp_path / "strict.yaml"

@@ -201,15 +201,28 @@ def render_html(report: dict) -> str:
             + LOADER + "</body></html>")
 
 
+def _signoff_html(s: dict) -> str:
+    """One sign-off in words: who, when, under which policy, and whether it still holds (stale, and why)."""
+    if "current" not in s:  # records written before sign-offs were bound
+        state = "signature verified" if s["verified"] else "signature NOT verified"
+    elif s["current"]:
+        state = "current: signature verified, the same files, policy and evidence"
+    else:
+        state = ("STALE: " + "; ".join(s["stale"])) if s["verified"] else "signature NOT verified"
+    policy = s.get("policy") or "no policy"
+    return f"Signed off by <b>{_esc(s['approver'])}</b> at {_esc(s['at'])} under {_esc(policy)} ({_esc(state)})"
+
+
 def _review_html(review: dict | None) -> list[str]:
     """The review section: sign-offs, then every finding with its status (empty for records without a review)."""
     if not review:
         return []
     parts = ["<h2>Review</h2>"]
     signoffs = review.get("signoffs") or []
-    parts.append("<p>" + ("; ".join(f"Signed off by <b>{_esc(s['approver'])}</b> at {_esc(s['at'])} (signature "
-                                    f"{'verified' if s['verified'] else 'NOT verified'})" for s in signoffs)
-                          if signoffs else "Not signed off.") + "</p>")
+    parts.append("<p>" + ("; ".join(_signoff_html(s) for s in signoffs) if signoffs else "Not signed off.") + "</p>")
+    if review.get("accepted_risks"):
+        parts.append("<p>Accepted risks (each failed or unmeasured check a sign-off rests on):</p>")
+        parts.append(_table(review["accepted_risks"], ["id", "check", "by", "reason", "until"]))
     if review.get("findings"):
         parts.append(_table(review["findings"], ["id", "severity", "status", "title", "owner"]))
     if review.get("passed"):

@@ -107,8 +107,12 @@ def _review(store, model_id: str, policy: dict | None) -> dict:
             "findings": [{k: f[k] for k in keep if k in f} | {"comments": len(f["comments"])}
                          for f in state["findings"]],
             "passed": [p["check"] for p in state["passed"]],
-            "signoffs": [{"approver": a["actor"], "at": a["ts"], "weights_sha256": a["weights_sha256"],
-                          "report_sha256": a["report_sha256"], "verified": a["verified"]} for a in state["approvals"]]}
+            "accepted_risks": [{"id": f["id"], "check": f.get("check"), **f["acceptance"]} for f in state["findings"]
+                               if f["status"] == "risk_accepted" and f.get("acceptance")],
+            "signoffs": [{"approver": a["actor"], "at": a["ts"], "policy": a["policy"],
+                          "weights_sha256": a["weights_sha256"], "manifest_sha256": a["manifest_sha256"],
+                          "report_sha256": a["report_sha256"], "verified": a["verified"], "current": a["current"],
+                          "stale": a["stale"]} for a in state["approvals"]]}
 
 
 def _envelope_of(path: Path) -> Path:

@@ -58,7 +58,7 @@ def _derive(store, model_id: str, policy: dict | None) -> tuple[list[dict], list
                 passed.append(row)
                 continue
             severity = c.get("severity") or ("high" if c["status"] == "fail" else "medium")
-            findings.append({**row, "id": finding_id(model_id, f"policy:{policy['name']}", c["id"]),
+            findings.append({**row, "id": finding_id(model_id, f"policy:{_policy_key(policy)}", c["id"]),
                              "source": "policy check", "severity": severity,
                              "title": f"{c['id']} {c['status'].replace('_', ' ')}: {c['metric']} {c['op']} "
                                       f"{c['threshold']}" + (f" (value {c['value']:.4g})" if c["status"] == "fail"
@@ -68,6 +68,50 @@ def _derive(store, model_id: str, policy: dict | None) -> tuple[list[dict], list
             findings.append({"id": finding_id(model_id, f"audit:{name}", w), "source": f"{name} audit warning",
                              "severity": "low", "title": w, "audit_id": audit["id"]})
     return findings, passed
+
+
+def _policy_key(policy: dict) -> str:
+    """What a policy's findings are keyed by: its content hash, so a policy with the same name and other checks (a
+    lenient copy) never inherits another's risk acceptances."""
+    from ._policy import policy_sha256
+
+    return policy_sha256(policy)
+
+
+def policy_identity(policy: dict | None) -> dict | None:
+    """The identity a sign-off is bound to: the policy's name, label and content hash (its version: any change to
+    what it checks is a new hash)."""
+    if not policy:
+        return None
+    from ._policy import identify
+
+    ident = identify(policy)
+    return {"name": policy["name"], "label": ident["label"], "sha256": ident["sha256"], "shipped": ident["shipped"]}
+
+
+def evidence_sha256(store, model_id: str) -> str:
+    """A hash of the evidence a report of ``model_id`` rests on: every stored audit (id and result hash). A sign-off
+    names it; a new or changed audit makes the sign-off stale."""
+    from fmcore.store import content_hash
+
+    return content_hash(sorted((a["id"], content_hash(a["result"])) for a in store.list_audits(model_id)))
+
+
+def _stale(store, record, approval: dict, ident: dict | None, evidence: str, file_problems: list[str]) -> list[str]:
+    """Why a recorded approval no longer holds for the model as it is now, under ``ident``'s policy, in words."""
+    d, why = approval, []
+    if not d.get("manifest_sha256"):
+        return ["given before sign-offs were bound to the model's manifest, the policy and the evidence"]
+    if file_problems:
+        why.append("the model's files changed since: " + "; ".join(file_problems))
+    elif d["manifest_sha256"] != record.manifest_sha256:
+        why.append("it names other model files (another manifest)")
+    if (d.get("policy") or {}).get("sha256") != (ident or {}).get("sha256"):
+        why.append(f"it was given under {(d.get('policy') or {}).get('label') or 'no policy'}, not under "
+                   f"{(ident or {}).get('label') or 'no policy'}")
+    if d.get("evidence_sha256") != evidence:
+        why.append("the evidence changed since (an audit was added or changed after it)")
+    return why
 
 
 def review_events(store, model_id: str) -> list[dict]:
@@ -82,13 +126,9 @@ def review_state(store, model_id: str, policy: dict | None = None, today: dt.dat
     today = today or dt.date.today()
     findings, passed = _derive(store, model_id, policy)
     by_id = {f["id"]: {**f, "status": "open", "owner": None, "comments": [], "acceptance": None} for f in findings}
-    approvals = []
     for e in review_events(store, model_id):
         d, f = e["details"], by_id.get(e["subject"])
-        if e["action"] == "review.approve":
-            approvals.append({**d, "seq": e["seq"], "actor": e["actor"], "ts": e["ts"],
-                              "verified": verify_signoff(store, d.get("envelope"))})
-        elif f is None:
+        if f is None or e["action"] == "review.approve":
             continue  # a finding that no longer arises (the check passes now): its history stays in the trail
         elif e["action"] == "review.assign":
             f["owner"] = d["owner"]
@@ -105,11 +145,43 @@ def review_state(store, model_id: str, policy: dict | None = None, today: dt.dat
             f["status"], f["expired"] = "open", f["acceptance"]["until"]  # the acceptance ran out
     rows = list(by_id.values())
     blocking = [f["id"] for f in rows if f["severity"] == "high" and f["status"] == "open"]
-    current = [a for a in approvals if a.get("weights_sha256") == record.sha256]
-    return {"model_id": model_id, "weights_sha256": record.sha256, "author": author_of(store, model_id),
-            "policy": policy["name"] if policy else None, "findings": rows, "passed": passed,
+    ident, evidence = policy_identity(policy), evidence_sha256(store, model_id)
+    file_problems = store.weight_problems(model_id, cached=True)  # a page lists many models; approve re-hashes
+    approvals = _signoffs(store, record, ident, evidence, file_problems)
+    return {"model_id": model_id, "weights_sha256": record.sha256, "manifest_sha256": record.manifest_sha256,
+            "author": author_of(store, model_id), "policy": ident["label"] if ident else None,
+            "policy_identity": ident, "evidence_sha256": evidence, "findings": rows, "passed": passed,
             "counts": {s: sum(f["status"] == s for f in rows) for s in STATUSES}, "blocking": blocking,
-            "approvals": current, "approved": any(a["verified"] for a in current)}
+            "unaccepted": [f["id"] for f in rows if f["source"] == "policy check" and f["status"] != "risk_accepted"],
+            "file_problems": file_problems, "approvals": approvals,
+            "approved": any(a["current"] for a in approvals)}
+
+
+def approval_blockers(store, model_id: str, user: str, state: dict) -> list[str]:
+    """Why ``user`` cannot sign off ``model_id`` in ``state`` (its review under one policy), in words; empty when they
+    can. The rules: an approver who did not register the model; a policy (not "(none)"); the model's files exactly
+    the registered ones; the policy passes, or every failed or unmeasured check has a current risk acceptance; no
+    open high-severity finding; the store has a signing key."""
+    from ._dsse import key_files
+
+    why = []
+    role = role_of(store, user)
+    if role != "approver":
+        why.append(f"{user} has the role {role}; signing off needs the approver role")
+    elif state["author"] == user:
+        why.append(f"{user} registered {model_id}: a second person must approve it (four eyes)")
+    if not state["policy"]:
+        why.append("a sign-off is given under a policy: choose one (the \"(none)\" policy cannot be approved)")
+    if state["file_problems"]:
+        why.append("the model's files are not the registered ones: " + "; ".join(state["file_problems"]))
+    if state["unaccepted"]:
+        why.append(f"{len(state['unaccepted'])} failed or unmeasured check(s) have no current risk acceptance: "
+                   f"{', '.join(state['unaccepted'])} (the policy must pass, or each such risk be accepted)")
+    elif state["blocking"]:
+        why.append(f"{len(state['blocking'])} high-severity finding(s) are open: {', '.join(state['blocking'])}")
+    if not key_files(store.root)[0].is_file():
+        why.append("the store has no signing key (fmaudit keys init), so a sign-off could not be signed")
+    return why
 
 
 def author_of(store, model_id: str) -> str | None:
@@ -174,36 +246,40 @@ def assign(store, finding: str, owner: str, user: str, policy: dict | None = Non
 
 
 def approve(store, model_id: str, user: str, policy: dict | None = None) -> dict:
-    """Sign off ``model_id`` as ``user``: an approver who did not register it, with no open high-severity finding.
-    The sign-off (weights and report hashes, the approver, the findings) is an in-toto statement in a DSSE envelope
-    signed with the store's Ed25519 key, recorded in the trail."""
+    """Sign off ``model_id`` under ``policy`` as ``user`` (see ``approval_blockers`` for when that is refused). The
+    sign-off is an in-toto statement in a DSSE envelope signed with the store's Ed25519 key, recorded in the trail,
+    bound to the model's manifest, the policy's identity and the evidence: it is stale once any of them changes."""
     from ._dsse import STATEMENT_TYPE, envelope, load_private_key
     from ._report import build_report
 
     _require(store, user, ("approver",), "approving")
-    author = author_of(store, model_id)
-    if author == user:
-        raise ReviewRefused(f"{user} registered {model_id}: a second person must approve it (four eyes).")
     state = review_state(store, model_id, policy)
-    if state["blocking"]:
-        raise ReviewRefused(f"{len(state['blocking'])} high-severity finding(s) are open: "
-                            f"{', '.join(state['blocking'])}. Fix them or accept the risk first.")
+    why = approval_blockers(store, model_id, user, state)
+    if why:
+        raise ReviewRefused(f"{model_id} cannot be signed off by {user}: " + "; ".join(why) + ".")
     key = load_private_key(store.root)
     if key is None:
         raise ConfigError("The store has no signing key: run fmaudit keys init first.")
+    store.check_model(model_id)  # the files, again, right before signing
     report = build_report(store, model_id, policy)
     at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    accepted = [{"id": f["id"], "check": f.get("check"), "by": f["acceptance"]["by"],
+                 "reason": f["acceptance"]["reason"], "until": f["acceptance"]["until"]}
+                for f in state["findings"] if f["status"] == "risk_accepted" and f.get("acceptance")]
     statement = {"_type": STATEMENT_TYPE, "predicateType": SIGNOFF_PREDICATE,
                  "subject": [{"name": f"weights of {model_id}", "digest": {"sha256": state["weights_sha256"]}},
-                             {"name": f"report of {model_id}", "digest": {"sha256": report["content_sha256"]}}],
-                 "predicate": {"model_id": model_id, "approver": user, "author": author, "approved_at": at,
-                               "policy": state["policy"], "outcome": (report.get("policy") or {}).get("outcome"),
-                               "findings": {s: n for s, n in state["counts"].items() if n},
-                               "accepted": sorted(f["id"] for f in state["findings"]
-                                                  if f["status"] == "risk_accepted")}}
+                             {"name": f"manifest of {model_id}", "digest": {"sha256": state["manifest_sha256"]}},
+                             {"name": f"report of {model_id}", "digest": {"sha256": report["content_sha256"]}},
+                             {"name": f"evidence of {model_id}", "digest": {"sha256": state["evidence_sha256"]}}],
+                 "predicate": {"model_id": model_id, "approver": user, "author": state["author"], "approved_at": at,
+                               "policy": state["policy_identity"],
+                               "outcome": (report.get("policy") or {}).get("outcome"),
+                               "findings": {s: n for s, n in state["counts"].items() if n}, "accepted": accepted}}
     env = envelope(statement, key)
     details = {"model_id": model_id, "weights_sha256": state["weights_sha256"],
-               "report_sha256": report["content_sha256"], "policy": state["policy"], "envelope": env}
+               "manifest_sha256": state["manifest_sha256"], "report_sha256": report["content_sha256"],
+               "evidence_sha256": state["evidence_sha256"], "policy": state["policy_identity"],
+               "outcome": statement["predicate"]["outcome"], "accepted": accepted, "envelope": env}
     seq = store.log_event("review.approve", model_id, details)
     return {**details, "seq": seq, "approver": user, "statement": statement}
 
@@ -221,6 +297,58 @@ def verify_signoff(store, env: dict | None, public_key=None) -> bool:
         public_key = load_public_key(path)
     statement = verify_envelope(env, public_key)
     return statement is not None and statement.get("predicateType") == SIGNOFF_PREDICATE
+
+
+def signoff_rows(store, model_id: str, policy: dict | None = None, public_key=None) -> list[dict]:
+    """Every sign-off of ``model_id``: who and when, whether its signature verifies (with ``public_key``, or the
+    store's), what its signed statement names, and why it is stale for the model as it is on disk now under
+    ``policy`` (``stale``: reasons; ``current``: verified and not stale)."""
+    record = store.get_model(model_id)
+    return _signoffs(store, record, policy_identity(policy) if policy else OWN_POLICY,
+                     evidence_sha256(store, model_id), store.weight_problems(record.id), public_key)
+
+
+#: judge each sign-off under the policy it names (a shipped profile as it is shipped now)
+OWN_POLICY = {"own": True}
+
+
+def _current_identity(signed: dict | None) -> dict | None:
+    """The identity of the policy a sign-off names as it is now: a shipped profile's current content (by its file);
+    for a custom policy, the one signed (it cannot be looked up: pass it to check it)."""
+    if not signed or not signed.get("shipped"):
+        return signed
+    from ._policy import SHIPPED, load_policy
+
+    path = SHIPPED / signed["shipped"]
+    return policy_identity(load_policy(path)) if path.is_file() else None
+
+
+def _signoffs(store, record, ident, evidence: str, file_problems: list[str], public_key=None) -> list[dict]:
+    rows = []
+    for e in review_events(store, record.id):
+        if e["action"] != "review.approve":
+            continue
+        env = e["details"].get("envelope") or {}
+        verified = verify_signoff(store, env, public_key)
+        try:  # what the signature covers, not the trail's copy of it
+            statement = signoff_statement(env)
+        except (KeyError, ValueError, TypeError):
+            statement = {}
+        digests = {s["name"].split(" of ")[0]: s["digest"]["sha256"] for s in statement.get("subject", [])}
+        predicate = statement.get("predicate") or {}
+        policy = predicate.get("policy") if isinstance(predicate.get("policy"), dict) else None
+        signed = {"manifest_sha256": digests.get("manifest"), "evidence_sha256": digests.get("evidence"),
+                  "policy": policy}
+        judged = _current_identity(policy) if ident is OWN_POLICY else ident
+        stale = _stale(store, record, signed, judged, evidence, file_problems)
+        if digests.get("weights") != record.sha256 and not file_problems:
+            stale.insert(0, "it names other weights")
+        rows.append({"seq": e["seq"], "actor": e["actor"], "ts": e["ts"], "verified": verified, "stale": stale,
+                     "current": verified and not stale, "policy": (policy or {}).get("label"),
+                     "outcome": predicate.get("outcome"), "accepted": predicate.get("accepted") or [],
+                     "weights_sha256": digests.get("weights"), "manifest_sha256": digests.get("manifest"),
+                     "report_sha256": digests.get("report"), "evidence_sha256": digests.get("evidence")})
+    return rows
 
 
 def signoff_statement(env: dict) -> dict:

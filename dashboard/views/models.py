@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import audit_headline, pct, percent_column, score
+from dashboard.components.fmt import audit_headline, pct, percent_column, plain, score
 from dashboard.components.jobs import follow_job
 from fmcore.errors import FmauditError
 from fmcore.security import safe_file_name
@@ -215,8 +215,13 @@ if audits:
                                 "finding": audit_headline(a["name"], a["result"]["metrics"]),
                                 **{k: v for k, v in a["result"]["metrics"].items() if isinstance(v, int | float)}}
                                for a in audits]), hide_index=True, width="stretch")
+file_problems = store.weight_problems(record.id)
+if file_problems:
+    st.error("This model's files are not the ones it was registered with, so no audit, report or sign-off uses it: "
+             + "; ".join(plain(p) for p in file_problems), icon=":material/gpp_bad:")
 with st.expander("Provenance and configuration"):
-    st.json({"sha256": record.sha256, "weights_verified": store.verify_model(record.id), "path": record.path,
+    st.json({"sha256": record.sha256, "manifest_sha256": record.manifest_sha256, "files": record.manifest,
+             "files_verified": not file_problems, "path": record.path,
              "derivation": record.derivation, "train": record.config.get("train"),
              "dataset_provenance": (record.config.get("dataset") or {}).get("provenance")}, expanded=False)
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from audits.evidence import diff_reports, load_policy, report_or_model, review
 from dashboard import services
+from dashboard.components.fmt import plain
 from fmcore.errors import FmauditError
 from fmcore.store._trail import actor
 
@@ -102,18 +103,16 @@ if findings and services.can_act():
 
 st.subheader("Sign-off")
 for a in state["approvals"]:
-    (st.success if a["verified"] else st.error)(
-        f"Approved by **{a['actor']}** at {a['ts']}: weights `{a['weights_sha256'][:16]}…`, report "
-        f"`{a['report_sha256'][:16]}…`; signature {'verified' if a['verified'] else 'NOT verified'}.")
-why_not = None
-if role != "approver":
-    why_not = f"your role is {role}; signing off needs the approver role"
-elif user == state["author"]:
-    why_not = "you registered this model; a second person must approve it (four eyes)"
-elif state["blocking"]:
-    why_not = f"{len(state['blocking'])} high-severity finding(s) are open: fix them or accept the risk"
+    if a["current"]:
+        st.success(f"Approved by **{plain(a['actor'])}** at {a['ts']} under {plain(a['policy'])}: files "
+                   f"`{a['manifest_sha256'][:16]}…`, report `{a['report_sha256'][:16]}…`; signature verified; current.")
+    else:
+        st.warning(f"Sign-off by **{plain(a['actor'])}** at {a['ts']} under {plain(a['policy'] or 'no policy')}: "
+                   + ("**stale**: " + plain("; ".join(a["stale"])) if a["verified"] else "signature NOT verified")
+                   + ".", icon=":material/history:")
+why_not = "; ".join(review.approval_blockers(store, model_id, user, state))
 if why_not:
-    st.info(f"You cannot sign off this version: {why_not}.")
+    st.info(f"You cannot sign off this version: {plain(why_not)}.")
 if st.button("Approve and sign", type="primary", disabled=bool(why_not), icon=":material/verified:", key="rev_go"):
     try:
         out = review.approve(store, model_id, user, policy)

@@ -74,23 +74,40 @@ def _weights_digest(folder: Path) -> tuple[str, int]:
     return sha, sum(p.stat().st_size for p in weights)
 
 
-def manifest_of(folder: str | Path) -> dict[str, str]:
+_HASHES: dict[tuple, str] = {}
+
+
+def _sha256_cached(path: Path) -> str:
+    """``_sha256`` remembered for this process by the file's device, inode, size, mtime and ctime: any write to the
+    file changes its ctime, which no user can set back, so a changed file is always hashed again. For pages that
+    show many models' states; loading a model for an audit, a report or a sign-off hashes afresh."""
+    st = path.stat()
+    key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if key not in _HASHES:
+        if len(_HASHES) > 4096:
+            _HASHES.clear()
+        _HASHES[key] = _sha256(path)
+    return _HASHES[key]
+
+
+def manifest_of(folder: str | Path, cached: bool = False) -> dict[str, str]:
     """Every file of a model folder (weights, configs, preprocessing, tokenizer, metadata: every byte a loader may
     read) by its path relative to the folder, with its sha256. A link is refused: it could point anywhere."""
     folder = Path(folder)
+    digest = _sha256_cached if cached else _sha256
     out = {}
     for p in sorted(folder.rglob("*")):
         if p.is_symlink():
             raise ModelIntegrityError([f"{p.relative_to(folder)} is a symbolic link; a model folder holds files"])
         if p.is_file():
-            out[p.relative_to(folder).as_posix()] = _sha256(p)
+            out[p.relative_to(folder).as_posix()] = digest(p)
     return out
 
 
-def manifest_problems(folder: str | Path, manifest: dict[str, str]) -> list[str]:
+def manifest_problems(folder: str | Path, manifest: dict[str, str], cached: bool = False) -> list[str]:
     """What differs between the files in ``folder`` and ``manifest``, file by file, in words; empty when equal."""
     try:
-        now_ = manifest_of(folder)
+        now_ = manifest_of(folder, cached)
     except ModelIntegrityError as exc:
         return exc.problems
     problems = [f"{name} was modified on disk (sha256 {now_[name][:12]}..., registered {manifest[name][:12]}...)"
@@ -439,10 +456,11 @@ class Store:
         """True when every file of the model on disk is the registered one (see ``weight_problems``)."""
         return not self.weight_problems(model_id)
 
-    def weight_problems(self, model_id: str) -> list[str]:
+    def weight_problems(self, model_id: str, cached: bool = False) -> list[str]:
         """What is wrong with a model's files on disk, in words: a missing folder, or any file (weights, configs,
         preprocessing, tokenizer, metadata) changed, missing or added against the registered manifest, naming each;
-        empty when intact. A model registered before manifests has only its weights checked."""
+        empty when intact. A model registered before manifests has only its weights checked. ``cached``: file hashes
+        remembered by inode, size, mtime and ctime (for pages listing many models; see ``_sha256_cached``)."""
         record = self.get_model(model_id)
         folder = Path(record.path)
         if not self._inside(folder):
@@ -452,7 +470,7 @@ class Store:
         if record.manifest:
             if content_hash(record.manifest) != record.manifest_sha256:
                 return ["its recorded manifest does not hash to its recorded manifest_sha256 (the record was edited)"]
-            return manifest_problems(folder, record.manifest)
+            return manifest_problems(folder, record.manifest, cached)
         weights = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
                          and (p.suffix == ".safetensors" or p.name in DEFINING_FILES))
         if not weights:

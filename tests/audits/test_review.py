@@ -46,10 +46,10 @@ def test_findings_acceptance_and_a_four_eyes_signed_sign_off(tmp_path):
                   *p)
     assert refused.returncode == 2
     assert "role viewer" in refused.stderr
-    # no sign-off while a high-severity finding is open
+    # no sign-off while a check fails or is unmeasured without an accepted risk
     refused = _as(home, "carol", "review", "approve", "--model", model, *p)
     assert refused.returncode == 2
-    assert "high-severity" in refused.stderr
+    assert "2 failed or unmeasured check(s) have no current risk acceptance" in refused.stderr
     # a risk acceptance needs a reason and a future expiry
     assert "justification" in _as(home, "alice", "review", "accept", high, "--reason", "ok", "--until", "2099-01-01",
                                   *p).stderr
@@ -59,6 +59,11 @@ def test_findings_acceptance_and_a_four_eyes_signed_sign_off(tmp_path):
     assert _as(home, "alice", "review", "accept", high, "--reason", "a baseline model, kept for comparison only",
                "--until", until, *p).returncode == 0
     assert _as(home, "alice", "review", "comment", high, "reviewed", "with", "the", "owner", *p).returncode == 0
+    still = _as(home, "carol", "review", "approve", "--model", model, *p)  # parity is still unmeasured
+    assert still.returncode == 2
+    assert f"have no current risk acceptance: {by_check['parity']['id']}" in still.stderr
+    assert _as(home, "alice", "review", "accept", by_check["parity"]["id"], "--reason", "fairness audited elsewhere "
+               "for this baseline", "--until", until, *p).returncode == 0
     # four eyes: the approver who registered the model cannot approve it; an auditor cannot either
     own = _as(home, "bob", "review", "approve", "--model", model, *p)
     assert own.returncode == 2
@@ -73,10 +78,14 @@ def test_findings_acceptance_and_a_four_eyes_signed_sign_off(tmp_path):
     st = Store(home)
     statement = verify_envelope(signed["envelope"], load_public_key(key_files(home)[1]))
     assert statement is not None
-    digests = [s["digest"]["sha256"] for s in statement["subject"]]
-    assert digests == [st.get_model(model).sha256, signed["report_sha256"]]
+    digests = {s["name"].split(" of ")[0]: s["digest"]["sha256"] for s in statement["subject"]}
+    record = st.get_model(model)
+    assert digests == {"weights": record.sha256, "manifest": record.manifest_sha256,
+                       "report": signed["report_sha256"], "evidence": signed["evidence_sha256"]}
     assert statement["predicate"]["approver"] == "carol"
-    assert statement["predicate"]["accepted"] == [high]
+    assert statement["predicate"]["policy"]["sha256"] == signed["policy"]["sha256"]
+    assert {a["id"]: (a["by"], a["until"]) for a in statement["predicate"]["accepted"]} == {
+        high: ("alice", until), by_check["parity"]["id"]: ("alice", until)}
     checked = json.loads(_as(home, "vic", "review", "verify", "--model", model, "--public-key",
                              str(key_files(home)[1]), "--json").stdout)
     assert checked["ok"] is True
@@ -119,7 +128,8 @@ def test_findings_acceptance_and_a_four_eyes_signed_sign_off(tmp_path):
     assert "Signed off by <b>carol</b>" in (out / f"fmaudit-{model}.html").read_text()
     # every step in the trail with its actor, and the trail verifies
     events = [(e["action"], e["actor"]) for e in st.events_like("review.%")]
-    assert events == [("review.status", "alice"), ("review.comment", "alice"), ("review.approve", "carol")]
+    assert events == [("review.status", "alice"), ("review.comment", "alice"), ("review.status", "alice"),
+                      ("review.approve", "carol")]
     assert json.loads(_as(home, "vic", "verify", "--log", "--json").stdout)["ok"] is True
     # an acceptance that has expired reopens its finding and blocks sign-off again
     from audits.evidence import load_policy

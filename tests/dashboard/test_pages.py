@@ -846,7 +846,10 @@ def test_review_page_records_findings_and_refuses_a_sign_off_it_should(home):
     at.selectbox(key="rev_policy").set_value("eu_ai_act_high_risk.yaml").run()
     at.selectbox(key="rev_model").set_value(child).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("your role is auditor" in i.value for i in at.info)
+    reasons = " ".join(i.value for i in at.info)
+    assert "has the role auditor" in reasons
+    assert "no signing key" in reasons  # the button says why it is disabled
+    assert "no current risk acceptance" in reasons
     assert next(b for b in at.button if b.label == "Approve and sign").disabled
     findings = at.selectbox(key="rev_target").options
     assert findings
