@@ -304,7 +304,7 @@ def file_report(store, model_id: str, policy: dict | None, out: str | Path) -> t
     from ._dsse import load_private_key
 
     require_role(actor(), WRITERS, "filing a report", store.root)
-    model_id = store.get_model(model_id).id
+    model_id = store.check_model(model_id).id  # never a report of files other than the registered ones
     private_key = load_private_key(store.root)
     for _attempt in range(5):  # another writer may take the next version between our look and our write
         previous = _newest_filed(Path(out), model_id)
