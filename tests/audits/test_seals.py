@@ -120,9 +120,8 @@ def test_a_changed_model_file_is_caught_by_every_seal_and_nothing_uses_it(signed
                        str(home.parent / "reports"))
     assert code == 2
     assert "does not match its registered manifest" in err
-    monkeypatch_user = "carol"
     with pytest.raises(review.ReviewRefused, match="files are not the registered ones"):
-        review.approve(st, mid, monkeypatch_user, load_policy(policy))
+        review.approve(st, mid, "carol", load_policy(policy))
     path.write_bytes(original)  # put back: every seal holds again
     assert cli(capsys, home, "verify", "--log")[0] == 0
     assert cli(capsys, home, "review", "verify", "--model", mid, "--policy", str(policy))[0] == 0
@@ -183,7 +182,8 @@ def test_a_sign_off_counts_only_under_its_policy_and_reads_stale_when_anything_c
 def test_reproduce_compares_with_the_claims_and_names_an_edited_one(signed_off, capsys, tmp_path):
     home, st, mid, policy = signed_off
     out = tmp_path / "reports"
-    code, stdout, err = cli(capsys, home, "report", "--model", mid, "--policy", str(policy), "--out", str(out), "--json")
+    code, stdout, err = cli(capsys, home, "report", "--model", mid, "--policy", str(policy), "--out", str(out),
+                            "--json")
     assert code == 0, err
     paths = json.loads(stdout)["paths"]
     code, stdout, _ = cli(capsys, home, "reproduce", paths["json"])
