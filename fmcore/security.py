@@ -202,66 +202,127 @@ def safe_csv(rows: list[dict]) -> str:
 
 
 # -- sign-in limits --------------------------------------------------------------------------------------------------
-FREE_FAILURES = 3  # wrong passwords before any delay
+FREE_FAILURES = 3  # wrong passwords of one account from one address before any delay
 FIRST_DELAY_S = 2.0  # then 2 s, 4 s, 8 s ... doubling with each further failure
 MAX_DELAY_S = 900.0
+ACCOUNT_FREE_FAILURES = 10  # wrong passwords of one account from all addresses together (guessing from many places)
+SPRAY_NAMES = 10  # accounts failed from one address before that address waits (password spraying)
 
 
 class SignInLimits:
-    """Failed sign-ins counted on the server, per user name and per client address, in ``signin.db`` beside the
-    users file: they survive reloads, new sessions and restarts. After ``FREE_FAILURES`` failures of a name or an
-    address, each further attempt waits a delay that doubles with every failure (2 s, 4 s, ... at most 15 min);
-    a successful sign-in clears the name's and the address's counts."""
+    """Failed sign-ins counted on the server in ``signin.db`` beside the users file (they survive reloads, new
+    sessions and restarts), three ways, each with a delay that doubles with every further failure (2 s, 4 s, ... at
+    most 15 min):
+
+    - one account from one address: after ``FREE_FAILURES`` failures;
+    - one account from every address together: after ``ACCOUNT_FREE_FAILURES``;
+    - one address over many accounts (spraying): once ``SPRAY_NAMES`` different accounts failed from it.
+
+    So hammering one account never locks another account out, not even from the same address (every local user
+    shares one). Each attempt is one transaction: the delay is checked and the attempt counted as a failure before
+    the password is checked, so attempts sent at the same moment are counted one after another, never all checked;
+    a correct password clears the account's counts."""
 
     def __init__(self, home=None):
         path = users_path(home) / "signin.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
-        with self._connect() as con:
+        con = self._connect()
+        try:
             con.execute("CREATE TABLE IF NOT EXISTS failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, "
                         "last REAL NOT NULL)")
+        finally:
+            con.close()
 
     def _connect(self):
         import sqlite3
 
-        return sqlite3.connect(self._path, timeout=10, isolation_level=None)
+        return sqlite3.connect(self._path, timeout=30, isolation_level=None)
 
     @staticmethod
-    def _keys(name: str, address: str | None) -> list[str]:
-        return [f"user:{name.strip().lower()[:128]}", f"address:{address or 'local'}"]
+    def _name(name: str) -> str:
+        return name.strip().lower()[:128]
+
+    @classmethod
+    def _pair(cls, name: str, address: str | None) -> str:
+        return f"pair:{address or 'local'}|{cls._name(name)}"
+
+    @classmethod
+    def _account(cls, name: str) -> str:
+        return f"user:{cls._name(name)}"
 
     @staticmethod
-    def delay_for(count: int) -> float:
-        """Seconds to wait after ``count`` consecutive failures."""
-        if count < FREE_FAILURES:
+    def delay_for(count: int, free: int = FREE_FAILURES) -> float:
+        """Seconds to wait after ``count`` consecutive failures when ``free`` of them cost nothing."""
+        if count < free:
             return 0.0
-        return min(MAX_DELAY_S, FIRST_DELAY_S * 2 ** (count - FREE_FAILURES))
+        return min(MAX_DELAY_S, FIRST_DELAY_S * 2 ** (count - free))
+
+    def _wait(self, con, name: str, address: str | None, now: float) -> float:
+        def row(key):
+            return con.execute("SELECT count, last FROM failures WHERE key = ?", (key,)).fetchone() or (0, now)
+
+        pair, account = row(self._pair(name, address)), row(self._account(name))
+        prefix = f"pair:{address or 'local'}|"
+        names, last = con.execute("SELECT count(*), coalesce(max(last), 0) FROM failures WHERE substr(key, 1, ?) = ?",
+                                  (len(prefix), prefix)).fetchone()
+        waits = [pair[1] + self.delay_for(pair[0]) - now,
+                 account[1] + self.delay_for(account[0], ACCOUNT_FREE_FAILURES) - now,
+                 last + self.delay_for(names - SPRAY_NAMES + FREE_FAILURES) - now if names >= SPRAY_NAMES else 0.0]
+        return max(0.0, *waits)
 
     def wait(self, name: str, address: str | None, now: float | None = None) -> float:
         """Seconds before ``name`` may try again from ``address`` (0 when it may try now)."""
         now = time.time() if now is None else now
-        keys = self._keys(name, address)
-        with self._connect() as con:
-            rows = con.execute(f"SELECT count, last FROM failures WHERE key IN ({','.join('?' * len(keys))})",  # noqa: S608
-                               keys).fetchall()
-        return max([0.0, *[last + self.delay_for(count) - now for count, last in rows]])
+        con = self._connect()
+        try:
+            return self._wait(con, name, address, now)
+        finally:
+            con.close()
 
-    def failed(self, name: str, address: str | None, now: float | None = None) -> int:
-        """Count one failure for the name and the address; returns the larger count."""
+    def attempt(self, name: str, address: str | None, now: float | None = None) -> tuple[float, int]:
+        """In one transaction: the seconds to wait (and nothing counted) when a delay runs; otherwise ``(0, n)`` with
+        the attempt counted as the account's ``n``-th failure from this address until ``succeeded`` clears it."""
         now = time.time() if now is None else now
-        counts = []
-        with self._connect() as con:
-            for key in self._keys(name, address):
+        con = self._connect()
+        try:
+            con.execute("BEGIN IMMEDIATE")  # one attempt at a time: read, decide and count together
+            wait = self._wait(con, name, address, now)
+            if wait > 0:
+                con.execute("COMMIT")
+                return wait, 0
+            for key in (self._pair(name, address), self._account(name)):
                 con.execute("INSERT INTO failures (key, count, last) VALUES (?, 1, ?) ON CONFLICT(key) DO UPDATE SET "
                             "count = count + 1, last = excluded.last", (key, now))
-                counts.append(con.execute("SELECT count FROM failures WHERE key = ?", (key,)).fetchone()[0])
-        return max(counts)
+            count = con.execute("SELECT count FROM failures WHERE key = ?", (self._pair(name, address),)).fetchone()[0]
+            con.execute("COMMIT")
+            return 0.0, count
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+
+    def failed(self, name: str, address: str | None, now: float | None = None) -> int:
+        """Count one failure of ``name`` from ``address`` (whatever the delays); returns the pair's count."""
+        now = time.time() if now is None else now
+        con = self._connect()
+        try:
+            for key in (self._pair(name, address), self._account(name)):
+                con.execute("INSERT INTO failures (key, count, last) VALUES (?, 1, ?) ON CONFLICT(key) DO UPDATE SET "
+                            "count = count + 1, last = excluded.last", (key, now))
+            return con.execute("SELECT count FROM failures WHERE key = ?", (self._pair(name, address),)).fetchone()[0]
+        finally:
+            con.close()
 
     def succeeded(self, name: str, address: str | None) -> None:
-        """Clear the name's and the address's failures."""
-        keys = self._keys(name, address)
-        with self._connect() as con:
-            con.execute(f"DELETE FROM failures WHERE key IN ({','.join('?' * len(keys))})", keys)  # noqa: S608
+        """Clear the account's failures (from this address and in all)."""
+        con = self._connect()
+        try:
+            con.execute("DELETE FROM failures WHERE key IN (?, ?)", (self._pair(name, address), self._account(name)))
+        finally:
+            con.close()
 
 
 def client_address(peer: str | None, forwarded_for: str | None, trusted: str | None = None) -> str | None:
@@ -284,7 +345,7 @@ def sign_in(name: str, password: str, address: str | None = None, home=None, log
     with the seconds before the next attempt may be made (0 when it may be made at once). While a delay runs the
     password is not even checked. ``log(action, details)`` records failures and refusals (the audit trail)."""
     limits = SignInLimits(home)
-    wait = limits.wait(name, address)
+    wait, count = limits.attempt(name, address)  # counted as a failure before the password is checked
     if wait > 0:
         if log:
             log("auth.refused", {"user": name, "address": address, "wait_s": round(wait, 1)})
@@ -295,7 +356,6 @@ def sign_in(name: str, password: str, address: str | None = None, home=None, log
         if log:
             log("auth.signin", {"user": name, "address": address})
         return user, 0.0
-    count = limits.failed(name, address)
     if log:
         log("auth.failure", {"user": name, "address": address, "failures": count})
     return None, SignInLimits.delay_for(count)

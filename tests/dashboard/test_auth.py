@@ -79,20 +79,54 @@ def test_sign_in_limits_hold_across_reloads_and_are_in_the_trail(users_home, mon
     assert at.session_state["user"]["name"] == "alice"
 
 
-def test_sign_in_delays_double_per_name_and_per_address(tmp_path):
-    from fmcore.security import SignInLimits
+def test_sign_in_delays_per_account_and_address_never_lock_out_another_account(tmp_path):
+    from fmcore.security import ACCOUNT_FREE_FAILURES, SPRAY_NAMES, SignInLimits
 
     limits = SignInLimits(tmp_path)
     assert [SignInLimits.delay_for(n) for n in range(1, 8)] == [0, 0, 2, 4, 8, 16, 32]
     for i in range(4):
-        limits.failed("alice", "10.0.0.1", now=1000.0 + i)
-    assert limits.wait("alice", "10.0.0.1", now=1003.0) == 4.0
-    assert limits.wait("alice", "10.0.0.2", now=1003.0) == 4.0  # the name is limited from every address
-    assert limits.wait("bob", "10.0.0.1", now=1003.0) == 4.0  # and the address for every name
-    assert limits.wait("bob", "10.0.0.2", now=1003.0) == 0.0
+        limits.failed("alice", None, now=1000.0 + i)  # a local attacker hammers alice
+    assert limits.wait("alice", None, now=1003.0) == 4.0
+    assert limits.wait("Alice ", None, now=1003.0) == 4.0  # the same account however typed
+    assert limits.wait("bob", None, now=1003.0) == 0.0  # every local user shares the address: bob is not locked
+    assert limits.wait("alice", "10.0.0.2", now=1003.0) == 0.0  # alice herself, from elsewhere, is not locked yet
     assert SignInLimits(tmp_path).wait("alice", None, now=1003.0) == 4.0  # a restart keeps them
-    limits.succeeded("alice", "10.0.0.1")
-    assert limits.wait("alice", "10.0.0.1", now=1003.0) == 0.0
+    for i in range(ACCOUNT_FREE_FAILURES - 4):  # guessing alice's password from many places: the account waits
+        limits.failed("alice", f"10.1.0.{i}", now=1003.0)
+    assert limits.wait("alice", "10.0.0.2", now=1003.0) == 2.0
+    assert limits.wait("bob", "10.0.0.2", now=1003.0) == 0.0
+    for i in range(SPRAY_NAMES):  # spraying one password over many accounts from one address: that address waits
+        limits.failed(f"user{i}", "10.9.9.9", now=1003.0)
+    assert limits.wait("carol", "10.9.9.9", now=1003.0) == 2.0
+    assert limits.wait("carol", "10.9.9.8", now=1003.0) == 0.0
+    limits.succeeded("alice", None)
+    assert limits.wait("alice", None, now=1003.0) == 0.0
+
+
+def test_sign_ins_sent_at_the_same_moment_are_counted_one_by_one(tmp_path):
+    """Ten wrong passwords at once: only the free three are checked, the others refused (one transaction each)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fmcore import security
+
+    security.add_user("alice", "auditor-password-1", "auditor", tmp_path)
+    checked = []
+    real = security.authenticate
+
+    def counting(name, password, home=None):
+        checked.append(name)
+        return real(name, password, home)
+
+    security_authenticate = security.authenticate
+    security.authenticate = counting
+    try:
+        with ThreadPoolExecutor(10) as pool:
+            results = list(pool.map(lambda _: security.sign_in("alice", "wrong-password-x", None, tmp_path), range(10)))
+    finally:
+        security.authenticate = security_authenticate
+    assert len(checked) == security.FREE_FAILURES
+    assert sum(1 for user, wait in results if user is None and wait > 0) >= 10 - security.FREE_FAILURES
+    assert security.SignInLimits(tmp_path).wait("bob", None) == 0.0
 
 
 def test_public_bind_without_users_serves_nothing(home):
