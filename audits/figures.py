@@ -7,18 +7,59 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from fmcore.text import escape, visible
+
 BLUE, ORANGE, GREY = "#2457a6", "#e07b24", "#8a94a6"
 
 
 def wrap_title(title: str, width: int = 48) -> str:
     """A chart title broken into lines of at most ``width`` characters (plotly never wraps, so a long title is
-    cut off on a half-width chart or a narrow screen)."""
+    cut off on a half-width chart or a narrow screen), each line shown as typed (``fmcore.text``)."""
     import textwrap
 
-    return "<br>".join(textwrap.wrap(title, width)) or title
+    lines = textwrap.wrap(visible(title), width) or [visible(title)]
+    return "<br>".join(escape(line, "plotly") for line in lines)
+
+
+#: trace properties that carry data (labels, categories, names, hover values) rather than markup of ours
+DATA_PROPS = ("x", "y", "z", "text", "hovertext", "name", "labels", "theta", "customdata", "ids", "parents",
+              "legendgroup")
+
+
+def _inert(value):
+    """Strings in ``value`` (nested lists and arrays too) made inert for plotly: every tag escaped but the line
+    breaks our own texts use."""
+    if isinstance(value, str):
+        return escape(value, "plotly").replace("&lt;br&gt;", "<br>")
+    if isinstance(value, np.ndarray):
+        return np.array([_inert(v) for v in value.tolist()], dtype=object) if value.dtype.kind in "OUS" else value
+    if isinstance(value, list | tuple):
+        return [_inert(v) for v in value]
+    return value
+
+
+def inert_figure(fig: go.Figure) -> go.Figure:
+    """Every user-supplied string a figure shows (class labels, group values, column and model names in its traces,
+    tick labels and annotations) made text: plotly would draw ``<a href>`` as a live link. Applied to every chart by
+    ``_layout``."""
+    for trace in fig.data:
+        for prop in DATA_PROPS:
+            current = getattr(trace, prop, None) if prop in trace else None
+            if current is not None:
+                trace[prop] = _inert(current)
+        for sub in ("header", "cells"):
+            if sub in trace and trace[sub].values is not None:
+                trace[sub].values = _inert(trace[sub].values)
+    fig.for_each_xaxis(lambda ax: ax.update(ticktext=_inert(ax.ticktext)) if ax.ticktext is not None else None)
+    fig.for_each_yaxis(lambda ax: ax.update(ticktext=_inert(ax.ticktext)) if ax.ticktext is not None else None)
+    for ann in fig.layout.annotations or ():
+        if ann.text:
+            ann.text = _inert(ann.text)
+    return fig
 
 
 def _layout(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
+    inert_figure(fig)
     title = wrap_title(title)
     lines = title.count("<br>") + 1
     fig.update_layout(title=title, height=height + 18 * (lines - 1),

@@ -21,6 +21,7 @@ st.set_page_config(page_title="fmaudit", page_icon=":material/verified_user:", l
 
 
 from dashboard.auth import signed_in_user  # noqa: E402  (after sys.path is set)
+from dashboard.components.fmt import plain  # noqa: E402
 from fmcore.errors import FmauditError  # noqa: E402
 from fmcore.security import RoleRefused  # noqa: E402
 
@@ -61,6 +62,6 @@ st.set_page_config(page_title=f"{navigation.title} · fmaudit", page_icon=":mate
 try:
     navigation.run()
 except RoleRefused as exc:  # a viewer pressing a button that changes something: a message, not a failure
-    st.warning(str(exc), icon=":material/lock:")
+    st.warning(plain(exc), icon=":material/lock:")
 except FmauditError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))

@@ -84,7 +84,7 @@ def _users_or_stop() -> dict:
         return load_users(home())
     except (FmauditError, OSError) as exc:
         st.title("fmaudit")
-        st.error(f"Sign-in cannot be checked, so nothing is served: {exc}")
+        st.error(f"Sign-in cannot be checked, so nothing is served: {plain(exc)}")
         st.stop()
 
 

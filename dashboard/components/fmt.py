@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from fmcore.text import escape
+
 MISSING = "–"
 
 
@@ -57,12 +59,8 @@ def audit_headline(name: str, m: dict) -> str:
     return ""
 
 
-_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+-.!|~$:"})
-
-
 def plain(text) -> str:
-    """User-given text (a policy's or a model's name) for a markdown string, shown as typed: every markdown
-    character escaped, line breaks and control characters replaced, so it can never become a link, an image or
-    a heading."""
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in str(text))
-    return cleaned.translate(_MARKDOWN)
+    """User-given text (a name, a label, a group value, a policy's name) for a markdown string, shown as typed: every
+    markdown character escaped, line breaks and control characters replaced (``fmcore.text.escape``), so it can
+    never become a link, an image or a heading."""
+    return escape(text, "markdown")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.components import figures
+from dashboard.components.fmt import plain
 
 STATE_ICONS = {"queued": ":material/schedule:", "running": ":material/autorenew:", "done": ":material/check_circle:",
                "failed": ":material/error:", "cancelled": ":material/cancel:", "interrupted": ":material/warning:"}
@@ -19,16 +20,16 @@ def format_eta(seconds) -> str:
 
 def job_status(job, runner, key: str) -> None:
     """Progress bar, message and ETA, live training curves, and a cancel button while active."""
-    st.markdown(f"**{job.title}** &nbsp; `{job.id}` &nbsp; {STATE_ICONS.get(job.state, '')} {job.state}")
+    st.markdown(f"**{plain(job.title)}** &nbsp; `{job.id}` &nbsp; {STATE_ICONS.get(job.state, '')} {job.state}")
     if job.state == "queued":
         st.info("Waiting for a free worker (jobs run one at a time by default; set FMAUDIT_MAX_JOBS for more).")
     elif job.state == "running":
         eta = format_eta(job.eta_s)
-        st.progress(job.progress, text=f"{job.progress:.0%} · {job.message or 'starting'} · about {eta} left")
+        st.progress(job.progress, text=f"{job.progress:.0%} · {plain(job.message or 'starting')} · about {eta} left")
     elif job.state == "done":
         st.progress(1.0, text="finished")
     else:
-        st.error(f"{job.state.capitalize()}: {job.error}")
+        st.error(f"{job.state.capitalize()}: {plain(job.error)}")
     if job.history:
         st.plotly_chart(figures.training_curves(job.history), width="stretch", key=f"{key}_curves")
     allowed = runner.allows("cancel")  # pages pass services.get_runner(): it checks the role now

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import percent_column
+from dashboard.components.fmt import percent_column, plain
 from dashboard.components.jobs import follow_job
 from fmcore.compress import METHODS
 
@@ -42,7 +42,7 @@ if go:
         for m in chosen:
             parse_method(m)
     except FmauditError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
     else:
         job = runner.submit("audits.jobs:compression", {
             "model": model_id, "methods": chosen,
@@ -62,7 +62,7 @@ best = m.get("smallest_size_ratio_within_1pt")
 b.metric("Smallest within 1 point of accuracy", "none" if best is None else f"{best:.0%} of the size")
 c.metric("Most flipped predictions", m["max_flipped"], help="Test examples whose predicted class changed.")
 for w in result["warnings"]:
-    st.warning(w)
+    st.warning(plain(w))
 st.plotly_chart(figures.compression_pareto(parent, rows), width="stretch")
 keep = ["method", "size_ratio", "accuracy", "accuracy_delta", "flipped", "flipped_to_wrong", "worst_class",
         "worst_class_delta", "latency_b1_ms", "latency_b1_ratio", "latency_b256_ms", "latency_b256_ratio"]

@@ -68,7 +68,7 @@ with tab_upload:
         try:  # the same decoding as the validation (UTF-8, else Latin-1)
             preview = read_table(upload.getvalue(), nrows=200)
         except FmauditError as exc:
-            st.error("This file could not be read: " + "; ".join(getattr(exc, "problems", None) or [str(exc)]))
+            st.error("This file could not be read: " + plain("; ".join(getattr(exc, "problems", None) or [str(exc)])))
             preview = None
         if preview is not None:
             st.dataframe(preview.head(8), hide_index=True)

@@ -6,7 +6,7 @@ import streamlit as st
 from audits.explain import DEFAULT_METHOD, METHODS, methods_for
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import pct, percent_column, score
+from dashboard.components.fmt import pct, percent_column, plain, score
 from dashboard.components.jobs import follow_job
 
 st.title("Explain")
@@ -92,7 +92,7 @@ k3.metric("Random order", score(m["random_deletion_auc"]), help=f"95% interval {
 k4.metric("Stability", score(m["stability"], 2), help="Rank correlation with the attributions of slightly noisy "
           "inputs: 1 is perfectly stable.")
 for w in r["warnings"]:
-    st.warning(w)
+    st.warning(plain(w))
 tables = r["tables"]
 st.plotly_chart(figures.deletion_curves(tables["curves"], m["method"]), width="stretch")
 if not m["sanity_passed"]:

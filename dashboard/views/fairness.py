@@ -6,6 +6,7 @@ import streamlit as st
 from audits import fairness
 from dashboard import services
 from dashboard.components import figures
+from dashboard.components.fmt import plain
 from dashboard.components.jobs import follow_job
 
 st.title("Fairness")
@@ -69,7 +70,7 @@ def summary(result, title):
     c.metric("Four-fifths", {True: "violated", False: "met"}.get(m["four_fifths_rule_violated"], "not measured"),
              help="Violated when one group's selection rate is below 80% of another's.")
     if m.get("verdict"):
-        st.write(f"In plain words: {m['verdict']} Accuracy overall: {m['accuracy']:.1%}.")
+        st.write(f"In plain words: {plain(m['verdict'])} Accuracy overall: {m['accuracy']:.1%}.")
     else:  # audits stored before the verdict was part of the result
         st.caption(f"Audit made by an earlier version: rerun it for the verdict (gaps here may include groups "
                    f"smaller than {m.get('min_group_size', 30)}).")
@@ -85,7 +86,7 @@ def show_audit(result) -> None:
     else:
         summary(result, short[model_id])
     for w in result["warnings"]:
-        st.warning(w)
+        st.warning(plain(w))
     metric = st.radio("Metric by group", ["selection_rate", "accuracy", "tpr", "fpr", "precision",
                                          "calibration_error"], horizontal=True, key="fair_metric")
     groups = result["tables"]["groups"]

@@ -42,7 +42,7 @@ def _import_model() -> None:
                 types = skops_untrusted(path)
             except FmauditError as exc:
                 types = None
-                st.error(str(exc))
+                st.error(plain(exc))
         if types is not None:
             extra = [t for t in types if t not in TRUSTED_TYPES]
             st.info("Types in this file beyond scikit-learn, numpy and scipy: "
@@ -68,7 +68,7 @@ def _import_model() -> None:
             record = store.import_model(source, target, name=new_name or default, trust=tuple(trust))
             st.success(f"Imported {record.id}: test accuracy on {target} {pct(record.metrics['accuracy'])}.")
         except FmauditError as exc:
-            st.error(f"Not imported: {exc}")
+            st.error(f"Not imported: {plain(exc)}")
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -91,7 +91,7 @@ def _import_predictions() -> None:
         try:
             frame = read_predictions(path)
         except FmauditError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return
         cols = [str(c) for c in frame.columns]
         with st.form("pred_form"):
@@ -112,7 +112,7 @@ def _import_predictions() -> None:
                 st.success(f"Imported {record.id}: {record.metrics['n']} rows, accuracy "
                            f"{pct(record.metrics['accuracy'])}.")
             except FmauditError as exc:
-                st.error(f"Not imported: {exc}")
+                st.error(f"Not imported: {plain(exc)}")
 
 
 with st.expander("Import a model", icon=":material/upload:"):
@@ -154,7 +154,7 @@ else:
     c1.metric("Test accuracy", pct(m.get("accuracy")))
     versus = services.vs_baseline(record)
     if versus.startswith("not better"):
-        st.error(f"This model is {versus}: it has learned nothing a constant answer would not give.")
+        st.error(f"This model is {plain(versus)}: it has learned nothing a constant answer would not give.")
     elif versus:
         c1.caption(versus)
     c2.metric("Macro-F1", score(m.get("macro_f1")), help="F1 averaged over classes: low when a class is neglected.")
@@ -197,7 +197,7 @@ if services.applies(record, "performance"):
         p4.metric("Majority baseline", pct(pm.get("majority_baseline_accuracy")),
                   help=f"Always answering {pm.get('majority_class')!r}.")
         for w in perf["result"]["warnings"]:
-            st.warning(w)
+            st.warning(plain(w))
         rows = perf["result"]["tables"]["per_class"]
         if rows and "recall_ci_low" in rows[0]:
             st.plotly_chart(figures.per_class_recall(rows), width="stretch")
@@ -232,7 +232,7 @@ with st.expander("Delete this model"):
         try:
             store.delete_model(record.id)
         except FmauditError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             st.success(f"Deleted {record.id}.")
             st.rerun()

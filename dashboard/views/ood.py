@@ -6,6 +6,7 @@ import streamlit as st
 from audits.ood import CORRUPTIONS, DEFAULT_SHIFT
 from dashboard import services
 from dashboard.components import figures
+from dashboard.components.fmt import plain
 from dashboard.components.jobs import launch as launch_job
 from fmcore.data import dataset_names
 from fmcore.models import list_models
@@ -73,7 +74,7 @@ with corruption_tab:
             st.plotly_chart(figures.corruption_heatmap(r["tables"]["corruptions"]), width="stretch")
             st.plotly_chart(figures.corruption_curves([(short[model_id], r["tables"]["corruptions"])]), width="stretch")
             for w in r["warnings"]:
-                st.warning(w)
+                st.warning(plain(w))
             gallery = r["tables"]["gallery"]
             if gallery and "image" in gallery[0]:
                 st.plotly_chart(figures.corruption_gallery(gallery), width="content")
@@ -123,7 +124,7 @@ with shift_tab:
                                                                         "energy": m["ood_auroc_energy"]}),
                                width="stretch")
             for w in r["warnings"]:
-                st.warning(w)
+                st.warning(plain(w))
             with st.expander("Drift tests, per-class accuracy and fairness on both sides"):
                 st.dataframe(pd.DataFrame(r["tables"]["features"] + r["tables"]["outputs"]), hide_index=True,
                              width="stretch")
@@ -162,7 +163,7 @@ with calibration_tab:
             right.plotly_chart(figures.group_coverage(r["tables"]["groups"], m["coverage_target"]), width="stretch")
             st.dataframe(pd.DataFrame(r["tables"]["groups"]), hide_index=True, width="stretch")
         for w in r["warnings"]:
-            st.warning(w)
+            st.warning(plain(w))
     else:
         st.info("No calibration audit of this model yet: run one above.")
     st.subheader("Remedy: temperature scaling")

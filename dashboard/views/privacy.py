@@ -8,6 +8,7 @@ from audits.privacy import ATTACKS, DEFAULT_ATTACKS, MEMBERSHIP_ATTACKS, members
 from audits.sweeps import dp_sweep_verdict
 from dashboard import services
 from dashboard.components import figures
+from dashboard.components.fmt import plain
 from dashboard.components.jobs import follow_job
 
 st.title("Privacy")
@@ -87,7 +88,7 @@ def membership_tab() -> None:
     d.metric("DP epsilon (accountant)", f"{m['dp_epsilon']:.2f}" if m.get("dp_epsilon") else "not DP")
     st.write(f"In plain words: {m.get('verdict') or membership_verdict(m)}")
     for w in result["warnings"]:
-        st.warning(w)
+        st.warning(plain(w))
     st.plotly_chart(figures.roc_curves(result["tables"]["roc"]), width="stretch")
     table = pd.DataFrame(result["tables"]["attacks"]).drop(columns=["description"])
     st.dataframe(table, hide_index=True, width="stretch")

@@ -94,7 +94,7 @@ if findings and services.can_act():
                 review.set_status(store, target, action, user, reason=text, policy=policy)
             st.rerun()
         except FmauditError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
     for f in findings:
         if f["comments"]:
             with st.expander(f"Thread of {f['id']} ({len(f['comments'])})"):
@@ -119,7 +119,7 @@ if st.button("Approve and sign", type="primary", disabled=bool(why_not), icon=":
         st.success(f"Signed off: report `{out['report_sha256'][:16]}…` (trail event {out['seq']}).")
         st.rerun()
     except FmauditError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
 
 st.subheader("What changed")
 others = [m.id for m in models if m.id != model_id]

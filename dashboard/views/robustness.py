@@ -6,7 +6,7 @@ import streamlit as st
 from audits.robustness import ATTACKS
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import percent_column
+from dashboard.components.fmt import percent_column, plain
 from dashboard.components.jobs import follow_job
 
 st.title("Robustness")
@@ -102,7 +102,7 @@ if latest:
         st.dataframe(table.reset_index(), hide_index=True, width="stretch",
                      column_config={c: percent_column() for c in table.columns})
     for w in [w for r in latest.values() for w in r["warnings"]]:
-        st.warning(w)
+        st.warning(plain(w))
     with st.expander("Sanity checks", expanded=not all(c["passed"] for r in latest.values()
                                                         for c in r["tables"]["checks"])):
         checks = [{"model": short[m], **c} for m, r in latest.items() for c in r["tables"]["checks"]]

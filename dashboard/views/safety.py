@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import percent_column
+from dashboard.components.fmt import percent_column, plain
 from dashboard.components.jobs import launch
 
 st.title("Safety")
@@ -143,7 +143,7 @@ with certified_tab:
             k3.metric("Median certified radius (correct inputs)", f"{m['median_certified_radius']:.3f}")
             st.plotly_chart(figures.certified_curves(r["tables"]["radii"], m["sigma"]), width="stretch")
             for w in r["warnings"]:
-                st.warning(w)
+                st.warning(plain(w))
             st.dataframe(pd.DataFrame(r["tables"]["radii"]), hide_index=True, width="stretch", column_config={
                 k: percent_column() for k in ("certified_accuracy", "certified_ci_low", "certified_ci_high",
                                               "empirical_accuracy", "abstain_rate")})

@@ -96,7 +96,7 @@ if submitted:
             if lm_extra["gpt"]["width"] % lm_extra["gpt"]["heads"]:
                 raise ConfigError("The width must be a multiple of the number of heads.")
     except ValueError as exc:  # ConfigError, or a canary count that is not a number
-        st.error(str(exc) if isinstance(exc, ConfigError) else "Canary repetitions are numbers separated by commas, "
+        st.error(plain(exc) if isinstance(exc, ConfigError) else "Canary repetitions are numbers separated by commas, "
                  "e.g. 1,16,128.")
         st.stop()
     config = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), optimizer=optimizer,
