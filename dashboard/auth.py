@@ -47,6 +47,8 @@ def upload_refusal(session_id: str) -> str | None:
     except (FmauditError, OSError):
         required = True  # an unreadable users file: fail closed
     if not required:
+        if _public_bind():  # refusal mode: a public bind without sign-in serves nothing, uploads included
+            return "This server listens beyond localhost without sign-in, so it serves nothing and accepts no upload."
         return None
     with _LOCK:
         signed = session_id in _SIGNED_IN

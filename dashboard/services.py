@@ -16,7 +16,8 @@ def _store_at(root: str):
     return Store(root)
 
 
-STORE_WRITES = ("register_model", "add_audit", "delete_model", "add_dataset", "import_model", "export_model",
+STORE_WRITES = ("register_model", "add_audit", "delete_model", "add_dataset", "import_model", "import_predictions",
+                "export_model", "backup", "sign_head",
                 "annotate_metrics", "create_run", "finish_run", "log_event")
 RUNNER_WRITES = ("submit", "cancel")
 

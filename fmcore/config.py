@@ -96,6 +96,10 @@ def safe_yaml(text: str, source: str = "YAML", max_bytes: int = MAX_YAML_BYTES, 
 MAX_JSON_BYTES = 10_000_000
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number (a config holds finite numbers only)")
+
+
 def read_json(path, what: str | None = None, max_bytes: int = MAX_JSON_BYTES):
     """A JSON config file, read defensively: size bounded, UTF-8, and every way it can be malformed (bad syntax,
     a number with thousands of digits, nesting deep enough to exhaust the stack) a ``ConfigError`` naming the
@@ -111,7 +115,7 @@ def read_json(path, what: str | None = None, max_bytes: int = MAX_JSON_BYTES):
     if size > max_bytes:
         raise ConfigError(f"{what} is {size / 2**20:.1f} MB; a config file is at most {max_bytes / 2**20:.0f} MB.")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
     except RecursionError:

@@ -22,7 +22,9 @@ def _import_model() -> None:
     from pathlib import Path
 
     from fmcore.data import list_datasets
-    from fmcore.models._external import TRUSTED_TYPES, skops_untrusted
+    from fmcore.models._external import TRUSTED_TYPES, never_trustable, skops_untrusted
+    from fmcore.security import load_users, role_of
+    from fmcore.store._trail import actor
 
     st.caption("A scikit-learn model or pipeline saved with skops (`.skops`; LightGBM and XGBoost scikit-learn "
                "models too), an ONNX graph from any framework (`.onnx`), or the files of a model folder: "
@@ -49,8 +51,16 @@ def _import_model() -> None:
                     + (", ".join(f"`{t}`" for t in types) or "none")
                     + ("." if not extra else f". Not trusted by fmaudit: {', '.join(f'`{t}`' for t in extra)}; "
                        "loading them could run their code."))
-            if extra:
-                trust = st.multiselect("Trust these types (only after checking each one)", extra, key="import_trust")
+            never = [t for t in extra if never_trustable(t)]
+            if never:
+                st.error(f"This file holds {', '.join(plain(t) for t in never)}, which can run code or reach the "
+                         "system: fmaudit never loads it.")
+            elif extra:
+                approver = not load_users(store.root) or role_of(actor(), store.root) == "approver"
+                trust = st.multiselect("Trust these types (an approver's decision, only after checking each one; "
+                                       "recorded in the audit trail)", extra, key="import_trust",
+                                       disabled=not approver,
+                                       help=None if approver else "Trusting a type needs the approver role.")
     with st.form("import_form"):
         c1, c2 = st.columns(2)
         target = c1.selectbox("Dataset it was trained for", names, key="import_dataset")
@@ -65,7 +75,8 @@ def _import_model() -> None:
             source = one[0] if len(files) == 1 and one else folder
             # named after the file, or the dataset (never the temporary folder)
             default = f"imported-{safe_file_name(source.stem)}" if source != folder else f"imported-{target}"
-            record = store.import_model(source, target, name=new_name or default, trust=tuple(trust))
+            record = store.import_model(source, target, name=new_name or default, trust=tuple(trust),
+                                        control="the box 'Trust these types' above")
             st.success(f"Imported {record.id}: test accuracy on {target} {pct(record.metrics['accuracy'])}.")
         except FmauditError as exc:
             st.error(f"Not imported: {plain(exc)}")

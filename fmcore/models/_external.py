@@ -7,6 +7,7 @@ audits that allows is said per model (``offers``)."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +16,31 @@ from ..errors import ConfigError, FmauditError
 from ._zoo import Classifier, log_probabilities
 
 FILES = {"sklearn": "model.skops", "onnx": "model.onnx"}
-#: types fmaudit trusts in a skops file beyond skops' own defaults (scikit-learn, numpy, scipy): the scikit-learn
-#: models of LightGBM and XGBoost and the containers their state holds. Shown to the user before anything loads.
+#: types fmaudit trusts in a skops file beyond skops' own defaults (scikit-learn, numpy, scipy): what ordinary
+#: scikit-learn pipelines hold at the locked versions (a dtype, a fitted tree, a histogram-boosting predictor), the
+#: scikit-learn models of LightGBM and XGBoost and the containers their state holds. Each holds data, not code.
 TRUSTED_TYPES = ("collections.OrderedDict", "collections.defaultdict", "lightgbm.basic.Booster",
-                 "lightgbm.sklearn.LGBMClassifier", "xgboost.core.Booster", "xgboost.sklearn.XGBClassifier")
+                 "lightgbm.sklearn.LGBMClassifier", "numpy.dtype",
+                 "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor", "sklearn.tree._tree.Tree",
+                 "xgboost.core.Booster", "xgboost.sklearn.XGBClassifier")
+#: modules whose types run code or reach the system: never trusted, whoever asks
+NEVER_TRUSTED_MODULES = ("os", "posix", "nt", "subprocess", "importlib", "sys", "shutil", "socket", "pickle", "marshal",
+                         "ctypes", "runpy", "code", "codeop", "pty", "multiprocessing", "threading", "signal", "io",
+                         "pathlib", "tempfile", "webbrowser", "urllib", "http", "asyncio", "operator", "functools",
+                         "types", "inspect", "gc")
+#: builtins that hold data; every other builtin (eval, exec, compile, __import__, open, getattr, ...) is never trusted
+DATA_BUILTINS = {"builtins.bytearray", "builtins.bytes", "builtins.complex", "builtins.frozenset", "builtins.range",
+                 "builtins.set", "builtins.slice"}
+
+
+def never_trustable(type_name: str) -> bool:
+    """True for a type that runs code or reaches the system (``os.system``, ``builtins.eval``, ``importlib...``):
+    fmaudit refuses it whoever asks to trust it."""
+    name = type_name.strip()
+    module = name.split(".", 1)[0]
+    if module == "builtins":
+        return name not in DATA_BUILTINS
+    return module in NEVER_TRUSTED_MODULES or module.startswith("_") or "eval" in name or "exec" in name
 
 
 class UntrustedModelError(FmauditError):
@@ -35,17 +57,23 @@ def skops_untrusted(path: Path) -> list[str]:
         raise FmauditError(f"{path.name} is not a readable skops file: {exc}") from None
 
 
-def load_skops(path: Path, trust: tuple[str, ...] = ()) -> tuple[object, list[str]]:
+def load_skops(path: Path, trust: tuple[str, ...] = (), control: str = "--trust TYPE") -> tuple[object, list[str]]:
     """The estimator in ``path`` and the non-default types it was loaded with; refused before loading when it holds a
-    type outside skops' defaults, ``TRUSTED_TYPES`` and ``trust``."""
+    type outside skops' defaults, ``TRUSTED_TYPES`` and ``trust``, or any type that runs code (never trustable).
+    ``control`` names how the user trusts a type where they are (the CLI's flag, the dashboard's box)."""
     from skops.io import load
 
     untrusted = skops_untrusted(path)
+    dangerous = sorted({t for t in [*untrusted, *trust] if never_trustable(t)})
+    if dangerous:
+        raise UntrustedModelError(
+            f"Refused before loading: {path.name} holds or asks to trust {', '.join(dangerous)}, which can run code "
+            "or reach the system; fmaudit never trusts such types, whoever asks.")
     refused = [t for t in untrusted if t not in set(TRUSTED_TYPES) | set(trust)]
     if refused:
         raise UntrustedModelError(
             f"Refused before loading: {path.name} holds types fmaudit does not trust: {', '.join(refused)}. Loading "
-            "them could run their code. If you have checked each one, import again with --trust TYPE for each.")
+            f"them could run their code. If an approver has checked each one, import again trusting it ({control}).")
     return load(path, trusted=untrusted), untrusted
 
 
@@ -121,6 +149,7 @@ def onnx_session(path: Path):
 
     from ..config import default_threads
 
+    check_onnx_sizes(path)
     options = ort.SessionOptions()
     options.intra_op_num_threads = default_threads()
     options.inter_op_num_threads = 1
@@ -128,6 +157,42 @@ def onnx_session(path: Path):
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types for malformed graphs
         raise FmauditError(f"{path.name} is not an ONNX model onnxruntime can run: {exc}") from None
+
+
+#: bytes per element of ONNX tensor element types (onnx.TensorProto), for the size check
+ONNX_ELEMENT_BYTES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 14: 8, 15: 16, 16: 2}
+BATCH_FOR_UNKNOWN = 4096  # the rows fmaudit feeds at once: what a symbolic (batch) dimension is taken to be
+
+
+def max_tensor_bytes() -> int:
+    """The largest tensor an imported graph may declare (``FMAUDIT_MAX_TENSOR_MB``, default 2048)."""
+    import os
+
+    return int(float(os.environ.get("FMAUDIT_MAX_TENSOR_MB", "2048")) * 2**20)
+
+
+def check_onnx_sizes(path: Path) -> None:
+    """Refuse, before onnxruntime runs anything, a graph whose declared or inferred tensors (a ``ConstantOfShape``
+    asking for terabytes, say) exceed ``max_tensor_bytes``: ONNX's shape inference with data propagation gives each
+    tensor's shape from the graph and its constants; a symbolic dimension counts as ``BATCH_FOR_UNKNOWN`` rows."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+        inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception as exc:  # onnx raises its own types for malformed graphs
+        raise FmauditError(f"{path.name} is not an ONNX graph fmaudit can check: {str(exc)[:300]}") from None
+    graph, limit = inferred.graph, max_tensor_bytes()
+    for info in [*graph.value_info, *graph.output, *graph.input]:
+        kind = info.type.tensor_type
+        if not kind.HasField("shape"):
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") else BATCH_FOR_UNKNOWN for d in kind.shape.dim]
+        size = math.prod(max(d, 0) for d in dims) * ONNX_ELEMENT_BYTES.get(kind.elem_type, 8)
+        if size > limit:
+            raise FmauditError(f"Refused before running: {path.name} declares a tensor {info.name!r} of shape {dims} "
+                               f"({size / 2**20:,.0f} MB), over the {limit / 2**20:,.0f} MB limit "
+                               "(FMAUDIT_MAX_TENSOR_MB).")
 
 
 ONNX_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64,

@@ -6,6 +6,7 @@ and the policy checks. The decision is always the file's own prediction."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,19 @@ def read_predictions(path: Path):
     return read_table(path)
 
 
+def class_value(value) -> str:
+    """A label or prediction as a class name, compared as a value: numbers by their value (``1``, ``1.0`` and
+    ``"1.0"`` are the class ``"1"``; ``0.50`` is ``"0.5"``), text as written without surrounding spaces."""
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if not math.isfinite(number):
+        return text
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
 def prepare(frame, label: str, prediction: str, score: str | None, sensitive: tuple[str, ...],
             positive: str | None) -> tuple[object, dict]:
     """Check a predictions table and bring it to the stored form (``label``, ``prediction``, ``score``, the
@@ -70,7 +84,13 @@ def prepare(frame, label: str, prediction: str, score: str | None, sensitive: tu
                             f"{'...' if len(missing) > 5 else ''}); a row without one cannot be audited")
     if problems:
         raise DataValidationError(problems)
-    out = pd.DataFrame({"label": frame[label].astype(str), "prediction": frame[prediction].astype(str)})
+    out = pd.DataFrame({"label": frame[label].map(class_value), "prediction": frame[prediction].map(class_value)})
+    shared = set(out["label"]) & set(out["prediction"])
+    if not shared:
+        raise DataValidationError([
+            f"the labels ({', '.join(map(repr, sorted(set(out['label']))[:6]))}) and the predictions "
+            f"({', '.join(map(repr, sorted(set(out['prediction']))[:6]))}) share no class, so they cannot be matched: "
+            "write both with the same class names or numbers"])
     classes = sorted(set(out["label"]) | set(out["prediction"]))
     if len(classes) < 2:
         raise DataValidationError([f"only one class ({classes[0]!r}) in {label} and {prediction}"])
@@ -91,7 +111,7 @@ def _score_rule(raw, pred, classes: list[str], positive: str | None) -> dict:
     problems = []
     if len(classes) != 2:
         problems.append(f"a score column fits two classes; this file has {len(classes)} ({', '.join(classes[:6])})")
-    positive = positive if positive is not None else classes[-1]
+    positive = class_value(positive) if positive is not None else classes[-1]
     if positive not in classes:
         problems.append(f"positive class {positive!r} is not one of {', '.join(classes)}")
     s = pd.to_numeric(raw, errors="coerce")

@@ -515,12 +515,13 @@ class Store:
         return out
 
     def import_model(self, folder: str | Path, dataset: str, name: str | None = None,
-                     trust: tuple[str, ...] = ()) -> ModelRecord:
+                     trust: tuple[str, ...] = (), control: str = "--trust TYPE") -> ModelRecord:
         """A user's model (a folder of safetensors + JSON, a transformers folder, a ``.skops`` or an ``.onnx`` file;
-        never a pickle), tested on ``dataset``; ``trust`` names extra types a skops file may hold."""
+        never a pickle), tested on ``dataset``; ``trust`` names extra types a skops file may hold (an approver's
+        decision, recorded in the trail); ``control`` names how the user trusts one where they are."""
         from ._import import import_model
 
-        return import_model(self, folder, dataset, name, trust=tuple(trust))
+        return import_model(self, folder, dataset, name, trust=tuple(trust), control=control)
 
     def import_predictions(self, path: str | Path, label: str, prediction: str, score: str | None = None,
                            sensitive=(), positive: str | None = None, name: str | None = None) -> ModelRecord:

@@ -119,7 +119,8 @@ def check_model_folder(folder: Path) -> dict:
     return config
 
 
-def import_model(store, folder: str | Path, dataset: str, name: str | None = None, trust: tuple[str, ...] = ()):
+def import_model(store, folder: str | Path, dataset: str, name: str | None = None, trust: tuple[str, ...] = (),
+                 control: str = "--trust TYPE"):
     """Validate, load, test and register the model in ``folder`` (or a ``.skops`` / ``.onnx`` file) for
     ``dataset``; returns the record."""
     import hashlib
@@ -130,7 +131,7 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
 
     folder = Path(folder)
     if folder.is_file():
-        return import_model_file(store, folder, dataset, name, trust)
+        return import_model_file(store, folder, dataset, name, trust, control)
     config = check_model_folder(folder)
     ds = load_dataset(dataset, store=store)
     classes = list(ds.spec.classes)
@@ -185,7 +186,10 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
                                f"{'...' if len(fresh) > 4 else ''}; transformers would start them at random, so the "
                                "model would be a different one at every import. Save the fine-tuned classifier "
                                "(model.save_pretrained) with its head.")
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+        except Exception as exc:  # noqa: BLE001 - tokenizers raises its own types for a malformed tokenizer.json
+            raise FmauditError(f"The tokenizer files cannot be loaded: {str(exc)[:300]}") from None
         meta.update(model="minilm", architecture=type(hf).__name__, max_length=64,
                     input={"kind": "text", "tokenizer": "saved alongside", "max_length": 64})
         clf = Classifier("minilm", text_module(hf).eval(), meta, None, tokenizer)
@@ -206,9 +210,31 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
                                 config={"imported_from": str(folder.resolve())})
 
 
-def import_model_file(store, path: Path, dataset: str, name: str | None, trust: tuple[str, ...] = ()):
+def _check_trust(store, path: Path, trust: tuple[str, ...]) -> tuple[str, ...]:
+    """Trusting types beyond fmaudit's list is an approver's decision when the store has users (the one local user's
+    in single-user mode); types that run code are never trusted (``never_trustable``)."""
+    from ..models._external import TRUSTED_TYPES, never_trustable
+    from ..security import require_role
+    from ._trail import actor
+
+    extra = tuple(sorted({t.strip() for t in trust if t.strip()} - set(TRUSTED_TYPES)))
+    dangerous = [t for t in extra if never_trustable(t)]
+    if dangerous:
+        raise FmauditError(f"Refused: {', '.join(dangerous)} can run code or reach the system; fmaudit never trusts "
+                           "such types, whoever asks.")
+    if extra:
+        from ..security import load_users
+
+        if load_users(store.root):
+            require_role(actor(), ("approver",), f"trusting {', '.join(extra)} in {path.name}", store.root)
+    return extra
+
+
+def import_model_file(store, path: Path, dataset: str, name: str | None, trust: tuple[str, ...] = (),
+                      control: str = "--trust TYPE"):
     """A scikit-learn model saved with skops or an ONNX graph, bound to ``dataset`` (its raw columns or images),
-    tested on its test split and registered as imported with the file's sha256, format and trusted types."""
+    tested on its test split and registered as imported with the file's sha256, format and trusted types. Types
+    trusted beyond fmaudit's list need an approver and are recorded in the trail (``model.trust``)."""
     import hashlib
 
     from ..data import load_dataset
@@ -233,7 +259,13 @@ def import_model_file(store, path: Path, dataset: str, name: str | None, trust: 
     meta = {"model": kind, "kind": kind, "modality": modality, "classes": classes, "dataset": ds.name,
             "format": {"sklearn": "skops", "onnx": "onnx"}[kind]}
     if kind == "sklearn":
-        runtime, trusted = load_skops(path, trust)
+        trust = _check_trust(store, path, trust)
+        runtime, trusted = load_skops(path, trust, control)
+        from ._trail import actor
+
+        if used := sorted(set(trust) & set(trusted)):
+            store.log_event("model.trust", path.name, {"types": used, "file": path.name, "by": actor(),
+                                                       "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
         if not hasattr(runtime, "predict_proba"):
             raise FmauditError(f"{type(runtime).__name__} has no predict_proba: fmaudit audits classifiers with "
                                "class probabilities.")
@@ -251,7 +283,12 @@ def import_model_file(store, path: Path, dataset: str, name: str | None, trust: 
 
         graph = onnx.load(str(path), load_external_data=False).graph
         meta["n_params"] = int(sum(np.prod(t.dims) for t in graph.initializer))
-        outputs = runtime.run(None, onnx_feeds(runtime, probe, modality))
+        try:
+            outputs = runtime.run(None, onnx_feeds(runtime, probe, modality))
+        except FmauditError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's own types: out of memory, a bad node, a shape
+            raise FmauditError(f"{path.name} failed when run on {dataset}'s rows: {str(exc)[:300]}") from None
         zipmap = next((o for o in outputs if isinstance(o, list) and o and isinstance(o[0], dict)), None)
         meta["class_order"] = class_order(list(zipmap[0]), classes) if zipmap else list(range(len(classes)))
         onnx_proba(runtime, probe, modality, len(classes))  # refuses a graph without class scores, with the reason

@@ -139,6 +139,14 @@ def test_public_bind_without_users_serves_nothing(home):
         config.set_option("server.address", "127.0.0.1")
     assert any("serves nothing" in e.value for e in at.error)
     assert not any(c.value.startswith("Local mode") for c in at.sidebar.caption)
+    from dashboard.auth import upload_refusal  # the upload endpoint (dashboard.serve) refuses too, body unread
+
+    config.set_option("server.address", "0.0.0.0")
+    try:
+        assert "accepts no upload" in upload_refusal("any-session")
+    finally:
+        config.set_option("server.address", "127.0.0.1")
+    assert upload_refusal("any-session") is None  # localhost without users: the single local user uploads
 
 
 def test_removing_or_demoting_a_user_reaches_open_sessions(users_home):
