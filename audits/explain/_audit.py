@@ -350,8 +350,11 @@ def explain(classifier, dataset, params: dict, progress=None) -> AuditResult:
     test = dataset["test"]
     rows = _select_rows(classifier, test, params, rng)
     part = test.take(rows)
-    ev = (_text_evidence(classifier, part, params, rng, report) if modality == "text"
-          else _dense_evidence(classifier, dataset, part, method, params, rng, report))
+    # the checks draw from a stream of their own: replaying the audit with its recorded rows (which skips the row
+    # draw) must give the same background, random order and noise, so the same numbers
+    checks_rng = np.random.default_rng([int(params["seed"]), 1])
+    ev = (_text_evidence(classifier, part, params, checks_rng, report) if modality == "text"
+          else _dense_evidence(classifier, dataset, part, method, params, checks_rng, report))
     metrics, tables = _checked(method, ev, params)
     warnings = []
     k = int(params["examples"])

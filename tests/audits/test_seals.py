@@ -378,3 +378,47 @@ def test_restore_refuses_a_backup_whose_records_leave_the_store_before_writing_a
         code, _, err = cli(capsys, tmp_path / "target2", "restore", str(crafted))
         assert code == 2
         assert "stolen" in err
+
+
+# small real sizes for each audit kind on the digits CNN (the same parameters are recorded and replayed)
+DIGITS_AUDITS = {
+    "performance": {"n_boot": 50},
+    "calibration": {"n_boot": 50},  # coverage_gap and ece_gap are null without groups: nulls must equal nulls
+    "corruption": {"samples": 60, "severities": [1, 3], "corruptions": ["gaussian_noise", "contrast"]},
+    "robustness": {"samples": 40, "eps": [0.1], "blackbox_check_samples": 0, "compare_fgsm": False},
+    "explain": {"samples": 8, "n_boot": 50, "examples": 2, "recourse": False},
+    "certified": {"samples": 10, "n": 100, "n0": 20, "radii": [0.0, 0.25]},
+}
+
+
+def test_an_untouched_report_of_every_image_audit_kind_reproduces_and_an_edited_one_does_not(trained_digits,
+                                                                                            capsys, tmp_path):
+    """The digits CNN with performance, calibration, corruption, robustness, explanation and certification audits:
+    the filed report reproduces exactly (exit 0); one edited claim of each kind fails naming it (exit 1)."""
+    from audits import run_stored_audit
+
+    st, record = trained_digits
+    for name, options in DIGITS_AUDITS.items():
+        run_stored_audit(st, name, record.id, **options)
+    out = tmp_path / "reports"
+    code, stdout, err = cli(capsys, st.root, "report", "--model", record.id, "--out", str(out), "--json")
+    assert code == 0, err
+    paths = json.loads(stdout)["paths"]
+    code, stdout, _ = cli(capsys, st.root, "reproduce", paths["html"], "--json")
+    result = json.loads(stdout)
+    assert code == 0, [r for r in result["rows"] if r["status"] != "reproduced"]
+    assert {r["name"] for r in result["rows"]} >= set(DIGITS_AUDITS)
+    calibration = {r["metric"]: r for r in result["rows"] if r["name"] == "calibration"}
+    assert calibration["ece_gap"]["claimed"] is None
+    assert calibration["ece_gap"]["status"] == "reproduced"
+    record_json = json.loads(open(paths["json"]).read())
+    for audit in record_json["audits"]:
+        key = next(k for k, v in audit["metrics"].items() if isinstance(v, float))
+        edited = json.loads(json.dumps(record_json))
+        target = next(a for a in edited["audits"] if a["id"] == audit["id"])
+        target["metrics"][key] = target["metrics"][key] + 1e-4
+        path = tmp_path / f"edited-{audit['name']}.json"
+        path.write_text(json.dumps(edited))
+        code, stdout, _ = cli(capsys, st.root, "reproduce", str(path))
+        assert code == 1, (audit["name"], key)
+        assert f"the claim {key} = " in stdout
