@@ -6,6 +6,7 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.components.fmt import plain
 from tests.conftest import ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -204,7 +205,7 @@ def test_jobs_page_says_where_sweeps_run(home, monkeypatch):
     assert "fan out as Ray tasks on ray://head:10001" in _run("views/jobs.py").caption[1].value
     monkeypatch.setenv("FMAUDIT_EXECUTOR", "dask")
     at = _run("views/jobs.py")
-    assert "FMAUDIT_EXECUTOR must be one of local, ray" in at.error[0].value  # a clear message, no traceback
+    assert plain("FMAUDIT_EXECUTOR must be one of local, ray") in at.error[0].value  # a clear message, no traceback
     assert not at.exception
 
 
@@ -467,7 +468,7 @@ def test_train_page_refuses_an_augmentation_for_another_kind_of_data(home):
     at.selectbox(key="train_dataset").set_value("digits").run()
     at.text_input(key="train_augment_image").set_value("mixup")
     next(b for b in at.button if b.label == "Start training").click().run()
-    assert any("'mixup' is for tabular data" in e.value for e in at.error)
+    assert any(plain("'mixup' is for tabular data") in e.value for e in at.error)  # shown as text (escaped)
     assert "train_job" not in at.session_state
 
 
