@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fmcore.errors import ConfigError, FmauditError, UnknownNameError
 
-from ._spec import AUDITS, CAPABILITIES, AuditSpec, register_audit  # noqa: F401  (re-exported)
+from ._spec import AUDITS, CAPABILITIES, AuditSpec, DuplicateAudit, register, register_audit  # noqa: F401
 
 
 class NotApplicable(FmauditError):
@@ -51,11 +51,88 @@ def applicable_audits(offers) -> list[dict]:
     return rows
 
 
+#: the audits that ship with fmaudit (registered by their own modules); others come through entry points
+BUILTIN = ("performance", "robustness", "fairness", "privacy", "corruption", "shift", "calibration", "explain",
+           "certified", "backdoor", "memorization", "probes")
+ENTRY_POINTS = "fmaudit.audits"
+_loaded: list[bool] = []
+
+
+def plugin_entry_points() -> list:
+    """The installed ``fmaudit.audits`` entry points (nothing is imported to list them)."""
+    from importlib.metadata import entry_points
+
+    return sorted(entry_points(group=ENTRY_POINTS), key=lambda ep: ep.name)
+
+
+def audit_names() -> list[str]:
+    """Every audit's name, the installed plugins' included, without importing any audit (for ``--help``)."""
+    return [*BUILTIN, *STORE_AUDITS, *[ep.name for ep in plugin_entry_points() if ep.name not in BUILTIN]]
+
+
+_PLUGINS: dict[str, tuple[AuditSpec, str]] = {}
+
+
+def plugin_specs() -> dict[str, tuple[AuditSpec, str]]:
+    """Each installed ``fmaudit.audits`` entry point's ``AuditSpec`` with where it comes from (imports the plugins,
+    not the built-in audits: cheap enough for ``--help``). A plugin that does not load is named, not a traceback."""
+    if not _PLUGINS:
+        for ep in plugin_entry_points():
+            dist = getattr(ep, "dist", None)
+            source = f"entry point {ep.name} = {ep.value}" + (f" (package {dist.name} {dist.version})" if dist else "")
+            try:
+                spec = ep.load()
+            except Exception as exc:  # noqa: BLE001 - a broken plugin is named, never a traceback
+                raise ConfigError(f"The audit plugin {source} does not load: {type(exc).__name__}: {exc}") from None
+            if not isinstance(spec, AuditSpec) or spec.name != ep.name:
+                raise ConfigError(f"The audit plugin {source} must name an AuditSpec called {ep.name!r}.")
+            if ep.name in _PLUGINS:
+                raise ConfigError(f"The audit {ep.name!r} is registered twice: by {_PLUGINS[ep.name][1]} and by "
+                                  f"{source}. Uninstall one, or give one another name.")
+            _PLUGINS[ep.name] = (spec, source)
+    return _PLUGINS
+
+
 def load_audits() -> dict[str, AuditSpec]:
-    """Every audit by name, importing the audit modules (which register themselves) on the first call."""
+    """Every audit by name: the built-in modules (which register themselves) on the first call, then each installed
+    entry point of the group ``fmaudit.audits`` (pytest and Jupyter find their plugins this way); an entry point names
+    an ``AuditSpec``. A name registered twice is an error naming both sources."""
     from . import backdoor, explain, fairness, memorization, ood, performance, privacy, probes, robustness  # noqa: F401
 
+    if not _loaded:
+        for spec, source in plugin_specs().values():
+            if spec.name in STORE_AUDITS:
+                raise ConfigError(f"The audit {spec.name!r} is registered twice: by fmaudit (a store audit) and by "
+                                  f"{source}. Uninstall one, or give one another name.")
+            try:
+                register(spec, source)
+            except DuplicateAudit as exc:
+                raise ConfigError(str(exc)) from None
+        _loaded.append(True)
     return AUDITS
+
+
+def check_options(spec: AuditSpec, params: dict) -> None:
+    """An audit's options against its dataclass's field metadata (``min``, ``max``, ``choices``): every problem at
+    once, as a ``ConfigError``."""
+    if spec.options is None:
+        return
+    from dataclasses import fields
+
+    problems = []
+    for f in fields(spec.options):
+        value, meta = params.get(f.name), f.metadata
+        if value is None:
+            continue
+        if "choices" in meta and value not in meta["choices"]:
+            problems.append(f"{f.name} must be one of {', '.join(map(str, meta['choices']))}; got {value!r}")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if "min" in meta and value < meta["min"]:
+                problems.append(f"{f.name} must be at least {meta['min']}; got {value}")
+            if "max" in meta and value > meta["max"]:
+                problems.append(f"{f.name} must be at most {meta['max']}; got {value}")
+    if problems:
+        raise ConfigError(f"The {spec.name} audit's options: " + "; ".join(problems) + ".")
 
 
 def get_audit(name: str) -> AuditSpec:
@@ -74,6 +151,7 @@ def run_audit(name: str, classifier, dataset, model_id: str | None = None, progr
     unknown = set(overrides) - set(spec.defaults)
     if unknown:
         raise ConfigError(f"Audit {name!r} has no option(s) {sorted(unknown)}; options: {sorted(spec.defaults)}.")
+    check_options(spec, {**spec.defaults, **overrides})
     why = missing_for(spec.requires, offers if offers is not None else classifier.offers | {"training_rows"})
     if why:
         raise NotApplicable(f"The {spec.title.lower()} audit does not apply to this model: {why}.")

@@ -123,6 +123,16 @@ def _stored_audit(name: str, params: dict, ctx, headline) -> tuple[str, object]:
     return audit_id, result
 
 
+def audit(params: dict, ctx) -> dict:
+    """Any registered audit of ``params["model"]`` by its name (``params["audit"]``), with ``params["options"]``: the
+    job every audit described by its spec alone runs as (a plugin's included); its headline is logged."""
+    from .reporting import headline
+
+    name = params["audit"]
+    audit_id, _ = _stored_audit(name, params, ctx, lambda r: [headline(name, r.metrics) or f"{name} audit done"])
+    return {"audit_id": audit_id, "model_id": params["model"], "audit": name}
+
+
 def performance(params: dict, ctx) -> dict:
     """The performance audit of ``params["model"]`` (accuracy, intervals, per-class recall, the baseline)."""
     audit_id, _ = _stored_audit("performance", params, ctx, lambda r: [

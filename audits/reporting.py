@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 
+def _spec(name: str):
+    from ._registry import load_audits
+
+    return load_audits().get(name)
+
+
+def headline(name: str, metrics: dict) -> str:
+    """An audit's finding in a few words, from its spec's ``headline`` ("" when it has none)."""
+    spec = _spec(name)
+    return spec.headline(metrics) if spec is not None and spec.headline else ""
+
+
 def audit_summary(result) -> dict:
-    """The headline numbers of an ``AuditResult``; robustness adds its per-epsilon sweep."""
+    """The headline numbers of an ``AuditResult`` and the tables its spec's ``summary`` adds (robustness: its
+    per-epsilon sweep)."""
     out = {"audit": result.audit, "model_id": result.model_id, "dataset": result.dataset, **result.metrics,
            "warnings": list(result.warnings)}
+    spec = _spec(result.audit)
+    if spec is not None and spec.summary:
+        out.update(spec.summary(result))
     if result.audit == "robustness":
         out["sweep"] = result.tables["sweep"]
         out["checks"] = result.tables["checks"]

@@ -43,6 +43,14 @@ def _top_canary_exposure(model: dict):
     return max(rows, key=lambda r: r["repetitions"])["exposure"] if rows else None
 
 
+def _spec_dimensions() -> list[Dimension]:
+    """The rows audits declare in their spec (``compare``: label, metric key, higher is better, proportion)."""
+    from ._registry import load_audits
+
+    return [Dimension(label, higher, proportion, lambda m, a=spec.name, k=key: _audit(m, a, k))
+            for spec in load_audits().values() for label, key, higher, proportion in spec.compare]
+
+
 def robust_epsilons(models: list[dict]) -> list[float]:
     """The perturbation sizes at which any robustness audit of ``models`` measured robust accuracy, sorted."""
     keys = [k for m in models for k in (m["audits"].get("robustness") or {}).get("metrics", {})]
@@ -97,6 +105,7 @@ def dimensions(eps: float | None) -> list[Dimension]:
                   lambda m: _audit(m, "probes", "sentiment_gap")),
         Dimension("profanity gap between groups (probes)", False, False,
                   lambda m: _audit(m, "probes", "profanity_gap")),
+        *_spec_dimensions(),
         Dimension("DP epsilon", False, False, lambda m: (m["metrics"].get("privacy") or {}).get("epsilon")),
         Dimension("size (KiB)", False, False, lambda m: m["size_bytes"] / 1024),
         Dimension("parameters", False, False, lambda m: m["n_params"]),

@@ -50,6 +50,7 @@ navigation = st.navigation({
         st.Page(VIEWS / "privacy.py", title="Privacy", icon=":material/lock:"),
         st.Page(VIEWS / "language.py", title="Language model", icon=":material/chat:"),
         st.Page(VIEWS / "compression.py", title="Compression", icon=":material/compress:"),
+        st.Page(VIEWS / "more.py", title="More audits", icon=":material/extension:"),
     ],
     "Decide": [
         st.Page(VIEWS / "compare.py", title="Compare", icon=":material/compare_arrows:"),

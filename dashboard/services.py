@@ -249,6 +249,14 @@ def _language_model_at(root: str, model_id: str, sha256: str):
     return _store_at(root).load_classifier(model_id)
 
 
+def spec_audits() -> dict:
+    """The audits described by their spec alone (options dataclass, figures): installed plugins, by name."""
+    from audits import load_audits
+    from audits._registry import BUILTIN
+
+    return {n: s for n, s in load_audits().items() if n not in BUILTIN}
+
+
 def applicable_for(record) -> list[dict]:
     """Every audit with whether it applies to the stored model ``record`` and why not."""
     from audits import applicable_audits, model_offers

@@ -3,6 +3,7 @@ flags generated from the engine's option dataclasses."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import types
@@ -123,12 +124,14 @@ def add_option_flags(parser, cls, rename: dict[str, str] | None = None, skip: tu
         kind = kinds[f.name]
         default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
         kw = {"help": (f.metadata.get("help") or "").replace("%", "%%") or None}  # argparse formats help with %
-        if kind is bool:
-            kw.update(action="store_true", default=bool(default))
+        if kind is bool:  # a flag that is on by default can be turned off: --no-FLAG
+            kw.update(action=argparse.BooleanOptionalAction if default else "store_true", default=bool(default))
         elif kind is tuple:
             kw.update(default=",".join(default) if default else None, metavar="A,B")
         else:
             kw.update(type=kind, default=default)
+        if f.metadata.get("choices"):
+            kw["choices"] = list(f.metadata["choices"])
         kw.update(extra.get(f.name, {}))
         action = parser.add_argument(f"--{flag}", **kw)
         dests[f.name] = action.dest

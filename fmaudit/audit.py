@@ -6,9 +6,10 @@ from . import _common as c
 
 
 def add_audit(p) -> None:
-    p.add_argument("audit", choices=["robustness", "fairness", "performance", "privacy", "compression", "corruption",
-                                     "shift", "calibration", "explain", "certified", "backdoor",
-                                     "memorization", "probes"])
+    from audits._registry import audit_names
+
+    p.add_argument("audit", choices=audit_names(), help="the audit (installed plugins too: entry points of the "
+                                                        "group fmaudit.audits)")
     p.add_argument("--model", required=True, help="model id (see `fmaudit models`)")
     p.add_argument("--attack", default="pgd", help="fgsm, pgd, pgd_l2, cw, deepfool, hopskipjump, square")
     p.add_argument("--eps", default="0.05,0.1,0.2,0.3", help="comma-separated perturbation sizes")
@@ -53,6 +54,41 @@ def add_audit(p) -> None:
     p.add_argument("--sentiment-model", default=None, help="probes: the tweets classifier that scores sentiment "
                    "(default: the newest registered one)")
     p.add_argument("--seed", type=int, default=0)
+    _add_plugin_flags(p)
+
+
+def _add_plugin_flags(p) -> None:
+    """Each installed plugin audit's options as flags, generated from its options dataclass (a flag another audit
+    already defines is shared)."""
+    from audits._registry import plugin_specs
+
+    for spec, _ in plugin_specs().values():
+        if spec.options is None:
+            continue
+        taken = tuple(f.name for f in _fields(spec.options)
+                      if f"--{f.name.replace('_', '-')}" in p._option_string_actions)
+        c.add_option_flags(p, spec.options, skip=taken,
+                           extra={f.name: {"default": None} for f in _fields(spec.options) if f.name not in taken})
+
+
+def _fields(cls):
+    from dataclasses import fields
+
+    return fields(cls)
+
+
+def _plugin_overrides(spec, args) -> dict:
+    """The options given on the command line for a plugin audit: a flag left out keeps the audit's own default, also
+    where another audit's flag of the same name has a default of its own."""
+    given = getattr(args, "argv", None)
+    out = {}
+    for f in _fields(spec.options):
+        flag = f"--{f.name.replace('_', '-')}"
+        value = getattr(args, f.name, None)
+        named = given is None or any(a in (flag, f"--no-{flag[2:]}") or a.startswith(f"{flag}=") for a in given)
+        if value is not None and named:
+            out[f.name] = value
+    return out
 
 
 def cmd_audit(args) -> int:
@@ -62,6 +98,10 @@ def cmd_audit(args) -> int:
     store = c.store(args)
     if args.audit == "compression":
         return _compression_audit(args, store)
+    from audits._registry import BUILTIN
+
+    if args.audit not in BUILTIN:  # an audit described by its spec alone (a plugin)
+        return _spec_audit(args, store)
     overrides = {"seed": args.seed}
     if args.audit == "explain":
         overrides.update(method=args.method, select=args.select, favourable=args.favourable,
@@ -161,4 +201,22 @@ def _compression_audit(args, store) -> int:
                      f"{r['latency_b256_ratio']:.2f}x{extra}")
     lines += [f"  warning: {w}" for w in result.warnings]
     c.emit(args, payload, "\n".join(lines))
+    return 0
+
+
+def _spec_audit(args, store) -> int:
+    """Any audit from its spec: the options from its generated flags, its summary and headline in the output."""
+    import audits
+    from audits.reporting import audit_summary, headline
+
+    spec = audits.get_audit(args.audit)
+    overrides = _plugin_overrides(spec, args) if spec.options else {}
+    if "seed" in spec.defaults:
+        overrides.setdefault("seed", args.seed)
+    audit_id, result = audits.run_stored_audit(store, args.audit, args.model, **overrides)
+    summary = {"audit_id": audit_id, **audit_summary(result)}
+    lines = [f"{args.audit} audit {audit_id} of {result.model_id}: {headline(args.audit, result.metrics)}"]
+    lines += [f"  {k}: {v}" for k, v in result.metrics.items() if not isinstance(v, list | dict)]
+    lines += [f"  warning: {w}" for w in result.warnings]
+    c.emit(args, summary, "\n".join(lines))
     return 0

@@ -25,6 +25,7 @@ def add_show(p) -> None:
 
 def cmd_show(args) -> int:
     from audits import applicable_audits, model_offers
+    from audits.reporting import headline
 
     store = c.store(args)
     record = store.get_model(args.id)
@@ -49,6 +50,8 @@ def cmd_show(args) -> int:
         *[f"            {p}" for p in problems],
         f"  files     {record.path}",
         f"  audits    {', '.join(a['audit'] for a in payload['applicable_audits'] if a['applicable'])}"]
+        + [f"  measured  {a['name']} {a['id']} ({a['created_at']}): {headline(a['name'], a['result']['metrics'])}"
+           for a in store.latest_audits(args.id).values()]
         + [f"  not       {a['audit']}: {a['reason']}" for a in payload["applicable_audits"] if not a["applicable"]])
     c.emit(args, payload, text)
     return 0

@@ -89,3 +89,36 @@ def test_performance_has_the_majority_baseline_balanced_accuracy_and_recall_inte
     assert stored["accuracy"] == pytest.approx(result.metrics["majority_baseline_accuracy"])
     if not result.metrics["beats_baseline"]:
         assert "majority-class baseline" in result.warnings[0]
+
+
+def test_an_audit_registered_twice_is_an_error_naming_both_sources(tmp_path, monkeypatch):
+    """A package whose entry point registers a name fmaudit already has: refused, naming the module and the entry
+    point (and its package), never silently replacing the built-in audit."""
+    import pytest
+
+    from audits import _registry
+    from fmcore.errors import ConfigError
+
+    (tmp_path / "twin_audit.py").write_text(
+        "from audits import AuditSpec\n"
+        "SPEC = AuditSpec(name='performance', title='Another performance', run=lambda *a, **k: None)\n")
+    dist = tmp_path / "twin_audit-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: twin-audit\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[fmaudit.audits]\nperformance = twin_audit:SPEC\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _registry._PLUGINS.clear()
+    _registry._loaded.clear()
+    try:
+        with pytest.raises(ConfigError) as refused:
+            _registry.load_audits()
+        message = str(refused.value)
+        assert "registered twice" in message
+        assert "module audits.performance" in message
+        assert "entry point performance = twin_audit:SPEC (package twin-audit 0.1)" in message
+        assert _registry.AUDITS["performance"].source == "module audits.performance"  # the built-in stays
+    finally:
+        monkeypatch.undo()
+        _registry._PLUGINS.clear()
+        _registry._loaded.clear()
+    assert "twin" not in _registry.load_audits()["performance"].title.lower()

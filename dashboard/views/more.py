@@ -1,0 +1,83 @@
+"""More audits: every audit described by its spec alone (an installed plugin's too), each with the options form
+generated from its options dataclass, run as a job, and its own figures."""
+
+import dataclasses
+import typing
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import services
+from dashboard.components import figures
+from dashboard.components.fmt import plain
+from dashboard.components.jobs import launch
+
+st.title("More audits")
+st.caption("Audits described by their spec alone, such as those installed as plugins (packages that register an "
+           "audit under the entry-point group `fmaudit.audits`). Each form is made from the audit's options; each "
+           "run is a job, stored with the model like every other audit.")
+
+specs = services.spec_audits()
+if not specs:
+    services.empty_state("No such audit is installed. An audit package (see docs/development.md; "
+                         "examples/audit-plugin is one) appears here once installed beside fmaudit.", None)
+    st.stop()
+store, runner = services.get_store(), services.get_runner()
+name = st.selectbox("Audit", list(specs), format_func=lambda n: f"{specs[n].title} ({n})", key="more_audit")
+spec = specs[name]
+st.caption(plain(spec.description) + f" · from {plain(spec.source)}")
+models, labels = services.models_or_stop("No model this audit applies to yet. Train one on the Train page.",
+                                         lambda m: services.applies(m, name))
+model_id = st.selectbox("Model", [m.id for m in models], format_func=labels.get, key="more_model")
+
+
+def field_input(f, hint):
+    """One widget per option, by its type (help, choices, bounds from the field's metadata)."""
+    meta, key = f.metadata, f"more_{name}_{f.name}"
+    label, default = f.name.replace("_", " ").capitalize(), spec.defaults[f.name]
+    help_ = meta.get("help")
+    if meta.get("choices"):
+        choices = list(meta["choices"])
+        return st.selectbox(label, choices, index=choices.index(default) if default in choices else 0, key=key,
+                            help=help_)
+    if hint is bool:
+        return st.checkbox(label, value=bool(default), key=key, help=help_)
+    if hint is int:
+        return int(st.number_input(label, value=int(default), step=1, min_value=meta.get("min"),
+                                   max_value=meta.get("max"), key=key, help=help_))
+    if hint is float:
+        return float(st.number_input(label, value=float(default), min_value=meta.get("min"),
+                                     max_value=meta.get("max"), format="%.4g", key=key, help=help_))
+    text = st.text_input(label, value="" if default is None else str(default), key=key, help=help_)
+    return text or None
+
+
+with st.form(f"more_form_{name}"):
+    hints = typing.get_type_hints(spec.options) if spec.options else {}
+    options = {f.name: field_input(f, typing.get_origin(hints[f.name]) or hints[f.name])
+               for f in dataclasses.fields(spec.options)} if spec.options else {}
+    go = st.form_submit_button(f"Run {spec.title.lower()} audit", type="primary", icon=":material/play_arrow:",
+                               disabled=not runner.allows("submit"))
+launch(runner, go, "audits.jobs:audit", {"audit": name, "model": model_id, "options": options},
+       f"{spec.title} audit of {model_id}", f"more_job_{name}")
+
+audit = store.latest_audits(model_id).get(name)
+if audit is None:
+    st.caption(f"No {spec.title.lower()} audit of this model yet: run one above.")
+    st.stop()
+result = audit["result"]
+st.subheader(f"{spec.title}: audit {audit['id']}, {audit['created_at']}")
+if spec.headline:
+    st.markdown(plain(spec.headline(result["metrics"])))
+for w in result["warnings"]:
+    st.warning(plain(w))
+for caption, fig in spec.figures({**result, "id": audit["id"], "created_at": audit["created_at"]}) \
+        if spec.figures else []:
+    st.plotly_chart(figures.inert_figure(fig), width="stretch", key=f"more_fig_{caption}")
+    st.caption(plain(caption))
+scalars = {k: v for k, v in result["metrics"].items() if not isinstance(v, list | dict)}
+st.dataframe(pd.DataFrame({"metric": list(scalars), "value": [str(v) for v in scalars.values()]}),
+             hide_index=True, width="stretch")
+for table, rows in result["tables"].items():
+    with st.expander(f"Table: {table} ({len(rows)} rows)"):
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
