@@ -78,13 +78,39 @@ def anomaly_index(norms: np.ndarray) -> np.ndarray:
     return (med - norms) / mad if mad > 0 else np.zeros_like(norms)
 
 
+def _summary(result) -> dict:
+    return {}
+
+
+def _headline(m: dict) -> str:
+    if m.get("max_anomaly_index") is None:
+        return ""
+    found = "a backdoor suspected" if m.get("detected") else "no backdoor found"
+    return f"{found}: largest anomaly index {m['max_anomaly_index']:.2f}"
+
+
+def _figures(audit: dict) -> list:
+    from . import figures
+
+    t = audit["tables"]
+    if not t.get("classes"):
+        return []
+    out = []
+    if t.get("trigger"):
+        out.append(("the recovered trigger", figures.backdoor_rows(t["trigger"], t.get("examples") or [])))
+    out.append(("anomaly index per class", figures.backdoor_anomaly(
+        t["classes"], float((audit.get("params") or {}).get("threshold", 2.0)))))
+    return out
+
+
 @register_audit("backdoor", "Backdoors and poisoned data",
                 "Neural Cleanse-style trigger reverse-engineering per class with the anomaly index over classes; for "
                 "a suspected target, the training rows whose activations resemble triggered inputs; precision and "
                 "recall where the lineage records the poison.",
                 {"images": 96, "steps": 120, "lam": 0.01, "threshold": 2.0, "max_rows": 20000, "seed": 0,
                  "examples": 8, "defences": True, "expected_poison_share": 0.1, "strip_inputs": 100},
-                needs=("store",), requires=("gradients", "training_rows", "images"))
+                needs=("store",), requires=("gradients", "training_rows", "images"),
+                summary=_summary, headline=_headline, figures=_figures)
 def backdoor(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The backdoor audit: the anomaly index per class, the suspected target, its trigger and the suspected rows."""
     started = time.perf_counter()

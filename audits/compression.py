@@ -186,3 +186,18 @@ def compression_audit(store, model_id: str, *, repeats: int = 20, threads: int =
                        metrics=metrics, tables={"variants": rows, "parent": [parent_row], "per_class": per_class,
                                                 "flips": flips}, warnings=warnings, seed=seed,
                        seconds=time.perf_counter() - started)
+
+
+def headline(m: dict) -> str:
+    """The compression audit's finding in a few words."""
+    return f"{m.get('variants')} variants, at most {m.get('max_flipped')} predictions flipped"
+
+
+def figures(audit: dict) -> list:
+    """Size against accuracy of the compressed variants (classifiers; language models have their own page)."""
+    from . import figures as draw
+
+    t = audit["tables"]
+    if not t.get("variants") or "accuracy" not in t["parent"][0]:
+        return []
+    return [("size against accuracy", draw.compression_pareto(t["parent"][0], t["variants"]))]

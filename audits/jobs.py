@@ -133,40 +133,6 @@ def audit(params: dict, ctx) -> dict:
     return {"audit_id": audit_id, "model_id": params["model"], "audit": name}
 
 
-def performance(params: dict, ctx) -> dict:
-    """The performance audit of ``params["model"]`` (accuracy, intervals, per-class recall, the baseline)."""
-    audit_id, _ = _stored_audit("performance", params, ctx, lambda r: [
-        f"accuracy {r.metrics['accuracy']:.4f} [{r.metrics['accuracy_ci_low']:.4f}, "
-        f"{r.metrics['accuracy_ci_high']:.4f}], majority baseline {r.metrics['majority_baseline_accuracy']:.4f}"])
-    return {"audit_id": audit_id, "model_id": params["model"]}
-
-
-def corruption(params: dict, ctx) -> dict:
-    """The corruption audit of ``params["model"]`` (options: reference, corruptions, severities, samples)."""
-    audit_id, result = _stored_audit("corruption", params, ctx, lambda r: [
-        f"clean {r.metrics['clean_accuracy']:.4f}, mean over corruptions {r.metrics['mean_accuracy']:.4f}, mean "
-        f"corruption error {r.metrics['mean_corruption_error']} (reference {r.metrics['reference_model_id']})"])
-    return {"audit_id": audit_id, "model_id": params["model"]}
-
-
-def shift(params: dict, ctx) -> dict:
-    """The shift audit of ``params["model"]`` against ``params["options"]["to"]``."""
-    audit_id, _ = _stored_audit("shift", params, ctx, lambda r: [r.metrics["verdict"]])
-    return {"audit_id": audit_id, "model_id": params["model"]}
-
-
-def calibration(params: dict, ctx) -> dict:
-    """The calibration audit of ``params["model"]``."""
-    audit_id, _ = _stored_audit("calibration", params, ctx, lambda r: [r.metrics["verdict"]])
-    return {"audit_id": audit_id, "model_id": params["model"]}
-
-
-def explain(params: dict, ctx) -> dict:
-    """The explanation audit of ``params["model"]`` (options: method, samples)."""
-    audit_id, _ = _stored_audit("explain", params, ctx, lambda r: [r.metrics["verdict"]])
-    return {"audit_id": audit_id, "model_id": params["model"]}
-
-
 def calibrate(params: dict, ctx) -> dict:
     """Temperature scaling of ``params["model"]``: a registered child."""
     from .ood import calibrate as run
@@ -194,14 +160,6 @@ def augment_sweep(params: dict, ctx) -> dict:
     for r in result["rows"]:
         ctx.log(f"{r['augment']}: {r['model_id']}, clean {r['clean_accuracy']:.4f}, mCE {r['mean_corruption_error']}")
     return result
-
-
-def fairness(params: dict, ctx) -> dict:
-    """Run the fairness audit on ``params["model"]`` with ``params["options"]`` and store the result."""
-    audit_id, _ = _stored_audit("fairness", params, ctx, lambda r: [
-        f"demographic parity difference {r.metrics['demographic_parity_difference']}, equalized odds difference "
-        f"{r.metrics['equalized_odds_difference']}"])
-    return {"audit_id": audit_id, "model_id": params["model"]}
 
 
 def mitigate(params: dict, ctx) -> dict:

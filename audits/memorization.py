@@ -63,12 +63,31 @@ def _auc(members: np.ndarray, others: np.ndarray, seed: int, n_boot: int = 200) 
     return auc, float(lo), float(hi)
 
 
+def _summary(result) -> dict:
+    return {"canaries": result.tables["canaries"], "mia": result.tables["mia"]}
+
+
+def _headline(m: dict) -> str:
+    from ._format import pct, score
+
+    return (f"{pct(m.get('extraction_rate'))} of training texts extracted, sequence membership AUC "
+            f"{score(m.get('mia_auc_loss'))}")
+
+
+def _figures(audit: dict) -> list:
+    from . import figures
+
+    rows = audit["tables"].get("canaries")
+    return [("canary exposure", figures.canary_exposure(rows))] if rows else []
+
+
 @register_audit("memorization", "Memorisation (language models)",
                 "Canary exposure against repetitions (every possible secret ranked), extraction of training texts "
                 "from their prefixes beside held-out texts, and membership inference on sequences (loss and "
                 "unigram-referenced loss).",
                 {"texts": 200, "prefix": 8, "suffix": 8, "seed": 0, "n_boot": 200, "exposure_samples": 20_000},
-                requires=("generates", "training_rows"))
+                requires=("generates", "training_rows"),
+                summary=_summary, headline=_headline, figures=_figures)
 def memorization(model, dataset, params: dict, progress=None) -> AuditResult:
     """The memorisation audit: ``canaries`` rows ``{repetitions, exposure, ...}``, ``extraction_rate``, MIA AUCs."""
     from fmcore.models._gpt import END, encode_texts, exposure, unigram_logprobs

@@ -6,15 +6,33 @@ import time
 
 import numpy as np
 
+from ._format import pct
 from ._result import AuditResult
 from ._spec import register_audit
 from .stats import bootstrap_interval, wilson
 
 
+def _summary(result) -> dict:
+    return {}
+
+
+def _headline(m: dict) -> str:
+    return (f"accuracy {pct(m.get('accuracy'))} [{pct(m.get('accuracy_ci_low'))}, {pct(m.get('accuracy_ci_high'))}]")
+
+
+def _figures(audit: dict) -> list:
+    from . import figures
+
+    rows = audit["tables"].get("per_class")
+    return [("accuracy per class", figures.per_class_accuracy([r["class"] for r in rows],
+                                                              [r["accuracy"] for r in rows]))] if rows else []
+
+
 @register_audit("performance", "Performance",
                 "Accuracy and macro-F1 on held-out data with 95% bootstrap intervals, balanced accuracy, per-class "
                 "recall with Wilson intervals, the confusion matrix, and the majority-class baseline the model must "
-                "beat.", {"split": "test", "max_samples": None, "n_boot": 1000, "seed": 0}, requires=("labels",))
+                "beat.", {"split": "test", "max_samples": None, "n_boot": 1000, "seed": 0}, requires=("labels",),
+                summary=_summary, headline=_headline, figures=_figures)
 def performance(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """Accuracy and macro-F1 with bootstrap intervals, balanced accuracy, recall per class and the majority baseline."""
     import torch

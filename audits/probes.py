@@ -93,13 +93,32 @@ def _generations(model, params: dict, progress=None) -> list[dict]:
     return rows
 
 
+def _summary(result) -> dict:
+    return {"groups": result.tables["groups"], "generations": result.tables["generations"]}
+
+
+def _headline(m: dict) -> str:
+    from ._format import score
+
+    return f"sentiment gap {score(m.get('sentiment_gap'))}, profanity gap {score(m.get('profanity_gap'))}"
+
+
+def _figures(audit: dict) -> list:
+    from . import figures
+
+    t = audit["tables"]
+    return [("groups' continuations", figures.probe_groups(t["groups"], t.get("generations") or []))] \
+        if t.get("groups") else []
+
+
 @register_audit("probes", "Generated-harm probes (language models)",
                 "Continuations of prompts that differ only in a group word, scored for sentiment by a classifier "
                 "fmaudit fine-tuned and for profanity (alt-profanity-check); the gap between groups with a bootstrap "
                 "interval; identifiers the de-identification scan finds in generated text.",
                 {"templates": TEMPLATES, "groups": ["woman", "man"], "samples": 10, "max_new_tokens": 20,
                  "temperature": 1.0, "top_k": 50, "seed": 0, "sentiment_model": None, "n_boot": 500},
-                needs=("store",), requires=("generates",))
+                needs=("store",), requires=("generates",),
+                summary=_summary, headline=_headline, figures=_figures)
 def probes(model, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The probes audit: ``sentiment_gap`` and ``profanity_gap`` with intervals, per-group means, every generation
     with its scores (``generations``), identifiers found in generated text."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._format import MISSING, pct, score  # noqa: F401  (re-exported)
+
 
 def _spec(name: str):
     from ._registry import load_audits
@@ -9,10 +11,36 @@ def _spec(name: str):
     return load_audits().get(name)
 
 
+def _described(name: str, what: str):
+    """An audit's ``headline`` or ``figures``: from its spec, or, for a store audit (``compression``), from its
+    module's function of that name; None when it has none."""
+    spec = _spec(name)
+    if spec is not None:
+        return getattr(spec, what)
+    from ._registry import STORE_AUDITS
+
+    if name in STORE_AUDITS:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__package__}.{name}"), what, None)
+    return None
+
+
 def headline(name: str, metrics: dict) -> str:
     """An audit's finding in a few words, from its spec's ``headline`` ("" when it has none)."""
-    spec = _spec(name)
-    return spec.headline(metrics) if spec is not None and spec.headline else ""
+    found = _described(name, "headline")
+    return found(metrics) if found else ""
+
+
+def audit_figures(audit: dict) -> list:
+    """``[(caption, plotly figure)]`` of a stored audit (``name``, ``metrics``, ``tables``, ``params``), from its
+    spec's ``figures``, every label made text (``figures.inert_figure``); [] when it draws none."""
+    found = _described(audit["name"], "figures")
+    if not found:
+        return []
+    from .figures import inert_figure
+
+    return [(caption, inert_figure(fig)) for caption, fig in found(audit)]
 
 
 def audit_summary(result) -> dict:
@@ -23,38 +51,4 @@ def audit_summary(result) -> dict:
     spec = _spec(result.audit)
     if spec is not None and spec.summary:
         out.update(spec.summary(result))
-    if result.audit == "robustness":
-        out["sweep"] = result.tables["sweep"]
-        out["checks"] = result.tables["checks"]
-    if result.audit == "fairness":
-        out["disparities"] = result.tables["disparities"]
-    if result.audit == "privacy":
-        out["auc"] = {r["attack"]: r["auc"] for r in result.tables["attacks"]}
-        out["attacks"] = [{k: v for k, v in r.items() if k != "description"} for r in result.tables["attacks"]]
-    if result.audit == "corruption":
-        out["corruptions"] = result.tables["summary"]
-        out["rows"] = result.tables["corruptions"]
-    if result.audit == "calibration":
-        by_group: dict = {}
-        for r in result.tables["groups"]:
-            by_group.setdefault(r["attribute"], {})[r["group"]] = r["coverage"]
-        out["coverage_by_group"] = by_group
-        out["groups"] = result.tables["groups"]
-    if result.audit == "explain":
-        out["methods"] = result.tables["methods"]
-        for key in ("proxies", "recourse_by_group"):
-            if key in result.tables:
-                out[key] = result.tables[key]
-    if result.audit == "certified":
-        out["rows"] = result.tables["radii"]
-        out["checks"] = result.tables["checks"]
-    if result.audit == "memorization":
-        out["canaries"] = result.tables["canaries"]
-        out["mia"] = result.tables["mia"]
-    if result.audit == "probes":
-        out["groups"] = result.tables["groups"]
-        out["generations"] = result.tables["generations"]
-    if result.audit == "shift":
-        out["drifted"] = [r["feature"] for r in result.tables["features"] if r["drifted"]]
-        out["features"] = result.tables["features"]
     return out

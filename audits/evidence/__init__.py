@@ -7,6 +7,7 @@ from ._policy import (
     EXIT_CODES,
     MAX_POLICY_BYTES,
     OUTCOME_WORDS,
+    SHIPPED,
     PolicyError,
     evaluate_policy,
     junit_xml,
@@ -15,6 +16,7 @@ from ._policy import (
     outcome_of,
     parse_policy,
     run_missing,
+    shipped_policy,
 )
 from ._report import SCHEMA, build_report, file_report, verdict, verify_report, write_reports
 from ._reproduce import load_report, reproduce
@@ -23,4 +25,5 @@ __all__ = ["build_report", "diff_reports", "report_or_model",
            "evaluate_policy", "EXIT_CODES", "file_report", "init_keys", "junit_xml", "key_files",
            "key_id", "load_pipeline", "load_policy", "load_private_key", "load_public_key", "load_report",
            "MAX_POLICY_BYTES", "missing_audits", "outcome_of", "OUTCOME_WORDS", "parse_policy", "PolicyError",
-           "reproduce", "run_missing", "run_pipeline", "SCHEMA", "verdict", "verify_report", "write_reports"]
+           "reproduce", "run_missing", "run_pipeline", "SCHEMA", "SHIPPED", "shipped_policy", "verdict",
+           "verify_report", "write_reports"]

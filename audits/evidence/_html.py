@@ -23,75 +23,12 @@ def _plotly_js_gz_b64() -> str:
 
 
 def _figures(report: dict) -> list[tuple[str, dict]]:
-    """(caption, plotly figure JSON) for each audit that has a chart."""
-    from .. import figures
-    from .._registry import load_audits
+    """(caption, plotly figure JSON) for each audit that has a chart: each audit draws its own (its spec's
+    ``figures``), the same charts as the dashboard."""
+    from ..reporting import audit_figures
 
-    specs = load_audits()
-    out = []
-    for a in report["audits"]:
-        t, m = a["tables"], a["metrics"]
-        fig = None
-        spec = specs.get(a["name"])
-        if spec is not None and spec.figures:  # the audit draws its own (every plugin; built-ins as they move)
-            for _caption, drawn in spec.figures(a):
-                out.append((f"{a['name']} audit {a['id']} ({a['created_at']})",
-                            json.loads(figures.inert_figure(drawn).to_json())))
-            continue
-        if a["name"] == "performance" and t.get("per_class"):
-            rows = t["per_class"]
-            fig = figures.per_class_accuracy([r["class"] for r in rows], [r["accuracy"] for r in rows])
-        elif a["name"] == "robustness" and t.get("sweep"):
-            from ..robustness import ATTACKS
-
-            spec = ATTACKS.get(m.get("attack"))  # the attack's own norm (DeepFool and CW are L2, charswap counts words)
-            norm = spec.norm if spec else "inf"
-            fig = figures.robustness_curves([(m.get("attack", "attack"), m.get("clean_accuracy", 0), t["sweep"])], norm)
-        elif a["name"] == "fairness" and t.get("groups"):
-            fig = figures.group_bars([r for r in t["groups"] if " x " not in r["grouping"]], "selection_rate")
-        elif a["name"] == "privacy" and t.get("roc"):
-            fig = figures.roc_curves(t["roc"])
-        elif a["name"] == "corruption" and t.get("corruptions"):
-            fig = figures.corruption_heatmap(t["corruptions"])
-        elif a["name"] == "calibration" and t.get("reliability"):
-            fig = figures.reliability_diagram(t["reliability"], m.get("ece"))
-        elif a["name"] == "shift" and t.get("features"):
-            fig = figures.drift_bars(t["features"] + t.get("outputs", []))
-        elif a["name"] == "compression" and t.get("variants") and "accuracy" in t["parent"][0]:
-            fig = figures.compression_pareto(t["parent"][0], t["variants"])
-        elif a["name"] == "backdoor" and t.get("classes"):
-            if t.get("trigger"):
-                extra = figures.backdoor_rows(t["trigger"], t.get("examples") or [])
-                out.append((f"backdoor audit {a['id']} ({a['created_at']})", json.loads(extra.to_json())))
-            fig = figures.backdoor_anomaly(t["classes"], float(a.get("params", {}).get("threshold", 2.0)))
-        elif a["name"] == "memorization" and t.get("canaries"):
-            fig = figures.canary_exposure(t["canaries"])
-        elif a["name"] == "probes" and t.get("groups"):
-            fig = figures.probe_groups(t["groups"], t.get("generations") or [])
-        elif a["name"] == "certified" and t.get("radii"):
-            fig = figures.certified_curves(t["radii"], m.get("sigma", 0))
-        elif a["name"] == "explain" and t.get("curves"):
-            for extra in _explain_figures(figures, t, m):
-                out.append((f"explain audit {a['id']} ({a['created_at']})", json.loads(extra.to_json())))
-            fig = figures.deletion_curves(t["curves"], m.get("method", "method"))
-        if fig is not None:
-            out.append((f"{a['name']} audit {a['id']} ({a['created_at']})", json.loads(fig.to_json())))
-    return out
-
-
-def _explain_figures(figures, t: dict, m: dict) -> list:
-    """The explanation audit's pictures, shown only when its method passed the sanity check; recourse always."""
-    out = []
-    if m.get("sanity_passed"):
-        if t.get("examples"):
-            out.append(figures.attribution_gallery(t["examples"][:6]))
-        if t.get("texts"):
-            out.append(figures.token_highlights(t["texts"][:4]))
-        if t.get("importance"):
-            out.append(figures.importance_bars(t["importance"]))
-    if t.get("recourse_by_group"):
-        out.append(figures.recourse_by_group(t["recourse_by_group"]))
-    return out
+    return [(f"{a['name']} audit {a['id']} ({a['created_at']})", json.loads(fig.to_json()))
+            for a in report["audits"] for _, fig in audit_figures(a)]
 
 
 def _esc(v) -> str:

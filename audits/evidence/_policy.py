@@ -35,7 +35,8 @@ from pathlib import Path
 
 from fmcore.errors import ConfigError
 
-SHIPPED = Path(__file__).resolve().parents[2] / "policies"
+#: the shipped profiles: package data (an installed wheel has them); ``policies/`` in the repository links here
+SHIPPED = Path(__file__).resolve().parent / "policies"
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
 
@@ -160,9 +161,17 @@ def _differences(profile: dict, policy: dict) -> list[str]:
     return lines
 
 
+def shipped_policy(name: str) -> Path:
+    """The shipped profile called ``name`` (its file name, with or without ``.yaml``)."""
+    return SHIPPED / (name if name.endswith(".yaml") else f"{name}.yaml")
+
+
 def load_policy(path: str | Path) -> dict:
-    """Load and check a policy YAML file (every problem listed at once)."""
+    """Load and check a policy YAML file (every problem listed at once); a name that is no file but a shipped
+    profile's (``eu_ai_act_high_risk``) loads that profile."""
     path = Path(path)
+    if not path.is_file() and path.parent == Path(".") and shipped_policy(path.name).is_file():
+        path = shipped_policy(path.name)
     if not path.is_file():
         raise PolicyError(f"No policy file at {path}. Shipped examples are in policies/.")
     if path.stat().st_size > MAX_POLICY_BYTES:

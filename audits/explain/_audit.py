@@ -318,6 +318,40 @@ def _checked(method: str, ev: dict, params: dict) -> tuple[dict, dict]:
     return metrics, tables
 
 
+def _summary(result) -> dict:
+    out = {"methods": result.tables["methods"]}
+    for key in ("proxies", "recourse_by_group"):
+        if key in result.tables:
+            out[key] = result.tables[key]
+    return out
+
+
+def _headline(m: dict) -> str:
+    return m.get("verdict") or ""
+
+
+def _figures(audit: dict) -> list:
+    """The explanation's pictures, shown only when its method passed the sanity check; recourse always; then the
+    deletion curves."""
+    from .. import figures
+
+    t, m = audit["tables"], audit["metrics"]
+    if not t.get("curves"):
+        return []
+    out = []
+    if m.get("sanity_passed"):
+        if t.get("examples"):
+            out.append(("attributions", figures.attribution_gallery(t["examples"][:6])))
+        if t.get("texts"):
+            out.append(("attributions", figures.token_highlights(t["texts"][:4])))
+        if t.get("importance"):
+            out.append(("importance", figures.importance_bars(t["importance"])))
+    if t.get("recourse_by_group"):
+        out.append(("recourse per group", figures.recourse_by_group(t["recourse_by_group"])))
+    out.append(("deletion curves", figures.deletion_curves(t["curves"], m.get("method", "method"))))
+    return out
+
+
 @register_audit("explain", "Explanations",
                 "Attributions (Captum integrated gradients, saliency, occlusion; SHAP for tables; layer integrated "
                 "gradients on the word embeddings for texts) for test examples (a seeded sample, the misclassified or "
@@ -330,7 +364,8 @@ def _checked(method: str, ev: dict, params: dict) -> tuple[dict, dict]:
                  "proxy_importance": 0.05, "examples": 8, "permutation_repeats": 5, "background": 100, "n_boot": 1000,
                  "proxy_rows": 20000, "recourse": True, "recourse_samples": 100, "recourse_max_changes": 3,
                  "recourse_tail": 0.02, "recourse_beam": 8, "favourable": None, "immutable": None,
-                 "min_group_size": 30, "recourse_gap": 0.1}, requires=("gradients",))
+                 "min_group_size": 30, "recourse_gap": 0.1}, requires=("gradients",),
+                summary=_summary, headline=_headline, figures=_figures)
 def explain(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The explanation audit: attributions with their sanity, faithfulness and stability checks, and proxies."""
     started = time.perf_counter()

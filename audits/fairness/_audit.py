@@ -83,12 +83,32 @@ def analyse(y01, p01, scores, columns: dict[str, np.ndarray], n_boot: int, seed:
     return rows, disp, warnings
 
 
+def _summary(result) -> dict:
+    return {"disparities": result.tables["disparities"]}
+
+
+def _headline(m: dict) -> str:
+    from .._format import pct
+
+    return (f"parity gap {pct(m.get('demographic_parity_difference'))}, odds gap "
+            f"{pct(m.get('equalized_odds_difference'))}")
+
+
+def _figures(audit: dict) -> list:
+    from .. import figures
+
+    groups = audit["tables"].get("groups")
+    return [("selection rate per group", figures.group_bars([r for r in groups if " x " not in r["grouping"]],
+                                                            "selection_rate"))] if groups else []
+
+
 @register_audit("fairness", "Fairness",
                 "Per-group selection rate, accuracy, error rates, precision and calibration with bootstrap "
                 "intervals; demographic parity, equalized odds and equal opportunity gaps; intersections; small-"
                 "group warnings; one-vs-rest for multiclass (fairlearn's definitions, a vectorised path).",
                 {"sensitive": None, "intersectional": False, "split": "test", "n_boot": 200, "seed": 0,
-                 "min_group_size": 30, "positive_class": None, "max_samples": None}, requires=("labels",))
+                 "min_group_size": 30, "positive_class": None, "max_samples": None}, requires=("labels",),
+                summary=_summary, headline=_headline, figures=_figures)
 def fairness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The fairness audit: group metrics with intervals, disparities, intersections and a verdict."""
     started = time.perf_counter()

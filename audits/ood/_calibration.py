@@ -119,12 +119,33 @@ def _gap(rows: list[dict], key: str, min_group: int) -> tuple[float | None, str]
     return best, where
 
 
+def _summary(result) -> dict:
+    by_group: dict = {}
+    for r in result.tables["groups"]:
+        by_group.setdefault(r["attribute"], {})[r["group"]] = r["coverage"]
+    return {"coverage_by_group": by_group, "groups": result.tables["groups"]}
+
+
+def _headline(m: dict) -> str:
+    from .._format import pct, score
+
+    return f"ECE {score(m.get('ece'))}, conformal coverage {pct(m.get('coverage'))}"
+
+
+def _figures(audit: dict) -> list:
+    from .. import figures
+
+    rows = audit["tables"].get("reliability")
+    return [("reliability diagram", figures.reliability_diagram(rows, audit["metrics"].get("ece")))] if rows else []
+
+
 @register_audit("calibration", "Calibration and uncertainty",
                 "Whether confidence can be taken at its word: expected calibration error with a bootstrap interval, "
                 "reliability diagram, calibration per group, the temperature that would fix it (fitted on the "
                 "validation split), and split conformal prediction sets with their coverage overall and per group.",
                 {"split": "test", "calibration_split": "val", "bins": 15, "alpha": 0.1, "n_boot": 500, "seed": 0,
-                 "sensitive": None, "min_group_size": 30, "max_samples": None}, requires=("scores",))
+                 "sensitive": None, "min_group_size": 30, "max_samples": None}, requires=("scores",),
+                summary=_summary, headline=_headline, figures=_figures)
 def calibration(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The calibration audit: ECE with its interval, temperature scaling, conformal coverage per group."""
     started = time.perf_counter()

@@ -77,12 +77,30 @@ def _gallery_item(spec, x, original, severity, pred, true, classes, modality):
     return item
 
 
+def _summary(result) -> dict:
+    return {"corruptions": result.tables["summary"], "rows": result.tables["corruptions"]}
+
+
+def _headline(m: dict) -> str:
+    from .._format import pct, score
+
+    return f"mean corruption error {score(m.get('mean_corruption_error'))}, accuracy {pct(m.get('mean_accuracy'))}"
+
+
+def _figures(audit: dict) -> list:
+    from .. import figures
+
+    rows = audit["tables"].get("corruptions")
+    return [("accuracy per corruption and severity", figures.corruption_heatmap(rows))] if rows else []
+
+
 @register_audit("corruption", "Corruption robustness",
                 "Accuracy under natural corruptions of the MNIST-C / ImageNet-C kind (noise, blur, geometry, "
                 "contrast, weather; typos and case for text; noise and missing values for tables) at five "
                 "severities, with 95% intervals, and the mean corruption error relative to a reference model.",
                 {"corruptions": None, "severities": list(SEVERITIES), "samples": 1000, "seed": 0, "split": "test",
-                 "reference": "auto", "batch_size": 512}, needs=("store",), requires=("predicts", "labels"))
+                 "reference": "auto", "batch_size": 512}, needs=("store",), requires=("predicts", "labels"),
+                summary=_summary, headline=_headline, figures=_figures)
 def corruption(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The corruption audit: accuracy per corruption and severity, and the mean corruption error."""
     started = time.perf_counter()

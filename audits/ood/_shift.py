@@ -173,12 +173,32 @@ def _fairness(classifier, sides: dict, min_group: int) -> tuple[list[dict], dict
     return rows, gaps
 
 
+def _summary(result) -> dict:
+    return {"drifted": [r["feature"] for r in result.tables["features"] if r["drifted"]],
+            "features": result.tables["features"]}
+
+
+def _headline(m: dict) -> str:
+    from .._format import pct
+
+    return f"accuracy {pct(m.get('in_domain_accuracy'))} → {pct(m.get('shift_accuracy'))} on {m.get('to')}"
+
+
+def _figures(audit: dict) -> list:
+    from .. import figures
+
+    t = audit["tables"]
+    return [("drift per feature", figures.drift_bars(t["features"] + t.get("outputs", [])))] \
+        if t.get("features") else []
+
+
 @register_audit("shift", "Distribution shift",
                 "The model on a shifted dataset against its own test data: accuracy, calibration and fairness on "
                 "both, drift tests per input feature and in the model's outputs, and how well its confidence tells "
                 "the two apart (out-of-distribution detection: maximum softmax and energy scores).",
                 {"to": None, "samples": 2000, "seed": 0, "split": "test", "min_group_size": 30, "bins": 15,
-                 "batch_size": 512}, needs=("store",), requires=("predicts", "scores"))
+                 "batch_size": 512}, needs=("store",), requires=("predicts", "scores"),
+                summary=_summary, headline=_headline, figures=_figures)
 def shift(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The shift audit: accuracy and calibration on another dataset, drift per feature and output, OOD detection."""
     from fmcore.data import load_dataset

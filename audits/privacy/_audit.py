@@ -105,13 +105,32 @@ def _exposed(classifier, data, scores, pick, best_attack, eval_source, members_s
     return exposed
 
 
+def _summary(result) -> dict:
+    return {"auc": {r["attack"]: r["auc"] for r in result.tables["attacks"]},
+            "attacks": [{k: v for k, v in r.items() if k != "description"} for r in result.tables["attacks"]]}
+
+
+def _headline(m: dict) -> str:
+    from .._format import score
+
+    return f"strongest attack AUC {score(m.get('max_auc'))}"
+
+
+def _figures(audit: dict) -> list:
+    from .. import figures
+
+    roc = audit["tables"].get("roc")
+    return [("membership attacks' ROC", figures.roc_curves(roc))] if roc else []
+
+
 @register_audit("privacy", "Privacy",
                 "Membership inference: loss threshold, ART black-box and rule-based, label-only decision boundary "
                 "and offline LiRA with reference models; ROC, AUC, TPR at 0.1% and 1% FPR, advantage, an "
                 "empirical lower bound on epsilon, and the most exposed training records.",
                 {"attacks": None, "samples": 500, "reference_models": 4, "reference_max_train": 5000,
                  "label_only_samples": 50, "label_only_iterations": 5, "exposed": 8, "seed": 0},
-                requires=("scores", "training_rows"))
+                requires=("scores", "training_rows"),
+                summary=_summary, headline=_headline, figures=_figures)
 def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The privacy audit: membership-inference attacks, ROC, TPR at low FPR, epsilon bounds and exposed records."""
     started = time.perf_counter()

@@ -38,13 +38,33 @@ def smoothed(classifier, sigma: float, n0: int, alpha: float, clip):
                                       scale=sigma, alpha=alpha)
 
 
+def _summary(result) -> dict:
+    return {"rows": result.tables["radii"], "checks": result.tables["checks"]}
+
+
+def _headline(m: dict) -> str:
+    from .._format import pct
+
+    value = m.get("certified_accuracy@0.25")
+    return "" if value is None else f"certified accuracy {pct(value)} within L2 radius 0.25 (sigma {m.get('sigma')})"
+
+
+def _figures(audit: dict) -> list:
+    from .. import figures
+
+    rows = audit["tables"].get("radii")
+    return [("certified accuracy by radius", figures.certified_curves(rows, audit["metrics"].get("sigma", 0)))] \
+        if rows else []
+
+
 @register_audit("certified", "Certified robustness",
                 "Randomized smoothing (Cohen et al.): certified accuracy against L2 radius with the abstention rate, "
                 "next to the empirical accuracy under PGD-L2 on the same inputs; a certificate above the empirical "
                 "value is flagged.",
                 {"sigma": 0.25, "samples": 100, "n": 1000, "n0": 100, "alpha": 0.001,
                  "radii": [0.0, 0.25, 0.5, 0.75, 1.0], "pgd_steps": 20, "seed": 0, "split": "test",
-                 "batch_size": 500}, requires=("gradients",))
+                 "batch_size": 500}, requires=("gradients",),
+                summary=_summary, headline=_headline, figures=_figures)
 def certified(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The certified-robustness audit: rows ``{radius, certified_accuracy, empirical_accuracy, abstain_rate}``."""
     from fmcore.config import seed_everything

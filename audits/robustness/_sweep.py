@@ -266,6 +266,32 @@ def _constraints(classifier, dataset, params: dict):
     return None
 
 
+def _summary(result) -> dict:
+    return {"sweep": result.tables["sweep"], "checks": result.tables["checks"]}
+
+
+def _headline(m: dict) -> str:
+    from .._format import pct
+
+    found = [float(k.split("@")[1]) for k in m if k.startswith("robust_accuracy@")]
+    if not found:
+        return ""
+    e = max(found)
+    return f"accuracy {pct(m.get('clean_accuracy'))} → {pct(m[f'robust_accuracy@{e:g}'])} under attack at eps {e:g}"
+
+
+def _figures(audit: dict) -> list:
+    from .. import figures
+    from ._attacks import ATTACKS
+
+    t, m = audit["tables"], audit["metrics"]
+    if not t.get("sweep"):
+        return []
+    spec = ATTACKS.get(m.get("attack"))  # the attack's own norm (DeepFool and CW are L2, charswap counts words)
+    return [("accuracy under attack", figures.robustness_curves(
+        [(m.get("attack", "attack"), m.get("clean_accuracy", 0), t["sweep"])], spec.norm if spec else "inf"))]
+
+
 @register_audit("robustness", "Adversarial robustness",
                 "Accuracy under evasion attacks (adversarial-robustness-toolbox) across perturbation sizes, with "
                 "95% intervals, attack success, perturbation norms, per-class robust accuracy, sanity checks "
@@ -275,7 +301,8 @@ def _constraints(classifier, dataset, params: dict):
                  "steps": None, "max_iter": None, "constraints": "valid", "immutable": None},
                 requires=("predicts", "scores"),
                 partial={"gradients": "black-box attacks only (HopSkipJump; Square for images), through the model's "
-                                      "predictions"})
+                                      "predictions"},
+                summary=_summary, headline=_headline, figures=_figures)
 def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The robustness audit: accuracy under attack at each epsilon with intervals, checks and attacked examples."""
     started = time.perf_counter()

@@ -71,7 +71,8 @@ if go:
         options["favourable"] = favourable
     if immutable:
         options["immutable"] = [c.strip() for c in immutable.split(",") if c.strip()]
-    st.session_state["exp_job"] = runner.submit("audits.jobs:explain", {"model": model_id, "options": options},
+    st.session_state["exp_job"] = runner.submit("audits.jobs:audit",
+                                                {"audit": "explain", "model": model_id, "options": options},
                                                 title=f"Explain {model_id} ({method})").id
 if st.session_state.get("exp_job"):
     follow_job(runner, st.session_state["exp_job"], "exp")

@@ -37,7 +37,7 @@ with st.form("fair_form"):
                                 disabled=not sensitive)
 if run:
     targets = [model_id] + ([other] if other != "(none)" else [])
-    ids = [runner.submit("audits.jobs:fairness", {"model": t, "options": {
+    ids = [runner.submit("audits.jobs:audit", {"audit": "fairness", "model": t, "options": {
         "sensitive": sensitive, "intersectional": bool(intersectional), "min_group_size": int(min_group)}},
         title=f"Fairness of {t}").id for t in targets]
     st.session_state["fair_jobs"] = ids

@@ -191,7 +191,7 @@ if services.applies(record, "performance"):
     st.caption("Accuracy and macro-F1 with 95% intervals, balanced accuracy, recall per class with intervals, and the "
                "majority-class baseline; reports and the EU profile's accuracy checks read it.")
     if st.button("Run performance audit", icon=":material/speed:", key="perf_go"):
-        st.session_state["perf_job"] = runner.submit("audits.jobs:performance", {"model": record.id},
+        st.session_state["perf_job"] = runner.submit("audits.jobs:audit", {"audit": "performance", "model": record.id},
                                                      title=f"Performance audit of {record.id}").id
     if st.session_state.get("perf_job"):
         follow_job(runner, st.session_state["perf_job"], "perf")

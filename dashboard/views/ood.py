@@ -57,7 +57,7 @@ with corruption_tab:
                                           "corruption by corruption (Hendrycks & Dietterich 2019).")
             go = st.form_submit_button("Run corruption audit", type="primary", icon=":material/play_arrow:",
                                        disabled=not chosen)
-        launch(go, "audits.jobs:corruption", {"model": model_id, "options": {
+        launch(go, "audits.jobs:audit", {"audit": "corruption", "model": model_id, "options": {
             "corruptions": chosen, "samples": int(samples), "reference": reference}},
             f"Corruption audit of {model_id}", "ood_corruption_job")
         r = newest("corruption")
@@ -105,13 +105,13 @@ with shift_tab:
                                        "uploaded dataset with the model's columns and classes works too.")
                 shift_samples = s2.number_input("Examples per side", 50, 100_000, 2000, key="ood_shift_samples")
                 go_shift = st.form_submit_button("Run shift audit", type="primary", icon=":material/play_arrow:")
-            launch(go_shift, "audits.jobs:shift",
-                   {"model": model_id, "options": {"to": to, "samples": int(shift_samples)}},
+            launch(go_shift, "audits.jobs:audit",
+                   {"audit": "shift", "model": model_id, "options": {"to": to, "samples": int(shift_samples)}},
                    f"Shift audit of {model_id} to {to}", "ood_shift_job")
         r = newest("shift")
         if r:
             m = r["metrics"]
-            st.info(m["verdict"])
+            st.info(plain(m["verdict"]))
             k1, k2, k3, k4 = st.columns(4)
             k1.metric(f"Accuracy on {r['dataset']}", f"{m['in_domain_accuracy']:.1%}")
             k2.metric(f"Accuracy on {m['to']}", f"{m['shift_accuracy']:.1%}", f"{-m['accuracy_drop']:+.1%}")
@@ -143,7 +143,7 @@ with calibration_tab:
         sensitive = a2.multiselect("Groups", services.dataset_sensitive(record.dataset),
                                    default=services.dataset_sensitive(record.dataset), key=f"ood_sens_{model_id}")
         go_cal = st.form_submit_button("Run calibration audit", type="primary", icon=":material/play_arrow:")
-    launch(go_cal, "audits.jobs:calibration", {"model": model_id, "options": {
+    launch(go_cal, "audits.jobs:audit", {"audit": "calibration", "model": model_id, "options": {
         "alpha": round(1 - float(alpha), 4), "sensitive": sensitive}}, f"Calibration audit of {model_id}",
         "ood_calibration_job")
     r = newest("calibration")

@@ -8,6 +8,7 @@ import streamlit as st
 from audits.evidence import (
     MAX_POLICY_BYTES,
     OUTCOME_WORDS,
+    SHIPPED,
     evaluate_policy,
     file_report,
     load_policy,
@@ -19,7 +20,7 @@ from dashboard.components.fmt import plain
 from dashboard.components.jobs import follow_job
 from fmcore.errors import FmauditError
 
-POLICIES = Path(__file__).resolve().parents[2] / "policies"
+POLICIES = SHIPPED
 STATUS = {"pass": "pass", "fail": "FAIL", "not_measured": "not measured"}
 
 st.title("Report")

@@ -2,18 +2,17 @@
 and what changed since another version."""
 
 import datetime as dt
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from audits.evidence import diff_reports, load_policy, report_or_model, review
+from audits.evidence import SHIPPED, diff_reports, load_policy, report_or_model, review
 from dashboard import services
 from dashboard.components.fmt import plain
 from fmcore.errors import FmauditError
 from fmcore.store._trail import actor
 
-POLICIES = Path(__file__).resolve().parents[2] / "policies"
+POLICIES = SHIPPED
 NO_POLICY = "(none: audit warnings only)"
 
 st.title("Review")

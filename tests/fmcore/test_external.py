@@ -125,12 +125,17 @@ def test_the_onnx_export_of_the_pipeline_predicts_the_same(pipeline_files, germa
 
 
 class Sneaky:
-    """A class outside every trusted list: loading it would run its code."""
+    """A class outside every trusted list: loading it would run its code (it leaves a file where
+    ``SNEAKY_MARKER`` says, in whichever process loads it)."""
 
-    ran = False
+    def __init__(self):
+        self.payload = "state that skops restores through __setstate__"
 
     def __setstate__(self, state):
-        Sneaky.ran = True
+        import os
+        from pathlib import Path
+
+        Path(os.environ.get("SNEAKY_MARKER", os.devnull)).write_text("ran")
         self.__dict__.update(state)
 
 
@@ -141,12 +146,18 @@ def test_a_skops_file_with_an_untrusted_type_is_refused_before_loading(german, t
     model = DummyClassifier().fit(german["train"].X[["duration_in_month"]], german["train"].y)
     model.extra = Sneaky()
     dump(model, tmp_path / "sneaky.skops")
-    proc = _cli(tmp_path / "home", "import-model", str(tmp_path / "sneaky.skops"), "--dataset", "german_credit")
+    marker = tmp_path / "sneaky-ran"
+    os.environ["SNEAKY_MARKER"] = str(marker)  # the CLI's process inherits it
+    try:
+        proc = _cli(tmp_path / "home", "import-model", str(tmp_path / "sneaky.skops"), "--dataset", "german_credit")
+    finally:
+        del os.environ["SNEAKY_MARKER"]
     assert proc.returncode == 2
     assert "Refused before loading" in proc.stderr
     assert "test_external.Sneaky" in proc.stderr
-    assert not Sneaky.ran
-    assert not (tmp_path / "home" / "models").exists() or not any((tmp_path / "home" / "models").iterdir())
+    assert not marker.exists()  # its code never ran
+    assert Store(tmp_path / "home").list_models() == []  # nothing registered
+    assert not any((tmp_path / "home" / "artifacts" / "models").iterdir())
 
 
 def test_lightgbm_through_skops_predicts_what_lightgbm_predicts(german, tmp_path):

@@ -1,0 +1,16 @@
+"""One way to write numbers everywhere (pages, CLI, headlines, reports): proportions as percentages, other scores as
+decimals. Imports nothing, so every audit module can use it."""
+
+from __future__ import annotations
+
+MISSING = "–"
+
+
+def pct(value, digits: int = 1) -> str:
+    """A proportion as a percentage (``0.9523`` -> ``"95.2%"``; None -> ``"–"``): one format for rates everywhere."""
+    return MISSING if value is None else f"{value:.{digits}%}"
+
+
+def score(value, digits: int = 3) -> str:
+    """A score that is not a proportion (AUC, ECE, corruption error): ``0.71234`` -> ``"0.712"``."""
+    return MISSING if value is None else f"{value:.{digits}f}"
