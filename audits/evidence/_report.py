@@ -2,8 +2,8 @@
 
 The JSON holds the model, its lineage, data provenance and hashes, configs, seeds, package versions,
 timestamps, every audit result, the policy outcome and the audit-trail head; ``content_sha256`` is
-sha256 over its canonical JSON without the hash and signature fields; with ``FMAUDIT_SIGNING_KEY`` set
-it is also signed (HMAC-SHA256, kept for older setups). The HTML and Markdown embed the same hash; the HTML
+sha256 over its canonical JSON without the hash and signature fields (older reports carried a shared-secret
+HMAC ``signature``; it is left out of the hash and never checked). The HTML and Markdown embed the same hash; the HTML
 embeds the whole JSON and is a deterministic rendering of it.
 
 Beside the three files, ``<stem>.intoto.json`` is an in-toto Statement of their sha256 digests in a DSSE
@@ -15,10 +15,7 @@ and compares the two byte for byte.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import os
 import time
 from pathlib import Path
 
@@ -32,15 +29,6 @@ def _digest(report: dict) -> str:
     from fmcore.store import content_hash
 
     return content_hash({k: v for k, v in report.items() if k not in UNSIGNED})
-
-
-def _sign(key: bytes, digest: str) -> str:
-    return hmac.new(key, digest.encode(), "sha256").hexdigest()
-
-
-def _signing_key() -> bytes | None:
-    key = os.environ.get("FMAUDIT_SIGNING_KEY")
-    return key.encode() if key else None
 
 
 def build_report(store, model_id: str, policy: dict | None = None, filed: dict | None = None) -> dict:
@@ -88,10 +76,6 @@ def build_report(store, model_id: str, policy: dict | None = None, filed: dict |
                                         "file": Path(previous["json"]).name} if previous else None}
     report["review"] = _review(store, model_id, policy)
     report["content_sha256"] = _digest(report)
-    key = _signing_key()
-    if key:
-        report["signature"] = {"alg": "HMAC-SHA256", "key_id": hashlib.sha256(key).hexdigest()[:16],
-                               "value": _sign(key, report["content_sha256"])}
     return report
 
 
@@ -172,12 +156,7 @@ def verify_report(path: str | Path, public_key: str | Path | None = None) -> dic
     digest = _digest(report)
     if digest != report.get("content_sha256"):
         problems.append("the content does not match its sha256: the report was changed after it was written")
-    sig, hmac_key = report.get("signature"), _signing_key()
-    signed, kid = None, None
-    if isinstance(sig, dict) and hmac_key:
-        signed = hmac.compare_digest(_sign(hmac_key, str(report.get("content_sha256"))), str(sig.get("value", "")))
-        if not signed:
-            problems.append("the signature does not match (another key, or a changed hash)")
+    signed, kid = None, None  # a shared-secret (HMAC) "signature" of older reports is not checked: see docs
     if envelope is not None:
         check = check_file(path, envelope, key)
         problems += check["problems"]

@@ -327,6 +327,11 @@ def import_predictions(store, path: Path, label: str, prediction: str, score: st
     proba = clf.predict_proba(ds["test"].X)
     metrics = classification_metrics(ds["test"].y, log_probabilities(proba),
                                      len(meta["classes"]), y_pred=clf.decide(proba))
+    from ..train import beats_baseline, majority_baseline
+
+    baseline = majority_baseline(ds["train"].y, ds["test"].y)  # no training rows: the file's own majority
+    metrics["majority_baseline"] = {**baseline, "class": meta["classes"][baseline["class_index"]]}
+    metrics["beats_baseline"] = beats_baseline(metrics["accuracy"], baseline["accuracy"], metrics["n"])
     return store.register_model(clf, dataset=dataset_name, name=dataset_name, metrics=metrics,
                                 derivation={"how": "predictions", "kind": Derivation.IMPORTED.value,
                                             "format": "predictions", "source": str(path.resolve()),

@@ -72,10 +72,13 @@ def classification_metrics(y_true: np.ndarray, logits: torch.Tensor, n_classes: 
 
 
 def majority_baseline(train_y: np.ndarray, test_y: np.ndarray) -> dict:
-    """The accuracy of always answering the training data's most frequent class: what a model must beat."""
+    """The accuracy of always answering the training data's most frequent class: what a model must beat. Without
+    training rows (a file of predictions) the class is the tested labels' own majority (``source`` says which)."""
     train_y, test_y = np.asarray(train_y), np.asarray(test_y)
-    k = int(np.bincount(train_y).argmax()) if len(train_y) else 0
-    return {"class_index": k, "accuracy": float((test_y == k).mean()) if len(test_y) else float("nan")}
+    basis, source = (train_y, "training") if len(train_y) else (test_y, "tested labels")
+    k = int(np.bincount(basis).argmax()) if len(basis) else 0
+    return {"class_index": k, "accuracy": float((test_y == k).mean()) if len(test_y) else float("nan"),
+            "source": source}
 
 
 def beats_baseline(accuracy: float, baseline: float, n: int) -> bool:

@@ -158,3 +158,21 @@ def test_malformed_model_files_exit_2_with_a_message(tmp_path, capsys, tiny_bert
     assert code == 2
     assert "tokenizer" in err.lower()
     assert "Traceback" not in err
+
+
+def test_a_predictions_files_baseline_is_its_own_majority_class(store, tmp_path):
+    """70% of the labels are "yes": the baseline is always answering "yes", 70%, in the registry and the audit."""
+    import pandas as pd
+
+    from audits import run_stored_audit
+
+    labels = np.array(["yes"] * 70 + ["no"] * 30)
+    pd.DataFrame({"y": labels, "p": np.where(np.arange(100) % 10 == 0, "no", "yes")}).to_csv(tmp_path / "b.csv",
+                                                                                             index=False)
+    record = store.import_predictions(tmp_path / "b.csv", "y", "p")
+    baseline = record.metrics["majority_baseline"]
+    assert baseline["class"] == "yes"
+    assert baseline["accuracy"] == pytest.approx(0.7)
+    assert baseline["source"] == "tested labels"
+    _, audit = run_stored_audit(store, "performance", record.id, n_boot=20)
+    assert audit.metrics["majority_baseline_accuracy"] == pytest.approx(0.7)
