@@ -33,7 +33,7 @@ PAGES = [("", "fmaudit"), ("data", "Data"), ("train", "Train"), ("finetune", "Fi
          ("robustness", "Robustness"),
          ("safety", "Safety"),
          ("fairness", "Fairness"), ("ood", "Out-of-domain"), ("explain", "Explain"), ("privacy", "Privacy"),
-         ("compression", "Compression"),
+         ("compression", "Compression"), ("more", "More audits"),
          ("language", "Language model"),
          ("compare", "Compare"),
          ("report", "Report"),
