@@ -35,7 +35,7 @@ def finetune_language_model(dataset: str, cfg, *, store, callbacks=()):
     from ..models._gpt import LanguageModel, blocks, encode_texts, lm_evaluate, lm_loss
     from ..train import fit
     from ._measure import StepTimer
-    from ._run import FinetuneResult
+    from ._result import FinetuneResult
 
     if cfg.method not in LM_METHODS:
         raise ConfigError(f"A language model is fine-tuned with {' or '.join(LM_METHODS)}; got {cfg.method!r}.")

@@ -4,6 +4,7 @@ from ._batching import batched_logits, forward, length, take
 from ._external import ExternalClassifier, UntrustedModelError
 from ._fair import GroupThresholdClassifier, group_keys, rules_from_fairlearn
 from ._gpt import GPT, GPTConfig, generate, train_tokenizer
+from ._predictions import PredictionsClassifier  # noqa: F401  (registers the kind)
 from ._quantized import quantize_int8, requantize
 from ._zoo import (
     MODELS,

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, FmauditError
-from ._zoo import Classifier, log_probabilities
+from ._zoo import Classifier, log_probabilities, register_kind
 
 FILES = {"sklearn": "model.skops", "onnx": "model.onnx"}
 #: types fmaudit trusts in a skops file beyond skops' own defaults (scikit-learn, numpy, scipy): what ordinary
@@ -84,6 +84,7 @@ def _frame_or_pixels(X, modality: str):
     return X
 
 
+@register_kind("sklearn", "onnx")
 class ExternalClassifier(Classifier):
     """A scikit-learn (skops) or ONNX model bound to a dataset's classes; ``encode`` is the identity (the runtime
     takes raw inputs), ``logits`` are log-probabilities (so softmax gives back the model's own probabilities)."""
@@ -131,6 +132,11 @@ class ExternalClassifier(Classifier):
         folder = Path(folder)
         (folder / FILES[self.meta["kind"]]).write_bytes(self.source)
         (folder / "fmaudit.json").write_text(json.dumps(self.meta, indent=2))
+
+    @staticmethod
+    def offers_from(meta: dict) -> frozenset:
+        """Labels and scores on new inputs; no gradients, no weights fmaudit could change (a runtime of its own)."""
+        return frozenset({"predicts", "labels", "scores"} | ({"images"} if meta.get("modality") == "image" else set()))
 
     @classmethod
     def load(cls, folder: Path, meta: dict) -> ExternalClassifier:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ._zoo import Classifier
+from ._zoo import Classifier, register_kind
 
 
 def group_keys(groups, columns: list[str]) -> np.ndarray:
@@ -71,6 +71,7 @@ def rules_from_fairlearn(interpolation_dict: dict) -> dict:
     return rules
 
 
+@register_kind("group_threshold")
 class GroupThresholdClassifier(Classifier):
     """A base classifier whose positive decision uses a (randomized) threshold per sensitive group."""
 
@@ -104,6 +105,11 @@ class GroupThresholdClassifier(Classifier):
         folder = Path(folder)
         (folder / "rules.json").write_text(json.dumps(self.rules, indent=2, sort_keys=True))
         (folder / "fmaudit.json").write_text(json.dumps(self.meta, indent=2))
+
+    @staticmethod
+    def offers_from(meta: dict) -> frozenset:
+        """Labels and scores; thresholds per group have no gradients and no weights of their own."""
+        return frozenset({"predicts", "labels", "scores"} | ({"images"} if meta.get("modality") == "image" else set()))
 
     @classmethod
     def load(cls, folder: Path, meta: dict) -> GroupThresholdClassifier:

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._zoo import register_kind
+
 END = "<|endoftext|>"  # between texts: what a generation starts after and stops at
 
 
@@ -175,6 +177,7 @@ def generate(net: GPT, tokenizer, prompt: str, max_new_tokens: int = 40, tempera
             "logprobs": logprobs, "seed": seed, "temperature": temperature, "top_k": top_k}
 
 
+@register_kind("gpt")
 class LanguageModel:
     """A stored GPT: the network, its tokenizer and its metadata (``kind`` ``gpt``). Saved as safetensors (the tied
     output layer stored once), ``tokenizer.json`` and JSON; loading never unpickles."""
@@ -196,6 +199,11 @@ class LanguageModel:
         return []
 
     @property
+    @staticmethod
+    def offers_from(meta: dict) -> frozenset:
+        """A language model: it generates text and has weights; no classes to predict."""
+        return frozenset({"generates", "weights"})
+
     def offers(self) -> frozenset:
         """What it gives an audit (``generates``)."""
         from ._zoo import offers_of

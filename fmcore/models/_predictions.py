@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataValidationError
-from ._zoo import Classifier, log_probabilities
+from ._zoo import Classifier, log_probabilities, register_kind
 
 ROW = "__row"  # the one input column: the row of the file, so every output is the file's own
 FILE = "predictions.csv"
@@ -131,6 +131,7 @@ def _score_rule(raw, pred, classes: list[str], positive: str | None) -> dict:
     return {"positive": classes.index(positive), "threshold": float(threshold)}
 
 
+@register_kind("predictions")
 class PredictionsClassifier(Classifier):
     """The stored predictions of a file, in the dataset's class order. Its inputs are row numbers (``ROW``)."""
 
@@ -175,6 +176,11 @@ class PredictionsClassifier(Classifier):
         folder = Path(folder)
         (folder / FILE).write_bytes(self.source)
         (folder / "fmaudit.json").write_text(json.dumps(self.meta, indent=2))
+
+    @staticmethod
+    def offers_from(meta: dict) -> frozenset:
+        """A file: its own rows only, with scores where it has them."""
+        return frozenset({"labels", "scores"} if "threshold" in meta else {"labels"})
 
     @classmethod
     def load(cls, folder: Path, meta: dict) -> PredictionsClassifier:

@@ -108,18 +108,30 @@ def log_probabilities(proba) -> torch.Tensor:  # noqa: F821  (torch is imported 
     return torch.log(torch.from_numpy(np.asarray(proba, dtype=np.float64)).clamp_min(1e-12))
 
 
+#: model kinds that are not fmaudit's own torch networks, by the ``kind`` their metadata names: each kind's class
+#: registers itself (``register_kind``) and says how it loads and what it offers; this module imports none of them
+KINDS: dict[str, type] = {}
+
+
+def register_kind(*names: str):
+    """Class decorator: the class loads (``load(folder, meta)``) and describes (``offers_from(meta)``) models whose
+    metadata names one of ``names`` as its ``kind``."""
+    def deco(cls):
+        for name in names:
+            KINDS[name] = cls
+        return cls
+    return deco
+
+
 def offers_of(meta: dict) -> frozenset:
-    """What a model can give an audit, from its metadata alone (no loading): every model ``predicts`` new inputs
-    with ``labels`` and ``scores``; fmaudit's torch networks also offer ``gradients`` and ``weights``; a model that
-    thresholds per group and models run by their own runtime (skops, ONNX) offer neither; models of images offer
-    ``images``."""
-    if meta.get("kind") == "gpt":  # a language model: it generates text; no classes to predict
-        return frozenset({"generates", "weights"})
-    if meta.get("kind") == "predictions":  # a file: its own rows only, scores where it has them
-        return frozenset({"labels", "scores"} if "threshold" in meta else {"labels"})
+    """What a model can give an audit, from its metadata alone (no loading): a kind of its own says
+    (``offers_from``); fmaudit's torch networks predict new inputs with ``labels`` and ``scores`` and offer
+    ``gradients`` and ``weights`` (but for a variant run by onnxruntime); models of images offer ``images``."""
+    kind = KINDS.get(meta.get("kind"))
+    if kind is not None:
+        return kind.offers_from(meta)
     base = {"predicts", "labels", "scores"}
-    graph = str((meta.get("storage") or {}).get("format", "")).startswith("onnx")  # a variant run by onnxruntime
-    if meta.get("kind") not in ("group_threshold", "sklearn", "onnx") and not graph:
+    if not str((meta.get("storage") or {}).get("format", "")).startswith("onnx"):  # a variant run by onnxruntime
         base |= {"gradients", "weights"}
     if meta.get("modality") == "image":
         base.add("images")
@@ -247,22 +259,9 @@ class Classifier:
 
         folder = Path(folder)
         meta = json.loads((folder / "fmaudit.json").read_text())
-        if meta.get("kind") in ("sklearn", "onnx"):
-            from ._external import ExternalClassifier
-
-            return ExternalClassifier.load(folder, meta)
-        if meta.get("kind") == "predictions":
-            from ._predictions import PredictionsClassifier
-
-            return PredictionsClassifier.load(folder, meta)
-        if meta.get("kind") == "gpt":
-            from ._gpt import LanguageModel
-
-            return LanguageModel.load(folder, meta)
-        if meta.get("kind") == "group_threshold":
-            from ._fair import GroupThresholdClassifier
-
-            return GroupThresholdClassifier.load(folder, meta)
+        kind = KINDS.get(meta.get("kind"))
+        if kind is not None:  # a kind of its own (imported runtimes, predictions, language models, thresholds)
+            return kind.load(folder, meta)
         preprocess = tokenizer = None
         if (folder / "preprocess.json").exists():
             preprocess = TabularPreprocessor(json.loads((folder / "preprocess.json").read_text()))

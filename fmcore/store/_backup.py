@@ -47,11 +47,11 @@ def backup(store, dest: str | Path) -> dict:
     return {"path": str(dest), "events": last[0] if last else 0, "files": len(paths), "bytes": dest.stat().st_size}
 
 
-def _escaping_records(tar: tarfile.TarFile, root: Path) -> list[str]:
+def escaping_records(tar: tarfile.TarFile, root: Path) -> list[str]:
     """The model and dataset records in the archive's database whose paths would lead out of ``root`` once restored
     (absolute, ``..``, or through a link), read from a copy in a temporary folder: nothing is written under
     ``root``."""
-    from ._db import resolve_stored
+    from ._files import resolve_stored
 
     try:
         member = tar.getmember("fmaudit.db")
@@ -76,29 +76,3 @@ def _escaping_records(tar: tarfile.TarFile, root: Path) -> list[str]:
         if not inside or through_link:
             bad.append(f"{kind} {key!r} points at {stored}, outside the store")
     return bad
-
-
-def restore(archive: str | Path, root: str | Path) -> tuple[object, dict]:
-    """Unpack a ``backup`` archive into ``root`` (which must not hold a store yet) and verify the result: the trail,
-    every model's files, every audit and every dataset. An archive whose records point outside the new store is
-    refused before anything is written. Returns ``(store, verification)``."""
-    from ._db import Store
-
-    archive, root = Path(archive), Path(root)
-    if not archive.is_file():
-        raise ConfigError(f"No backup at {archive}.")
-    if (root / "fmaudit.db").exists():
-        raise ConfigError(f"{root} already holds a store; restore into an empty folder (--home) and compare.")
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            bad = _escaping_records(tar, root)
-            if bad:
-                raise ConfigError(f"{archive.name} is refused, nothing was restored: " + "; ".join(bad) + ".")
-            root.mkdir(parents=True, exist_ok=True)
-            tar.extractall(root, filter="data")  # no absolute paths, no '..', no links out, no devices
-    except (tarfile.TarError, OSError, ConfigError) as exc:
-        if isinstance(exc, ConfigError) and str(exc).startswith(archive.name):
-            raise
-        raise ConfigError(f"{archive.name} is not an fmaudit backup: {exc}") from None
-    store = Store(root)
-    return store, store.verify_trail()

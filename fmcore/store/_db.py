@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import config as _config
 from ..errors import FmauditError, NotFoundError
-from ._files import sweep_temporaries, temp_name
+from ._files import resolve_stored, sweep_temporaries, temp_name
 from ._records import ModelRecord, RunRecord
 from ._trail import TRAIL_SCHEMA, append_event, content_hash, verify_trail, write_head
 
@@ -139,19 +139,6 @@ def _on_disk(exc: BaseException) -> bool:
 
 class StoreUnwritable(FmauditError):
     """The store's disk refused a write (full, read-only, failing): the message names the path and what to free."""
-
-
-def resolve_stored(root: Path, stored: str) -> Path:
-    """A stored path on this machine: under the store's ``root``. An absolute path written by an older version (or
-    by the store this one was copied from) is read by its place in the layout, ``artifacts/...``. The result may
-    still lie outside ``root`` (an edited record): every reader checks that (``Store._inside``)."""
-    path = Path(stored)
-    if not path.is_absolute():
-        return root / path
-    parts = path.parts
-    if "artifacts" in parts:
-        return root.joinpath(*parts[len(parts) - parts[::-1].index("artifacts") - 1:])
-    return path
 
 
 def _add_columns(con: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> None:

@@ -90,3 +90,16 @@ def sweep_temporaries(root: str | Path, stale_seconds: float = STALE_SECONDS) ->
                 tmp.unlink(missing_ok=True)
             removed.append(str(tmp))
     return removed
+
+
+def resolve_stored(root: Path, stored: str) -> Path:
+    """A stored path on this machine: under the store's ``root``. An absolute path written by an older version (or
+    by the store this one was copied from) is read by its place in the layout, ``artifacts/...``. The result may
+    still lie outside ``root`` (an edited record): every reader checks that (``Store._inside``)."""
+    path = Path(stored)
+    if not path.is_absolute():
+        return root / path
+    parts = path.parts
+    if "artifacts" in parts:
+        return root.joinpath(*parts[len(parts) - parts[::-1].index("artifacts") - 1:])
+    return path
