@@ -5,20 +5,24 @@ only draws charts (``audits.figures``) starts in a fraction of the time.
 """
 
 from ._registry import (
+    BUILTIN,
     AuditSpec,
     NotApplicable,
     applicable_audits,
+    audit_names,
     get_audit,
     load_audits,
     model_offers,
+    plugin_specs,
     register_audit,
     run_audit,
     run_stored_audit,
 )
 from ._result import AuditResult, package_versions
 
-__all__ = ["AUDITS", "AuditResult", "AuditSpec", "NotApplicable", "applicable_audits", "get_audit", "load_audits",
-           "model_offers", "package_versions", "register_audit", "run_audit", "run_stored_audit"]
+__all__ = ["AUDITS", "BUILTIN", "AuditResult", "AuditSpec", "NotApplicable", "applicable_audits", "audit_names",
+           "get_audit", "load_audits", "model_offers", "package_versions", "plugin_specs", "register_audit",
+           "run_audit", "run_stored_audit"]
 
 
 def __getattr__(name: str):

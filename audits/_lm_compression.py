@@ -10,7 +10,7 @@ from ._result import AuditResult
 
 
 def _measure(store, record, test, repeats: int, samples: int) -> dict:
-    from fmcore.models._gpt import exposure, lm_evaluate
+    from fmcore.models import exposure, lm_evaluate
 
     from .stats import latency_ms
 
@@ -34,7 +34,7 @@ def lm_compression_audit(store, parent, variants, *, repeats: int = 20, threads:
     sampled exposure tops out at log2(samples + 1)) and latency, each with its change from the parent."""
     import torch
 
-    from fmcore.compress._lm import lm_test_blocks
+    from fmcore.compress import lm_test_blocks
 
     started = time.perf_counter()
     old_threads = torch.get_num_threads()

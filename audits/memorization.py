@@ -36,7 +36,7 @@ def _greedy(net, ids: list[int], n: int) -> list[int]:
 
 def _text_losses(net, tokenizer, texts, unigram_logp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each text's mean next-token loss under the model and under the unigram model (nats per token)."""
-    from fmcore.models._gpt import END, sequence_logprobs
+    from fmcore.models import END, sequence_logprobs
 
     end = tokenizer.token_to_id(END)
     encoded = tokenizer.encode_batch([str(t) for t in texts])
@@ -90,7 +90,7 @@ def _figures(audit: dict) -> list:
                 summary=_summary, headline=_headline, figures=_figures)
 def memorization(model, dataset, params: dict, progress=None) -> AuditResult:
     """The memorisation audit: ``canaries`` rows ``{repetitions, exposure, ...}``, ``extraction_rate``, MIA AUCs."""
-    from fmcore.models._gpt import END, encode_texts, exposure, unigram_logprobs
+    from fmcore.models import END, encode_texts, exposure, unigram_logprobs
 
     started = time.perf_counter()
     seed, n = int(params["seed"]), int(params["texts"])

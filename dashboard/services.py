@@ -251,8 +251,7 @@ def _language_model_at(root: str, model_id: str, sha256: str):
 
 def spec_audits() -> dict:
     """The audits described by their spec alone (options dataclass, figures): installed plugins, by name."""
-    from audits import load_audits
-    from audits._registry import BUILTIN
+    from audits import BUILTIN, load_audits
 
     return {n: s for n, s in load_audits().items() if n not in BUILTIN}
 

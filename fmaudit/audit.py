@@ -6,7 +6,7 @@ from . import _common as c
 
 
 def add_audit(p) -> None:
-    from audits._registry import audit_names
+    from audits import audit_names
 
     p.add_argument("audit", choices=audit_names(), help="the audit (installed plugins too: entry points of the "
                                                         "group fmaudit.audits)")
@@ -60,7 +60,7 @@ def add_audit(p) -> None:
 def _add_plugin_flags(p) -> None:
     """Each installed plugin audit's options as flags, generated from its options dataclass (a flag another audit
     already defines is shared)."""
-    from audits._registry import plugin_specs
+    from audits import plugin_specs
 
     for spec, _ in plugin_specs().values():
         if spec.options is None:
@@ -98,7 +98,7 @@ def cmd_audit(args) -> int:
     store = c.store(args)
     if args.audit == "compression":
         return _compression_audit(args, store)
-    from audits._registry import BUILTIN
+    from audits import BUILTIN
 
     if args.audit not in BUILTIN:  # an audit described by its spec alone (a plugin)
         return _spec_audit(args, store)

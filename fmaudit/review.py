@@ -21,9 +21,9 @@ def add_review(p) -> None:
 
 
 def cmd_review(args) -> int:
-    from audits.evidence import load_policy, review
+    from audits.evidence import approve, load_policy, review
     from fmcore.errors import ConfigError
-    from fmcore.store._trail import actor
+    from fmcore.store import actor
 
     store = c.store(args)
     policy = load_policy(args.policy) if args.policy else None
@@ -34,7 +34,7 @@ def cmd_review(args) -> int:
         if args.action == "verify":
             return _verify(args, store, review)
         if args.action == "approve":
-            out = review.approve(store, args.model, user, policy)
+            out = approve(store, args.model, user, policy)
             c.emit(args, {k: v for k, v in out.items() if k != "envelope"} | {"envelope": out["envelope"]},
                    f"{args.model} approved by {user} under {out['policy']['label']}: manifest "
                    f"{out['manifest_sha256'][:16]}..., report {out['report_sha256'][:16]}..., evidence "

@@ -101,3 +101,37 @@ def test_no_function_over_a_hundred_lines():
                 if isinstance(node, ast.FunctionDef) and node.end_lineno - node.lineno + 1 > 100:
                     long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
     assert long == []
+
+
+@pytest.mark.parametrize("package", ["fmcore", "audits"])
+def test_no_import_cycles_between_modules_of_a_package(package):
+    """No two modules of one (sub)package import each other, directly or through others, counting imports inside
+    functions: a base never reaches into the kinds that extend it (they register themselves)."""
+    import grimp
+
+    graph = grimp.build_graph(package, cache_dir=None)
+    cycles = sorted({tuple(sorted((a, b))) for a in graph.modules for b in graph.find_modules_directly_imported_by(a)
+                     if a.rsplit(".", 1)[0] == b.rsplit(".", 1)[0] and graph.chain_exists(importer=b, imported=a)})
+    assert cycles == []
+
+
+def test_no_module_imports_another_packages_private_module():
+    """``from fmcore.store._trail import ...`` in the dashboard is a private import: each package's public names are
+    re-exported by its ``__init__``."""
+    import re
+
+    private = re.compile(r"^\s*(?:from|import) (fmcore|audits|dashboard|fmaudit)((?:\.\w+)*)\.(_\w+)", re.M)
+    found = []
+    for path in sorted(ROOT.glob("*/**/*.py")):
+        rel = path.relative_to(ROOT)
+        if rel.parts[0] not in ("fmcore", "audits", "dashboard", "fmaudit"):
+            continue
+        for m in private.finditer(path.read_text()):
+            owner = ".".join([m.group(1), *filter(None, m.group(2).split("."))])
+            here = ".".join(rel.with_suffix("").parts)
+            if not here.startswith(owner + ".") and here != owner:  # a package's own modules may use its privates
+                found.append(f"{rel}: {m.group(0).strip()}")
+        # relative: ``from ..models._gpt import ...`` reaches into a sibling subpackage's private module
+        found += [f"{rel}: {m.group(0).strip()}" for m in re.finditer(r"from \.\.+(\w+)\._\w+ import", path.read_text())
+                  if m.group(1) != path.parent.name]
+    assert found == []

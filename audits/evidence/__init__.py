@@ -20,8 +20,9 @@ from ._policy import (
 )
 from ._report import SCHEMA, build_report, file_report, verdict, verify_report, write_reports
 from ._reproduce import load_report, reproduce
+from ._signoff import approve
 
-__all__ = ["build_report", "diff_reports", "report_or_model",
+__all__ = ["approve", "build_report", "diff_reports", "report_or_model",
            "evaluate_policy", "EXIT_CODES", "file_report", "init_keys", "junit_xml", "key_files",
            "key_id", "load_pipeline", "load_policy", "load_private_key", "load_public_key", "load_report",
            "MAX_POLICY_BYTES", "missing_audits", "outcome_of", "OUTCOME_WORDS", "parse_policy", "PolicyError",

@@ -13,7 +13,7 @@ import numpy as np
 from fmcore.errors import FmauditError
 
 from .._result import AuditResult
-from ..explain._recourse import plain_value
+from ..explain import plain_value
 from ..stats import wilson
 
 BLACK_BOX_ATTACKS = {"image": ("hopskipjump", "square"), "tabular": ("hopskipjump",)}

@@ -22,9 +22,9 @@ def _import_model() -> None:
     from pathlib import Path
 
     from fmcore.data import list_datasets
-    from fmcore.models._external import TRUSTED_TYPES, never_trustable, skops_untrusted
+    from fmcore.models import TRUSTED_TYPES, never_trustable, skops_untrusted
     from fmcore.security import load_users, role_of
-    from fmcore.store._trail import actor
+    from fmcore.store import actor
 
     st.caption("A scikit-learn model or pipeline saved with skops (`.skops`; LightGBM and XGBoost scikit-learn "
                "models too), an ONNX graph from any framework (`.onnx`), or the files of a model folder: "
@@ -88,7 +88,7 @@ def _import_predictions() -> None:
     import tempfile
     from pathlib import Path
 
-    from fmcore.models._predictions import read_predictions
+    from fmcore.models import read_predictions
 
     st.caption("A table a production system exported: one row per person or case, with the true outcome, the "
                "system's decision, optionally the score behind it, and group columns. It becomes a model audited on "

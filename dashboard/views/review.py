@@ -6,11 +6,11 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from audits.evidence import SHIPPED, diff_reports, load_policy, report_or_model, review
+from audits.evidence import SHIPPED, approve, diff_reports, load_policy, report_or_model, review
 from dashboard import services
 from dashboard.components.fmt import plain
 from fmcore.errors import FmauditError
-from fmcore.store._trail import actor
+from fmcore.store import actor
 
 POLICIES = SHIPPED
 NO_POLICY = "(none: audit warnings only)"
@@ -114,7 +114,7 @@ if why_not:
     st.info(f"You cannot sign off this version: {plain(why_not)}.")
 if st.button("Approve and sign", type="primary", disabled=bool(why_not), icon=":material/verified:", key="rev_go"):
     try:
-        out = review.approve(store, model_id, user, policy)
+        out = approve(store, model_id, user, policy)
         st.success(f"Signed off: report `{out['report_sha256'][:16]}…` (trail event {out['seq']}).")
         st.rerun()
     except FmauditError as exc:

@@ -1,6 +1,7 @@
 """Compression: pruning (unstructured and real channel removal), torchao int8, half precision, distillation."""
 
 from ..models import requantize
+from ._lm import lm_test_blocks
 from ._methods import (
     COMPRESSION_METHODS,
     METHODS,
@@ -13,4 +14,4 @@ from ._methods import (
 )
 
 __all__ = ["COMPRESSION_METHODS", "METHODS", "CompressResult", "CompressionMethod", "compress", "compress_many",
-           "parse_method", "register_method", "requantize"]
+           "lm_test_blocks", "parse_method", "register_method", "requantize"]

@@ -20,7 +20,7 @@ LM_METHODS = ("int8", "prune")
 def lm_test_blocks(store, record, tokenizer, context: int):
     """The test blocks a language model's perplexity is measured on: its dataset's test texts, as many as its
     training measured (``max_eval_samples``), encoded with its tokenizer."""
-    from ..models._gpt import blocks, encode_texts
+    from ..models import blocks, encode_texts
 
     ds = store.load_model_dataset(record.id)
     limit = (record.config.get("train") or {}).get("max_eval_samples")
@@ -36,9 +36,8 @@ def compress_language_model(store, parent, methods: list[str], seed: int = 0, pr
     """One registered variant of the language model ``parent`` (a record) per method; ``CompressResult`` each, with
     test perplexity in place of accuracy."""
     from ..lineage import Derivation
-    from ..models._gpt import LanguageModel, lm_evaluate
-    from ..models._quantized import quantize_int8
-    from ._methods import CompressResult, _prune, parse_method
+    from ..models import LanguageModel, lm_evaluate, quantize_int8
+    from ._registry import CompressResult, _prune, parse_method
 
     parsed = [parse_method(m) for m in methods]
     for (name, _), method in zip(parsed, methods, strict=True):

@@ -7,14 +7,14 @@ import threading
 
 from ..errors import UnknownNameError
 from ._builtin import SPECS
-from ._csv import index_like_columns, load_csv, max_csv_bytes, read_table, validate_frame
+from ._csv import index_like_columns, load_csv, max_csv_bytes, max_rows, read_table, validate_frame
 from ._preprocess import TabularPreprocessor
 from ._spec import Dataset, DatasetSpec, Feature, Provenance, Split, sha256_file, stratified_split
 
 __all__ = [
     "Dataset", "DatasetSpec", "Feature", "Provenance", "Split", "TabularPreprocessor",
     "dataset_fingerprint", "dataset_names", "dataset_spec", "index_like_columns", "list_datasets", "load_csv",
-    "load_dataset", "max_csv_bytes", "read_table", "sha256_file", "split_fingerprint", "stratified_split",
+    "load_dataset", "max_csv_bytes", "max_rows", "read_table", "sha256_file", "split_fingerprint", "stratified_split",
     "validate_frame",
 ]
 

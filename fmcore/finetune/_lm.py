@@ -32,7 +32,7 @@ def finetune_language_model(dataset: str, cfg, *, store, callbacks=()):
     from ..config import seed_everything
     from ..data import load_dataset
     from ..lineage import Derivation
-    from ..models._gpt import LanguageModel, blocks, encode_texts, lm_evaluate, lm_loss
+    from ..models import LanguageModel, blocks, encode_texts, lm_evaluate, lm_loss
     from ..train import fit
     from ._measure import StepTimer
     from ._result import FinetuneResult

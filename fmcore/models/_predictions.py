@@ -23,8 +23,7 @@ def _check_parquet_size(path: Path) -> None:
     limits (rows, and bytes): its columns are compressed, so its size on disk says little."""
     import pyarrow.parquet as pq
 
-    from ..data import max_csv_bytes
-    from ..data._csv import max_rows
+    from ..data import max_csv_bytes, max_rows
 
     meta = pq.ParquetFile(path).metadata
     unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))

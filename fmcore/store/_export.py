@@ -191,7 +191,7 @@ def export_model(store, record, dest: Path, onnx: bool = False) -> Path:
 
 def _write_onnx(store, record, path: Path) -> None:
     """The stored network as an ONNX graph; example input from the model's own test data."""
-    from ..models._onnx import export_onnx
+    from ..models import export_onnx
 
     clf = store.load_classifier(record.id)
     test = store.load_model_dataset(record.id)["test"]

@@ -213,7 +213,7 @@ def import_model(store, folder: str | Path, dataset: str, name: str | None = Non
 def _check_trust(store, path: Path, trust: tuple[str, ...]) -> tuple[str, ...]:
     """Trusting types beyond fmaudit's list is an approver's decision when the store has users (the one local user's
     in single-user mode); types that run code are never trusted (``never_trustable``)."""
-    from ..models._external import TRUSTED_TYPES, never_trustable
+    from ..models import TRUSTED_TYPES, never_trustable
     from ..security import require_role
     from ._trail import actor
 
@@ -238,8 +238,15 @@ def import_model_file(store, path: Path, dataset: str, name: str | None, trust: 
     import hashlib
 
     from ..data import load_dataset
-    from ..models._external import ExternalClassifier, class_order, load_skops, onnx_feeds, onnx_proba, onnx_session
-    from ..models._zoo import log_probabilities
+    from ..models import (
+        ExternalClassifier,
+        class_order,
+        load_skops,
+        log_probabilities,
+        onnx_feeds,
+        onnx_proba,
+        onnx_session,
+    )
     from ..train import classification_metrics
 
     kind = {".skops": "sklearn", ".onnx": "onnx"}.get(path.suffix.lower())
@@ -310,8 +317,7 @@ def import_predictions(store, path: Path, label: str, prediction: str, score: st
     """Check a predictions file and register it as a model (kind ``predictions``) whose data is the file itself."""
     import hashlib
 
-    from ..models._predictions import PredictionsClassifier, prepare, read_predictions
-    from ..models._zoo import log_probabilities
+    from ..models import PredictionsClassifier, log_probabilities, prepare, read_predictions
     from ..train import classification_metrics
 
     if not path.is_file():

@@ -48,7 +48,7 @@ def train_language_model(dataset: str = "tweets", config: TrainConfig | None = N
     ``parent_id``: the registered model this one retrains (a remedy of it), recorded in its lineage."""
     from ..config import seed_everything
     from ..data import load_dataset
-    from ..models._gpt import (
+    from ..models import (
         GPT,
         GPTConfig,
         blocks,
@@ -128,7 +128,7 @@ def _register(store, ds, dataset: str, result: LMResult, config: TrainConfig, na
               parent_id: str | None = None) -> str:
     from ..data import split_fingerprint
     from ..lineage import Derivation
-    from ..models._gpt import LanguageModel
+    from ..models import LanguageModel
 
     meta = {"kind": "gpt", "model": "gpt", "modality": "text", "classes": [], "gpt": result.gpt.to_dict(),
             "training": {"train_texts": config.max_train_samples or len(ds["train"]), "split": "train",

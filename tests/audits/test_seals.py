@@ -30,7 +30,7 @@ def signed_off(tmp_path, monkeypatch, capsys):
     """A store with users, a signing key, a logistic regression registered by alice, its performance audit, and
     carol's sign-off under a lenient policy: ``(home, store, model_id, policy_path)``."""
     from audits import run_stored_audit
-    from audits.evidence import load_policy, review
+    from audits.evidence import approve, load_policy
     from fmcore.security import add_user
     from fmcore.store import Store
     from fmcore.train import TrainConfig, train_model
@@ -46,7 +46,7 @@ def signed_off(tmp_path, monkeypatch, capsys):
     policy = tmp_path / "lenient.yaml"
     policy.write_text(LENIENT)
     monkeypatch.setenv("FMAUDIT_USER", "carol")
-    review.approve(st, mid, "carol", load_policy(policy))
+    approve(st, mid, "carol", load_policy(policy))
     monkeypatch.setenv("FMAUDIT_USER", "alice")
     return home, st, mid, policy
 
@@ -88,7 +88,7 @@ EDITS = {"model.safetensors": _flip_last_byte,
 
 @pytest.mark.parametrize("name", sorted(EDITS))
 def test_a_changed_model_file_is_caught_by_every_seal_and_nothing_uses_it(signed_off, capsys, name):
-    from audits.evidence import load_policy, review
+    from audits.evidence import approve, load_policy, review
 
     home, st, mid, policy = signed_off
     folder = st.get_model(mid).path
@@ -121,7 +121,7 @@ def test_a_changed_model_file_is_caught_by_every_seal_and_nothing_uses_it(signed
     assert code == 2
     assert "does not match its registered manifest" in err
     with pytest.raises(review.ReviewRefused, match="files are not the registered ones"):
-        review.approve(st, mid, "carol", load_policy(policy))
+        approve(st, mid, "carol", load_policy(policy))
     path.write_bytes(original)  # put back: every seal holds again
     assert cli(capsys, home, "verify", "--log")[0] == 0
     assert cli(capsys, home, "review", "verify", "--model", mid, "--policy", str(policy))[0] == 0
@@ -138,7 +138,7 @@ def test_a_file_added_to_a_model_folder_is_caught(signed_off, capsys):
 def test_a_sign_off_counts_only_under_its_policy_and_reads_stale_when_anything_changes(signed_off, capsys,
                                                                                        monkeypatch):
     from audits import run_stored_audit
-    from audits.evidence import load_policy, review
+    from audits.evidence import approve, load_policy, review
     from audits.evidence._policy import SHIPPED
 
     home, st, mid, policy = signed_off
@@ -152,12 +152,12 @@ def test_a_sign_off_counts_only_under_its_policy_and_reads_stale_when_anything_c
     assert review.review_state(st, mid, None)["approved"] is False
     # the "(none)" policy cannot be approved; a failing policy cannot be approved without accepted risks
     with pytest.raises(review.ReviewRefused, match=r'the "\(none\)" policy cannot be approved'):
-        review.approve(st, mid, "carol", None)
+        approve(st, mid, "carol", None)
     strict = policy.with_name("strict.yaml")
     strict.write_text(LENIENT.replace("name: seal test", "name: strict").replace("0.1", "0.999"))
     events = len(st.events(10_000))
     with pytest.raises(review.ReviewRefused, match="no current risk acceptance"):
-        review.approve(st, mid, "carol", load_policy(strict))
+        approve(st, mid, "carol", load_policy(strict))
     assert len(st.events(10_000)) == events  # a refused sign-off writes nothing
     # the same policy name with other checks is another policy: the sign-off is stale under it
     policy.write_text(LENIENT.replace("0.1", "0.05"))
@@ -176,7 +176,7 @@ def test_a_sign_off_counts_only_under_its_policy_and_reads_stale_when_anything_c
     # no signing key: no approval, and the reason says so
     (home / "keys" / "signing.key").unlink()
     with pytest.raises(review.ReviewRefused, match="no signing key"):
-        review.approve(st, mid, "carol", lenient)
+        approve(st, mid, "carol", lenient)
 
 
 def test_reproduce_compares_with_the_claims_and_names_an_edited_one(signed_off, capsys, tmp_path):
