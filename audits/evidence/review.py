@@ -165,8 +165,13 @@ def approval_blockers(store, model_id: str, user: str, state: dict) -> list[str]
     from ._dsse import key_files
 
     why = []
-    role = role_of(store, user)
-    if role != "approver":
+    try:
+        role = role_of(store, user)
+    except ReviewRefused as exc:  # not a user of this store (an OIDC account nobody added, say)
+        role, why = None, [str(exc).rstrip(".")]
+    if role is None:
+        pass
+    elif role != "approver":
         why.append(f"{user} has the role {role}; signing off needs the approver role")
     elif state["author"] == user:
         why.append(f"{user} registered {model_id}: a second person must approve it (four eyes)")

@@ -16,7 +16,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._zoo import register_kind
+try:  # registers the kind inside fmcore; exported as a standalone gpt.py (torch only), nothing to register with
+    from ._zoo import register_kind
+except ImportError:
+    def register_kind(*names):
+        """No registry outside fmcore: the class as it is."""
+        return lambda cls: cls
 
 END = "<|endoftext|>"  # between texts: what a generation starts after and stops at
 
@@ -198,12 +203,12 @@ class LanguageModel:
         """None: a language model has no classes."""
         return []
 
-    @property
     @staticmethod
     def offers_from(meta: dict) -> frozenset:
         """A language model: it generates text and has weights; no classes to predict."""
         return frozenset({"generates", "weights"})
 
+    @property
     def offers(self) -> frozenset:
         """What it gives an audit (``generates``)."""
         from ._zoo import offers_of
