@@ -26,13 +26,7 @@ def missing_for(requires, offers) -> str | None:
 def model_offers(store, record) -> frozenset:
     """What a stored model offers, read from its metadata (nothing is loaded): ``offers_of`` plus
     ``training_rows`` for models trained or derived here (not imported or pretrained ones)."""
-    import json
-    from pathlib import Path
-
-    from fmcore.models import offers_of
-
-    meta = json.loads((Path(record.path) / "fmaudit.json").read_text())
-    offers = set(offers_of(meta))
+    offers = set(store.offers(record.id))
     if record.derivation.get("how") not in ("imported", "pretrained", "predictions"):
         offers.add("training_rows")
     return frozenset(offers)
@@ -87,8 +81,7 @@ def plugin_specs() -> dict[str, tuple[AuditSpec, str]]:
             if not isinstance(spec, AuditSpec) or spec.name != ep.name:
                 raise ConfigError(f"The audit plugin {source} must name an AuditSpec called {ep.name!r}.")
             if ep.name in _PLUGINS:
-                raise ConfigError(f"The audit {ep.name!r} is registered twice: by {_PLUGINS[ep.name][1]} and by "
-                                  f"{source}. Uninstall one, or give one another name.")
+                raise ConfigError(str(DuplicateAudit(ep.name, _PLUGINS[ep.name][1], source)))
             _PLUGINS[ep.name] = (spec, source)
     return _PLUGINS
 
@@ -102,8 +95,7 @@ def load_audits() -> dict[str, AuditSpec]:
     if not _loaded:
         for spec, source in plugin_specs().values():
             if spec.name in STORE_AUDITS:
-                raise ConfigError(f"The audit {spec.name!r} is registered twice: by fmaudit (a store audit) and by "
-                                  f"{source}. Uninstall one, or give one another name.")
+                raise ConfigError(str(DuplicateAudit(spec.name, "fmaudit (a store audit)", source)))
             try:
                 register(spec, source)
             except DuplicateAudit as exc:

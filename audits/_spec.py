@@ -78,6 +78,10 @@ CAPABILITIES = {
 class DuplicateAudit(ValueError):
     """Two audits registered under one name: the message names both sources."""
 
+    def __init__(self, name: str, first: str, second: str):
+        super().__init__(f"The audit {name!r} is registered twice: by {first} and by {second}. Uninstall one, or give "
+                         "one another name.")
+
 
 def register(spec: AuditSpec, source: str | None = None) -> AuditSpec:
     """Add ``spec`` to the registry (``source``: where it comes from, for messages). A name registered twice from
@@ -85,8 +89,7 @@ def register(spec: AuditSpec, source: str | None = None) -> AuditSpec:
     source = source or spec.source or "(unknown)"
     known = AUDITS.get(spec.name)
     if known is not None and known.source != source:
-        raise DuplicateAudit(f"The audit {spec.name!r} is registered twice: by {known.source} and by {source}. "
-                             "Uninstall one, or give one another name.")
+        raise DuplicateAudit(spec.name, known.source, source)
     from dataclasses import replace
 
     AUDITS[spec.name] = replace(spec, source=source)

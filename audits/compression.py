@@ -107,7 +107,7 @@ def compression_audit(store, model_id: str, *, repeats: int = 20, threads: int =
     if not variants:
         raise FmauditError(f"Model {parent.id} has no compressed variants yet; make some with `fmaudit compress "
                            f"--model {parent.id} --method prune:0.5` (or int8, channels:0.5, fp16, distill).")
-    if parent.model == "gpt":
+    if "generates" in store.offers(parent.id):  # a language model
         from ._lm_compression import lm_compression_audit
 
         return lm_compression_audit(store, parent, variants, repeats=repeats, threads=threads, seed=seed,

@@ -32,7 +32,8 @@ TEMPLATES = ["The {group} worked as", "The {group} was described as", "My flight
 
 def sentiment_candidates(store) -> list:
     """The registered tweets classifiers (not language models), oldest first: what can score sentiment."""
-    return [r for r in store.list_models("tweets") if r.model != "gpt" and r.metrics.get("accuracy") is not None]
+    return [r for r in store.list_models("tweets")
+            if r.metrics.get("accuracy") is not None and "generates" not in store.offers(r.id)]
 
 
 def sentiment_classifier(store, model_id: str | None):

@@ -172,7 +172,7 @@ def lm_remedies(store, model_id: str, epsilons=(1.0, 8.0), *, deidentify: bool =
     from fmcore.train import TrainConfig, TrainingCancelled, train_language_model
 
     rec = store.get_model(model_id)
-    if rec.model != "gpt":
+    if "generates" not in store.offers(rec.id):
         raise ConfigError(f"Model {model_id} is not a language model trained here (fmaudit train --model gpt).")
     if not (rec.derivation.get("canaries")):
         raise ConfigError(f"Model {model_id} was trained without canaries: retrain it with --canaries (e.g. 1,64) so "

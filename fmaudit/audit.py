@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from . import _common as c
 
 
@@ -65,16 +67,10 @@ def _add_plugin_flags(p) -> None:
     for spec, _ in plugin_specs().values():
         if spec.options is None:
             continue
-        taken = tuple(f.name for f in _fields(spec.options)
+        taken = tuple(f.name for f in fields(spec.options)
                       if f"--{f.name.replace('_', '-')}" in p._option_string_actions)
         c.add_option_flags(p, spec.options, skip=taken,
-                           extra={f.name: {"default": None} for f in _fields(spec.options) if f.name not in taken})
-
-
-def _fields(cls):
-    from dataclasses import fields
-
-    return fields(cls)
+                           extra={f.name: {"default": None} for f in fields(spec.options) if f.name not in taken})
 
 
 def _plugin_overrides(spec, args) -> dict:
@@ -82,7 +78,7 @@ def _plugin_overrides(spec, args) -> dict:
     where another audit's flag of the same name has a default of its own."""
     given = getattr(args, "argv", None)
     out = {}
-    for f in _fields(spec.options):
+    for f in fields(spec.options):
         flag = f"--{f.name.replace('_', '-')}"
         value = getattr(args, f.name, None)
         named = given is None or any(a in (flag, f"--no-{flag[2:]}") or a.startswith(f"{flag}=") for a in given)

@@ -41,7 +41,9 @@ def cmd_train(args) -> int:
 
     config = options_from_args(TrainConfig, args, args.option_dests)
     callbacks, bars = progress(args, config.epochs)
-    if args.model == "gpt":
+    from fmcore.models import model_spec
+
+    if model_spec(args.model).generates:  # a language model
         return _train_gpt(args, config, callbacks, bars)
     result = train_model(args.dataset, args.model, config, store=store(args), name=args.name, callbacks=callbacks)
     close_bars(bars)

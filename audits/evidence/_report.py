@@ -91,8 +91,7 @@ def _review(store, model_id: str, policy: dict | None) -> dict:
             "findings": [{k: f[k] for k in keep if k in f} | {"comments": len(f["comments"])}
                          for f in state["findings"]],
             "passed": [p["check"] for p in state["passed"]],
-            "accepted_risks": [{"id": f["id"], "check": f.get("check"), **f["acceptance"]} for f in state["findings"]
-                               if f["status"] == "risk_accepted" and f.get("acceptance")],
+            "accepted_risks": state["accepted"],
             "signoffs": [{"approver": a["actor"], "at": a["ts"], "policy": a["policy"],
                           "weights_sha256": a["weights_sha256"], "manifest_sha256": a["manifest_sha256"],
                           "report_sha256": a["report_sha256"], "verified": a["verified"], "current": a["current"],
@@ -103,13 +102,9 @@ def _envelope_of(path: Path) -> Path:
     return path.with_name(path.name.rsplit(".", 1)[0] + ".intoto.json")
 
 
-def is_envelope_file(path: Path) -> bool:
-    """True for a report's signature envelope (``<stem>.intoto.json``), which is not a report itself."""
-    return path.name.endswith(".intoto.json")
-
-
 def _refuse_envelope(path: Path) -> None:
-    if is_envelope_file(path):
+    """A report's signature envelope (``<stem>.intoto.json``) is not a report: said, not read as a forgery."""
+    if path.name.endswith(".intoto.json"):
         stem = path.name.removesuffix(".intoto.json")
         raise ConfigError(f"{path.name} is the signature envelope of a report, not a report: give the report it signs "
                           f"({stem}.json, {stem}.html or {stem}.md); the envelope beside it is found by its name.")

@@ -52,12 +52,10 @@ def _compare(key: str, claimed, again, tolerance: float) -> dict:
 def _claim_problems(report: dict, store) -> tuple[list[str], list[dict]]:
     """The report's claims against their signed copies: its content hash, and every audit's metrics against the
     store's record of that audit (hash-chained in the trail). Returns (problems, rows naming each edited claim)."""
-    from fmcore.store import content_hash
-
-    from ._report import UNSIGNED
+    from ._report import _digest
 
     problems, rows = [], []
-    if content_hash({k: v for k, v in report.items() if k not in UNSIGNED}) != report.get("content_sha256"):
+    if _digest(report) != report.get("content_sha256"):
         problems.append("the report's content does not match its content_sha256: it was edited after it was written")
     stored = {a["id"]: a for a in store.list_audits(report["model"]["id"])}
     for audit in report.get("audits", []):

@@ -9,16 +9,15 @@ from fmcore.errors import ConfigError
 
 from ._dsse import STATEMENT_TYPE, envelope, load_private_key
 from ._report import build_report
-from .review import SIGNOFF_PREDICATE, ReviewRefused, _require, approval_blockers, review_state
+from .review import SIGNOFF_PREDICATE, ReviewRefused, approval_blockers, review_state
 
 
 def approve(store, model_id: str, user: str, policy: dict | None = None) -> dict:
     """Sign off ``model_id`` under ``policy`` as ``user`` (see ``approval_blockers`` for when that is refused). The
     sign-off is an in-toto statement in a DSSE envelope signed with the store's Ed25519 key, recorded in the trail,
     bound to the model's manifest, the policy's identity and the evidence: it is stale once any of them changes."""
-    _require(store, user, ("approver",), "approving")
     state = review_state(store, model_id, policy)
-    why = approval_blockers(store, model_id, user, state)
+    why = approval_blockers(store, model_id, user, state)  # the role, four eyes, policy, files, risks, key
     if why:
         raise ReviewRefused(f"{model_id} cannot be signed off by {user}: " + "; ".join(why) + ".")
     key = load_private_key(store.root)
@@ -27,9 +26,7 @@ def approve(store, model_id: str, user: str, policy: dict | None = None) -> dict
     store.check_model(model_id)  # the files, again, right before signing
     report = build_report(store, model_id, policy)
     at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    accepted = [{"id": f["id"], "check": f.get("check"), "by": f["acceptance"]["by"],
-                 "reason": f["acceptance"]["reason"], "until": f["acceptance"]["until"]}
-                for f in state["findings"] if f["status"] == "risk_accepted" and f.get("acceptance")]
+    accepted = state["accepted"]
     statement = {"_type": STATEMENT_TYPE, "predicateType": SIGNOFF_PREDICATE,
                  "subject": [{"name": f"weights of {model_id}", "digest": {"sha256": state["weights_sha256"]}},
                              {"name": f"manifest of {model_id}", "digest": {"sha256": state["manifest_sha256"]}},

@@ -97,7 +97,7 @@ def evidence_sha256(store, model_id: str) -> str:
     return content_hash(sorted((a["id"], content_hash(a["result"])) for a in store.list_audits(model_id)))
 
 
-def _stale(store, record, approval: dict, ident: dict | None, evidence: str, file_problems: list[str]) -> list[str]:
+def _stale(record, approval: dict, ident: dict | None, evidence: str, file_problems: list[str]) -> list[str]:
     """Why a recorded approval no longer holds for the model as it is now, under ``ident``'s policy, in words."""
     d, why = approval, []
     if not d.get("manifest_sha256"):
@@ -153,6 +153,8 @@ def review_state(store, model_id: str, policy: dict | None = None, today: dt.dat
             "policy_identity": ident, "evidence_sha256": evidence, "findings": rows, "passed": passed,
             "counts": {s: sum(f["status"] == s for f in rows) for s in STATUSES}, "blocking": blocking,
             "unaccepted": [f["id"] for f in rows if f["source"] == "policy check" and f["status"] != "risk_accepted"],
+            "accepted": [{"id": f["id"], "check": f.get("check"), **f["acceptance"]} for f in rows
+                         if f["status"] == "risk_accepted" and f.get("acceptance")],
             "file_problems": file_problems, "approvals": approvals,
             "approved": any(a["current"] for a in approvals)}
 
@@ -168,13 +170,12 @@ def approval_blockers(store, model_id: str, user: str, state: dict) -> list[str]
     try:
         role = role_of(store, user)
     except ReviewRefused as exc:  # not a user of this store (an OIDC account nobody added, say)
-        role, why = None, [str(exc).rstrip(".")]
-    if role is None:
-        pass
-    elif role != "approver":
-        why.append(f"{user} has the role {role}; signing off needs the approver role")
-    elif state["author"] == user:
-        why.append(f"{user} registered {model_id}: a second person must approve it (four eyes)")
+        why.append(str(exc).rstrip("."))
+    else:
+        if role != "approver":
+            why.append(f"{user} has the role {role}; signing off needs the approver role")
+        elif state["author"] == user:
+            why.append(f"{user} registered {model_id}: a second person must approve it (four eyes)")
     if not state["policy"]:
         why.append("a sign-off is given under a policy: choose one (the \"(none)\" policy cannot be approved)")
     if state["file_problems"]:
@@ -306,7 +307,7 @@ def _signoffs(store, record, ident, evidence: str, file_problems: list[str], pub
         signed = {"manifest_sha256": digests.get("manifest"), "evidence_sha256": digests.get("evidence"),
                   "policy": policy}
         judged = _current_identity(policy) if ident is OWN_POLICY else ident
-        stale = _stale(store, record, signed, judged, evidence, file_problems)
+        stale = _stale(record, signed, judged, evidence, file_problems)
         if digests.get("weights") != record.sha256 and not file_problems:
             stale.insert(0, "it names other weights")
         rows.append({"seq": e["seq"], "actor": e["actor"], "ts": e["ts"], "verified": verified, "stale": stale,

@@ -94,7 +94,7 @@ with remedy_tab:
 
         if not st.session_state.get("lm_remedy_job"):
             children = [c for c in store.list_models(record.dataset) if c.parent_id == model_id and
-                        c.model == "gpt"]
+                        services.generates(c)]
             if children:
                 st.caption(f"Remedies trained before: {', '.join(c.id for c in children)} (their audits are on "
                            "this page when you select them).")

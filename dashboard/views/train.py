@@ -8,7 +8,7 @@ from dashboard.components.fmt import plain
 from dashboard.components.jobs import follow_job
 from fmcore.data import dataset_names
 from fmcore.errors import ConfigError
-from fmcore.models import list_models
+from fmcore.models import list_models, model_spec
 from fmcore.train import TrainConfig, augmentations_for, parse_augment
 
 st.title("Train")
@@ -62,7 +62,7 @@ with st.form("train_form"):
                                      help=helps["poison_target"], key=f"train_poison_target_{dataset}")
         name = st.text_input("Model name (optional)", "", help="Shown in the registry; default model-dataset-id.")
     lm_extra = {}
-    if model == "gpt":
+    if model_spec(model).generates:
         st.markdown("**Language model**: sizes, and secrets planted for the memorisation audit")
         g1, g2, g3, g4, g5 = st.columns(5)
         sizes = {"layers": g1.number_input("Layers", 1, 48, 4, key="train_gpt_layers"),

@@ -251,7 +251,7 @@ def compress_many(store, model_id: str, methods: list[str], *, fine_tune_epochs:
     for method in methods:
         parse_method(method)
     parent = store.get_model(model_id)
-    if parent.model == "gpt" and not parent.derivation.get("compression"):
+    if "generates" in store.offers(parent.id) and not parent.derivation.get("compression"):  # a language model
         from ._lm import compress_language_model
 
         return compress_language_model(store, parent, methods, seed=seed, progress=progress)

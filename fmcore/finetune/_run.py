@@ -125,7 +125,7 @@ def finetune(dataset: str, cfg: FinetuneConfig, *, store, callbacks=(), is_cance
     from ..config import seed_everything
     from ..data import load_dataset
 
-    if cfg.parent_id and store.get_model(cfg.parent_id).model == "gpt":
+    if cfg.parent_id and "generates" in store.offers(cfg.parent_id):  # a language model
         from ._lm import finetune_language_model
 
         return finetune_language_model(dataset, cfg, store=store, callbacks=callbacks)

@@ -15,7 +15,9 @@ def train(params: dict, ctx) -> dict:
     config = TrainConfig.from_dict(params.get("config", {}))
     ctx.log(f"training {params['model']} on {params['dataset']}: {config.to_dict()}")
     ctx.progress(0.0, None, "loading data and model", force=True)
-    if params["model"] == "gpt":
+    from ..models import model_spec
+
+    if model_spec(params["model"]).generates:  # a language model
         return _train_gpt(params, config, ctx)
     try:
         result = train_model(params["dataset"], params["model"], config, store=ctx.store, name=params.get("name"),

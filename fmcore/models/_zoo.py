@@ -22,6 +22,7 @@ class ModelSpec:
     modalities: tuple[str, ...]
     description: str
     defaults: dict = field(default_factory=dict)
+    generates: bool = False  # a language model: trained on texts, not labels, by train_language_model
 
     def to_dict(self) -> dict:
         """The spec as a plain dict."""
@@ -48,7 +49,7 @@ MODELS: dict[str, ModelSpec] = {m.name: m for m in [
               "A GPT-style decoder trained from scratch on the texts (not their labels), with a byte-level BPE "
               "tokenizer trained on them: it generates text. 4 layers x 128 by default (0.9M parameters); its "
               "audits are on the Language model page.",
-              {"lr": 3e-3, "batch_size": 32, "optimizer": "adamw"}),
+              {"lr": 3e-3, "batch_size": 32, "optimizer": "adamw"}, generates=True),
 ]}
 
 

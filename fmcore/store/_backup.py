@@ -30,10 +30,9 @@ def backup(store, dest: str | Path) -> dict:
         with tarfile.open(dest, "w:gz") as tar:
             tar.add(copy, "fmaudit.db")
             if last:
-                from ..signing import load_private_key, sign_head
+                from ._trail import head_line
 
-                key = load_private_key(store.root)
-                head = ((sign_head(key, *last) if key is not None else f"{last[0]} {last[1]}") + "\n").encode()
+                head = (head_line(store.root, *last) + "\n").encode()
                 info = tarfile.TarInfo("trail.head")
                 info.size = len(head)
                 tar.addfile(info, io.BytesIO(head))

@@ -439,6 +439,13 @@ class Store:
             out.append(target.name)
         return out
 
+    def offers(self, model_id: str) -> frozenset:
+        """What the stored model can give an audit, from its metadata (nothing is loaded): its kind says
+        (``fmcore.models.offers_of``); a language model offers ``generates``."""
+        from ..models import offers_of
+
+        return offers_of(json.loads((Path(self.get_model(model_id).path) / "fmaudit.json").read_text()))
+
     def verify_model(self, model_id: str) -> bool:
         """True when every file of the model on disk is the registered one (see ``weight_problems``)."""
         return not self.weight_problems(model_id)

@@ -128,6 +128,8 @@ def _external_readme(meta: dict, fields: dict) -> str:
 def export_model(store, record, dest: Path, onnx: bool = False) -> Path:
     """Copy ``record``'s artifacts into ``dest`` with a README and, for torch models, ``nets.py`` (and, with
     ``onnx``, ``model.onnx``: the network as an ONNX graph)."""
+    from ..models import offers_of
+
     if dest.exists() and any(dest.iterdir()):
         raise FmauditError(f"{dest} exists and is not empty; choose a new folder so nothing is overwritten.")
     src = Path(record.path)
@@ -148,7 +150,7 @@ def export_model(store, record, dest: Path, onnx: bool = False) -> Path:
         base = (src / meta["peft"]["base_rel"]).resolve()
         shutil.copytree(base, tmp / "base")  # the registered pretrained base the adapter was trained on
         readme = ADAPTER_README.format(max_length=meta.get("max_length", 64), method=meta["peft"]["method"], **fields)
-    elif meta.get("kind") == "gpt":
+    elif "generates" in offers_of(meta):  # a language model: its network's code travels with it
         from ..models import _gpt
 
         shutil.copyfile(_gpt.__file__, tmp / "gpt.py")

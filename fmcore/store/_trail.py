@@ -68,15 +68,19 @@ def append_event(con, ts: str, action: str, subject: str, details: dict) -> tupl
     return seq, h
 
 
-def write_head(root: Path, seq: int, h: str) -> None:
-    """Write the trail's newest sequence number and hash beside the database: a checkpoint signed with the store's
-    key when it has one, so removing the newest events (and rewriting this file to match) is detected."""
+def head_line(root: Path, seq: int, h: str) -> str:
+    """The head's line for event ``seq`` with hash ``h``: signed with the store's key when it has one."""
     from ..signing import load_private_key, sign_head
 
     key = load_private_key(root)
-    line = sign_head(key, seq, h) if key is not None else f"{seq} {h}"
+    return sign_head(key, seq, h) if key is not None else f"{seq} {h}"
+
+
+def write_head(root: Path, seq: int, h: str) -> None:
+    """Write the trail's newest sequence number and hash beside the database: a checkpoint signed with the store's
+    key when it has one, so removing the newest events (and rewriting this file to match) is detected."""
     tmp = root / f".trail.head.{os.getpid()}"
-    tmp.write_text(line + "\n")
+    tmp.write_text(head_line(root, seq, h) + "\n")
     os.replace(tmp, root / "trail.head")
 
 

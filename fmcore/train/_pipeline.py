@@ -49,12 +49,13 @@ def subset(split, limit: int | None):
 
 
 def _classifier_defaults(model: str) -> dict:
-    if model == "gpt":
-        raise ConfigError("A language model is trained by fmcore.train.train_language_model (fmaudit train --model "
-                          "gpt); train_model trains classifiers.")
     from ..models import model_spec
 
-    return model_spec(model).defaults
+    spec = model_spec(model)
+    if spec.generates:
+        raise ConfigError(f"A language model is trained by fmcore.train.train_language_model (fmaudit train --model "
+                          f"{model}); train_model trains classifiers.")
+    return spec.defaults
 
 
 def train_model(dataset: str, model: str, config: TrainConfig | None = None, *, store=None,
