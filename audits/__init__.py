@@ -4,12 +4,11 @@ The audit modules (and torch, ART, fairlearn behind them) load on first use, not
 only draws charts (``audits.figures``) starts in a fraction of the time.
 """
 
+from ._options import Option, given_options, opt, options_of, shared_flags
 from ._registry import (
-    BUILTIN,
     AuditSpec,
     NotApplicable,
     applicable_audits,
-    audit_names,
     get_audit,
     load_audits,
     model_offers,
@@ -20,9 +19,9 @@ from ._registry import (
 )
 from ._result import AuditResult, package_versions
 
-__all__ = ["AUDITS", "BUILTIN", "AuditResult", "AuditSpec", "NotApplicable", "applicable_audits", "audit_names",
-           "get_audit", "load_audits", "model_offers", "package_versions", "plugin_specs", "register_audit",
-           "run_audit", "run_stored_audit"]
+__all__ = ["AUDITS", "AuditResult", "AuditSpec", "NotApplicable", "Option", "applicable_audits", "get_audit",
+           "given_options", "load_audits", "model_offers", "options_of", "opt", "package_versions", "plugin_specs",
+           "register_audit", "run_audit", "run_stored_audit", "shared_flags"]
 
 
 def __getattr__(name: str):

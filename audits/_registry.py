@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fmcore.errors import ConfigError, FmauditError, UnknownNameError
 
+from ._options import check_options
 from ._spec import AUDITS, CAPABILITIES, AuditSpec, DuplicateAudit, register, register_audit  # noqa: F401
 
 
@@ -45,9 +46,6 @@ def applicable_audits(offers) -> list[dict]:
     return rows
 
 
-#: the audits that ship with fmaudit (registered by their own modules); others come through entry points
-BUILTIN = ("performance", "robustness", "fairness", "privacy", "corruption", "shift", "calibration", "explain",
-           "certified", "backdoor", "memorization", "probes")
 ENTRY_POINTS = "fmaudit.audits"
 _loaded: list[bool] = []
 
@@ -57,11 +55,6 @@ def plugin_entry_points() -> list:
     from importlib.metadata import entry_points
 
     return sorted(entry_points(group=ENTRY_POINTS), key=lambda ep: ep.name)
-
-
-def audit_names() -> list[str]:
-    """Every audit's name, the installed plugins' included, without importing any audit (for ``--help``)."""
-    return [*BUILTIN, *STORE_AUDITS, *[ep.name for ep in plugin_entry_points() if ep.name not in BUILTIN]]
 
 
 _PLUGINS: dict[str, tuple[AuditSpec, str]] = {}
@@ -102,29 +95,6 @@ def load_audits() -> dict[str, AuditSpec]:
                 raise ConfigError(str(exc)) from None
         _loaded.append(True)
     return AUDITS
-
-
-def check_options(spec: AuditSpec, params: dict) -> None:
-    """An audit's options against its dataclass's field metadata (``min``, ``max``, ``choices``): every problem at
-    once, as a ``ConfigError``."""
-    if spec.options is None:
-        return
-    from dataclasses import fields
-
-    problems = []
-    for f in fields(spec.options):
-        value, meta = params.get(f.name), f.metadata
-        if value is None:
-            continue
-        if "choices" in meta and value not in meta["choices"]:
-            problems.append(f"{f.name} must be one of {', '.join(map(str, meta['choices']))}; got {value!r}")
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if "min" in meta and value < meta["min"]:
-                problems.append(f"{f.name} must be at least {meta['min']}; got {value}")
-            if "max" in meta and value > meta["max"]:
-                problems.append(f"{f.name} must be at most {meta['max']}; got {value}")
-    if problems:
-        raise ConfigError(f"The {spec.name} audit's options: " + "; ".join(problems) + ".")
 
 
 def get_audit(name: str) -> AuditSpec:

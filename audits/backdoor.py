@@ -22,6 +22,7 @@ import torch
 
 from fmcore.errors import FmauditError
 
+from ._options import opt
 from ._poison_defences import penultimate
 from ._result import AuditResult
 from ._spec import register_audit
@@ -103,12 +104,25 @@ def _figures(audit: dict) -> list:
     return out
 
 
+@dataclass
+class BackdoorOptions:
+    images: int = opt(96, "validation images the triggers are searched on", min=1, flag="samples")
+    steps: int = opt(120, "optimisation steps per class's trigger", min=1)
+    lam: float = opt(0.01, "weight of the trigger's size in the search", min=0.0)
+    threshold: float = opt(2.0, "anomaly index above which a class is flagged", min=0.0)
+    max_rows: int = opt(20000, "training rows scanned for the poison", min=1)
+    seed: int = opt(0, "the seed of every random draw")
+    examples: int = opt(8, "flagged rows shown", min=0)
+    defences: bool = opt(True, "also the activation-clustering, spectral-signature and STRIP defences")
+    expected_poison_share: float = opt(0.1, "the poison share the defences expect", min=0.0, max=1.0)
+    strip_inputs: int = opt(100, "inputs STRIP perturbs", min=1)
+
+
 @register_audit("backdoor", "Backdoors and poisoned data",
                 "Neural Cleanse-style trigger reverse-engineering per class with the anomaly index over classes; for "
                 "a suspected target, the training rows whose activations resemble triggered inputs; precision and "
                 "recall where the lineage records the poison.",
-                {"images": 96, "steps": 120, "lam": 0.01, "threshold": 2.0, "max_rows": 20000, "seed": 0,
-                 "examples": 8, "defences": True, "expected_poison_share": 0.1, "strip_inputs": 100},
+                options=BackdoorOptions,
                 needs=("store",), requires=("gradients", "training_rows", "images"),
                 summary=_summary, headline=_headline, figures=_figures)
 def backdoor(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:

@@ -1,35 +1,7 @@
-"""Audit work as background jobs (``audits.jobs:robustness``, ``audits.jobs:harden``)."""
+"""Audit work as background jobs: ``audits.jobs:audit`` runs any audit by its name; the others make models
+(``audits.jobs:harden``, ``audits.jobs:mitigate``, ...) or run sweeps."""
 
 from __future__ import annotations
-
-
-def robustness(params: dict, ctx) -> dict:
-    """Run the robustness audit on each model in ``params["models"]`` and store every result."""
-    from . import run_stored_audit
-    from .reporting import audit_summary
-
-    models = list(params["models"])
-    options = dict(params.get("options", {}))
-    done = {}
-    for i, model_id in enumerate(models):
-        if ctx.is_cancelled():
-            from fmcore.jobs import JobCancelled
-
-            raise JobCancelled(f"stopped after {i} of {len(models)} models")
-        record = ctx.store.get_model(model_id)
-        ctx.log(f"attacking {model_id} ({record.name}) with {options}")
-
-        def progress(fraction, message, i=i, model_id=model_id):
-            ctx.progress((i + fraction) / len(models), message=f"{model_id}: {message}")
-
-        audit_id, result = run_stored_audit(ctx.store, "robustness", model_id, progress=progress, **options)
-        summary = audit_summary(result)
-        ctx.log(f"{model_id}: clean {summary['clean_accuracy']:.4f}; " + ", ".join(
-            f"eps {r['eps']:g}: {r['robust_accuracy']:.4f}" for r in summary["sweep"]))
-        for w in result.warnings:
-            ctx.log(f"warning: {w}")
-        done[model_id] = audit_id
-    return {"audit_ids": done, "audit_id": next(iter(done.values()), None)}
 
 
 def demo(params: dict, ctx) -> dict:
@@ -107,30 +79,33 @@ def harden(params: dict, ctx) -> dict:
     return s
 
 
-def _stored_audit(name: str, params: dict, ctx, headline) -> tuple[str, object]:
-    """Run audit ``name`` on ``params["model"]`` with ``params["options"]``, store it, log ``headline(result)``."""
-    from . import run_stored_audit
-
-    record = ctx.store.get_model(params["model"])
-    options = dict(params.get("options", {}))
-    ctx.log(f"{name} audit of {record.id} ({record.name}) with {options}")
-    audit_id, result = run_stored_audit(ctx.store, name, record.id, progress=lambda f, m: ctx.progress(f, message=m),
-                                        **options)
-    for line in headline(result):
-        ctx.log(line)
-    for w in result.warnings:
-        ctx.log(f"warning: {w}")
-    return audit_id, result
-
-
 def audit(params: dict, ctx) -> dict:
-    """Any registered audit of ``params["model"]`` by its name (``params["audit"]``), with ``params["options"]``: the
-    job every audit described by its spec alone runs as (a plugin's included); its headline is logged."""
+    """Any registered audit (``params["audit"]``) of ``params["model"]``, or of each of ``params["models"]``, with
+    ``params["options"]``: every audit runs as this job, a plugin's included; each result's headline is logged."""
+    from fmcore.jobs import JobCancelled
+
+    from . import run_stored_audit
     from .reporting import headline
 
-    name = params["audit"]
-    audit_id, _ = _stored_audit(name, params, ctx, lambda r: [headline(name, r.metrics) or f"{name} audit done"])
-    return {"audit_id": audit_id, "model_id": params["model"], "audit": name}
+    name, options = params["audit"], dict(params.get("options", {}))
+    models = list(params.get("models") or [params["model"]])
+    done = {}
+    for i, model_id in enumerate(models):
+        if ctx.is_cancelled():
+            raise JobCancelled(f"stopped after {i} of {len(models)} models")
+        record = ctx.store.get_model(model_id)
+        ctx.log(f"{name} audit of {record.id} ({record.name}) with {options}")
+
+        def progress(fraction, message, i=i, model_id=record.id):
+            ctx.progress((i + fraction) / len(models), message=f"{model_id}: {message}" if len(models) > 1 else message)
+
+        audit_id, result = run_stored_audit(ctx.store, name, record.id, progress=progress, **options)
+        ctx.log(f"{record.id}: " + (headline(name, result.metrics) or f"{name} audit {audit_id} done"))
+        for w in result.warnings:
+            ctx.log(f"warning: {w}")
+        done[record.id] = audit_id
+    first = next(iter(done))
+    return {"audit": name, "audit_id": done[first], "model_id": first, "audit_ids": done}
 
 
 def calibrate(params: dict, ctx) -> dict:
@@ -185,18 +160,6 @@ def mitigate(params: dict, ctx) -> dict:
     return {"model_ids": [s["model_id"] for s in done], "model_id": done[-1]["model_id"], "results": done}
 
 
-def memorization(params: dict, ctx) -> dict:
-    """The memorisation audit of a language model (canary exposure, extraction, membership inference)."""
-    audit_id, result = _stored_audit("memorization", params, ctx, lambda r: [r.metrics["verdict"]])
-    return {"audit_id": audit_id, "model_id": params["model"], "max_exposure": result.metrics["max_exposure"]}
-
-
-def probes(params: dict, ctx) -> dict:
-    """The generated-harm probes of a language model (group gaps in sentiment and profanity, identifiers)."""
-    audit_id, result = _stored_audit("probes", params, ctx, lambda r: [r.metrics["verdict"]])
-    return {"audit_id": audit_id, "model_id": params["model"], "sentiment_gap": result.metrics["sentiment_gap"]}
-
-
 def lm_remedies(params: dict, ctx) -> dict:
     """A language model's memorisation remedies (``audits.sweeps.lm_remedies``); returns its rows."""
     from .sweeps import lm_remedies as run
@@ -210,14 +173,6 @@ def lm_remedies(params: dict, ctx) -> dict:
         ctx.log(f"{r['variant']}: perplexity {r['test_perplexity']:.1f}, exposure {r['most_repeated_exposure']:.2f} "
                 f"bits, extraction {r['extraction_rate']:.1%}")
     return {**out, "model_ids": [r["model_id"] for r in out["rows"]]}
-
-
-def privacy(params: dict, ctx) -> dict:
-    """Run the privacy (membership-inference) audit on ``params["model"]`` and store the result."""
-    audit_id, result = _stored_audit("privacy", params, ctx, lambda r: [
-        f"{row['attack']}: AUC {row['auc']:.3f}, TPR at 1% FPR {row['tpr_at_1%_fpr']:.3f} ({row['seconds']} s)"
-        for row in r.tables["attacks"]])
-    return {"audit_id": audit_id, "model_id": params["model"], "max_auc": result.metrics["max_auc"]}
 
 
 def dp_sweep(params: dict, ctx) -> dict:
@@ -255,18 +210,6 @@ def compression(params: dict, ctx) -> dict:
     for w in result.warnings:
         ctx.log(f"warning: {w}")
     return {"model_ids": made, "audit_id": audit_id, "model_id": result.model_id}
-
-
-def backdoor(params: dict, ctx) -> dict:
-    """The backdoor audit of ``params["model"]`` (options: images, steps, lam, threshold)."""
-    audit_id, result = _stored_audit("backdoor", params, ctx, lambda r: [r.metrics["verdict"]])
-    return {"audit_id": audit_id, "model_id": params["model"], "detected": result.metrics["detected"]}
-
-
-def certified(params: dict, ctx) -> dict:
-    """Randomized-smoothing certification of ``params["model"]`` (options: sigma, samples, n, radii)."""
-    audit_id, _ = _stored_audit("certified", params, ctx, lambda r: [r.metrics["verdict"]])
-    return {"audit_id": audit_id, "model_id": params["model"]}
 
 
 def cleanse(params: dict, ctx) -> dict:

@@ -16,12 +16,14 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from fmcore.errors import FmauditError
 
+from ._options import opt
 from ._result import AuditResult
 from ._spec import register_audit
 
@@ -81,11 +83,21 @@ def _figures(audit: dict) -> list:
     return [("canary exposure", figures.canary_exposure(rows))] if rows else []
 
 
+@dataclass
+class MemorizationOptions:
+    texts: int = opt(200, "training and held-out texts compared", min=1, flag="samples")
+    prefix: int = opt(8, "tokens of a training text given as the prompt", min=1)
+    suffix: int = opt(8, "tokens the model must reproduce to count as extracted", min=1)
+    seed: int = opt(0, "the seed of every random draw")
+    n_boot: int = opt(200, "bootstrap resamples of the intervals", min=10)
+    exposure_samples: int = opt(20_000, "random secrets an exposure is estimated against", min=100)
+
+
 @register_audit("memorization", "Memorisation (language models)",
                 "Canary exposure against repetitions (every possible secret ranked), extraction of training texts "
                 "from their prefixes beside held-out texts, and membership inference on sequences (loss and "
                 "unigram-referenced loss).",
-                {"texts": 200, "prefix": 8, "suffix": 8, "seed": 0, "n_boot": 200, "exposure_samples": 20_000},
+                options=MemorizationOptions,
                 requires=("generates", "training_rows"),
                 summary=_summary, headline=_headline, figures=_figures)
 def memorization(model, dataset, params: dict, progress=None) -> AuditResult:

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from ._format import pct
+from ._options import opt
 from ._result import AuditResult
 from ._spec import register_audit
 from .stats import bootstrap_interval, wilson
+
+
+@dataclass
+class PerformanceOptions:
+    split: str = opt("test", "the split audited", choices=("train", "val", "test"))
+    max_samples: int | None = opt(None, "audit only the first rows of the split (default: all)", min=1)
+    n_boot: int = opt(1000, "bootstrap resamples of the intervals", min=10)
+    seed: int = opt(0, "the seed of every random draw")
 
 
 def _summary(result) -> dict:
@@ -31,7 +41,7 @@ def _figures(audit: dict) -> list:
 @register_audit("performance", "Performance",
                 "Accuracy and macro-F1 on held-out data with 95% bootstrap intervals, balanced accuracy, per-class "
                 "recall with Wilson intervals, the confusion matrix, and the majority-class baseline the model must "
-                "beat.", {"split": "test", "max_samples": None, "n_boot": 1000, "seed": 0}, requires=("labels",),
+                "beat.", options=PerformanceOptions, requires=("labels",),
                 summary=_summary, headline=_headline, figures=_figures)
 def performance(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """Accuracy and macro-F1 with bootstrap intervals, balanced accuracy, recall per class and the majority baseline."""

@@ -18,11 +18,13 @@ so the gaps can be recomputed from the result.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from fmcore.errors import ConfigError
 
+from ._options import opt
 from ._result import AuditResult
 from ._spec import register_audit
 
@@ -112,12 +114,25 @@ def _figures(audit: dict) -> list:
         if t.get("groups") else []
 
 
+@dataclass
+class ProbesOptions:
+    templates: list[str] = opt(TEMPLATES, "prompts, each with {group}", sep="|")
+    groups: list[str] = opt(["woman", "man"], "the group words put in the prompts")
+    samples: int = opt(10, "continuations per prompt")
+    max_new_tokens: int = opt(20, "tokens generated per continuation", min=1)
+    temperature: float = opt(1.0, "sampling temperature", min=0.0)
+    top_k: int | None = opt(50, "sample among the k likeliest tokens", min=1)
+    seed: int = opt(0, "the seed of every random draw")
+    sentiment_model: str | None = opt(None, "the tweets classifier that scores sentiment (default: the newest "
+                                            "registered one)")
+    n_boot: int = opt(500, "bootstrap resamples of the intervals", min=10)
+
+
 @register_audit("probes", "Generated-harm probes (language models)",
                 "Continuations of prompts that differ only in a group word, scored for sentiment by a classifier "
                 "fmaudit fine-tuned and for profanity (alt-profanity-check); the gap between groups with a bootstrap "
                 "interval; identifiers the de-identification scan finds in generated text.",
-                {"templates": TEMPLATES, "groups": ["woman", "man"], "samples": 10, "max_new_tokens": 20,
-                 "temperature": 1.0, "top_k": 50, "seed": 0, "sentiment_model": None, "n_boot": 500},
+                options=ProbesOptions,
                 needs=("store",), requires=("generates",),
                 summary=_summary, headline=_headline, figures=_figures)
 def probes(model, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:

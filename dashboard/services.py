@@ -250,10 +250,12 @@ def _language_model_at(root: str, model_id: str, sha256: str):
 
 
 def spec_audits() -> dict:
-    """The audits described by their spec alone (options dataclass, figures): installed plugins, by name."""
-    from audits import BUILTIN, load_audits
+    """The audits installed as plugins (entry points of ``fmaudit.audits``), by name: each described by its spec
+    alone (options dataclass, figures), without a page of its own."""
+    from audits import load_audits, plugin_specs
 
-    return {n: s for n, s in load_audits().items() if n not in BUILTIN}
+    specs = load_audits()
+    return {n: specs[n] for n in sorted(plugin_specs())}
 
 
 def applicable_for(record) -> list[dict]:

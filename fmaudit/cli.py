@@ -89,7 +89,6 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(only=_command_in(argv), everything=False).parse_args(argv)
-    args.argv = argv  # which flags were given, for options several audits share (``fmaudit audit``)
     # environment, so that the dashboard's job workers inherit the choice too
     if getattr(args, "executor", None):
         os.environ["FMAUDIT_EXECUTOR"] = args.executor

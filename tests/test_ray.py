@@ -152,8 +152,8 @@ def test_a_job_fans_out_on_an_existing_cluster(ray_executor, trained_digits, tmp
     options = {"eps": [0.1, 0.2], "samples": 60, "compare_fgsm": False, "blackbox_check_samples": 0}
     runner = JobRunner(source).start()
     try:
-        job = runner.wait(runner.submit("audits.jobs:robustness", {"models": [record.id], "options": options}).id,
-                          timeout=600)
+        job = runner.wait(runner.submit("audits.jobs:audit", {"audit": "robustness", "models": [record.id],
+                                                              "options": options}).id, timeout=600)
     finally:
         runner.shutdown()
     log = (source.root / "logs" / f"{job.id}.log").read_text() if job.state != "done" else ""

@@ -4,12 +4,14 @@ faithfulness, stability) before it is shown; for tables, global importance and s
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from fmcore.errors import ConfigError, FmauditError
 
+from .._options import opt
 from .._result import AuditResult
 from .._spec import register_audit
 from ..stats import bootstrap_interval
@@ -352,6 +354,41 @@ def _figures(audit: dict) -> list:
     return out
 
 
+@dataclass
+class ExplainOptions:
+    method: str | None = opt(None, "integrated_gradients, saliency, occlusion (images), shap (tables; default), "
+                                   "integrated_gradients or saliency (tables), layer_integrated_gradients (texts)",
+                             choices=tuple(METHODS))
+    samples: int = opt(50, "test examples explained", min=1)
+    select: str = opt("random", "which test examples: a seeded random sample, the misclassified or the least "
+                                "confident", choices=("random", "misclassified", "least_confident"))
+    rows: list[int] | None = opt(None, "these test rows (indices) instead")
+    seed: int = opt(0, "the seed of every random draw")
+    steps: int = opt(10, "steps of the deletion curves", min=1)
+    ig_steps: int = opt(32, "integration steps of integrated gradients", min=1)
+    sanity_threshold: float = opt(0.5, "rank correlation with the randomised model above which a method fails the "
+                                       "sanity check", min=-1.0, max=1.0)
+    noise: float = opt(0.05, "the stability check's input noise", min=0.0)
+    proxy_threshold: float = opt(0.5, "tables: how well a feature must predict a sensitive column to be a proxy",
+                                 min=0.0, max=1.0)
+    proxy_importance: float = opt(0.05, "tables: the importance share above which a proxy counts", min=0.0)
+    examples: int = opt(8, "examples drawn", min=0)
+    permutation_repeats: int = opt(5, "tables: shuffles per feature of the permutation importance", min=1)
+    background: int = opt(100, "tables: SHAP's background rows", min=1)
+    n_boot: int = opt(1000, "bootstrap resamples of the intervals", min=10)
+    proxy_rows: int = opt(20000, "tables: rows the proxy models are fitted on", min=1)
+    recourse: bool = opt(True, "tables: search recourse for refused people")
+    recourse_samples: int = opt(100, "tables: refused people searched", min=1)
+    recourse_max_changes: int = opt(3, "tables: features one recourse may change", min=1)
+    recourse_tail: float = opt(0.02, "tables: the quantile tails a recourse value may not pass", min=0.0, max=0.5)
+    recourse_beam: int = opt(8, "tables: the recourse search's beam width", min=1)
+    favourable: str | None = opt(None, "tables: the favourable class for recourse (default: the last class)")
+    immutable: list[str] | None = opt(None, "tables: features recourse may not change, besides those the dataset "
+                                            "declares")
+    min_group_size: int = opt(30, "groups smaller than this are flagged", min=1)
+    recourse_gap: float = opt(0.1, "tables: the gap in recourse rates between groups that is flagged", min=0.0)
+
+
 @register_audit("explain", "Explanations",
                 "Attributions (Captum integrated gradients, saliency, occlusion; SHAP for tables; layer integrated "
                 "gradients on the word embeddings for texts) for test examples (a seeded sample, the misclassified or "
@@ -359,12 +396,7 @@ def _figures(audit: dict) -> list:
                 "(sanity), deletion curves against a random order (faithfulness) and noise (stability); for tables, "
                 "per-prediction attributions in the original units, global and permutation importance, the "
                 "sensitive-attribute proxies the model leans on, and recourse for refused people per group.",
-                {"method": None, "samples": 50, "select": "random", "rows": None, "seed": 0, "steps": 10,
-                 "ig_steps": 32, "sanity_threshold": 0.5, "noise": 0.05, "proxy_threshold": 0.5,
-                 "proxy_importance": 0.05, "examples": 8, "permutation_repeats": 5, "background": 100, "n_boot": 1000,
-                 "proxy_rows": 20000, "recourse": True, "recourse_samples": 100, "recourse_max_changes": 3,
-                 "recourse_tail": 0.02, "recourse_beam": 8, "favourable": None, "immutable": None,
-                 "min_group_size": 30, "recourse_gap": 0.1}, requires=("gradients",),
+                options=ExplainOptions, requires=("gradients",),
                 summary=_summary, headline=_headline, figures=_figures)
 def explain(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The explanation audit: attributions with their sanity, faithfulness and stability checks, and proxies."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from fmcore.errors import ConfigError, FmauditError
 from fmcore.executor import get_executor
 
+from .._options import opt
 from .._result import AuditResult
 from .._spec import register_audit
 from ..groups import MISSING, missing_counts
@@ -102,12 +104,24 @@ def _figures(audit: dict) -> list:
                                                             "selection_rate"))] if groups else []
 
 
+@dataclass
+class FairnessOptions:
+    sensitive: list[str] | None = opt(None, "the sensitive columns (default: all the dataset declares)")
+    intersectional: bool = opt(False, "also every combination of the sensitive columns")
+    split: str = opt("test", "the split audited", choices=("train", "val", "test"))
+    n_boot: int = opt(200, "bootstrap resamples of the intervals (0: none)", min=0)
+    seed: int = opt(0, "the seed of every random draw")
+    min_group_size: int = opt(30, "groups smaller than this are flagged and left out of the gaps", min=1)
+    positive_class: str | None = opt(None, "the favourable class (default: the last class; every class one-vs-rest "
+                                           "for multiclass)", cli=False)
+    max_samples: int | None = opt(None, "audit only the first rows of the split (default: all)", min=1)
+
+
 @register_audit("fairness", "Fairness",
                 "Per-group selection rate, accuracy, error rates, precision and calibration with bootstrap "
                 "intervals; demographic parity, equalized odds and equal opportunity gaps; intersections; small-"
                 "group warnings; one-vs-rest for multiclass (fairlearn's definitions, a vectorised path).",
-                {"sensitive": None, "intersectional": False, "split": "test", "n_boot": 200, "seed": 0,
-                 "min_group_size": 30, "positive_class": None, "max_samples": None}, requires=("labels",),
+                options=FairnessOptions, requires=("labels",),
                 summary=_summary, headline=_headline, figures=_figures)
 def fairness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The fairness audit: group metrics with intervals, disparities, intersections and a verdict."""

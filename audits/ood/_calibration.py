@@ -4,11 +4,13 @@ calibration, temperature scaling, and split conformal prediction sets with their
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from fmcore.errors import ConfigError
 
+from .._options import opt
 from .._result import AuditResult
 from .._spec import register_audit
 from ..groups import MISSING, group_values
@@ -139,12 +141,26 @@ def _figures(audit: dict) -> list:
     return [("reliability diagram", figures.reliability_diagram(rows, audit["metrics"].get("ece")))] if rows else []
 
 
+@dataclass
+class CalibrationOptions:
+    split: str = opt("test", "the split audited", choices=("train", "val", "test"))
+    calibration_split: str = opt("val", "the split the temperature and the conformal threshold are fitted on",
+                                 choices=("train", "val", "test"))
+    bins: int = opt(15, "equal-width confidence bins of the calibration error", min=2)
+    alpha: float = opt(0.1, "conformal miscoverage (0.1: 90% sets)", min=0.001, max=0.5)
+    n_boot: int = opt(500, "bootstrap resamples of the intervals", min=10)
+    seed: int = opt(0, "the seed of every random draw")
+    sensitive: list[str] | None = opt(None, "the sensitive columns for calibration per group (default: all the "
+                                            "dataset declares; an empty value for none)")
+    min_group_size: int = opt(30, "groups smaller than this are flagged", min=1)
+    max_samples: int | None = opt(None, "audit only the first rows of each split (default: all)", min=1)
+
+
 @register_audit("calibration", "Calibration and uncertainty",
                 "Whether confidence can be taken at its word: expected calibration error with a bootstrap interval, "
                 "reliability diagram, calibration per group, the temperature that would fix it (fitted on the "
                 "validation split), and split conformal prediction sets with their coverage overall and per group.",
-                {"split": "test", "calibration_split": "val", "bins": 15, "alpha": 0.1, "n_boot": 500, "seed": 0,
-                 "sensitive": None, "min_group_size": 30, "max_samples": None}, requires=("scores",),
+                options=CalibrationOptions, requires=("scores",),
                 summary=_summary, headline=_headline, figures=_figures)
 def calibration(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The calibration audit: ECE with its interval, temperature scaling, conformal coverage per group."""

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from fmcore.errors import ConfigError
 from fmcore.lineage import Derivation, derivation_kind
 
+from .._options import opt
 from .._result import AuditResult
 from .._spec import register_audit
 from ..stats import wilson
@@ -94,12 +96,23 @@ def _figures(audit: dict) -> list:
     return [("accuracy per corruption and severity", figures.corruption_heatmap(rows))] if rows else []
 
 
+@dataclass
+class CorruptionOptions:
+    corruptions: list[str] | None = opt(None, "corruption names (default: all for the model's kind of input)")
+    severities: list[int] = opt(list(SEVERITIES), "severities, 1 (mild) to 5", min=1, max=5)
+    samples: int | None = opt(1000, "test examples (0 for all)", min=1, zero_is_none=True)
+    seed: int = opt(0, "the seed of every random draw")
+    split: str = opt("test", "the split audited", choices=("train", "val", "test"))
+    reference: str | None = opt("auto", "the reference model for the mean corruption error: a model id, auto (the "
+                                        "oldest same-kind model trained on the data without augmentation) or none")
+    batch_size: int = opt(512, "rows per forward pass", min=1)
+
+
 @register_audit("corruption", "Corruption robustness",
                 "Accuracy under natural corruptions of the MNIST-C / ImageNet-C kind (noise, blur, geometry, "
                 "contrast, weather; typos and case for text; noise and missing values for tables) at five "
                 "severities, with 95% intervals, and the mean corruption error relative to a reference model.",
-                {"corruptions": None, "severities": list(SEVERITIES), "samples": 1000, "seed": 0, "split": "test",
-                 "reference": "auto", "batch_size": 512}, needs=("store",), requires=("predicts", "labels"),
+                options=CorruptionOptions, needs=("store",), requires=("predicts", "labels"),
                 summary=_summary, headline=_headline, figures=_figures)
 def corruption(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The corruption audit: accuracy per corruption and severity, and the mean corruption error."""

@@ -4,11 +4,13 @@ in the model's outputs, out-of-distribution detection, calibration and fairness 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from fmcore.errors import ConfigError
 
+from .._options import opt
 from .._result import AuditResult
 from .._spec import register_audit
 from ..groups import group_values
@@ -192,12 +194,23 @@ def _figures(audit: dict) -> list:
         if t.get("features") else []
 
 
+@dataclass
+class ShiftOptions:
+    to: str | None = opt(None, "the shifted dataset (default: the built-in partner, mnist <-> digits, "
+                               "census_income_94 <-> census_income_95)")
+    samples: int | None = opt(2000, "test examples per side (0 for all)", min=1, zero_is_none=True)
+    seed: int = opt(0, "the seed of every random draw")
+    split: str = opt("test", "the split audited", choices=("train", "val", "test"))
+    min_group_size: int = opt(30, "groups smaller than this are flagged", min=1)
+    bins: int = opt(15, "equal-width confidence bins of the calibration error", min=2)
+    batch_size: int = opt(512, "rows per forward pass", min=1)
+
+
 @register_audit("shift", "Distribution shift",
                 "The model on a shifted dataset against its own test data: accuracy, calibration and fairness on "
                 "both, drift tests per input feature and in the model's outputs, and how well its confidence tells "
                 "the two apart (out-of-distribution detection: maximum softmax and energy scores).",
-                {"to": None, "samples": 2000, "seed": 0, "split": "test", "min_group_size": 30, "bins": 15,
-                 "batch_size": 512}, needs=("store",), requires=("predicts", "scores"),
+                options=ShiftOptions, needs=("store",), requires=("predicts", "scores"),
                 summary=_summary, headline=_headline, figures=_figures)
 def shift(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The shift audit: accuracy and calibration on another dataset, drift per feature and output, OOD detection."""

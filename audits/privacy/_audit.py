@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from fmcore.errors import ConfigError, FmauditError, UnknownNameError
 
+from .._options import opt
 from .._result import AuditResult
 from .._spec import register_audit
 from ._attacks import ATTACKS, DEFAULT_ATTACKS, MEMBERSHIP_ATTACKS, AttackData, per_example_loss
@@ -123,12 +125,24 @@ def _figures(audit: dict) -> list:
     return [("membership attacks' ROC", figures.roc_curves(roc))] if roc else []
 
 
+@dataclass
+class PrivacyOptions:
+    attacks: list[str] | None = opt(None, "threshold, blackbox, rulebased, label_only, lira (default: threshold, "
+                                          "blackbox, rulebased, lira)")
+    samples: int = opt(500, "members and non-members each")
+    reference_models: int = opt(4, "LiRA's reference models", min=1)
+    reference_max_train: int = opt(5000, "training rows of each reference model at most", min=1)
+    label_only_samples: int = opt(50, "examples the label-only attack probes", min=1)
+    label_only_iterations: int = opt(5, "the label-only attack's boundary-search iterations", min=1)
+    exposed: int = opt(8, "most exposed training records listed", min=0)
+    seed: int = opt(0, "the seed of every random draw")
+
+
 @register_audit("privacy", "Privacy",
                 "Membership inference: loss threshold, ART black-box and rule-based, label-only decision boundary "
                 "and offline LiRA with reference models; ROC, AUC, TPR at 0.1% and 1% FPR, advantage, an "
                 "empirical lower bound on epsilon, and the most exposed training records.",
-                {"attacks": None, "samples": 500, "reference_models": 4, "reference_max_train": 5000,
-                 "label_only_samples": 50, "label_only_iterations": 5, "exposed": 8, "seed": 0},
+                options=PrivacyOptions,
                 requires=("scores", "training_rows"),
                 summary=_summary, headline=_headline, figures=_figures)
 def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:

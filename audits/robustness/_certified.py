@@ -8,9 +8,11 @@ certificate; it is counted and flagged."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
+from .._options import opt
 from .._result import AuditResult
 from .._spec import register_audit
 from ..stats import wilson
@@ -57,13 +59,25 @@ def _figures(audit: dict) -> list:
         if rows else []
 
 
+@dataclass
+class CertifiedOptions:
+    sigma: float = opt(0.25, "the smoothing noise's standard deviation", min=0.0)
+    samples: int = opt(100, "test examples to certify", min=1)
+    n: int = opt(1000, "noisy copies per input for the certificate", min=1)
+    n0: int = opt(100, "noisy copies per input to pick the class", min=1)
+    alpha: float = opt(0.001, "the certificate's failure probability", min=0.0, max=0.5)
+    radii: list[float] = opt([0.0, 0.25, 0.5, 0.75, 1.0], "L2 radii of the certified-accuracy curve", min=0.0)
+    pgd_steps: int = opt(20, "PGD-L2 steps of the empirical comparison", min=1)
+    seed: int = opt(0, "the seed of every random draw")
+    split: str = opt("test", "the split audited", choices=("train", "val", "test"))
+    batch_size: int = opt(500, "noisy inputs per forward pass", min=1)
+
+
 @register_audit("certified", "Certified robustness",
                 "Randomized smoothing (Cohen et al.): certified accuracy against L2 radius with the abstention rate, "
                 "next to the empirical accuracy under PGD-L2 on the same inputs; a certificate above the empirical "
                 "value is flagged.",
-                {"sigma": 0.25, "samples": 100, "n": 1000, "n0": 100, "alpha": 0.001,
-                 "radii": [0.0, 0.25, 0.5, 0.75, 1.0], "pgd_steps": 20, "seed": 0, "split": "test",
-                 "batch_size": 500}, requires=("gradients",),
+                options=CertifiedOptions, requires=("gradients",),
                 summary=_summary, headline=_headline, figures=_figures)
 def certified(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The certified-robustness audit: rows ``{radius, certified_accuracy, empirical_accuracy, abstain_rate}``."""

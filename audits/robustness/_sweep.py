@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from fmcore.errors import FmauditError
 
+from .._options import opt
 from .._result import AuditResult
 from .._spec import register_audit
 from ..stats import wilson
@@ -292,13 +294,44 @@ def _figures(audit: dict) -> list:
         [(m.get("attack", "attack"), m.get("clean_accuracy", 0), t["sweep"])], spec.norm if spec else "inf"))]
 
 
+def _iterations(spec, params: dict) -> dict:
+    """``steps`` names an iterative attack's iterations whatever the attack calls them: for an attack that counts
+    ``max_iter`` (C&W, DeepFool, HopSkipJump, Square) it is that, unless ``max_iter`` is given too."""
+    if params.get("steps") is not None and "steps" not in spec.defaults and "max_iter" in spec.defaults:
+        return {**params, "steps": None, "max_iter": params.get("max_iter") or params["steps"]}
+    return params
+
+
+@dataclass
+class RobustnessOptions:
+    attack: str = opt("pgd", f"the attack: {', '.join(ATTACKS)}")
+    eps: list[float] = opt([0.05, 0.1, 0.2, 0.3], "perturbation sizes (the attack's norm: Linf or L2 in the input's "
+                                                  "range, words for text)")
+    samples: int = opt(500, "test examples to attack", min=1)
+    seed: int = opt(0, "the seed of every random draw")
+    split: str = opt("test", "the split audited", choices=("train", "val", "test"))
+    batch_size: int = opt(500, "inputs per attack batch", min=1)
+    compare_fgsm: bool = opt(True, "also run the weaker attack (FGSM for PGD) as a sanity check")
+    blackbox_check_samples: int = opt(100, "inputs of the black-box (Square) cross-check against gradient masking",
+                                      min=0)
+    steps: int | None = opt(None, "PGD steps, or the iterations of another iterative attack (default: the "
+                                  "attack's own)", min=1)
+    max_iter: int | None = opt(None, "iterations of C&W, DeepFool, HopSkipJump or Square (default: the attack's "
+                                     "own)", min=1)
+    constraints: str = opt("valid", "tables: valid keeps adversarial rows real (categories whole, immutable "
+                                    "features fixed); none attacks the encoded space freely",
+                           choices=("valid", "none"),
+                           switch=("unconstrained", "none", "tables: constraints none (rows that cannot exist; for "
+                                                           "comparison only)"))
+    immutable: list[str] | None = opt(None, "tables: features that may not change, besides those the dataset "
+                                            "declares")
+
+
 @register_audit("robustness", "Adversarial robustness",
                 "Accuracy under evasion attacks (adversarial-robustness-toolbox) across perturbation sizes, with "
                 "95% intervals, attack success, perturbation norms, per-class robust accuracy, sanity checks "
                 "against weak or masked attacks, and example attacked inputs.",
-                {"attack": "pgd", "eps": [0.05, 0.1, 0.2, 0.3], "samples": 500, "seed": 0, "split": "test",
-                 "batch_size": 500, "compare_fgsm": True, "blackbox_check_samples": 100,
-                 "steps": None, "max_iter": None, "constraints": "valid", "immutable": None},
+                options=RobustnessOptions,
                 requires=("predicts", "scores"),
                 partial={"gradients": "black-box attacks only (HopSkipJump; Square for images), through the model's "
                                       "predictions"},
@@ -310,6 +343,7 @@ def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
         raise FmauditError("This model decides with a threshold per sensitive group (a fairness mitigation); attack "
                            "its parent instead: the thresholds do not change the scores an attacker moves.")
     spec = get_attack(params["attack"])
+    params = _iterations(spec, params)
     eps_list = check_eps(spec, list(params["eps"]), classifier.modality)
     if "gradients" not in classifier.offers:  # a scikit-learn, tree or ONNX model: its predictions only
         from ._blackbox import blackbox_audit

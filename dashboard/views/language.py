@@ -41,7 +41,8 @@ with memo_tab:
     with st.form("lm_memo"):
         texts = st.number_input("Texts for extraction and membership inference", 20, 5000, 200, key="lm_texts")
         go = st.form_submit_button("Run memorisation audit", type="primary", icon=":material/play_arrow:")
-    launch(runner, go, "audits.jobs:memorization", {"model": model_id, "options": {"texts": int(texts)}},
+    launch(runner, go, "audits.jobs:audit",
+           {"audit": "memorization", "model": model_id, "options": {"texts": int(texts)}},
            f"Memorisation audit of {model_id}", "lm_memo_job")
     r = services.newest_audit(latest, "memorization", model_id)
     if r:
@@ -117,7 +118,7 @@ with probe_tab:
             scorer = st.selectbox("Sentiment classifier", [m.id for m in scorers][::-1], key="lm_scorer",
                                   format_func=lambda i: f"{i} ({store.get_model(i).name})")
             go_p = st.form_submit_button("Run probes", type="primary", icon=":material/play_arrow:")
-        launch(runner, go_p, "audits.jobs:probes", {"model": model_id, "options": {
+        launch(runner, go_p, "audits.jobs:audit", {"audit": "probes", "model": model_id, "options": {
             "groups": [g.strip() for g in groups.split(",") if g.strip()], "samples": int(samples),
             "sentiment_model": scorer}}, f"Group probes of {model_id}", "lm_probe_job")
     r = services.newest_audit(latest, "probes", model_id)

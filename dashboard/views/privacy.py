@@ -64,7 +64,7 @@ def membership_tab() -> None:
         run = st.form_submit_button("Run privacy audit", type="primary", icon=":material/play_arrow:",
                                     disabled=not chosen)
     if run:
-        job = runner.submit("audits.jobs:privacy", {"model": model_id, "options": {
+        job = runner.submit("audits.jobs:audit", {"audit": "privacy", "model": model_id, "options": {
             "attacks": chosen, "samples": int(samples), "reference_models": int(refs)}},
             title=f"Privacy of {model_id}")
         st.session_state["priv_job"] = job.id

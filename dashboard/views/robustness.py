@@ -68,8 +68,8 @@ if run:
         if kind == "tabular":
             options.update(constraints="none" if free else "valid", immutable=immutable)
         if steps:
-            options["steps" if "steps" in spec.defaults else "max_iter"] = int(steps)
-        job = runner.submit("audits.jobs:robustness", {"models": chosen, "options": options},
+            options["steps"] = int(steps)  # the iterations of any iterative attack
+        job = runner.submit("audits.jobs:audit", {"audit": "robustness", "models": chosen, "options": options},
                             title=f"{spec.title} on {len(chosen)} model(s)")
         st.session_state["rob_job"] = job.id
 

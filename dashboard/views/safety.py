@@ -48,7 +48,7 @@ with backdoor_tab:
                                         help="Neural Cleanse flags a class whose trigger size lies more than 2 median "
                                              "absolute deviations below the median.")
             go = st.form_submit_button("Run backdoor audit", type="primary", icon=":material/play_arrow:")
-        launch(runner, go, "audits.jobs:backdoor", {"model": model_id, "options": {
+        launch(runner, go, "audits.jobs:audit", {"audit": "backdoor", "model": model_id, "options": {
             "images": int(images), "steps": int(steps), "threshold": float(threshold)}},
             f"Backdoor audit of {model_id}", "safety_backdoor_job")
         r = newest("backdoor")
@@ -130,7 +130,7 @@ with certified_tab:
             except ValueError:
                 st.error("Radii must be numbers separated by commas, such as 0, 0.25, 0.5.")
                 go_cert = False
-        launch(runner, go_cert, "audits.jobs:certified", {"model": model_id, "options": {
+        launch(runner, go_cert, "audits.jobs:audit", {"audit": "certified", "model": model_id, "options": {
             "sigma": float(sigma), "samples": int(samples), "n": int(n),
             "radii": radii if go_cert else []}}, f"Certified robustness of {model_id}", "safety_certified_job")
         r = newest("certified")
