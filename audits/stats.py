@@ -11,6 +11,34 @@ __all__ = ["auc_interval", "bootstrap_interval", "bootstrap_statistic", "clopper
            "clopper_pearson_upper", "percentile_interval", "wilson"]
 
 
+def confidence_bins(conf: np.ndarray, bins: int) -> np.ndarray:
+    """Each confidence's equal-width bin: bin i holds (i/bins, (i+1)/bins], and 0 falls in the first. The one rule
+    every calibration error here uses (the calibration audit's, the shift audit's, the fairness audit's per group)."""
+    return np.clip(np.ceil(np.asarray(conf, dtype=np.float64) * bins).astype(np.int64) - 1, 0, bins - 1)
+
+
+def binned_calibration(conf: np.ndarray, outcome: np.ndarray, bins: int, codes: np.ndarray | None = None,
+                       n_groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group (``codes``, 0 .. n_groups-1) and bin: the count, the summed confidence and the summed outcome
+    (1 when the predicted event happened), each of shape (n_groups, bins)."""
+    codes = np.zeros(len(conf), dtype=np.int64) if codes is None else np.asarray(codes, dtype=np.int64)
+    key = codes * bins + confidence_bins(conf, bins)
+    size = n_groups * bins
+    sums = [np.bincount(key, weights=w, minlength=size).reshape(n_groups, bins)
+            for w in (None, np.asarray(conf, dtype=np.float64), np.asarray(outcome, dtype=np.float64))]
+    return sums[0].astype(np.int64), sums[1], sums[2]
+
+
+def calibration_error(conf: np.ndarray, outcome: np.ndarray, bins: int, codes: np.ndarray | None = None,
+                      n_groups: int = 1) -> np.ndarray:
+    """Expected calibration error per group: the count-weighted mean |mean confidence - outcome rate| over the
+    equal-width bins of ``confidence_bins`` (Guo et al. 2017); NaN for an empty group."""
+    count, conf_sum, out_sum = binned_calibration(conf, outcome, bins, codes, n_groups)
+    total = count.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, np.abs(conf_sum - out_sum).sum(1) / np.maximum(total, 1), np.nan)
+
+
 def clopper_pearson_lower(k, n, level: float = 0.95):
     """One-sided exact (Clopper-Pearson) lower bound on a proportion from ``k`` of ``n``; 0 where ``k`` is 0.
     Works elementwise on arrays."""

@@ -16,9 +16,6 @@ def _store_at(root: str):
     return Store(root)
 
 
-STORE_WRITES = ("register_model", "add_audit", "delete_model", "add_dataset", "import_model", "import_predictions",
-                "export_model", "backup", "sign_head",
-                "annotate_metrics", "create_run", "finish_run", "log_event")
 RUNNER_WRITES = ("submit", "cancel")
 
 
@@ -49,7 +46,7 @@ def can_act() -> bool:
     """True when the session's user may change things now: the role in the users file at this moment (a removed
     user may not); local mode (no users) acts as an auditor."""
     from fmcore.config import home
-    from fmcore.security import WRITERS, load_users
+    from fmcore.security import load_users, may
 
     user = st.session_state.get("user")
     if not user:
@@ -58,7 +55,7 @@ def can_act() -> bool:
     if not users and not user.get("oidc"):
         return True
     default = "viewer" if user.get("oidc") else None
-    return users.get(user["name"], {}).get("role", default) in WRITERS
+    return may(users.get(user["name"], {}).get("role", default), "write")
 
 
 def raw_store():
@@ -73,8 +70,9 @@ def get_store():
     """The Store at ``$FMAUDIT_HOME``, one per process (thread-safe: each call opens its own connection);
     its writes checked against the user's role when called."""
     from fmcore.config import home
+    from fmcore.store import Store
 
-    return RoleGate(_store_at(str(home())), STORE_WRITES)
+    return RoleGate(_store_at(str(home())), Store.WRITES)
 
 
 @st.cache_resource

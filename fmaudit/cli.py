@@ -56,8 +56,9 @@ COMMANDS = [
     ("dashboard", "admin", "start the web dashboard"),
 ]
 
-#: commands that change the store (models, audits, datasets, filed reports): only auditors and approvers run them
-#: when the store has users (``FMAUDIT_USER`` names the acting user)
+#: commands that change the store (models, audits, datasets, filed reports): refused up front, before any work, when
+#: the acting user (``FMAUDIT_USER``) may not write (``fmcore.security.PERMISSIONS``); the store's write methods
+#: (``Store.WRITES``) are what they call
 WRITES = {"train", "finetune", "audit", "calibrate", "augment-sweep", "harden", "mitigate", "cleanse", "dp-sweep",
           "lm-remedies", "compress", "report", "run", "import-model", "import-predictions", "add-dataset"}
 
@@ -96,10 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["FMAUDIT_RAY_ADDRESS"] = args.ray_address
     try:
         if args.command in WRITES:  # roles hold in the CLI too: a viewer changes nothing
-            from fmcore.security import WRITERS, require_role
+            from fmcore.security import require
             from fmcore.store import actor
 
-            require_role(actor(), WRITERS, f"fmaudit {args.command}", args.home)
+            require(actor(), "write", f"fmaudit {args.command}", args.home)
         return args.func(args)
     except FmauditError as exc:
         return _fail(args, str(exc), exc)

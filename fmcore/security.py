@@ -103,7 +103,22 @@ class RoleRefused(FmauditError):
     """A step the acting user's role does not allow, with the reason."""
 
 
-WRITERS = ("auditor", "approver")
+#: who may do what, declared once. ``write``: every method of ``Store`` marked ``@writes`` (``Store.WRITES``), so every
+#: command, page and job that changes the store; ``review``: findings, comments, assignments; ``approve``: a sign-off;
+#: ``trust``: trusting types in an uploaded scikit-learn model beyond the built-in list
+PERMISSIONS = {"write": ("auditor", "approver"), "review": ("auditor", "approver"), "approve": ("approver",),
+               "trust": ("approver",)}
+WRITERS = PERMISSIONS["write"]
+
+
+def may(role: str | None, action: str) -> bool:
+    """Whether ``role`` may do ``action`` (a key of ``PERMISSIONS``)."""
+    return role in PERMISSIONS[action]
+
+
+def require(user: str, action: str, what: str, home=None) -> str:
+    """``user``'s role when it may do ``action``; otherwise ``RoleRefused`` naming ``what`` needed it."""
+    return require_role(user, PERMISSIONS[action], what, home)
 
 
 def role_of(user: str, home=None) -> str:

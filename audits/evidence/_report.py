@@ -272,12 +272,12 @@ def file_report(store, model_id: str, policy: dict | None, out: str | Path) -> t
     """Build, write and record (in the audit trail) the reports of ``model_id``: only users who may change the store
     (auditor, approver) file reports, and a filed set is never overwritten: a second report of the same model in the
     same folder is version 2 (``fmaudit-<id>-v2.*``), whose record and trail event name the version it follows."""
-    from fmcore.security import WRITERS, require_role
+    from fmcore.security import require
     from fmcore.store import actor
 
     from ._dsse import load_private_key
 
-    require_role(actor(), WRITERS, "filing a report", store.root)
+    require(actor(), "write", "filing a report", store.root)
     model_id = store.check_model(model_id).id  # never a report of files other than the registered ones
     private_key = load_private_key(store.root)
     for _attempt in range(5):  # another writer may take the next version between our look and our write

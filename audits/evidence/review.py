@@ -164,6 +164,8 @@ def approval_blockers(store, model_id: str, user: str, state: dict) -> list[str]
     can. The rules: an approver who did not register the model; a policy (not "(none)"); the model's files exactly
     the registered ones; the policy passes, or every failed or unmeasured check has a current risk acceptance; no
     open high-severity finding; the store has a signing key."""
+    from fmcore.security import PERMISSIONS, may
+
     from ._dsse import key_files
 
     why = []
@@ -172,8 +174,8 @@ def approval_blockers(store, model_id: str, user: str, state: dict) -> list[str]
     except ReviewRefused as exc:  # not a user of this store (an OIDC account nobody added, say)
         why.append(str(exc).rstrip("."))
     else:
-        if role != "approver":
-            why.append(f"{user} has the role {role}; signing off needs the approver role")
+        if not may(role, "approve"):
+            why.append(f"{user} has the role {role}; signing off needs the role {' or '.join(PERMISSIONS['approve'])}")
         elif state["author"] == user:
             why.append(f"{user} registered {model_id}: a second person must approve it (four eyes)")
     if not state["policy"]:
@@ -196,10 +198,10 @@ def author_of(store, model_id: str) -> str | None:
     return found[0]["actor"] if found else None
 
 
-def _require(store, user: str, roles: tuple[str, ...], what: str) -> str:
-    from fmcore.security import require_role
+def _require(store, user: str, action: str, what: str) -> str:
+    from fmcore.security import require
 
-    return require_role(user, roles, what, store.root)
+    return require(user, action, what, store.root)
 
 
 def _finding(store, finding: str, policy: dict | None) -> tuple[str, dict]:
@@ -217,7 +219,7 @@ def set_status(store, finding: str, status: str, user: str, *, reason: str | Non
     """Set a finding's status (as ``user``); a risk acceptance needs a written reason and a future expiry date."""
     if status not in STATUSES:
         raise ConfigError(f"Status {status!r} is not one of {', '.join(STATUSES)}.")
-    _require(store, user, ("auditor", "approver"), "changing a finding")
+    _require(store, user, "review", "changing a finding")
     model_id, _ = _finding(store, finding, policy)
     details = {"model_id": model_id, "status": status, "reason": (reason or "").strip() or None, "until": None}
     if status == "risk_accepted":
@@ -236,7 +238,7 @@ def set_status(store, finding: str, status: str, user: str, *, reason: str | Non
 
 def comment(store, finding: str, text: str, user: str, policy: dict | None = None) -> None:
     """Add a comment to a finding's thread."""
-    _require(store, user, ("auditor", "approver"), "commenting")
+    _require(store, user, "review", "commenting")
     if not text.strip():
         raise ConfigError("An empty comment says nothing.")
     model_id, _ = _finding(store, finding, policy)
@@ -245,7 +247,7 @@ def comment(store, finding: str, text: str, user: str, policy: dict | None = Non
 
 def assign(store, finding: str, owner: str, user: str, policy: dict | None = None) -> None:
     """Make ``owner`` (a user of the store) the finding's owner."""
-    _require(store, user, ("auditor", "approver"), "assigning")
+    _require(store, user, "review", "assigning")
     role_of(store, owner)  # the owner must exist
     model_id, _ = _finding(store, finding, policy)
     store.log_event("review.assign", finding, {"model_id": model_id, "owner": owner})

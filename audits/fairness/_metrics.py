@@ -68,14 +68,11 @@ def group_metrics(y_true: np.ndarray, y_pred: np.ndarray, codes: np.ndarray, n_g
 
 def calibration_error(y_true: np.ndarray, scores: np.ndarray, codes: np.ndarray, n_groups: int,
                       bins: int = 10) -> np.ndarray:
-    """Expected calibration error per group: bin-size-weighted |mean score - positive rate| over 10 bins."""
-    b = np.minimum((scores * bins).astype(np.int64), bins - 1)
-    key = codes * bins + b
-    size = np.bincount(key, minlength=n_groups * bins).reshape(n_groups, bins)
-    conf = np.bincount(key, weights=scores, minlength=n_groups * bins).reshape(n_groups, bins)
-    acc = np.bincount(key, weights=y_true.astype(np.float64), minlength=n_groups * bins).reshape(n_groups, bins)
-    total = size.sum(1)
-    return _ratio(np.abs(conf - acc).sum(1), total)
+    """Expected calibration error of the positive class's score per group, over 10 bins: ``audits.stats``'s one
+    calibration error (same bin edges as the calibration audit's, which bins the top label's confidence)."""
+    from ..stats import calibration_error as binned
+
+    return binned(scores, y_true, bins, codes, n_groups)
 
 
 def disparities(m: dict[str, np.ndarray], keep: np.ndarray | None = None) -> dict[str, float]:

@@ -14,18 +14,13 @@ from .._options import opt
 from .._result import AuditResult
 from .._spec import register_audit
 from ..groups import MISSING, group_values
-from ..stats import bootstrap_statistic, wilson
+from ..stats import binned_calibration, bootstrap_statistic, calibration_error, wilson
 
 
 def ece_bins(proba: np.ndarray, y: np.ndarray, bins: int = 15) -> list[dict]:
     """Reliability diagram of the top-label confidence: equal-width bins over (0, 1]."""
-    conf = proba.max(1)
-    correct = (proba.argmax(1) == y).astype(np.float64)
+    count, conf_sum, acc_sum = (a[0] for a in binned_calibration(proba.max(1), proba.argmax(1) == y, bins))
     edges = np.linspace(0, 1, bins + 1)
-    b = np.clip(np.ceil(conf * bins).astype(np.int64) - 1, 0, bins - 1)  # bin i holds (i/bins, (i+1)/bins]
-    count = np.bincount(b, minlength=bins)
-    conf_sum = np.bincount(b, weights=conf, minlength=bins)
-    acc_sum = np.bincount(b, weights=correct, minlength=bins)
     rows = []
     for i in range(bins):
         n = int(count[i])
@@ -37,10 +32,8 @@ def ece_bins(proba: np.ndarray, y: np.ndarray, bins: int = 15) -> list[dict]:
 
 
 def expected_calibration_error(proba: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
-    """ECE: the count-weighted mean |accuracy - confidence| over equal-width confidence bins (Guo et al. 2017)."""
-    rows = ece_bins(proba, y, bins)
-    n = sum(r["count"] for r in rows)
-    return float(sum(r["count"] * r["gap"] for r in rows if r["count"]) / n) if n else float("nan")
+    """ECE of the top label: the count-weighted mean |accuracy - confidence| over equal-width confidence bins."""
+    return float(calibration_error(proba.max(1), proba.argmax(1) == y, bins)[0])
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:

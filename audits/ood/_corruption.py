@@ -99,7 +99,7 @@ def _figures(audit: dict) -> list:
 @dataclass
 class CorruptionOptions:
     corruptions: list[str] | None = opt(None, "corruption names (default: all for the model's kind of input)")
-    severities: list[int] = opt(list(SEVERITIES), "severities, 1 (mild) to 5", min=1, max=5)
+    severities: list[int] = opt(list(SEVERITIES), "severities, 1 (mild) to 5")
     samples: int | None = opt(1000, "test examples (0 for all)", min=1, zero_is_none=True)
     seed: int = opt(0, "the seed of every random draw")
     split: str = opt("test", "the split audited", choices=("train", "val", "test"))

@@ -1,16 +1,15 @@
 """More audits: every audit described by its spec alone (an installed plugin's too), each with the options form
 generated from its options dataclass, run as a job, and its own figures."""
 
-import dataclasses
-import typing
-
 import pandas as pd
 import streamlit as st
 
+from audits import options_of
 from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import plain
 from dashboard.components.jobs import launch
+from fmcore.errors import FmauditError
 
 st.title("More audits")
 st.caption("Audits described by their spec alone, such as those installed as plugins (packages that register an "
@@ -31,34 +30,36 @@ models, labels = services.models_or_stop("No model this audit applies to yet. Tr
 model_id = st.selectbox("Model", [m.id for m in models], format_func=labels.get, key="more_model")
 
 
-def field_input(f, hint):
-    """One widget per option, by its type (help, choices, bounds from the field's metadata)."""
-    meta, key = f.metadata, f"more_{name}_{f.name}"
-    label, default = f.name.replace("_", " ").capitalize(), spec.defaults[f.name]
-    help_ = meta.get("help")
-    if meta.get("choices"):
-        choices = list(meta["choices"])
-        return st.selectbox(label, choices, index=choices.index(default) if default in choices else 0, key=key,
+def option_input(o):
+    """One widget per option, by its kind (help, choices and bounds from the audit's options dataclass, as the
+    command line's flags)."""
+    key, label, help_ = f"more_{name}_{o.name}", o.name.replace("_", " ").capitalize(), o.help or None
+    if o.choices:
+        choices = list(o.choices)
+        return st.selectbox(label, choices, index=choices.index(o.default) if o.default in choices else 0, key=key,
                             help=help_)
-    if hint is bool:
-        return st.checkbox(label, value=bool(default), key=key, help=help_)
-    if hint is int:
-        return int(st.number_input(label, value=int(default), step=1, min_value=meta.get("min"),
-                                   max_value=meta.get("max"), key=key, help=help_))
-    if hint is float:
-        return float(st.number_input(label, value=float(default), min_value=meta.get("min"),
-                                     max_value=meta.get("max"), format="%.4g", key=key, help=help_))
-    text = st.text_input(label, value="" if default is None else str(default), key=key, help=help_)
-    return text or None
+    if o.kind == "bool":
+        return st.checkbox(label, value=bool(o.default), key=key, help=help_)
+    if o.kind in ("int", "float") and o.default is not None:
+        kind = int if o.kind == "int" else float
+        return kind(st.number_input(label, value=kind(o.default), min_value=None if o.minimum is None else
+                                    kind(o.minimum), max_value=None if o.maximum is None else kind(o.maximum),
+                                    step=1 if kind is int else None, format=None if kind is int else "%.4g", key=key,
+                                    help=help_))
+    shown = o.sep.join(map(str, o.default)) if isinstance(o.default, list) else o.default
+    text = st.text_input(label, value="" if shown is None else str(shown), key=key, help=help_)
+    return o.parse(text) if text.strip() else None
 
 
 with st.form(f"more_form_{name}"):
-    hints = typing.get_type_hints(spec.options) if spec.options else {}
-    options = {f.name: field_input(f, typing.get_origin(hints[f.name]) or hints[f.name])
-               for f in dataclasses.fields(spec.options)} if spec.options else {}
+    try:
+        options = {o.name: option_input(o) for o in options_of(spec)}
+    except FmauditError as exc:  # a number or list that does not parse
+        st.error(plain(str(exc)))
+        options = None
     go = st.form_submit_button(f"Run {spec.title.lower()} audit", type="primary", icon=":material/play_arrow:",
                                disabled=not runner.allows("submit"))
-launch(runner, go, "audits.jobs:audit", {"audit": name, "model": model_id, "options": options},
+launch(runner, go and options is not None, "audits.jobs:audit", {"audit": name, "model": model_id, "options": options},
        f"{spec.title} audit of {model_id}", f"more_job_{name}")
 
 audit = store.latest_audits(model_id).get(name)

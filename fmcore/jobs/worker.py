@@ -59,6 +59,10 @@ def run(store: Store, job_id: str) -> str:
 
     JOB_CANCELLED.set(ctx.is_cancelled)  # sweeps stop between tasks when the user cancels
     try:
+        from ..security import require
+        from ..store import actor
+
+        require(actor(), "write", f"the job {job.params['target']}", store.root)  # a user demoted since submitting
         fn = resolve(job.params["target"])
         _log_executor(ctx)
         result = fn(job.params.get("params", {}), ctx)

@@ -150,6 +150,14 @@ def _add_columns(con: sqlite3.Connection, table: str, columns: tuple[str, ...]) 
                 con.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
 
+def writes(method):
+    """Marks a method of ``Store`` that changes the store. Who may call these is declared once
+    (``fmcore.security.PERMISSIONS["write"]``); the dashboard's gate, the command line and the job worker all ask
+    ``Store.WRITES`` and that declaration."""
+    method.changes_store = True
+    return method
+
+
 class Store:
     """Runs, models (with lineage), audits, jobs and user datasets under one folder.
 
@@ -278,6 +286,7 @@ class Store:
         sweep_temporaries(self.root, STALE_TMP_SECONDS)
 
     # -- models --------------------------------------------------------------------------------
+    @writes
     def register_model(self, classifier, *, dataset: str, name: str | None = None, metrics: dict | None = None,
                        config: dict | None = None, parent_id: str | None = None, derivation: dict | None = None,
                        run_id: str | None = None, extra_json: dict | None = None) -> ModelRecord:
@@ -328,6 +337,7 @@ class Store:
         write_head(self.root, *head)
         return record
 
+    @writes
     def annotate_metrics(self, model_id: str, key: str, value) -> None:
         """Add one entry to a model's metrics: facts known only once its files are written (e.g. sizes)."""
         with self._tx() as con:
@@ -474,6 +484,7 @@ class Store:
                     f"{record.sha256[:12]}... (modified on disk)"]
         return []
 
+    @writes
     def delete_model(self, model_id: str) -> None:
         """Delete a model and its artifacts; refused while other models name it as parent."""
         record = self.get_model(model_id)
@@ -491,6 +502,7 @@ class Store:
         if self._inside(record.path):  # never delete outside this store's own folder
             shutil.rmtree(record.path, ignore_errors=True)
 
+    @writes
     def backup(self, dest: str | Path) -> dict:
         """The whole store in one consistent archive (see ``_backup.backup``); logged in the trail."""
         from ._backup import backup
@@ -499,6 +511,7 @@ class Store:
         self.log_event("store.backup", str(Path(dest).name), {"events": info["events"], "files": info["files"]})
         return info
 
+    @writes
     def export_model(self, model_id: str, dest: str | Path, onnx: bool = False) -> Path:
         """Copy a model into ``dest`` as a folder that loads with plain torch or transformers (with ``onnx``, also
         as an ONNX graph); an imported model in its own format."""
@@ -508,6 +521,7 @@ class Store:
         self.log_event("model.export", model_id, {"model_id": model_id, "dest": str(Path(dest).resolve())})
         return out
 
+    @writes
     def import_model(self, folder: str | Path, dataset: str, name: str | None = None,
                      trust: tuple[str, ...] = (), control: str = "--trust TYPE") -> ModelRecord:
         """A user's model (a folder of safetensors + JSON, a transformers folder, a ``.skops`` or an ``.onnx`` file;
@@ -517,6 +531,7 @@ class Store:
 
         return import_model(self, folder, dataset, name, trust=tuple(trust), control=control)
 
+    @writes
     def import_predictions(self, path: str | Path, label: str, prediction: str, score: str | None = None,
                            sensitive=(), positive: str | None = None, name: str | None = None) -> ModelRecord:
         """A file of predictions (CSV or Parquet) as a model audited on all its rows."""
@@ -524,6 +539,7 @@ class Store:
 
         return import_predictions(self, Path(path), label, prediction, score, tuple(sensitive), positive, name)
 
+    @writes
     def log_event(self, action: str, subject: str, details: dict) -> int:
         """Append one event to the hash-chained audit trail; returns its sequence number."""
         with self._tx() as con:
@@ -546,6 +562,7 @@ class Store:
         audit and uploaded dataset checked (see ``_trail.verify_trail``)."""
         return verify_trail(self, public_key, expect_head)
 
+    @writes
     def sign_head(self) -> None:
         """Write the trail's head again, signed with the store's key (after ``fmaudit keys init``)."""
         last = self._query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
@@ -553,6 +570,7 @@ class Store:
             write_head(self.root, last[0]["seq"], last[0]["hash"])
 
     # -- runs ----------------------------------------------------------------------------------
+    @writes
     def create_run(self, kind: str, config: dict) -> str:
         """Record the start of a training run; returns its id."""
         run_id = new_id("r")
@@ -561,6 +579,7 @@ class Store:
                         (run_id, kind, "running", now(), json.dumps(config), "[]"))
         return run_id
 
+    @writes
     def finish_run(self, run_id: str, status: str, history: list, model_id: str | None = None,
                    error: str | None = None) -> None:
         """Record a run's end: its status and what it produced."""
@@ -580,6 +599,7 @@ class Store:
         return [RunRecord.from_row(r) for r in self._query("SELECT * FROM runs ORDER BY created_at, rowid")]
 
     # -- audits --------------------------------------------------------------------------------
+    @writes
     def add_audit(self, model_id: str, name: str, params: dict, result: dict) -> str:
         """Store an audit result of ``model_id`` (and log it in the trail); returns the audit id."""
         self.get_model(model_id)
@@ -611,6 +631,7 @@ class Store:
         return [{**dict(r), "params": json.loads(r["params"]), "result": json.loads(r["result"])} for r in rows]
 
     # -- user datasets -------------------------------------------------------------------------
+    @writes
     def add_dataset(self, path: str | Path, label: str, sensitive=(), *, name: str | None = None,
                     text: str | None = None, drop=(), min_group_size: int = 10) -> dict:
         """Validate a CSV and keep a copy under the store; nothing is written if it is refused."""
@@ -688,3 +709,7 @@ class Store:
         data["sensitive"] = json.loads(data["sensitive"] or "[]")
         data["drop"] = json.loads(data.pop("drop_columns") or "[]")
         return data
+
+
+#: the methods that change the store (marked ``@writes``): what a viewer may not call
+Store.WRITES = frozenset(name for name, method in vars(Store).items() if getattr(method, "changes_store", False))

@@ -214,7 +214,7 @@ def _check_trust(store, path: Path, trust: tuple[str, ...]) -> tuple[str, ...]:
     """Trusting types beyond fmaudit's list is an approver's decision when the store has users (the one local user's
     in single-user mode); types that run code are never trusted (``never_trustable``)."""
     from ..models import TRUSTED_TYPES, never_trustable
-    from ..security import require_role
+    from ..security import require
     from ._trail import actor
 
     extra = tuple(sorted({t.strip() for t in trust if t.strip()} - set(TRUSTED_TYPES)))
@@ -226,7 +226,7 @@ def _check_trust(store, path: Path, trust: tuple[str, ...]) -> tuple[str, ...]:
         from ..security import load_users
 
         if load_users(store.root):
-            require_role(actor(), ("approver",), f"trusting {', '.join(extra)} in {path.name}", store.root)
+            require(actor(), "trust", f"trusting {', '.join(extra)} in {path.name}", store.root)
     return extra
 
 

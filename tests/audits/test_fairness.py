@@ -74,9 +74,23 @@ def test_calibration_error_equals_a_plain_loop():
     mine = calibration_error(y, s, g, 3)
     for k in range(3):
         yk, sk = y[g == k], s[g == k]
-        bins = np.minimum((sk * 10).astype(int), 9)
+        bins = np.clip(np.ceil(sk * 10).astype(int) - 1, 0, 9)  # (i/10, (i+1)/10], as the calibration audit
         expected = sum(abs(sk[bins == b].sum() - yk[bins == b].sum()) for b in range(10)) / len(yk)
         assert mine[k] == pytest.approx(expected, abs=1e-12)
+
+
+def test_one_calibration_error_with_one_rule_for_bin_edges():
+    """The fairness audit's per-group error and the calibration audit's ECE are one function: where the top label is
+    the positive class they agree exactly, scores on a bin's edge included (0.6 * 15 = 9: the bin (8/15, 9/15])."""
+    from audits.ood import expected_calibration_error
+
+    rng = np.random.default_rng(3)
+    s = np.concatenate([rng.uniform(0.51, 1.0, 400), [0.6, 0.6, 0.8, 1.0, 0.8]])
+    y = (rng.random(len(s)) < s).astype(int)
+    proba = np.stack([1 - s, s], axis=1)
+    fair = calibration_error(y, s, np.zeros(len(s), dtype=int), 1, bins=15)[0]
+    assert fair == pytest.approx(expected_calibration_error(proba, y, 15), abs=1e-12)
+    assert np.isnan(calibration_error(y, s, np.zeros(len(s), dtype=int), 2)[1])  # an empty group: undefined
 
 
 def test_audit_on_a_trained_model(trained_german):
