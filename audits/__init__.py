@@ -17,11 +17,11 @@ from ._registry import (
     run_audit,
     run_stored_audit,
 )
-from ._result import AuditResult, package_versions
+from ._result import AuditResult, metric_at, package_versions
 
 __all__ = ["AUDITS", "AuditResult", "AuditSpec", "NotApplicable", "Option", "applicable_audits", "get_audit",
-           "given_options", "load_audits", "model_offers", "options_of", "opt", "package_versions", "plugin_specs",
-           "register_audit", "run_audit", "run_stored_audit", "shared_flags"]
+           "given_options", "load_audits", "metric_at", "model_offers", "options_of", "opt", "package_versions",
+           "plugin_specs", "register_audit", "run_audit", "run_stored_audit", "shared_flags"]
 
 
 def __getattr__(name: str):

@@ -13,6 +13,20 @@ TRACKED_PACKAGES = ("torch", "numpy", "scikit-learn", "fairlearn", "adversarial-
                     "transformers", "peft", "opacus", "torchao")
 
 
+def metric_at(metrics: dict, name: str) -> dict:
+    """The metrics named ``name@X`` (``robust_accuracy@0.1``, ``mean_corruption_error@noise``) as {X: value}, X a
+    number where it reads as one: the one parser of such keys."""
+    out = {}
+    for key, value in metrics.items():
+        stem, at, where = key.partition("@")
+        if at and stem == name:
+            try:
+                out[float(where)] = value
+            except ValueError:
+                out[where] = value
+    return out
+
+
 def package_versions(names=TRACKED_PACKAGES) -> dict[str, str]:
     """Versions of the packages an audit's numbers depend on, for the record."""
     out = {"python": platform.python_version()}

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from fmcore.errors import FmauditError
+from fmcore.lineage import DerivedResult
 
 from ._options import opt
 from ._poison_defences import penultimate
@@ -264,20 +265,13 @@ def _verdict(m: dict) -> str:
 
 
 @dataclass
-class CleanseResult:
-    """A model retrained without the training rows its backdoor audit flagged, with the before and after."""
-
-    model_id: str
-    parent_id: str
+class CleanseResult(DerivedResult):
+    """A model retrained without the training rows its backdoor audit flagged: the audit it acted on, the rows left
+    out, and the before and after."""
     audit_id: str
-    excluded: int
+    excluded_rows: int
     before: dict
     after: dict
-
-    def summary(self) -> dict:
-        """The child, its parent, the audit it acted on, the rows left out and the before/after numbers."""
-        return {"model_id": self.model_id, "parent_id": self.parent_id, "audit_id": self.audit_id,
-                "excluded_rows": self.excluded, "before": self.before, "after": self.after}
 
 
 def _effect(metrics: dict) -> dict:

@@ -23,3 +23,16 @@ def missing_counts(frame, columns) -> dict[str, int]:
     """Missing values per column, for the columns that have any."""
     out = {c: int(frame[c].isna().sum()) for c in columns}
     return {c: n for c, n in out.items() if n}
+
+
+def largest_gaps(rows: list[dict], key: str, column: str = "attribute", judged=None) -> dict:
+    """Per attribute (``row[column]``): the gap between the largest and the smallest ``row[key]`` among its groups
+    that are ``judged`` (large enough, say) and have a value, as ``(gap, highest row, lowest row)``; attributes with
+    fewer than two such groups are left out. The one gap helper of the calibration, shift and recourse figures."""
+    out = {}
+    for col in dict.fromkeys(r[column] for r in rows):
+        kept = [r for r in rows if r[column] == col and r.get(key) is not None and (judged is None or judged(r))]
+        if len(kept) >= 2:
+            hi, lo = max(kept, key=lambda r: r[key]), min(kept, key=lambda r: r[key])
+            out[col] = (hi[key] - lo[key], hi, lo)
+    return out

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ._result import metric_at
+
 
 @dataclass(frozen=True)
 class Dimension:
@@ -53,8 +55,8 @@ def _spec_dimensions() -> list[Dimension]:
 
 def robust_epsilons(models: list[dict]) -> list[float]:
     """The perturbation sizes at which any robustness audit of ``models`` measured robust accuracy, sorted."""
-    keys = [k for m in models for k in (m["audits"].get("robustness") or {}).get("metrics", {})]
-    return sorted({float(k.split("@")[1]) for k in keys if k.startswith("robust_accuracy@")})
+    return sorted({e for m in models
+                   for e in metric_at((m["audits"].get("robustness") or {}).get("metrics", {}), "robust_accuracy")})
 
 
 def dimensions(eps: float | None) -> list[Dimension]:

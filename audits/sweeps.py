@@ -17,6 +17,7 @@ import time
 from fmcore.errors import ConfigError
 
 from ._registry import run_stored_audit
+from ._result import metric_at
 from .ood import DEFAULT_SHIFT
 
 ROBUSTNESS = {"attack": "pgd", "eps": [0.1], "samples": 200, "steps": 10, "compare_fgsm": False,
@@ -88,8 +89,8 @@ def _row(augment, model_id, accuracy, results) -> dict:
     return {"augment": _label(augment), "model_id": model_id, "clean_accuracy": accuracy,
             "mean_corruption_error": get("corruption", "mean_corruption_error"),
             "corrupted_accuracy": get("corruption", "mean_accuracy"),
-            **{k.replace("mean_corruption_error@", "mCE "): v for k, v in (results.get("corruption") or {}).items()
-               if k.startswith("mean_corruption_error@")}, "shift_accuracy": get("shift", "shift_accuracy"),
+            **{f"mCE {s}": v for s, v in metric_at(results.get("corruption") or {}, "mean_corruption_error").items()},
+            "shift_accuracy": get("shift", "shift_accuracy"),
             "ece": get("calibration", "ece"), "coverage": get("calibration", "coverage"),
             "robust_accuracy@0.1": get("robustness", "robust_accuracy@0.1"),
             "demographic_parity_difference": get("fairness", "demographic_parity_difference")}

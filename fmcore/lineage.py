@@ -3,7 +3,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from enum import StrEnum
+
+
+@dataclass
+class DerivedResult:
+    """A model made from another (adversarial training, temperature scaling, a fairness mitigation, cleansing,
+    compression, fine-tuning): the new model, its parent, and each kind's own fields (what was done; the numbers
+    before and after). ``summary()`` is every field, JSON-ready (``seconds`` rounded), plus what a kind derives from
+    them (``derived()``); a field with ``metadata={"summary": False}`` stays out."""
+    model_id: str | None
+    parent_id: str | None
+
+    def derived(self) -> dict:
+        return {}
+
+    def summary(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("summary", True)}
+        if "seconds" in out:
+            out["seconds"] = round(out["seconds"], 2)
+        return {**out, **self.derived()}
 
 
 class Derivation(StrEnum):

@@ -16,7 +16,7 @@ import pandas as pd
 
 from fmcore.errors import ConfigError
 
-from ..groups import group_values
+from ..groups import group_values, largest_gaps
 from ..stats import wilson
 
 
@@ -204,12 +204,7 @@ def recourse(classifier, dataset, params: dict, rng: np.random.Generator) -> tup
                "recourse_mean_cost": float(np.mean([f["cost"] for f in found if f])) if any(has) else None,
                "recourse_checked": all(checks.values()), "recourse_checks": checks, "frozen_features": sorted(frozen)}
     warnings = []
-    for sensitive in groups.columns:
-        rows = [r for r in per_group if r["sensitive"] == sensitive and not r["small"]]
-        if len(rows) < 2:
-            continue
-        lo, hi = min(rows, key=lambda r: r["share"]), max(rows, key=lambda r: r["share"])
-        gap = hi["share"] - lo["share"]
+    for sensitive, (gap, hi, lo) in largest_gaps(per_group, "share", "sensitive", lambda r: not r["small"]).items():
         metrics.setdefault("recourse_share_gap", {})[sensitive] = gap
         if gap >= float(params["recourse_gap"]):
             warnings.append(f"Unequal recourse by {sensitive}: {hi['share']:.0%} of refused {hi['group']} can turn "

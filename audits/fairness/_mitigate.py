@@ -20,16 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from fmcore.errors import ConfigError, FmauditError, UnknownNameError
-from fmcore.lineage import Derivation
+from fmcore.lineage import Derivation, DerivedResult
 
 from ._metrics import encode_groups, group_metrics, headline_disparities
 
 
 @dataclass
-class MitigationResult:
-    """A mitigated model: its id, parent, method, constraint and the disparities before and after."""
-    model_id: str
-    parent_id: str
+class MitigationResult(DerivedResult):
+    """A mitigated model: the method, constraint and the disparities before and after."""
     method: str
     constraint: str
     sensitive: list[str]
@@ -37,12 +35,6 @@ class MitigationResult:
     before: dict
     after: dict
     seconds: float
-
-    def summary(self) -> dict:
-        """The headline numbers, JSON-ready."""
-        return {"model_id": self.model_id, "parent_id": self.parent_id, "method": self.method,
-                "constraint": self.constraint, "sensitive": self.sensitive, "tolerance": self.tolerance,
-                "before": self.before, "after": self.after, "seconds": round(self.seconds, 2)}
 
 
 def tradeoff_point(classifier, split, sensitive: list[str], positive: int) -> dict:

@@ -13,7 +13,7 @@ from fmcore.errors import ConfigError
 from .._options import opt
 from .._result import AuditResult
 from .._spec import register_audit
-from ..groups import MISSING, group_values
+from ..groups import MISSING, group_values, largest_gaps
 from ..stats import binned_calibration, bootstrap_statistic, calibration_error, wilson
 
 
@@ -103,15 +103,11 @@ def _per_group(proba, y, sets, groups, sensitive, bins, min_group) -> tuple[list
 
 def _gap(rows: list[dict], key: str, min_group: int) -> tuple[float | None, str]:
     """Largest difference of ``key`` between groups of the same attribute that are large enough to judge."""
-    best, where = None, ""
-    for col in dict.fromkeys(r["attribute"] for r in rows):
-        vals = [(r[key], r["group"]) for r in rows if r["attribute"] == col and r["n"] >= min_group
-                and r[key] is not None]
-        if len(vals) >= 2:
-            hi, lo = max(vals), min(vals)
-            if best is None or hi[0] - lo[0] > best:
-                best, where = hi[0] - lo[0], f"{col}: {hi[1]} {hi[0]:.1%} vs {lo[1]} {lo[0]:.1%}"
-    return best, where
+    gaps = largest_gaps(rows, key, judged=lambda r: r["n"] >= min_group)
+    if not gaps:
+        return None, ""
+    col, (gap, hi, lo) = max(gaps.items(), key=lambda kv: kv[1][0])
+    return gap, f"{col}: {hi['group']} {hi[key]:.1%} vs {lo['group']} {lo[key]:.1%}"
 
 
 def _summary(result) -> dict:

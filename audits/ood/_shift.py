@@ -13,7 +13,7 @@ from fmcore.errors import ConfigError
 from .._options import opt
 from .._result import AuditResult
 from .._spec import register_audit
-from ..groups import group_values
+from ..groups import group_values, largest_gaps
 from ..stats import wilson
 from ._calibration import expected_calibration_error, logits_of
 from ._corruption import sample_rows
@@ -161,17 +161,15 @@ def _fairness(classifier, sides: dict, min_group: int) -> tuple[list[dict], dict
             continue
         for col in split.groups.columns:
             values = group_values(split.groups[col])
-            rates = []
             for g in sorted(set(values)):
                 m = values == g
-                row = {"attribute": col, "group": g, "domain": side, "n": int(m.sum()),
-                       "accuracy": float((pred[m] == y[m]).mean()), "selection_rate": float((pred[m] == 1).mean()),
-                       "too_small": int(m.sum()) < min_group}
-                rows.append(row)
-                if not row["too_small"]:
-                    rates.append(row["selection_rate"])
-            if len(rates) >= 2:
-                gaps[side] = max(gaps.get(side, 0.0), max(rates) - min(rates))
+                rows.append({"attribute": col, "group": g, "domain": side, "n": int(m.sum()),
+                             "accuracy": float((pred[m] == y[m]).mean()),
+                             "selection_rate": float((pred[m] == 1).mean()), "too_small": int(m.sum()) < min_group})
+        found = largest_gaps([r for r in rows if r["domain"] == side], "selection_rate",
+                             judged=lambda r: not r["too_small"])
+        if found:
+            gaps[side] = max(gap for gap, _, _ in found.values())
     return rows, gaps
 
 

@@ -13,24 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from fmcore.errors import ConfigError
-from fmcore.lineage import Derivation
+from fmcore.lineage import Derivation, DerivedResult
 
 from ._calibration import expected_calibration_error, fit_temperature, logits_of
 
 
 @dataclass
-class CalibrateResult:
-    """A temperature-scaled model: its id, parent, temperature, and calibration before and after."""
-    model_id: str
-    parent_id: str
+class CalibrateResult(DerivedResult):
+    """A temperature-scaled model: the temperature, and calibration before and after."""
     temperature: float
     before: dict
     after: dict
-
-    def summary(self) -> dict:
-        """The headline numbers, JSON-ready."""
-        return {"model_id": self.model_id, "parent_id": self.parent_id, "temperature": self.temperature,
-                "before": self.before, "after": self.after}
 
 
 def _last_linear(net):

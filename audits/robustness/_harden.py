@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from fmcore.errors import FmauditError
-from fmcore.lineage import Derivation
+from fmcore.lineage import Derivation, DerivedResult
 
 from ._attacks import check_eps, get_attack
 from ._estimator import attack_inputs
@@ -16,19 +16,12 @@ from ._torch_pgd import pgd, pgd_batched
 
 
 @dataclass
-class HardenResult:
-    """An adversarially trained model: its id, parent, clean and robust accuracy before and after."""
-    model_id: str
-    parent_id: str
+class HardenResult(DerivedResult):
+    """An adversarially trained model: clean and robust accuracy before and after, the training history."""
     before: dict
     after: dict
     history: list[dict]
     seconds: float
-
-    def summary(self) -> dict:
-        """The headline numbers, JSON-ready."""
-        return {"model_id": self.model_id, "parent_id": self.parent_id, "before": self.before, "after": self.after,
-                "seconds": round(self.seconds, 1), "history": self.history}
 
 
 def clean_and_robust(classifier, dataset, eps: float, samples: int, steps: int, seed: int, clip=None) -> dict:

@@ -10,7 +10,7 @@ import numpy as np
 from fmcore.errors import FmauditError
 
 from .._options import opt
-from .._result import AuditResult
+from .._result import AuditResult, metric_at
 from .._spec import register_audit
 from ..stats import wilson
 from ._attacks import ATTACKS, autoattack_components, check_eps, get_attack
@@ -275,11 +275,11 @@ def _summary(result) -> dict:
 def _headline(m: dict) -> str:
     from .._format import pct
 
-    found = [float(k.split("@")[1]) for k in m if k.startswith("robust_accuracy@")]
+    found = metric_at(m, "robust_accuracy")
     if not found:
         return ""
     e = max(found)
-    return f"accuracy {pct(m.get('clean_accuracy'))} → {pct(m[f'robust_accuracy@{e:g}'])} under attack at eps {e:g}"
+    return f"accuracy {pct(m.get('clean_accuracy'))} → {pct(found[e])} under attack at eps {e:g}"
 
 
 def _figures(audit: dict) -> list:

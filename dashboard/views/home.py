@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from audits import metric_at
 from dashboard import services
 from dashboard.components.fmt import audit_headline, pct, percent_column, points
 from dashboard.components.jobs import follow_job
@@ -60,10 +61,11 @@ def demo_outcome(job) -> None:
                   help=f"95% interval {pct(perf['accuracy_ci_low'])} to {pct(perf['accuracy_ci_high'])}")
         c2.metric("Majority-class baseline", pct(perf.get("majority_baseline_accuracy")),
                   help=f"Always answering {perf.get('majority_class')!r}: what the model must beat.")
-    strongest = max((float(k.split("@")[1]) for k in rob if k.startswith("robust_accuracy@")), default=None)
-    if strongest is not None:
-        c3.metric(f"Accuracy under PGD at eps {strongest:g}", pct(rob[f"robust_accuracy@{strongest:g}"]),
-                  delta=points(rob[f"robust_accuracy@{strongest:g}"] - rob["clean_accuracy"]),
+    robust = metric_at(rob, "robust_accuracy")
+    if robust:
+        strongest = max(robust)
+        c3.metric(f"Accuracy under PGD at eps {strongest:g}", pct(robust[strongest]),
+                  delta=points(robust[strongest] - rob["clean_accuracy"]),
                   help="On a seeded sample of test images, each pixel moved by at most eps (of a 0-1 range).")
     html = Path(r["paths"]["html"])
     if html.is_file():

@@ -4,11 +4,12 @@ path (``_methods``) and the language-model path (``_lm``) share, so neither impo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import nn
 
 from ..errors import ConfigError, UnknownNameError
+from ..lineage import DerivedResult
 
 
 @dataclass(frozen=True)
@@ -64,25 +65,20 @@ def parse_method(text: str) -> tuple[str, float | None]:
 
 
 @dataclass
-class CompressResult:
-    """One compressed variant: its id, parent, method, size and accuracy against the parent's (a language model:
-    test perplexity against the parent's, accuracy None)."""
-    model_id: str
-    parent_id: str
+class CompressResult(DerivedResult):
+    """One compressed variant: the method, size and accuracy against the parent's (a language model: test
+    perplexity against the parent's, accuracy None)."""
     method: str
     size_bytes: int
     parent_size_bytes: int
-    accuracy: float | None
-    parent_accuracy: float | None
-    seconds: float
-    perplexity: float | None = None
-    parent_perplexity: float | None = None
+    accuracy: float | None = field(metadata={"summary": False})
+    parent_accuracy: float | None = field(metadata={"summary": False})
+    seconds: float = 0.0
+    perplexity: float | None = field(default=None, metadata={"summary": False})
+    parent_perplexity: float | None = field(default=None, metadata={"summary": False})
 
-    def summary(self) -> dict:
-        """The variant's headline numbers, JSON-ready."""
-        out = {"model_id": self.model_id, "parent_id": self.parent_id, "method": self.method,
-               "size_bytes": self.size_bytes, "parent_size_bytes": self.parent_size_bytes,
-               "size_ratio": self.size_bytes / max(1, self.parent_size_bytes), "seconds": round(self.seconds, 2)}
+    def derived(self) -> dict:
+        out = {"size_ratio": self.size_bytes / max(1, self.parent_size_bytes)}
         if self.perplexity is not None:
             return {**out, "test_perplexity": self.perplexity, "parent_test_perplexity": self.parent_perplexity,
                     "perplexity_ratio": self.perplexity / self.parent_perplexity}

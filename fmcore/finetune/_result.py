@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..lineage import DerivedResult
+
 
 @dataclass
-class FinetuneResult:
-    """What a fine-tuning run made: the model, its parent, metrics, cost and history."""
-    model_id: str | None
-    parent_id: str | None
+class FinetuneResult(DerivedResult):
+    """What a fine-tuning run made: the method, metrics, cost and history (its summary flattens them)."""
     method: str
     metrics: dict
     cost: dict
