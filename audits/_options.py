@@ -7,7 +7,10 @@ Field metadata an audit may set: ``help``; ``choices``; ``min`` and ``max``; ``f
 differs from the field's name, e.g. ``samples`` for the backdoor audit's ``images``); ``sep`` (the separator of a
 list on the command line, default a comma); ``zero_is_none`` (0 on the command line means "all", i.e. None);
 ``switch`` (``(flag, value, help)``: an extra on/off flag that sets the field to ``value``); ``cli`` (False keeps a
-field off the command line).
+field off the command line); ``setting`` (False for an option that cannot change a number or a verdict, such as a
+batch size: every other option is a setting, recorded with the result, shown beside its verdict, compared by
+Compare and pinnable by a policy); ``keyed`` (True where the metric keys name the value, as ``robust_accuracy@0.1``
+names its eps: Compare then compares the key, not the whole list).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class Option:
     zero_is_none: bool
     switch: tuple | None
     cli: bool
+    setting: bool = True
+    keyed: bool = False
 
     def parse(self, raw):
         """The option's value from a command-line string (lists split at ``sep``; a bool passes through)."""
@@ -79,8 +84,16 @@ def options_of(spec) -> list[Option]:
         out.append(Option(f.name, _kind(hints[f.name]), default, meta.get("help", ""),
                           tuple(meta["choices"]) if meta.get("choices") else None, meta.get("min"), meta.get("max"),
                           meta.get("flag", f.name.replace("_", "-")), meta.get("sep", ","),
-                          bool(meta.get("zero_is_none")), meta.get("switch"), meta.get("cli", True)))
+                          bool(meta.get("zero_is_none")), meta.get("switch"), meta.get("cli", True),
+                          meta.get("setting", True), bool(meta.get("keyed"))))
     return out
+
+
+def settings_of(spec, params: dict, keyed: bool = True) -> dict:
+    """The options of ``spec`` that can change its numbers or verdict, as ``params`` recorded them (``keyed``:
+    False leaves out those the metric keys name)."""
+    return {o.name: params[o.name] for o in options_of(spec)
+            if o.setting and o.name in params and (keyed or not o.keyed)}
 
 
 def check_options(spec, params: dict) -> None:
@@ -111,6 +124,14 @@ def shared_flags(specs) -> dict[str, list[tuple[object, Option]]]:
             if o.cli:
                 flags.setdefault(o.flag, []).append((spec, o))
     return flags
+
+
+def describe_settings(settings: dict) -> str:
+    """Settings in words: ``min group size 30, seed 0, eps 0.05/0.1``."""
+    def show(v):
+        return "/".join(map(str, v)) if isinstance(v, list | tuple) else "default" if v is None else str(v)
+
+    return ", ".join(f"{k.replace('_', ' ')} {show(v)}" for k, v in settings.items())
 
 
 def given_options(spec, values: dict) -> dict:

@@ -113,7 +113,7 @@ class BackdoorOptions:
     threshold: float = opt(2.0, "anomaly index above which a class is flagged", min=0.0)
     max_rows: int = opt(20000, "training rows scanned for the poison", min=1)
     seed: int = opt(0, "the seed of every random draw")
-    examples: int = opt(8, "flagged rows shown", min=0)
+    examples: int = opt(8, "flagged rows shown", min=0, setting=False)
     defences: bool = opt(True, "also the activation-clustering, spectral-signature and STRIP defences")
     expected_poison_share: float = opt(0.1, "the poison share the defences expect", min=0.0, max=1.0)
     strip_inputs: int = opt(100, "inputs STRIP perturbs", min=1)

@@ -286,19 +286,30 @@ def group_bars(rows: list[dict], metric: str = "selection_rate") -> go.Figure:
 
 
 def intersection_heatmap(rows: list[dict], grouping: str, metric: str = "selection_rate") -> go.Figure:
-    """A heatmap of ``metric`` over the two attributes of an intersectional grouping."""
+    """A heatmap of ``metric`` over the two attributes of an intersectional grouping, on the full 0-100% scale. A
+    group below the audit's minimum size (``too_small``) is not measured: grey, with its n, never coloured as if its
+    rate were known; a combination with no one in it stays empty."""
     part = [r for r in rows if r["grouping"] == grouping]
     a = sorted({r["group"].split(" & ")[0] for r in part})
     b = sorted({r["group"].split(" & ")[1] for r in part})
-    z = np.full((len(a), len(b)), np.nan)
+    z, grey = np.full((len(a), len(b)), np.nan), np.full((len(a), len(b)), np.nan)
     text = [["" for _ in b] for _ in a]
     for r in part:
         i, j = a.index(r["group"].split(" & ")[0]), b.index(r["group"].split(" & ")[1])
-        z[i, j] = r[metric] if r[metric] is not None else np.nan
-        text[i][j] = f"{z[i, j]:.0%}<br>n={r['count']}" if r[metric] is not None else f"n={r['count']}"
+        value = r[metric] if r[metric] is not None and not (isinstance(r[metric], float) and np.isnan(r[metric])) \
+            else None
+        if r.get("too_small"):
+            grey[i, j], text[i][j] = 1.0, f"not measured<br>n={r['count']}"
+        else:
+            z[i, j] = np.nan if value is None else value
+            text[i][j] = f"{value:.0%}<br>n={r['count']}" if value is not None else f"undefined<br>n={r['count']}"
     names = grouping.split(" x ")
-    fig = go.Figure(go.Heatmap(z=z, x=b, y=a, text=text, texttemplate="%{text}", colorscale="Blues",
-                               colorbar={"tickformat": ".0%"}))
+    label = metric.replace("_", " ")
+    fig = go.Figure(go.Heatmap(z=grey, x=b, y=a, colorscale=[[0, "#d4d4d4"], [1, "#d4d4d4"]], showscale=False,
+                               hoverinfo="skip"))
+    fig.add_trace(go.Heatmap(z=z, x=b, y=a, text=text, texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
+                             colorbar={"tickformat": ".0%", "title": {"text": label}},
+                             hovertemplate=f"%{{y}} & %{{x}}<br>{label} %{{z:.1%}}<extra></extra>"))
     fig.update_xaxes(title=names[1] if len(names) > 1 else "", type="category")
     fig.update_yaxes(title=names[0], type="category")
     return _layout(fig, f"{metric.replace('_', ' ').capitalize()} across {grouping}", height=360)

@@ -11,12 +11,39 @@ import numpy as np
 MISSING = "(missing)"
 
 
-def group_values(values) -> np.ndarray:
-    """Group labels as strings; missing values (None, NaN, pandas NA) become ``"(missing)"``."""
+def group_codes(values) -> tuple[np.ndarray, list[str]]:
+    """Integer codes 0..k-1 and the group labels in sorted order: values grouped by value with their type
+    normalised (1, 1.0, numpy's 1 and "1" are one group "1"); missing values (None, NaN, pandas NA) the group
+    ``"(missing)"``, and a real value "(missing)" a group of its own ("'(missing)'"). Only the distinct values are
+    turned into labels, so a million rows cost one factorisation."""
     import pandas as pd
 
-    s = pd.Series(values).astype(object)
-    return s.where(s.notna(), MISSING).astype(str).to_numpy()
+    codes, uniques = pd.factorize(pd.Series(values, copy=False), use_na_sentinel=True)
+    labels = [_label(u) for u in uniques]
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(labels), codes)
+        labels.append(MISSING)
+    order = sorted(set(labels))
+    index = {label: i for i, label in enumerate(order)}
+    remap = np.array([index[label] for label in labels], dtype=np.int64)
+    return (remap[codes] if len(codes) else codes.astype(np.int64)), order
+
+
+def _label(value) -> str:
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    text = str(value)
+    return f"'{MISSING}'" if text == MISSING else text
+
+
+def group_values(values) -> np.ndarray:
+    """Group labels as strings (``group_codes``' labels, one per row)."""
+    codes, labels = group_codes(values)
+    return np.asarray(labels, dtype=object)[codes].astype(str) if len(codes) else np.asarray([], dtype=str)
 
 
 def missing_counts(frame, columns) -> dict[str, int]:

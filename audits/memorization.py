@@ -72,8 +72,24 @@ def _summary(result) -> dict:
 def _headline(m: dict) -> str:
     from ._format import pct, score
 
-    return (f"{pct(m.get('extraction_rate'))} of training texts extracted, sequence membership AUC "
-            f"{score(m.get('mia_auc_loss'))}")
+    lead = _canary_finding(m.get("most_exposed_canary"))
+    return (f"{lead + '; ' if lead else ''}{pct(m.get('extraction_rate'))} of training texts extracted, sequence "
+            f"membership AUC {score(m.get('mia_auc_loss'))}")
+
+
+def _canary_finding(top: dict | None) -> str:
+    """The most exposed canary, the decision first: fully memorised where no candidate secret beats it (an exposure
+    at its cap then measures the search, not the memorisation)."""
+    if not top:
+        return ""
+    reps = f"the {top['repetitions']}x canary"
+    if top.get("rank") == 1 and top.get("method") == "exact":
+        return f"fully memorised: {reps} is the most likely of all {top['space']:,} candidate secrets"
+    if top.get("capped"):
+        return (f"fully memorised: {reps} is more likely than every one of {top['samples']:,} "
+                f"sampled candidates (of {top['space']:,}; extrapolated exposure "
+                f"{top['exposure_extrapolated']:.1f} of {np.log2(top['space']):.1f} bits)")
+    return f"{reps}: exposure {top['exposure']:.1f} of {np.log2(top['space']):.1f} bits"
 
 
 def _figures(audit: dict) -> list:
@@ -153,7 +169,10 @@ def memorization(model, dataset, params: dict, progress=None) -> AuditResult:
                "mia_auc_loss": loss_auc[0], "mia_auc_loss_ci": [loss_auc[1], loss_auc[2]],
                "mia_auc_reference": ref_auc[0], "mia_auc_reference_ci": [ref_auc[1], ref_auc[2]],
                "max_exposure": max((r["exposure"] for r in rows), default=None),
-               "canaries_extracted": sum(r["extracted"] for r in rows)}
+               "canaries_extracted": sum(r["extracted"] for r in rows),
+               "most_exposed_canary": {k: v for k, v in max(rows, key=lambda r: r["exposure"]).items()
+                                       if k in ("repetitions", "rank", "space", "method", "capped", "exposure",
+                                                "exposure_extrapolated", "samples")} if rows else None}
     metrics["verdict"] = _verdict(metrics, rows)
     return AuditResult(audit="memorization", model_id=None, dataset=dataset.name, params=params, metrics=metrics,
                        tables={"canaries": rows, "mia": [
@@ -166,11 +185,10 @@ def memorization(model, dataset, params: dict, progress=None) -> AuditResult:
 def _verdict(m: dict, rows: list[dict]) -> str:
     parts = []
     if rows:
-        top = max(rows, key=lambda r: r["exposure"])
-        parts.append(f"The canary repeated {top['repetitions']} times has exposure {top['exposure']:.1f} bits (of "
-                     f"{np.log2(top['space']):.1f} possible)" + (f"; {m['canaries_extracted']} of {len(rows)} canaries "
-                                                                   "come back whole from their prefix"
-                                                                   if m["canaries_extracted"] else "") + ".")
+        found = _canary_finding(m["most_exposed_canary"])
+        whole = (f"; {m['canaries_extracted']} of {len(rows)} canaries come back whole from their prefix"
+                 if m["canaries_extracted"] else "")
+        parts.append(found[0].upper() + found[1:] + whole + ".")
     parts.append(f"Greedy decoding reproduces the continuation of {m['extraction_rate']:.1%} of training texts from "
                  f"their start ({m['extraction_rate_heldout']:.1%} of held-out texts).")
     parts.append(f"A loss-based membership attack reaches AUC {m['mia_auc_loss']:.3f}, "

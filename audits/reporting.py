@@ -27,9 +27,14 @@ def _described(name: str, what: str):
 
 
 def headline(name: str, metrics: dict) -> str:
-    """An audit's finding in a few words, from its spec's ``headline`` ("" when it has none)."""
+    """An audit's finding in a few words, from its spec's ``headline``; where that says nothing, the first sentence
+    of the audit's verdict (every audit gives a one-line finding); "" when it has neither."""
     found = _described(name, "headline")
-    return found(metrics) if found else ""
+    text = found(metrics) if found else ""
+    verdict = metrics.get("verdict")
+    if not text and isinstance(verdict, str) and verdict:
+        text = verdict.split(". ")[0].rstrip(".")
+    return text
 
 
 def audit_figures(audit: dict) -> list:

@@ -92,21 +92,25 @@ def auc_interval(scores: np.ndarray, positive: np.ndarray, level: float = 0.95) 
     scikit-learn's) with DeLong's normal interval (DeLong, DeLong & Clarke-Pearson, 1988), clipped to [0, 1].
 
     DeLong's variance comes from the structural components of the Mann-Whitney statistic, worked out with
-    midranks in O(n log n) (Sun & Xu, 2014)."""
+    midranks in O(n log n) (Sun & Xu, 2014). Undefined where the references (pROC) say so: with fewer than two
+    positives or two negatives the variance does not exist (the AUC does: ``(auc, nan, nan)``); a NaN score makes
+    the ranking itself undefined (``(nan, nan, nan)``), never a silent number."""
     from scipy.stats import norm, rankdata
 
     scores = np.asarray(scores, dtype=np.float64)
     positive = np.asarray(positive).astype(bool)
     x, y = scores[positive], scores[~positive]
     m, n = len(x), len(y)
-    if m == 0 or n == 0:
+    if m == 0 or n == 0 or np.isnan(scores).any():
         return (float("nan"), float("nan"), float("nan"))
     tz = rankdata(np.r_[x, y])
     tx, ty = rankdata(x), rankdata(y)
     auc = (tz[:m].sum() - m * (m + 1) / 2) / (m * n)
     v10 = (tz[:m] - tx) / n  # per positive: the share of negatives it outranks
     v01 = 1 - (tz[m:] - ty) / m  # per negative: the share of positives that outrank it
-    var = (v10.var(ddof=1) / m if m > 1 else 0.0) + (v01.var(ddof=1) / n if n > 1 else 0.0)
+    if m < 2 or n < 2:
+        return float(auc), float("nan"), float("nan")
+    var = v10.var(ddof=1) / m + v01.var(ddof=1) / n
     half = float(norm.ppf(1 - (1 - level) / 2)) * float(np.sqrt(var))
     return float(auc), max(0.0, float(auc) - half), min(1.0, float(auc) + half)
 

@@ -229,11 +229,16 @@ def applies(record, audit: str) -> bool:
     return why_not(record, audit) is None
 
 
-def generates(record) -> bool:
-    """True for a language model (it offers ``generates``), read from its metadata."""
+def offers(record) -> frozenset:
+    """What the stored model ``record`` offers (``audits.CAPABILITIES``), read from its metadata."""
     from audits import model_offers
 
-    return "generates" in model_offers(get_store(), record)
+    return model_offers(get_store(), record)
+
+
+def generates(record) -> bool:
+    """True for a language model (it offers ``generates``), read from its metadata."""
+    return "generates" in offers(record)
 
 
 def language_model(model_id: str):

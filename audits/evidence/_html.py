@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fmcore.text import escape
 
+from .._options import describe_settings
 from ._policy import OUTCOME_WORDS, outcome_of
 
 
@@ -125,6 +126,8 @@ def render_html(report: dict) -> str:
     for a in report["audits"]:
         caption = f"{a['name']} audit {a['id']} ({a['created_at']})"
         parts.append(f"<h3>{_esc(caption)}</h3>")
+        if a.get("settings"):
+            parts.append(f"<p class='settings'>Measured with: {_esc(describe_settings(a['settings']))}</p>")
         flat = [{"metric": k, "value": v} for k, v in a["metrics"].items() if not isinstance(v, dict | list)]
         parts.append(_table(flat, ["metric", "value"]))
         parts += [f"<div class='chart' id='chart-{i}'></div>" for i in fig_index.get(caption, [])]
@@ -206,6 +209,8 @@ def render_markdown(report: dict) -> str:
         shown = ", ".join(f"{md(k)} {v:.4g}" if isinstance(v, float) else f"{md(k)} {md(v)}"
                           for k, v in list(flat.items())[:10])
         lines.append(f"- **{md(a['name'])}** (`{a['id']}`, {md(a['created_at'])}): {shown}")
+        if a.get("settings"):
+            lines.append(f"  - measured with: {md(describe_settings(a['settings']))}")
         lines += [f"  - warning: {md(w)}" for w in a["warnings"]]
     pol = report.get("policy")
     if pol:

@@ -100,10 +100,15 @@ def _validate(data, source: str) -> dict:
         if "metric" in check and (audit not in audit_names() or not key):
             problems.append(f"{where} ({cid}): metric {check['metric']!r} must be <audit>.<metric> with audit one "
                             f"of {', '.join(audit_names())}.")
+        pinned = check.get("settings")
+        if pinned is not None and (not isinstance(pinned, dict) or not all(isinstance(k, str) for k in pinned)):
+            problems.append(f"{where} ({cid}): settings must map option names to the values the audit must have been "
+                            "measured with (min_group_size: 30).")
         if len(problems) == before:
             checks.append({"id": cid, "metric": str(check["metric"]), "op": check["op"],
                            "threshold": float(threshold), "requirement": str(check["requirement"]),
-                           "description": str(check.get("description", ""))})
+                           "description": str(check.get("description", "")),
+                           **({"settings": dict(pinned)} if pinned else {})})
     if problems:
         error = PolicyError(f"{source} has {len(problems)} problem(s): " + " ".join(problems))
         error.problems = problems
@@ -192,6 +197,12 @@ def _lookup(metrics: dict, key: str):
     return node
 
 
+def _setting(audit: dict, key: str):
+    """The value an audit was measured with: its recorded params (``result.params``), where each setting lives."""
+    params = audit.get("params") or (audit.get("result") or {}).get("params") or {}
+    return params.get(key)
+
+
 def evaluate_policy(policy: dict, store, model_id: str) -> dict:
     """Each check against the newest audit of its kind for the model (or the model's own metrics)."""
     record = store.get_model(model_id)
@@ -205,6 +216,11 @@ def evaluate_policy(policy: dict, store, model_id: str) -> dict:
             a = latest[audit]
             value = _lookup(a["result"]["metrics"], key)
             evidence = {"audit_id": a["id"], "audit": audit, "created_at": a["created_at"]}
+            other = {k: v for k, v in (check.get("settings") or {}).items() if _setting(a, k) != v}
+            if other:  # a result measured otherwise is refused: its number answers another question
+                evidence["reason"] = ("measured with " + ", ".join(f"{k} {_setting(a, k)!r}" for k in other)
+                                      + "; this policy pins " + ", ".join(f"{k} {v!r}" for k, v in other.items()))
+                value = None
         elif audit == "performance" and policy.get("accept_model_metrics") and (
                 value := _lookup(record.metrics, key)) is not None:
             d = record.derivation or {}

@@ -49,9 +49,10 @@ def build_report(store, model_id: str, policy: dict | None = None, filed: dict |
     except FmauditError as exc:  # a dataset that no longer loads, or changed since training: said in the report
         data = {"error": str(exc)}
     audits = [{"id": a["id"], "name": a["name"], "created_at": a["created_at"], "params": a["params"],
-               "metrics": a["result"]["metrics"], "warnings": a["result"].get("warnings", []),
-               "tables": a["result"].get("tables", {}), "seed": a["result"].get("seed"),
-               "versions": a["result"].get("versions", {})} for a in store.list_audits(model_id)]
+               "settings": _settings(a["name"], a["params"]), "metrics": a["result"]["metrics"],
+               "warnings": a["result"].get("warnings", []), "tables": a["result"].get("tables", {}),
+               "seed": a["result"].get("seed"), "versions": a["result"].get("versions", {})}
+              for a in store.list_audits(model_id)]
     trail = store.verify_trail()
     events = [e for e in store.events(2000) if e["subject"] in {model_id, *[a["id"] for a in audits]}]
     report = {
@@ -172,6 +173,18 @@ def verdict(result: dict, signature_required: bool = True) -> tuple[str, int]:
     if result.get("signed") is None and signature_required:
         return "UNVERIFIED", 3
     return "verified", 0
+
+
+def _settings(name: str, params: dict) -> dict:
+    """What an audit was measured with that can change its numbers or verdict (written beside it in the report)."""
+    from fmcore.errors import UnknownNameError
+
+    from .. import get_audit, settings_of
+
+    try:
+        return settings_of(get_audit(name), params or {})
+    except UnknownNameError:  # a store audit (compression) or an audit no longer installed
+        return {}
 
 
 def _read_record(path: Path) -> tuple[dict, str]:

@@ -151,7 +151,7 @@ def _table_findings(classifier, dataset, part, ev, params, report) -> tuple[dict
                                     for f in names], key=lambda r: -r["mean_abs_attribution_share"]),
               "rows": _table_examples(classifier, part, units, ev["target"], params["rows_explained"], names,
                                       int(params["examples"]))}
-    metrics, warnings = {"top_feature": tables["importance"][0]["feature"] if names else None}, []
+    metrics, warnings, proxies = {"top_feature": tables["importance"][0]["feature"] if names else None}, [], []
     if dataset.spec.sensitive:
         proxies = _proxies(dataset, importance, float(params["proxy_threshold"]), float(params["proxy_importance"]),
                            int(params["proxy_rows"]), seed)
@@ -166,7 +166,8 @@ def _table_findings(classifier, dataset, part, ev, params, report) -> tuple[dict
             part, units, names, int(params["min_group_size"]))
     if params["recourse"] and len(classifier.classes) >= 2:
         report(0.9, "recourse: the smallest realistic change that turns each refusal")
-        found, more, warned = recourse(classifier, dataset, params, np.random.default_rng(seed))
+        strong = [p for p in proxies if p["strength"] >= float(params["proxy_threshold"])]  # held fixed in recourse
+        found, more, warned = recourse(classifier, dataset, params, np.random.default_rng(seed), strong)
         tables.update(found)
         metrics.update(more)
         warnings += warned
@@ -183,18 +184,32 @@ def _gallery(classifier, attr, x, y, target, rows, k: int) -> list[dict]:
              "attribution": np.round(heat[i], 3).tolist()} for i in range(k)]
 
 
+#: fewer attributed features than this and a rank correlation cannot tell a model from a random one (with two
+#: features it is +1 or -1 whatever the weights)
+MIN_RANKED = 4
+
+
 def _verdict(method: str, m: dict) -> str:
     title = method.replace("_", " ")
+    if m.get("sanity_measurable") is False:
+        return (f"{title} cannot be checked on this model: it has {m['features_ranked']} features, too few for a rank "
+                "correlation to tell its attributions from a randomised model's. Not trustworthy here: read the "
+                "model's own coefficients or the permutation importance instead.")
     if not m["sanity_passed"]:
+        which = [f"{kind} rank correlation {m[key]:.2f}" for kind, key in (
+            ("signed", "sanity_rank_correlation"), ("magnitude", "sanity_rank_correlation_magnitude"))
+            if m[key] >= m["sanity_threshold"]]
         return (f"{title} FAILS its sanity check: its attributions barely change when the model's weights are "
-                f"replaced by random ones (rank correlation {m['sanity_rank_correlation']:.2f}), so they describe the "
-                "input or the architecture, not what this model learned. Do not read them as explanations.")
+                f"replaced by random ones ({' and '.join(which)}, at or above {m['sanity_threshold']:g}), so they "
+                "describe the input or the architecture (a digit's strokes, say), not what this model learned. Do "
+                "not read them as explanations.")
     faithful = ("deleting the features it ranks highest lowers the model's confidence faster than a random order "
                 f"(area {m['deletion_auc']:.3f} against {m['random_deletion_auc']:.3f})" if m["faithful"] else
                 "but its ranking is not measurably more faithful than a random order (deletion area "
                 f"{m['deletion_auc']:.3f} against {m['random_deletion_auc']:.3f})")
     return (f"{title} passes its sanity check (rank correlation with a randomised model "
-            f"{m['sanity_rank_correlation']:.2f}); {faithful}; stability under small noise "
+            f"{m['sanity_rank_correlation']:.2f} signed, {m['sanity_rank_correlation_magnitude']:.2f} in magnitude); "
+            f"{faithful}; stability under small noise "
             f"{m['stability']:.2f} (1 is perfectly stable).")
 
 
@@ -293,9 +308,9 @@ def _text_evidence(classifier, part, params: dict, rng, report) -> dict:
 def _checked(method: str, ev: dict, params: dict) -> tuple[dict, dict]:
     """The checks' metrics and tables from the evidence: sanity, faithfulness (with intervals), stability."""
     seed, magnitude = int(params["seed"]), method == "saliency"
-    # signed methods are compared signed (their sign is part of the claim); saliency is a magnitude by definition.
-    # The magnitude-only correlation is reported beside it: an input-times-gradient method keeps the input's shape
-    # whatever the weights (Adebayo et al., 2018), which that number shows.
+    # signed methods are compared signed (their sign is part of the claim) and in magnitude; saliency is a magnitude
+    # by definition. The check fails when either stays high: an input-times-gradient method keeps the input's shape
+    # whatever the weights (Adebayo et al., 2018), which only the magnitude shows.
     sanity = rank_correlation(ev["units"], ev["rand_units"], absolute=magnitude, mask=ev["mask"])
     sanity_abs = rank_correlation(ev["units"], ev["rand_units"], absolute=True, mask=ev["mask"])
     stability = rank_correlation(ev["units"], ev["noisy_units"], absolute=magnitude, mask=ev["mask"])
@@ -304,9 +319,14 @@ def _checked(method: str, ev: dict, params: dict) -> tuple[dict, dict]:
     d_lo, d_hi = bootstrap_interval(aucs, n_boot, seed)
     r_lo, r_hi = bootstrap_interval(random_aucs, n_boot, seed)
     gain_lo, _ = bootstrap_interval(random_aucs - aucs, n_boot, seed)
+    threshold = float(params["sanity_threshold"])
+    ranked = int(np.median(ev["mask"].reshape(len(aucs), -1).sum(1))) if ev["mask"] is not None else \
+        int(np.prod(ev["units"].shape[1:]))  # the features (pixels, columns; a text's real tokens) one row ranks
+    measurable = ranked >= MIN_RANKED
     metrics = {"method": method, "n": int(len(aucs)), "sanity_rank_correlation": float(np.mean(sanity)),
-               "sanity_rank_correlation_magnitude": float(np.mean(sanity_abs)),
-               "sanity_passed": bool(np.mean(sanity) < float(params["sanity_threshold"])),
+               "sanity_rank_correlation_magnitude": float(np.mean(sanity_abs)), "sanity_threshold": threshold,
+               "features_ranked": ranked, "sanity_measurable": measurable,
+               "sanity_passed": bool(measurable and np.mean(sanity) < threshold and np.mean(sanity_abs) < threshold),
                "deletion_auc": float(aucs.mean()), "deletion_auc_ci_low": d_lo, "deletion_auc_ci_high": d_hi,
                "random_deletion_auc": float(random_aucs.mean()), "random_deletion_auc_ci_low": r_lo,
                "random_deletion_auc_ci_high": r_hi, "faithful": bool(gain_lo > 0),
@@ -372,7 +392,7 @@ class ExplainOptions:
     proxy_threshold: float = opt(0.5, "tables: how well a feature must predict a sensitive column to be a proxy",
                                  min=0.0, max=1.0)
     proxy_importance: float = opt(0.05, "tables: the importance share above which a proxy counts", min=0.0)
-    examples: int = opt(8, "examples drawn", min=0)
+    examples: int = opt(8, "examples drawn", min=0, setting=False)
     permutation_repeats: int = opt(5, "tables: shuffles per feature of the permutation importance", min=1)
     background: int = opt(100, "tables: SHAP's background rows", min=1)
     n_boot: int = opt(1000, "bootstrap resamples of the intervals", min=10)
@@ -437,7 +457,9 @@ def explain(classifier, dataset, params: dict, progress=None) -> AuditResult:
     else:
         tables["examples"] = _gallery(classifier, ev["attr"], ev["x"], part.y, ev["target"], rows, k)
     if not metrics["sanity_passed"]:
-        warnings.insert(0, f"{method} failed its sanity check: do not read its attributions as explanations.")
+        warnings.insert(0, f"{method} failed its sanity check: do not read its attributions as explanations."
+                        if metrics["sanity_measurable"] else f"{method} cannot be sanity-checked with "
+                        f"{metrics['features_ranked']} features: do not read its attributions as explanations.")
     metrics["verdict"] = _verdict(method, metrics)
     return AuditResult(audit="explain", model_id=None, dataset=dataset.name,
                        params={**params, "method": method, "rows": rows.tolist()}, metrics=metrics, tables=tables,

@@ -11,6 +11,8 @@ nothing it may not. Unequal recourse between groups is a fairness finding."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -169,8 +171,28 @@ def _per_group(refused_groups: pd.DataFrame, found: list[dict | None], min_size:
     return out
 
 
-def recourse(classifier, dataset, params: dict, rng: np.random.Generator) -> tuple[dict, dict, list[str]]:
-    """Counterfactuals for a seeded sample of refused test rows, their checks, and recourse per group:
+#: a feature named like this is a person's age: no one can change it to turn a decision
+AGE = re.compile(r"(^|[_\W])age($|[_\W])", re.IGNORECASE)
+
+
+def held_fixed(dataset, columns, extra: list[str], proxies: list[dict]) -> dict[str, str]:
+    """The features recourse may never change, each with why: the sensitive attributes, age, what the dataset or
+    the user declares immutable, and the detected proxies of a sensitive attribute (changing an honorific or a
+    district is changing who someone is said to be)."""
+    held = {c: "a sensitive attribute" for c in dataset.spec.sensitive}
+    held.update({c: "age: no one can change it" for c in columns if AGE.search(str(c)) and c not in held})
+    held.update({c: "declared immutable by the dataset" for c in dataset.spec.immutable if c not in held})
+    held.update({c: "declared immutable by you" for c in extra if c and c not in held})
+    for p in proxies:
+        if p["feature"] not in held:
+            held[p["feature"]] = f"a proxy for {p['sensitive']} (association {p['strength']:.2f})"
+    return held
+
+
+def recourse(classifier, dataset, params: dict, rng: np.random.Generator,
+             proxies: list[dict] = ()) -> tuple[dict, dict, list[str]]:
+    """Counterfactuals for a seeded sample of refused test rows, their checks, and recourse per group, every
+    feature of ``held_fixed`` unchanged (``proxies``: features strongly associated with a sensitive attribute):
     returns (tables, metrics, warnings) to add to the explanation audit's result."""
     classes = classifier.classes
     favourable = params["favourable"] if params["favourable"] is not None else classes[-1]
@@ -179,14 +201,16 @@ def recourse(classifier, dataset, params: dict, rng: np.random.Generator) -> tup
     fav = classes.index(favourable)
     extra = params["immutable"] or []
     extra = [c.strip() for c in extra.split(",")] if isinstance(extra, str) else list(extra)
-    frozen = set(dataset.spec.sensitive) | set(dataset.spec.immutable) | {c for c in extra if c}
     train, test = dataset["train"], dataset["test"]
+    held = held_fixed(dataset, list(test.X.columns), extra, list(proxies))
+    frozen = set(held)
     unknown = [c for c in extra if c and c not in test.X.columns]
     if unknown:
         raise ConfigError(f"immutable: no such feature {', '.join(unknown)}; features: {', '.join(test.X.columns)}.")
     refused = np.flatnonzero(classifier.predict_proba(test.X).argmax(1) != fav)
     if not len(refused):
-        return {}, {"recourse_refused": 0}, []
+        return {"recourse_held_fixed": [{"feature": c, "why": why} for c, why in held.items()]}, \
+            {"recourse_refused": 0, "frozen_features": sorted(frozen)}, []
     pick = np.sort(rng.permutation(refused)[: int(params["recourse_samples"])])
     frame = test.X.iloc[pick].reset_index(drop=True)
     options = _options(train.X, classifier, frozen, float(params["recourse_tail"]))
@@ -203,6 +227,7 @@ def recourse(classifier, dataset, params: dict, rng: np.random.Generator) -> tup
     metrics = {"recourse_favourable": favourable, "recourse_refused": len(pick), "recourse_share": float(np.mean(has)),
                "recourse_mean_cost": float(np.mean([f["cost"] for f in found if f])) if any(has) else None,
                "recourse_checked": all(checks.values()), "recourse_checks": checks, "frozen_features": sorted(frozen)}
+    held_rows = [{"feature": c, "why": why} for c, why in held.items()]
     warnings = []
     for sensitive, (gap, hi, lo) in largest_gaps(per_group, "share", "sensitive", lambda r: not r["small"]).items():
         metrics.setdefault("recourse_share_gap", {})[sensitive] = gap
@@ -213,7 +238,7 @@ def recourse(classifier, dataset, params: dict, rng: np.random.Generator) -> tup
     if not metrics["recourse_checked"]:
         warnings.append(f"A counterfactual failed its independent check ({checks}); recourse figures are not "
                         "trustworthy: report this.")
-    return {"recourse": examples, "recourse_by_group": per_group}, metrics, warnings
+    return {"recourse": examples, "recourse_by_group": per_group, "recourse_held_fixed": held_rows}, metrics, warnings
 
 
 def plain_value(value):

@@ -74,6 +74,12 @@ def analyse(y01, p01, scores, columns: dict[str, np.ndarray], n_boot: int, seed:
     disp = {"grouping": label, **headline_disparities(m, min_group),
             "groups_compared": int(keep.sum()),
             "left_out": [f"{' & '.join(groups[i])} (n={int(m['count'][i])})" for i in np.flatnonzero(~keep)]}
+    for rate, why in (("tpr", "no one with the positive label"), ("fpr", "no one with the negative label")):
+        undefined = [" & ".join(groups[i]) for i in np.flatnonzero(keep & np.isnan(m[rate]))]
+        if undefined:
+            warnings.append(f"{label}: the {rate.upper()} is undefined for {', '.join(undefined)} ({why}); the "
+                            "equalized-odds gap compares the groups where it is defined, and uses the other rate "
+                            "alone where no group has it.")
     if keep.sum() < 2:
         disp["four_fifths_rule_violated"] = None
         warnings.append(f"{label}: fewer than two groups have at least {min_group} people; its gaps are not "

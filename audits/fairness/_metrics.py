@@ -15,19 +15,17 @@ STANDARD = ("count", "base_rate", "selection_rate", "accuracy", "tpr", "fpr", "f
 def encode_groups(columns: dict[str, np.ndarray]) -> tuple[np.ndarray, list[tuple]]:
     """Integer codes for the combination of the given columns, and the group labels in code order.
 
-    Each column is factorised on its own (sorted, values compared as strings) and the codes are
-    combined arithmetically; only combinations that occur get a code.
+    Each column is grouped on its own (``audits.groups.group_codes``: sorted labels, 1, 1.0 and "1" one group) and
+    the codes are combined arithmetically; only combinations that occur get a code.
     """
-    import pandas as pd
-
-    from ..groups import group_values
+    from ..groups import group_codes
 
     combined = np.zeros(len(next(iter(columns.values()))), dtype=np.int64)
     uniques = []
-    for values in columns.values():  # a missing value is the group "(missing)", never code -1
-        codes, labels = pd.factorize(pd.Series(group_values(values)), sort=True)
+    for values in columns.values():  # grouped by value; a missing value is the group "(missing)", never code -1
+        codes, labels = group_codes(values)
         combined = combined * len(labels) + codes
-        uniques.append([str(v) for v in labels])
+        uniques.append(labels)
     present, inverse = np.unique(combined, return_inverse=True)
     labels = []
     for key in present:
@@ -91,12 +89,16 @@ def disparities(m: dict[str, np.ndarray], keep: np.ndarray | None = None) -> dic
         v = v[~np.isnan(v)]
         return float(v.min() / v.max()) if len(v) and v.max() > 0 else float("nan")
 
+    def defined(values, pick):  # an undefined part (no group with a positive, say) never wins by its position
+        values = [v for v in values if not np.isnan(v)]
+        return float(pick(values)) if values else float("nan")
+
     dp_ratio = ratio(m["selection_rate"])
     return {
         "demographic_parity_difference": diff(m["selection_rate"]),
         "demographic_parity_ratio": dp_ratio,
-        "equalized_odds_difference": max(diff(m["tpr"]), diff(m["fpr"])),
-        "equalized_odds_ratio": min(ratio(m["tpr"]), ratio(m["fpr"])),
+        "equalized_odds_difference": defined([diff(m["tpr"]), diff(m["fpr"])], max),
+        "equalized_odds_ratio": defined([ratio(m["tpr"]), ratio(m["fpr"])], min),
         "equal_opportunity_difference": diff(m["tpr"]),
         "accuracy_difference": diff(m["accuracy"]),
         "four_fifths_rule_violated": bool(dp_ratio < 0.8),

@@ -57,14 +57,16 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 def conformal_threshold(proba: np.ndarray, y: np.ndarray, alpha: float) -> float:
-    """Split conformal (LAC score 1 - p_true): the score quantile at level ceil((n+1)(1-alpha))/n."""
-    scores = 1 - proba[np.arange(len(y)), y]
+    """Split conformal (LAC score 1 - p_true; Angelopoulos & Bates 2021): the k-th smallest calibration score with
+    k = ceil((n+1)(1-alpha)), the finite-sample-valid quantile (coverage at least 1 - alpha on exchangeable data).
+    (``np.quantile(scores, k/n, method="higher")`` lands one rank above it.)"""
+    scores = np.sort(1 - proba[np.arange(len(y)), y])
     n = len(scores)
-    level = np.ceil((n + 1) * (1 - alpha)) / n
-    if level > 1:
+    k = int(np.ceil((n + 1) * (1 - alpha) - 1e-12))
+    if k > n:
         raise ConfigError(f"{n} calibration examples are too few for coverage {1 - alpha:.0%}: need at least "
                           f"{int(np.ceil(1 / alpha)) - 1}.")
-    return float(np.quantile(scores, level, method="higher"))
+    return float(scores[k - 1])
 
 
 def prediction_sets(proba: np.ndarray, threshold: float) -> np.ndarray:
@@ -233,15 +235,17 @@ def calibration(classifier, dataset, params: dict, progress=None) -> AuditResult
 
 def _verdict(m: dict) -> str:
     if m["mean_confidence"] > m["accuracy"] + 0.02:
-        lean = f"overconfident: it claims {m['mean_confidence']:.1%} on average and is right {m['accuracy']:.1%} of " \
-               "the time"
+        lean = f"The model is overconfident: it claims {m['mean_confidence']:.1%} on average and is right " \
+               f"{m['accuracy']:.1%} of the time"
     elif m["mean_confidence"] < m["accuracy"] - 0.02:
-        lean = f"underconfident: it claims {m['mean_confidence']:.1%} and is right {m['accuracy']:.1%} of the time"
+        lean = f"The model is underconfident: it claims {m['mean_confidence']:.1%} on average and is right " \
+               f"{m['accuracy']:.1%} of the time"
     else:
-        lean = "confidence matches accuracy on average"
+        lean = (f"The model's confidence matches its accuracy on average ({m['mean_confidence']:.1%} claimed, "
+                f"{m['accuracy']:.1%} right)")
     fix = (f"temperature scaling (T = {m['temperature']:.2f}) would bring the ECE from {m['ece']:.3f} to "
            f"{m['ece_after_temperature']:.3f}" if m["ece_after_temperature"] < m["ece"] - 0.002
            else "temperature scaling would not help")
     cov = (f"Prediction sets of on average {m['mean_set_size']:.2f} classes cover the true class "
            f"{m['coverage']:.1%} of the time (target {m['coverage_target']:.0%})")
-    return f"The model is {lean}; ECE {m['ece']:.3f} [{m['ece_ci_low']:.3f}, {m['ece_ci_high']:.3f}]; {fix}. {cov}."
+    return f"{lean}; ECE {m['ece']:.3f} [{m['ece_ci_low']:.3f}, {m['ece_ci_high']:.3f}]; {fix}. {cov}."

@@ -105,7 +105,7 @@ class CorruptionOptions:
     split: str = opt("test", "the split audited", choices=("train", "val", "test"))
     reference: str | None = opt("auto", "the reference model for the mean corruption error: a model id, auto (the "
                                         "oldest same-kind model trained on the data without augmentation) or none")
-    batch_size: int = opt(512, "rows per forward pass", min=1)
+    batch_size: int = opt(512, "rows per forward pass", min=1, setting=False)
 
 
 @register_audit("corruption", "Corruption robustness",

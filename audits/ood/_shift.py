@@ -201,7 +201,7 @@ class ShiftOptions:
     split: str = opt("test", "the split audited", choices=("train", "val", "test"))
     min_group_size: int = opt(30, "groups smaller than this are flagged", min=1)
     bins: int = opt(15, "equal-width confidence bins of the calibration error", min=2)
-    batch_size: int = opt(512, "rows per forward pass", min=1)
+    batch_size: int = opt(512, "rows per forward pass", min=1, setting=False)
 
 
 @register_audit("shift", "Distribution shift",

@@ -134,7 +134,7 @@ class PrivacyOptions:
     reference_max_train: int = opt(5000, "training rows of each reference model at most", min=1)
     label_only_samples: int = opt(50, "examples the label-only attack probes", min=1)
     label_only_iterations: int = opt(5, "the label-only attack's boundary-search iterations", min=1)
-    exposed: int = opt(8, "most exposed training records listed", min=0)
+    exposed: int = opt(8, "most exposed training records listed", min=0, setting=False)
     seed: int = opt(0, "the seed of every random draw")
 
 

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fmcore.errors import ConfigError
+
 from .._options import opt
-from .._result import AuditResult
+from .._result import AuditResult, metric_at
 from .._spec import register_audit
 from ..stats import wilson
 from ._estimator import _Float32, art_estimator, attack_inputs, feature_range
@@ -26,6 +28,16 @@ def max_certifiable_radius(sigma: float, n: int, alpha: float) -> float:
     from statsmodels.stats.proportion import proportion_confint
 
     return float(sigma * norm.ppf(proportion_confint(n, n, alpha=2 * alpha, method="beta")[0]))
+
+
+#: the reference grid of radii; the default keeps those n copies can certify (a radius above it is 0 by construction)
+RADII = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def default_radii(sigma: float, n: int, alpha: float) -> list[float]:
+    """The reference radii up to the largest certifiable one, and that one (rounded down to 3 decimals)."""
+    top = np.floor(max_certifiable_radius(sigma, n, alpha) * 1000) / 1000
+    return [r for r in RADII if r <= top] + ([float(top)] if top not in RADII and top > 0 else [])
 
 
 def smoothed(classifier, sigma: float, n0: int, alpha: float, clip):
@@ -47,8 +59,10 @@ def _summary(result) -> dict:
 def _headline(m: dict) -> str:
     from .._format import pct
 
-    value = m.get("certified_accuracy@0.25")
-    return "" if value is None else f"certified accuracy {pct(value)} within L2 radius 0.25 (sigma {m.get('sigma')})"
+    measured = metric_at(m, "certified_accuracy")
+    radius = 0.25 if 0.25 in measured else max((r for r in measured if r > 0), default=None)
+    return "" if radius is None else (f"certified accuracy {pct(measured[radius])} within L2 radius {radius:g} "
+                                      f"(sigma {m.get('sigma')})")
 
 
 def _figures(audit: dict) -> list:
@@ -66,11 +80,13 @@ class CertifiedOptions:
     n: int = opt(1000, "noisy copies per input for the certificate", min=1)
     n0: int = opt(100, "noisy copies per input to pick the class", min=1)
     alpha: float = opt(0.001, "the certificate's failure probability", min=0.0, max=0.5)
-    radii: list[float] = opt([0.0, 0.25, 0.5, 0.75, 1.0], "L2 radii of the certified-accuracy curve", min=0.0)
+    radii: list[float] | None = opt(None, "L2 radii of the certified-accuracy curve (default: 0, 0.25, 0.5, 0.75, 1 "
+                                          "up to the largest radius n noisy copies can certify, and that radius)",
+                                    min=0.0, keyed=True)
     pgd_steps: int = opt(20, "PGD-L2 steps of the empirical comparison", min=1)
     seed: int = opt(0, "the seed of every random draw")
     split: str = opt("test", "the split audited", choices=("train", "val", "test"))
-    batch_size: int = opt(500, "noisy inputs per forward pass", min=1)
+    batch_size: int = opt(500, "noisy inputs per forward pass", min=1, setting=False)
 
 
 @register_audit("certified", "Certified robustness",
@@ -88,7 +104,11 @@ def certified(classifier, dataset, params: dict, progress=None) -> AuditResult:
     started = time.perf_counter()
     seed = int(params["seed"])
     seed_everything(seed)  # ART draws the smoothing noise from numpy's and torch's generators
-    sigma, radii = float(params["sigma"]), sorted(float(r) for r in params["radii"])
+    sigma = float(params["sigma"])
+    radii = sorted(float(r) for r in (params["radii"] if params.get("radii") is not None else
+                                      default_radii(sigma, int(params["n"]), float(params["alpha"]))))
+    if not radii:
+        raise ConfigError("Give at least one radius (or none, for the default radii).")
     x, y = attack_inputs(classifier, dataset[params["split"]], int(params["samples"]), seed)
     clip = feature_range(classifier, dataset["train"])
     rs = smoothed(classifier, sigma, int(params["n0"]), float(params["alpha"]), clip)
@@ -126,7 +146,9 @@ def certified(classifier, dataset, params: dict, progress=None) -> AuditResult:
                           f"provably classified correctly within L2 radius {radii[-1]:g} "
                           f"({metrics['abstain_rate']:.1%} abstained); PGD-L2 leaves "
                           f"{rows[-1]['empirical_accuracy']:.1%} correct at that radius, an upper bound the "
-                          "certificate must stay under.")
+                          "certificate must stay under. The median certified radius, "
+                          f"{metrics['median_certified_radius']:.3f}, is over all {len(y)} inputs, counting 0 for "
+                          "those the smoothed model gets wrong or abstains on.")
     if radii[-1] > metrics["max_certifiable_radius"]:
         metrics["verdict"] += (f" With {params['n']} noisy copies no radius above "
                                f"{metrics['max_certifiable_radius']:.3f} can be certified: raise n for larger radii.")

@@ -306,11 +306,11 @@ def _iterations(spec, params: dict) -> dict:
 class RobustnessOptions:
     attack: str = opt("pgd", f"the attack: {', '.join(ATTACKS)}")
     eps: list[float] = opt([0.05, 0.1, 0.2, 0.3], "perturbation sizes (the attack's norm: Linf or L2 in the input's "
-                                                  "range, words for text)")
+                                                  "range, words for text)", keyed=True)
     samples: int = opt(500, "test examples to attack", min=1)
     seed: int = opt(0, "the seed of every random draw")
     split: str = opt("test", "the split audited", choices=("train", "val", "test"))
-    batch_size: int = opt(500, "inputs per attack batch", min=1)
+    batch_size: int = opt(500, "inputs per attack batch", min=1, setting=False)
     compare_fgsm: bool = opt(True, "also run the weaker attack (FGSM for PGD) as a sanity check")
     blackbox_check_samples: int = opt(100, "inputs of the black-box (Square) cross-check against gradient masking",
                                       min=0)

@@ -4,10 +4,11 @@ changed between a parent and its child."""
 import pandas as pd
 import streamlit as st
 
+from audits import describe_settings
 from audits.scorecard import robust_epsilons, scorecard
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import pct
+from dashboard.components.fmt import pct, plain
 
 st.title("Compare")
 st.caption("Every dimension the audits measured, side by side. Values come from each model's newest audit of "
@@ -41,8 +42,18 @@ for row in card["rows"]:
         perf = model["audits"].get("performance", {}).get("metrics", {}) if row["dimension"] == "accuracy" else {}
         if "accuracy_ci_low" in perf:
             cells[short[r.id]] += f" [{pct(perf['accuracy_ci_low'])}, {pct(perf['accuracy_ci_high'])}]"
+    cells["ranking"] = row["unranked"] or ""
     rows.append(cells)
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+if card["unranked"]:
+    st.warning("Some rows are not ranked: the models' audits were measured under different settings, so their "
+               "numbers answer different questions. Re-run them with the same settings to rank them. "
+               + " · ".join(f"{plain(d)}: {plain(why)}" for d, why in card["unranked"].items()))
+with st.expander("Settings each audit was measured with"):
+    st.dataframe(pd.DataFrame([{"audit": audit, **{short[r.id]: describe_settings(s) if s is not None else ""
+                                                   for r, s in zip(records, found, strict=True)}}
+                               for audit, found in sorted(card["settings"].items())]), hide_index=True,
+                 width="stretch")
 st.caption("Accuracy shows its 95% bootstrap interval where a performance audit exists: overlapping intervals mean "
            "the difference may be noise."
            + (f" Not measured for any of these models: {', '.join(card['unmeasured'])}." if card["unmeasured"] else ""))

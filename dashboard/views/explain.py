@@ -122,11 +122,15 @@ if "recourse_refused" in m:
         st.info(f"The model refuses nobody in the test split ({m.get('recourse_favourable', 'favourable class')} "
                 "for everyone): there is no recourse to measure.")
     else:
-        st.caption(f"For {m['recourse_refused']} people the model refuses {m['recourse_favourable']!r}: the smallest "
-                   "realistic change to their own row that turns the decision. Never changed: "
-                   f"{', '.join(m['frozen_features']) or 'nothing'}. Cost: the sum of changes in interquartile "
-                   "ranges (numbers) plus 1 per changed category. Every counterfactual was re-checked: "
-                   f"{'all pass' if m['recourse_checked'] else 'SOME FAIL'}.")
+        st.caption(f"For {m['recourse_refused']} people the model refuses {plain(repr(m['recourse_favourable']))}: the "
+                   "smallest realistic change to their own row that turns the decision, never touching the features "
+                   "held fixed below; the shares per group are measured under the same constraints. Cost: the sum "
+                   "of changes in interquartile ranges (numbers) plus 1 per changed category. Every counterfactual "
+                   f"was re-checked: {'all pass' if m['recourse_checked'] else 'SOME FAIL'}.")
+        held = tables.get("recourse_held_fixed") or [{"feature": f, "why": ""} for f in m["frozen_features"]]
+        st.markdown("**Held fixed:** " + ("; ".join(f"{plain(h['feature'])}" + (f" ({plain(h['why'])})" if h["why"]
+                                                                                  else "") for h in held)
+                                          or "nothing"))
         c1, c2 = st.columns(2)
         c1.metric("Refused people with recourse", pct(m["recourse_share"]))
         c2.metric("Average cost", score(m["recourse_mean_cost"], 2) if m["recourse_mean_cost"] is not None else "—")

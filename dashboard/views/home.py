@@ -64,9 +64,11 @@ def demo_outcome(job) -> None:
     robust = metric_at(rob, "robust_accuracy")
     if robust:
         strongest = max(robust)
-        c3.metric(f"Accuracy under PGD at eps {strongest:g}", pct(robust[strongest]),
+        attack = str(rob.get("attack") or "attack").upper()
+        c3.metric(f"Accuracy under {attack} at eps {strongest:g}", pct(robust[strongest]),
                   delta=points(robust[strongest] - rob["clean_accuracy"]),
-                  help="On a seeded sample of test images, each pixel moved by at most eps (of a 0-1 range).")
+                  help=f"On a seeded sample of test inputs, each moved by at most {strongest:g} in the attack's "
+                       "norm (Linf: any one pixel of a 0-1 range, or standardised feature; L2: the whole change).")
     html = Path(r["paths"]["html"])
     if html.is_file():
         st.download_button("Evidence report (HTML)", html.read_bytes(), file_name=html.name, mime="text/html",

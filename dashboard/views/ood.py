@@ -93,6 +93,14 @@ with shift_tab:
     if services.offered(record, "shift"):
         candidates = [d for d in dataset_names(store) if d != record.dataset
                       and services.dataset_modality(d) == modality]
+        if modality == "tabular":  # only datasets with the model's input columns can be shifted to
+            needed = set(services.dataset_features(record.dataset))
+            lacking = {d: sorted(needed - set(services.dataset_features(d))) for d in candidates}
+            candidates = [d for d in candidates if not lacking[d]]
+            if any(lacking.values()):
+                st.caption("Not offered (they lack the model's columns): " + "; ".join(
+                    f"{plain(d)} (no {', '.join(map(plain, cols[:4]))}{'...' if len(cols) > 4 else ''})"
+                    for d, cols in lacking.items() if cols))
         default = DEFAULT_SHIFT.get(record.dataset)
         if not candidates:
             st.info(f"No other {modality} dataset to shift to. Upload a CSV with the same columns on the Data page.")

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from audits.robustness import ATTACKS
+from audits.robustness import ATTACKS, BLACK_BOX_ATTACKS
 from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import percent_column, plain
@@ -28,6 +28,15 @@ if len(kinds) > 1:
     st.stop()
 kind = kinds.pop()
 fitting = [a for a, spec in ATTACKS.items() if spec.fits(kind)]
+opaque = [short[m] for m in chosen if "gradients" not in services.offers(store.get_model(m))]
+if opaque:  # only what can work is offered: attacks through the model's predictions
+    fitting = [a for a in fitting if a in BLACK_BOX_ATTACKS.get(kind, ())]
+    st.info(f"{', '.join(map(plain, opaque))}: a black box to fmaudit (no gradients: an imported scikit-learn or "
+            "ONNX model), so only attacks through its predictions are offered "
+            f"({', '.join(ATTACKS[a].title for a in fitting) or 'none for this kind of input'}). White-box attacks "
+            "such as PGD need a network fmaudit can differentiate.")
+    if not fitting:
+        st.stop()
 left, right = st.columns(2)
 attack = left.selectbox("Attack", fitting, index=fitting.index("pgd") if "pgd" in fitting else 0,
                         format_func=lambda a: f"{ATTACKS[a].title} ({ATTACKS[a].access})",

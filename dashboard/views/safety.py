@@ -122,7 +122,9 @@ with certified_tab:
             samples = c2.number_input("Test inputs", 10, 10_000, 100, key="cert_samples")
             n = c3.number_input("Noisy copies per input", 100, 100_000, 1000, step=100, key="cert_n",
                                 help="More copies give larger, surer certificates and take longer.")
-            radii_text = c4.text_input("Radii", "0, 0.25, 0.5, 0.75, 1", key="cert_radii")
+            radii_text = c4.text_input("Radii", "", key="cert_radii", placeholder="default",
+                                       help="L2 radii, comma-separated. Default: 0, 0.25, 0.5, 0.75 and 1 up to the "
+                                            "largest radius the noisy copies can certify, and that radius.")
             go_cert = st.form_submit_button("Certify", type="primary", icon=":material/verified:")
         if go_cert:
             try:
@@ -132,7 +134,8 @@ with certified_tab:
                 go_cert = False
         launch(runner, go_cert, "audits.jobs:audit", {"audit": "certified", "model": model_id, "options": {
             "sigma": float(sigma), "samples": int(samples), "n": int(n),
-            "radii": radii if go_cert else []}}, f"Certified robustness of {model_id}", "safety_certified_job")
+            "radii": (radii or None) if go_cert else None}}, f"Certified robustness of {model_id}",
+            "safety_certified_job")
         r = newest("certified")
         if r:
             m = r["metrics"]
@@ -140,7 +143,8 @@ with certified_tab:
             k1, k2, k3 = st.columns(3)
             k1.metric("Smoothed accuracy (no attack)", f"{m['clean_smoothed_accuracy']:.1%}")
             k2.metric("Abstained", f"{m['abstain_rate']:.1%}")
-            k3.metric("Median certified radius (correct inputs)", f"{m['median_certified_radius']:.3f}")
+            k3.metric("Median certified radius", f"{m['median_certified_radius']:.3f}",
+                      help="Over all inputs, counting 0 for those the smoothed model gets wrong or abstains on.")
             st.plotly_chart(figures.certified_curves(r["tables"]["radii"], m["sigma"]), width="stretch")
             for w in r["warnings"]:
                 st.warning(plain(w))

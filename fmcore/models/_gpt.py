@@ -353,5 +353,6 @@ def exposure(net: GPT, tokenizer, canary: dict, batch: int = 2048, max_exact: in
     a, loc, scale = stats.skewnorm.fit(scores)
     tail = float(stats.skewnorm.logsf(mine, a, loc, scale)) / math.log(2)  # log2 P(a random secret scores higher)
     return {**row, "rank": 1 + round(space * higher / len(values)), "method": f"sampled ({len(values)} secrets)",
+            "samples": len(values),
             "exposure": float(-np.log2((higher + 1) / (len(values) + 1))), "capped": higher == 0,
             "exposure_extrapolated": float(min(np.log2(space), -tail))}

@@ -21,18 +21,24 @@ def digits_store(tmp_path_factory):
     return st, train_model("digits", "seed_cnn", TrainConfig(epochs=3), store=st).model_id
 
 
-def test_integrated_gradients_pass_the_checks_on_the_digit_cnn(digits_store):
+def test_integrated_gradients_on_the_digit_cnn_fail_the_magnitude_sanity_check(digits_store):
+    """Adebayo et al. (2018): input-times-gradient attributions keep the input's shape whatever the weights. Signed,
+    the ranking changes with random weights; in magnitude it hardly does: the check fails and says which."""
     st, mid = digits_store
     _, r = run_stored_audit(st, "explain", mid, method="integrated_gradients", samples=40, n_boot=200)
     m = r.metrics
-    assert m["sanity_passed"]
     assert m["sanity_rank_correlation"] < 0.3
+    assert m["sanity_rank_correlation_magnitude"] > 0.8
+    assert not m["sanity_passed"]
+    assert "FAILS its sanity check" in m["verdict"]
+    assert "magnitude rank correlation" in m["verdict"]
+    assert "signed rank correlation" not in m["verdict"]
+    assert r.warnings[0].startswith("integrated_gradients failed its sanity check")
     assert m["faithful"]
     assert m["deletion_auc_ci_high"] < m["random_deletion_auc_ci_low"]
     assert m["stability"] > 0.5
     assert len(r.tables["examples"]) == 8
     assert r.params["rows"] == sorted(r.params["rows"])  # the test rows explained, recorded
-    assert "passes its sanity check" in m["verdict"]
 
 
 def test_attributions_equal_a_direct_captum_call_and_saliency_is_flagged(digits_store):
@@ -77,6 +83,10 @@ def test_a_renamed_sensitive_column_is_flagged_as_a_proxy(tmp_path, with_proxy):
     mid = train_model("loans", "mlp", TrainConfig(epochs=40), store=st).model_id
     _, r = run_stored_audit(st, "explain", mid, samples=80, n_boot=100)
     flagged = [p for p in r.tables["proxies"] if p["flagged"]]
+    # two or three features: a rank correlation cannot tell the model from a random one, and the verdict says so
+    assert r.metrics["sanity_measurable"] is False
+    assert r.metrics["sanity_passed"] is False
+    assert "cannot be checked on this model" in r.metrics["verdict"]
     if with_proxy:
         assert [(p["feature"], p["sensitive"]) for p in flagged] == [("district", "sex")]
         assert r.metrics["proxies_flagged"] == 1
@@ -250,6 +260,26 @@ def test_counterfactuals_flip_the_decision_and_never_touch_frozen_features(loans
     by_sex = {g["group"]: g for g in r.tables["recourse_by_group"] if g["sensitive"] == "sex"}
     assert by_sex["M"]["share"] - by_sex["F"]["share"] >= 0.2
     assert any(w.startswith("Unequal recourse by sex") for w in r.warnings)
+
+
+def test_recourse_never_changes_a_proxy_or_age_and_says_what_it_held_fixed(loans):
+    """Without declaring the region immutable, it is still held fixed: it carries sex (a detected proxy); so is any
+    column that is a person's age, and what the dataset declares; the page reads why from the result."""
+    from types import SimpleNamespace
+
+    from audits.explain._recourse import held_fixed
+
+    st, mid = loans
+    _, r = run_stored_audit(st, "explain", mid, samples=30, n_boot=50, recourse_samples=120, min_group_size=20)
+    held = {row["feature"]: row["why"] for row in r.tables["recourse_held_fixed"]}
+    assert held["sex"] == "a sensitive attribute"
+    assert held["region"].startswith("a proxy for sex (association ")
+    assert all(c["feature"] not in held for e in r.tables["recourse"] for c in e["changes"])
+    spec = SimpleNamespace(spec=SimpleNamespace(sensitive=("sex",), immutable=("tenure",)))
+    why = held_fixed(spec, ["Age", "age_years", "wage", "average_spend", "tenure", "title"], ["title"], [])
+    assert why == {"sex": "a sensitive attribute", "Age": "age: no one can change it",
+                   "age_years": "age: no one can change it", "tenure": "declared immutable by the dataset",
+                   "title": "declared immutable by you"}
 
 
 def test_the_beam_search_finds_the_cheapest_change_an_exhaustive_search_finds(loans):
