@@ -57,6 +57,7 @@ class Option:
         return None if self.zero_is_none and value == 0 else value
 
     def kind_words(self) -> str:
+        """What the option takes, in words (for error messages)."""
         return {"int": "a whole number", "float": "a number", "str": "a word", "bool": "nothing",
                 "floats": f"numbers separated by {self.sep!r}", "ints": f"whole numbers separated by {self.sep!r}",
                 "strs": f"words separated by {self.sep!r}"}[self.kind]

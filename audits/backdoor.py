@@ -107,6 +107,7 @@ def _figures(audit: dict) -> list:
 
 @dataclass
 class BackdoorOptions:
+    """The backdoor audit's options (its flags, form and settings)."""
     images: int = opt(96, "validation images the triggers are searched on", min=1, flag="samples")
     steps: int = opt(120, "optimisation steps per class's trigger", min=1)
     lam: float = opt(0.01, "weight of the trigger's size in the search", min=0.0)

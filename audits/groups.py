@@ -18,7 +18,9 @@ def group_codes(values) -> tuple[np.ndarray, list[str]]:
     turned into labels, so a million rows cost one factorisation."""
     import pandas as pd
 
-    codes, uniques = pd.factorize(pd.Series(values, copy=False), use_na_sentinel=True)
+    values = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else values
+    codes, uniques = pd.factorize(values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object),
+                                  use_na_sentinel=True)
     labels = [_label(u) for u in uniques]
     if (codes < 0).any():
         codes = np.where(codes < 0, len(labels), codes)

@@ -101,6 +101,7 @@ def _figures(audit: dict) -> list:
 
 @dataclass
 class MemorizationOptions:
+    """The memorisation audit's options (its flags, form and settings)."""
     texts: int = opt(200, "training and held-out texts compared", min=1, flag="samples")
     prefix: int = opt(8, "tokens of a training text given as the prompt", min=1)
     suffix: int = opt(8, "tokens the model must reproduce to count as extracted", min=1)

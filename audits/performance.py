@@ -16,6 +16,7 @@ from .stats import bootstrap_interval, wilson
 
 @dataclass
 class PerformanceOptions:
+    """The performance audit's options (its flags, form and settings)."""
     split: str = opt("test", "the split audited", choices=("train", "val", "test"))
     max_samples: int | None = opt(None, "audit only the first rows of the split (default: all)", min=1)
     n_boot: int = opt(1000, "bootstrap resamples of the intervals", min=10)

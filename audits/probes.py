@@ -116,6 +116,7 @@ def _figures(audit: dict) -> list:
 
 @dataclass
 class ProbesOptions:
+    """The generated-harm probes' options (their flags, form and settings)."""
     templates: list[str] = opt(TEMPLATES, "prompts, each with {group}", sep="|")
     groups: list[str] = opt(["woman", "man"], "the group words put in the prompts")
     samples: int = opt(10, "continuations per prompt")

@@ -17,9 +17,11 @@ class DerivedResult:
     parent_id: str | None
 
     def derived(self) -> dict:
+        """What a kind computes from its fields for its summary (a ratio, a change); nothing by default."""
         return {}
 
     def summary(self) -> dict:
+        """Every field, JSON-ready, and what the kind derives from them."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("summary", True)}
         if "seconds" in out:
             out["seconds"] = round(out["seconds"], 2)

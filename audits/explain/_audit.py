@@ -376,6 +376,7 @@ def _figures(audit: dict) -> list:
 
 @dataclass
 class ExplainOptions:
+    """The explanation audit's options (its flags, form and settings)."""
     method: str | None = opt(None, "integrated_gradients, saliency, occlusion (images), shap (tables; default), "
                                    "integrated_gradients or saliency (tables), layer_integrated_gradients (texts)",
                              choices=tuple(METHODS))

@@ -112,6 +112,7 @@ def _figures(audit: dict) -> list:
 
 @dataclass
 class FairnessOptions:
+    """The fairness audit's options (its flags, form and settings)."""
     sensitive: list[str] | None = opt(None, "the sensitive columns (default: all the dataset declares)")
     intersectional: bool = opt(False, "also every combination of the sensitive columns")
     split: str = opt("test", "the split audited", choices=("train", "val", "test"))

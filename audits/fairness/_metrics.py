@@ -18,15 +18,18 @@ def encode_groups(columns: dict[str, np.ndarray]) -> tuple[np.ndarray, list[tupl
     Each column is grouped on its own (``audits.groups.group_codes``: sorted labels, 1, 1.0 and "1" one group) and
     the codes are combined arithmetically; only combinations that occur get a code.
     """
+    import pandas as pd
+
     from ..groups import group_codes
 
-    combined = np.zeros(len(next(iter(columns.values()))), dtype=np.int64)
-    uniques = []
+    combined, uniques = None, []
     for values in columns.values():  # grouped by value; a missing value is the group "(missing)", never code -1
         codes, labels = group_codes(values)
-        combined = combined * len(labels) + codes
+        combined = codes if combined is None else combined * len(labels) + codes
         uniques.append(labels)
-    present, inverse = np.unique(combined, return_inverse=True)
+    if len(columns) == 1:  # the codes are already 0..k-1 in label order
+        return combined, [(label,) for label in uniques[0]]
+    inverse, present = pd.factorize(combined, sort=True)  # hashing: only the combinations present are sorted
     labels = []
     for key in present:
         parts = []

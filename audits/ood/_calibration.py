@@ -134,6 +134,7 @@ def _figures(audit: dict) -> list:
 
 @dataclass
 class CalibrationOptions:
+    """The calibration audit's options (its flags, form and settings)."""
     split: str = opt("test", "the split audited", choices=("train", "val", "test"))
     calibration_split: str = opt("val", "the split the temperature and the conformal threshold are fitted on",
                                  choices=("train", "val", "test"))

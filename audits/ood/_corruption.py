@@ -98,6 +98,7 @@ def _figures(audit: dict) -> list:
 
 @dataclass
 class CorruptionOptions:
+    """The corruption audit's options (its flags, form and settings)."""
     corruptions: list[str] | None = opt(None, "corruption names (default: all for the model's kind of input)")
     severities: list[int] = opt(list(SEVERITIES), "severities, 1 (mild) to 5")
     samples: int | None = opt(1000, "test examples (0 for all)", min=1, zero_is_none=True)

@@ -194,6 +194,7 @@ def _figures(audit: dict) -> list:
 
 @dataclass
 class ShiftOptions:
+    """The shift audit's options (its flags, form and settings)."""
     to: str | None = opt(None, "the shifted dataset (default: the built-in partner, mnist <-> digits, "
                                "census_income_94 <-> census_income_95)")
     samples: int | None = opt(2000, "test examples per side (0 for all)", min=1, zero_is_none=True)

@@ -127,6 +127,7 @@ def _figures(audit: dict) -> list:
 
 @dataclass
 class PrivacyOptions:
+    """The privacy audit's options (its flags, form and settings)."""
     attacks: list[str] | None = opt(None, "threshold, blackbox, rulebased, label_only, lira (default: threshold, "
                                           "blackbox, rulebased, lira)")
     samples: int = opt(500, "members and non-members each")

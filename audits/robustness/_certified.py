@@ -75,6 +75,7 @@ def _figures(audit: dict) -> list:
 
 @dataclass
 class CertifiedOptions:
+    """The certified-robustness audit's options (its flags, form and settings)."""
     sigma: float = opt(0.25, "the smoothing noise's standard deviation", min=0.0)
     samples: int = opt(100, "test examples to certify", min=1)
     n: int = opt(1000, "noisy copies per input for the certificate", min=1)

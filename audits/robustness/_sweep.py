@@ -304,6 +304,7 @@ def _iterations(spec, params: dict) -> dict:
 
 @dataclass
 class RobustnessOptions:
+    """The robustness audit's options (its flags, form and settings)."""
     attack: str = opt("pgd", f"the attack: {', '.join(ATTACKS)}")
     eps: list[float] = opt([0.05, 0.1, 0.2, 0.3], "perturbation sizes (the attack's norm: Linf or L2 in the input's "
                                                   "range, words for text)", keyed=True)

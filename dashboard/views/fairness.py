@@ -29,10 +29,10 @@ other = right.selectbox("Compare with (optional)", ["(none)"] + [m.id for m in m
 with st.form("fair_form"):
     c1, c3 = st.columns([2, 1])
     sensitive = c1.multiselect("Sensitive attributes", available, default=available, key=f"fair_sensitive_{model_id}")
-    intersectional = st.checkbox("Intersections", value=len(available) > 1, key="fair_inter",
+    intersectional = st.checkbox("Intersections", value=len(available) > 1, key=f"fair_inter_{model_id}",
                                  help="Also every combination of the chosen attributes, e.g. race x sex.")
-    min_group = c3.number_input("Minimum group size", 1, 10_000, 30, help="Smaller groups are flagged as too "
-                                "uncertain to judge.")
+    min_group = c3.number_input("Minimum group size", 1, 10_000, 30, key=f"fair_min_group_{model_id}",
+                                help="Smaller groups are flagged as too uncertain to judge.")
     run = st.form_submit_button("Run fairness audit", type="primary", icon=":material/play_arrow:",
                                 disabled=not sensitive)
 if run:
@@ -40,9 +40,10 @@ if run:
     ids = [runner.submit("audits.jobs:audit", {"audit": "fairness", "model": t, "options": {
         "sensitive": sensitive, "intersectional": bool(intersectional), "min_group_size": int(min_group)}},
         title=f"Fairness of {t}").id for t in targets]
-    st.session_state["fair_jobs"] = ids
-for i, job_id in enumerate(st.session_state.get("fair_jobs", [])):
-    follow_job(runner, job_id, f"fair{i}")
+    st.session_state["fair_jobs"] = {"model": model_id, "ids": ids}
+jobs = st.session_state.get("fair_jobs")
+for i, job_id in enumerate(jobs["ids"] if isinstance(jobs, dict) and jobs["model"] == model_id else []):
+    follow_job(runner, job_id, f"fair{i}")  # the panels of the model shown, not of one chosen before
 
 
 def latest(mid):

@@ -124,7 +124,11 @@ st.subheader("What changed")
 others = [m.id for m in models if m.id != model_id]
 record = store.get_model(model_id)
 if others:
-    default = others.index(record.parent_id) if record.parent_id in others else 0
+    # the earlier version: the parent; else the newest model made before this one (never a child of it)
+    earlier = [m for m in models if m.id in others and m.created_at < record.created_at and m.parent_id != model_id]
+    pick = record.parent_id if record.parent_id in others else max(
+        earlier, key=lambda m: (m.dataset == record.dataset, m.created_at)).id if earlier else others[0]
+    default = others.index(pick)
     base = st.selectbox("Compared with (the earlier version)", others, index=default, format_func=labels.get,
                         key="rev_base")
     wanted = (base, model_id, choice)

@@ -78,6 +78,7 @@ class CompressResult(DerivedResult):
     parent_perplexity: float | None = field(default=None, metadata={"summary": False})
 
     def derived(self) -> dict:
+        """The size ratio and the change in accuracy (or perplexity, for a language model) against the parent."""
         out = {"size_ratio": self.size_bytes / max(1, self.parent_size_bytes)}
         if self.perplexity is not None:
             return {**out, "test_perplexity": self.perplexity, "parent_test_perplexity": self.parent_perplexity,

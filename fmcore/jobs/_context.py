@@ -16,11 +16,15 @@ class JobContext:
         self._last_write = 0.0
         self._last_check, self._cancelled = 0.0, False
         self._history: list[dict] = []
+        self._started = time.monotonic()
 
     def progress(self, fraction: float, eta_s: float | None = None, message: str | None = None,
                  force: bool = False) -> None:
-        """Record progress (0-1), the time left and a message (throttled unless ``force``)."""
+        """Record progress (0-1), the time left and a message (throttled unless ``force``). Without an ``eta_s`` of
+        its own, the time left is extrapolated from the time so far once the first step is done."""
         now = time.monotonic()
+        if eta_s is None and 0 < fraction < 1:
+            eta_s = (now - self._started) * (1 - fraction) / fraction
         if force or now - self._last_write >= self.min_interval:
             self._last_write = now
             update_job(self.store, self.job_id, progress=float(min(1.0, max(0.0, fraction))), eta_s=eta_s,

@@ -284,7 +284,8 @@ def test_fairness_page_audits_and_compares_two_models(home):
     from dashboard import services
 
     runner = services._runner_at(str(home))
-    for job_id in at.session_state["fair_jobs"]:
+    assert at.session_state["fair_jobs"]["model"] == first
+    for job_id in at.session_state["fair_jobs"]["ids"]:
         job = runner.wait(job_id, timeout=120)
         assert job.state == "done", (job.error, job.log)
     at.run()

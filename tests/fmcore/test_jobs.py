@@ -162,3 +162,20 @@ def test_demo_job_trains_audits_and_files_a_report_that_verifies(runner, store):
     check = verify_report(r["paths"]["json"])
     assert check["ok"], check
     assert "performance audit" in done.log
+
+
+def test_a_job_without_an_eta_of_its_own_gets_one_after_its_first_step(store):
+    """Audit jobs report fractions only: the time left is extrapolated from the time so far, never "estimating"
+    forever."""
+    from fmcore.jobs import JobContext
+
+    job = create_job(store, "audit", {"target": "x:y", "params": {}})
+    ctx = JobContext(store, job.id, min_interval=0.0)
+    ctx.progress(0.0, message="loading")
+    assert get_job(store, job.id).eta_s is None  # nothing done yet: no guess
+    time.sleep(0.2)
+    ctx.progress(0.25, message="a quarter")
+    eta = get_job(store, job.id).eta_s
+    assert 0.5 <= eta <= 3 * 0.6  # three more quarters at about 0.2 s each
+    ctx.progress(0.5, eta_s=42.0)
+    assert get_job(store, job.id).eta_s == 42.0  # a job's own estimate (training's) wins
