@@ -9,6 +9,7 @@ run, so removing or demoting a user takes effect on their open sessions at their
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -18,8 +19,21 @@ import streamlit as st
 from dashboard.components.fmt import plain
 from fmcore.config import home
 from fmcore.errors import FmauditError
-from fmcore.security import LOCAL_HOSTS, auth_configured, client_address, load_users, sign_in
+from fmcore.security import (
+    LOCAL_HOSTS,
+    SESSION_HOURS,
+    auth_configured,
+    client_address,
+    end_session,
+    load_users,
+    session_token,
+    session_user,
+    sign_in,
+)
 from fmcore.store import ACTOR, actor
+
+#: the cookie that keeps a signed-in session across reloads: a signed, expiring token (``session_token``)
+COOKIE = "fmaudit_session"
 
 _SIGNED_IN: set[str] = set()  # Streamlit session ids that have signed in (this server process)
 _LOCK = threading.Lock()
@@ -90,6 +104,38 @@ def _users_or_stop() -> dict:
         st.stop()
 
 
+def _cookie_user(users: dict) -> dict | None:
+    """The user the session cookie names, while its token holds (``session_user``) and the user still exists."""
+    token = st.context.cookies.get(COOKIE)
+    name = session_user(token, home()) if isinstance(token, str) else None
+    if name is None or name not in users:
+        return None
+    st.session_state["session_token"] = token
+    return {"name": name, "role": users[name]["role"]}
+
+
+def session_ready() -> bool:
+    """Whether this session may see the pages now (no sign-in form to show first); draws nothing. The frame
+    declares its navigation hidden until then, so the page in the address survives sign-in."""
+    try:
+        users = load_users(home())
+    except (FmauditError, OSError):
+        return False
+    if _oidc():
+        return bool(st.user.get("is_logged_in"))
+    if not users:
+        return not _public_bind()
+    return bool(st.session_state.get("user")) or _cookie_user(users) is not None
+
+
+def _write_cookie(token: str | None) -> None:
+    """Set (or, with None, clear) the session cookie in the browser: strict same-site, secure over https."""
+    value, age = (token, int(float(os.environ.get("FMAUDIT_SESSION_HOURS", SESSION_HOURS)) * 3600)) if token \
+        else ("", 0)
+    st.html(f"<script>document.cookie = '{COOKIE}={value}; path=/; max-age={age}; SameSite=Strict' + "
+            "(location.protocol === 'https:' ? '; Secure' : '');</script>", unsafe_allow_javascript=True)
+
+
 def signed_in_user() -> dict:
     """The session's user, after sign-in when it is configured (stops the script until then): Streamlit
     OIDC when secrets.toml has ``[auth]``, otherwise the users of ``fmaudit user add``."""
@@ -109,9 +155,15 @@ def signed_in_user() -> dict:
         user = {"name": actor(), "role": "auditor", "local": True}
     elif st.session_state.get("user"):
         user = _current(st.session_state["user"], users)
+    elif (resumed := _cookie_user(users)) is not None:  # a reload: the signed cookie, not the password again
+        st.session_state["user"] = user = resumed
     else:
+        if st.session_state.pop("clear_cookie", False):
+            _write_cookie(None)
         _sign_in_form()
         st.stop()
+    if st.session_state.get("set_cookie"):
+        _write_cookie(st.session_state.pop("set_cookie"))
     ACTOR.set(user["name"])
     if not user.get("local"):
         _mark(True)
@@ -122,6 +174,8 @@ def signed_in_user() -> dict:
             st.caption(f"Signed in as **{plain(user['name'])}** ({user['role']})")
             if st.button("Sign out", key="auth_out", icon=":material/logout:"):
                 st.session_state.pop("user", None)
+                end_session(st.session_state.pop("session_token", None))
+                st.session_state["clear_cookie"] = True
                 _mark(False)
                 if user.get("oidc"):
                     st.logout()
@@ -174,6 +228,7 @@ def _sign_in_form() -> None:
     user, wait = sign_in(name, password, address, home(), log=_trail)
     if user:
         st.session_state["user"] = user
+        st.session_state["session_token"] = st.session_state["set_cookie"] = session_token(user["name"], home())
         st.rerun()
     time.sleep(0.5)  # a little friction for guessing, on top of PBKDF2's cost
     if wait > 0:

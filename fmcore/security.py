@@ -374,3 +374,65 @@ def sign_in(name: str, password: str, address: str | None = None, home=None, log
     if log:
         log("auth.failure", {"user": name, "address": address, "failures": count})
     return None, SignInLimits.delay_for(count)
+
+
+#: how long a signed-in dashboard session survives reloads (its cookie's life), in hours
+SESSION_HOURS = 8.0
+_REVOKED: set[str] = set()  # tokens signed out in this server process
+
+
+def _session_key(home=None) -> bytes:
+    """The store's secret for session tokens (``keys/session.key``, 32 random bytes, made on first use, 0600)."""
+    from .config import home as default_home
+
+    path = Path(home or default_home()) / "keys" / "session.key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            pass
+        else:
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+def _password_tag(name: str, home=None) -> str:
+    """A short hash of the user's stored password hash: a new password ends every session signed with the old."""
+    user = load_users(home).get(name)
+    return hashlib.sha256(user["password"].encode()).hexdigest()[:16] if user else ""
+
+
+def session_token(name: str, home=None, hours: float | None = None) -> str:
+    """A signed, expiring token naming ``name`` (HMAC-SHA256 with the store's session key): what the dashboard's
+    cookie holds so that a reload keeps the session signed in. It expires after ``hours`` (default
+    ``FMAUDIT_SESSION_HOURS`` or 8), with a password change, with sign-out, and when the user is removed."""
+    hours = float(os.environ.get("FMAUDIT_SESSION_HOURS", SESSION_HOURS)) if hours is None else hours
+    body = ".".join([base64.urlsafe_b64encode(name.encode()).decode().rstrip("="), str(int(time.time() + hours * 3600)),
+                     secrets.token_urlsafe(12), _password_tag(name, home)])
+    mac = hmac.new(_session_key(home), body.encode(), hashlib.sha256).hexdigest()
+    return f"{body}.{mac}"
+
+
+def session_user(token: str | None, home=None) -> str | None:
+    """The user a session token names, while it is genuine, unexpired, not signed out, and its user still exists
+    with the same password; None otherwise."""
+    if not token or token in _REVOKED or token.count(".") != 4:
+        return None
+    body, _, mac = token.rpartition(".")
+    if not hmac.compare_digest(mac, hmac.new(_session_key(home), body.encode(), hashlib.sha256).hexdigest()):
+        return None
+    encoded, expiry, _, tag = body.split(".")
+    try:
+        name = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        alive = int(expiry) > time.time()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return name if alive and tag and hmac.compare_digest(tag, _password_tag(name, home)) else None
+
+
+def end_session(token: str | None) -> None:
+    """Sign a token out on this server (its cookie is cleared too)."""
+    if token:
+        _REVOKED.add(token)

@@ -66,6 +66,13 @@ text-align:left}th{background:#f3f5f9}.pass{color:#16713a;font-weight:600}.fail{
 .not_measured{color:#8a6d00}.banner{padding:.8em 1em;border-radius:6px;margin:1em 0}.ok{background:#e7f5ec}
 .bad{background:#fbe9e7}.muted{color:#6b7385;font-size:.85em}.chart{height:440px}code{font-size:.85em}"""
 
+#: layout 2 (records with ``"layout": 2``): fits the window: a viewport, margins that shrink, wide tables that scroll
+#: inside their box instead of widening the page, long hashes that wrap. Older records keep the layout they were
+#: written with, so their HTML still equals a fresh rendering of their own record.
+RESPONSIVE = """body{max-width:min(1100px,100%);margin:2em auto;padding:0 1em;box-sizing:border-box}
+table{display:block;max-width:100%;overflow-x:auto}code{overflow-wrap:anywhere}.chart{max-width:100%}
+h1{overflow-wrap:anywhere}@media print{.chart{break-inside:avoid}table{display:table}}"""
+
 LOADER = """<script>
 (async function(){
   const b64 = document.getElementById('plotly-gz').textContent.trim();
@@ -141,8 +148,11 @@ def render_html(report: dict) -> str:
     parts.append(_table(tr["model_events"], ["seq", "ts", "actor", "action", "subject", "hash"]))
     embedded = json.dumps(report, sort_keys=True, allow_nan=False).replace("</", "<\\/")
     figs_json = json.dumps([f for _, f in figs]).replace("</", "<\\/")
+    responsive = report.get("layout", 1) >= 2
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>fmaudit report {_esc(m['id'])}</title><style>{CSS}</style></head><body>"
+            + ("<meta name='viewport' content='width=device-width, initial-scale=1'>" if responsive else "")
+            + f"<title>fmaudit report {_esc(m['id'])}</title><style>{CSS}{RESPONSIVE if responsive else ''}</style>"
+            "</head><body>"
             + "\n".join(parts)
             + f"<script type='text/plain' id='plotly-gz'>{_plotly_js_gz_b64()}</script>"
             + f"<script type='application/json' id='fmaudit-figures'>{figs_json}</script>"

@@ -41,11 +41,11 @@ def build_report(store, model_id: str, policy: dict | None = None, filed: dict |
     from ._policy import evaluate_policy
 
     record = store.get_model(model_id)
-    lineage = [r.to_dict() for r in store.lineage(model_id)]
+    lineage = [_without_local_paths(r.to_dict(), store.root) for r in store.lineage(model_id)]
     data = None
     try:
         ds = store.load_model_dataset(record.id)
-        data = {"summary": ds.summary(), "provenance": ds.provenance.to_dict()}
+        data = {"summary": ds.summary(), "provenance": _without_local_paths(ds.provenance.to_dict(), store.root)}
     except FmauditError as exc:  # a dataset that no longer loads, or changed since training: said in the report
         data = {"error": str(exc)}
     audits = [{"id": a["id"], "name": a["name"], "created_at": a["created_at"], "params": a["params"],
@@ -56,9 +56,10 @@ def build_report(store, model_id: str, policy: dict | None = None, filed: dict |
     trail = store.verify_trail()
     events = [e for e in store.events(2000) if e["subject"] in {model_id, *[a["id"] for a in audits]}]
     report = {
-        "schema": SCHEMA, "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "schema": SCHEMA, "layout": 2, "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "generator": {"fmaudit": fmcore.__version__, "packages": package_versions((*TRACKED_PACKAGES, "plotly"))},
-        "model": record.to_dict(), "weights_verified": store.verify_model(model_id), "lineage": lineage,
+        "model": _without_local_paths(record.to_dict(), store.root), "weights_verified": store.verify_model(model_id),
+        "lineage": lineage,
         "data": data, "config": record.config, "seeds": {"train": (record.config.get("train") or {}).get("seed"),
                                                        "derivation": record.derivation.get("seed")},
         "audits": audits, "policy": evaluate_policy(policy, store, model_id) if policy else None,
@@ -173,6 +174,18 @@ def verdict(result: dict, signature_required: bool = True) -> tuple[str, int]:
     if result.get("signed") is None and signature_required:
         return "UNVERIFIED", 3
     return "verified", 0
+
+
+def _without_local_paths(d: dict, root) -> dict:
+    """``d`` with every absolute path on this machine made relative to the store (or to its file name): a report
+    travels, and the folders of the machine that wrote it are nobody's business."""
+    out, root = {}, Path(root).resolve()
+    for k, v in d.items():
+        if isinstance(v, str) and v.startswith("/") and Path(v).exists():
+            path = Path(v).resolve()
+            v = str(path.relative_to(root)) if path.is_relative_to(root) else path.name
+        out[k] = v
+    return out
 
 
 def _settings(name: str, params: dict) -> dict:

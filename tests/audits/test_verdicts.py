@@ -180,3 +180,17 @@ def test_default_radii_stay_within_what_the_noisy_copies_can_certify():
     assert max(radii) <= top
     assert max(radii) > top - 0.001
     assert 0.75 not in radii
+
+
+def test_a_report_carries_no_path_of_the_machine_that_wrote_it(fairness_at_40, tmp_path):
+    from audits.evidence import build_report
+    from audits.evidence._html import render_html
+
+    store, model_id = fairness_at_40
+    report = build_report(store, model_id)
+    import json
+
+    text = json.dumps(report) + render_html(report)
+    assert str(store.root) not in text
+    assert str(tmp_path) not in text
+    assert report["model"]["path"] == f"artifacts/models/{model_id}"  # relative to the store

@@ -482,6 +482,13 @@ def test_html_report_shows_its_charts_offline(tmp_path, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     context.close()
+    narrow = browser.new_context(offline=True, viewport={"width": 800, "height": 1000})  # fits the window
+    page = narrow.new_page()
+    page.goto(paths["html"].as_uri())
+    page.wait_for_selector("body[data-charts-ready]", timeout=30_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 800
+    page.screenshot(path=str(ARTIFACTS / "report-800.png"), full_page=True)
+    narrow.close()
 
 
 def test_uploads_before_sign_in_are_refused_and_stale_downloads_gone(tmp_path):
@@ -505,4 +512,41 @@ def test_uploads_before_sign_in_are_refused_and_stale_downloads_gone(tmp_path):
             urllib.request.urlopen(f"{srv.url}/media/{'0' * 56}.html", timeout=10)  # noqa: S310
         assert gone.value.code == 404
     finally:
+        srv.stop()
+
+
+def test_sign_in_returns_to_the_page_asked_for_and_survives_a_reload(tmp_path, browser):
+    """Sign in on /report: the Report page, not Home; reload: still signed in, still there (a signed, expiring
+    cookie); sign out: the cookie goes and a reload asks for the password again."""
+    from fmcore.security import add_user
+
+    home = tmp_path / "session-home"
+    home.mkdir()
+    add_user("alice", "auditor-password-1", "auditor", home)
+    srv = Server(home).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"{srv.url}/report")
+        page.get_by_role("textbox", name="User").fill("alice")
+        page.get_by_role("textbox", name="Password").fill("auditor-password-1")
+        page.get_by_role("button", name="Sign in").click()
+        settle(page, "Report")
+        assert page.url.rstrip("/").endswith("/report")
+        cookie = next(c for c in context.cookies() if c["name"] == "fmaudit_session")
+        assert cookie["sameSite"] == "Strict"
+        assert cookie["value"].count(".") == 4
+        page.reload()
+        settle(page, "Report")
+        assert page.get_by_text("Signed in as").count() == 1
+        assert page.get_by_role("textbox", name="Password").count() == 0
+        shot(page, "signed-in-after-reload")
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("textbox", name="Password").wait_for(timeout=30_000)
+        page.wait_for_function("() => !document.cookie.includes('fmaudit_session=v') && "
+                               "!/fmaudit_session=[^;]+\\./.test(document.cookie)", timeout=30_000)
+        page.reload()
+        page.get_by_role("textbox", name="Password").wait_for(timeout=30_000)  # signed out stays signed out
+    finally:
+        context.close()
         srv.stop()

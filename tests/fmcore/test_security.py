@@ -111,3 +111,34 @@ def test_the_client_address_behind_a_trusted_proxy_only():
     assert client_address("10.0.0.2", "6.6.6.6, 203.0.113.7", "10.0.0.2") == "203.0.113.7"  # the proxy's own entry
     assert client_address(None, "203.0.113.8", "127.0.0.1") == "203.0.113.8"  # a proxy on this machine
     assert client_address(None, "203.0.113.8", "") is None
+
+
+def test_a_session_token_holds_only_while_genuine_unexpired_signed_in_and_unchanged(tmp_path):
+    """The dashboard's cookie: a reload keeps the session, but an edited, expired, signed-out token, a changed
+    password or a removed user ends it."""
+    import json
+
+    from fmcore.security import add_user, end_session, session_token, session_user
+
+    add_user("alice", "a long passphrase", "auditor", tmp_path)
+    token = session_token("alice", tmp_path)
+    assert session_user(token, tmp_path) == "alice"
+    assert (tmp_path / "keys" / "session.key").stat().st_mode & 0o777 == 0o600
+    body, _, mac = token.rpartition(".")
+    forged = session_token("alice", tmp_path).split(".")
+    forged[0] = "Ym9i"  # "bob", keeping alice's signature
+    assert session_user(".".join(forged), tmp_path) is None
+    assert session_user(f"{body}.{'0' * len(mac)}", tmp_path) is None
+    assert session_user("not a token", tmp_path) is None
+    assert session_user(session_token("alice", tmp_path, hours=-1), tmp_path) is None  # expired
+    other = session_token("alice", tmp_path)
+    end_session(other)
+    assert session_user(other, tmp_path) is None  # signed out
+    assert session_user(token, tmp_path) == "alice"  # another session of hers is not
+    add_user("alice", "another long passphrase", "auditor", tmp_path)  # a new password
+    assert session_user(token, tmp_path) is None
+    token = session_token("alice", tmp_path)
+    users = json.loads((tmp_path / "users.json").read_text())
+    users.pop("alice")
+    (tmp_path / "users.json").write_text(json.dumps(users))
+    assert session_user(token, tmp_path) is None  # removed
