@@ -457,8 +457,12 @@ def radar(dimensions: list[str], series: list[tuple[str, list[float]]]) -> go.Fi
         fig.add_scatterpolar(r=vals + vals[:1], theta=dimensions + dimensions[:1], fill="toself", name=label,
                              opacity=0.55, line={"color": PALETTE[i % len(PALETTE)]},
                              hovertemplate="%{theta}: %{r:.1%}<extra>" + label + "</extra>")
-    fig.update_layout(polar={"radialaxis": {"range": [0, 1], "tickformat": ".0%", "tickvals": [0.25, 0.5, 0.75, 1],
-                                            "angle": 90, "tickfont": {"size": 10}}})
+    # a transparent disc with grey grid lines: readable on the light and the dark theme (no white disc on dark)
+    grid = {"gridcolor": "rgba(128,128,128,0.35)", "linecolor": "rgba(128,128,128,0.5)"}
+    fig.update_layout(polar={"bgcolor": "rgba(0,0,0,0)",
+                             "radialaxis": {"range": [0, 1], "tickformat": ".0%", "tickvals": [0.25, 0.5, 0.75, 1],
+                                            "angle": 90, "tickfont": {"size": 10}, **grid},
+                             "angularaxis": grid})
     return _layout(fig, "Scorecard (absolute axes: the edge is perfect)", height=480)
 
 

@@ -54,6 +54,7 @@ navigation = st.navigation({
         st.Page(VIEWS / "more.py", title="More audits", icon=":material/extension:"),
     ],
     "Decide": [
+        st.Page(VIEWS / "overview.py", title="Overview", icon=":material/dashboard:"),
         st.Page(VIEWS / "compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page(VIEWS / "report.py", title="Report", icon=":material/description:"),
         st.Page(VIEWS / "review.py", title="Review", icon=":material/rate_review:"),

@@ -35,6 +35,7 @@ PAGES = [("", "fmaudit"), ("data", "Data"), ("train", "Train"), ("finetune", "Fi
          ("fairness", "Fairness"), ("ood", "Out-of-domain"), ("explain", "Explain"), ("privacy", "Privacy"),
          ("compression", "Compression"), ("more", "More audits"),
          ("language", "Language model"),
+         ("overview", "Overview"),
          ("compare", "Compare"),
          ("report", "Report"),
          ("review", "Review"),

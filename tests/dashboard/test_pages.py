@@ -411,6 +411,17 @@ def test_compare_and_report_pages(home):
         assert shown[name]["balanced accuracy"] == pytest.approx(perf["balanced_accuracy"])
     assert f"{st.latest_audits(ids[0])['performance']['result']['metrics']['accuracy']:.1%}" in " ".join(
         map(str, table.iloc[0, 1:]))  # proportions as percentages
+    # the stakeholder's overview: the verdict and sign-off first, then one sentence and one chart per area
+    at = _run("views/overview.py")
+    at.selectbox(key="ov_model").set_value(ids[0]).run()
+    boxes = [b.value for b in [*at.error, *at.warning, *at.success, *at.info]]
+    assert any("**Policy " in b and any(w in b for w in ("PASS", "FAIL", "INCOMPLETE")) for b in boxes)
+    assert any("Not signed off" in b for b in boxes)
+    perf = st.latest_audits(ids[0])["performance"]["result"]["metrics"]
+    assert any(m.value.startswith(plain(f"Accuracy {perf['accuracy']:.1%}")) for m in at.markdown)
+    assert len(_charts(at)) == 1  # performance only: the other areas say they were not audited yet
+    assert sum("Not audited yet." in c.value for c in at.caption) == 7
+    assert any(c.value.startswith(plain("accuracy per class") + ": accuracy") for c in at.caption)  # chart as text
     at = _run("views/report.py")
     assert any("failed" in e.value or "passed" in e.value for e in [*at.error, *at.success])
     next(b for b in at.button if b.label == "Generate reports").click().run()
