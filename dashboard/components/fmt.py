@@ -32,3 +32,17 @@ def plain(text) -> str:
     markdown character escaped, line breaks and control characters replaced (``fmcore.text.escape``), so it can
     never become a link, an image or a heading."""
     return escape(text, "markdown")
+
+
+def metric_columns(keys) -> tuple[dict, dict]:
+    """For a table whose columns are metric keys: the plain label of each (``audits.glossary``) and a column
+    config with its meaning as the tooltip, rates as percentages and other numbers to 3 significant digits."""
+    from audits.glossary import describe
+
+    rename, config = {}, {}
+    for key in keys:
+        label, meaning, rate = describe(key)
+        rename[key] = label
+        config[label] = percent_column(meaning or None) if rate else st.column_config.NumberColumn(
+            help=meaning or None, format="%.3g")
+    return rename, config

@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import audit_headline, pct, percent_column, plain, score
+from dashboard.components.fmt import audit_headline, metric_columns, pct, percent_column, plain, score
 from dashboard.components.jobs import follow_job
 from fmcore.errors import FmauditError
 from fmcore.security import safe_file_name
@@ -222,10 +222,12 @@ st.plotly_chart(figures.lineage(store.family(record.id), record.id), width="stre
 audits = store.list_audits(record.id)
 if audits:
     st.subheader("Audits of this model")
-    st.dataframe(pd.DataFrame([{"audit": a["name"], "id": a["id"], "created": a["created_at"],
-                                "finding": audit_headline(a["name"], a["result"]["metrics"]),
-                                **{k: v for k, v in a["result"]["metrics"].items() if isinstance(v, int | float)}}
-                               for a in audits]), hide_index=True, width="stretch")
+    frame = pd.DataFrame([{"audit": a["name"], "id": a["id"], "created": a["created_at"],
+                           "finding": audit_headline(a["name"], a["result"]["metrics"]),
+                           **{k: v for k, v in a["result"]["metrics"].items()
+                              if isinstance(v, int | float) and not isinstance(v, bool)}} for a in audits])
+    rename, config = metric_columns([c for c in frame.columns if c not in ("audit", "id", "created", "finding")])
+    st.dataframe(frame.rename(columns=rename), hide_index=True, width="stretch", column_config=config)
 file_problems = store.weight_problems(record.id)
 if file_problems:
     st.error("This model's files are not the ones it was registered with, so no audit, report or sign-off uses it: "

@@ -15,6 +15,7 @@ from audits.evidence import (
     missing_audits,
     parse_policy,
 )
+from audits.glossary import describe
 from dashboard import services
 from dashboard.components.fmt import plain
 from dashboard.components.jobs import follow_job
@@ -64,6 +65,7 @@ if policy:
         st.warning("This policy is named like a shipped profile but is not it:\n\n"
                    + "\n".join(f"- {plain(line)}" for line in evaluation["differs"]))
     check_rows = [{"check": r["id"], "status": STATUS[r["status"]], "requirement": r["requirement"],
+                   "measures": describe(r["metric"].partition(".")[2])[0],
                    "rule": f"{r['metric']} {r['op']} {r['threshold']:g}", "value": r["value"],
                    "evidence": r["evidence"].get("audit_id") or r["evidence"].get("reason", "")}
                   for r in evaluation["checks"]]

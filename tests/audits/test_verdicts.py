@@ -194,3 +194,14 @@ def test_a_report_carries_no_path_of_the_machine_that_wrote_it(fairness_at_40, t
     assert str(store.root) not in text
     assert str(tmp_path) not in text
     assert report["model"]["path"] == f"artifacts/models/{model_id}"  # relative to the store
+
+
+def test_metric_keys_read_in_plain_words():
+    from audits.glossary import describe
+
+    assert describe("robust_accuracy@0.1")[0] == "accuracy under attack at eps 0.1"
+    assert describe("demographic_parity_difference[sex]")[:1] == ("parity gap (sex)",)
+    assert describe("demographic_parity_difference")[2] is True  # a rate: shown as a percentage
+    assert describe("max_auc")[2] is False
+    assert describe("certified_accuracy@0.25")[0] == "certified accuracy within L2 radius 0.25"
+    assert describe("some_new_key") == ("some new key", "", False)
