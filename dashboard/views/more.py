@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from audits import options_of
+from audits.glossary import describe
 from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import plain
@@ -77,8 +78,8 @@ for caption, fig in spec.figures({**result, "id": audit["id"], "created_at": aud
     st.plotly_chart(figures.inert_figure(fig), width="stretch", key=f"more_fig_{caption}")
     st.caption(plain(caption))
 scalars = {k: v for k, v in result["metrics"].items() if not isinstance(v, list | dict)}
-st.dataframe(pd.DataFrame({"metric": list(scalars), "value": [str(v) for v in scalars.values()]}),
-             hide_index=True, width="stretch")
+st.dataframe(pd.DataFrame({"metric": [describe(k)[0] for k in scalars], "key (for policies)": list(scalars),
+                           "value": [str(v) for v in scalars.values()]}), hide_index=True, width="stretch")
 for table, rows in result["tables"].items():
     with st.expander(f"Table: {table} ({len(rows)} rows)"):
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
