@@ -172,6 +172,28 @@ def test_every_page_renders_without_exceptions(server, page):
         shot(page, f"page-{path or 'home'}")
 
 
+#: axe-core rules broken by Streamlit itself, not by fmaudit's pages (docs/dashboard.md, Accessibility): its
+#: sectioned sidebar navigation puts headings between the items of one list (a bare Streamlit app with two
+#: sections shows the same)
+STREAMLIT_OWN = {"list", "listitem"}
+
+
+def test_every_page_passes_the_accessibility_rules(server, page):
+    """axe-core (through axe-playwright-python) on every page, light theme: no serious or critical violation that
+    fmaudit causes."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe, found = Axe(), {}
+    for path, title in PAGES:
+        page.goto(f"{server.url}/{path}")
+        settle(page, title, draw_ms=500)
+        for v in axe.run(page).response["violations"]:
+            if v["impact"] in ("serious", "critical") and v["id"] not in STREAMLIT_OWN:
+                found.setdefault(path or "home", []).append(
+                    f"{v['id']}: {v['help']} ({len(v['nodes'])}x, e.g. {v['nodes'][0]['target']})")
+    assert found == {}
+
+
 def test_train_through_the_ui_then_find_the_model(server, page):
     page.goto(f"{server.url}/train?dataset=digits&model=seed_cnn&epochs=2")
     settle(page, "Train")
@@ -552,24 +574,3 @@ def test_sign_in_returns_to_the_page_asked_for_and_survives_a_reload(tmp_path, b
         context.close()
         srv.stop()
 
-
-#: axe-core rules broken by Streamlit itself, not by fmaudit's pages (docs/dashboard.md, Accessibility): its
-#: sectioned sidebar navigation puts headings between the items of one list (a bare Streamlit app with two
-#: sections shows the same)
-STREAMLIT_OWN = {"list", "listitem"}
-
-
-def test_every_page_passes_the_accessibility_rules(server, page):
-    """axe-core (through axe-playwright-python) on every page, light theme: no serious or critical violation that
-    fmaudit causes."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    axe, found = Axe(), {}
-    for path, title in PAGES:
-        page.goto(f"{server.url}/{path}")
-        settle(page, title, draw_ms=500)
-        for v in axe.run(page).response["violations"]:
-            if v["impact"] in ("serious", "critical") and v["id"] not in STREAMLIT_OWN:
-                found.setdefault(path or "home", []).append(
-                    f"{v['id']}: {v['help']} ({len(v['nodes'])}x, e.g. {v['nodes'][0]['target']})")
-    assert found == {}
