@@ -150,6 +150,21 @@ def models_or_stop(empty: str, keep=lambda record: True, at_least: int = 1,
     return models, model_labels(models)
 
 
+def audit_caption(audit: dict, prefix: str = "", detail: str = "") -> str:
+    """The line under an audit's results: which audit, when, and the settings it was measured with (every option
+    that can change its numbers or verdict, ``audits.settings_of``)."""
+    from audits import describe_settings, get_audit, settings_of
+    from dashboard.components.fmt import plain
+    from fmcore.errors import FmauditError
+
+    try:
+        settings = settings_of(get_audit(audit["name"]), audit.get("params") or {})
+    except FmauditError:  # a store audit (compression), or one no longer installed: no declared settings
+        settings = {}
+    return (f"{prefix}Audit `{audit['id']}`{detail}, run {audit['created_at']}."
+            + (f" Measured with: {plain(describe_settings(settings))}." if settings else ""))
+
+
 def latest_audit_or_stop(model_id: str, name: str, empty: str, what=None) -> dict:
     """The newest ``name`` audit of the model, dated on the page (``what(metrics)``, when given, says more about
     it); without one the page says ``empty`` and stops there."""
@@ -158,7 +173,7 @@ def latest_audit_or_stop(model_id: str, name: str, empty: str, what=None) -> dic
         st.caption(empty)
         st.stop()
     detail = f" ({what(found['result']['metrics'])})" if what else ""
-    st.caption(f"Audit `{found['id']}`{detail}, run {found['created_at']}.")
+    st.caption(audit_caption(found, detail=detail))
     return found
 
 
@@ -168,7 +183,7 @@ def newest_audit(latest: dict, name: str, model_id: str) -> dict | None:
     audit = latest.get(name)
     if audit is None:
         return None
-    st.caption(f"Audit `{audit['id']}` of `{model_id}`, run {audit['created_at']}.")
+    st.caption(audit_caption(audit, detail=f" of `{model_id}`"))
     return audit["result"]
 
 

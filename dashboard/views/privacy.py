@@ -75,7 +75,7 @@ def membership_tab() -> None:
         st.caption("No privacy audit of this model yet: run one above.")
         return
     result = found["result"]
-    st.caption(f"Audit `{found['id']}`, run {found['created_at']}.")
+    st.caption(services.audit_caption(found))
     m = result["metrics"]
     a, b, c, d = st.columns(4)
     a.metric("Strongest attack AUC", f"{m['max_auc']:.3f}",

@@ -91,7 +91,7 @@ for model_id in chosen:
              and a["result"]["params"]["attack"] == attack]
     if found:
         latest[model_id] = found[0]["result"]
-        st.caption(f"{short[model_id]}: {spec.title} audit `{found[0]['id']}`, run {found[0]['created_at']}.")
+        st.caption(services.audit_caption(found[0], prefix=f"{plain(short[model_id])}: {spec.title}. "))
 if latest:
     series = [(short[m], r["metrics"]["clean_accuracy"], r["tables"]["sweep"]) for m, r in latest.items()]
     st.plotly_chart(figures.robustness_curves(series, spec.norm), width="stretch")

@@ -727,6 +727,9 @@ def test_safety_page_finds_a_planted_backdoor_retrains_without_it_and_certifies(
     rows = st.latest_audits(model_id)["certified"]["result"]["tables"]["radii"]
     assert [r["radius"] for r in rows] == [0.0, 0.25]
     assert rows[0]["n"] == 10
+    # the settings it was measured with, beside its results
+    assert any(plain("sigma 0.25, samples 10, n 100") in c.value and c.value.startswith("Audit `")
+               for c in at.caption), [c.value for c in at.caption]
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)]
     assert any(t.startswith("Randomized smoothing") for t in titles)
 
