@@ -4,11 +4,12 @@ The audit modules (and torch, ART, fairlearn behind them) load on first use, not
 only draws charts (``audits.figures``) starts in a fraction of the time.
 """
 
-from ._options import Option, describe_settings, given_options, opt, options_of, settings_of, shared_flags
+from ._options import Option, describe_settings, given_options, opt, options_of, shared_flags
 from ._registry import (
     AuditSpec,
     NotApplicable,
     applicable_audits,
+    audit_settings,
     get_audit,
     load_audits,
     model_offers,
@@ -19,9 +20,9 @@ from ._registry import (
 )
 from ._result import AuditResult, metric_at, package_versions
 
-__all__ = ["AUDITS", "AuditResult", "AuditSpec", "NotApplicable", "Option", "applicable_audits", "describe_settings",
-           "get_audit", "given_options", "load_audits", "metric_at", "model_offers", "options_of", "opt",
-           "package_versions", "plugin_specs", "register_audit", "run_audit", "run_stored_audit", "settings_of",
+__all__ = ["AUDITS", "AuditResult", "AuditSpec", "NotApplicable", "Option", "applicable_audits", "audit_settings",
+           "describe_settings", "get_audit", "given_options", "load_audits", "metric_at", "model_offers", "options_of",
+           "opt", "package_versions", "plugin_specs", "register_audit", "run_audit", "run_stored_audit",
            "shared_flags"]
 
 

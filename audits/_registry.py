@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fmcore.errors import ConfigError, FmauditError, UnknownNameError
 
-from ._options import check_options
+from ._options import check_options, settings_of
 from ._spec import AUDITS, CAPABILITIES, AuditSpec, DuplicateAudit, register, register_audit  # noqa: F401
 
 
@@ -95,6 +95,14 @@ def load_audits() -> dict[str, AuditSpec]:
                 raise ConfigError(str(exc)) from None
         _loaded.append(True)
     return AUDITS
+
+
+def audit_settings(name: str, params: dict | None, keyed: bool = True) -> dict:
+    """What an audit named ``name`` was measured with that can change its numbers or verdict (``settings_of``):
+    the one lookup behind reports, Compare and the pages' captions; {} for an audit without declared options (the
+    compression store audit) or one no longer installed."""
+    spec = load_audits().get(name)
+    return settings_of(spec, params or {}, keyed) if spec is not None else {}
 
 
 def get_audit(name: str) -> AuditSpec:

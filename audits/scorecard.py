@@ -121,12 +121,10 @@ def dimensions(eps: float | None) -> list[Dimension]:
 def settings(models: list[dict], audit: str) -> list[dict | None]:
     """Each model's settings of its newest ``audit`` (``settings_of``; the eps or radii the metric keys name left
     out), None where it has none."""
-    from ._options import settings_of
-    from ._registry import load_audits
+    from ._registry import audit_settings
 
-    spec = load_audits().get(audit)
-    return [None if spec is None or audit not in m["audits"] else
-            settings_of(spec, m["audits"][audit].get("params") or {}, keyed=False) for m in models]
+    return [audit_settings(audit, m["audits"][audit].get("params"), keyed=False) if audit in m["audits"] else None
+            for m in models]
 
 
 def differing(found: list[dict | None]) -> str | None:

@@ -8,7 +8,7 @@ import numpy as np
 from fmcore.intervals import wilson
 
 __all__ = ["auc_interval", "bootstrap_interval", "bootstrap_statistic", "clopper_pearson_lower",
-           "clopper_pearson_upper", "percentile_interval", "wilson"]
+           "clopper_pearson_upper", "percentile_interval", "ratio", "wilson"]
 
 
 def confidence_bins(conf: np.ndarray, bins: int) -> np.ndarray:
@@ -34,9 +34,13 @@ def calibration_error(conf: np.ndarray, outcome: np.ndarray, bins: int, codes: n
     """Expected calibration error per group: the count-weighted mean |mean confidence - outcome rate| over the
     equal-width bins of ``confidence_bins`` (Guo et al. 2017); NaN for an empty group."""
     count, conf_sum, out_sum = binned_calibration(conf, outcome, bins, codes, n_groups)
-    total = count.sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, np.abs(conf_sum - out_sum).sum(1) / np.maximum(total, 1), np.nan)
+    return ratio(np.abs(conf_sum - out_sum).sum(1), count.sum(1))
+
+
+def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` elementwise, NaN where ``den`` is 0 (a rate of an empty group is undefined, not 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
 def clopper_pearson_lower(k, n, level: float = 0.95):

@@ -9,7 +9,6 @@ run, so removing or demoting a user takes effect on their open sessions at their
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -21,11 +20,11 @@ from fmcore.config import home
 from fmcore.errors import FmauditError
 from fmcore.security import (
     LOCAL_HOSTS,
-    SESSION_HOURS,
     auth_configured,
     client_address,
     end_session,
     load_users,
+    session_hours,
     session_token,
     session_user,
     sign_in,
@@ -116,7 +115,8 @@ def _cookie_user(users: dict) -> dict | None:
 
 def session_ready() -> bool:
     """Whether this session may see the pages now (no sign-in form to show first); draws nothing. The frame
-    declares its navigation hidden until then, so the page in the address survives sign-in."""
+    declares its navigation hidden until then, so the page in the address survives sign-in. A reload resumes the
+    session here from its signed cookie (``signed_in_user`` then finds it signed in), never by the password."""
     try:
         users = load_users(home())
     except (FmauditError, OSError):
@@ -125,13 +125,14 @@ def session_ready() -> bool:
         return bool(st.user.get("is_logged_in"))
     if not users:
         return not _public_bind()
-    return bool(st.session_state.get("user")) or _cookie_user(users) is not None
+    if not st.session_state.get("user") and (resumed := _cookie_user(users)) is not None:
+        st.session_state["user"] = resumed
+    return bool(st.session_state.get("user"))
 
 
 def _write_cookie(token: str | None) -> None:
     """Set (or, with None, clear) the session cookie in the browser: strict same-site, secure over https."""
-    value, age = (token, int(float(os.environ.get("FMAUDIT_SESSION_HOURS", SESSION_HOURS)) * 3600)) if token \
-        else ("", 0)
+    value, age = (token, int(session_hours() * 3600)) if token else ("", 0)
     st.html(f"<script>document.cookie = '{COOKIE}={value}; path=/; max-age={age}; SameSite=Strict' + "
             "(location.protocol === 'https:' ? '; Secure' : '');</script>", unsafe_allow_javascript=True)
 
@@ -155,9 +156,7 @@ def signed_in_user() -> dict:
         user = {"name": actor(), "role": "auditor", "local": True}
     elif st.session_state.get("user"):
         user = _current(st.session_state["user"], users)
-    elif (resumed := _cookie_user(users)) is not None:  # a reload: the signed cookie, not the password again
-        st.session_state["user"] = user = resumed
-    else:
+    else:  # not signed in (a reload with a valid cookie was already resumed by ``session_ready``, run first)
         if st.session_state.pop("clear_cookie", False):
             _write_cookie(None)
         _sign_in_form()

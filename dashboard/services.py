@@ -152,15 +152,11 @@ def models_or_stop(empty: str, keep=lambda record: True, at_least: int = 1,
 
 def audit_caption(audit: dict, prefix: str = "", detail: str = "") -> str:
     """The line under an audit's results: which audit, when, and the settings it was measured with (every option
-    that can change its numbers or verdict, ``audits.settings_of``)."""
-    from audits import describe_settings, get_audit, settings_of
+    that can change its numbers or verdict, ``audits.audit_settings``)."""
+    from audits import audit_settings, describe_settings
     from dashboard.components.fmt import plain
-    from fmcore.errors import FmauditError
 
-    try:
-        settings = settings_of(get_audit(audit["name"]), audit.get("params") or {})
-    except FmauditError:  # a store audit (compression), or one no longer installed: no declared settings
-        settings = {}
+    settings = audit_settings(audit["name"], audit.get("params"))
     return (f"{prefix}Audit `{audit['id']}`{detail}, run {audit['created_at']}."
             + (f" Measured with: {plain(describe_settings(settings))}." if settings else ""))
 

@@ -109,17 +109,15 @@ def _plain_type(annotation) -> type:
     return typing.get_origin(annotation) or annotation
 
 
-def add_option_flags(parser, cls, rename: dict[str, str] | None = None, skip: tuple[str, ...] = (),
+def add_option_flags(parser, cls, rename: dict[str, str] | None = None,
                      extra: dict[str, dict] | None = None) -> dict[str, str]:
     """One flag per field of the option dataclass ``cls`` (type, default and help from the field), so the command
-    line cannot drift from the engine's options. ``rename`` maps a field to its flag (without ``--``), ``skip``
-    leaves fields out, ``extra`` adds argparse keywords per field (choices, metavar, a CLI-only default or help).
+    line cannot drift from the engine's options. ``rename`` maps a field to its flag (without ``--``), ``extra``
+    adds argparse keywords per field (choices, metavar, a CLI-only default or help).
     Returns field name -> argparse dest."""
     rename, extra, dests = rename or {}, extra or {}, {}
     kinds = _plain_types(cls)
     for f in fields(cls):
-        if f.name in skip:
-            continue
         flag = rename.get(f.name, f.name.replace("_", "-"))
         kind = kinds[f.name]
         default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]

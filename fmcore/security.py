@@ -378,6 +378,11 @@ def sign_in(name: str, password: str, address: str | None = None, home=None, log
 
 #: how long a signed-in dashboard session survives reloads (its cookie's life), in hours
 SESSION_HOURS = 8.0
+
+
+def session_hours() -> float:
+    """How long a session lasts: ``FMAUDIT_SESSION_HOURS``, else ``SESSION_HOURS`` (the token's and the cookie's)."""
+    return float(os.environ.get("FMAUDIT_SESSION_HOURS", SESSION_HOURS))
 _REVOKED: set[str] = set()  # tokens signed out in this server process
 
 
@@ -408,7 +413,7 @@ def session_token(name: str, home=None, hours: float | None = None) -> str:
     """A signed, expiring token naming ``name`` (HMAC-SHA256 with the store's session key): what the dashboard's
     cookie holds so that a reload keeps the session signed in. It expires after ``hours`` (default
     ``FMAUDIT_SESSION_HOURS`` or 8), with a password change, with sign-out, and when the user is removed."""
-    hours = float(os.environ.get("FMAUDIT_SESSION_HOURS", SESSION_HOURS)) if hours is None else hours
+    hours = session_hours() if hours is None else hours
     body = ".".join([base64.urlsafe_b64encode(name.encode()).decode().rstrip("="), str(int(time.time() + hours * 3600)),
                      secrets.token_urlsafe(12), _password_tag(name, home)])
     mac = hmac.new(_session_key(home), body.encode(), hashlib.sha256).hexdigest()

@@ -36,6 +36,7 @@ def build_report(store, model_id: str, policy: dict | None = None, filed: dict |
     ``filed`` (version, previous version, envelope name) when the report is being filed."""
     import fmcore
 
+    from .._registry import audit_settings
     from .._result import TRACKED_PACKAGES, package_versions
     from ._dsse import key_id, load_private_key
     from ._policy import evaluate_policy
@@ -49,7 +50,7 @@ def build_report(store, model_id: str, policy: dict | None = None, filed: dict |
     except FmauditError as exc:  # a dataset that no longer loads, or changed since training: said in the report
         data = {"error": str(exc)}
     audits = [{"id": a["id"], "name": a["name"], "created_at": a["created_at"], "params": a["params"],
-               "settings": _settings(a["name"], a["params"]), "metrics": a["result"]["metrics"],
+               "settings": audit_settings(a["name"], a["params"]), "metrics": a["result"]["metrics"],
                "warnings": a["result"].get("warnings", []), "tables": a["result"].get("tables", {}),
                "seed": a["result"].get("seed"), "versions": a["result"].get("versions", {})}
               for a in store.list_audits(model_id)]
@@ -186,18 +187,6 @@ def _without_local_paths(d: dict, root) -> dict:
             v = str(path.relative_to(root)) if path.is_relative_to(root) else path.name
         out[k] = v
     return out
-
-
-def _settings(name: str, params: dict) -> dict:
-    """What an audit was measured with that can change its numbers or verdict (written beside it in the report)."""
-    from fmcore.errors import UnknownNameError
-
-    from .. import get_audit, settings_of
-
-    try:
-        return settings_of(get_audit(name), params or {})
-    except UnknownNameError:  # a store audit (compression) or an audit no longer installed
-        return {}
 
 
 def _read_record(path: Path) -> tuple[dict, str]:

@@ -203,14 +203,13 @@ def recourse(classifier, dataset, params: dict, rng: np.random.Generator,
     extra = [c.strip() for c in extra.split(",")] if isinstance(extra, str) else list(extra)
     train, test = dataset["train"], dataset["test"]
     held = held_fixed(dataset, list(test.X.columns), extra, list(proxies))
-    frozen = set(held)
+    frozen, held_rows = set(held), [{"feature": c, "why": why} for c, why in held.items()]
     unknown = [c for c in extra if c and c not in test.X.columns]
     if unknown:
         raise ConfigError(f"immutable: no such feature {', '.join(unknown)}; features: {', '.join(test.X.columns)}.")
     refused = np.flatnonzero(classifier.predict_proba(test.X).argmax(1) != fav)
     if not len(refused):
-        return {"recourse_held_fixed": [{"feature": c, "why": why} for c, why in held.items()]}, \
-            {"recourse_refused": 0, "frozen_features": sorted(frozen)}, []
+        return {"recourse_held_fixed": held_rows}, {"recourse_refused": 0, "frozen_features": sorted(frozen)}, []
     pick = np.sort(rng.permutation(refused)[: int(params["recourse_samples"])])
     frame = test.X.iloc[pick].reset_index(drop=True)
     options = _options(train.X, classifier, frozen, float(params["recourse_tail"]))
@@ -227,7 +226,6 @@ def recourse(classifier, dataset, params: dict, rng: np.random.Generator,
     metrics = {"recourse_favourable": favourable, "recourse_refused": len(pick), "recourse_share": float(np.mean(has)),
                "recourse_mean_cost": float(np.mean([f["cost"] for f in found if f])) if any(has) else None,
                "recourse_checked": all(checks.values()), "recourse_checks": checks, "frozen_features": sorted(frozen)}
-    held_rows = [{"feature": c, "why": why} for c, why in held.items()]
     warnings = []
     for sensitive, (gap, hi, lo) in largest_gaps(per_group, "share", "sensitive", lambda r: not r["small"]).items():
         metrics.setdefault("recourse_share_gap", {})[sensitive] = gap

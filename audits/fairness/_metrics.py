@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..stats import ratio as _ratio
+
 STANDARD = ("count", "base_rate", "selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision")
 
 
@@ -38,11 +40,6 @@ def encode_groups(columns: dict[str, np.ndarray]) -> tuple[np.ndarray, list[tupl
             parts.append(u[r])
         labels.append(tuple(reversed(parts)))
     return inverse.astype(np.int64), labels
-
-
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
 def group_metrics(y_true: np.ndarray, y_pred: np.ndarray, codes: np.ndarray, n_groups: int,

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from audits import describe_settings, fairness, get_audit, settings_of
+from audits import fairness
 from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import plain
@@ -50,7 +50,7 @@ def latest(mid):
     audit = store.latest_audits(mid).get("fairness")
     if audit is None:
         return None
-    return {**audit["result"], "_when": f"audit `{audit['id']}` of `{mid}`, run {audit['created_at']}"}
+    return {**audit["result"], "_when": services.audit_caption(audit, detail=f" of `{mid}`")}  # with its settings
 
 
 def pct(value) -> str:
@@ -75,11 +75,9 @@ def summary(result, title):
     else:  # audits stored before the verdict was part of the result
         st.caption(f"Audit made by an earlier version: rerun it for the verdict (gaps here may include groups "
                    f"smaller than {m.get('min_group_size', 30)}).")
-    settings = settings_of(get_audit("fairness"), result.get("params") or {})
     left_out = sorted({g for d in result["tables"]["disparities"] for g in d.get("left_out", [])})
-    st.caption(f"Measured with: {plain(describe_settings(settings))}. "
-               + (f"Left out of the gaps (below the minimum size): {plain(', '.join(left_out))}." if left_out
-                  else "No group was left out of the gaps."))
+    st.caption(f"Left out of the gaps (below the minimum size): {plain(', '.join(left_out))}." if left_out
+               else "No group was left out of the gaps.")
 
 
 def show_audit(result) -> None:
