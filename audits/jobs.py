@@ -5,45 +5,29 @@ from __future__ import annotations
 
 
 def demo(params: dict, ctx) -> dict:
-    """Home's demo in one job: train ``params["model"]`` on ``params["dataset"]``, run ``params["audits"]`` on it
-    (default: performance and a small robustness sweep), and file its evidence report."""
+    """Home's demo in one job: the pipeline (``audits.evidence.run_pipeline``) that trains ``params["model"]`` on
+    ``params["dataset"]``, runs ``params["audits"]`` on it (default: performance and a small robustness sweep) and
+    files its evidence report, followed by one progress bar."""
     from pathlib import Path
 
     from fmcore.jobs import JobCancelled
-    from fmcore.train import TrainConfig, TrainingCancelled, train_model
+    from fmcore.train import TrainConfig, TrainingCancelled
 
-    from . import run_stored_audit
-    from .evidence import file_report
+    from .evidence import PipelineCancelled, run_pipeline
 
     config = TrainConfig.from_dict(params.get("config", {}))
     audits = dict(params.get("audits") or DEMO_AUDITS)
-    trained = 0.8  # the share of the progress bar that training takes
+    pipeline = {"train": {"dataset": params["dataset"], "model": params["model"], **config.to_dict()},
+                "audits": audits, "base": Path(ctx.store.root)}
     ctx.log(f"demo: training {params['model']} on {params['dataset']} ({config.to_dict()}), then {list(audits)}")
-    ctx.progress(0.0, None, "loading data and model", force=True)
     try:
-        result = train_model(params["dataset"], params["model"], config, store=ctx.store, name=params.get("name"),
-                             callbacks=[ctx.train_callback(config.epochs, span=(0.0, trained))],
-                             is_cancelled=ctx.is_cancelled)
-    except TrainingCancelled as exc:
+        r = run_pipeline(pipeline, ctx.store, Path(ctx.store.root) / "reports" / "demo", log=ctx.log,
+                         progress=lambda f, m: ctx.progress(f, message=m, force=f in (0.0, 0.96)),
+                         callbacks=[ctx.train_callback(config.epochs, span=(0.0, 0.8))],
+                         is_cancelled=ctx.is_cancelled, name=params.get("name"))
+    except (TrainingCancelled, PipelineCancelled) as exc:
         raise JobCancelled(str(exc)) from None
-    model_id = result.model_id
-    ctx.log(f"registered model {model_id}: test accuracy {result.metrics['accuracy']:.4f}")
-    audit_ids = {}
-    for i, (name, options) in enumerate(audits.items()):
-        if ctx.is_cancelled():
-            raise JobCancelled(f"stopped after training {model_id} and {i} of {len(audits)} audits")
-        lo, hi = trained + (0.95 - trained) * i / len(audits), trained + (0.95 - trained) * (i + 1) / len(audits)
-
-        def progress(fraction, message, lo=lo, hi=hi, name=name):
-            ctx.progress(lo + (hi - lo) * fraction, message=f"{name} audit: {message}")
-
-        audit_ids[name], audit = run_stored_audit(ctx.store, name, model_id, progress=progress, **(options or {}))
-        ctx.log(f"{name} audit {audit_ids[name]} in {audit.seconds:.1f} s")
-    ctx.progress(0.96, message="filing the report", force=True)
-    report, paths = file_report(ctx.store, model_id, None, Path(ctx.store.root) / "reports" / model_id / "demo")
-    ctx.log(f"report {report['content_sha256'][:16]}... written to {paths['html'].parent}")
-    return {"model_id": model_id, "audit_ids": audit_ids, "paths": {k: str(v) for k, v in paths.items()},
-            "content_sha256": report["content_sha256"]}
+    return {k: r[k] for k in ("model_id", "audit_ids", "paths", "content_sha256")}
 
 
 DEMO_AUDITS = {"performance": {}, "robustness": {"samples": 200, "eps": [0.05, 0.1, 0.2]}}

@@ -2,7 +2,7 @@
 
 from ._diff import diff_reports, report_or_model
 from ._dsse import init_keys, key_files, key_id, load_private_key, load_public_key
-from ._pipeline import load_pipeline, run_pipeline
+from ._pipeline import PipelineCancelled, load_pipeline, run_pipeline
 from ._policy import (
     EXIT_CODES,
     MAX_POLICY_BYTES,
@@ -24,7 +24,8 @@ from ._signoff import approve
 
 __all__ = ["approve", "build_report", "diff_reports", "report_or_model",
            "evaluate_policy", "EXIT_CODES", "file_report", "init_keys", "junit_xml", "key_files",
-           "key_id", "load_pipeline", "load_policy", "load_private_key", "load_public_key", "load_report",
+           "key_id", "load_pipeline", "PipelineCancelled",
+           "load_policy", "load_private_key", "load_public_key", "load_report",
            "MAX_POLICY_BYTES", "missing_audits", "outcome_of", "OUTCOME_WORDS", "parse_policy", "PolicyError",
            "reproduce", "run_missing", "run_pipeline", "SCHEMA", "SHIPPED", "shipped_policy", "verdict",
            "verify_report", "write_reports"]

@@ -110,18 +110,29 @@ def check_pipeline(spec: dict, store) -> dict:
     return plan
 
 
-def run_pipeline(spec: dict, store, out: str | Path | None = None, log=print) -> dict:
+def run_pipeline(spec: dict, store, out: str | Path | None = None, log=print, progress=None, callbacks=(),
+                 is_cancelled=None, name: str | None = None) -> dict:
     """Check every input (``check_pipeline``), then run the steps; returns ``{"model_id", "audit_ids", "paths",
-    "policy"}``."""
+    "policy"}``. The one path from a recipe to a report: the CLI's ``pipeline`` and Home's demo job.
+
+    ``progress(fraction, message)`` follows the run (training takes the first 80% when there is training);
+    ``callbacks`` are passed to training (a job's per-epoch progress); ``is_cancelled()`` is asked between steps
+    and during training (``fmcore.train.TrainingCancelled`` or ``PipelineCancelled`` then); ``name`` names the
+    trained model."""
     from fmcore.train import train_model
 
     from .. import run_stored_audit
     from ._report import file_report
 
     plan = check_pipeline(spec, store)
+    steps = dict(spec.get("audits") or {})
+    trained = 0.8 if plan["train"] else 0.0  # the share of the progress that training takes
+    say = progress or (lambda fraction, message: None)
     if plan["train"]:
         dataset, model, config = plan["train"]
-        result = train_model(dataset, model, config, store=store)
+        say(0.0, "loading data and model")
+        result = train_model(dataset, model, config, store=store, name=name, callbacks=list(callbacks),
+                             is_cancelled=is_cancelled)
         model_id = result.model_id
         log(f"trained {model_id}: test accuracy {result.metrics['accuracy']:.4f}")
     else:
@@ -129,10 +140,25 @@ def run_pipeline(spec: dict, store, out: str | Path | None = None, log=print) ->
     record = store.get_model(model_id)
     model_id = record.id
     audit_ids = {}
-    for name, options in (spec.get("audits") or {}).items():
-        audit_ids[name], result = run_stored_audit(store, name, model_id, **(options or {}))
-        log(f"{name} audit {audit_ids[name]} in {result.seconds:.1f} s")
+    for i, (audit, options) in enumerate(steps.items()):
+        if is_cancelled is not None and is_cancelled():
+            raise PipelineCancelled(f"stopped after {'training ' + model_id + ' and ' if plan['train'] else ''}"
+                                    f"{i} of {len(steps)} audits")
+        lo = trained + (0.95 - trained) * i / len(steps)
+        hi = trained + (0.95 - trained) * (i + 1) / len(steps)
+
+        def step(fraction, message, lo=lo, hi=hi, audit=audit):
+            say(lo + (hi - lo) * fraction, f"{audit} audit: {message}")
+
+        audit_ids[audit], result = run_stored_audit(store, audit, model_id, progress=step, **(options or {}))
+        log(f"{audit} audit {audit_ids[audit]} in {result.seconds:.1f} s")
+    say(0.96, "filing the report")
     report_spec = spec.get("report") or {}
     report, paths = file_report(store, model_id, plan["policy"], out or report_spec.get("out") or "reports")
+    log(f"report {report['content_sha256'][:16]}... written to {paths['html'].parent}")
     return {"model_id": model_id, "audit_ids": audit_ids, "paths": {k: str(v) for k, v in paths.items()},
             "policy": report["policy"], "content_sha256": report["content_sha256"]}
+
+
+class PipelineCancelled(ConfigError):
+    """A pipeline stopped between its steps because it was asked to; what it finished is kept."""
