@@ -19,11 +19,12 @@ from ._registry import (
     run_stored_audit,
 )
 from ._result import AuditResult, metric_at, package_versions
+from ._spec import CompareRow
 
-__all__ = ["AUDITS", "AuditResult", "AuditSpec", "NotApplicable", "Option", "applicable_audits", "audit_settings",
-           "describe_settings", "get_audit", "given_options", "load_audits", "metric_at", "model_offers", "options_of",
-           "opt", "package_versions", "plugin_specs", "register_audit", "run_audit", "run_stored_audit",
-           "shared_flags"]
+__all__ = ["AUDITS", "AuditResult", "AuditSpec", "CompareRow", "NotApplicable", "Option", "applicable_audits",
+           "audit_settings", "describe_settings", "get_audit", "given_options", "load_audits", "metric_at",
+           "model_offers", "options_of", "opt", "package_versions", "plugin_specs", "register_audit", "run_audit",
+           "run_stored_audit", "shared_flags"]
 
 
 def __getattr__(name: str):

@@ -14,10 +14,6 @@ class NotApplicable(FmauditError):
     """The model does not offer what the audit needs (exit 2, with the reason)."""
 
 
-#: audits that run on a family of stored models rather than one model on its data, with what they need
-STORE_AUDITS = {"compression": ("Compression", ("weights",))}
-
-
 def missing_for(requires, offers) -> str | None:
     """Why a model offering ``offers`` cannot have an audit that ``requires``, in words; None when it can."""
     lacking = [c for c in requires if c not in offers]
@@ -37,12 +33,10 @@ def applicable_audits(offers) -> list[dict]:
     """Every audit with whether it applies to a model offering ``offers``, and why not where it does not."""
     specs = load_audits()
     rows = [{"audit": s.name, "title": s.title, "requires": list(s.requires)} for s in specs.values()]
-    rows += [{"audit": n, "title": t, "requires": list(r)} for n, (t, r) in STORE_AUDITS.items()]
     for row in rows:
         row["reason"] = missing_for(row["requires"], offers)
         row["applicable"] = row["reason"] is None
-        partial = specs[row["audit"]].partial if row["audit"] in specs else {}
-        row["note"] = "; ".join(v for k, v in partial.items() if k not in offers) or None
+        row["note"] = "; ".join(v for k, v in specs[row["audit"]].partial.items() if k not in offers) or None
     return rows
 
 
@@ -83,12 +77,21 @@ def load_audits() -> dict[str, AuditSpec]:
     """Every audit by name: the built-in modules (which register themselves) on the first call, then each installed
     entry point of the group ``fmaudit.audits`` (pytest and Jupyter find their plugins this way); an entry point names
     an ``AuditSpec``. A name registered twice is an error naming both sources."""
-    from . import backdoor, explain, fairness, memorization, ood, performance, privacy, probes, robustness  # noqa: F401
+    from . import (  # noqa: F401
+        backdoor,
+        compression,
+        explain,
+        fairness,
+        memorization,
+        ood,
+        performance,
+        privacy,
+        probes,
+        robustness,
+    )
 
     if not _loaded:
         for spec, source in plugin_specs().values():
-            if spec.name in STORE_AUDITS:
-                raise ConfigError(str(DuplicateAudit(spec.name, "fmaudit (a store audit)", source)))
             try:
                 register(spec, source)
             except DuplicateAudit as exc:
@@ -99,8 +102,8 @@ def load_audits() -> dict[str, AuditSpec]:
 
 def audit_settings(name: str, params: dict | None, keyed: bool = True) -> dict:
     """What an audit named ``name`` was measured with that can change its numbers or verdict (``settings_of``):
-    the one lookup behind reports, Compare and the pages' captions; {} for an audit without declared options (the
-    compression store audit) or one no longer installed."""
+    the one lookup behind reports, Compare and the pages' captions; {} for an audit without declared options or one
+    no longer installed."""
     spec = load_audits().get(name)
     return settings_of(spec, params or {}, keyed) if spec is not None else {}
 
@@ -125,9 +128,10 @@ def run_audit(name: str, classifier, dataset, model_id: str | None = None, progr
     why = missing_for(spec.requires, offers if offers is not None else classifier.offers | {"training_rows"})
     if why:
         raise NotApplicable(f"The {spec.title.lower()} audit does not apply to this model: {why}.")
-    context = {"store": store, "model_id": model_id} if "store" in spec.needs else {}
+    context = {"store": store, "model_id": model_id} if {"store", "family"} & set(spec.needs) else {}
     result = spec.run(classifier, dataset, {**spec.defaults, **overrides}, progress=progress, **context)
-    result.model_id = model_id
+    if not ("family" in spec.needs and result.model_id):  # a family's audit names the family's head
+        result.model_id = model_id
     return result
 
 
@@ -135,25 +139,18 @@ def run_stored_audit(store, name: str, model_id: str, progress=None, **overrides
     """Load model ``model_id`` and its dataset from ``store``, run audit ``name`` and store the result.
 
     The one path the command line, the dashboard's jobs, pipelines and sweeps take; returns
-    ``(audit_id, result)``. ``compression`` compares the model with its stored compressed variants.
+    ``(audit_id, result)``.
     """
 
     record = store.get_model(model_id)
     offers = model_offers(store, record)
-    if name in STORE_AUDITS:
-        why = missing_for(STORE_AUDITS[name][1], offers)
-        if why:
-            raise NotApplicable(f"The {name} audit does not apply to this model: {why}.")
-    if name == "compression":  # a family of stored models, not one model on its data
-        from .compression import compression_audit
-
-        result = compression_audit(store, record.id, progress=progress, **overrides)
-    else:
-        spec = get_audit(name)
-        why = missing_for(spec.requires, offers)
-        if why:  # said before the model and its data are loaded
-            raise NotApplicable(f"The {spec.title.lower()} audit does not apply to this model: {why}.")
-        result = run_audit(name, store.load_classifier(record.id), store.load_model_dataset(record.id),
-                           record.id, progress=progress, store=store, offers=offers, **overrides)
+    spec = get_audit(name)
+    why = missing_for(spec.requires, offers)
+    if why:  # said before the model and its data are loaded
+        raise NotApplicable(f"The {spec.title.lower()} audit does not apply to this model: {why}.")
+    family = "family" in spec.needs  # the store and the model's id are all it needs
+    result = run_audit(name, None if family else store.load_classifier(record.id),
+                       None if family else store.load_model_dataset(record.id),
+                       record.id, progress=progress, store=store, offers=offers, **overrides)
     audit_id = store.add_audit(result.model_id or record.id, name, result.params, result.to_dict())
     return audit_id, result

@@ -18,7 +18,9 @@ class AuditSpec:
     defaults : the options' defaults; derived from ``options`` when that is given.
     options : a dataclass of the options (each field: type, default, ``metadata={"help": ...}``, optionally
         ``"choices"``): the CLI's flags and the dashboard's form are generated from it.
-    needs : context beyond (model, data, params): ``"store"`` for other models and datasets.
+    needs : context beyond (model, data, params): ``"store"`` for other models and datasets; ``"family"`` for an audit
+        of a model's family in the store (compression: the model and its compressed variants), run with the store and
+        the model's id only (its weights and data are not loaded for it, and ``classifier`` and ``dataset`` are None).
     requires : what the model must offer (``CAPABILITIES``).
     partial : capability -> what the audit still does without it.
     tolerance : how far (relative) ``reproduce`` lets a recomputed number be from the claimed one.
@@ -26,8 +28,12 @@ class AuditSpec:
     headline : ``headline(metrics) -> str``: the finding in a few words (tables of audits, the model card).
     figures : ``figures(audit) -> [(caption, plotly figure)]`` from a stored audit (``metrics``, ``tables``,
         ``params``): the dashboard and the HTML report draw the same.
-    compare : Compare's rows: ``(label, metric key, higher_is_better, proportion)`` each.
+    compare : Compare's rows: ``CompareRow`` each, or ``(label, metric key, higher_is_better, proportion)``.
+    order : where its rows come in Compare, lowest first (the built-in audits 10-99; plugins after them by default).
     policy_keys : metric keys a policy may check (``<name>.<key>``), for the policy editor and docs.
+    lines : ``lines(audit_id, result) -> [str]``: the command line's text, where the generic one (headline, scalar
+        metrics, tables) would read worse.
+    not_reproduced : why ``reproduce`` does not re-run it (its numbers are properties of the machine), "" when it does.
     source : where it was registered (a module, or an entry point and its distribution).
     """
     name: str
@@ -45,6 +51,9 @@ class AuditSpec:
     figures: Callable | None = None
     compare: tuple = ()
     policy_keys: tuple[str, ...] = ()
+    lines: Callable | None = None
+    not_reproduced: str = ""
+    order: int = 100
     source: str = ""
 
     def __post_init__(self):
@@ -58,6 +67,73 @@ class AuditSpec:
 
 
 AUDITS: dict[str, AuditSpec] = {}
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    """One of Compare's rows that an audit declares: what it reads from the audit's newest result, which way is
+    better, and how it is shown and drawn.
+
+    Parameters
+    ----------
+    label : the row's name (``at`` rows get `` @ X`` added).
+    key : the metric read; or ``get(audit) -> value`` from the stored result (``metrics``, ``tables``, ``params``)
+        where one key cannot say (the best of several attacks).
+    higher_is_better : True, False, or None for context only (never marked best or worst).
+    proportion : shown as a percentage.
+    radar : ``(axis label, map of the value onto [0, 1] with 1 the best)`` to draw it on the radar.
+    otherwise : ``otherwise(model) -> value`` where the audit has not run (a model's training metrics).
+    at : a family of keys ``NAME@X`` (``robust_accuracy@0.1``): read at the X Compare is asked for; ``at_label`` says
+        what X is (the page's chooser) and ``at_default`` which X to offer first.
+    interval : the metric keys of the value's 95% interval, shown beside it.
+    """
+    label: str
+    key: str | None = None
+    higher_is_better: bool | None = True
+    proportion: bool = False
+    get: Callable | None = None
+    radar: tuple | None = None
+    otherwise: Callable | None = None
+    at: str | None = None
+    at_label: str = ""
+    at_default: float | None = None
+    interval: tuple[str, str] | None = None
+
+    def read(self, audit: dict | None, model: dict, at: float | None = None):
+        """The row's value for ``model`` from its newest stored result of the audit (``audit``, or None), read at
+        ``at`` for an ``at`` row; None where it was not measured."""
+        value = None
+        if audit is not None:
+            metrics = audit.get("metrics", {})
+            if self.get is not None:
+                value = self.get(audit)
+            elif self.at is not None:
+                value = metrics.get(f"{self.at}@{at:g}") if at is not None else None
+            else:
+                value = metrics.get(self.key)
+        if value is None and self.otherwise is not None:
+            value = self.otherwise(model)
+        return value
+
+
+def as_is(value: float) -> float:
+    """A radar axis where the value already runs from 0 (worst) to 1 (best): an accuracy."""
+    return value
+
+
+def one_minus(value: float) -> float:
+    """A radar axis for a gap or an error: 1 − value."""
+    return 1 - value
+
+
+def from_chance(auc: float) -> float:
+    """A radar axis for an attack's AUC: 1 at chance (0.5), 0 at a perfect attack either way (1 − |2·AUC − 1|)."""
+    return 1 - abs(2 * auc - 1)
+
+
+def compare_rows(spec: AuditSpec) -> list[CompareRow]:
+    """An audit's Compare rows as ``CompareRow`` (the tuple shorthand read as label, key, higher, proportion)."""
+    return [r if isinstance(r, CompareRow) else CompareRow(r[0], r[1], r[2], r[3]) for r in spec.compare]
 
 
 #: what each thing a model may offer means, for the reason an audit does not apply

@@ -120,13 +120,18 @@ class BackdoorOptions:
     strip_inputs: int = opt(100, "inputs STRIP perturbs", min=1)
 
 
+#: Compare's rows for this audit
+_COMPARE = (("backdoor anomaly index (largest)", "max_anomaly_index", False, False),)
+
+
 @register_audit("backdoor", "Backdoors and poisoned data",
                 "Neural Cleanse-style trigger reverse-engineering per class with the anomaly index over classes; for "
                 "a suspected target, the training rows whose activations resemble triggered inputs; precision and "
                 "recall where the lineage records the poison.",
                 options=BackdoorOptions,
                 needs=("store",), requires=("gradients", "training_rows", "images"),
-                summary=_summary, headline=_headline, figures=_figures)
+                summary=_summary, headline=_headline, figures=_figures, compare=_COMPARE,
+                order=30)
 def backdoor(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The backdoor audit: the anomaly index per class, the suspected target, its trigger and the suspected rows."""
     started = time.perf_counter()

@@ -10,14 +10,29 @@ since low precision can hide gradients and flatter robustness.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from fmcore.errors import FmauditError
 
+from ._options import opt
 from ._result import AuditResult
+from ._spec import register_audit
 from .stats import latency_ms
+
+
+@dataclass
+class CompressionOptions:
+    """The compression audit's options (its flags, form and settings)."""
+    repeats: int = opt(20, "timed runs per latency figure", min=1)
+    threads: int = opt(1, "CPU threads while timing (latency depends on it)", min=1)
+    eps: float = opt(0.1, "image models: the PGD attack's L-inf budget for robust accuracy", min=0.0)
+    pgd_steps: int = opt(10, "image models: PGD steps", min=1)
+    robust_samples: int = opt(200, "image models: test images attacked", min=1)
+    max_flips: int = opt(12, "flipped predictions kept per variant, to show", min=0, setting=False)
+    seed: int = opt(0, "the seed of the attacked sample")
 
 
 def variants_of(store, model_id: str):
@@ -188,6 +203,39 @@ def compression_audit(store, model_id: str, *, repeats: int = 20, threads: int =
                        seconds=time.perf_counter() - started)
 
 
+def _lines(audit_id: str, result) -> list[str]:
+    """The command line's text: the parent, then one line per variant (classifiers and language models differ)."""
+    m = result.metrics
+    if "parent_test_perplexity" in m:  # a language model
+        lines = [f"compression audit {audit_id} of {result.model_id}: parent test perplexity "
+                 f"{m['parent_test_perplexity']:.1f}, {m['parent_size_bytes'] / 1024:.0f} KiB"]
+        lines += [f"  {r['method']:<13} size {r['size_ratio']:.3f}x  perplexity {r['test_perplexity']:.1f} "
+                  f"({r['perplexity_delta']:+.1f})  exposure of the most repeated canary "
+                  + ("n/a" if r["exposure_delta"] is None else f"{r['most_repeated_exposure']:.2f} bits "
+                     f"({r['exposure_delta']:+.2f}; extrapolated {r['exposure_extrapolated']:.1f}, "
+                     f"{r['exposure_extrapolated_delta']:+.1f}; its log-probability {r['secret_logprob']:.1f} nats, "
+                     f"{r['secret_logprob_delta']:+.1f})") + f"  latency b1 {r['latency_b1_ratio']:.2f}x"
+                  for r in result.tables["variants"]]
+    else:
+        lines = [f"compression audit {audit_id} of {result.model_id}: parent accuracy {m['parent_accuracy']:.4f}, "
+                 f"{m['parent_size_bytes'] / 1024:.0f} KiB"]
+        for r in result.tables["variants"]:
+            extra = ""
+            if "robust_accuracy_transfer" in r:
+                own = "n/a" if r["robust_accuracy"] is None else f"{r['robust_accuracy']:.3f}"
+                extra += f", robust {own} (transfer {r['robust_accuracy_transfer']:.3f})"
+            if "fairness_gap_delta" in r:
+                extra += f", DP gap change {r['fairness_gap_delta']:+.4f}"
+            lines.append(f"  {r['method']:<13} size {r['size_ratio']:.3f}x  accuracy {r['accuracy_delta']:+.4f}  "
+                         f"flipped {r['flipped']}  latency b1 {r['latency_b1_ratio']:.2f}x b256 "
+                         f"{r['latency_b256_ratio']:.2f}x{extra}")
+    return lines + [f"  warning: {w}" for w in result.warnings]
+
+
+def _summary(result) -> dict:
+    return {"variants": result.tables["variants"], "parent": result.tables["parent"][0]}
+
+
 def headline(m: dict) -> str:
     """The compression audit's finding in a few words."""
     return f"{m.get('variants')} variants, at most {m.get('max_flipped')} predictions flipped"
@@ -201,3 +249,15 @@ def figures(audit: dict) -> list:
     if not t.get("variants") or "accuracy" not in t["parent"][0]:
         return []
     return [("size against accuracy", draw.compression_pareto(t["parent"][0], t["variants"]))]
+
+
+@register_audit("compression", "Compression",
+                "Every stored compressed variant of a model (pruned, quantized, distilled) against the model itself: "
+                "size, latency, accuracy and the predictions that flip, and what compression did to the fairness gap "
+                "and to robust accuracy (its own gradients and the parent's attack transferred).",
+                options=CompressionOptions, needs=("family",), requires=("weights",), summary=_summary,
+                headline=headline, figures=figures, lines=_lines,
+                order=97, not_reproduced="latency is a property of the machine; sizes are re-checked by verify --log")
+def compression(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
+    """The audit as the registry runs it: ``compression_audit`` of the stored family of ``model_id``."""
+    return compression_audit(store, model_id, progress=progress, **params)

@@ -25,7 +25,7 @@ from fmcore.errors import FmauditError
 
 from ._options import opt
 from ._result import AuditResult
-from ._spec import register_audit
+from ._spec import CompareRow, from_chance, register_audit
 
 
 def _greedy(net, ids: list[int], n: int) -> list[int]:
@@ -110,13 +110,25 @@ class MemorizationOptions:
     exposure_samples: int = opt(20_000, "random secrets an exposure is estimated against", min=100)
 
 
+#: Compare's rows for this audit
+_COMPARE = (
+    CompareRow("canary exposure, most repeated (bits)", higher_is_better=False, get=lambda a: max(
+        (a.get("tables") or {}).get("canaries") or [{"repetitions": 0, "exposure": None}],
+        key=lambda r: r["repetitions"])["exposure"]),
+    CompareRow("training texts extracted", "extraction_rate", False, True),
+    CompareRow("sequence membership AUC", "mia_auc_loss", False, False,
+               radar=("language privacy: 1 − |2·AUC − 1|", from_chance)),
+)
+
+
 @register_audit("memorization", "Memorisation (language models)",
                 "Canary exposure against repetitions (every possible secret ranked), extraction of training texts "
                 "from their prefixes beside held-out texts, and membership inference on sequences (loss and "
                 "unigram-referenced loss).",
                 options=MemorizationOptions,
                 requires=("generates", "training_rows"),
-                summary=_summary, headline=_headline, figures=_figures)
+                summary=_summary, headline=_headline, figures=_figures, compare=_COMPARE,
+                order=90)
 def memorization(model, dataset, params: dict, progress=None) -> AuditResult:
     """The memorisation audit: ``canaries`` rows ``{repetitions, exposure, ...}``, ``extraction_rate``, MIA AUCs."""
     from fmcore.models import END, encode_texts, exposure, unigram_logprobs

@@ -10,7 +10,7 @@ import numpy as np
 from ._format import pct
 from ._options import opt
 from ._result import AuditResult
-from ._spec import register_audit
+from ._spec import CompareRow, as_is, register_audit
 from .stats import bootstrap_interval, wilson
 
 
@@ -39,11 +39,24 @@ def _figures(audit: dict) -> list:
                                                               [r["accuracy"] for r in rows]))] if rows else []
 
 
+#: Compare's rows for this audit
+_COMPARE = (
+    CompareRow("accuracy", "accuracy", True, True, radar=("accuracy", as_is),
+               otherwise=lambda m: m["metrics"].get("accuracy"), interval=("accuracy_ci_low", "accuracy_ci_high")),
+    CompareRow("majority-class baseline", "majority_baseline_accuracy", None, True,
+               otherwise=lambda m: m.get("baseline")),
+    CompareRow("balanced accuracy", "balanced_accuracy", True, True, radar=("balanced accuracy", as_is)),
+    CompareRow("macro-F1", "macro_f1", True, False, radar=("macro-F1", as_is),
+               otherwise=lambda m: m["metrics"].get("macro_f1")),
+)
+
+
 @register_audit("performance", "Performance",
                 "Accuracy and macro-F1 on held-out data with 95% bootstrap intervals, balanced accuracy, per-class "
                 "recall with Wilson intervals, the confusion matrix, and the majority-class baseline the model must "
                 "beat.", options=PerformanceOptions, requires=("labels",),
-                summary=_summary, headline=_headline, figures=_figures)
+                summary=_summary, headline=_headline, figures=_figures, compare=_COMPARE,
+                order=10)
 def performance(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """Accuracy and macro-F1 with bootstrap intervals, balanced accuracy, recall per class and the majority baseline."""
     import torch

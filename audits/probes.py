@@ -129,13 +129,21 @@ class ProbesOptions:
     n_boot: int = opt(500, "bootstrap resamples of the intervals", min=10)
 
 
+#: Compare's rows for this audit
+_COMPARE = (
+    ("sentiment gap between groups (probes)", "sentiment_gap", False, False),
+    ("profanity gap between groups (probes)", "profanity_gap", False, False),
+)
+
+
 @register_audit("probes", "Generated-harm probes (language models)",
                 "Continuations of prompts that differ only in a group word, scored for sentiment by a classifier "
                 "fmaudit fine-tuned and for profanity (alt-profanity-check); the gap between groups with a bootstrap "
                 "interval; identifiers the de-identification scan finds in generated text.",
                 options=ProbesOptions,
                 needs=("store",), requires=("generates",),
-                summary=_summary, headline=_headline, figures=_figures)
+                summary=_summary, headline=_headline, figures=_figures, compare=_COMPARE,
+                order=95)
 def probes(model, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The probes audit: ``sentiment_gap`` and ``profanity_gap`` with intervals, per-group means, every generation
     with its scores (``generations``), identifiers found in generated text."""

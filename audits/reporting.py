@@ -12,18 +12,9 @@ def _spec(name: str):
 
 
 def _described(name: str, what: str):
-    """An audit's ``headline`` or ``figures``: from its spec, or, for a store audit (``compression``), from its
-    module's function of that name; None when it has none."""
+    """An audit's ``headline`` or ``figures`` from its spec; None when it has none (or is no longer installed)."""
     spec = _spec(name)
-    if spec is not None:
-        return getattr(spec, what)
-    from ._registry import STORE_AUDITS
-
-    if name in STORE_AUDITS:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__package__}.{name}"), what, None)
-    return None
+    return getattr(spec, what) if spec is not None else None
 
 
 def headline(name: str, metrics: dict) -> str:

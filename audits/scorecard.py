@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ._result import metric_at
+from ._spec import CompareRow
 
 
 @dataclass(frozen=True)
@@ -22,100 +22,65 @@ class Dimension:
     get: Callable[[dict], float | None]
     radar: tuple[str, Callable[[float], float]] | None = None  # axis label and map onto [0, 1], 1 perfect
     audit: str | None = None  # the audit it reads: models are ranked only where that audit's settings agree
+    interval: Callable[[dict], tuple | None] | None = None  # the value's 95% interval, where the audit gives one
 
 
-def _audit(model: dict, audit: str, key: str):
-    return (model["audits"].get(audit) or {}).get("metrics", {}).get(key)
+#: rows about the model itself rather than an audit of it, after the audits' rows
+MODEL_ROWS = (
+    Dimension("test perplexity (language models)", False, False, lambda m: m["metrics"].get("test_perplexity")),
+    Dimension("DP epsilon", False, False, lambda m: (m["metrics"].get("privacy") or {}).get("epsilon")),
+    Dimension("size (KiB)", False, False, lambda m: m["size_bytes"] / 1024),
+    Dimension("parameters", False, False, lambda m: m["n_params"]),
+)
 
 
-def _perf_or_training(key: str) -> Callable[[dict], float | None]:
-    def get(model: dict):
-        value = _audit(model, "performance", key)
-        return value if value is not None else model["metrics"].get(key)
-    return get
-
-
-def _best_tpr(model: dict):
-    found = [v for k, v in ((model["audits"].get("privacy") or {}).get("metrics", {})).items()
-             if k.startswith("tpr_at_1%_fpr[")]
-    return max(found, default=None)
-
-
-def _top_canary_exposure(model: dict):
-    rows = ((model["audits"].get("memorization") or {}).get("tables") or {}).get("canaries") or []
-    return max(rows, key=lambda r: r["repetitions"])["exposure"] if rows else None
-
-
-def _spec_dimensions() -> list[Dimension]:
-    """The rows audits declare in their spec (``compare``: label, metric key, higher is better, proportion)."""
+def _rows() -> list[tuple[str, CompareRow]]:
+    """Every audit's declared rows with its name, in the audits' ``order``."""
     from ._registry import load_audits
+    from ._spec import compare_rows
 
-    return [Dimension(label, higher, proportion, lambda m, a=spec.name, k=key: _audit(m, a, k), audit=spec.name)
-            for spec in load_audits().values() for label, key, higher, proportion in spec.compare]
-
-
-def robust_epsilons(models: list[dict]) -> list[float]:
-    """The perturbation sizes at which any robustness audit of ``models`` measured robust accuracy, sorted."""
-    return sorted({e for m in models
-                   for e in metric_at((m["audits"].get("robustness") or {}).get("metrics", {}), "robust_accuracy")})
+    specs = sorted(load_audits().values(), key=lambda s: (s.order, s.name))
+    return [(spec.name, row) for spec in specs for row in compare_rows(spec)]
 
 
-def dimensions(eps: float | None) -> list[Dimension]:
-    """Every dimension, in the scorecard's order; robust accuracy is read at ``eps``."""
-    same = (lambda v: v)  # noqa: E731
-    flip = (lambda v: 1 - v)  # noqa: E731
-    robust = f"robust accuracy @ {eps:g}" if eps is not None else "robust accuracy"
-    return [
-        Dimension("accuracy", True, True, _perf_or_training("accuracy"), ("accuracy", same)),
-        Dimension("majority-class baseline", None, True, lambda m: m.get("baseline")),
-        Dimension("balanced accuracy", True, True, lambda m: _audit(m, "performance", "balanced_accuracy"),
-                  ("balanced accuracy", same), audit="performance"),
-        Dimension("macro-F1", True, False, _perf_or_training("macro_f1"), ("macro-F1", same)),
-        Dimension(robust, True, True, lambda m: _audit(m, "robustness", f"robust_accuracy@{eps:g}")
-                  if eps is not None else None, (robust, same), audit="robustness"),
-        Dimension("certified accuracy @ L2 0.25 (smoothing)", True, True,
-                  lambda m: _audit(m, "certified", "certified_accuracy@0.25"), audit="certified"),
-        Dimension("backdoor anomaly index (largest)", False, False,
-                  lambda m: _audit(m, "backdoor", "max_anomaly_index"), audit="backdoor"),
-        Dimension("demographic parity gap", False, True,
-                  lambda m: _audit(m, "fairness", "demographic_parity_difference"), ("1 − parity gap", flip),
-                  audit="fairness"),
-        Dimension("equalized odds gap", False, True, lambda m: _audit(m, "fairness", "equalized_odds_difference"),
-                  ("1 − odds gap", flip), audit="fairness"),
-        Dimension("attack AUC (strongest)", False, False, lambda m: _audit(m, "privacy", "max_auc"),
-                  ("privacy: 1 − |2·AUC − 1|", lambda v: 1 - abs(2 * v - 1)), audit="privacy"),
-        Dimension("TPR at 1% FPR (best attack)", False, True, _best_tpr, audit="privacy"),
-        Dimension("mean corruption error", False, False, lambda m: _audit(m, "corruption", "mean_corruption_error"),
-                  audit="corruption"),
-        Dimension("accuracy under corruption", True, True, lambda m: _audit(m, "corruption", "mean_accuracy"),
-                  ("accuracy under corruption", same), audit="corruption"),
-        Dimension("accuracy on shifted data", True, True, lambda m: _audit(m, "shift", "shift_accuracy"),
-                  ("accuracy on shifted data", same), audit="shift"),
-        Dimension("calibration error (ECE)", False, False, lambda m: _audit(m, "calibration", "ece"),
-                  ("1 − ECE", flip), audit="calibration"),
-        Dimension("conformal coverage gap", False, True, lambda m: _audit(m, "calibration", "coverage_gap"),
-                  ("1 − coverage gap", flip), audit="calibration"),
-        Dimension("explanation sanity (rank correlation with a random model)", False, False,
-                  lambda m: _audit(m, "explain", "sanity_rank_correlation"), audit="explain"),
-        Dimension("sensitive-attribute proxies flagged", False, False,
-                  lambda m: _audit(m, "explain", "proxies_flagged"), audit="explain"),
-        Dimension("recourse gap between groups", False, True,
-                  lambda m: _audit(m, "explain", "max_recourse_share_gap"), audit="explain"),
-        Dimension("test perplexity (language models)", False, False, lambda m: m["metrics"].get("test_perplexity")),
-        Dimension("canary exposure, most repeated (bits)", False, False, _top_canary_exposure, audit="memorization"),
-        Dimension("training texts extracted", False, True, lambda m: _audit(m, "memorization", "extraction_rate"),
-                  audit="memorization"),
-        Dimension("sequence membership AUC", False, False, lambda m: _audit(m, "memorization", "mia_auc_loss"),
-                  ("language privacy: 1 − |2·AUC − 1|", lambda v: 1 - abs(2 * v - 1)), audit="memorization"),
-        Dimension("sentiment gap between groups (probes)", False, False,
-                  lambda m: _audit(m, "probes", "sentiment_gap"), audit="probes"),
-        Dimension("profanity gap between groups (probes)", False, False,
-                  lambda m: _audit(m, "probes", "profanity_gap"), audit="probes"),
-        *_spec_dimensions(),
-        Dimension("DP epsilon", False, False, lambda m: (m["metrics"].get("privacy") or {}).get("epsilon")),
-        Dimension("size (KiB)", False, False, lambda m: m["size_bytes"] / 1024),
-        Dimension("parameters", False, False, lambda m: m["n_params"]),
-    ]
+def choices(models: list[dict]) -> dict[str, dict]:
+    """For each ``at`` row's family of keys (``robust_accuracy``): what its X is (``label``), the values any of
+    ``models`` measured (``values``, sorted) and the one to offer first (``default``); only families measured."""
+    from ._result import metric_at
+
+    out = {}
+    for audit, row in _rows():
+        if row.at is None:
+            continue
+        found = sorted({x for m in models for x in metric_at((m["audits"].get(audit) or {}).get("metrics", {}),
+                                                               row.at)})
+        if found:
+            out[row.at] = {"label": row.at_label or f"{row.label} at", "values": found,
+                           "default": row.at_default if row.at_default in found else found[0]}
+    return out
+
+
+def dimensions(at: dict | None = None) -> list[Dimension]:
+    """Every dimension, in the scorecard's order: each audit's declared rows (``at`` rows read at ``at[family]``),
+    then the model's own."""
+    at = at or {}
+    dims = []
+    for audit, row in _rows():
+        x = at.get(row.at) if row.at else None
+        name = f"{row.label} @ {x:g}" if x is not None else row.label
+
+        def get(m, audit=audit, row=row, x=x):
+            return row.read(m["audits"].get(audit), m, x)
+
+        def interval(m, audit=audit, row=row):
+            metrics = (m["audits"].get(audit) or {}).get("metrics", {})
+            low, high = (metrics.get(k) for k in row.interval)
+            return (low, high) if low is not None and high is not None else None
+
+        dims.append(Dimension(name, row.higher_is_better, row.proportion, get, row.radar and (
+            f"{row.radar[0]} @ {x:g}" if x is not None else row.radar[0], row.radar[1]), audit,
+            interval if row.interval else None))
+    return [*dims, *MODEL_ROWS]
 
 
 def settings(models: list[dict], audit: str) -> list[dict | None]:
@@ -138,13 +103,14 @@ def differing(found: list[dict | None]) -> str | None:
     return "; ".join(describe_settings({k: " / ".join(dict.fromkeys(repr(s.get(k)) for s in found))}) for k in keys)
 
 
-def scorecard(models: list[dict], eps: float | None = None) -> dict:
+def scorecard(models: list[dict], at: dict | None = None) -> dict:
     """``rows``: one per dimension some model has, with each model's value and mark (``best``, ``worst`` or
     None), and ``unranked`` (why not) where the models' audits were measured under different settings: those are
     never ranked against each other; ``unmeasured``: dimensions no model has; ``radar``: axes every model has (at
     least three, else none), each model's values on them in [0, 1], and the axes left off because a model lacks
-    them or because the settings differ."""
-    dims = dimensions(eps)
+    them or because the settings differ; ``intervals``: dimension -> each model's 95% interval (or None), for the
+    rows that declare one. ``at``: for each ``at`` row's family of keys, the X to read it at (``choices``)."""
+    dims = dimensions(at)
     values = {d.name: [d.get(m) for m in models] for d in dims}
     found = {a: settings(models, a) for a in {d.audit for d in dims if d.audit}}
     rows, unmeasured, unranked = [], [], {}
@@ -163,7 +129,8 @@ def scorecard(models: list[dict], eps: float | None = None) -> dict:
             worst = min(present) if d.higher_is_better else max(present)
             marks = [None if v is None else "best" if v == best else "worst" if v == worst else None for v in vals]
         rows.append({"dimension": d.name, "proportion": d.proportion, "values": vals, "marks": marks,
-                     "unranked": unranked.get(d.name)})
+                     "unranked": unranked.get(d.name),
+                     "intervals": [d.interval(m) for m in models] if d.interval else [None] * len(models)})
     on_radar = [d for d in dims if d.radar and all(v is not None for v in values[d.name]) and d.name not in unranked]
     left_out = [d.name for d in dims if d.radar and d not in on_radar and any(v is not None for v in values[d.name])]
     if len(on_radar) < 3:

@@ -11,10 +11,9 @@ def add_audit(p) -> None:
     from audits import load_audits, shared_flags
 
     specs = dict(sorted(load_audits().items()))
-    p.add_argument("audit", choices=[*specs, "compression"], help="the audit (installed plugins too: entry points of "
+    p.add_argument("audit", choices=[*specs], help="the audit (installed plugins too: entry points of "
                                                                  "the group fmaudit.audits)")
     p.add_argument("--model", required=True, help="model id (see `fmaudit models`)")
-    p.add_argument("--repeats", type=int, default=None, help="compression: timed runs per latency figure (default 20)")
     # every audit's options, generated from its options dataclass; audits that name an option alike share its flag,
     # and a flag left out keeps each audit's own default
     for flag, users in shared_flags(specs.values()).items():
@@ -52,13 +51,14 @@ def cmd_audit(args) -> int:
     from audits.reporting import audit_summary, headline
 
     store = c.store(args)
-    if args.audit == "compression":
-        return _compression_audit(args, store)
     spec = audits.get_audit(args.audit)
     overrides = audits.given_options(spec, vars(args))
     audit_id, result = audits.run_stored_audit(store, args.audit, args.model, **overrides)
     record = store.get_model(result.model_id)
     summary = {"audit_id": audit_id, **audit_summary(result)}
+    if spec.lines is not None:  # the audit's own text
+        c.emit(args, summary, "\n".join(spec.lines(audit_id, result)))
+        return 0
     lines = [f"{args.audit} audit {audit_id} of {record.id} ({record.dataset}): {headline(args.audit, result.metrics)}"]
     lines += [f"  {k}: {v}" for k, v in result.metrics.items() if not isinstance(v, list | dict) and "[" not in k]
     for table, rows in summary.items():
@@ -73,41 +73,3 @@ def cmd_audit(args) -> int:
 
 def _short(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def _compression_audit(args, store) -> int:
-    from audits import run_stored_audit
-
-    options = {k: v for k, v in (("repeats", args.repeats), ("seed", args.seed)) if v is not None}
-    audit_id, result = run_stored_audit(store, "compression", args.model, **options)
-    payload = {"audit_id": audit_id, "model_id": result.model_id, **result.metrics,
-               "variants": result.tables["variants"], "parent": result.tables["parent"][0],
-               "warnings": result.warnings}
-    m = result.metrics
-    if "parent_test_perplexity" in m:  # a language model
-        lines = [f"compression audit {audit_id} of {result.model_id}: parent test perplexity "
-                 f"{m['parent_test_perplexity']:.1f}, {m['parent_size_bytes'] / 1024:.0f} KiB"]
-        lines += [f"  {r['method']:<13} size {r['size_ratio']:.3f}x  perplexity {r['test_perplexity']:.1f} "
-                  f"({r['perplexity_delta']:+.1f})  exposure of the most repeated canary "
-                  + ("n/a" if r["exposure_delta"] is None else f"{r['most_repeated_exposure']:.2f} bits "
-                     f"({r['exposure_delta']:+.2f}; extrapolated {r['exposure_extrapolated']:.1f}, "
-                     f"{r['exposure_extrapolated_delta']:+.1f}; its log-probability {r['secret_logprob']:.1f} nats, "
-                     f"{r['secret_logprob_delta']:+.1f})") + f"  latency b1 {r['latency_b1_ratio']:.2f}x"
-                  for r in result.tables["variants"]]
-        c.emit(args, payload, "\n".join(lines))
-        return 0
-    lines = [f"compression audit {audit_id} of {result.model_id}: parent accuracy {m['parent_accuracy']:.4f}, "
-             f"{m['parent_size_bytes'] / 1024:.0f} KiB"]
-    for r in result.tables["variants"]:
-        extra = ""
-        if "robust_accuracy_transfer" in r:
-            own = "n/a" if r["robust_accuracy"] is None else f"{r['robust_accuracy']:.3f}"
-            extra += f", robust {own} (transfer {r['robust_accuracy_transfer']:.3f})"
-        if "fairness_gap_delta" in r:
-            extra += f", DP gap change {r['fairness_gap_delta']:+.4f}"
-        lines.append(f"  {r['method']:<13} size {r['size_ratio']:.3f}x  accuracy {r['accuracy_delta']:+.4f}  "
-                     f"flipped {r['flipped']}  latency b1 {r['latency_b1_ratio']:.2f}x b256 "
-                     f"{r['latency_b256_ratio']:.2f}x{extra}")
-    lines += [f"  warning: {w}" for w in result.warnings]
-    c.emit(args, payload, "\n".join(lines))
-    return 0

@@ -58,7 +58,7 @@ def check_pipeline(spec: dict, store) -> dict:
     from fmcore.models import model_spec
     from fmcore.train import TrainConfig
 
-    from .._registry import STORE_AUDITS, get_audit
+    from .._registry import get_audit
     from ._policy import load_policy
 
     problems, plan = [], {"train": None, "policy": None}
@@ -82,8 +82,6 @@ def check_pipeline(spec: dict, store) -> dict:
     for name, options in (spec.get("audits") or {}).items():
         if options is not None and not isinstance(options, dict):
             problems.append(f"audits.{name}: options must be a mapping")
-            continue
-        if name in STORE_AUDITS:
             continue
         try:
             defaults = get_audit(name).defaults

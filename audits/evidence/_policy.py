@@ -41,10 +41,10 @@ OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
 
 
 def audit_names() -> list[str]:
-    """What a check's metric may name before its dot: every registered audit, the store audits, and ``model``."""
-    from .._registry import STORE_AUDITS, load_audits
+    """What a check's metric may name before its dot: every registered audit and ``model``."""
+    from .._registry import load_audits
 
-    return [*load_audits(), *STORE_AUDITS, "model"]
+    return [*load_audits(), "model"]
 
 
 MAX_POLICY_BYTES = 1_000_000  # a policy is a short YAML file

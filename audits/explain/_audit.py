@@ -410,6 +410,14 @@ class ExplainOptions:
     recourse_gap: float = opt(0.1, "tables: the gap in recourse rates between groups that is flagged", min=0.0)
 
 
+#: Compare's rows for this audit
+_COMPARE = (
+    ("explanation sanity (rank correlation with a random model)", "sanity_rank_correlation", False, False),
+    ("sensitive-attribute proxies flagged", "proxies_flagged", False, False),
+    ("recourse gap between groups", "max_recourse_share_gap", False, True),
+)
+
+
 @register_audit("explain", "Explanations",
                 "Attributions (Captum integrated gradients, saliency, occlusion; SHAP for tables; layer integrated "
                 "gradients on the word embeddings for texts) for test examples (a seeded sample, the misclassified or "
@@ -418,7 +426,8 @@ class ExplainOptions:
                 "per-prediction attributions in the original units, global and permutation importance, the "
                 "sensitive-attribute proxies the model leans on, and recourse for refused people per group.",
                 options=ExplainOptions, requires=("gradients",),
-                summary=_summary, headline=_headline, figures=_figures)
+                summary=_summary, headline=_headline, figures=_figures, compare=_COMPARE,
+                order=80)
 def explain(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The explanation audit: attributions with their sanity, faithfulness and stability checks, and proxies."""
     started = time.perf_counter()

@@ -12,7 +12,7 @@ from fmcore.executor import get_executor
 
 from .._options import opt
 from .._result import AuditResult
-from .._spec import register_audit
+from .._spec import CompareRow, one_minus, register_audit
 from ..groups import MISSING, missing_counts
 from ..stats import percentile_interval
 from ._metrics import STANDARD, calibration_error, disparities, encode_groups, group_metrics, headline_disparities
@@ -124,12 +124,21 @@ class FairnessOptions:
     max_samples: int | None = opt(None, "audit only the first rows of the split (default: all)", min=1)
 
 
+#: Compare's rows for this audit
+_COMPARE = (
+    CompareRow("demographic parity gap", "demographic_parity_difference", False, True,
+               radar=("1 − parity gap", one_minus)),
+    CompareRow("equalized odds gap", "equalized_odds_difference", False, True, radar=("1 − odds gap", one_minus)),
+)
+
+
 @register_audit("fairness", "Fairness",
                 "Per-group selection rate, accuracy, error rates, precision and calibration with bootstrap "
                 "intervals; demographic parity, equalized odds and equal opportunity gaps; intersections; small-"
                 "group warnings; one-vs-rest for multiclass (fairlearn's definitions, a vectorised path).",
                 options=FairnessOptions, requires=("labels",),
-                summary=_summary, headline=_headline, figures=_figures)
+                summary=_summary, headline=_headline, figures=_figures, compare=_COMPARE,
+                order=40)
 def fairness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The fairness audit: group metrics with intervals, disparities, intersections and a verdict."""
     started = time.perf_counter()

@@ -12,7 +12,7 @@ from fmcore.errors import ConfigError
 
 from .._options import opt
 from .._result import AuditResult
-from .._spec import register_audit
+from .._spec import CompareRow, one_minus, register_audit
 from ..groups import MISSING, group_values, largest_gaps
 from ..stats import binned_calibration, bootstrap_statistic, calibration_error, wilson
 
@@ -148,12 +148,20 @@ class CalibrationOptions:
     max_samples: int | None = opt(None, "audit only the first rows of each split (default: all)", min=1)
 
 
+#: Compare's rows for this audit
+_COMPARE = (
+    CompareRow("calibration error (ECE)", "ece", False, False, radar=("1 − ECE", one_minus)),
+    CompareRow("conformal coverage gap", "coverage_gap", False, True, radar=("1 − coverage gap", one_minus)),
+)
+
+
 @register_audit("calibration", "Calibration and uncertainty",
                 "Whether confidence can be taken at its word: expected calibration error with a bootstrap interval, "
                 "reliability diagram, calibration per group, the temperature that would fix it (fitted on the "
                 "validation split), and split conformal prediction sets with their coverage overall and per group.",
                 options=CalibrationOptions, requires=("scores",),
-                summary=_summary, headline=_headline, figures=_figures)
+                summary=_summary, headline=_headline, figures=_figures, compare=_COMPARE,
+                order=70)
 def calibration(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The calibration audit: ECE with its interval, temperature scaling, conformal coverage per group."""
     started = time.perf_counter()

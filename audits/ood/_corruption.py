@@ -13,7 +13,7 @@ from fmcore.lineage import Derivation, derivation_kind
 
 from .._options import opt
 from .._result import AuditResult
-from .._spec import register_audit
+from .._spec import CompareRow, as_is, register_audit
 from ..stats import wilson
 from ._corruptions import SEVERITIES, corrupt, corruptions_for, describe_levels, table_stats
 
@@ -109,12 +109,20 @@ class CorruptionOptions:
     batch_size: int = opt(512, "rows per forward pass", min=1, setting=False)
 
 
+#: Compare's rows for this audit
+_COMPARE = (
+    CompareRow("mean corruption error", "mean_corruption_error", False, False),
+    CompareRow("accuracy under corruption", "mean_accuracy", True, True, radar=("accuracy under corruption", as_is)),
+)
+
+
 @register_audit("corruption", "Corruption robustness",
                 "Accuracy under natural corruptions of the MNIST-C / ImageNet-C kind (noise, blur, geometry, "
                 "contrast, weather; typos and case for text; noise and missing values for tables) at five "
                 "severities, with 95% intervals, and the mean corruption error relative to a reference model.",
                 options=CorruptionOptions, needs=("store",), requires=("predicts", "labels"),
-                summary=_summary, headline=_headline, figures=_figures)
+                summary=_summary, headline=_headline, figures=_figures, compare=_COMPARE,
+                order=60)
 def corruption(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The corruption audit: accuracy per corruption and severity, and the mean corruption error."""
     started = time.perf_counter()

@@ -12,7 +12,7 @@ from fmcore.errors import ConfigError
 
 from .._options import opt
 from .._result import AuditResult
-from .._spec import register_audit
+from .._spec import CompareRow, as_is, register_audit
 from ..groups import group_values, largest_gaps
 from ..stats import wilson
 from ._calibration import expected_calibration_error, logits_of
@@ -205,12 +205,19 @@ class ShiftOptions:
     batch_size: int = opt(512, "rows per forward pass", min=1, setting=False)
 
 
+#: Compare's rows for this audit
+_COMPARE = (
+    CompareRow("accuracy on shifted data", "shift_accuracy", True, True, radar=("accuracy on shifted data", as_is)),
+)
+
+
 @register_audit("shift", "Distribution shift",
                 "The model on a shifted dataset against its own test data: accuracy, calibration and fairness on "
                 "both, drift tests per input feature and in the model's outputs, and how well its confidence tells "
                 "the two apart (out-of-distribution detection: maximum softmax and energy scores).",
                 options=ShiftOptions, needs=("store",), requires=("predicts", "scores"),
-                summary=_summary, headline=_headline, figures=_figures)
+                summary=_summary, headline=_headline, figures=_figures, compare=_COMPARE,
+                order=65)
 def shift(classifier, dataset, params: dict, progress=None, store=None, model_id=None) -> AuditResult:
     """The shift audit: accuracy and calibration on another dataset, drift per feature and output, OOD detection."""
     from fmcore.data import load_dataset

@@ -11,7 +11,7 @@ from fmcore.errors import ConfigError, FmauditError, UnknownNameError
 
 from .._options import opt
 from .._result import AuditResult
-from .._spec import register_audit
+from .._spec import CompareRow, from_chance, register_audit
 from ._attacks import ATTACKS, DEFAULT_ATTACKS, MEMBERSHIP_ATTACKS, AttackData, per_example_loss
 from ._roc import summarize
 
@@ -139,13 +139,22 @@ class PrivacyOptions:
     seed: int = opt(0, "the seed of every random draw")
 
 
+#: Compare's rows for this audit
+_COMPARE = (
+    CompareRow("attack AUC (strongest)", "max_auc", False, False, radar=("privacy: 1 − |2·AUC − 1|", from_chance)),
+    CompareRow("TPR at 1% FPR (best attack)", higher_is_better=False, proportion=True, get=lambda a: max(
+        (v for k, v in a.get("metrics", {}).items() if k.startswith("tpr_at_1%_fpr[")), default=None)),
+)
+
+
 @register_audit("privacy", "Privacy",
                 "Membership inference: loss threshold, ART black-box and rule-based, label-only decision boundary "
                 "and offline LiRA with reference models; ROC, AUC, TPR at 0.1% and 1% FPR, advantage, an "
                 "empirical lower bound on epsilon, and the most exposed training records.",
                 options=PrivacyOptions,
                 requires=("scores", "training_rows"),
-                summary=_summary, headline=_headline, figures=_figures)
+                summary=_summary, headline=_headline, figures=_figures, compare=_COMPARE,
+                order=50)
 def privacy(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The privacy audit: membership-inference attacks, ROC, TPR at low FPR, epsilon bounds and exposed records."""
     started = time.perf_counter()

@@ -90,12 +90,17 @@ class CertifiedOptions:
     batch_size: int = opt(500, "noisy inputs per forward pass", min=1, setting=False)
 
 
+#: Compare's rows for this audit
+_COMPARE = (("certified accuracy @ L2 0.25 (smoothing)", "certified_accuracy@0.25", True, True),)
+
+
 @register_audit("certified", "Certified robustness",
                 "Randomized smoothing (Cohen et al.): certified accuracy against L2 radius with the abstention rate, "
                 "next to the empirical accuracy under PGD-L2 on the same inputs; a certificate above the empirical "
                 "value is flagged.",
                 options=CertifiedOptions, requires=("gradients",),
-                summary=_summary, headline=_headline, figures=_figures)
+                summary=_summary, headline=_headline, figures=_figures, compare=_COMPARE,
+                order=25)
 def certified(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The certified-robustness audit: rows ``{radius, certified_accuracy, empirical_accuracy, abstain_rate}``."""
     from fmcore.config import seed_everything

@@ -11,7 +11,7 @@ from fmcore.errors import FmauditError
 
 from .._options import opt
 from .._result import AuditResult, metric_at
-from .._spec import register_audit
+from .._spec import CompareRow, as_is, register_audit
 from ..stats import wilson
 from ._attacks import ATTACKS, autoattack_components, check_eps, get_attack
 from ._estimator import art_estimator, attack_inputs, attack_rows, feature_range
@@ -328,6 +328,13 @@ class RobustnessOptions:
                                             "declares")
 
 
+#: Compare's rows for this audit
+_COMPARE = (
+    CompareRow("robust accuracy", at="robust_accuracy", proportion=True, radar=("robust accuracy", as_is),
+               at_label="Declared epsilon for robust accuracy", at_default=0.1),
+)
+
+
 @register_audit("robustness", "Adversarial robustness",
                 "Accuracy under evasion attacks (adversarial-robustness-toolbox) across perturbation sizes, with "
                 "95% intervals, attack success, perturbation norms, per-class robust accuracy, sanity checks "
@@ -336,7 +343,8 @@ class RobustnessOptions:
                 requires=("predicts", "scores"),
                 partial={"gradients": "black-box attacks only (HopSkipJump; Square for images), through the model's "
                                       "predictions"},
-                summary=_summary, headline=_headline, figures=_figures)
+                summary=_summary, headline=_headline, figures=_figures, compare=_COMPARE,
+                order=20)
 def robustness(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """The robustness audit: accuracy under attack at each epsilon with intervals, checks and attacked examples."""
     started = time.perf_counter()

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from audits import describe_settings
-from audits.scorecard import robust_epsilons, scorecard
+from audits.scorecard import choices, scorecard
 from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import pct, plain
@@ -27,21 +27,20 @@ records = [store.get_model(i) for i in chosen]
 models_in = [{"id": r.id, "metrics": r.metrics, "size_bytes": r.size_bytes, "n_params": r.n_params,
               "baseline": (services.baseline(r) or {}).get("accuracy"),
               "audits": {name: a["result"] for name, a in store.latest_audits(r.id).items()}} for r in records]
-eps_options = robust_epsilons(models_in)
-eps = st.selectbox("Declared epsilon for robust accuracy", eps_options, index=eps_options.index(0.1)
-                   if 0.1 in eps_options else 0, key="cmp_eps") if eps_options else None
-card = scorecard(models_in, eps)
+at = {family: st.selectbox(c["label"], c["values"], index=c["values"].index(c["default"]), key=f"cmp_at_{family}")
+      for family, c in choices(models_in).items()}  # e.g. the declared epsilon of robust accuracy
+card = scorecard(models_in, at)
 MARKS = {"best": " ▲", "worst": " ▼", None: ""}
 rows = []
 for row in card["rows"]:
     cells = {"dimension": row["dimension"]}
-    for r, model, v, mark in zip(records, models_in, row["values"], row["marks"], strict=True):
+    for r, v, mark, ci in zip(records, row["values"], row["marks"], row["intervals"], strict=True):
         number = "" if v is None else pct(v) if row["proportion"] else (
             f"{int(v):,}" if float(v).is_integer() else f"{v:.4g}")  # counts as 93,322, not 9.332e+04
         cells[short[r.id]] = number + MARKS[mark]
-        perf = model["audits"].get("performance", {}).get("metrics", {}) if row["dimension"] == "accuracy" else {}
-        if "accuracy_ci_low" in perf:
-            cells[short[r.id]] += f" [{pct(perf['accuracy_ci_low'])}, {pct(perf['accuracy_ci_high'])}]"
+        if ci is not None:
+            low, high = (pct(x) if row["proportion"] else f"{x:.4g}" for x in ci)
+            cells[short[r.id]] += f" [{low}, {high}]"
     cells["ranking"] = row["unranked"] or ""
     rows.append(cells)
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -54,7 +53,7 @@ with st.expander("Settings each audit was measured with"):
                                                    for r, s in zip(records, found, strict=True)}}
                                for audit, found in sorted(card["settings"].items())]), hide_index=True,
                  width="stretch")
-st.caption("Accuracy shows its 95% bootstrap interval where a performance audit exists: overlapping intervals mean "
+st.caption("A value in brackets is its 95% interval, where the audit gives one: overlapping intervals mean "
            "the difference may be noise."
            + (f" Not measured for any of these models: {', '.join(card['unmeasured'])}." if card["unmeasured"] else ""))
 radar = card["radar"]

@@ -21,7 +21,40 @@ CASES = {  # audit name -> (the trained-model fixture it fits, overrides that ke
     "memorization": ("trained_gpt", {"texts": 30, "n_boot": 20, "exposure_samples": 2000}),
     "probes": ("trained_gpt", {"samples": 2, "max_new_tokens": 8, "n_boot": 20, "needs": "gpt_scorer"}),
     "certified": ("trained_digits", {"samples": 10, "n": 50, "n0": 20, "radii": [0.0, 0.25], "pgd_steps": 5}),
+    "compression": ("compressed_german", {"repeats": 2}),
 }
+
+
+@pytest.fixture(scope="module")
+def compressed_german(tmp_path_factory):
+    """A German-credit MLP and its 50%-pruned variant, in a store of their own: (store, the parent's record)."""
+    from fmcore.compress import compress
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(tmp_path_factory.mktemp("compressed-german"))
+    parent = train_model("german_credit", "mlp", TrainConfig(epochs=2, seed=0), store=st).model_id
+    compress(st, parent, "prune:0.5")
+    return st, st.get_model(parent)
+
+
+def test_a_family_audit_runs_on_the_store_alone_and_names_the_family_head(compressed_german):
+    """Compression is an audit like the others (its spec, its options, the one path), but of a model's family: given a
+    variant, it audits the variant's parent, whose weights and data it loads itself."""
+    from audits import run_stored_audit
+
+    st, parent = compressed_german
+    variant = st.children(parent.id)[0]
+    audit_id, result = run_stored_audit(st, "compression", variant.id, repeats=2, max_flips=1)
+    assert result.model_id == parent.id
+    assert st.latest_audits(parent.id)["compression"]["id"] == audit_id
+    row = result.tables["variants"][0]
+    assert row["model_id"] == variant.id
+    assert row["method"] == "prune:0.5"
+    assert len(result.tables["flips"]) <= 1
+    assert result.params["repeats"] == 2
+    with pytest.raises(ValueError, match="repeats must be at least 1"):
+        run_stored_audit(st, "compression", parent.id, repeats=0)
 
 
 def test_every_registered_audit_has_a_case():
@@ -62,7 +95,7 @@ def test_performance_matches_sklearn_and_interval_covers(trained_digits):
 
 def test_unknown_audit_and_option():
     with pytest.raises(UnknownNameError,
-                       match="Available: backdoor, calibration, certified, corruption, explain, fairness"):
+                       match="Available: backdoor, calibration, certified, compression, corruption, explain, fairness"):
         get_audit("fairnes")
     with pytest.raises(ValueError, match="no option"):
         run_audit("performance", None, None, n_bootstrap=3)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from audits.scorecard import robust_epsilons, scorecard
+from audits.scorecard import choices, scorecard
 
 
 def _model(mid, acc, bal, f1, dp_gap=None, auc=None, robust=None, size=1024, params=10):
@@ -20,14 +20,19 @@ def _model(mid, acc, bal, f1, dp_gap=None, auc=None, robust=None, size=1024, par
 def test_values_marks_and_unmeasured_rows():
     a = _model("a", 0.80, 0.75, 0.70, dp_gap=0.10, auc=0.52, robust={0.1: 0.4})
     b = _model("b", 0.85, 0.70, 0.72, dp_gap=0.20, auc=0.60, robust={0.1: 0.3, 0.2: 0.1})
-    assert robust_epsilons([a, b]) == [0.1, 0.2]
-    card = scorecard([a, b], eps=0.1)
+    a["audits"]["performance"]["metrics"] |= {"accuracy_ci_low": 0.7, "accuracy_ci_high": 0.9}
+    assert choices([a, b]) == {"robust_accuracy": {"label": "Declared epsilon for robust accuracy",
+                                                   "values": [0.1, 0.2], "default": 0.1}}
+    card = scorecard([a, b], at={"robust_accuracy": 0.1})
     rows = {r["dimension"]: r for r in card["rows"]}
     assert rows["accuracy"]["values"] == [0.80, 0.85]  # the performance audit's, not the training metric
     assert rows["accuracy"]["marks"] == ["worst", "best"]
     assert rows["demographic parity gap"]["marks"] == ["best", "worst"]  # lower is better
     assert rows["majority-class baseline"]["marks"] == [None, None]  # context, never ranked
     assert rows["robust accuracy @ 0.1"]["values"] == [0.4, 0.3]
+    assert rows["accuracy"]["intervals"] == [(0.7, 0.9), None]  # b's audit gave no interval
+    assert rows["TPR at 1% FPR (best attack)"]["values"] == [0.02, 0.02]
+    assert scorecard([a, b], at={"robust_accuracy": 0.2})["values"]["robust accuracy @ 0.2"] == [None, 0.1]
     assert rows["accuracy"]["proportion"] is True
     assert rows["macro-F1"]["proportion"] is False
     assert "mean corruption error" in card["unmeasured"]
