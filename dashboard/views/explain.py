@@ -8,6 +8,7 @@ from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import pct, percent_column, plain, score
 from dashboard.components.jobs import follow_job
+from dashboard.components.options import option_input
 
 st.title("Explain")
 st.caption("Why did the model answer as it did? Attributions come from Captum and SHAP; each method is checked "
@@ -41,8 +42,9 @@ with st.form("exp_form"):
                           key=f"exp_method_{modality}", format_func=lambda m: m.replace("_", " "),
                           help="\n\n".join(f"**{m.replace('_', ' ')}**: {METHODS[m][0]}" for m in offered))
     which = c2.selectbox("Which test examples", list(which_options), format_func=which_options.get, key="exp_which")
-    samples = c3.number_input("How many", 5, 2000, 20 if modality == "text" else 50, key=f"exp_samples_{modality}",
-                              help="Texts take about a second each on two cores (three attributions per text).")
+    samples = option_input("explain", "samples", f"exp_samples_{modality}", where=c3, label="How many",
+                           default=20 if modality == "text" else None,  # texts are slow: fewer
+                           help="Texts take about a second each on two cores (three attributions per text).")
     rows_text = st.text_input("Test rows (for 'test rows I name')", "", key="exp_rows", placeholder="e.g. 3, 17, 42")
     favourable = immutable = None
     if modality == "tabular":

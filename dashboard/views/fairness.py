@@ -8,6 +8,7 @@ from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import plain
 from dashboard.components.jobs import follow_job
+from dashboard.components.options import option_input
 
 st.title("Fairness")
 st.caption("Does the model treat groups of people differently? Metrics follow fairlearn's definitions and are "
@@ -29,10 +30,11 @@ other = right.selectbox("Compare with (optional)", ["(none)"] + [m.id for m in m
 with st.form("fair_form"):
     c1, c3 = st.columns([2, 1])
     sensitive = c1.multiselect("Sensitive attributes", available, default=available, key=f"fair_sensitive_{model_id}")
-    intersectional = st.checkbox("Intersections", value=len(available) > 1, key=f"fair_inter_{model_id}",
-                                 help="Also every combination of the chosen attributes, e.g. race x sex.")
-    min_group = c3.number_input("Minimum group size", 1, 10_000, 30, key=f"fair_min_group_{model_id}",
-                                help="Smaller groups are flagged as too uncertain to judge.")
+    intersectional = option_input("fairness", "intersectional", f"fair_inter_{model_id}", label="Intersections",
+                                  default=len(available) > 1,
+                                  help="Also every combination of the chosen attributes, e.g. race x sex.")
+    min_group = option_input("fairness", "min_group_size", f"fair_min_group_{model_id}", where=c3,
+                             label="Minimum group size")
     run = st.form_submit_button("Run fairness audit", type="primary", icon=":material/play_arrow:",
                                 disabled=not sensitive)
 if run:

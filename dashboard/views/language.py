@@ -8,6 +8,7 @@ from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import percent_column
 from dashboard.components.jobs import launch
+from dashboard.components.options import option_input
 
 st.title("Language model")
 st.caption("The questions put to large generative models, asked of the small GPT fmaudit trained itself: does it "
@@ -39,7 +40,7 @@ with memo_tab:
         st.info("This model was trained without canaries: exposure cannot be measured (extraction and membership "
                 "still are). Train with --canaries 1,16,128 to plant some.")
     with st.form("lm_memo"):
-        texts = st.number_input("Texts for extraction and membership inference", 20, 5000, 200, key="lm_texts")
+        texts = option_input("memorization", "texts", "lm_texts", label="Texts for extraction and membership inference")
         go = st.form_submit_button("Run memorisation audit", type="primary", icon=":material/play_arrow:")
     launch(runner, go, "audits.jobs:audit",
            {"audit": "memorization", "model": model_id, "options": {"texts": int(texts)}},
@@ -113,13 +114,13 @@ with probe_tab:
     else:
         with st.form("lm_probe"):
             c1, c2 = st.columns(2)
-            groups = c1.text_input("Group words", "woman,man", key="lm_groups")
-            samples = c2.number_input("Continuations per prompt", 2, 100, 10, key="lm_samples")
+            groups = option_input("probes", "groups", "lm_groups", where=c1, label="Group words") or []
+            samples = option_input("probes", "samples", "lm_samples", where=c2, label="Continuations per prompt")
             scorer = st.selectbox("Sentiment classifier", [m.id for m in scorers][::-1], key="lm_scorer",
                                   format_func=lambda i: f"{i} ({store.get_model(i).name})")
             go_p = st.form_submit_button("Run probes", type="primary", icon=":material/play_arrow:")
         launch(runner, go_p, "audits.jobs:audit", {"audit": "probes", "model": model_id, "options": {
-            "groups": [g.strip() for g in groups.split(",") if g.strip()], "samples": int(samples),
+            "groups": groups, "samples": int(samples),
             "sentiment_model": scorer}}, f"Group probes of {model_id}", "lm_probe_job")
     r = services.newest_audit(latest, "probes", model_id)
     if r:

@@ -4,12 +4,12 @@ generated from its options dataclass, run as a job, and its own figures."""
 import pandas as pd
 import streamlit as st
 
-from audits import options_of
 from audits.glossary import describe
 from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import plain
 from dashboard.components.jobs import launch
+from dashboard.components.options import options_form
 from fmcore.errors import FmauditError
 
 st.title("More audits")
@@ -31,30 +31,9 @@ models, labels = services.models_or_stop("No model this audit applies to yet. Tr
 model_id = st.selectbox("Model", [m.id for m in models], format_func=labels.get, key="more_model")
 
 
-def option_input(o):
-    """One widget per option, by its kind (help, choices and bounds from the audit's options dataclass, as the
-    command line's flags)."""
-    key, label, help_ = f"more_{name}_{o.name}", o.name.replace("_", " ").capitalize(), o.help or None
-    if o.choices:
-        choices = list(o.choices)
-        return st.selectbox(label, choices, index=choices.index(o.default) if o.default in choices else 0, key=key,
-                            help=help_)
-    if o.kind == "bool":
-        return st.checkbox(label, value=bool(o.default), key=key, help=help_)
-    if o.kind in ("int", "float") and o.default is not None:
-        kind = int if o.kind == "int" else float
-        return kind(st.number_input(label, value=kind(o.default), min_value=None if o.minimum is None else
-                                    kind(o.minimum), max_value=None if o.maximum is None else kind(o.maximum),
-                                    step=1 if kind is int else None, format=None if kind is int else "%.4g", key=key,
-                                    help=help_))
-    shown = o.sep.join(map(str, o.default)) if isinstance(o.default, list) else o.default
-    text = st.text_input(label, value="" if shown is None else str(shown), key=key, help=help_)
-    return o.parse(text) if text.strip() else None
-
-
 with st.form(f"more_form_{name}"):
     try:
-        options = {o.name: option_input(o) for o in options_of(spec)}
+        options = options_form(name, f"more_{name}")
     except FmauditError as exc:  # a number or list that does not parse
         st.error(plain(str(exc)))
         options = None

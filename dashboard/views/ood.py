@@ -8,6 +8,7 @@ from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import plain
 from dashboard.components.jobs import launch as launch_job
+from dashboard.components.options import option_input
 from fmcore.data import dataset_names
 from fmcore.models import list_models
 
@@ -48,8 +49,9 @@ with corruption_tab:
         with st.form("ood_corruption"):
             chosen = st.multiselect("Corruptions", names, default=names, key="ood_corruptions")
             c2, c3 = st.columns([1, 2])
-            samples = c2.number_input("Test samples", 20, 100_000, 500, key="ood_corr_samples",
-                                      help="Examples of the test split, the same for every corruption and model.")
+            samples = option_input("corruption", "samples", "ood_corr_samples", where=c2, label="Test samples",
+                                   default=500,
+                                   help="Examples of the test split, the same for every corruption and model.")
             reference = c3.selectbox("Reference model", refs, key="ood_reference",
                                      format_func=lambda i: {"auto": "automatic: the plain recipe (no augmentation)",
                                                             "none": "none"}.get(i, labels.get(i, i)),
@@ -111,7 +113,8 @@ with shift_tab:
                                   index=candidates.index(default) if default in candidates else 0,
                                   help="Built-in pairs: mnist and digits; census_income_94 and census_income_95. Any "
                                        "uploaded dataset with the model's columns and classes works too.")
-                shift_samples = s2.number_input("Examples per side", 50, 100_000, 2000, key="ood_shift_samples")
+                shift_samples = option_input("shift", "samples", "ood_shift_samples", where=s2,
+                                             label="Examples per side")
                 go_shift = st.form_submit_button("Run shift audit", type="primary", icon=":material/play_arrow:")
             launch(go_shift, "audits.jobs:audit",
                    {"audit": "shift", "model": model_id, "options": {"to": to, "samples": int(shift_samples)}},

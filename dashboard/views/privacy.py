@@ -10,6 +10,7 @@ from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import plain
 from dashboard.components.jobs import follow_job
+from dashboard.components.options import option_input
 
 st.title("Privacy")
 st.caption("Can someone tell who was in the training data? Membership-inference attacks answer that on a seeded "
@@ -57,10 +58,11 @@ def membership_tab() -> None:
         chosen = st.multiselect("Attacks", offered, default=[a for a in DEFAULT_ATTACKS if a in offered],
                                 key="priv_attacks", help="\n\n".join(f"**{a}**: {ATTACKS[a]}" for a in offered))
         c1, c2 = st.columns(2)
-        samples = c1.number_input("Members and non-members (each)", 40, 20000, 500, step=100, key="priv_samples",
-                                  help="Half of each trains the learned attacks; all are scored on the other half.")
-        refs = c2.number_input("LiRA reference models", 2, 64, 4, key="priv_refs",
-                               help="More models, stronger attack, longer run (each trains like the target).")
+        samples = option_input("privacy", "samples", "priv_samples", where=c1, label="Members and non-members (each)",
+                               step=100, help="Half of each trains the learned attacks; all are scored on the other "
+                                              "half.")
+        refs = option_input("privacy", "reference_models", "priv_refs", where=c2, label="LiRA reference models",
+                            help="More models, stronger attack, longer run (each trains like the target).")
         run = st.form_submit_button("Run privacy audit", type="primary", icon=":material/play_arrow:",
                                     disabled=not chosen)
     if run:

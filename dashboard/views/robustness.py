@@ -8,6 +8,7 @@ from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import percent_column, plain
 from dashboard.components.jobs import follow_job
+from dashboard.components.options import option_input
 
 st.title("Robustness")
 st.caption("How fast does accuracy fall when someone deliberately nudges the input? Attacks come from the "
@@ -49,10 +50,11 @@ with st.form("rob_form"):
     eps_text = c1.text_input("Epsilons", default_eps, key="rob_eps",
                              help="Perturbation sizes, comma-separated. Linf: the most any pixel or standardised "
                                   "feature may change; L2: the length of the whole change.")
-    samples = c2.number_input("Test samples", 10, 10_000, 200 if spec.access == "white-box" else 50, key="rob_samples",
-                              help="More samples give narrower intervals and take longer.")
-    steps = c3.number_input("Steps / iterations (0 = default)", 0, 500, 0, help="PGD steps (default 40) or the "
-                            "iteration budget of iterative attacks.")
+    samples = option_input("robustness", "samples", "rob_samples", where=c2, label="Test samples",
+                           default=200 if spec.access == "white-box" else 50,
+                           help="More samples give narrower intervals and take longer.")
+    steps = option_input("robustness", "steps", "rob_steps", where=c3, label="Steps / iterations",
+                         placeholder="the attack's default")
     free, immutable = False, []
     if kind == "tabular":
         t1, t2 = st.columns(2)

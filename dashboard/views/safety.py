@@ -7,6 +7,7 @@ from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import percent_column, plain
 from dashboard.components.jobs import launch
+from dashboard.components.options import option_input
 
 st.title("Safety")
 st.caption("Attacks planted before the model ever ships: a trigger hidden in the training data that makes the model "
@@ -41,12 +42,12 @@ with backdoor_tab:
                  "backdoor. Its training rows that the model sees like triggered inputs are the suspects.")
         with st.form("safety_backdoor"):
             b1, b2, b3 = st.columns(3)
-            images = b1.number_input("Clean images to stamp", 16, 2000, 96, key="bd_images",
-                                     help="Validation images the trigger search must send to each class.")
-            steps = b2.number_input("Optimisation steps per class", 20, 2000, 120, key="bd_steps")
-            threshold = b3.number_input("Anomaly index threshold", 1.0, 10.0, 2.0, step=0.5, key="bd_threshold",
-                                        help="Neural Cleanse flags a class whose trigger size lies more than 2 median "
-                                             "absolute deviations below the median.")
+            images = option_input("backdoor", "images", "bd_images", where=b1, label="Clean images to stamp",
+                                  help="Validation images the trigger search must send to each class.")
+            steps = option_input("backdoor", "steps", "bd_steps", where=b2, label="Optimisation steps per class")
+            threshold = option_input("backdoor", "threshold", "bd_threshold", where=b3, label="Anomaly index threshold",
+                                     step=0.5, help="Neural Cleanse flags a class whose trigger size lies more than 2 "
+                                                    "median absolute deviations below the median.")
             go = st.form_submit_button("Run backdoor audit", type="primary", icon=":material/play_arrow:")
         launch(runner, go, "audits.jobs:audit", {"audit": "backdoor", "model": model_id, "options": {
             "images": int(images), "steps": int(steps), "threshold": float(threshold)}},
@@ -117,11 +118,11 @@ with certified_tab:
                  "matching remedy.")
         with st.form("safety_certified"):
             c1, c2, c3, c4 = st.columns(4)
-            sigma = c1.number_input("Noise sigma", 0.01, 2.0, 0.25, step=0.05, key="cert_sigma",
-                                    help="Larger sigma certifies larger radii but blurs the model's answers.")
-            samples = c2.number_input("Test inputs", 10, 10_000, 100, key="cert_samples")
-            n = c3.number_input("Noisy copies per input", 100, 100_000, 1000, step=100, key="cert_n",
-                                help="More copies give larger, surer certificates and take longer.")
+            sigma = option_input("certified", "sigma", "cert_sigma", where=c1, label="Noise sigma", step=0.05,
+                                 help="Larger sigma certifies larger radii but blurs the model's answers.")
+            samples = option_input("certified", "samples", "cert_samples", where=c2, label="Test inputs")
+            n = option_input("certified", "n", "cert_n", where=c3, label="Noisy copies per input", step=100,
+                             help="More copies give larger, surer certificates and take longer.")
             radii_text = c4.text_input("Radii", "", key="cert_radii", placeholder="default",
                                        help="L2 radii, comma-separated. Default: 0, 0.25, 0.5, 0.75 and 1 up to the "
                                             "largest radius the noisy copies can certify, and that radius.")
