@@ -71,7 +71,7 @@ GLOSSARY: dict[str, tuple[str, str, bool]] = {
                                                       "words", False),
     "profanity_gap": ("profanity gap between groups", "difference in profanity of continuations between group words",
                       True),
-    "n": ("examples", "test examples the audit used", False),
+    "n": ("examples", "how many examples the number is computed on", False),
 }
 
 

@@ -34,6 +34,21 @@ def plain(text) -> str:
     return escape(text, "markdown")
 
 
+def number_column(key: str, values=None, rate: bool = False):
+    """How a column of numbers reads (one format per kind): a rate as a percentage, a count as a whole number, any
+    other number to 3 significant digits (whole above 1,000, never 1.23e+03); the glossary's meaning as tooltip."""
+    from audits.glossary import describe
+
+    _, meaning, known_rate = describe(key)
+    if rate or known_rate:
+        return percent_column(meaning or None)
+    found = [abs(float(v)) for v in (values if values is not None else []) if v is not None and v == v]
+    if found and all(float(v).is_integer() for v in found):
+        return st.column_config.NumberColumn(help=meaning or None, format="%d")
+    return st.column_config.NumberColumn(help=meaning or None, format="%.0f" if max(found, default=0) >= 1000 else
+                                         "%.3g")
+
+
 def metric_columns(keys) -> tuple[dict, dict]:
     """For a table whose columns are metric keys: the plain label of each (``audits.glossary``) and a column
     config with its meaning as the tooltip, rates as percentages and other numbers to 3 significant digits."""
@@ -41,8 +56,32 @@ def metric_columns(keys) -> tuple[dict, dict]:
 
     rename, config = {}, {}
     for key in keys:
-        label, meaning, rate = describe(key)
+        label = describe(key)[0]
         rename[key] = label
-        config[label] = percent_column(meaning or None) if rate else st.column_config.NumberColumn(
-            help=meaning or None, format="%.3g")
+        config[label] = number_column(key)
     return rename, config
+
+
+def show_table(rows, rates=(), where=None, **config) -> None:
+    """An audit's table as a reviewer reads it: columns in plain words (``audits.glossary``, else the key's own
+    words) with their meaning as tooltip, numbers in one format per kind (``number_column``; ``rates``: columns that
+    are proportions beyond those the glossary knows), text as it is. ``config``: the page's own column configs, by
+    plain label."""
+    import pandas as pd
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    from audits.glossary import describe
+
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    rename, column_config, used = {}, {}, set()
+    for col in frame.columns:
+        label = describe(str(col))[0] if isinstance(col, str) else str(col)
+        label = label if label not in used else str(col)  # two keys that read alike keep their own names
+        used.add(label)
+        rename[col] = label
+        if is_numeric_dtype(frame[col]) and not is_bool_dtype(frame[col]):
+            column_config[label] = number_column(str(col), frame[col].tolist(), rate=col in rates)
+        elif describe(str(col))[1]:
+            column_config[label] = st.column_config.Column(help=describe(str(col))[1])
+    (where or st).dataframe(frame.rename(columns=rename), hide_index=True, width="stretch",
+                            column_config={**column_config, **config})

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import percent_column, plain
+from dashboard.components.fmt import percent_column, plain, show_table
 from dashboard.components.jobs import follow_job
 from fmcore.compress import METHODS
 
@@ -96,4 +96,4 @@ if flips:
     st.dataframe(pd.DataFrame([{k: v for k, v in f.items() if k not in ("image", "row")} | (f.get("row") or {})
                                for f in part]), hide_index=True, width="stretch")
 with st.expander("Per-class accuracy change"):
-    st.dataframe(pd.DataFrame(result["tables"]["per_class"]), hide_index=True, width="stretch")
+    show_table(result["tables"]["per_class"])

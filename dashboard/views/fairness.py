@@ -1,12 +1,11 @@
 """Fairness: group metrics with intervals, disparities in plain words, intersections, two models side by side."""
 
-import pandas as pd
 import streamlit as st
 
 from audits import fairness
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import plain
+from dashboard.components.fmt import plain, show_table
 from dashboard.components.jobs import follow_job
 from dashboard.components.options import option_input
 
@@ -101,9 +100,9 @@ def show_audit(result) -> None:
     for grouping in dict.fromkeys(r["grouping"] for r in groups if " x " in r["grouping"]):
         if grouping.count(" x ") == 1:
             st.plotly_chart(figures.intersection_heatmap(groups, grouping, metric), width="stretch")
-    st.dataframe(pd.DataFrame(result["tables"]["disparities"]), hide_index=True, width="stretch")
+    show_table(result["tables"]["disparities"])
     with st.expander("Every group"):
-        st.dataframe(pd.DataFrame(groups), hide_index=True, width="stretch")
+        show_table(groups)
 
 
 result = latest(model_id)
@@ -161,4 +160,4 @@ for grouping in dict.fromkeys(r["sensitive"] for r in rows):
     fig.update_layout(title=f"What fairness costs, by {grouping}: accuracy against {disparity.replace('_', ' ')}")
     st.plotly_chart(fig, width="stretch")
     st.write(fairness.mitigation_verdict(part, disparity, grouping))
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+show_table(rows)

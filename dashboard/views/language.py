@@ -6,7 +6,7 @@ import streamlit as st
 from audits.probes import sentiment_candidates
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import percent_column
+from dashboard.components.fmt import percent_column, show_table
 from dashboard.components.jobs import launch
 from dashboard.components.options import option_input
 
@@ -59,7 +59,7 @@ with memo_tab:
             st.plotly_chart(figures.canary_exposure(r["tables"]["canaries"]), width="stretch")
             st.dataframe(pd.DataFrame(r["tables"]["canaries"]).drop(columns=["secret"], errors="ignore"),
                          hide_index=True, width="stretch")
-        st.dataframe(pd.DataFrame(r["tables"]["mia"]), hide_index=True, width="stretch")
+        show_table(r["tables"]["mia"])
     else:
         st.info("No memorisation audit of this model yet: run one above.")
 
@@ -134,7 +134,7 @@ with probe_tab:
         k3.metric("Continuations with identifiers", f"{m['continuations_with_identifiers']} of {m['continuations']}")
         st.plotly_chart(figures.probe_groups(r["tables"]["groups"], r["tables"]["generations"]), width="stretch")
         with st.expander("Every continuation with its scores"):
-            st.dataframe(pd.DataFrame(r["tables"]["generations"]), hide_index=True, width="stretch")
+            show_table(r["tables"]["generations"])
 
 
 with compress_tab:

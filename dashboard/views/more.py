@@ -7,7 +7,7 @@ import streamlit as st
 from audits.glossary import describe
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import plain
+from dashboard.components.fmt import plain, show_table
 from dashboard.components.jobs import launch
 from dashboard.components.options import options_form
 from fmcore.errors import FmauditError
@@ -61,4 +61,4 @@ st.dataframe(pd.DataFrame({"metric": [describe(k)[0] for k in scalars], "key (fo
                            "value": [str(v) for v in scalars.values()]}), hide_index=True, width="stretch")
 for table, rows in result["tables"].items():
     with st.expander(f"Table: {table} ({len(rows)} rows)"):
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        show_table(rows)

@@ -6,7 +6,7 @@ import streamlit as st
 from audits.ood import CORRUPTIONS, DEFAULT_SHIFT
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import plain
+from dashboard.components.fmt import plain, show_table
 from dashboard.components.jobs import launch as launch_job
 from dashboard.components.options import option_input
 from fmcore.data import dataset_names
@@ -82,11 +82,11 @@ with corruption_tab:
                 st.plotly_chart(figures.corruption_gallery(gallery), width="content")
             elif gallery:
                 st.subheader("Examples")
-                st.dataframe(pd.DataFrame(gallery), hide_index=True, width="stretch")
+                show_table(gallery)
             with st.expander("Every corruption and severity, and the parameters used"):
-                st.dataframe(pd.DataFrame(r["tables"]["summary"]), hide_index=True, width="stretch")
-                st.dataframe(pd.DataFrame(r["tables"]["corruptions"]), hide_index=True, width="stretch")
-                st.dataframe(pd.DataFrame(r["tables"]["parameters"]), hide_index=True, width="stretch")
+                show_table(r["tables"]["summary"])
+                show_table(r["tables"]["corruptions"])
+                show_table(r["tables"]["parameters"])
         else:
             st.info("No corruption audit of this model yet: run one above.")
 
@@ -139,9 +139,9 @@ with shift_tab:
             with st.expander("Drift tests, per-class accuracy and fairness on both sides"):
                 st.dataframe(pd.DataFrame(r["tables"]["features"] + r["tables"]["outputs"]), hide_index=True,
                              width="stretch")
-                st.dataframe(pd.DataFrame(r["tables"]["per_class"]), hide_index=True, width="stretch")
+                show_table(r["tables"]["per_class"])
                 if r["tables"]["fairness"]:
-                    st.dataframe(pd.DataFrame(r["tables"]["fairness"]), hide_index=True, width="stretch")
+                    show_table(r["tables"]["fairness"])
         elif candidates:
             st.info("No shift audit of this model yet: run one above.")
 
@@ -172,7 +172,7 @@ with calibration_tab:
         left.plotly_chart(figures.reliability_diagram(r["tables"]["reliability"], m["ece"]), width="stretch")
         if r["tables"]["groups"]:
             right.plotly_chart(figures.group_coverage(r["tables"]["groups"], m["coverage_target"]), width="stretch")
-            st.dataframe(pd.DataFrame(r["tables"]["groups"]), hide_index=True, width="stretch")
+            show_table(r["tables"]["groups"])
         for w in r["warnings"]:
             st.warning(plain(w))
     else:
@@ -213,7 +213,7 @@ with sweep_tab:
             ("clean_accuracy", "clean accuracy ↑"), ("mean_corruption_error", "mean corruption error ↓"),
             ("shift_accuracy", "shift accuracy ↑"), ("ece", "ECE ↓"), ("robust_accuracy@0.1", "PGD eps 0.1 ↑"),
             ("demographic_parity_difference", "DP gap ↓")]), width="stretch")
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        show_table(rows)
         st.caption("The models are on the Models page; pick two on the Compare page for every dimension.")
 
     launch(go_sweep, "audits.jobs:augment_sweep", {

@@ -8,7 +8,7 @@ from audits.privacy import ATTACKS, DEFAULT_ATTACKS, MEMBERSHIP_ATTACKS, members
 from audits.sweeps import dp_sweep_verdict
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import plain
+from dashboard.components.fmt import plain, show_table
 from dashboard.components.jobs import follow_job
 from dashboard.components.options import option_input
 
@@ -39,7 +39,7 @@ def show_exposed(result, modality: str) -> None:
         fig.update_layout(title="Most exposed training images (label above each)")
         st.plotly_chart(fig, width="stretch")
     keep = [{k: v for k, v in e.items() if k not in ("image", "row")} | (e.get("row") or {}) for e in exposed]
-    st.dataframe(pd.DataFrame(keep), hide_index=True, width="stretch")
+    show_table(keep)
 
 
 def membership_tab() -> None:
@@ -138,7 +138,7 @@ def dp_tab_body() -> None:
     for i, line in enumerate(dp_sweep_verdict(rows)):  # the plain-words finding, then any baseline warning
         (st.warning if line.startswith("Not better") else st.write)(("In plain words: " if i == 0 and not
                                                                      line.startswith("Not better") else "") + line)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    show_table(rows)
 
 
 @st.cache_data(show_spinner="Scanning...")
@@ -195,7 +195,7 @@ def scan_tab_body() -> None:
                        f"{kan['classes_below_threshold']} groups smaller than {kan['threshold']}: they can be singled "
                        "out by these columns. Generalise (e.g. age bands) or suppress them.")
         st.plotly_chart(figures.group_sizes(kan["size_histogram"], kan["threshold"]), width="stretch")
-        st.dataframe(pd.DataFrame(kan["smallest"]), hide_index=True, width="stretch")
+        show_table(kan["smallest"])
 
 
 with attack_tab:

@@ -6,7 +6,7 @@ import streamlit as st
 from audits.robustness import ATTACKS, BLACK_BOX_ATTACKS
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import percent_column, plain
+from dashboard.components.fmt import percent_column, plain, show_table
 from dashboard.components.jobs import follow_job
 from dashboard.components.options import option_input
 
@@ -117,7 +117,7 @@ if latest:
     with st.expander("Sanity checks", expanded=not all(c["passed"] for r in latest.values()
                                                         for c in r["tables"]["checks"])):
         checks = [{"model": short[m], **c} for m, r in latest.items() for c in r["tables"]["checks"]]
-        st.dataframe(pd.DataFrame(checks), hide_index=True, width="stretch")
+        show_table(checks)
     examples = first["tables"]["examples"]
     st.subheader(f"Attacked examples (eps {first['artifacts'].get('gallery_eps')}, {short[next(iter(latest))]})")
     if examples and "edited" in examples[0]:
@@ -138,7 +138,7 @@ if latest:
         st.dataframe(pd.DataFrame([{"true": e["true"], "prediction after": e["adv_pred"], **c}
                                    for e in examples for c in e.get("changes", [])]), hide_index=True)
     with st.expander("Per-class accuracy under attack"):
-        st.dataframe(pd.DataFrame(first["tables"]["per_class"]), hide_index=True, width="stretch")
+        show_table(first["tables"]["per_class"])
 else:
     st.caption(f"No {spec.title} results for the chosen models yet: run the attack above.")
 

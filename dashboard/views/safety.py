@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import percent_column, plain
+from dashboard.components.fmt import percent_column, plain, show_table
 from dashboard.components.jobs import launch
 from dashboard.components.options import option_input
 
@@ -153,6 +153,6 @@ with certified_tab:
                 k: percent_column() for k in ("certified_accuracy", "certified_ci_low", "certified_ci_high",
                                               "empirical_accuracy", "abstain_rate")})
             with st.expander("Sanity check"):
-                st.dataframe(pd.DataFrame(r["tables"]["checks"]), hide_index=True, width="stretch")
+                show_table(r["tables"]["checks"])
         else:
             st.info("No certification of this model yet: run one above.")

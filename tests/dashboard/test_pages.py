@@ -312,7 +312,7 @@ def test_fairness_page_mitigates_and_draws_the_tradeoff(home):
     assert any("fairest mitigation" in m.value for m in at.markdown)
     table = at.dataframe[-1].value
     assert list(table["role"]) == ["parent", "mitigated", "mitigated"]
-    assert list(table["model_id"])[0] == model_id
+    assert list(table["model id"])[0] == model_id  # columns in plain words
     at.text_input(key="mit_sweep").set_value("a,b")
     next(b for b in at.button if b.label == "Mitigate").click().run()
     assert any("Tolerances must be numbers" in e.value for e in at.error)

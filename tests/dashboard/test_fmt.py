@@ -1,0 +1,27 @@
+"""One number format per kind on every page's tables: plain column names from the glossary, rates as percentages,
+counts whole, other numbers to 3 significant digits (never 1.23e+03)."""
+
+import json
+
+from streamlit.testing.v1 import AppTest
+
+
+def _script():
+    from dashboard.components.fmt import show_table
+
+    show_table([{"accuracy": 0.91, "latency_b1_ms": 1234.5, "n": 12, "demographic_parity_difference": 0.05,
+                 "model_id": "m-1", "share": 0.3333, "auc": 0.61234}], rates=("share",))
+
+
+def test_audit_tables_read_in_plain_words_with_one_format_per_kind():
+    at = AppTest.from_function(_script).run()
+    assert not at.exception
+    table = at.dataframe[0]
+    assert list(table.value.columns) == ["accuracy", "latency b1 ms", "examples", "parity gap", "model id", "share",
+                                         "auc"]
+    assert table.value["accuracy"][0] == 0.91  # the number itself is untouched: only its display is formatted
+    config = json.loads(table.proto.columns)
+    formats = {k: v.get("type_config", {}).get("format") for k, v in config.items() if k != "_index"}
+    assert formats == {"accuracy": "percent", "latency b1 ms": "%.0f", "examples": "%d", "parity gap": "percent",
+                       "share": "percent", "auc": "%.3g"}
+    assert config["parity gap"]["help"].startswith("largest difference between groups")
