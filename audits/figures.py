@@ -802,3 +802,104 @@ def probe_groups(rows: list[dict], generations: list[dict]) -> go.Figure:
                         text=[g["continuation"] for g in generations],
                         hovertemplate="%{x}: %{y:.3f}<br>%{text}<extra></extra>", row=1, col=col)
     return _layout(fig, "Continuations by group word", height=380)
+
+
+def _reads(value, percent: bool) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "none"
+    if isinstance(value, str):
+        return value
+    value = float(value)
+    if percent:
+        return f"{value:.1%}"
+    return f"{value:,.0f}" if abs(value) >= 1000 or value.is_integer() else f"{value:.3g}"
+
+
+def _words(text) -> str:
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", " ", str(text))).replace("  ", " ").strip()  # markup out, then text
+
+
+def text_alternative(fig: go.Figure, limit: int = 6, traces: int = 4) -> str:  # noqa: C901 - one branch per kind
+    """What a chart shows in words and numbers, for a reader who cannot see it: its title, then for each series its
+    points (``label value``; a long series as its count, range, first and last), a heatmap's size, range and highest
+    cell; numbers read as the axis shows them (percentages on a percent axis). The first ``limit`` points of the first
+    ``traces`` series, then how many more."""
+    layout = fig.layout
+    title = _words(layout.title.text) if layout.title and layout.title.text else "Chart"
+    parts = []
+    panels = list(dict.fromkeys(t.xaxis or "x" for t in fig.data if "xaxis" in t))  # subplots, with their titles
+    titles = [a.text for a in layout.annotations or ()] if 1 < len(panels) <= len(layout.annotations or ()) else []
+    shown = [t for t in fig.data if (t.type != "scatter" or t.fill in (None, "none"))  # not a band
+             and t.hoverinfo != "skip"]  # nor a decoration (the grey of groups not measured)
+    for trace in shown[:traces]:
+        kind = trace.type
+        name = _words(trace.name) if getattr(trace, "name", None) else ""
+        horizontal = getattr(trace, "orientation", None) == "h"
+        if kind in ("bar", "scatter", "scattergl"):
+            axis = (trace.xaxis if horizontal else trace.yaxis) or ("x" if horizontal else "y")
+            value_axis = layout[f"{axis[0]}axis{axis[1:]}"]
+            fmt = value_axis.tickformat or ""
+            what = value_axis.title.text if value_axis.title and value_axis.title.text else (
+                titles[panels.index(trace.xaxis or "x")] if titles else None)
+            if what and len(fig.data) > 1:
+                name = f"{name} ({_words(what)})" if name else _words(what)
+            labels, values = (trace.y, trace.x) if horizontal else (trace.x, trace.y)
+            if values is None:
+                continue
+            labels = list(labels) if labels is not None else list(range(1, len(values) + 1))
+            label_axis = layout["yaxis" if horizontal else "xaxis"]
+            unit = "" if kind == "bar" or not (label_axis.title and label_axis.title.text) else \
+                _words(label_axis.title.text).split(" ")[0] + " "  # "epoch 3", "epsilon 0.1"
+            pairs = [(_words(lab), _reads(v, "%" in fmt)) for lab, v in zip(labels, values, strict=False)]
+            if len(pairs) > limit and kind != "bar":
+                numbers = [float(v) for v in values if v is not None and v == v]
+                text = (f"{len(pairs)} points from {unit}{pairs[0][0]} ({pairs[0][1]}) to {unit}{pairs[-1][0]} "
+                        f"({pairs[-1][1]})"
+                        + (f", between {_reads(min(numbers), '%' in fmt)} and {_reads(max(numbers), '%' in fmt)}"
+                           if numbers else ""))
+            else:
+                text = ", ".join(f"{unit}{lab.removeprefix(name + ': ')} {v}" for lab, v in pairs[:limit])
+                text += f" and {len(pairs) - limit} more" if len(pairs) > limit else ""
+        elif kind == "heatmap" and trace.z is not None:
+            z = np.asarray([np.nan if v is None else v for v in np.ravel(np.asarray(trace.z, dtype=object))],
+                           dtype=float).reshape(np.shape(trace.z))
+            if z.size == 0 or np.isnan(z).all():
+                continue
+            if z.ndim == 1:  # cells placed by x and y (token highlights): the strongest cell's own text
+                k = int(np.nanargmax(z))
+                cell = trace.text[k] if trace.text is not None else f"{trace.x[k]}, {trace.y[k]}"
+                parts.append(f"{z.size} cells from {_reads(np.nanmin(z), False)} to {_reads(np.nanmax(z), False)}, "
+                             f"highest at {_words(cell)}")
+                continue
+            percent = "%" in ((trace.colorbar.tickformat or "") if trace.colorbar else "")
+            xt, yt = ((_words(a.title.text) + " ") if a.title and a.title.text else "" for a in (layout.xaxis,
+                                                                                               layout.yaxis))
+            if trace.text is not None and z.size <= 2 * limit:  # a small grid: every cell as it is labelled
+                parts.append(", ".join(f"{yt}{_words(y)} & {xt}{_words(x)}: {_words(trace.text[i][j])}"
+                                       for i, y in enumerate(trace.y) for j, x in enumerate(trace.x)
+                                       if _words(trace.text[i][j])))
+                continue
+            i, j = np.unravel_index(np.nanargmax(z), z.shape)
+            xs = list(trace.x) if trace.x is not None else list(range(z.shape[1]))
+            ys = list(trace.y) if trace.y is not None else list(range(z.shape[0]))
+            text = (f"a {z.shape[0]} × {z.shape[1]} grid from {_reads(np.nanmin(z), percent)} to "
+                    f"{_reads(np.nanmax(z), percent)}, highest at {yt}{_words(ys[i])}, {xt}{_words(xs[j])}")
+        elif kind == "scatterpolar" and trace.r is not None:
+            pairs = list(zip(trace.theta, trace.r, strict=False))
+            pairs = pairs[:-1] if len(pairs) > 1 and pairs[-1][0] == pairs[0][0] else pairs  # the closing point
+            text = ", ".join(f"{_words(t)} {_reads(r, False)}" for t, r in pairs)
+        elif kind == "image":
+            text = "an image"
+        else:
+            continue
+        parts.append(f"{name}: {text}" if name else text)
+    more = len(shown) - traces
+    if not parts and layout.annotations:  # pictures (a grid of images): what their labels say
+        notes = [_words(a.text) for a in layout.annotations if a.text]
+        parts = [f"labelled {', '.join(notes[:2 * limit])}" + (f" and {len(notes) - 2 * limit} more"
+                                                             if len(notes) > 2 * limit else "")]
+    return (f"{title}. " + "; ".join(parts) + (f"; and {more} more series" if more > 0 else "")
+            + ("." if parts else "")).strip()

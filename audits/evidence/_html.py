@@ -23,12 +23,13 @@ def _plotly_js_gz_b64() -> str:
     return base64.b64encode(gzip.compress(js, compresslevel=9, mtime=0)).decode()
 
 
-def _figures(report: dict) -> list[tuple[str, dict]]:
-    """(caption, plotly figure JSON) for each audit that has a chart: each audit draws its own (its spec's
-    ``figures``), the same charts as the dashboard."""
+def _figures(report: dict) -> list[tuple[str, dict, str]]:
+    """(caption, plotly figure JSON, text alternative) for each audit that has a chart: each audit draws its own (its
+    spec's ``figures``), the same charts as the dashboard, with the same words for those who cannot see them."""
+    from ..figures import text_alternative
     from ..reporting import audit_figures
 
-    return [(f"{a['name']} audit {a['id']} ({a['created_at']})", json.loads(fig.to_json()))
+    return [(f"{a['name']} audit {a['id']} ({a['created_at']})", json.loads(fig.to_json()), text_alternative(fig))
             for a in report["audits"] for _, fig in audit_figures(a)]
 
 
@@ -66,6 +67,7 @@ text-align:left}th{background:#f3f5f9}.pass{color:#16713a;font-weight:600}.fail{
 .not_measured{color:#8a6d00}.banner{padding:.8em 1em;border-radius:6px;margin:1em 0}.ok{background:#e7f5ec}
 .bad{background:#fbe9e7}.muted{color:#6b7385;font-size:.85em}.chart{height:440px}code{font-size:.85em}"""
 
+#: layout 3 adds each chart's text alternative (``audits.figures.text_alternative``) beneath it.
 #: layout 2 (records with ``"layout": 2``): fits the window: a viewport, margins that shrink, wide tables that scroll
 #: inside their box instead of widening the page, long hashes that wrap. Older records keep the layout they were
 #: written with, so their HTML still equals a fresh rendering of their own record.
@@ -128,7 +130,7 @@ def render_html(report: dict) -> str:
     figs = _figures(report)
     parts.append("<h2>Audits</h2>")
     fig_index: dict[str, list[int]] = {}
-    for i, (caption, _) in enumerate(figs):
+    for i, (caption, _, _) in enumerate(figs):
         fig_index.setdefault(caption, []).append(i)
     for a in report["audits"]:
         caption = f"{a['name']} audit {a['id']} ({a['created_at']})"
@@ -137,7 +139,10 @@ def render_html(report: dict) -> str:
             parts.append(f"<p class='settings'>Measured with: {_esc(describe_settings(a['settings']))}</p>")
         flat = [{"metric": k, "value": v} for k, v in a["metrics"].items() if not isinstance(v, dict | list)]
         parts.append(_table(flat, ["metric", "value"]))
-        parts += [f"<div class='chart' id='chart-{i}'></div>" for i in fig_index.get(caption, [])]
+        for i in fig_index.get(caption, []):
+            parts.append(f"<div class='chart' id='chart-{i}'></div>")
+            if report.get("layout", 1) >= 3:  # its text alternative: the numbers it shows, for screen and print
+                parts.append(f"<p class='muted alt' id='chart-{i}-text'>{_esc(figs[i][2])}</p>")
         for w in a["warnings"]:
             parts.append(f"<p class='not_measured'>Warning: {_esc(w)}</p>")
     parts += _review_html(report.get("review"))
@@ -147,7 +152,7 @@ def render_html(report: dict) -> str:
                  f"; head <code>{tr['head']}</code>; {tr['events']} events about this model:</p>")
     parts.append(_table(tr["model_events"], ["seq", "ts", "actor", "action", "subject", "hash"]))
     embedded = json.dumps(report, sort_keys=True, allow_nan=False).replace("</", "<\\/")
-    figs_json = json.dumps([f for _, f in figs]).replace("</", "<\\/")
+    figs_json = json.dumps([f for _, f, _ in figs]).replace("</", "<\\/")
     responsive = report.get("layout", 1) >= 2
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             + ("<meta name='viewport' content='width=device-width, initial-scale=1'>" if responsive else "")

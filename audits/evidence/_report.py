@@ -57,7 +57,7 @@ def build_report(store, model_id: str, policy: dict | None = None, filed: dict |
     trail = store.verify_trail()
     events = [e for e in store.events(2000) if e["subject"] in {model_id, *[a["id"] for a in audits]}]
     report = {
-        "schema": SCHEMA, "layout": 2, "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "schema": SCHEMA, "layout": 3, "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "generator": {"fmaudit": fmcore.__version__, "packages": package_versions((*TRACKED_PACKAGES, "plotly"))},
         "model": _without_local_paths(record.to_dict(), store.root), "weights_verified": store.verify_model(model_id),
         "lineage": lineage,

@@ -58,8 +58,8 @@ st.caption("A value in brackets is its 95% interval, where the audit gives one: 
            + (f" Not measured for any of these models: {', '.join(card['unmeasured'])}." if card["unmeasured"] else ""))
 radar = card["radar"]
 if radar["axes"]:
-    st.plotly_chart(figures.radar(radar["axes"], [(short[r.id], vals) for r, vals in zip(
-        records, radar["series"], strict=True)]), width="stretch")
+    figures.show(figures.radar(radar["axes"], [(short[r.id], vals) for r, vals in zip(
+        records, radar["series"], strict=True)]))
     st.caption("Every axis is absolute: the centre is 0, the edge is perfect (100% accuracy, no gap, no leakage, "
                "no calibration error); gaps and errors are drawn as 1 − value."
                + (f" Left off because not every model has it: {', '.join(radar['left_out'])}."

@@ -63,7 +63,7 @@ b.metric("Smallest within 1 point of accuracy", "none" if best is None else f"{b
 c.metric("Most flipped predictions", m["max_flipped"], help="Test examples whose predicted class changed.")
 for w in result["warnings"]:
     st.warning(plain(w))
-st.plotly_chart(figures.compression_pareto(parent, rows), width="stretch")
+figures.show(figures.compression_pareto(parent, rows))
 keep = ["method", "size_ratio", "accuracy", "accuracy_delta", "flipped", "flipped_to_wrong", "worst_class",
         "worst_class_delta", "latency_b1_ms", "latency_b1_ratio", "latency_b256_ms", "latency_b256_ratio"]
 keep += [k for k in ("fairness_gap_delta", "robust_accuracy", "robust_accuracy_transfer", "robust_accuracy_delta")
@@ -81,7 +81,7 @@ if any("robust_accuracy_transfer" in r for r in rows):
     charts.append(figures.compression_deltas(rows, "robust_transfer_delta", "Change in robust accuracy (PGD from "
                                              "the parent)", "robust accuracy change"))
 for column, fig in zip(st.columns(len(charts)) if charts else [], charts, strict=True):
-    column.plotly_chart(fig, width="stretch")
+    figures.show(fig, where=column)
 flips = result["tables"]["flips"]
 if flips:
     st.markdown("**Examples whose prediction flipped** (parent's answer, then the variant's)")
@@ -92,7 +92,7 @@ if flips:
         fig = figures.image_grid(images, [f"{f['parent_pred']}→{f['variant_pred']} ({f['true']})" for f in part],
                                  cols=min(6, len(part)))
         fig.update_layout(title="Flipped test images: parent → variant (true label)")
-        st.plotly_chart(fig, width="stretch")
+        figures.show(fig)
     st.dataframe(pd.DataFrame([{k: v for k, v in f.items() if k not in ("image", "row")} | (f.get("row") or {})
                                for f in part]), hide_index=True, width="stretch")
 with st.expander("Per-class accuracy change"):

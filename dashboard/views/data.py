@@ -33,19 +33,18 @@ with tab_browse:
     c2.metric("Features", len(info["features"]) if info["modality"] == "tabular" else info["modality"])
     c3.metric("Classes", len(info["classes"]))
     c4.metric("Sensitive attributes", len(info["sensitive"]) or "none")
-    st.plotly_chart(figures.label_balance(info["classes"], info["label_balance"]), width="stretch")
+    figures.show(figures.label_balance(info["classes"], info["label_balance"]))
     if info["groups"]:
         st.markdown("**Sensitive attributes.** Group sizes and how often each group has the positive label "
                     f"(*{info['classes'][-1]}*). Large gaps in the base rate are worth knowing before any model "
                     "is trained.")
         cols = st.columns(len(info["groups"]))
         for col, (attr, rows) in zip(cols, info["groups"].items(), strict=True):
-            col.plotly_chart(figures.group_distribution(attr, rows), width="stretch")
+            figures.show(figures.group_distribution(attr, rows), where=col)
     st.markdown("**Samples** (from the training split)")
     samples = info["samples"]
     if info["modality"] == "image":
-        st.plotly_chart(figures.image_grid(np.asarray(samples["images"], dtype=np.float32), samples["labels"]),
-                        width="stretch")
+        figures.show(figures.image_grid(np.asarray(samples["images"], dtype=np.float32), samples["labels"]))
     else:
         st.dataframe(pd.DataFrame(samples["rows"]), hide_index=True, width="stretch")
     with st.expander("Provenance, licence and schema"):

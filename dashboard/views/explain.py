@@ -97,21 +97,21 @@ k4.metric("Stability", score(m["stability"], 2), help="Rank correlation with the
 for w in r["warnings"]:
     st.warning(plain(w))
 tables = r["tables"]
-st.plotly_chart(figures.deletion_curves(tables["curves"], m["method"]), width="stretch")
+figures.show(figures.deletion_curves(tables["curves"], m["method"]))
 if not m["sanity_passed"]:
     st.info("The attributions themselves are not shown: the method failed its sanity check, so its pictures would "
             "look convincing and mean nothing. Try another method.")
 elif "examples" in tables:
-    st.plotly_chart(figures.attribution_gallery(tables["examples"]), width="stretch")
+    figures.show(figures.attribution_gallery(tables["examples"]))
 elif "texts" in tables:
-    st.plotly_chart(figures.token_highlights(tables["texts"]), width="stretch")
+    figures.show(figures.token_highlights(tables["texts"]))
 elif "importance" in tables:
-    st.plotly_chart(figures.importance_bars(tables["importance"]), width="stretch")
+    figures.show(figures.importance_bars(tables["importance"]))
     if tables.get("rows"):
         pick = st.selectbox("One prediction", range(len(tables["rows"])), key="exp_row",
                                format_func=lambda i: f"test row {tables['rows'][i]['index']}: "
                                                      f"{tables['rows'][i]['label']} → {tables['rows'][i]['predicted']}")
-        st.plotly_chart(figures.row_attributions(tables["rows"][pick]), width="stretch")
+        figures.show(figures.row_attributions(tables["rows"][pick]))
 if tables.get("proxies"):
     st.markdown("**Proxies for sensitive attributes**: how much of each sensitive attribute a feature carries "
                 "(Cramér's V or the correlation ratio, on the training data) and how much the model leans on it.")
@@ -137,7 +137,7 @@ if "recourse_refused" in m:
         c1.metric("Refused people with recourse", pct(m["recourse_share"]))
         c2.metric("Average cost", score(m["recourse_mean_cost"], 2) if m["recourse_mean_cost"] is not None else "—")
         if tables.get("recourse_by_group"):
-            st.plotly_chart(figures.recourse_by_group(tables["recourse_by_group"]), width="stretch")
+            figures.show(figures.recourse_by_group(tables["recourse_by_group"]))
         found = [e for e in tables.get("recourse", []) if e["changes"]][:20]
         if found:
             st.dataframe(pd.DataFrame([{"test row": e["index"], "cost": e["cost"], "change": "; ".join(

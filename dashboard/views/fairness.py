@@ -96,10 +96,10 @@ def show_audit(result) -> None:
                                          "calibration_error"], horizontal=True, key="fair_metric")
     groups = result["tables"]["groups"]
     single = [r for r in groups if " x " not in r["grouping"]]
-    st.plotly_chart(figures.group_bars(single, metric), width="stretch")
+    figures.show(figures.group_bars(single, metric))
     for grouping in dict.fromkeys(r["grouping"] for r in groups if " x " in r["grouping"]):
         if grouping.count(" x ") == 1:
-            st.plotly_chart(figures.intersection_heatmap(groups, grouping, metric), width="stretch")
+            figures.show(figures.intersection_heatmap(groups, grouping, metric))
     show_table(result["tables"]["disparities"])
     with st.expander("Every group"):
         show_table(groups)
@@ -158,6 +158,6 @@ for grouping in dict.fromkeys(r["sensitive"] for r in rows):
     part = [r for r in rows if r["sensitive"] == grouping]
     fig = figures.mitigation_tradeoff(part, disparity)
     fig.update_layout(title=f"What fairness costs, by {grouping}: accuracy against {disparity.replace('_', ' ')}")
-    st.plotly_chart(fig, width="stretch")
+    figures.show(fig)
     st.write(fairness.mitigation_verdict(part, disparity, grouping))
 show_table(rows)

@@ -75,7 +75,7 @@ if job_id:
 st.subheader(f"Methods compared on {dataset}")
 rows = services.finetune_table(dataset)
 if rows:
-    st.plotly_chart(figures.method_comparison(rows), width="stretch")
+    figures.show(figures.method_comparison(rows))
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
         "test accuracy": percent_column(),
         "macro-F1": st.column_config.NumberColumn(format="%.3f"),

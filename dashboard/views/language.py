@@ -56,7 +56,7 @@ with memo_tab:
         k3.metric("Membership AUC (loss)", f"{m['mia_auc_loss']:.3f}",
                   help=f"95% interval {m['mia_auc_loss_ci'][0]:.3f} to {m['mia_auc_loss_ci'][1]:.3f}; 0.5 is chance.")
         if r["tables"]["canaries"]:
-            st.plotly_chart(figures.canary_exposure(r["tables"]["canaries"]), width="stretch")
+            figures.show(figures.canary_exposure(r["tables"]["canaries"]))
             st.dataframe(pd.DataFrame(r["tables"]["canaries"]).drop(columns=["secret"], errors="ignore"),
                          hide_index=True, width="stretch")
         show_table(r["tables"]["mia"])
@@ -86,7 +86,7 @@ with remedy_tab:
 
         def show_remedies(job):
             rows = job.result["rows"]
-            st.plotly_chart(figures.lm_remedies(rows), width="stretch")
+            figures.show(figures.lm_remedies(rows))
             table = pd.DataFrame([{k: v for k, v in row.items() if k not in ("canaries", "audit_id")} for row in rows])
             st.dataframe(table, hide_index=True, width="stretch", column_config={"extraction_rate": percent_column()})
 
@@ -132,7 +132,7 @@ with probe_tab:
         k2.metric("Profanity gap", f"{m['profanity_gap']:.3f}",
                   help=f"95% interval {m['profanity_gap_ci'][0]:.3f} to {m['profanity_gap_ci'][1]:.3f}")
         k3.metric("Continuations with identifiers", f"{m['continuations_with_identifiers']} of {m['continuations']}")
-        st.plotly_chart(figures.probe_groups(r["tables"]["groups"], r["tables"]["generations"]), width="stretch")
+        figures.show(figures.probe_groups(r["tables"]["groups"], r["tables"]["generations"]))
         with st.expander("Every continuation with its scores"):
             show_table(r["tables"]["generations"])
 
@@ -155,7 +155,6 @@ with compress_tab:
         if r and "parent_test_perplexity" in r["metrics"]:
             parent, rows = r["tables"]["parent"][0], r["tables"]["variants"]
             points = [{"variant": "as trained", **parent}] + [{"variant": row["method"], **row} for row in rows]
-            st.plotly_chart(figures.lm_remedies(points, "Compression: perplexity and what stays memorised"),
-                            width="stretch")
+            figures.show(figures.lm_remedies(points, "Compression: perplexity and what stays memorised"))
             st.dataframe(pd.DataFrame(rows).drop(columns=["model_id"]), hide_index=True, width="stretch",
                          column_config={"size_ratio": percent_column()})

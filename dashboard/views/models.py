@@ -174,13 +174,13 @@ c4.metric("Weights", f"{record.size_bytes / 1024:.1f} KiB")
 
 history = services.model_history(record)
 if history:
-    st.plotly_chart(figures.training_curves(history), width="stretch")
+    figures.show(figures.training_curves(history))
 classes = (record.config.get("dataset") or {}).get("classes") or [
     str(i) for i in range(len(m.get("per_class_accuracy", [])))]
 if "confusion_matrix" in m:
     left, right = st.columns(2)
-    left.plotly_chart(figures.confusion_matrix(m["confusion_matrix"], classes), width="stretch")
-    right.plotly_chart(figures.per_class_accuracy(classes, m["per_class_accuracy"]), width="stretch")
+    figures.show(figures.confusion_matrix(m["confusion_matrix"], classes), where=left)
+    figures.show(figures.per_class_accuracy(classes, m["per_class_accuracy"]), where=right)
 
 with st.expander("Which audits apply to this model"):
     st.dataframe(pd.DataFrame([{"audit": a["title"], "applies": a["applicable"], "why not": a["reason"] or ""}
@@ -211,14 +211,14 @@ if services.applies(record, "performance"):
             st.warning(plain(w))
         rows = perf["result"]["tables"]["per_class"]
         if rows and "recall_ci_low" in rows[0]:
-            st.plotly_chart(figures.per_class_recall(rows), width="stretch")
+            figures.show(figures.per_class_recall(rows))
 
 st.subheader("Lineage")
 st.caption("Where this model came from and what was derived from it (fine-tuned, hardened, private, compressed or "
            "mitigated variants). Edges say how each child was made.")
 chain = store.lineage(record.id)
 st.write(" <- ".join(f"`{r.id}` {r.name} ({r.derivation.get('how', 'trained')})" for r in chain))
-st.plotly_chart(figures.lineage(store.family(record.id), record.id), width="stretch")
+figures.show(figures.lineage(store.family(record.id), record.id))
 audits = store.list_audits(record.id)
 if audits:
     st.subheader("Audits of this model")

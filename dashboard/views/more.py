@@ -54,7 +54,7 @@ for w in result["warnings"]:
     st.warning(plain(w))
 for caption, fig in spec.figures({**result, "id": audit["id"], "created_at": audit["created_at"]}) \
         if spec.figures else []:
-    st.plotly_chart(figures.inert_figure(fig), width="stretch", key=f"more_fig_{caption}")
+    figures.show(figures.inert_figure(fig), key=f"more_fig_{caption}")
     st.caption(plain(caption))
 scalars = {k: v for k, v in result["metrics"].items() if not isinstance(v, list | dict)}
 st.dataframe(pd.DataFrame({"metric": [describe(k)[0] for k in scalars], "key (for policies)": list(scalars),

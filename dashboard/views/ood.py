@@ -73,13 +73,13 @@ with corruption_tab:
                       else f"{m['mean_corruption_error']:.3f}", help=f"Reference: {m['reference_model_id']}")
             k4.metric("Worst corruption", m["worst_corruption"],
                       help=f"Mean accuracy over the severities: {m['worst_corruption_accuracy']:.1%}")
-            st.plotly_chart(figures.corruption_heatmap(r["tables"]["corruptions"]), width="stretch")
-            st.plotly_chart(figures.corruption_curves([(short[model_id], r["tables"]["corruptions"])]), width="stretch")
+            figures.show(figures.corruption_heatmap(r["tables"]["corruptions"]))
+            figures.show(figures.corruption_curves([(short[model_id], r["tables"]["corruptions"])]))
             for w in r["warnings"]:
                 st.warning(plain(w))
             gallery = r["tables"]["gallery"]
             if gallery and "image" in gallery[0]:
-                st.plotly_chart(figures.corruption_gallery(gallery), width="content")
+                figures.show(figures.corruption_gallery(gallery), width="content")
             elif gallery:
                 st.subheader("Examples")
                 show_table(gallery)
@@ -130,10 +130,9 @@ with shift_tab:
                       f"{m['ece_shifted'] - m['ece_in_domain']:+.3f}", delta_color="inverse")
             k4.metric("Drifted features", f"{m['drifted_features']} of {m['features_tested']}")
             left, right = st.columns(2)
-            left.plotly_chart(figures.drift_bars(r["tables"]["features"] + r["tables"]["outputs"]), width="stretch")
-            right.plotly_chart(figures.ood_roc(r["tables"]["ood_roc"], {"max softmax": m["ood_auroc_msp"],
-                                                                        "energy": m["ood_auroc_energy"]}),
-                               width="stretch")
+            figures.show(figures.drift_bars(r["tables"]["features"] + r["tables"]["outputs"]), where=left)
+            figures.show(figures.ood_roc(r["tables"]["ood_roc"], {"max softmax": m["ood_auroc_msp"],
+                                                                  "energy": m["ood_auroc_energy"]}), where=right)
             for w in r["warnings"]:
                 st.warning(plain(w))
             with st.expander("Drift tests, per-class accuracy and fairness on both sides"):
@@ -169,9 +168,9 @@ with calibration_tab:
                   delta_color="off")
         k4.metric("Coverage gap between groups", "-" if m["coverage_gap"] is None else f"{m['coverage_gap']:.1%}")
         left, right = st.columns(2)
-        left.plotly_chart(figures.reliability_diagram(r["tables"]["reliability"], m["ece"]), width="stretch")
+        figures.show(figures.reliability_diagram(r["tables"]["reliability"], m["ece"]), where=left)
         if r["tables"]["groups"]:
-            right.plotly_chart(figures.group_coverage(r["tables"]["groups"], m["coverage_target"]), width="stretch")
+            figures.show(figures.group_coverage(r["tables"]["groups"], m["coverage_target"]), where=right)
             show_table(r["tables"]["groups"])
         for w in r["warnings"]:
             st.warning(plain(w))
@@ -209,10 +208,10 @@ with sweep_tab:
         go_sweep = st.form_submit_button("Run sweep", type="primary", icon=":material/play_arrow:")
     def show_sweep(job):
         rows = job.result["rows"]
-        st.plotly_chart(figures.sweep_bars(rows, [
+        figures.show(figures.sweep_bars(rows, [
             ("clean_accuracy", "clean accuracy ↑"), ("mean_corruption_error", "mean corruption error ↓"),
             ("shift_accuracy", "shift accuracy ↑"), ("ece", "ECE ↓"), ("robust_accuracy@0.1", "PGD eps 0.1 ↑"),
-            ("demographic_parity_difference", "DP gap ↓")]), width="stretch")
+            ("demographic_parity_difference", "DP gap ↓")]))
         show_table(rows)
         st.caption("The models are on the Models page; pick two on the Compare page for every dimension.")
 

@@ -37,7 +37,7 @@ def show_exposed(result, modality: str) -> None:
         labels = [f"#{e['rank']} {e['label']}" for e in exposed]
         fig = figures.image_grid(images, labels, cols=min(8, len(images)))
         fig.update_layout(title="Most exposed training images (label above each)")
-        st.plotly_chart(fig, width="stretch")
+        figures.show(fig)
     keep = [{k: v for k, v in e.items() if k not in ("image", "row")} | (e.get("row") or {}) for e in exposed]
     show_table(keep)
 
@@ -91,7 +91,7 @@ def membership_tab() -> None:
     st.write(f"In plain words: {m.get('verdict') or membership_verdict(m)}")
     for w in result["warnings"]:
         st.warning(plain(w))
-    st.plotly_chart(figures.roc_curves(result["tables"]["roc"]), width="stretch")
+    figures.show(figures.roc_curves(result["tables"]["roc"]))
     table = pd.DataFrame(result["tables"]["attacks"]).drop(columns=["description"])
     st.dataframe(table, hide_index=True, width="stretch")
     show_exposed(result, services.dataset_modality(record.dataset))
@@ -134,7 +134,7 @@ def dp_tab_body() -> None:
         return
     job = next((j for j in done if j.id == job_id), done[0])
     rows = job.result["rows"]
-    st.plotly_chart(figures.privacy_utility(rows), width="stretch")
+    figures.show(figures.privacy_utility(rows))
     for i, line in enumerate(dp_sweep_verdict(rows)):  # the plain-words finding, then any baseline warning
         (st.warning if line.startswith("Not better") else st.write)(("In plain words: " if i == 0 and not
                                                                      line.startswith("Not better") else "") + line)
@@ -194,7 +194,7 @@ def scan_tab_body() -> None:
             st.warning(f"{kan['rows_below_threshold']} rows ({kan['share_below_threshold']:.2%}) sit in "
                        f"{kan['classes_below_threshold']} groups smaller than {kan['threshold']}: they can be singled "
                        "out by these columns. Generalise (e.g. age bands) or suppress them.")
-        st.plotly_chart(figures.group_sizes(kan["size_histogram"], kan["threshold"]), width="stretch")
+        figures.show(figures.group_sizes(kan["size_histogram"], kan["threshold"]))
         show_table(kan["smallest"])
 
 

@@ -96,7 +96,7 @@ for model_id in chosen:
         st.caption(services.audit_caption(found[0], prefix=f"{plain(short[model_id])}: {spec.title}. "))
 if latest:
     series = [(short[m], r["metrics"]["clean_accuracy"], r["tables"]["sweep"]) for m, r in latest.items()]
-    st.plotly_chart(figures.robustness_curves(series, spec.norm), width="stretch")
+    figures.show(figures.robustness_curves(series, spec.norm))
     rows = [{"model": short[m], **row} for m, r in latest.items() for row in r["tables"]["sweep"]]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
         **{k: percent_column() for k in ("robust_accuracy", "ci_low", "ci_high", "success_rate")},
@@ -124,7 +124,7 @@ if latest:
         st.dataframe(pd.DataFrame([{k: e[k] for k in ("true", "adv_pred", "edits", "original", "edited")}
                                    for e in examples]), hide_index=True, width="stretch")
     elif examples and "original" in examples[0]:
-        st.plotly_chart(figures.adversarial_gallery(examples), width="stretch")
+        figures.show(figures.adversarial_gallery(examples))
     elif examples and first["metrics"].get("constraints") == "valid":
         st.caption("What the attack changed, in the data's own units and categories (every adversarial row is one "
                    "that could exist).")
@@ -163,6 +163,6 @@ if st.session_state.get("harden_job"):
     def show(job):
         r = job.result
         st.success(f"Registered `{r['model_id']}` (parent `{r['parent_id']}`).")
-        st.plotly_chart(figures.before_after(r["before"], r["after"], r["after"]["eps"]), width="stretch")
+        figures.show(figures.before_after(r["before"], r["after"], r["after"]["eps"]))
 
     follow_job(runner, st.session_state["harden_job"], "harden", show)

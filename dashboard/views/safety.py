@@ -63,11 +63,10 @@ with backdoor_tab:
             if m.get("precision") is not None:
                 k4.metric("Precision / recall", f"{m['precision']:.0%} / {m['recall']:.0%}",
                           help="Of the flagged rows, against the poison recorded at training.")
-            st.plotly_chart(figures.backdoor_anomaly(r["tables"]["classes"], float(r["params"]["threshold"])),
-                            width="stretch")
+            figures.show(figures.backdoor_anomaly(r["tables"]["classes"], float(r["params"]["threshold"])))
             if r["tables"].get("trigger"):
-                st.plotly_chart(figures.backdoor_rows(r["tables"]["trigger"], r["tables"]["examples"]),
-                                width="content")
+                figures.show(figures.backdoor_rows(r["tables"]["trigger"], r["tables"]["examples"]),
+                             width="content")
             detectors = r["tables"].get("detectors") or []
             data_side = [d for d in detectors if "strip" not in d["detector"].lower()]
             strip = [d for d in detectors if "strip" in d["detector"].lower()]
@@ -146,7 +145,7 @@ with certified_tab:
             k2.metric("Abstained", f"{m['abstain_rate']:.1%}")
             k3.metric("Median certified radius", f"{m['median_certified_radius']:.3f}",
                       help="Over all inputs, counting 0 for those the smoothed model gets wrong or abstains on.")
-            st.plotly_chart(figures.certified_curves(r["tables"]["radii"], m["sigma"]), width="stretch")
+            figures.show(figures.certified_curves(r["tables"]["radii"], m["sigma"]))
             for w in r["warnings"]:
                 st.warning(plain(w))
             st.dataframe(pd.DataFrame(r["tables"]["radii"]), hide_index=True, width="stretch", column_config={

@@ -132,8 +132,8 @@ if job_id:
                    f"({versus}), macro-F1 {m['macro_f1']:.3f}. It is on the Models page.")
         classes = record.config["dataset"]["classes"]
         left, right = st.columns(2)
-        left.plotly_chart(figures.confusion_matrix(m["confusion_matrix"], classes), width="stretch")
-        right.plotly_chart(figures.per_class_accuracy(classes, m["per_class_accuracy"]), width="stretch")
+        figures.show(figures.confusion_matrix(m["confusion_matrix"], classes), where=left)
+        figures.show(figures.per_class_accuracy(classes, m["per_class_accuracy"]), where=right)
 
     follow_job(runner, job_id, "train", show_model)
 else:

@@ -145,6 +145,14 @@ def test_report_hash_signature_and_tamper(audited, tmp_path, monkeypatch):
     assert report["generator"]["packages"]["torch"]
     paths = write_reports(report, tmp_path / "out")
     assert paths["html"].stat().st_size < 5 * 2**20
+    from audits.evidence._html import _figures, render_html
+
+    charts = _figures(report)
+    assert charts  # the performance and fairness audits draw
+    for i, (_, _, alt) in enumerate(charts):  # each chart's numbers beneath it, in the new layout only
+        assert f"<p class='muted alt' id='chart-{i}-text'>" in paths["html"].read_text()
+        assert alt.split(". ")[0] in paths["html"].read_text()
+    assert "muted alt" not in render_html({**report, "layout": 2})  # an older record keeps its own rendering
     assert report["content_sha256"] in paths["md"].read_text()
     for kind in ("json", "html"):
         result = verify_report(paths[kind])
@@ -171,8 +179,9 @@ def test_report_chart_measures_epsilon_in_the_attacks_own_norm(attack, axis):
     sweep = [{"eps": 0.5, "robust_accuracy": 0.4, "ci_low": 0.3, "ci_high": 0.5}]
     report = {"audits": [{"name": "robustness", "id": "a-1", "created_at": "now", "tables": {"sweep": sweep},
                           "metrics": {"attack": attack, "clean_accuracy": 0.9}}]}
-    (_, fig), = _figures(report)
+    (_, fig, alt), = _figures(report)
     assert axis in fig["layout"]["xaxis"]["title"]["text"]
+    assert alt.endswith("epsilon 0.0 90.0%, epsilon 0.5 40.0%.")  # its text alternative, in the report beneath it
 
 
 def test_a_bad_policy_lists_every_problem():

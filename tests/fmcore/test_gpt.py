@@ -245,7 +245,7 @@ def test_group_probes_gap_equals_our_scoring_of_the_stored_generations(trained_g
     from audits.evidence._html import _figures, render_markdown
 
     report = build_report(st, rec.id)
-    captions = [c for c, _ in _figures(report)]
+    captions = [c for c, _, _ in _figures(report)]
     assert any(c.startswith("probes audit") for c in captions)
     assert f"test perplexity {rec.metrics['test_perplexity']:.1f}" in render_markdown(report)
     refused = subprocess.run([sys.executable, "-m", "fmaudit", "audit", "probes", "--model", rec.id, "--groups", "man",

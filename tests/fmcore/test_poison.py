@@ -148,10 +148,10 @@ def test_the_safety_policy_and_the_report_read_the_backdoor_and_certified_audits
     at = cert.metrics["certified_accuracy@0.25"]
     assert good["certified_accuracy"]["value"] == at
     assert good["certified_accuracy"]["status"] == ("pass" if at >= 0.5 else "fail")
-    titles = [f["layout"]["title"]["text"] for _, f in _figures(build_report(st, poisoned.model_id, policy))]
+    titles = [f["layout"]["title"]["text"] for _, f, _ in _figures(build_report(st, poisoned.model_id, policy))]
     assert any(t.startswith("Which class can be reached") for t in titles)
     assert any(t.startswith("Recovered trigger") for t in titles)
-    titles = [f["layout"]["title"]["text"] for _, f in _figures(report)]
+    titles = [f["layout"]["title"]["text"] for _, f, _ in _figures(report)]
     assert any(t.startswith("Randomized smoothing") for t in titles)
     assert not any(t.startswith("Recovered trigger") for t in titles)  # nothing suspected, nothing drawn
 
