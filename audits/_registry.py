@@ -32,7 +32,8 @@ def model_offers(store, record) -> frozenset:
 def applicable_audits(offers) -> list[dict]:
     """Every audit with whether it applies to a model offering ``offers``, and why not where it does not."""
     specs = load_audits()
-    rows = [{"audit": s.name, "title": s.title, "requires": list(s.requires)} for s in specs.values()]
+    rows = [{"audit": s.name, "title": s.title, "requires": list(s.requires)}
+            for s in sorted(specs.values(), key=lambda s: (s.order, s.name))]  # the order Compare shows them in
     for row in rows:
         row["reason"] = missing_for(row["requires"], offers)
         row["applicable"] = row["reason"] is None
