@@ -67,7 +67,7 @@ def test_data_page_cards(home):
     at = _run("views/data.py")
     assert at.title[0].value == "Data"
     assert len(_charts(at)) >= 2  # label balance + image samples for the default (mnist)
-    at.selectbox(key="data_name").set_value("german_credit").run()
+    at.button_group(key="data_name").set_value("german_credit").run()
     assert not at.exception
     assert at.subheader[0].value == "Statlog German credit"
     assert len(_charts(at)) == 3  # label balance + sex + age
@@ -81,7 +81,7 @@ def test_data_page_overview_comes_from_the_store_cache_after_a_restart(home, mon
     from fmcore.data import dataset_fingerprint
 
     at = _run("views/data.py")
-    at.selectbox(key="data_name").set_value("german_credit").run()
+    at.button_group(key="data_name").set_value("german_credit").run()
     cached = list((home / "cache" / "overview").glob("german_credit-*.json"))
     assert [p.name for p in cached] == [f"german_credit-{dataset_fingerprint('german_credit')[:24]}.json"]
     services._overview_at.clear()  # as after a restart
@@ -91,7 +91,7 @@ def test_data_page_overview_comes_from_the_store_cache_after_a_restart(home, mon
 
     monkeypatch.setattr(services, "_dataset_at", no_loading)
     again = _run("views/data.py")
-    again.selectbox(key="data_name").set_value("german_credit").run()
+    again.button_group(key="data_name").set_value("german_credit").run()
     assert not again.exception, [e.value for e in again.exception]
     assert len(_charts(again)) == 3
     assert list(again.dataframe[0].value.columns)[:3] == ["credit_risk", "age", "sex"]  # label, then sensitive
