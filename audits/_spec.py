@@ -30,6 +30,8 @@ class AuditSpec:
         ``params``): the dashboard and the HTML report draw the same.
     compare : Compare's rows: ``CompareRow`` each, or ``(label, metric key, higher_is_better, proportion)``.
     order : where its rows come in Compare, lowest first (the built-in audits 10-99; plugins after them by default).
+    at_training : its metrics are also recorded when a model is trained (on the test split): a policy that says
+        ``accept_model_metrics`` may read them in its place when it has not run (the performance audit).
     policy_keys : metric keys a policy may check (``<name>.<key>``), for the policy editor and docs.
     lines : ``lines(audit_id, result) -> [str]``: the command line's text, where the generic one (headline, scalar
         metrics, tables) would read worse.
@@ -54,6 +56,7 @@ class AuditSpec:
     lines: Callable | None = None
     not_reproduced: str = ""
     order: int = 100
+    at_training: bool = False
     source: str = ""
 
     def __post_init__(self):

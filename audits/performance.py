@@ -56,7 +56,7 @@ _COMPARE = (
                 "recall with Wilson intervals, the confusion matrix, and the majority-class baseline the model must "
                 "beat.", options=PerformanceOptions, requires=("labels",),
                 summary=_summary, headline=_headline, figures=_figures, compare=_COMPARE,
-                order=10)
+                order=10, at_training=True)
 def performance(classifier, dataset, params: dict, progress=None) -> AuditResult:
     """Accuracy and macro-F1 with bootstrap intervals, balanced accuracy, recall per class and the majority baseline."""
     import torch

@@ -47,6 +47,14 @@ def audit_names() -> list[str]:
     return [*load_audits(), "model"]
 
 
+def _at_training(audit: str) -> bool:
+    """Whether the audit's metrics are also recorded at training (its spec's ``at_training``)."""
+    from .._registry import load_audits
+
+    spec = load_audits().get(audit)
+    return bool(spec and spec.at_training)
+
+
 MAX_POLICY_BYTES = 1_000_000  # a policy is a short YAML file
 
 
@@ -221,7 +229,7 @@ def evaluate_policy(policy: dict, store, model_id: str) -> dict:
                 evidence["reason"] = ("measured with " + ", ".join(f"{k} {_setting(a, k)!r}" for k in other)
                                       + "; this policy pins " + ", ".join(f"{k} {v!r}" for k, v in other.items()))
                 value = None
-        elif audit == "performance" and policy.get("accept_model_metrics") and (
+        elif policy.get("accept_model_metrics") and _at_training(audit) and (
                 value := _lookup(record.metrics, key)) is not None:
             d = record.derivation or {}
             evidence = {"model_id": record.id, "source": "the model's test metrics, recorded at training",
