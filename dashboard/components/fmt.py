@@ -14,6 +14,20 @@ def points(value, digits: int = 1) -> str:
     return MISSING if value is None else f"{value * 100:+.{digits}f} pts"
 
 
+def metric_value(key: str, value, change: bool = False) -> str:
+    """One metric's value as its kind reads (``audits.glossary``): a rate as a percentage (a change of one in
+    percentage points), a count whole, any other number to 3 significant digits, anything else as it is."""
+    from audits.glossary import describe
+
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return MISSING if value is None else str(value)
+    if describe(key)[2]:
+        return points(value) if change else pct(value)
+    if float(value).is_integer():
+        return f"{int(value):+,}" if change else f"{int(value):,}"
+    return f"{value:+.3g}" if change else f"{value:.3g}"
+
+
 def percent_column(help: str | None = None, progress: bool = False):  # noqa: A002  (streamlit's own name)
     """A dataframe column of proportions shown as percentages (a bar from 0 to 100% when ``progress``)."""
     if progress:

@@ -17,7 +17,7 @@ from audits.evidence import (
 )
 from audits.glossary import describe
 from dashboard import services
-from dashboard.components.fmt import plain
+from dashboard.components.fmt import metric_value, plain
 from dashboard.components.jobs import follow_job
 from fmcore.errors import FmauditError
 
@@ -69,7 +69,9 @@ if policy:
                    "rule": f"{r['metric']} {r['op']} {r['threshold']:g}", "value": r["value"],
                    "evidence": r["evidence"].get("audit_id") or r["evidence"].get("reason", "")}
                   for r in evaluation["checks"]]
-    st.dataframe(pd.DataFrame(check_rows), hide_index=True, width="stretch")
+    shown = [{**row, "value": metric_value(r["metric"].partition(".")[2], row["value"])}  # as its kind reads
+             for row, r in zip(check_rows, evaluation["checks"], strict=True)]
+    st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch")
     from fmcore.security import safe_csv
 
     st.download_button("Policy checks (CSV)", safe_csv(check_rows), file_name=f"policy-checks-{model_id}.csv",

@@ -8,7 +8,7 @@ import streamlit as st
 
 from audits.evidence import SHIPPED, approve, diff_reports, load_policy, report_or_model, review
 from dashboard import services
-from dashboard.components.fmt import plain
+from dashboard.components.fmt import metric_value, plain
 from fmcore.errors import FmauditError
 from fmcore.store import actor
 
@@ -144,7 +144,10 @@ if others:
                                                         for c in d["checks"] if c["flipped"]))
     changed = [r for r in d["metrics"] if r["change"]]
     if changed:
-        st.dataframe(pd.DataFrame([{k: r[k] for k in ("audit", "metric", "a", "b", "change", "beyond_interval")}
-                                   for r in changed]), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame([{"audit": r["audit"], "metric": r["metric"], "a": metric_value(r["metric"], r["a"]),
+                                    "b": metric_value(r["metric"], r["b"]),
+                                    "change": metric_value(r["metric"], r["change"], change=True),
+                                    "beyond_interval": r["beyond_interval"]} for r in changed]),
+                     hide_index=True, width="stretch")
     else:
         st.info("No metric both versions measured has changed.")

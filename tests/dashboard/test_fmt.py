@@ -25,3 +25,15 @@ def test_audit_tables_read_in_plain_words_with_one_format_per_kind():
     assert formats == {"accuracy": "percent", "latency b1 ms": "%.0f", "examples": "%d", "parity gap": "percent",
                        "share": "percent", "auc": "%.3g"}
     assert config["parity gap"]["help"].startswith("largest difference between groups")
+
+
+def test_one_metric_reads_as_its_kind():
+    from dashboard.components.fmt import metric_value
+
+    assert metric_value("accuracy", 0.9123) == "91.2%"
+    assert metric_value("demographic_parity_difference[sex]", -0.034, change=True) == "-3.4 pts"
+    assert metric_value("max_auc", 0.61234) == "0.612"
+    assert metric_value("max_auc", 0.012, change=True) == "+0.012"
+    assert metric_value("n", 1200.0) == "1,200"
+    assert metric_value("attack", "pgd") == "pgd"
+    assert metric_value("accuracy", None) == "–"
