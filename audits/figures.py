@@ -851,8 +851,9 @@ def text_alternative(fig: go.Figure, limit: int = 6, traces: int = 4) -> str:  #
                 continue
             labels = list(labels) if labels is not None else list(range(1, len(values) + 1))
             label_axis = layout["yaxis" if horizontal else "xaxis"]
-            unit = "" if kind == "bar" or not (label_axis.title and label_axis.title.text) else \
-                _words(label_axis.title.text).split(" ")[0] + " "  # "epoch 3", "epsilon 0.1"
+            axis_words = _words(label_axis.title.text) if label_axis.title and label_axis.title.text else ""
+            # "epoch 3", "epsilon 0.1", "class 7": the axis's first word (a bar's only when that is all it says)
+            unit = axis_words.split(" ")[0] + " " if axis_words and (kind != "bar" or " " not in axis_words) else ""
             pairs = [(_words(lab), _reads(v, "%" in fmt)) for lab, v in zip(labels, values, strict=False)]
             if len(pairs) > limit and kind != "bar":
                 numbers = [float(v) for v in values if v is not None and v == v]
@@ -861,7 +862,7 @@ def text_alternative(fig: go.Figure, limit: int = 6, traces: int = 4) -> str:  #
                         + (f", between {_reads(min(numbers), '%' in fmt)} and {_reads(max(numbers), '%' in fmt)}"
                            if numbers else ""))
             else:
-                text = ", ".join(f"{unit}{lab.removeprefix(name + ': ')} {v}" for lab, v in pairs[:limit])
+                text = "; ".join(f"{unit}{lab.removeprefix(name + ': ')}: {v}" for lab, v in pairs[:limit])
                 text += f" and {len(pairs) - limit} more" if len(pairs) > limit else ""
         elif kind == "heatmap" and trace.z is not None:
             z = np.asarray([np.nan if v is None else v for v in np.ravel(np.asarray(trace.z, dtype=object))],
@@ -878,7 +879,7 @@ def text_alternative(fig: go.Figure, limit: int = 6, traces: int = 4) -> str:  #
             xt, yt = ((_words(a.title.text) + " ") if a.title and a.title.text else "" for a in (layout.xaxis,
                                                                                                layout.yaxis))
             if trace.text is not None and z.size <= 2 * limit:  # a small grid: every cell as it is labelled
-                parts.append(", ".join(f"{yt}{_words(y)} & {xt}{_words(x)}: {_words(trace.text[i][j])}"
+                parts.append("; ".join(f"{yt}{_words(y)} & {xt}{_words(x)}: {_words(trace.text[i][j])}"
                                        for i, y in enumerate(trace.y) for j, x in enumerate(trace.x)
                                        if _words(trace.text[i][j])))
                 continue
@@ -890,7 +891,7 @@ def text_alternative(fig: go.Figure, limit: int = 6, traces: int = 4) -> str:  #
         elif kind == "scatterpolar" and trace.r is not None:
             pairs = list(zip(trace.theta, trace.r, strict=False))
             pairs = pairs[:-1] if len(pairs) > 1 and pairs[-1][0] == pairs[0][0] else pairs  # the closing point
-            text = ", ".join(f"{_words(t)} {_reads(r, False)}" for t, r in pairs)
+            text = "; ".join(f"{_words(t)}: {_reads(r, False)}" for t, r in pairs)
         elif kind == "image":
             text = "an image"
         else:
@@ -901,5 +902,5 @@ def text_alternative(fig: go.Figure, limit: int = 6, traces: int = 4) -> str:  #
         notes = [_words(a.text) for a in layout.annotations if a.text]
         parts = [f"labelled {', '.join(notes[:2 * limit])}" + (f" and {len(notes) - 2 * limit} more"
                                                              if len(notes) > 2 * limit else "")]
-    return (f"{title}. " + "; ".join(parts) + (f"; and {more} more series" if more > 0 else "")
+    return (f"{title}. " + ". ".join(parts) + (f". And {more} more series" if more > 0 else "")
             + ("." if parts else "")).strip()

@@ -181,7 +181,7 @@ def test_report_chart_measures_epsilon_in_the_attacks_own_norm(attack, axis):
                           "metrics": {"attack": attack, "clean_accuracy": 0.9}}]}
     (_, fig, alt), = _figures(report)
     assert axis in fig["layout"]["xaxis"]["title"]["text"]
-    assert alt.endswith("epsilon 0.0 90.0%, epsilon 0.5 40.0%.")  # its text alternative, in the report beneath it
+    assert alt.endswith("epsilon 0.0: 90.0%; epsilon 0.5: 40.0%.")  # its text alternative, in the report beneath it
 
 
 def test_a_bad_policy_lists_every_problem():

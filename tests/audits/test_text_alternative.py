@@ -9,9 +9,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_bars_read_as_their_axis_shows_them():
     text = figures.text_alternative(figures.per_class_accuracy(["a", "b", "c"], [0.9, 0.8, 0.95]))
-    assert text == "Per-class accuracy (test). a 90.0%, b 80.0%, c 95.0%."
+    assert text == "Per-class accuracy (test). class a: 90.0%; class b: 80.0%; class c: 95.0%."
     counts = figures.text_alternative(figures.label_balance(["0", "1"], {"train": [1200, 20], "test": [3, 4]}))
-    assert counts == "Label balance per split. train (examples): 0 1,200, 1 20; test (examples): 0 3, 1 4."
+    assert counts == ("Label balance per split. train (examples): class 0: 1,200; class 1: 20. "
+                      "test (examples): class 0: 3; class 1: 4.")
 
 
 def test_long_series_heatmaps_and_radars_are_summarised():
@@ -20,8 +21,8 @@ def test_long_series_heatmaps_and_radars_are_summarised():
     assert "train (Loss): 10 points from epoch 0 (1) to epoch 9 (0.1), between 0.1 and 1" in text
     assert "validation (Accuracy): 10 points from epoch 0 (50.0%) to epoch 9 (80.0%)" in text
     small = figures.text_alternative(figures.confusion_matrix([[5, 1], [2, 7]], ["a", "b"]))
-    assert small.endswith("true class a & predicted class a: 5, true class a & predicted class b: 1, "
-                          "true class b & predicted class a: 2, true class b & predicted class b: 7.")
+    assert small.endswith("true class a & predicted class a: 5; true class a & predicted class b: 1; "
+                          "true class b & predicted class a: 2; true class b & predicted class b: 7.")
     big = [[10 if i == j else 0 for j in range(4)] for i in range(4)]
     big[2][1] = 30
     matrix = figures.text_alternative(figures.confusion_matrix(big, list("abcd")))
@@ -30,15 +31,15 @@ def test_long_series_heatmaps_and_radars_are_summarised():
         {"grouping": "race x sex", "group": "a & f", "selection_rate": 0.3, "count": 40, "too_small": False},
         {"grouping": "race x sex", "group": "b & f", "selection_rate": None, "count": 4, "too_small": True}],
         "race x sex")
-    assert figures.text_alternative(cells).endswith("race a & sex f: 30% n=40, race b & sex f: not measured n=4.")
+    assert figures.text_alternative(cells).endswith("race a & sex f: 30% n=40; race b & sex f: not measured n=4.")
     radar = figures.text_alternative(figures.radar(["acc", "f1", "x"], [("m1", [0.9, 0.8, 0.7])]))
-    assert radar.endswith("m1: acc 0.9, f1 0.8, x 0.7.")  # the point that closes the loop is not read twice
+    assert radar.endswith("m1: acc: 0.9; f1: 0.8; x: 0.7.")  # the point that closes the loop is not read twice
 
 
 def test_user_text_in_a_chart_reads_as_typed():
     text = figures.text_alternative(figures.per_class_accuracy(["<b>x</b>", "a&b"], [0.5, 0.25]))
-    assert "<b>x</b> 50.0%" in text
-    assert "a&b 25.0%" in text
+    assert "<b>x</b>: 50.0%" in text
+    assert "a&b: 25.0%" in text
 
 
 def test_no_page_draws_a_chart_without_its_text_alternative():
