@@ -134,6 +134,13 @@ def confusion_matrix(matrix: list[list[int]], classes: list[str]) -> go.Figure:
                                texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title="true class", type="category")
     fig.update_xaxes(title="predicted class", type="category")
+    total, off = int(z.sum()), z - np.diag(np.diag(z)) if z.size else z
+    if total and off.size:  # its text alternative says what a reader looks for: how much is right, the worst mix-up
+        i, j = np.unravel_index(np.argmax(off), off.shape)
+        worst = (f"; the most frequent mistake: true {_words(escape(classes[i], 'html'))} predicted as "
+                 f"{_words(escape(classes[j], 'html'))} ({int(off[i, j]):,} times)") if off[i, j] else ""
+        fig.update_layout(meta={"alt": f"{int(np.trace(z)):,} of {total:,} on the diagonal "
+                                       f"({np.trace(z) / total:.1%} right){worst}"})
     return _layout(fig, "Confusion matrix (test)", height=max(320, 36 * len(classes) + 120))
 
 
@@ -826,9 +833,12 @@ def text_alternative(fig: go.Figure, limit: int = 6, traces: int = 4) -> str:  #
     """What a chart shows in words and numbers, for a reader who cannot see it: its title, then for each series its
     points (``label value``; a long series as its count, range, first and last), a heatmap's size, range and highest
     cell; numbers read as the axis shows them (percentages on a percent axis). The first ``limit`` points of the first
-    ``traces`` series, then how many more."""
+    ``traces`` series, then how many more. A builder may say it better itself, in the layout's ``meta["alt"]``
+    (the confusion matrix: how much is right and the most frequent mistake)."""
     layout = fig.layout
     title = _words(layout.title.text) if layout.title and layout.title.text else "Chart"
+    if isinstance(layout.meta, dict) and layout.meta.get("alt"):  # the chart's builder says what matters in it
+        return f"{title}. {layout.meta['alt']}."
     parts = []
     panels = list(dict.fromkeys(t.xaxis or "x" for t in fig.data if "xaxis" in t))  # subplots, with their titles
     titles = [a.text for a in layout.annotations or ()] if 1 < len(panels) <= len(layout.annotations or ()) else []
