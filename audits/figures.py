@@ -816,10 +816,9 @@ def _reads(value, percent: bool) -> str:
         return "none"
     if isinstance(value, str):
         return value
-    value = float(value)
-    if percent:
-        return f"{value:.1%}"
-    return f"{value:,.0f}" if abs(value) >= 1000 or value.is_integer() else f"{value:.3g}"
+    from ._format import number, pct
+
+    return pct(float(value)) if percent else number(value)
 
 
 def _words(text) -> str:

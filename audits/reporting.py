@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._format import MISSING, pct, score  # noqa: F401  (re-exported)
+from ._format import MISSING, number, pct, score  # noqa: F401  (re-exported)
 
 
 def _spec(name: str):

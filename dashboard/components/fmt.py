@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from audits.reporting import MISSING, headline, pct, score  # noqa: F401  (re-exported: one format for rates and scores)
+from audits.reporting import MISSING, headline, number, pct, score  # noqa: F401  (re-exported: one format for rates and scores)
 from fmcore.text import escape
 
 
@@ -16,16 +16,14 @@ def points(value, digits: int = 1) -> str:
 
 def metric_value(key: str, value, change: bool = False) -> str:
     """One metric's value as its kind reads (``audits.glossary``): a rate as a percentage (a change of one in
-    percentage points), a count whole, any other number to 3 significant digits, anything else as it is."""
+    percentage points), any other number as ``audits._format.number`` writes it, anything else as it is."""
     from audits.glossary import describe
 
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return MISSING if value is None else str(value)
     if describe(key)[2]:
         return points(value) if change else pct(value)
-    if float(value).is_integer():
-        return f"{int(value):+,}" if change else f"{int(value):,}"
-    return f"{value:+.3g}" if change else f"{value:.3g}"
+    return number(value, change)
 
 
 def percent_column(help: str | None = None, progress: bool = False):  # noqa: A002  (streamlit's own name)
@@ -89,13 +87,13 @@ def show_table(rows, rates=(), where=None, **config) -> None:
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     rename, column_config, used = {}, {}, set()
     for col in frame.columns:
-        label = describe(str(col))[0] if isinstance(col, str) else str(col)
-        label = label if label not in used else str(col)  # two keys that read alike keep their own names
+        words, meaning, _ = describe(str(col))
+        label = words if isinstance(col, str) and words not in used else str(col)  # two alike keep their own names
         used.add(label)
         rename[col] = label
         if is_numeric_dtype(frame[col]) and not is_bool_dtype(frame[col]):
             column_config[label] = number_column(str(col), frame[col].tolist(), rate=col in rates)
-        elif describe(str(col))[1]:
-            column_config[label] = st.column_config.Column(help=describe(str(col))[1])
+        elif meaning:
+            column_config[label] = st.column_config.Column(help=meaning)
     (where or st).dataframe(frame.rename(columns=rename), hide_index=True, width="stretch",
                             column_config={**column_config, **config})
