@@ -101,11 +101,17 @@ def load_audits() -> dict[str, AuditSpec]:
     return AUDITS
 
 
+def installed_audit(name: str) -> AuditSpec | None:
+    """The audit registered as ``name``, or None for one no longer installed (a stored result outlives its plugin):
+    for readers of stored results, which must not fail on it; ``get_audit`` refuses an unknown name."""
+    return load_audits().get(name)
+
+
 def audit_settings(name: str, params: dict | None, keyed: bool = True) -> dict:
     """What an audit named ``name`` was measured with that can change its numbers or verdict (``settings_of``):
     the one lookup behind reports, Compare and the pages' captions; {} for an audit without declared options or one
     no longer installed."""
-    spec = load_audits().get(name)
+    spec = installed_audit(name)
     return settings_of(spec, params or {}, keyed) if spec is not None else {}
 
 

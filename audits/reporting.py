@@ -5,15 +5,11 @@ from __future__ import annotations
 from ._format import MISSING, number, pct, score  # noqa: F401  (re-exported)
 
 
-def _spec(name: str):
-    from ._registry import load_audits
-
-    return load_audits().get(name)
-
-
 def _described(name: str, what: str):
     """An audit's ``headline`` or ``figures`` from its spec; None when it has none (or is no longer installed)."""
-    spec = _spec(name)
+    from ._registry import installed_audit
+
+    spec = installed_audit(name)
     return getattr(spec, what) if spec is not None else None
 
 
@@ -44,7 +40,9 @@ def audit_summary(result) -> dict:
     per-epsilon sweep)."""
     out = {"audit": result.audit, "model_id": result.model_id, "dataset": result.dataset, **result.metrics,
            "warnings": list(result.warnings)}
-    spec = _spec(result.audit)
+    from ._registry import installed_audit
+
+    spec = installed_audit(result.audit)
     if spec is not None and spec.summary:
         out.update(spec.summary(result))
     return out

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fmcore.errors import ConfigError
+from fmcore.errors import ConfigError, FmauditError
 
 STEPS = ("name", "train", "model_id", "audits", "report")
 
@@ -54,7 +54,6 @@ def check_pipeline(spec: dict, store) -> dict:
     (``train``, ``policy``, ``out``); all problems are listed in one ``ConfigError``, and nothing is trained or
     registered when there is one."""
     from fmcore.data import dataset_names
-    from fmcore.errors import FmauditError
     from fmcore.models import model_spec
     from fmcore.train import TrainConfig
 
@@ -158,5 +157,5 @@ def run_pipeline(spec: dict, store, out: str | Path | None = None, log=print, pr
             "policy": report["policy"], "content_sha256": report["content_sha256"]}
 
 
-class PipelineCancelled(ConfigError):
+class PipelineCancelled(FmauditError):
     """A pipeline stopped between its steps because it was asked to; what it finished is kept."""

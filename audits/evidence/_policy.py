@@ -49,9 +49,9 @@ def audit_names() -> list[str]:
 
 def _at_training(audit: str) -> bool:
     """Whether the audit's metrics are also recorded at training (its spec's ``at_training``)."""
-    from .._registry import load_audits
+    from .._registry import installed_audit
 
-    spec = load_audits().get(audit)
+    spec = installed_audit(audit)
     return bool(spec and spec.at_training)
 
 
