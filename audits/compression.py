@@ -112,11 +112,12 @@ def _flip(model_id: str, method: str, j: int, test, classes, pred0, pred, modali
     return item
 
 
-def compression_audit(store, model_id: str, *, repeats: int = 20, threads: int = 1, eps: float = 0.1,
-                      pgd_steps: int = 10, robust_samples: int = 200, max_flips: int = 12, seed: int = 0,
-                      progress=None) -> AuditResult:
-    """Compare every compressed variant of ``model_id`` with it; returns one row per variant."""
-
+def compression_audit(store, model_id: str, *, progress=None, **options) -> AuditResult:
+    """Compare every compressed variant of ``model_id`` with it; returns one row per variant. ``options``: those of
+    ``CompressionOptions``, whose defaults (the spec's) fill in the rest."""
+    o = CompressionOptions(**options)
+    repeats, threads, eps, pgd_steps, robust_samples, max_flips, seed = (
+        o.repeats, o.threads, o.eps, o.pgd_steps, o.robust_samples, o.max_flips, o.seed)
     started = time.perf_counter()
     parent, variants = variants_of(store, model_id)
     if not variants:
