@@ -5,15 +5,14 @@ from audits.figures import *  # noqa: F401,F403
 from audits.figures import text_alternative
 
 
-def show(fig, where=None, alt: bool = True, **kwargs) -> None:
+def show(fig, where=None, **kwargs) -> None:
     """Draw ``fig`` in ``where`` (a column; default the page), full width unless told otherwise, with its text
     alternative beneath in a caption (``audits.figures.text_alternative``: the numbers it shows, for a reader who
-    cannot see the chart). ``alt=False`` where the page's own caption already says them."""
+    cannot see the chart)."""
     import streamlit as st
 
     from dashboard.components.fmt import plain
 
     where = where or st
     where.plotly_chart(fig, **{"width": "stretch", **kwargs})
-    if alt:
-        where.caption(plain(text_alternative(fig)))
+    where.caption(plain(text_alternative(fig)))
