@@ -383,6 +383,8 @@ SESSION_HOURS = 8.0
 def session_hours() -> float:
     """How long a session lasts: ``FMAUDIT_SESSION_HOURS``, else ``SESSION_HOURS`` (the token's and the cookie's)."""
     return float(os.environ.get("FMAUDIT_SESSION_HOURS", SESSION_HOURS))
+
+
 _REVOKED: set[str] = set()  # tokens signed out in this server process
 
 
