@@ -22,9 +22,10 @@ st.caption("Every dataset is read from a file inside an installed package (or yo
            "fixed seed, so the same name always means the same rows. Provenance gives the file's sha256.")
 
 store = services.get_store()
-tab_browse, tab_upload = st.tabs(["Browse datasets", "Upload a CSV"])
 
-with tab_browse:
+
+def _browse() -> None:
+    """The chosen dataset: its card, charts, samples and provenance."""
     names = dataset_names(store)
     if len(names) <= PILLS:  # a handful: buttons, drawn at once (a select box's code costs a first visit ~0.4 s)
         name = st.pills("Dataset", names, default=names[0], key="data_name") or names[0]
@@ -52,18 +53,21 @@ with tab_browse:
         figures.show(figures.image_grid(np.asarray(samples["images"], dtype=np.float32), samples["labels"]))
     else:
         st.dataframe(pd.DataFrame(samples["rows"]), hide_index=True, width="stretch")
-    with st.expander("Provenance, licence and schema"):
-        prov = info["provenance"]
-        st.table(pd.DataFrame({"field": ["package", "version", "source file", "sha256", "licence", "origin"],
-                               "value": [prov["package"], prov["version"], prov["source"], prov["sha256"],
-                                         prov["licence"], prov["origin"]]}))
-        st.write("Split sizes:", info["splits"], "(seed", info["seed"], ")")
-        if info["modality"] == "tabular":
-            st.dataframe(pd.DataFrame(info["features"]), hide_index=True)
-        for note in info["notes"]:
-            st.caption(note)
+    with st.expander("Provenance, licence and schema", key="data_provenance", on_change="rerun") as more:
+        if more.open:
+            prov = info["provenance"]
+            st.table(pd.DataFrame({"field": ["package", "version", "source file", "sha256", "licence", "origin"],
+                                   "value": [prov["package"], prov["version"], prov["source"], prov["sha256"],
+                                             prov["licence"], prov["origin"]]}))
+            st.write("Split sizes:", info["splits"], "(seed", info["seed"], ")")
+            if info["modality"] == "tabular":
+                st.dataframe(pd.DataFrame(info["features"]), hide_index=True)
+            for note in info["notes"]:
+                st.caption(note)
 
-with tab_upload:
+
+def _upload() -> None:
+    """A CSV upload, its column mapping and validation."""
     st.write("Upload a table with a header row. Say which column is the label and which hold protected "
              "attributes (kept out of the model's inputs, used to compare groups). The file is checked before "
              f"anything is stored; limit {max_csv_bytes() / 2**20:.0f} MB.")
@@ -110,3 +114,14 @@ with tab_upload:
                                    "list above and in `fmaudit datasets`.")
                         for note in rec.get("notes", []):
                             st.warning(note)
+
+
+# lazy tabs and expander (on_change="rerun"): only what is open runs and is drawn, so a first visit does not wait
+# for the code of an uploader, a table and a JSON viewer nobody has opened yet
+tab_browse, tab_upload = st.tabs(["Browse datasets", "Upload a CSV"], key="data_tab", on_change="rerun")
+with tab_browse:
+    if tab_browse.open:
+        _browse()
+with tab_upload:
+    if tab_upload.open:
+        _upload()

@@ -126,29 +126,20 @@ def _import_predictions() -> None:
                 st.error(f"Not imported: {plain(exc)}")
 
 
-with st.expander("Import a model", icon=":material/upload:"):
-    model_tab, predictions_tab = st.tabs(["A model", "A file of predictions"])
-    with model_tab:
-        _import_model()
-    with predictions_tab:
-        _import_predictions()
+# lazy expanders (on_change="rerun"): their content runs and is drawn only once opened, so a first visit does not
+# wait for the code of uploaders, select boxes and a JSON viewer before the charts
+with st.expander("Import a model", icon=":material/upload:", key="import_open", on_change="rerun") as box:
+    if box.open:
+        model_tab, predictions_tab = st.tabs(["A model", "A file of predictions"])
+        with model_tab:
+            _import_model()
+        with predictions_tab:
+            _import_predictions()
 models = store.list_models()
 if not models:
     services.empty_state("No models yet. Train one on the Train page, or from a terminal: "
                          "`fmaudit train --dataset digits --model seed_cnn --epochs 3`.")
     st.stop()
-
-table = pd.DataFrame([{
-    "id": m.id, "name": m.name, "model": m.model, "dataset": m.dataset, "parameters": m.n_params,
-    "size (KiB)": round(m.size_bytes / 1024, 1), "test accuracy": m.metrics.get("accuracy"),
-    "majority baseline": (services.baseline(m) or {}).get("accuracy"),
-    "macro-F1": m.metrics.get("macro_f1"), "parent": m.parent_id or "", "created": m.created_at,
-} for m in reversed(models)])
-st.dataframe(table, hide_index=True, width="stretch", column_config={
-    "test accuracy": percent_column(progress=True),
-    "majority baseline": percent_column("Accuracy of always answering the most frequent class: what a model must "
-                                        "beat."),
-    "macro-F1": st.column_config.NumberColumn(format="%.3f")})
 
 ids = [m.id for m in reversed(models)]
 labels = services.model_labels(models)
@@ -182,9 +173,11 @@ if "confusion_matrix" in m:
     figures.show(figures.confusion_matrix(m["confusion_matrix"], classes), where=left)
     figures.show(figures.per_class_accuracy(classes, m["per_class_accuracy"]), where=right)
 
-with st.expander("Which audits apply to this model"):
-    st.dataframe(pd.DataFrame([{"audit": a["title"], "applies": a["applicable"], "why not": a["reason"] or ""}
-                               for a in services.applicable_for(record)]), hide_index=True, width="stretch")
+with st.expander("Which audits apply to this model", key="models_applicable", on_change="rerun") as box:
+    if box.open:
+        st.dataframe(pd.DataFrame([{"audit": a["title"], "applies": a["applicable"],
+                                    "why not": a["reason"] or ""}
+                                   for a in services.applicable_for(record)]), hide_index=True, width="stretch")
 
 if services.applies(record, "performance"):
     st.subheader("Performance audit")
@@ -228,15 +221,29 @@ if audits:
                               if isinstance(v, int | float) and not isinstance(v, bool)}} for a in audits])
     rename, config = metric_columns([c for c in frame.columns if c not in ("audit", "id", "created", "finding")])
     st.dataframe(frame.rename(columns=rename), hide_index=True, width="stretch", column_config=config)
+st.subheader("All models")
+table = pd.DataFrame([{
+    "id": m.id, "name": m.name, "model": m.model, "dataset": m.dataset, "parameters": m.n_params,
+    "size (KiB)": round(m.size_bytes / 1024, 1), "test accuracy": m.metrics.get("accuracy"),
+    "majority baseline": (services.baseline(m) or {}).get("accuracy"),
+    "macro-F1": m.metrics.get("macro_f1"), "parent": m.parent_id or "", "created": m.created_at,
+} for m in reversed(models)])
+st.dataframe(table, hide_index=True, width="stretch", column_config={
+    "test accuracy": percent_column(progress=True),
+    "majority baseline": percent_column("Accuracy of always answering the most frequent class: what a model must "
+                                        "beat."),
+    "macro-F1": st.column_config.NumberColumn(format="%.3f")})
+
 file_problems = store.weight_problems(record.id)
 if file_problems:
     st.error("This model's files are not the ones it was registered with, so no audit, report or sign-off uses it: "
              + "; ".join(plain(p) for p in file_problems), icon=":material/gpp_bad:")
-with st.expander("Provenance and configuration"):
-    st.json({"sha256": record.sha256, "manifest_sha256": record.manifest_sha256, "files": record.manifest,
-             "files_verified": not file_problems, "path": record.path,
-             "derivation": record.derivation, "train": record.config.get("train"),
-             "dataset_provenance": (record.config.get("dataset") or {}).get("provenance")}, expanded=False)
+with st.expander("Provenance and configuration", key="models_provenance", on_change="rerun") as box:
+    if box.open:
+        st.json({"sha256": record.sha256, "manifest_sha256": record.manifest_sha256, "files": record.manifest,
+                 "files_verified": not file_problems, "path": record.path,
+                 "derivation": record.derivation, "train": record.config.get("train"),
+                 "dataset_provenance": (record.config.get("dataset") or {}).get("provenance")}, expanded=False)
 
 with st.expander("Delete this model"):
     st.warning("Deleting removes the weights and the model's audits. This cannot be undone.")

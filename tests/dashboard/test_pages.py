@@ -12,11 +12,15 @@ from tests.conftest import ROOT
 APP = str(ROOT / "dashboard" / "app.py")
 
 
-def _run(page: str | None = None, timeout: float = 60) -> AppTest:
+def _run(page: str | None = None, timeout: float = 60, opened: dict | None = None) -> AppTest:
+    """The app on ``page``; ``opened`` sets the state of its lazy tabs and expanders first (key: True, or a tab's
+    label), as a click would."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.run()
     if page:
         at.switch_page(page)
+        for key, value in (opened or {}).items():
+            at.session_state[key] = value
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -95,6 +99,38 @@ def test_data_page_overview_comes_from_the_store_cache_after_a_restart(home, mon
     assert not again.exception, [e.value for e in again.exception]
     assert len(_charts(again)) == 3
     assert list(again.dataframe[0].value.columns)[:3] == ["credit_risk", "age", "sex"]  # label, then sensitive
+
+
+#: the lazy tabs and expanders of each page (``on_change="rerun"``), opened
+OPENED = {"data": {"data_provenance": True, "data_tab": "Browse datasets"},
+          "models": {"import_open": True, "models_applicable": True, "models_provenance": True}}
+
+
+def test_rarely_opened_sections_run_only_when_opened(home, trained_models_in):
+    """A first visit draws no uploader, JSON viewer or provenance table (the browser would load their code before
+    the page's charts, and the server would compute them); opening each draws it."""
+    trained_models_in(home)
+    at = _run("views/data.py")
+    assert not at.table
+    assert not at.get("file_uploader")
+    assert len(_charts(at)) >= 2
+    at.session_state["data_provenance"] = True
+    at.run()
+    assert "sha256" in list(at.table[0].value["field"])
+    at.session_state["data_tab"] = "Upload a CSV"
+    at.run()
+    assert at.get("file_uploader")
+    assert not _charts(at)
+    models = _run("views/models.py")
+    assert not models.json
+    assert not models.get("file_uploader")
+    assert len(_charts(models)) == 4
+    assert not any("why not" in d.value.columns for d in models.dataframe)
+    opened = _run("views/models.py", opened=OPENED["models"])
+    assert opened.json
+    assert len(opened.get("file_uploader")) == 2  # a model, a file of predictions
+    assert any("why not" in d.value.columns for d in opened.dataframe)
+    assert not opened.exception
 
 
 def test_models_page_details_and_delete(home, trained_models_in):
@@ -671,7 +707,7 @@ def test_every_page_with_models_people_brought(home, tmp_path):
     q = compress(st, cnn, "onnx_int8").model_id
     for page in ("home", "models", "robustness", "fairness", "ood", "explain", "privacy", "compression", "compare",
                  "report", "data", "jobs"):
-        at = _run(f"views/{page}.py")
+        at = _run(f"views/{page}.py", opened={"models_applicable": True} if page == "models" else None)
         if page == "models":
             for mid in (sk, preds, q):
                 at.selectbox(key="model_id").set_value(mid).run()

@@ -100,7 +100,7 @@ def _assert_inert(at, page):
 
 def test_every_page_shows_payloads_as_text(poisoned, tmp_path, home, monkeypatch):
     from dashboard import services
-    from tests.dashboard.test_pages import _run
+    from tests.dashboard.test_pages import OPENED, _run
 
     st, mid = poisoned
     monkeypatch.setenv("FMAUDIT_JOB_MODULES", "tests")
@@ -109,9 +109,9 @@ def test_every_page_shows_payloads_as_text(poisoned, tmp_path, home, monkeypatch
     runner.wait(job.id, 60)
     for page in ("home", "models", "data", "fairness", "compare", "explain", "privacy", "ood", "robustness", "jobs",
                  "review", "report"):
-        at = _run(f"views/{page}.py")
+        at = _run(f"views/{page}.py", opened=OPENED.get(page))  # lazy sections open: what they show is checked too
         _assert_inert(at, page)
-    at = _run("views/models.py")
+    at = _run("views/models.py", opened=OPENED["models"])
     at.selectbox(key="model_id").set_value(mid).run()
     _assert_inert(at, "models (the poisoned model)")
     at = _run("views/fairness.py")
