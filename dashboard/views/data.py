@@ -3,7 +3,6 @@
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -50,7 +49,7 @@ def _browse() -> None:
     st.markdown("**Samples** (from the training split)")
     samples = info["samples"]
     if info["modality"] == "image":
-        figures.show(figures.image_grid(np.asarray(samples["images"], dtype=np.float32), samples["labels"]))
+        figures.show_images(samples["images"], samples["labels"], "Sample images, each label above its image")
     else:
         st.dataframe(pd.DataFrame(samples["rows"]), hide_index=True, width="stretch")
     with st.expander("Provenance, licence and schema", key="data_provenance", on_change="rerun") as more:
