@@ -85,7 +85,6 @@ for area, names, page, question in AREAS:
         if warnings:
             text.caption(f"{len(warnings)} warning(s), first: {plain(warnings[0])}")
         text.caption(f"{audit['name']} audit `{audit['id']}`, {audit['created_at'][:16]}")
-        text.page_link(page, label=f"The {area.lower()} page", icon=":material/arrow_forward:")
         drawn = audit_figures({"name": audit["name"], "metrics": result.get("metrics", {}),
                                "tables": result.get("tables", {}), "params": audit.get("params") or {}})
         if drawn:
@@ -93,3 +92,5 @@ for area, names, page, question in AREAS:
             fig.update_layout(height=240, margin={"t": 30, "b": 30, "l": 30, "r": 10}, showlegend=False, title=None)
             chart.plotly_chart(figures.inert_figure(fig), width="stretch", key=f"ov_{area}")
             chart.caption(f"{plain(caption)}: {plain(sentence)}")  # the chart's text alternative
+        # below both columns, full width: in the sentence's column it was cut off at 800 px
+        st.page_link(page, label=f"The {area.lower()} page", icon=":material/arrow_forward:")

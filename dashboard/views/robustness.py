@@ -54,7 +54,7 @@ with st.form("rob_form"):
                            default=200 if spec.access == "white-box" else 50,
                            help="More samples give narrower intervals and take longer.")
     steps = option_input("robustness", "steps", "rob_steps", where=c3, label="Steps / iterations",
-                         placeholder="the attack's default")
+                         placeholder="default")  # short: the box is narrow at 800 px
     free, immutable = False, []
     if kind == "tabular":
         t1, t2 = st.columns(2)
