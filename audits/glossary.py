@@ -72,6 +72,41 @@ GLOSSARY: dict[str, tuple[str, str, bool]] = {
     "profanity_gap": ("profanity gap between groups", "difference in profanity of continuations between group words",
                       True),
     "n": ("examples", "how many examples the number is computed on", False),
+    # columns of the audits' tables
+    "ci_low": ("95% interval, low", "lower end of the 95% interval of the value before it", False),
+    "ci_high": ("95% interval, high", "upper end of the 95% interval of the value before it", False),
+    "eps": ("epsilon", "the most the attack may change an input", False),
+    "mean_linf": ("mean change (Linf)", "average of the largest change the attack made to any input value", False),
+    "mean_l2": ("mean change (L2)", "average length of the whole change the attack made to an input", False),
+    "radius": ("radius (L2)", "the distance within which an answer is certified", False),
+    "certified_ci_low": ("certified, 95% interval low", "lower end of certified accuracy's 95% interval", True),
+    "certified_ci_high": ("certified, 95% interval high", "upper end of certified accuracy's 95% interval", True),
+    "empirical_accuracy": ("accuracy under PGD-L2", "accuracy after a PGD-L2 attack within the radius: an upper "
+                                                    "bound on what can be certified", True),
+    "abstain_rate": ("abstained", "share of inputs the smoothed model declines to answer", True),
+    "size_ratio": ("size vs original", "the variant's file size as a share of the trained model's", True),
+    "accuracy_delta": ("accuracy change", "the variant's accuracy minus the trained model's", True),
+    "flipped": ("answers changed", "test examples the variant answers differently from the trained model", False),
+    "flipped_to_wrong": ("changed to wrong", "test examples the trained model got right and the variant gets wrong",
+                         False),
+    "worst_class": ("worst class", "the class whose accuracy falls most", False),
+    "worst_class_delta": ("worst class change", "that class's accuracy change", True),
+    "latency_b1_ms": ("latency, 1 input (ms)", "median time to answer one input", False),
+    "latency_b256_ms": ("latency, 256 inputs (ms)", "median time to answer a batch of 256 inputs", False),
+    "latency_b1_ratio": ("latency, 1 input, vs original", "the variant's time over the trained model's (below 1: "
+                                                          "faster)", False),
+    "latency_b256_ratio": ("latency, 256 inputs, vs original", "the variant's time over the trained model's (below "
+                                                               "1: faster)", False),
+    "fairness_gap_delta": ("parity gap change", "the largest change of a parity gap between groups", True),
+    "robust_accuracy_transfer": ("accuracy under the original's attack", "accuracy on adversarial examples made "
+                                                                         "against the trained model", True),
+    "robust_accuracy_delta": ("accuracy under attack, change", "the variant's accuracy under attack minus the "
+                                                               "trained model's", True),
+    "importance_share": ("share of importance", "share of the model's attribution that goes to this feature", True),
+    "precision": ("precision", "share of what was flagged (or predicted positive) that was right", True),
+    "clean_rejected": ("clean inputs rejected", "share of clean inputs flagged as triggered", True),
+    "triggered_caught": ("triggered inputs caught", "share of triggered inputs flagged", True),
+    "reaches": ("trigger success", "share of inputs the recovered trigger sends to this class", True),
 }
 
 

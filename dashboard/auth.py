@@ -9,6 +9,7 @@ run, so removing or demoting a user takes effect on their open sessions at their
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -24,15 +25,16 @@ from fmcore.security import (
     client_address,
     end_session,
     load_users,
-    session_hours,
     session_token,
     session_user,
     sign_in,
 )
 from fmcore.store import ACTOR, actor
 
-#: the cookie that keeps a signed-in session across reloads: a signed, expiring token (``session_token``)
+#: the cookie that keeps a signed-in session across reloads: a signed, expiring token (``session_token``), set
+#: HttpOnly by the server's ``SESSION_PATH`` endpoint (``dashboard.serve``), so no script in the page can read it
 COOKIE = "fmaudit_session"
+SESSION_PATH = "_fmaudit/session"
 
 _SIGNED_IN: set[str] = set()  # Streamlit session ids that have signed in (this server process)
 _LOCK = threading.Lock()
@@ -130,11 +132,21 @@ def session_ready() -> bool:
     return bool(st.session_state.get("user"))
 
 
+def session_url() -> str:
+    """The path of the endpoint that sets and clears the session cookie, under the server's base URL."""
+    from streamlit.url_util import make_url_path
+
+    return make_url_path(st.get_option("server.baseUrlPath") or "", SESSION_PATH)
+
+
 def _write_cookie(token: str | None) -> None:
-    """Set (or, with None, clear) the session cookie in the browser: strict same-site, secure over https."""
-    value, age = (token, int(session_hours() * 3600)) if token else ("", 0)
-    st.html(f"<script>document.cookie = '{COOKIE}={value}; path=/; max-age={age}; SameSite=Strict' + "
-            "(location.protocol === 'https:' ? '; Secure' : '');</script>", unsafe_allow_javascript=True)
+    """Have the server set (or, with None, clear) the session cookie: the page posts the token to ``session_url``,
+    which answers with an HttpOnly, SameSite=Strict cookie (Secure over https), so the token is in the page's
+    script once, not readable from it afterwards."""
+    call = {"method": "POST", "body": token} if token else {"method": "DELETE"}
+    st.html(f"<script>fetch({json.dumps(session_url())}, Object.assign({json.dumps(call)}, "
+            "{credentials: 'same-origin', headers: {'X-Fmaudit-Https': location.protocol === 'https:' ? '1' : '0'}}"
+            "));</script>", unsafe_allow_javascript=True)
 
 
 def signed_in_user() -> dict:

@@ -1,6 +1,6 @@
 """Start the dashboard's Streamlit server hardened: ``python -m dashboard.serve run dashboard/app.py ...``.
 
-Four changes to Streamlit's own server, made before it starts:
+Five changes to Streamlit's own server, made before it starts:
 
 - **No outside lookups.** Streamlit asks ``checkip.amazonaws.com`` for the machine's public address when it binds
   every interface (the "External URL" banner) and when a browser arrives from an unknown origin (its CORS
@@ -11,6 +11,8 @@ Four changes to Streamlit's own server, made before it starts:
   uploads or 400 MB of them (413).
 - **Downloads live with their session.** A file behind ``/media/`` (a report download) is served only while a
   connected session shows it: once the tab is closed, its links stop answering.
+- **The session cookie is HttpOnly.** After sign-in the page posts its signed token to ``/_fmaudit/session``,
+  which sets the cookie that keeps the session across reloads; no script in the page can read it afterwards.
 - **Elements leave as they are made.** The event loop that sends a page's elements takes the GIL from the thread
   running the page's script for every element it sends; Python lets it wait up to 5 ms each time, 0.5 ms here
   (``SWITCH_INTERVAL``).
@@ -123,6 +125,59 @@ def _harden() -> None:
 
     starlette_app.create_upload_routes = create_upload_routes
     starlette_app.create_media_routes = create_media_routes
+    starlette_app.create_streamlit_routes = _with_session_route(starlette_app.create_streamlit_routes)
+
+
+MAX_TOKEN_BYTES = 2048
+
+
+def _same_origin(request) -> bool:
+    """Whether the request comes from a page of this server: its Origin names the host it was sent to."""
+    from urllib.parse import urlsplit
+
+    origin = request.headers.get("origin")
+    hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")} - {None}
+    return bool(origin) and urlsplit(origin).netloc in hosts
+
+
+async def _session_cookie(request):
+    """``POST`` a session token: the answer sets it as the session cookie, HttpOnly and SameSite=Strict (Secure when
+    the page is served over https), if the token is genuine and alive (``fmcore.security.session_user``). ``DELETE``
+    clears it. Only from this server's own pages (a page elsewhere cannot sign a browser in or out)."""
+    from starlette.responses import PlainTextResponse, Response
+
+    from dashboard.auth import COOKIE
+    from fmcore.config import home
+    from fmcore.security import session_hours, session_user
+
+    if not _same_origin(request):
+        return PlainTextResponse("Only this server's pages may set its session cookie.", status_code=403)
+    secure = request.url.scheme == "https" or request.headers.get("x-fmaudit-https") == "1"
+    response = Response(status_code=204)
+    if request.method == "DELETE":
+        response.delete_cookie(COOKIE, path="/", secure=secure, httponly=True, samesite="strict")
+        return response
+    if int(request.headers.get("content-length") or 0) > MAX_TOKEN_BYTES:
+        return PlainTextResponse("Not a session token.", status_code=413)
+    token = (await request.body()).decode("ascii", "replace")
+    if session_user(token, home()) is None:
+        return PlainTextResponse("Not a valid session token.", status_code=403)
+    response.set_cookie(COOKIE, token, max_age=int(session_hours() * 3600), path="/", secure=secure, httponly=True,
+                        samesite="strict")
+    return response
+
+
+def _with_session_route(make_routes):
+    """Streamlit's routes with the session cookie's (``dashboard.auth.session_url``, ``_session_cookie``) first."""
+
+    def create(runtime):
+        from starlette.routing import Route
+
+        from dashboard.auth import session_url
+
+        return [Route(session_url(), _session_cookie, methods=["POST", "DELETE"]), *make_routes(runtime)]
+
+    return create
 
 
 #: seconds a thread may hold the GIL while another waits for it (Python's default 0.005). The event loop sends a

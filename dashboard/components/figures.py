@@ -42,6 +42,7 @@ def show_images(images, labels: list[str], caption: str, where=None, cols: int =
         pixels = np.uint8(np.round(255 * (1 - np.clip(np.nan_to_num(image.reshape(h, w)), 0, 1))))
         sheet.paste(Image.fromarray(pixels).resize((tile_w, tile_h), Image.Resampling.NEAREST), (x, y + band))
         draw.text((x + tile_w / 2, y + band - 4), str(label), fill=0, font=font, anchor="ms")
+    words = f"{caption}. Labels, row by row: {', '.join(map(str, labels))}."
     where = where or st
-    where.image(sheet)
-    where.caption(plain(f"{caption}. Labels, row by row: {', '.join(map(str, labels))}."))
+    where.image(sheet, alt=words)  # what a screen reader says for the picture
+    where.caption(plain(words))

@@ -26,11 +26,19 @@ def metric_value(key: str, value, change: bool = False) -> str:
     return number(value, change)
 
 
-def percent_column(help: str | None = None, progress: bool = False):  # noqa: A002  (streamlit's own name)
-    """A dataframe column of proportions shown as percentages (a bar from 0 to 100% when ``progress``)."""
-    if progress:
-        return st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0, help=help)
-    return st.column_config.NumberColumn(format="percent", help=help)
+def percent_column(help: str | None = None):  # noqa: A002  (streamlit's own name)
+    """The column config of a rate column (its tooltip): ``show_table`` writes its cells as ``pct`` does."""
+    return st.column_config.NumberColumn(help=help)
+
+
+def _is_change(key: str) -> bool:
+    return key.endswith(("_delta", " change"))
+
+
+def _rate_cell(change: bool):
+    """How one cell of a rate column reads: ``pct`` (83.3%, as every other rate on the page; Streamlit's own
+    "percent" writes 83.29%), a change in percentage points, "–" when missing."""
+    return lambda v: MISSING if v is None or v != v else (points(v) if change else pct(v))
 
 
 def audit_headline(name: str, m: dict) -> str:
@@ -53,7 +61,7 @@ def number_column(key: str, values=None, rate: bool = False):
 
     _, meaning, known_rate = describe(key)
     if rate or known_rate:
-        return percent_column(meaning or None)
+        return percent_column(meaning or None)  # its cells written by ``show_table``
     found = [abs(float(v)) for v in (values if values is not None else []) if v is not None and v == v]
     if found and all(float(v).is_integer() for v in found):
         return st.column_config.NumberColumn(help=meaning or None, format="%d")
@@ -61,39 +69,31 @@ def number_column(key: str, values=None, rate: bool = False):
                                          "%.3g")
 
 
-def metric_columns(keys) -> tuple[dict, dict]:
-    """For a table whose columns are metric keys: the plain label of each (``audits.glossary``) and a column
-    config with its meaning as the tooltip, rates as percentages and other numbers to 3 significant digits."""
-    from audits.glossary import describe
-
-    rename, config = {}, {}
-    for key in keys:
-        label = describe(key)[0]
-        rename[key] = label
-        config[label] = number_column(key)
-    return rename, config
-
-
 def show_table(rows, rates=(), where=None, **config) -> None:
     """An audit's table as a reviewer reads it: columns in plain words (``audits.glossary``, else the key's own
-    words) with their meaning as tooltip, numbers in one format per kind (``number_column``; ``rates``: columns that
-    are proportions beyond those the glossary knows), text as it is. ``config``: the page's own column configs, by
-    plain label."""
+    words) with their meaning as tooltip, numbers in one format per kind (``number_column``: rates as ``pct`` writes
+    them, a change of one in percentage points; ``rates``: columns that are proportions beyond those the glossary
+    knows), text as it is. ``config``: the page's own column configs, by plain label. The numbers themselves are
+    kept (sorting, the table's download); only how they read is set."""
     import pandas as pd
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     from audits.glossary import describe
 
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
-    rename, column_config, used = {}, {}, set()
+    rename, column_config, used, rate_labels = {}, {}, set(), {}
     for col in frame.columns:
-        words, meaning, _ = describe(str(col))
+        words, meaning, known_rate = describe(str(col))
         label = words if isinstance(col, str) and words not in used else str(col)  # two alike keep their own names
         used.add(label)
         rename[col] = label
         if is_numeric_dtype(frame[col]) and not is_bool_dtype(frame[col]):
             column_config[label] = number_column(str(col), frame[col].tolist(), rate=col in rates)
+            if known_rate or col in rates:
+                rate_labels[label] = _is_change(str(col))
         elif meaning:
             column_config[label] = st.column_config.Column(help=meaning)
-    (where or st).dataframe(frame.rename(columns=rename), hide_index=True, width="stretch",
-                            column_config={**column_config, **config})
+    shown = frame.rename(columns=rename).reset_index(drop=True)
+    if rate_labels:
+        shown = shown.style.format({label: _rate_cell(change) for label, change in rate_labels.items()})
+    (where or st).dataframe(shown, hide_index=True, width="stretch", column_config={**column_config, **config})

@@ -43,6 +43,18 @@ for row in card["rows"]:
             cells[short[r.id]] += f" [{low}, {high}]"
     cells["ranking"] = row["unranked"] or ""
     rows.append(cells)
+# the picture first, the numbers with their intervals below (a table drawn first also holds the chart back on a
+# first visit: its code loads before plotly's)
+radar = card["radar"]
+if radar["axes"]:
+    figures.show(figures.radar(radar["axes"], [(short[r.id], vals) for r, vals in zip(
+        records, radar["series"], strict=True)]))
+    st.caption("Every axis is absolute: the centre is 0, the edge is perfect (100% accuracy, no gap, no leakage, "
+               "no calibration error); gaps and errors are drawn as 1 − value."
+               + (f" Left off because not every model has it: {', '.join(radar['left_out'])}."
+                  if radar["left_out"] else ""))
+else:
+    st.caption("The scorecard radar needs three dimensions measured for every model shown; run their audits first.")
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 if card["unranked"]:
     st.warning("Some rows are not ranked: the models' audits were measured under different settings, so their "
@@ -56,16 +68,6 @@ with st.expander("Settings each audit was measured with"):
 st.caption("A value in brackets is its 95% interval, where the audit gives one: overlapping intervals mean "
            "the difference may be noise."
            + (f" Not measured for any of these models: {', '.join(card['unmeasured'])}." if card["unmeasured"] else ""))
-radar = card["radar"]
-if radar["axes"]:
-    figures.show(figures.radar(radar["axes"], [(short[r.id], vals) for r, vals in zip(
-        records, radar["series"], strict=True)]))
-    st.caption("Every axis is absolute: the centre is 0, the edge is perfect (100% accuracy, no gap, no leakage, "
-               "no calibration error); gaps and errors are drawn as 1 − value."
-               + (f" Left off because not every model has it: {', '.join(radar['left_out'])}."
-                  if radar["left_out"] else ""))
-else:
-    st.caption("The scorecard radar needs three dimensions measured for every model shown; run their audits first.")
 values = card["values"]
 pairs = [(p, c) for p in records for c in records if c.parent_id == p.id]
 for parent, child in pairs:

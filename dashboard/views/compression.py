@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import percent_column, plain, show_table
+from dashboard.components.fmt import plain, show_table
 from dashboard.components.jobs import follow_job
 from fmcore.compress import METHODS
 
@@ -68,9 +68,7 @@ keep = ["method", "size_ratio", "accuracy", "accuracy_delta", "flipped", "flippe
         "worst_class_delta", "latency_b1_ms", "latency_b1_ratio", "latency_b256_ms", "latency_b256_ratio"]
 keep += [k for k in ("fairness_gap_delta", "robust_accuracy", "robust_accuracy_transfer", "robust_accuracy_delta")
          if any(k in r for r in rows)]
-st.dataframe(pd.DataFrame(rows)[keep], hide_index=True, width="stretch", column_config={
-    k: percent_column() for k in ("size_ratio", "accuracy", "accuracy_delta", "worst_class_delta", "fairness_gap_delta",
-                                  "robust_accuracy", "robust_accuracy_transfer", "robust_accuracy_delta")})
+show_table(pd.DataFrame(rows)[keep])
 charts = []
 if any("fairness_gap_delta" in r for r in rows):
     charts.append(figures.compression_deltas(rows, "fairness_gap_delta", "Change in demographic parity gap",

@@ -6,7 +6,7 @@ import streamlit as st
 from audits.explain import DEFAULT_METHOD, METHODS, methods_for
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import pct, percent_column, plain, score
+from dashboard.components.fmt import pct, plain, score, show_table
 from dashboard.components.jobs import follow_job
 from dashboard.components.options import option_input
 
@@ -115,9 +115,8 @@ elif "importance" in tables:
 if tables.get("proxies"):
     st.markdown("**Proxies for sensitive attributes**: how much of each sensitive attribute a feature carries "
                 "(Cramér's V or the correlation ratio, on the training data) and how much the model leans on it.")
-    st.dataframe(pd.DataFrame(tables["proxies"]).head(15), hide_index=True, width="stretch", column_config={
-        "strength": st.column_config.NumberColumn(format="%.2f", help="0: carries nothing of it; 1: encodes it."),
-        "importance_share": percent_column("Share of the model's attribution that goes to this feature.")})
+    show_table(pd.DataFrame(tables["proxies"]).head(15),
+               strength=st.column_config.NumberColumn(format="%.2f", help="0: carries nothing of it; 1: encodes it."))
 if "recourse_refused" in m:
     st.subheader("Recourse")
     if not m["recourse_refused"]:

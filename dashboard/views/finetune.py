@@ -1,11 +1,10 @@
 """Fine-tune: adapt the pretrained MiniLM with PEFT (or fully, or as a probe), or transfer an image model."""
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import percent_column
+from dashboard.components.fmt import show_table
 from dashboard.components.jobs import follow_job
 from fmcore.data import dataset_names
 from fmcore.finetune import DEFAULT_LR, IMAGE_METHODS, METHOD_HELP, TEXT_METHODS, FinetuneConfig
@@ -76,8 +75,7 @@ st.subheader(f"Methods compared on {dataset}")
 rows = services.finetune_table(dataset)
 if rows:
     figures.show(figures.method_comparison(rows))
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
-        "test accuracy": percent_column(),
+    show_table(rows, rates=("test accuracy",), **{
         "macro-F1": st.column_config.NumberColumn(format="%.3f"),
         "trainable %": st.column_config.NumberColumn(format="%.3f"),
         "s/step": st.column_config.NumberColumn(format="%.3f"),

@@ -7,7 +7,7 @@ import streamlit as st
 
 from audits import metric_at
 from dashboard import services
-from dashboard.components.fmt import audit_headline, pct, percent_column, points
+from dashboard.components.fmt import audit_headline, pct, percent_column, points, show_table
 from dashboard.components.jobs import follow_job
 from fmcore.data import list_datasets
 
@@ -89,9 +89,8 @@ if models:
              "majority baseline": (services.baseline(m) or {}).get("accuracy"),
              "parent": m.parent_id or "", "created": m.created_at}
             for m in reversed(models[-8:])]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"test accuracy": percent_column(),
-                                "majority baseline": percent_column("Always answering the most frequent class.")})
+    show_table(rows, rates=("test accuracy", "majority baseline"),
+               **{"majority baseline": percent_column("Always answering the most frequent class.")})
 else:
     services.empty_state("No models yet. Use the button above, the Train page, or a terminal: "
                          "`fmaudit train --dataset digits --model seed_cnn --epochs 3`.")

@@ -6,7 +6,7 @@ import streamlit as st
 from audits.probes import sentiment_candidates
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import percent_column, show_table
+from dashboard.components.fmt import show_table
 from dashboard.components.jobs import launch
 from dashboard.components.options import option_input
 
@@ -88,7 +88,7 @@ with remedy_tab:
             rows = job.result["rows"]
             figures.show(figures.lm_remedies(rows))
             table = pd.DataFrame([{k: v for k, v in row.items() if k not in ("canaries", "audit_id")} for row in rows])
-            st.dataframe(table, hide_index=True, width="stretch", column_config={"extraction_rate": percent_column()})
+            show_table(table)
 
         launch(runner, go_r and bool(epsilons), "audits.jobs:lm_remedies",
                {"model": model_id, "epsilons": epsilons, "deidentify": bool(deid)},
@@ -156,5 +156,4 @@ with compress_tab:
             parent, rows = r["tables"]["parent"][0], r["tables"]["variants"]
             points = [{"variant": "as trained", **parent}] + [{"variant": row["method"], **row} for row in rows]
             figures.show(figures.lm_remedies(points, "Compression: perplexity and what stays memorised"))
-            st.dataframe(pd.DataFrame(rows).drop(columns=["model_id"]), hide_index=True, width="stretch",
-                         column_config={"size_ratio": percent_column()})
+            show_table(pd.DataFrame(rows).drop(columns=["model_id"]))

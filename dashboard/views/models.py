@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import audit_headline, metric_columns, pct, percent_column, plain, score
+from dashboard.components.fmt import audit_headline, pct, percent_column, plain, score, show_table
 from dashboard.components.jobs import follow_job
 from fmcore.errors import FmauditError
 from fmcore.security import safe_file_name
@@ -219,8 +219,7 @@ if audits:
                            "finding": audit_headline(a["name"], a["result"]["metrics"]),
                            **{k: v for k, v in a["result"]["metrics"].items()
                               if isinstance(v, int | float) and not isinstance(v, bool)}} for a in audits])
-    rename, config = metric_columns([c for c in frame.columns if c not in ("audit", "id", "created", "finding")])
-    st.dataframe(frame.rename(columns=rename), hide_index=True, width="stretch", column_config=config)
+    show_table(frame)
 st.subheader("All models")
 table = pd.DataFrame([{
     "id": m.id, "name": m.name, "model": m.model, "dataset": m.dataset, "parameters": m.n_params,
@@ -228,11 +227,9 @@ table = pd.DataFrame([{
     "majority baseline": (services.baseline(m) or {}).get("accuracy"),
     "macro-F1": m.metrics.get("macro_f1"), "parent": m.parent_id or "", "created": m.created_at,
 } for m in reversed(models)])
-st.dataframe(table, hide_index=True, width="stretch", column_config={
-    "test accuracy": percent_column(progress=True),
+show_table(table, rates=("test accuracy", "majority baseline"), **{
     "majority baseline": percent_column("Accuracy of always answering the most frequent class: what a model must "
-                                        "beat."),
-    "macro-F1": st.column_config.NumberColumn(format="%.3f")})
+                                        "beat.")})
 
 file_problems = store.weight_problems(record.id)
 if file_problems:

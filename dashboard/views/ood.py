@@ -85,7 +85,7 @@ with corruption_tab:
                 show_table(gallery)
             with st.expander("Every corruption and severity, and the parameters used"):
                 show_table(r["tables"]["summary"])
-                show_table(r["tables"]["corruptions"])
+                show_table(r["tables"]["corruptions"], rates=("ci_low", "ci_high", "error"))
                 show_table(r["tables"]["parameters"])
         else:
             st.info("No corruption audit of this model yet: run one above.")

@@ -6,7 +6,7 @@ import streamlit as st
 from audits.robustness import ATTACKS, BLACK_BOX_ATTACKS
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import percent_column, plain, show_table
+from dashboard.components.fmt import plain, show_table
 from dashboard.components.jobs import follow_job
 from dashboard.components.options import option_input
 
@@ -98,9 +98,7 @@ if latest:
     series = [(short[m], r["metrics"]["clean_accuracy"], r["tables"]["sweep"]) for m, r in latest.items()]
     figures.show(figures.robustness_curves(series, spec.norm))
     rows = [{"model": short[m], **row} for m, r in latest.items() for row in r["tables"]["sweep"]]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
-        **{k: percent_column() for k in ("robust_accuracy", "ci_low", "ci_high", "success_rate")},
-        **{k: st.column_config.NumberColumn(format="%.3f") for k in ("mean_linf", "mean_l2")}})
+    show_table(rows, rates=("ci_low", "ci_high"))
     first = next(iter(latest.values()))
     components = [{"model": short[m], **row} for m, r in latest.items() for row in r["tables"].get("components", [])]
     if components:
@@ -110,8 +108,7 @@ if latest:
         table = pd.DataFrame(components).pivot_table(index=["model", "component"], columns="eps",
                                                      values="robust_accuracy", sort=False)
         table.columns = [f"eps {c:g}" for c in table.columns]
-        st.dataframe(table.reset_index(), hide_index=True, width="stretch",
-                     column_config={c: percent_column() for c in table.columns})
+        show_table(table.reset_index(), rates=tuple(table.columns))
     for w in [w for r in latest.values() for w in r["warnings"]]:
         st.warning(plain(w))
     with st.expander("Sanity checks", expanded=not all(c["passed"] for r in latest.values()

@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import percent_column, plain, show_table
+from dashboard.components.fmt import plain, show_table
 from dashboard.components.jobs import launch
 from dashboard.components.options import option_input
 
@@ -74,17 +74,14 @@ with backdoor_tab:
                 st.markdown("**Second opinions** on the same model. Over the training rows, ART's activation "
                             "clustering and spectral signatures (each flags rows in every class; the trigger search "
                             "above stays the verdict):")
-                st.dataframe(pd.DataFrame(data_side), hide_index=True, width="stretch",
-                             column_config={k: percent_column() for k in ("precision", "recall")})
+                show_table(data_side)
             if strip:
                 st.markdown("At inference, STRIP: test inputs of other classes blended with clean images; a trigger "
                             "keeps the answer, so low entropy means a triggered input (the recorded trigger where the "
                             "poison is known, else the recovered one):")
-                st.dataframe(pd.DataFrame(strip).drop(columns=["detector"]), hide_index=True, width="stretch",
-                             column_config={k: percent_column() for k in ("clean_rejected", "triggered_caught")})
+                show_table(pd.DataFrame(strip).drop(columns=["detector"]))
             with st.expander("Every class"):
-                st.dataframe(pd.DataFrame(r["tables"]["classes"]), hide_index=True, width="stretch",
-                             column_config={"reaches": percent_column()})
+                show_table(r["tables"]["classes"])
             if m["detected"] and m["rows_flagged"]:
                 st.subheader("Remedy: retrain without the suspected rows")
                 st.write(f"The same recipe (data, architecture, options, seed) trained again without the "
@@ -148,9 +145,7 @@ with certified_tab:
             figures.show(figures.certified_curves(r["tables"]["radii"], m["sigma"]))
             for w in r["warnings"]:
                 st.warning(plain(w))
-            st.dataframe(pd.DataFrame(r["tables"]["radii"]), hide_index=True, width="stretch", column_config={
-                k: percent_column() for k in ("certified_accuracy", "certified_ci_low", "certified_ci_high",
-                                              "empirical_accuracy", "abstain_rate")})
+            show_table(r["tables"]["radii"])
             with st.expander("Sanity check"):
                 show_table(r["tables"]["checks"])
         else:

@@ -9,22 +9,37 @@ from streamlit.testing.v1 import AppTest
 def _script():
     from dashboard.components.fmt import show_table
 
-    show_table([{"accuracy": 0.91, "latency_b1_ms": 1234.5, "n": 12, "demographic_parity_difference": 0.05,
-                 "model_id": "m-1", "share": 0.3333, "auc": 0.61234}], rates=("share",))
+    show_table([{"accuracy": 0.91234, "latency_b1_ms": 1234.5, "n": 12, "demographic_parity_difference": 0.05,
+                 "model_id": "m-1", "share": 0.3333, "auc": 0.61234, "accuracy_delta": -0.0345},
+                {"accuracy": None, "latency_b1_ms": 2.0, "n": 3, "demographic_parity_difference": 0.5,
+                 "model_id": "m-2", "share": 1.0, "auc": 0.5, "accuracy_delta": 0.01}], rates=("share",))
+
+
+def shown(table):
+    """A dataframe's cells as the browser writes them (the pandas Styler's display values)."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(table.proto.arrow_data.styler.display_values).read_all().to_pandas()
 
 
 def test_audit_tables_read_in_plain_words_with_one_format_per_kind():
     at = AppTest.from_function(_script).run()
     assert not at.exception
     table = at.dataframe[0]
-    assert list(table.value.columns) == ["accuracy", "latency b1 ms", "examples", "parity gap", "model id", "share",
-                                         "auc"]
-    assert table.value["accuracy"][0] == 0.91  # the number itself is untouched: only its display is formatted
+    assert list(table.value.columns) == ["accuracy", "latency, 1 input (ms)", "examples", "parity gap", "model id",
+                                         "share", "auc", "accuracy change"]
+    assert table.value["accuracy"][0] == 0.91234  # the number itself is untouched: only its display is formatted
     config = json.loads(table.proto.columns)
     formats = {k: v.get("type_config", {}).get("format") for k, v in config.items() if k != "_index"}
-    assert formats == {"accuracy": "percent", "latency b1 ms": "%.0f", "examples": "%d", "parity gap": "percent",
-                       "share": "percent", "auc": "%.3g"}
+    assert formats == {"accuracy": None, "latency, 1 input (ms)": "%.0f", "examples": "%d", "parity gap": None,
+                       "share": None, "auc": "%.3g", "accuracy change": None}
     assert config["parity gap"]["help"].startswith("largest difference between groups")
+    cells = shown(table)
+    # rates as every other rate on the page (pct: one decimal, not Streamlit's 91.23%), changes in points
+    assert list(cells["accuracy"]) == ["91.2%", "–"]
+    assert list(cells["parity gap"]) == ["5.0%", "50.0%"]
+    assert list(cells["share"]) == ["33.3%", "100.0%"]
+    assert list(cells["accuracy change"]) == ["-3.5 pts", "+1.0 pts"]
 
 
 def test_one_metric_reads_as_its_kind():

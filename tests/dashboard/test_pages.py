@@ -296,7 +296,7 @@ def test_robustness_page_runs_an_attack_and_a_defence(home):
     assert not at.exception
     assert len(_charts(at)) == 2  # curves + gallery
     sweep = at.dataframe[0].value
-    assert list(sweep["eps"]) == [0.05, 0.2]
+    assert list(sweep["epsilon"]) == [0.05, 0.2]  # plain words (audits.glossary)
     next(b for b in at.button if b.label == "Harden").click().run()
     job = runner.wait(at.session_state["harden_job"], timeout=300)
     assert job.state == "done", (job.error, job.log)
