@@ -8,7 +8,7 @@ from audits import describe_settings
 from audits.scorecard import choices, scorecard
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import pct, plain
+from dashboard.components.fmt import number, pct, plain
 
 st.title("Compare")
 st.caption("Every dimension the audits measured, side by side. Values come from each model's newest audit of "
@@ -35,11 +35,10 @@ rows = []
 for row in card["rows"]:
     cells = {"dimension": row["dimension"]}
     for r, v, mark, ci in zip(records, row["values"], row["marks"], row["intervals"], strict=True):
-        number = "" if v is None else pct(v) if row["proportion"] else (
-            f"{int(v):,}" if float(v).is_integer() else f"{v:.4g}")  # counts as 93,322, not 9.332e+04
-        cells[short[r.id]] = number + MARKS[mark]
+        shown = "" if v is None else pct(v) if row["proportion"] else number(v)  # 93,322 and 0.83, as everywhere
+        cells[short[r.id]] = shown + MARKS[mark]
         if ci is not None:
-            low, high = (pct(x) if row["proportion"] else f"{x:.4g}" for x in ci)
+            low, high = (pct(x) if row["proportion"] else number(x) for x in ci)
             cells[short[r.id]] += f" [{low}, {high}]"
     cells["ranking"] = row["unranked"] or ""
     rows.append(cells)
