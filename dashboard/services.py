@@ -132,6 +132,25 @@ def short_labels(models) -> dict[str, str]:
     return {m.id: f"{m.name} ({m.id})" for m in models}
 
 
+PILLS = 6  # up to this many choices are offered as buttons; beyond, as a searchable select box
+
+
+def pick(label: str, options: list, key: str, labels: dict | None = None, short: dict | None = None,
+         help: str | None = None):
+    """One choice among ``options``: buttons when there are at most ``PILLS`` (all in view at once, and drawn without
+    the select box's code, which costs a first visit about 0.4 s), else a select box. ``labels`` name each option in
+    the select box, ``short`` on a button (a narrow screen wraps buttons, so they name what tells options apart)."""
+    few = len(options) <= PILLS
+    names = (short or labels or {}) if few else (labels or {})
+
+    def name(option) -> str:
+        return names.get(option, str(option))
+    if few:
+        return st.pills(label, options, default=options[0], required=True, key=key, help=help, format_func=name,
+                        wrap=True)
+    return st.selectbox(label, options, key=key, help=help, format_func=name)
+
+
 def empty_state(message: str, fix: tuple[str, str] | None = ("views/train.py", "Train a model")) -> None:
     """An empty state: what is missing, and a link to the page that fixes it (``fix``: page path and label)."""
     st.info(message)

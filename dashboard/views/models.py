@@ -143,8 +143,10 @@ if not models:
 
 ids = [m.id for m in reversed(models)]
 labels = services.model_labels(models)
-selected = st.selectbox("Model", ids, format_func=labels.get, key="model_id")
+selected = services.pick("Model", ids, key="model_id", labels=labels, short=services.short_labels(models))
 record = store.get_model(selected)
+if len(ids) <= services.PILLS:  # the button names it; the rest of what the select box would say
+    st.caption(labels[selected].split(" · ", 1)[1])
 m = record.metrics
 c1, c2, c3, c4 = st.columns(4)
 if "test_perplexity" in m:  # a language model: how well it predicts held-out text, against a unigram model
@@ -173,14 +175,8 @@ if "confusion_matrix" in m:
     figures.show(figures.confusion_matrix(m["confusion_matrix"], classes), where=left)
     figures.show(figures.per_class_accuracy(classes, m["per_class_accuracy"]), where=right)
 
-with st.expander("Which audits apply to this model", key="models_applicable", on_change="rerun") as box:
-    if box.open:
-        st.dataframe(pd.DataFrame([{"audit": a["title"], "applies": a["applicable"],
-                                    "why not": a["reason"] or ""}
-                                   for a in services.applicable_for(record)]), hide_index=True, width="stretch")
 
-if services.applies(record, "performance"):
-    st.subheader("Performance audit")
+def _performance() -> None:
     st.caption("Accuracy and macro-F1 with 95% intervals, balanced accuracy, recall per class with intervals, and the "
                "majority-class baseline; reports and the EU profile's accuracy checks read it.")
     if st.button("Run performance audit", icon=":material/speed:", key="perf_go"):
@@ -206,30 +202,49 @@ if services.applies(record, "performance"):
         if rows and "recall_ci_low" in rows[0]:
             figures.show(figures.per_class_recall(rows))
 
-st.subheader("Lineage")
-st.caption("Where this model came from and what was derived from it (fine-tuned, hardened, private, compressed or "
-           "mitigated variants). Edges say how each child was made.")
-chain = store.lineage(record.id)
-st.write(" <- ".join(f"`{r.id}` {r.name} ({r.derivation.get('how', 'trained')})" for r in chain))
-figures.show(figures.lineage(store.family(record.id), record.id))
-audits = store.list_audits(record.id)
-if audits:
-    st.subheader("Audits of this model")
-    frame = pd.DataFrame([{"audit": a["name"], "id": a["id"], "created": a["created_at"],
-                           "finding": audit_headline(a["name"], a["result"]["metrics"]),
-                           **{k: v for k, v in a["result"]["metrics"].items()
-                              if isinstance(v, int | float) and not isinstance(v, bool)}} for a in audits])
-    show_table(frame)
-st.subheader("All models")
-table = pd.DataFrame([{
-    "id": m.id, "name": m.name, "model": m.model, "dataset": m.dataset, "parameters": m.n_params,
-    "size (KiB)": round(m.size_bytes / 1024, 1), "test accuracy": m.metrics.get("accuracy"),
-    "majority baseline": (services.baseline(m) or {}).get("accuracy"),
-    "macro-F1": m.metrics.get("macro_f1"), "parent": m.parent_id or "", "created": m.created_at,
-} for m in reversed(models)])
-show_table(table, rates=("test accuracy", "majority baseline"), **{
-    "majority baseline": percent_column("Accuracy of always answering the most frequent class: what a model must "
-                                        "beat.")})
+
+def _lineage() -> None:
+    st.caption("Where this model came from and what was derived from it (fine-tuned, hardened, private, compressed or "
+               "mitigated variants). Edges say how each child was made.")
+    chain = store.lineage(record.id)
+    st.write(" <- ".join(f"`{r.id}` {r.name} ({r.derivation.get('how', 'trained')})" for r in chain))
+    figures.show(figures.lineage(store.family(record.id), record.id))
+
+
+def _audits() -> None:
+    audits = store.list_audits(record.id)
+    if not audits:
+        st.info("No audit of this model yet: each audit's page runs one, and the Performance audit tab here.")
+    else:
+        show_table(pd.DataFrame([{"audit": a["name"], "id": a["id"], "created": a["created_at"],
+                                  "finding": audit_headline(a["name"], a["result"]["metrics"]),
+                                  **{k: v for k, v in a["result"]["metrics"].items()
+                                     if isinstance(v, int | float) and not isinstance(v, bool)}} for a in audits]))
+    st.markdown("**Which audits apply to this model**")
+    st.dataframe(pd.DataFrame([{"audit": a["title"], "applies": a["applicable"], "why not": a["reason"] or ""}
+                               for a in services.applicable_for(record)]), hide_index=True, width="stretch")
+
+
+def _all_models() -> None:
+    table = pd.DataFrame([{
+        "id": m.id, "name": m.name, "model": m.model, "dataset": m.dataset, "parameters": m.n_params,
+        "size (KiB)": round(m.size_bytes / 1024, 1), "test accuracy": m.metrics.get("accuracy"),
+        "majority baseline": (services.baseline(m) or {}).get("accuracy"),
+        "macro-F1": m.metrics.get("macro_f1"), "parent": m.parent_id or "", "created": m.created_at,
+    } for m in reversed(models)])
+    show_table(table, rates=("test accuracy", "majority baseline"), **{
+        "majority baseline": percent_column("Accuracy of always answering the most frequent class: what a model must "
+                                            "beat.")})
+
+
+# lazy tabs (on_change="rerun"): only the open one runs and is drawn, so a first visit draws the model's charts
+# without waiting for the code of tables nobody opened (a table's code loads before the charts' on 2 cores)
+sections = {"Performance audit": _performance} if services.applies(record, "performance") else {}
+sections |= {"Lineage": _lineage, "Audits": _audits, "All models": _all_models}
+for tab, show in zip(st.tabs(list(sections), key="models_tab", on_change="rerun"), sections.values(), strict=True):
+    with tab:
+        if tab.open:
+            show()
 
 file_problems = store.weight_problems(record.id)
 if file_problems:

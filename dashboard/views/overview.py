@@ -35,10 +35,11 @@ st.html("<style>@media print {[data-testid='stSidebar'], [data-testid='stHeader'
 
 store = services.get_store()
 models, labels = services.models_or_stop("No model yet. Train one and run its audits first.")
-left, right = st.columns(2)
-model_id = left.selectbox("Model", [m.id for m in models], format_func=labels.get, key="ov_model")
+model_id = services.pick("Model", [m.id for m in models], key="ov_model", labels=labels,
+                         short=services.short_labels(models))
 shipped = sorted(p.name for p in SHIPPED.glob("*.yaml"))
-choice = right.selectbox("Policy", [*shipped, NO_POLICY], key="ov_policy")
+choice = services.pick("Policy", [*shipped, NO_POLICY], key="ov_policy",
+                       short={name: name.removesuffix(".yaml") for name in shipped})
 policy = None if choice == NO_POLICY else load_policy(SHIPPED / choice)
 record = store.get_model(model_id)
 latest = store.latest_audits(model_id)

@@ -105,7 +105,7 @@ def test_data_page_overview_comes_from_the_store_cache_after_a_restart(home, mon
 
 #: the lazy tabs and expanders of each page (``on_change="rerun"``), opened
 OPENED = {"data": {"data_provenance": True, "data_tab": "Browse datasets"},
-          "models": {"import_open": True, "models_applicable": True, "models_provenance": True}}
+          "models": {"import_open": True, "models_tab": "Audits", "models_provenance": True}}
 
 
 def test_rarely_opened_sections_run_only_when_opened(home, trained_models_in):
@@ -126,21 +126,27 @@ def test_rarely_opened_sections_run_only_when_opened(home, trained_models_in):
     models = _run("views/models.py")
     assert not models.json
     assert not models.get("file_uploader")
-    assert len(_charts(models)) == 4
-    assert not any("why not" in d.value.columns for d in models.dataframe)
+    assert not models.dataframe  # the audits and the registry are tabs of their own
+    assert len(_charts(models)) == 3  # curves, confusion matrix, per-class accuracy
+    assert any(b.label == "Run performance audit" for b in models.button)  # the first tab, open
     opened = _run("views/models.py", opened=OPENED["models"])
     assert opened.json
     assert len(opened.get("file_uploader")) == 2  # a model, a file of predictions
     assert any("why not" in d.value.columns for d in opened.dataframe)
+    assert not any(b.label == "Run performance audit" for b in opened.button)  # the tab not open: not run
     assert not opened.exception
 
 
 def test_models_page_details_and_delete(home, trained_models_in):
     ids = trained_models_in(home)
-    at = _run("views/models.py")
+    at = _run("views/models.py", opened={"models_tab": "All models"})
     assert set(at.dataframe[0].value["id"]) == set(ids)
-    assert len(_charts(at)) == 4  # curves, confusion matrix, per-class accuracy, lineage
-    target = at.selectbox(key="model_id").value
+    assert len(_charts(at)) == 3  # curves, confusion matrix, per-class accuracy
+    target = at.button_group(key="model_id").value
+    assert target == ids[-1]  # the newest first
+    at.session_state["models_tab"] = "Lineage"
+    at.run()
+    assert any("Lineage" in json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at))
     at.text_input(key="delete_confirm").set_value(target).run()
     delete = next(b for b in at.button if b.label == "Delete")
     delete.click().run()
@@ -366,7 +372,7 @@ def test_models_page_lists_the_models_audits(home):
     model_id = train_model("german_credit", "logreg", TrainConfig(epochs=2), store=st).model_id
     result = run_audit("fairness", st.load_classifier(model_id), load_dataset("german_credit"), model_id, n_boot=10)
     audit_id = st.add_audit(model_id, "fairness", result.params, result.to_dict())
-    at = _run("views/models.py")
+    at = _run("views/models.py", opened={"models_tab": "Audits"})
     audits = next(d.value for d in at.dataframe if "finding" in d.value.columns)
     assert list(audits["id"]) == [audit_id]
     assert audits["parity gap"][0] == pytest.approx(result.metrics["demographic_parity_difference"])  # plain words
@@ -452,7 +458,7 @@ def test_compare_and_report_pages(home):
         map(str, table.iloc[0, 1:]))  # proportions as percentages
     # the stakeholder's overview: the verdict and sign-off first, then one sentence and one chart per area
     at = _run("views/overview.py")
-    at.selectbox(key="ov_model").set_value(ids[0]).run()
+    at.button_group(key="ov_model").set_value(ids[0]).run()
     boxes = [b.value for b in [*at.error, *at.warning, *at.success, *at.info]]
     assert any("**Policy " in b and any(w in b for w in ("PASS", "FAIL", "INCOMPLETE")) for b in boxes)
     assert any("Not signed off" in b for b in boxes)
@@ -528,9 +534,11 @@ def test_models_page_runs_a_performance_audit_and_shows_the_baseline(home):
     from fmcore.train import TrainConfig, train_model
 
     train_model("german_credit", "mlp", TrainConfig(epochs=2), store=Store(home))
-    at = _run("views/models.py")
+    at = _run("views/models.py", opened={"models_tab": "All models"})
     table = at.dataframe[0].value
     assert table["majority baseline"].iloc[0] == pytest.approx(0.7)  # 70% good credit in the test split
+    at.session_state["models_tab"] = "Performance audit"
+    at.run()
     next(b for b in at.button if b.label == "Run performance audit").click().run()
     _finish(home, at, "perf_job")
     labels = [m.label for m in at.metric]
@@ -572,13 +580,20 @@ def test_fairness_page_selection_follows_the_model(home):
     assert at.multiselect(key=f"fair_sensitive_{arrests}").value == ["colour", "sex", "age"]  # not german's choice
 
 
-def test_model_pickers_tell_models_with_one_name_apart(home):
+def test_model_pickers_tell_models_with_one_name_apart(home, monkeypatch):
+    """A few models are buttons named ``name (id)``, the rest of the label under them; more are a select box whose
+    labels say it all, the id first (a narrow screen cuts the end)."""
+    from dashboard import services
     from fmcore.store import Store
     from fmcore.train import TrainConfig, train_model
 
     st = Store(home)
     ids = [train_model("digits", "logreg", TrainConfig(epochs=1, seed=s), store=st, name="same name").model_id
            for s in (0, 1)]
+    at = _run("views/models.py")
+    assert sorted(at.button_group(key="model_id").options) == sorted(f"same name ({mid})" for mid in ids)
+    assert any(c.value.startswith("logreg on digits · ") for c in at.caption)  # the rest of the label
+    monkeypatch.setattr(services, "PILLS", 1)
     at = _run("views/models.py")
     labels = list(at.selectbox(key="model_id").options)  # as the picker shows them
     assert len(set(labels)) == 2
@@ -709,10 +724,10 @@ def test_every_page_with_models_people_brought(home, tmp_path):
     q = compress(st, cnn, "onnx_int8").model_id
     for page in ("home", "models", "robustness", "fairness", "ood", "explain", "privacy", "compression", "compare",
                  "report", "data", "jobs"):
-        at = _run(f"views/{page}.py", opened={"models_applicable": True} if page == "models" else None)
+        at = _run(f"views/{page}.py", opened={"models_tab": "Audits"} if page == "models" else None)
         if page == "models":
             for mid in (sk, preds, q):
-                at.selectbox(key="model_id").set_value(mid).run()
+                at.button_group(key="model_id").set_value(mid).run()
                 assert not at.exception, (mid, [e.value for e in at.exception])
                 applies = next(d.value for d in at.dataframe if "why not" in d.value.columns)
                 assert applies["applies"].any()
@@ -801,7 +816,7 @@ def test_every_page_with_a_language_model_in_the_store(home):
             shown = [t.value for t in at.text]
             assert shown == ["@united my flight" + e["text"] for e in expected]
         if page == "models":
-            at.selectbox(key="model_id").set_value(lm).run()
+            at.button_group(key="model_id").set_value(lm).run()
             assert not at.exception, [e.value for e in at.exception]
             assert any(x.label == "Test perplexity" for x in at.metric)
         if page == "robustness":

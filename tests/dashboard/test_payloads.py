@@ -112,7 +112,7 @@ def test_every_page_shows_payloads_as_text(poisoned, tmp_path, home, monkeypatch
         at = _run(f"views/{page}.py", opened=OPENED.get(page))  # lazy sections open: what they show is checked too
         _assert_inert(at, page)
     at = _run("views/models.py", opened=OPENED["models"])
-    at.selectbox(key="model_id").set_value(mid).run()
+    at.button_group(key="model_id").set_value(mid).run()
     _assert_inert(at, "models (the poisoned model)")
     at = _run("views/fairness.py")
     _assert_inert(at, "fairness (the poisoned model)")
