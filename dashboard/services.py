@@ -136,11 +136,12 @@ PILLS = 6  # up to this many choices are offered as buttons; beyond, as a search
 
 
 def pick(label: str, options: list, key: str, labels: dict | None = None, short: dict | None = None,
-         help: str | None = None):
-    """One choice among ``options``: buttons when there are at most ``PILLS`` (all in view at once, and drawn without
-    the select box's code, which costs a first visit about 0.4 s), else a select box. ``labels`` name each option in
-    the select box, ``short`` on a button (a narrow screen wraps buttons, so they name what tells options apart)."""
-    few = len(options) <= PILLS
+         help: str | None = None, buttons: int | None = None):
+    """One choice among ``options``: buttons when there are at most ``buttons`` (default ``PILLS``; all in view at
+    once, and drawn without the select box's code, which costs a first visit about 0.4 s), else a select box.
+    ``labels`` name each option in the select box, ``short`` on a button (buttons wrap on a narrow screen, so they
+    name what tells options apart)."""
+    few = len(options) <= (PILLS if buttons is None else buttons)
     names = (short or labels or {}) if few else (labels or {})
 
     def name(option) -> str:

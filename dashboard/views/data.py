@@ -26,10 +26,7 @@ store = services.get_store()
 def _browse() -> None:
     """The chosen dataset: its card, charts, samples and provenance."""
     names = dataset_names(store)
-    if len(names) <= PILLS:  # a handful: buttons, drawn at once (a select box's code costs a first visit ~0.4 s)
-        name = st.pills("Dataset", names, default=names[0], key="data_name") or names[0]
-    else:
-        name = st.selectbox("Dataset", names, key="data_name")
+    name = services.pick("Dataset", names, key="data_name", buttons=PILLS)
     info = services.dataset_overview(name)  # from the store's cache when this dataset was shown before
     st.subheader(info["title"])
     st.write(info["description"])

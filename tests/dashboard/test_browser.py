@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -56,8 +57,9 @@ class Server:
     """The dashboard as `fmaudit dashboard` starts it (`python -m dashboard.serve run dashboard/app.py`) on a free
     port with its own FMAUDIT_HOME."""
 
-    def __init__(self, home):
+    def __init__(self, home, app: Path | None = None):
         self.home, self.port, self.proc = home, free_port(), None
+        self.app = app or ROOT / "dashboard" / "app.py"
 
     @property
     def url(self) -> str:
@@ -67,7 +69,7 @@ class Server:
         env = {**os.environ, "FMAUDIT_HOME": str(self.home), "FMAUDIT_THREADS": "1"}
         self.log = open(self.home / f"server-{self.port}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.serve", "run", str(ROOT / "dashboard" / "app.py"), "--server.port",
+            [sys.executable, "-m", "dashboard.serve", "run", str(self.app), "--server.port",
              str(self.port), "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
