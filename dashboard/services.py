@@ -135,17 +135,31 @@ def short_labels(models) -> dict[str, str]:
 PILLS = 6  # up to this many choices are offered as buttons; beyond, as a searchable select box
 
 
+def as_buttons(options: list, buttons: int | None = None, most: int = 1) -> bool:
+    """Whether ``pick`` offers ``options`` as buttons: at most ``buttons`` of them (default ``PILLS``), and, where
+    several may be chosen, no more than ``most`` (buttons have no limit of their own)."""
+    limit = PILLS if buttons is None else buttons
+    return len(options) <= (limit if most == 1 else min(limit, most))
+
+
 def pick(label: str, options: list, key: str, labels: dict | None = None, short: dict | None = None,
-         help: str | None = None, buttons: int | None = None):
-    """One choice among ``options``: buttons when there are at most ``buttons`` (default ``PILLS``; all in view at
-    once, and drawn without the select box's code, which costs a first visit about 0.4 s), else a select box.
-    ``labels`` name each option in the select box, ``short`` on a button (buttons wrap on a narrow screen, so they
-    name what tells options apart)."""
-    few = len(options) <= (PILLS if buttons is None else buttons)
+         help: str | None = None, buttons: int | None = None, most: int = 1, default: list | None = None):
+    """One choice among ``options`` or, with ``most`` above 1, up to ``most`` (``default``: those chosen at first):
+    buttons when ``as_buttons`` says so (all in view at once, and drawn without the select box's code, which costs a
+    first visit about 0.4 s), else a select box. ``labels`` name each option in the select box, ``short`` on a
+    button (buttons wrap on a narrow screen, so they name what tells options apart)."""
+    few = as_buttons(options, buttons, most)
     names = (short or labels or {}) if few else (labels or {})
 
     def name(option) -> str:
         return names.get(option, str(option))
+
+    if most > 1:
+        if few:
+            return st.pills(label, options, selection_mode="multi", default=default, key=key, help=help,
+                            format_func=name, wrap=True)
+        return st.multiselect(label, options, default=default, max_selections=most, key=key, help=help,
+                              format_func=name)
     if few:
         return st.pills(label, options, default=options[0], required=True, key=key, help=help, format_func=name,
                         wrap=True)

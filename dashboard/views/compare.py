@@ -19,12 +19,7 @@ models, labels = services.models_or_stop(
     "Compare needs at least two models. Train, fine-tune, mitigate or compress one first.", at_least=2)
 short = services.short_labels(models)
 ids = [m.id for m in models]
-if len(ids) <= services.PILLS:  # all in view as buttons (no select box's code to load before the chart)
-    chosen = st.pills("Models (2 to 6)", ids, selection_mode="multi", default=ids[:2], format_func=short.get, wrap=True,
-                      key="cmp_models")
-else:
-    chosen = st.multiselect("Models (2 to 6)", ids, default=ids[:2], max_selections=6, format_func=labels.get,
-                            key="cmp_models")
+chosen = services.pick("Models (2 to 6)", ids, key="cmp_models", labels=labels, short=short, most=6, default=ids[:2])
 if len(chosen) < 2:
     st.info("Pick at least two models.")
     st.stop()

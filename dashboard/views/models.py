@@ -145,7 +145,7 @@ ids = [m.id for m in reversed(models)]
 labels = services.model_labels(models)
 selected = services.pick("Model", ids, key="model_id", labels=labels, short=services.short_labels(models))
 record = store.get_model(selected)
-if len(ids) <= services.PILLS:  # the button names it; the rest of what the select box would say
+if services.as_buttons(ids):  # the button names it; the rest of what the select box would say
     st.caption(labels[selected].split(" · ", 1)[1])
 m = record.metrics
 c1, c2, c3, c4 = st.columns(4)
