@@ -1,6 +1,6 @@
 """Start the dashboard's Streamlit server hardened: ``python -m dashboard.serve run dashboard/app.py ...``.
 
-Five changes to Streamlit's own server, made before it starts:
+Six changes to Streamlit's own server, made before it starts:
 
 - **No outside lookups.** Streamlit asks ``checkip.amazonaws.com`` for the machine's public address when it binds
   every interface (the "External URL" banner) and when a browser arrives from an unknown origin (its CORS
@@ -13,6 +13,10 @@ Five changes to Streamlit's own server, made before it starts:
   connected session shows it: once the tab is closed, its links stop answering.
 - **The session cookie is HttpOnly.** After sign-in the page posts its signed token to ``/_fmaudit/session``,
   which sets the cookie that keeps the session across reloads; no script in the page can read it afterwards.
+- **A page's address connects at once.** Opened at ``/models``, Streamlit's page first asks ``/models/_stcore/health``
+  (in case ``/models`` were the app's root behind a proxy), waits for the 404, then asks ``/_stcore/health``: 130-180
+  ms of every first visit. The index page tells it which segments are our pages (``_connect_hint``), so it asks the
+  app's root first; any other address is probed as before.
 - **Elements leave as they are made.** The event loop that sends a page's elements takes the GIL from the thread
   running the page's script for every element it sends; Python lets it wait up to 5 ms each time, 0.5 ms here
   (``SWITCH_INTERVAL``).
@@ -175,9 +179,57 @@ def _with_session_route(make_routes):
 
         from dashboard.auth import session_url
 
-        return [Route(session_url(), _session_cookie, methods=["POST", "DELETE"]), *make_routes(runtime)]
+        routes = make_routes(runtime)
+        for route in routes:
+            if getattr(route, "name", None) == "static-assets":
+                _serve_index_with(route.app, _connect_hint(_page_paths()))
+        return [Route(session_url(), _session_cookie, methods=["POST", "DELETE"]), *routes]
 
     return create
+
+
+def _page_paths() -> list[str]:
+    """The URL paths of the dashboard's pages: each page's file name in dashboard/views (``st.Page``'s default)."""
+    from pathlib import Path
+
+    return sorted(p.stem for p in (Path(__file__).resolve().parent / "views").glob("*.py") if p.stem != "__init__")
+
+
+def _connect_hint(pages: list[str]) -> str:
+    """A script for the index page: on one of ``pages``' addresses, the app's root is the address without its last
+    segment, which Streamlit's page reads as ``window.__streamlit.BACKEND_BASE_URL`` and asks first (then that root's
+    parent, as before). Elsewhere (the root, an unknown address) it sets nothing and Streamlit probes as it does."""
+    import json
+
+    script = ("(function () {var pages = PAGES; var path = location.pathname.replace(/\\/+$/, '');"
+              " var cut = path.lastIndexOf('/'); if (cut >= 0 && pages.indexOf(path.slice(cut + 1)) >= 0)"
+              " window.__streamlit = Object.assign({}, window.__streamlit,"
+              " {BACKEND_BASE_URL: location.origin + path.slice(0, cut + 1)});})();")
+    return "<script>" + script.replace("PAGES", json.dumps(pages)) + "</script>"
+
+
+def _serve_index_with(static, head: str) -> None:
+    """Have Streamlit's static files answer its index page (every page address) with ``head`` first in <head>."""
+    import os
+
+    from starlette.responses import HTMLResponse
+
+    index = os.path.join(static.directory, "index.html")
+    if not os.path.isfile(index):
+        return
+    with open(index, encoding="utf-8") as f:
+        html = f.read().replace("<head>", "<head>" + head, 1)
+    get_response = static.get_response
+
+    async def with_head(path, scope):
+        response = await get_response(path, scope)
+        if getattr(response, "path", None) != index:
+            return response
+        headers = {k: v for k, v in response.headers.items()
+                   if k.lower() not in ("content-length", "content-type", "etag", "last-modified")}
+        return HTMLResponse(html, status_code=response.status_code, headers=headers)
+
+    static.get_response = with_head
 
 
 #: seconds a thread may hold the GIL while another waits for it (Python's default 0.005). The event loop sends a

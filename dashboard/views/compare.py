@@ -54,16 +54,17 @@ if radar["axes"]:
                   if radar["left_out"] else ""))
 else:
     st.caption("The scorecard radar needs three dimensions measured for every model shown; run their audits first.")
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+# a plain table: the scorecard is read, not sorted, and a data grid's code would load beside plotly's on a first visit
+st.table(pd.DataFrame(rows), hide_index=True)
 if card["unranked"]:
     st.warning("Some rows are not ranked: the models' audits were measured under different settings, so their "
                "numbers answer different questions. Re-run them with the same settings to rank them. "
                + " · ".join(f"{plain(d)}: {plain(why)}" for d, why in card["unranked"].items()))
-with st.expander("Settings each audit was measured with"):
-    st.dataframe(pd.DataFrame([{"audit": audit, **{short[r.id]: describe_settings(s) if s is not None else ""
+with st.expander("Settings each audit was measured with", key="cmp_settings", on_change="rerun") as box:
+    if box.open:
+        st.table(pd.DataFrame([{"audit": audit, **{short[r.id]: describe_settings(s) if s is not None else ""
                                                    for r, s in zip(records, found, strict=True)}}
-                               for audit, found in sorted(card["settings"].items())]), hide_index=True,
-                 width="stretch")
+                               for audit, found in sorted(card["settings"].items())]), hide_index=True)
 st.caption("A value in brackets is its 95% interval, where the audit gives one: overlapping intervals mean "
            "the difference may be noise."
            + (f" Not measured for any of these models: {', '.join(card['unmeasured'])}." if card["unmeasured"] else ""))

@@ -168,9 +168,11 @@ c4.metric("Weights", f"{record.size_bytes / 1024:.1f} KiB")
 history = services.model_history(record)
 if history:
     figures.show(figures.training_curves(history))
-classes = (record.config.get("dataset") or {}).get("classes") or [
-    str(i) for i in range(len(m.get("per_class_accuracy", [])))]
-if "confusion_matrix" in m:
+
+
+def _classes() -> None:
+    classes = (record.config.get("dataset") or {}).get("classes") or [
+        str(i) for i in range(len(m.get("per_class_accuracy", [])))]
     left, right = st.columns(2)
     figures.show(figures.confusion_matrix(m["confusion_matrix"], classes), where=left)
     figures.show(figures.per_class_accuracy(classes, m["per_class_accuracy"]), where=right)
@@ -237,9 +239,12 @@ def _all_models() -> None:
                                             "beat.")})
 
 
-# lazy tabs (on_change="rerun"): only the open one runs and is drawn, so a first visit draws the model's charts
-# without waiting for the code of tables nobody opened (a table's code loads before the charts' on 2 cores)
+# lazy tabs (on_change="rerun"): only the open one runs and is drawn, so a first visit draws the model's curves
+# without waiting for the code of tables nobody opened (a table's code loads before the charts' on 2 cores), nor for
+# more charts (plotly draws the charts that arrive together in one go: the first appears when the last is drawn)
 sections = {"Performance audit": _performance} if services.applies(record, "performance") else {}
+if "confusion_matrix" in m:
+    sections["Classes"] = _classes
 sections |= {"Lineage": _lineage, "Audits": _audits, "All models": _all_models}
 for tab, show in zip(st.tabs(list(sections), key="models_tab", on_change="rerun"), sections.values(), strict=True):
     with tab:
@@ -257,14 +262,15 @@ with st.expander("Provenance and configuration", key="models_provenance", on_cha
                  "derivation": record.derivation, "train": record.config.get("train"),
                  "dataset_provenance": (record.config.get("dataset") or {}).get("provenance")}, expanded=False)
 
-with st.expander("Delete this model"):
-    st.warning("Deleting removes the weights and the model's audits. This cannot be undone.")
-    confirm = st.text_input("Type the model id to confirm", key="delete_confirm")
-    if st.button("Delete", type="secondary", disabled=confirm != record.id):
-        try:
-            store.delete_model(record.id)
-        except FmauditError as exc:
-            st.error(plain(exc))
-        else:
-            st.success(f"Deleted {record.id}.")
-            st.rerun()
+with st.expander("Delete this model", key="models_delete", on_change="rerun") as box:
+    if box.open:
+        st.warning("Deleting removes the weights and the model's audits. This cannot be undone.")
+        confirm = st.text_input("Type the model id to confirm", key="delete_confirm")
+        if st.button("Delete", type="secondary", disabled=confirm != record.id):
+            try:
+                store.delete_model(record.id)
+            except FmauditError as exc:
+                st.error(plain(exc))
+            else:
+                st.success(f"Deleted {record.id}.")
+                st.rerun()

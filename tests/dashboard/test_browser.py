@@ -165,10 +165,16 @@ def shot(page, name: str) -> None:
 
 
 def test_every_page_renders_without_exceptions(server, page):
+    asked = []
+    page.on("request", lambda r: asked.append(r.url))
     for path, title in PAGES:
+        asked.clear()
         page.goto(f"{server.url}/{path}")
         settle(page, title)
         assert_no_exception(page)
+        # connected at the app's root at once: no probe of the page's address as if it were the root (dashboard.serve)
+        assert f"{server.url}/_stcore/health" in asked
+        assert not [u for u in asked if path and u.startswith(f"{server.url}/{path}/")], asked
         if path == "data":
             page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
         shot(page, f"page-{path or 'home'}")

@@ -105,7 +105,8 @@ def test_data_page_overview_comes_from_the_store_cache_after_a_restart(home, mon
 
 #: the lazy tabs and expanders of each page (``on_change="rerun"``), opened
 OPENED = {"data": {"data_provenance": True, "data_tab": "Browse datasets"},
-          "models": {"import_open": True, "models_tab": "Audits", "models_provenance": True}}
+          "models": {"import_open": True, "models_tab": "Audits", "models_provenance": True, "models_delete": True},
+          "compare": {"cmp_settings": True}}
 
 
 def test_rarely_opened_sections_run_only_when_opened(home, trained_models_in):
@@ -127,8 +128,14 @@ def test_rarely_opened_sections_run_only_when_opened(home, trained_models_in):
     assert not models.json
     assert not models.get("file_uploader")
     assert not models.dataframe  # the audits and the registry are tabs of their own
-    assert len(_charts(models)) == 3  # curves, confusion matrix, per-class accuracy
+    assert len(_charts(models)) == 1  # the training curves; the classes' charts are a tab of their own
+    assert not models.text_input  # the delete box, closed
     assert any(b.label == "Run performance audit" for b in models.button)  # the first tab, open
+    classes = _run("views/models.py", opened={"models_tab": "Classes"})
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(classes)]
+    assert len(titles) == 3, titles
+    assert "Confusion matrix" in titles[1]
+    assert "class" in titles[2]
     opened = _run("views/models.py", opened=OPENED["models"])
     assert opened.json
     assert len(opened.get("file_uploader")) == 2  # a model, a file of predictions
@@ -139,9 +146,9 @@ def test_rarely_opened_sections_run_only_when_opened(home, trained_models_in):
 
 def test_models_page_details_and_delete(home, trained_models_in):
     ids = trained_models_in(home)
-    at = _run("views/models.py", opened={"models_tab": "All models"})
+    at = _run("views/models.py", opened={"models_tab": "All models", "models_delete": True})
     assert set(at.dataframe[0].value["id"]) == set(ids)
-    assert len(_charts(at)) == 3  # curves, confusion matrix, per-class accuracy
+    assert len(_charts(at)) == 1  # the training curves
     target = at.button_group(key="model_id").value
     assert target == ids[-1]  # the newest first
     at.session_state["models_tab"] = "Lineage"
@@ -442,7 +449,7 @@ def test_compare_and_report_pages(home):
         r = run_audit("performance", st.load_classifier(mid), load_dataset("german_credit"), mid, n_boot=50)
         st.add_audit(mid, "performance", r.params, r.to_dict())
     at = _run("views/compare.py")
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["dimension"])[:4] == ["accuracy", "majority-class baseline", "balanced accuracy", "macro-F1"]
     assert any("[" in str(v) for v in table.iloc[0, 1:])  # accuracy with its interval
     radar = next(json.loads(c.proto.spec) for c in _charts(at)
@@ -688,7 +695,7 @@ def test_compare_puts_an_imported_lightgbm_beside_an_fmaudit_mlp(home, tmp_path)
             run_stored_audit(st, audit, mid, **opts)
     at = _run("views/compare.py")
     assert not at.exception
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert any("lightgbm" in c for c in table.columns)
     dims = list(table["dimension"])
     for dim in ("accuracy", "demographic parity gap", "calibration error (ECE)"):

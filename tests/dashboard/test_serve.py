@@ -72,3 +72,33 @@ def test_the_session_cookie_is_set_httponly_by_the_server_for_a_genuine_token_fr
     assert cleared.headers["set-cookie"].startswith('fmaudit_session="";')
     assert "Max-Age=0" in cleared.headers["set-cookie"]
     assert _ask("DELETE", origin="http://elsewhere.example").status_code == 403  # nor sign a browser out
+
+
+def test_the_index_page_names_the_apps_root_on_every_page_address():
+    """Every page the frame declares is one ``_connect_hint`` knows (so its address connects at the app's root at
+    once), and the hint is written first in the index page Streamlit's static files answer for a page's address."""
+    import asyncio
+    import re
+    from pathlib import Path
+
+    from streamlit import file_util
+    from streamlit.web.server.starlette.starlette_static_routes import create_streamlit_static_handler
+
+    from dashboard import serve
+
+    frame = (Path(serve.__file__).parent / "app.py").read_text()
+    declared = set(re.findall(r'st\.Page\(VIEWS / "(\w+)\.py"', frame))
+    assert len(declared) >= 18
+    assert declared <= set(serve._page_paths())
+    assert "url_path" not in frame  # each page's address is its file's name
+    static = create_streamlit_static_handler(file_util.get_static_dir(), None)
+    serve._serve_index_with(static, serve._connect_hint(serve._page_paths()))
+    scope = {"type": "http", "method": "GET", "path": "/models", "headers": [], "query_string": b""}
+    page = asyncio.run(static.get_response("models", scope))
+    html = page.body.decode()
+    assert html.index("BACKEND_BASE_URL") < html.index('<script type="module"')  # before Streamlit's own code runs
+    assert '"models"' in html
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["cache-control"] == "no-cache"
+    asset = asyncio.run(static.get_response("favicon.png", {**scope, "path": "/favicon.png"}))
+    assert "BACKEND_BASE_URL" not in getattr(asset, "body", b"").decode("latin-1")
