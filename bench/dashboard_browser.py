@@ -4,10 +4,13 @@
 finished. Also times a full rerun with and without a training job running, and every chart page (Data,
 Models, Overview, Compare) against its floor: a bare Streamlit page with a heading and one plotly chart,
 served and drawn by the same browser on the same machine (what no page of ours can beat), in a fresh
-browser context each time, median of 3 taken in turns, to the heading and to the first chart by the page's own
-clock (issue 37's target: at most 1.15x on both).
+browser context each time, median of ROUNDS (default 5) taken in turns, to the heading and to the first chart
+by the page's own clock (issue 37's target: at most 1.15x on both).
 
-    python bench/dashboard_browser.py
+    python bench/dashboard_browser.py [ROUNDS]
+
+One visit's times move by 10-20% on two cores, so a median of 3 moves a ratio by 0.1-0.2 from run to run; 5 or
+more rounds give steadier ratios.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -44,7 +48,7 @@ def visit(page, url: str, title: str, chart: bool) -> float:
     return (time.perf_counter() - t) * 1000
 
 
-def main() -> None:
+def main(rounds: int = 5) -> None:
     from playwright.sync_api import sync_playwright
 
     from fmcore.store import Store
@@ -71,7 +75,7 @@ def main() -> None:
                 until = "first chart" if chart else "heading, run done"
                 print(f"{path or 'home':8s} {cold:10.0f} {warm:10.0f}   {until}")
             page.goto("about:blank")  # no session of ours stays open on the server while the pages are compared
-            pages_vs_floor(browser, server)  # before the job below starts: it would share the two cores
+            pages_vs_floor(browser, server, rounds)  # before the job below starts: it would share the two cores
             # rerun latency seen by a user: reload Models while nothing runs, then while a job trains
             idle = [visit(page, f"{server.url}/models", "Models", True) for _ in range(5)]
             page.goto(f"{server.url}/train?dataset=mnist&model=seed_cnn&epochs=3")
@@ -120,8 +124,8 @@ SEEN_JS = """window.__seen = {}; new MutationObserver(() => { const seen = windo
 }).observe(document, {subtree: true, childList: true, characterData: true});"""
 
 
-def pages_vs_floor(browser, server) -> None:
-    """Each chart page (from a fresh browser context) against the bare page, median of 3 each, in one run."""
+def pages_vs_floor(browser, server, rounds: int = 5) -> None:
+    """Each chart page (from a fresh browser context) against the bare page, median of ``rounds`` each, in one run."""
     import subprocess
     import urllib.request
 
@@ -163,13 +167,14 @@ def pages_vs_floor(browser, server) -> None:
         targets = [("bare page", "Data", f"http://127.0.0.1:{port}/"), ("(frame)", "Data", f"{frame.url}/data"),
                    *[(path, title, f"{server.url}/{path}") for path, title in CHART_PAGES]]
         runs = {name: [] for name, _, _ in targets}
-        for _ in range(3):  # in turns, so that the machine's ups and downs fall on every page alike
+        for _ in range(rounds):  # in turns, so that the machine's ups and downs fall on every page alike
             for name, title, url in targets:
                 runs[name].append(fresh(url, title))
-        median = {name: (sorted(r[0] for r in rs)[1], sorted(r[1] for r in rs)[1]) for name, rs in runs.items()}
+        median = {name: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs))
+                  for name, rs in runs.items()}
         floor = median.pop("bare page")
-        print(f"\nfresh browser context, median of 3 taken in turns; bare page: heading {floor[0]:.0f} ms, first chart "
-              f"{floor[1]:.0f} ms")
+        print(f"\nfresh browser context, median of {rounds} taken in turns; bare page: heading {floor[0]:.0f} ms, "
+              f"first chart {floor[1]:.0f} ms")
         print("page       heading (ms)  chart (ms)  ratio heading  ratio chart  (target <= 1.15)")
         for name, page in median.items():
             print(f"{name:10s} {page[0]:12.0f} {page[1]:11.0f} {page[0] / floor[0]:14.2f} {page[1] / floor[1]:12.2f}")
@@ -180,4 +185,4 @@ def pages_vs_floor(browser, server) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
