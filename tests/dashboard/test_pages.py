@@ -525,6 +525,9 @@ def test_out_of_domain_page_runs_corruption_shift_calibration_and_calibrates(hom
     job = _finish(home, at, "ood_calibrate_job")
     assert Store(home).get_model(job.result["model_id"]).parent_id == model_id
     assert any("Registered" in s.value for s in at.success)
+    card = _run("views/compare.py").table[0].value  # the model and its calibrated child
+    mce = card.iloc[list(card["dimension"]).index("mean corruption error")]
+    assert mce[next(c for c in card.columns if model_id in c)].startswith("1 (its own reference)")
 
 
 def test_train_page_refuses_an_augmentation_for_another_kind_of_data(home):
