@@ -15,7 +15,6 @@ more rounds give steadier ratios.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import statistics
@@ -37,14 +36,35 @@ IDLE_JS = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
            " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')")
 
 
+#: when each heading (an h1, by its text) and the first plotly chart appear, by the page's own clock (from the
+#: navigation's start): Playwright's waits poll a long wait every 0.5 s, so times read from here came up to 0.5 s late,
+#: at random (the bare page 40 ms, ours 150-600 ms on the same visits)
+SEEN_JS = """window.__seen = {headings: {}}; new MutationObserver(() => { const seen = window.__seen;
+  for (const h of document.querySelectorAll('h1')) {
+    const text = h.textContent.trim();
+    if (!(text in seen.headings)) seen.headings[text] = performance.now();
+  }
+  if (!seen.chart && document.querySelector('.js-plotly-plot')) seen.chart = performance.now();
+}).observe(document, {subtree: true, childList: true, characterData: true});"""
+
+
+def seen(page, title: str) -> tuple[float, float]:
+    """Wait for the heading ``title`` and the first chart of a page opened with ``SEEN_JS``; their times (ms)."""
+    page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=120_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    times = page.evaluate("window.__seen")
+    return times["headings"][title], times["chart"]
+
+
 def visit(page, url: str, title: str, chart: bool) -> float:
+    """Milliseconds until the first chart (by the page's clock: ``page`` runs ``SEEN_JS``), or, on a page without
+    one, until the heading is there and the run has finished (read from here: ``IDLE_JS`` is checked every frame)."""
     t = time.perf_counter()
     page.goto(url)
     if chart:
-        page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
-    else:
-        page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=120_000)
-        page.wait_for_function(IDLE_JS, timeout=120_000)
+        return seen(page, title)[1]
+    page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=120_000)
+    page.wait_for_function(IDLE_JS, timeout=120_000)
     return (time.perf_counter() - t) * 1000
 
 
@@ -68,6 +88,7 @@ def main(rounds: int = 5) -> None:
             browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
             ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = ctx.new_page()
+            page.add_init_script(SEEN_JS)
             print("page      cold (ms)  warm (ms)   measured until")
             for path, title, chart in PAGES:
                 cold = visit(page, f"{server.url}/{path}", title, chart)
@@ -116,14 +137,6 @@ def frame_app(folder: Path) -> Path:
     return folder / "frame.py"
 
 
-#: when the page's heading (an h1 with the title) and its first plotly chart appear, by the page's clock
-SEEN_JS = """window.__seen = {}; new MutationObserver(() => { const seen = window.__seen;
-  if (!seen.heading && [...document.querySelectorAll('h1')].some(h => h.textContent.trim() === %s))
-    seen.heading = performance.now();
-  if (!seen.chart && document.querySelector('.js-plotly-plot')) seen.chart = performance.now();
-}).observe(document, {subtree: true, childList: true, characterData: true});"""
-
-
 def pages_vs_floor(browser, server, rounds: int = 5) -> None:
     """Each chart page (from a fresh browser context) against the bare page, median of ``rounds`` each, in one run."""
     import subprocess
@@ -147,18 +160,15 @@ def pages_vs_floor(browser, server, rounds: int = 5) -> None:
                 time.sleep(0.3)
 
         def fresh(url: str, title: str) -> tuple[float, float]:
-            """Milliseconds from the navigation's start until the heading, and the first chart, are in the page: read
-            by the page's own clock as each appears (a script watching the page from the start), not by polling from
-            here (Playwright polls a long wait every 0.5 s, so its answers came up to 0.5 s late, at random)."""
+            """Milliseconds from the navigation's start until the heading, and the first chart, are in the page, by
+            the page's own clock (``SEEN_JS``)."""
             ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = ctx.new_page()
-            page.add_init_script(SEEN_JS % json.dumps(title))
+            page.add_init_script(SEEN_JS)
             page.goto(url)
-            page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=120_000)
-            page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
-            seen = page.evaluate("window.__seen")
+            times = seen(page, title)
             ctx.close()
-            return seen["heading"], seen["chart"]
+            return times
 
         fresh(f"http://127.0.0.1:{port}/", "Data")  # warm the servers' first-visit imports out of the numbers
         fresh(f"{frame.url}/data", "Data")
