@@ -900,7 +900,8 @@ def text_alternative(fig: go.Figure, limit: int = 6, traces: int = 4) -> str:  #
         elif kind == "scatterpolar" and trace.r is not None:
             pairs = list(zip(trace.theta, trace.r, strict=False))
             pairs = pairs[:-1] if len(pairs) > 1 and pairs[-1][0] == pairs[0][0] else pairs  # the closing point
-            text = "; ".join(f"{_words(t)}: {_reads(r, False)}" for t, r in pairs)
+            percent = "%" in (layout.polar.radialaxis.tickformat or "")  # the radar's axis reads in percent
+            text = "; ".join(f"{_words(t)}: {_reads(r, percent)}" for t, r in pairs)
         elif kind == "image":
             text = "an image"
         else:

@@ -188,10 +188,10 @@ def audit_caption(audit: dict, prefix: str = "", detail: str = "") -> str:
     """The line under an audit's results: which audit, when, and the settings it was measured with (every option
     that can change its numbers or verdict, ``audits.audit_settings``)."""
     from audits import audit_settings, describe_settings
-    from dashboard.components.fmt import plain
+    from dashboard.components.fmt import plain, when
 
     settings = audit_settings(audit["name"], audit.get("params"))
-    return (f"{prefix}Audit `{audit['id']}`{detail}, run {audit['created_at']}."
+    return (f"{prefix}Audit `{audit['id']}`{detail}, run {when(audit['created_at'])}."
             + (f" Measured with: {plain(describe_settings(settings))}." if settings else ""))
 
 

@@ -54,6 +54,26 @@ def plain(text) -> str:
     return escape(text, "markdown")
 
 
+def markdown_table(rows: list[dict]) -> str:
+    """Rows of text (every row with the first row's keys) as a markdown table, each header and cell escaped with
+    ``plain``: drawn by the code that draws every caption, so a first visit does not wait for the data grid's or
+    Arrow's code (about 1 MB of script, parsed while plotly's is) as it would for ``st.dataframe`` or ``st.table``.
+    For tables that are read, not sorted or downloaded; no rows, no table ("")."""
+    if not rows:
+        return ""
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(plain(c) for c in columns) + " |", "|" + " --- |" * len(columns)]
+    lines += ["| " + " | ".join(plain(row[c]) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def when(ts) -> str:
+    """A stored time (``2026-12-07T16:01:17+00:00``) for a markdown string, shown as stored: its colons escaped. Left
+    bare, ``:01:`` reads to Streamlit as an emoji code (``:smile:``) and every page showing a time loads 265 KB of emoji
+    tables first, on the same core as the page's charts."""
+    return plain(ts)
+
+
 def number_column(key: str, values=None, rate: bool = False):
     """How a column of numbers reads (one format per kind): a rate as a percentage, a count as a whole number, any
     other number to 3 significant digits (whole above 1,000, never 1.23e+03); the glossary's meaning as tooltip."""

@@ -8,7 +8,7 @@ from audits import describe_settings
 from audits.scorecard import choices, scorecard
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import number, pct, plain
+from dashboard.components.fmt import markdown_table, number, pct, plain
 
 st.title("Compare")
 st.caption("Every dimension the audits measured, side by side. Values come from each model's newest audit of "
@@ -59,8 +59,10 @@ if radar["axes"]:
                   if radar["left_out"] else ""))
 else:
     st.caption("The scorecard radar needs three dimensions measured for every model shown; run their audits first.")
-# a plain table: the scorecard is read, not sorted, and a data grid's code would load beside plotly's on a first visit
-st.table(pd.DataFrame(rows), hide_index=True)
+# a markdown table: the scorecard is read, not sorted; a data grid's or st.table's code (Arrow's, about 1 MB) would be
+# parsed beside plotly's on a first visit and hold the radar back
+if rows:
+    st.markdown(markdown_table(rows))
 if card["unranked"]:
     st.warning("Some rows are not ranked: the models' audits were measured under different settings, so their "
                "numbers answer different questions. Re-run them with the same settings to rank them. "

@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import audit_headline, pct, percent_column, plain, score, show_table
+from dashboard.components.fmt import audit_headline, pct, percent_column, plain, score, show_table, when
 from dashboard.components.jobs import follow_job
 from fmcore.errors import FmauditError
 from fmcore.security import safe_file_name
@@ -189,7 +189,7 @@ def _performance() -> None:
     perf = store.latest_audits(record.id).get("performance")
     if perf:
         pm = perf["result"]["metrics"]
-        st.caption(f"Audit `{perf['id']}`, run {perf['created_at']}.")
+        st.caption(f"Audit `{perf['id']}`, run {when(perf['created_at'])}.")
         p1, p2, p3, p4 = st.columns(4)
         p1.metric("Accuracy", pct(pm["accuracy"]), help=f"95% interval {pct(pm['accuracy_ci_low'])} to "
                                                          f"{pct(pm['accuracy_ci_high'])}")

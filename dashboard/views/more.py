@@ -7,7 +7,7 @@ import streamlit as st
 from audits.glossary import describe
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import plain, show_table
+from dashboard.components.fmt import plain, show_table, when
 from dashboard.components.jobs import launch
 from dashboard.components.options import options_form
 from fmcore.errors import FmauditError
@@ -47,7 +47,7 @@ if audit is None:
     st.caption(f"No {spec.title.lower()} audit of this model yet: run one above.")
     st.stop()
 result = audit["result"]
-st.subheader(f"{spec.title}: audit {audit['id']}, {audit['created_at']}")
+st.subheader(f"{spec.title}: audit {audit['id']}, {when(audit['created_at'])}")
 if spec.headline:
     st.markdown(plain(spec.headline(result["metrics"])))
 for w in result["warnings"]:

@@ -7,7 +7,7 @@ from audits.evidence import SHIPPED, evaluate_policy, load_policy, review
 from audits.reporting import audit_figures, headline
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import plain
+from dashboard.components.fmt import plain, when
 
 #: the areas a stakeholder asks about: the audits that answer each (the newest one shown) and the page with the rest
 AREAS = [
@@ -85,7 +85,7 @@ for area, names, page, question in AREAS:
         warnings = result.get("warnings") or []
         if warnings:
             text.caption(f"{len(warnings)} warning(s), first: {plain(warnings[0])}")
-        text.caption(f"{audit['name']} audit `{audit['id']}`, {audit['created_at'][:16]}")
+        text.caption(f"{audit['name']} audit `{audit['id']}`, {when(audit['created_at'][:16])}")
         drawn = audit_figures({"name": audit["name"], "metrics": result.get("metrics", {}),
                                "tables": result.get("tables", {}), "params": audit.get("params") or {}})
         if drawn:

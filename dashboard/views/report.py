@@ -17,7 +17,7 @@ from audits.evidence import (
 )
 from audits.glossary import describe
 from dashboard import services
-from dashboard.components.fmt import metric_value, plain
+from dashboard.components.fmt import metric_value, plain, when
 from dashboard.components.jobs import follow_job
 from fmcore.errors import FmauditError
 
@@ -113,7 +113,8 @@ if made and made["from"] != current:  # another model, another policy, or newer 
     st.info("The reports generated earlier were for a different model, policy or set of audits, so they are no "
             "longer offered here. Generate them again for what is selected now.")
 elif made:
-    st.write(f"Generated {made['at']} for `{model_id}` with policy **{plain(made['from']['policy_name'] or 'none')}** "
+    st.write(f"Generated {when(made['at'])} for `{model_id}` with policy "
+             f"**{plain(made['from']['policy_name'] or 'none')}** "
              f"from audits {', '.join(f'`{a}`' for a in made['from']['audits']) or '(none)'}. Content sha256 "
              f"`{made['hash']}` (check a copy with `fmaudit verify FILE --public-key signing.pub`; `fmaudit keys init` "
              "gives this store a signing key).")

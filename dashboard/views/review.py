@@ -8,7 +8,7 @@ import streamlit as st
 
 from audits.evidence import SHIPPED, approve, diff_reports, load_policy, report_or_model, review
 from dashboard import services
-from dashboard.components.fmt import metric_value, plain
+from dashboard.components.fmt import metric_value, plain, when
 from fmcore.errors import FmauditError
 from fmcore.store import actor
 
@@ -103,10 +103,10 @@ if findings and services.can_act():
 st.subheader("Sign-off")
 for a in state["approvals"]:
     if a["current"]:
-        st.success(f"Approved by **{plain(a['actor'])}** at {a['ts']} under {plain(a['policy'])}: files "
+        st.success(f"Approved by **{plain(a['actor'])}** at {when(a['ts'])} under {plain(a['policy'])}: files "
                    f"`{a['manifest_sha256'][:16]}…`, report `{a['report_sha256'][:16]}…`; signature verified; current.")
     else:
-        st.warning(f"Sign-off by **{plain(a['actor'])}** at {a['ts']} under {plain(a['policy'] or 'no policy')}: "
+        st.warning(f"Sign-off by **{plain(a['actor'])}** at {when(a['ts'])} under {plain(a['policy'] or 'no policy')}: "
                    + ("**stale**: " + plain("; ".join(a["stale"])) if a["verified"] else "signature NOT verified")
                    + ".", icon=":material/history:")
 why_not = "; ".join(review.approval_blockers(store, model_id, user, state))

@@ -35,7 +35,8 @@ def test_long_series_heatmaps_and_radars_are_summarised():
         "race x sex")
     assert figures.text_alternative(cells).endswith("race a & sex f: 30% n=40; race b & sex f: not measured n=4.")
     radar = figures.text_alternative(figures.radar(["acc", "f1", "x"], [("m1", [0.9, 0.8, 0.7])]))
-    assert radar.endswith("m1: acc: 0.9; f1: 0.8; x: 0.7.")  # the point that closes the loop is not read twice
+    # read as its axis shows them (percent), and the point that closes the loop is not read twice
+    assert radar.endswith("m1: acc: 90.0%; f1: 80.0%; x: 70.0%.")
 
 
 def test_user_text_in_a_chart_reads_as_typed():

@@ -52,3 +52,30 @@ def test_one_metric_reads_as_its_kind():
     assert metric_value("n", 1200.0) == "1,200"
     assert metric_value("attack", "pgd") == "pgd"
     assert metric_value("accuracy", None) == "–"
+
+
+def _table_script():
+    import streamlit as st
+
+    from dashboard.components.fmt import markdown_table
+
+    st.markdown(markdown_table([{"a": "[x](http://evil)", "b": "1|2"}]))
+
+
+def test_a_markdown_table_keeps_every_cell_as_typed():
+    """Compare's scorecard is a markdown table: a name holding a pipe, a backslash, a link or a tag stays one cell
+    of text, and every row reads back as it was given."""
+    from dashboard.components.fmt import markdown_table
+    from tests.dashboard.conftest import markdown_rows
+
+    rows = [{"dimension": "accuracy", "m|1": "91.1% ▲ [87.7%, 93.8%]", "[x](http://evil)": "a\\|b"},
+            {"dimension": "<b>bold</b>", "m|1": "", "[x](http://evil)": "![img](http://evil/i.png) *x* `c`"}]
+    text = markdown_table(rows)
+    assert markdown_rows(text) == rows
+    assert len(text.splitlines()) == 2 + len(rows)
+    at = AppTest.from_function(_table_script).run()
+    assert not at.exception
+    shown = at.markdown[0].value
+    assert "](" not in shown.replace("\\](", "").replace("\\(", "")  # no unescaped link syntax reaches the page
+    assert markdown_rows(shown) == [{"a": "[x](http://evil)", "b": "1|2"}]
+    assert markdown_table([]) == ""

@@ -2,12 +2,14 @@
 
 import json
 import os
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.components.fmt import plain
 from tests.conftest import ROOT
+from tests.dashboard.conftest import markdown_rows
 
 APP = str(ROOT / "dashboard" / "app.py")
 
@@ -28,6 +30,38 @@ def _run(page: str | None = None, timeout: float = 60, opened: dict | None = Non
 
 def _charts(at) -> list:
     return at.get("plotly_chart")
+
+
+def _scorecard(at):
+    """Compare's scorecard (a markdown table) as a frame: one row per dimension, one column per model."""
+    import pandas as pd
+
+    text = next(m.value for m in at.markdown if m.value.startswith("| dimension |"))
+    return pd.DataFrame(markdown_rows(text))
+
+
+#: what makes Streamlit's markdown load more code before it draws a text (its StreamlitMarkdown chunk, version 1.5x):
+#: an emoji code such as ``:smile:`` (265 KB of emoji tables; a time such as 16:01:17 holds ``:01:``) or ``$`` (KaTeX)
+EMOJI_CODE = re.compile(r":(?!material/|streamlit:)[\w+-][\w_+-]*:")
+
+
+def _markdown_loaders(at) -> list[str]:
+    """The texts of a page drawn as markdown (bodies and labels) that would load the emoji tables or KaTeX."""
+    found = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "ListFields"):
+            for field, value in proto.ListFields():
+                if field.name in ("body", "label") and isinstance(value, str) and (
+                        EMOJI_CODE.search(value) or "$" in value.replace("\\$", "")):
+                    found.append(value)
+        for child in (node.children.values() if hasattr(node, "children") else ()):
+            walk(child)
+
+    for root in (at.main, at.sidebar):
+        walk(root)
+    return found
 
 
 def _with_model(home, dataset: str, model: str, epochs: int, page: str, empty_caption: str):
@@ -449,7 +483,7 @@ def test_compare_and_report_pages(home):
         r = run_audit("performance", st.load_classifier(mid), load_dataset("german_credit"), mid, n_boot=50)
         st.add_audit(mid, "performance", r.params, r.to_dict())
     at = _run("views/compare.py")
-    table = at.table[0].value
+    table = _scorecard(at)
     assert list(table["dimension"])[:4] == ["accuracy", "majority-class baseline", "balanced accuracy", "macro-F1"]
     assert any("[" in str(v) for v in table.iloc[0, 1:])  # accuracy with its interval
     radar = next(json.loads(c.proto.spec) for c in _charts(at)
@@ -474,12 +508,15 @@ def test_compare_and_report_pages(home):
     assert len(_charts(at)) == 1  # performance only: the other areas say they were not audited yet
     assert sum("Not audited yet." in c.value for c in at.caption) == 7
     assert any(c.value.startswith(plain("accuracy per class") + ": accuracy") for c in at.caption)  # chart as text
+    for page in ("views/models.py", "views/overview.py", "views/compare.py", "views/more.py"):  # times, ids, names
+        assert not _markdown_loaders(_run(page)), page  # drawn without loading emoji tables or KaTeX first
     at = _run("views/report.py")
     assert any("failed" in e.value or "passed" in e.value for e in [*at.error, *at.success])
     next(b for b in at.button if b.label == "Generate reports").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.get("download_button")) == 5  # policy checks CSV, then HTML, JSON, Markdown and the signature
     assert any("chain intact" in s.value for s in at.success)
+    assert not _markdown_loaders(at)  # the time it was generated, escaped
     # another policy: the reports made with the first one are no longer offered
     first = at.session_state["rep_made"]
     assert first["from"]["policy_name"] == "EU AI Act high-risk (example)"
@@ -525,7 +562,7 @@ def test_out_of_domain_page_runs_corruption_shift_calibration_and_calibrates(hom
     job = _finish(home, at, "ood_calibrate_job")
     assert Store(home).get_model(job.result["model_id"]).parent_id == model_id
     assert any("Registered" in s.value for s in at.success)
-    card = _run("views/compare.py").table[0].value  # the model and its calibrated child
+    card = _scorecard(_run("views/compare.py"))  # the model and its calibrated child
     mce = card.iloc[list(card["dimension"]).index("mean corruption error")]
     assert mce[next(c for c in card.columns if model_id in c)].startswith("1 (its own reference)")
 
@@ -698,7 +735,7 @@ def test_compare_puts_an_imported_lightgbm_beside_an_fmaudit_mlp(home, tmp_path)
             run_stored_audit(st, audit, mid, **opts)
     at = _run("views/compare.py")
     assert not at.exception
-    table = at.table[0].value
+    table = _scorecard(at)
     assert any("lightgbm" in c for c in table.columns)
     dims = list(table["dimension"])
     for dim in ("accuracy", "demographic parity gap", "calibration error (ECE)"):
