@@ -28,10 +28,6 @@ WORDS = {"pass": ("PASS", st.success), "fail": ("FAIL", st.error), "incomplete":
 st.title("Overview")
 st.caption("One model at a glance: whether it meets the policy and who signed it off, then one sentence and one "
            "chart per area. Each area links to its page; the browser's print gives a clean page.")
-# printing: no sidebar, header or toolbar; each area kept on one page
-st.html("<style>@media print {[data-testid='stSidebar'], [data-testid='stHeader'], [data-testid='stToolbar'], "
-        "[data-testid='stSidebarCollapsedControl'] {display: none !important} "
-        "[data-testid='stVerticalBlockBorderWrapper'] {break-inside: avoid}}</style>")
 
 store = services.get_store()
 models, labels = services.models_or_stop("No model yet. Train one and run its audits first.")

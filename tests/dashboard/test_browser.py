@@ -312,6 +312,23 @@ def test_every_page_at_800px_dark_and_titled(server, browser):
         context.close()
 
 
+def test_pages_print_without_the_app_around_them(server, page):
+    """The browser's print (to PDF) gives the page alone, without the sidebar, header or toolbar (dashboard/app.py's
+    styles): the stakeholder's Overview and every other page."""
+    for path, title in (("overview", "Overview"), ("models", "Models")):
+        page.goto(f"{server.url}/{path}")
+        settle(page, title, draw_ms=300)
+        assert page.locator('[data-testid="stSidebar"]').first.is_visible()
+        page.emulate_media(media="print")
+        try:
+            for part in ("stSidebar", "stHeader", "stToolbar"):
+                assert not page.locator(f'[data-testid="{part}"]').first.is_visible(), (path, part)
+            assert page.get_by_role("heading", name=title, exact=True).first.is_visible()
+            assert page.pdf().startswith(b"%PDF")
+        finally:
+            page.emulate_media(media="screen")
+
+
 def test_import_a_model_through_the_models_page(home, server, page, tmp_path):
     """Upload an exported model's files on the Models page; a pickle among them is refused."""
     from fmcore.store import Store
