@@ -251,7 +251,7 @@ for tab, show in zip(st.tabs(list(sections), key="models_tab", on_change="rerun"
         if tab.open:
             show()
 
-file_problems = store.weight_problems(record.id)
+file_problems = store.weight_problems(record.id, cached=True)  # hashed again once a file changes (ctime)
 if file_problems:
     st.error("This model's files are not the ones it was registered with, so no audit, report or sign-off uses it: "
              + "; ".join(plain(p) for p in file_problems), icon=":material/gpp_bad:")

@@ -984,3 +984,23 @@ def test_review_page_records_findings_and_refuses_a_sign_off_it_should(home):
     assert "derives from" not in " ".join(c.value for c in at.caption)  # the diff waits for its button
     next(b for b in at.button if b.label == "Show what changed").click().run()
     assert "derives from" in " ".join(c.value for c in at.caption)
+
+
+def test_models_page_says_when_a_models_files_changed_on_disk(home):
+    """The Models page checks the model's files on every run (remembering a file's hash until the file changes:
+    any write changes its ctime), so a file changed after the page was first drawn is named at the next run."""
+    from pathlib import Path
+
+    from fmcore.store import Store
+    from fmcore.train import TrainConfig, train_model
+
+    st = Store(home)
+    model_id = train_model("german_credit", "logreg", TrainConfig(epochs=1), store=st).model_id
+    at = _run("views/models.py")
+    assert not any("not the ones it was registered with" in e.value for e in at.error)
+    weights = next(Path(st.get_model(model_id).path).glob("*.safetensors"))
+    with weights.open("ab") as f:
+        f.write(b"\0")
+    at.run()
+    assert any("not the ones it was registered with" in e.value and plain(weights.name) in e.value
+               for e in at.error), [e.value for e in at.error]
