@@ -506,6 +506,9 @@ def test_compare_and_report_pages(home):
     perf = st.latest_audits(ids[0])["performance"]["result"]["metrics"]
     assert any(m.value.startswith(plain(f"Accuracy {perf['accuracy']:.1%}")) for m in at.markdown)
     assert len(_charts(at)) == 1  # performance only: the other areas say they were not audited yet
+    bars = [t for t in json.loads(_charts(at)[0].proto.spec)["data"] if t["type"] == "bar"]
+    assert bars
+    assert all(t["cliponaxis"] is False for t in bars)  # "100.0%" above a full bar not cut at 240 px
     assert sum("Not audited yet." in c.value for c in at.caption) == 7
     assert any(c.value.startswith(plain("accuracy per class") + ": accuracy") for c in at.caption)  # chart as text
     for page in ("views/models.py", "views/overview.py", "views/compare.py", "views/more.py"):  # times, ids, names
