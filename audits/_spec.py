@@ -89,6 +89,8 @@ class CompareRow:
     at : a family of keys ``NAME@X`` (``robust_accuracy@0.1``): read at the X Compare is asked for; ``at_label`` says
         what X is (the page's chooser) and ``at_default`` which X to offer first.
     interval : the metric keys of the value's 95% interval, shown beside it.
+    note : ``note(audit, model) -> words or None``: what a reader must know beside this model's value (a mean
+        corruption error measured against the model itself: "its own reference").
     """
     label: str
     key: str | None = None
@@ -101,6 +103,7 @@ class CompareRow:
     at_label: str = ""
     at_default: float | None = None
     interval: tuple[str, str] | None = None
+    note: Callable | None = None
 
     def read(self, audit: dict | None, model: dict, at: float | None = None):
         """The row's value for ``model`` from its newest stored result of the audit (``audit``, or None), read at

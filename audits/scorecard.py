@@ -23,6 +23,7 @@ class Dimension:
     radar: tuple[str, Callable[[float], float]] | None = None  # axis label and map onto [0, 1], 1 perfect
     audit: str | None = None  # the audit it reads: models are ranked only where that audit's settings agree
     interval: Callable[[dict], tuple | None] | None = None  # the value's 95% interval, where the audit gives one
+    note: Callable[[dict], str | None] | None = None  # words beside a model's value (``CompareRow.note``)
 
 
 #: rows about the model itself rather than an audit of it, after the audits' rows
@@ -77,9 +78,12 @@ def dimensions(at: dict | None = None) -> list[Dimension]:
             low, high = (metrics.get(k) for k in row.interval)
             return (low, high) if low is not None and high is not None else None
 
+        def note(m, audit=audit, row=row):
+            return row.note(m["audits"].get(audit), m) if m["audits"].get(audit) is not None else None
+
         dims.append(Dimension(name, row.higher_is_better, row.proportion, get, row.radar and (
             f"{row.radar[0]} @ {x:g}" if x is not None else row.radar[0], row.radar[1]), audit,
-            interval if row.interval else None))
+            interval if row.interval else None, note if row.note else None))
     return [*dims, *MODEL_ROWS]
 
 
@@ -130,7 +134,9 @@ def scorecard(models: list[dict], at: dict | None = None) -> dict:
             marks = [None if v is None else "best" if v == best else "worst" if v == worst else None for v in vals]
         rows.append({"dimension": d.name, "proportion": d.proportion, "values": vals, "marks": marks,
                      "unranked": unranked.get(d.name),
-                     "intervals": [d.interval(m) for m in models] if d.interval else [None] * len(models)})
+                     "intervals": [d.interval(m) for m in models] if d.interval else [None] * len(models),
+                     "notes": [d.note(m) if d.note and v is not None else None for m, v in zip(models, vals,
+                                                                                             strict=True)]})
     on_radar = [d for d in dims if d.radar and all(v is not None for v in values[d.name]) and d.name not in unranked]
     left_out = [d.name for d in dims if d.radar and d not in on_radar and any(v is not None for v in values[d.name])]
     if len(on_radar) < 3:

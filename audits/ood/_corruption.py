@@ -111,7 +111,10 @@ class CorruptionOptions:
 
 #: Compare's rows for this audit
 _COMPARE = (
-    CompareRow("mean corruption error", "mean_corruption_error", False, False),
+    # a model measured against itself has a mean corruption error of 1 by definition: say so beside the 1
+    CompareRow("mean corruption error", "mean_corruption_error", False, False,
+               note=lambda audit, model: "its own reference"
+               if (audit.get("metrics") or {}).get("reference_model_id") == model["id"] else None),
     CompareRow("accuracy under corruption", "mean_accuracy", True, True, radar=("accuracy under corruption", as_is)),
 )
 

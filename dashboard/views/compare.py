@@ -31,16 +31,14 @@ at = {family: st.selectbox(c["label"], c["values"], index=c["values"].index(c["d
       for family, c in choices(models_in).items()}  # e.g. the declared epsilon of robust accuracy
 card = scorecard(models_in, at)
 MARKS = {"best": " ▲", "worst": " ▼", None: ""}
-# a model measured against itself has a mean corruption error of 1 by definition: say so beside the 1
-own_reference = {m["id"] for m in models_in
-                 if ((m["audits"].get("corruption") or {}).get("metrics") or {}).get("reference_model_id") == m["id"]}
 rows = []
 for row in card["rows"]:
     cells = {"dimension": row["dimension"]}
-    for r, v, mark, ci in zip(records, row["values"], row["marks"], row["intervals"], strict=True):
+    for r, v, mark, ci, note in zip(records, row["values"], row["marks"], row["intervals"], row["notes"],
+                                    strict=True):
         shown = "" if v is None else pct(v) if row["proportion"] else number(v)  # 93,322 and 0.83, as everywhere
-        if v is not None and row["dimension"] == "mean corruption error" and r.id in own_reference:
-            shown += " (its own reference)"
+        if note:  # what the audit says a reader must know beside this value (``CompareRow.note``)
+            shown += f" ({note})"
         cells[short[r.id]] = shown + MARKS[mark]
         if ci is not None:
             low, high = (pct(x) if row["proportion"] else number(x) for x in ci)

@@ -78,3 +78,19 @@ def test_language_models_compare_on_perplexity_exposure_and_probe_gaps():
     assert rows["canary exposure, most repeated (bits)"]["marks"] == ["worst", "best"]
     assert rows["sentiment gap between groups (probes)"]["values"] == [0.05, 0.02]
     assert "accuracy" in card["unmeasured"]
+
+
+def test_a_value_carries_the_note_its_audit_declares():
+    """A model whose corruption audit took itself as the reference has a mean corruption error of 1 by definition:
+    the row says so beside its value, and only beside its (``CompareRow.note``)."""
+    a, b = _model("a", 0.9, 0.9, 0.9), _model("b", 0.8, 0.8, 0.8)
+    a["audits"]["corruption"] = {"metrics": {"mean_corruption_error": 1.0, "mean_accuracy": 0.7,
+                                             "reference_model_id": "a"}}
+    b["audits"]["corruption"] = {"metrics": {"mean_corruption_error": 1.3, "mean_accuracy": 0.6,
+                                             "reference_model_id": "a"}}
+    rows = {r["dimension"]: r for r in scorecard([a, b])["rows"]}
+    assert rows["mean corruption error"]["notes"] == ["its own reference", None]
+    assert rows["accuracy under corruption"]["notes"] == [None, None]
+    del b["audits"]["corruption"]
+    assert {r["dimension"]: r for r in scorecard([a, b])["rows"]}["mean corruption error"]["notes"] == [
+        "its own reference", None]  # no note where nothing was measured
