@@ -79,7 +79,8 @@ def dimensions(at: dict | None = None) -> list[Dimension]:
             return (low, high) if low is not None and high is not None else None
 
         def note(m, audit=audit, row=row):
-            return row.note(m["audits"].get(audit), m) if m["audits"].get(audit) is not None else None
+            result = m["audits"].get(audit)
+            return row.note(result, m) if result is not None else None
 
         dims.append(Dimension(name, row.higher_is_better, row.proportion, get, row.radar and (
             f"{row.radar[0]} @ {x:g}" if x is not None else row.radar[0], row.radar[1]), audit,
