@@ -38,6 +38,20 @@ def _inert(value):
     return value
 
 
+def fit_axis_titles(fig: go.Figure, width: int = 28) -> go.Figure:
+    """Axis titles longer than ``width`` characters broken into lines, for a small chart: plotly never wraps them,
+    so "epsilon (Linf: largest change to any input value)" was cut at the edge of a 240 px chart. A title that holds
+    markup of its own is left as it is."""
+    def fit(axis) -> None:
+        text = axis.title.text if axis.title else None
+        if text and len(text) > width and "<" not in text and "&" not in text:
+            axis.title.text = wrap_title(text, width)
+
+    fig.for_each_xaxis(fit)
+    fig.for_each_yaxis(fit)
+    return fig
+
+
 def inert_figure(fig: go.Figure) -> go.Figure:
     """Every user-supplied string a figure shows (class labels, group values, column and model names in its traces,
     tick labels and annotations) made text: plotly would draw ``<a href>`` as a live link. Applied to every chart by
@@ -243,7 +257,7 @@ def adversarial_gallery(examples: list[dict], cols: int = 6) -> go.Figure:
     for row in ("original", "perturbation", "adversarial"):
         for e in items:
             titles.append({"original": f"{e['true']} → {e['clean_pred']} ({e['clean_confidence']:.0%})",
-                           "perturbation": "change (scaled)",
+                           "perturbation": "change",  # "change (scaled)" six times ran together at 800 px
                            "adversarial": f"→ {e['adv_pred']} ({e['adv_confidence']:.0%})"}[row])
     fig = make_subplots(rows=3, cols=len(items), subplot_titles=titles, vertical_spacing=0.08,
                         horizontal_spacing=0.02)
@@ -257,7 +271,11 @@ def adversarial_gallery(examples: list[dict], cols: int = 6) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     fig.update_annotations(font_size=11)
-    return _layout(fig, "What the attack did: true → predicted (confidence)", height=520)
+    _layout(fig, "What the attack did: true → predicted (confidence); each change scaled to be seen", height=520)
+    # the title's lines from the top down, above the first row's labels (centred, its second line fell on them)
+    fig.update_layout(title={"y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 10}},
+                      margin={"t": fig.layout.margin.t + 14})
+    return fig
 
 
 def before_after(before: dict, after: dict, eps: float) -> go.Figure:

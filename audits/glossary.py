@@ -37,6 +37,25 @@ GLOSSARY: dict[str, tuple[str, str, bool]] = {
                                                                "another's", False),
     "max_auc": ("strongest membership attack (AUC)", "0.5: the attack cannot tell training rows from others; 1: "
                                                      "always can", False),
+    "max_auc_ci_low": ("strongest attack AUC, 95% interval low", "lower end of its 95% interval (DeLong)", False),
+    "max_auc_ci_high": ("strongest attack AUC, 95% interval high", "upper end of its 95% interval (DeLong)", False),
+    "max_advantage": ("largest membership advantage", "the highest true-positive minus false-positive rate of any "
+                                                      "attack", True),
+    "auc": ("membership AUC", "0.5: the attack cannot tell training rows from others; 1: always can", False),
+    "auc_ci_low": ("AUC, 95% interval low", "lower end of the AUC's 95% interval (DeLong)", False),
+    "auc_ci_high": ("AUC, 95% interval high", "upper end of the AUC's 95% interval (DeLong)", False),
+    "tpr_at_0.1%_fpr": ("members found at 0.1% false alarms", "share of training rows the attack finds while "
+                                                              "wrongly flagging 0.1% of others", True),
+    "empirical_epsilon_point": ("empirical epsilon (point estimate)", "the privacy loss the attack shows, without "
+                                                                       "the margin of its 95% bound", False),
+    "lowest_measurable_fpr": ("lowest measurable false-alarm rate", "one over the non-members scored: a "
+                                                                    "false-positive rate below it cannot be measured",
+                              True),
+    "members": ("members scored", "training rows the attack scored", False),
+    "non_members": ("non-members scored", "rows the model was not trained on that the attack scored", False),
+    "dp_epsilon": ("DP epsilon (accountant)", "the privacy loss DP-SGD training guarantees at most (lower: more "
+                                              "private)", False),
+    "dp_delta": ("DP delta", "the probability with which the epsilon guarantee may fail", False),
     "tpr_at_1%_fpr": ("members found at 1% false alarms", "share of training rows the attack finds while wrongly "
                                                           "flagging 1% of others", True),
     "advantage": ("membership advantage", "true-positive minus false-positive rate of the best attack threshold",

@@ -184,13 +184,18 @@ def models_or_stop(empty: str, keep=lambda record: True, at_least: int = 1,
     return models, model_labels(models)
 
 
+#: a setting's values listed in an audit's caption before the rest are counted (its record and reports keep all)
+LISTED = 6
+
+
 def audit_caption(audit: dict, prefix: str = "", detail: str = "") -> str:
     """The line under an audit's results: which audit, when, and the settings it was measured with (every option
     that can change its numbers or verdict, ``audits.audit_settings``)."""
     from audits import audit_settings, describe_settings
     from dashboard.components.fmt import plain, when
 
-    settings = audit_settings(audit["name"], audit.get("params"))
+    settings = {k: [*v[:LISTED], f"… ({len(v)} in all)"] if isinstance(v, list) and len(v) > LISTED + 2 else v
+                for k, v in audit_settings(audit["name"], audit.get("params")).items()}  # 50 row numbers: the first
     return (f"{prefix}Audit `{audit['id']}`{detail}, run {when(audit['created_at'])}."
             + (f" Measured with: {plain(describe_settings(settings))}." if settings else ""))
 

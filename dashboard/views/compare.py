@@ -43,7 +43,8 @@ for row in card["rows"]:
         if ci is not None:
             low, high = (pct(x) if row["proportion"] else number(x) for x in ci)
             cells[short[r.id]] += f" [{low}, {high}]"
-    cells["ranking"] = row["unranked"] or ""
+    if any(r["unranked"] for r in card["rows"]):  # a column only where some row is not ranked (it says why)
+        cells["ranking"] = row["unranked"] or ""
     rows.append(cells)
 # the picture first, the numbers with their intervals below (a table drawn first also holds the chart back on a
 # first visit: its code loads before plotly's)

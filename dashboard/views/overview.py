@@ -89,6 +89,7 @@ for area, names, page, question in AREAS:
             fig.update_layout(height=240, margin={"t": 30, "b": 30, "l": 30, "r": 10}, showlegend=False, title=None)
             # at this height a value written above a full bar ("100.0%") would be cut at the plot's edge
             fig.update_traces(cliponaxis=False, selector={"type": "bar"})
+            figures.fit_axis_titles(fig)  # a long axis title in lines, not cut at the chart's edge
             chart.plotly_chart(figures.inert_figure(fig), width="stretch", key=f"ov_{area}")
             chart.caption(f"{plain(caption)}: {plain(sentence)}")  # the chart's text alternative
         # below both columns, full width: in the sentence's column it was cut off at 800 px

@@ -92,8 +92,7 @@ def membership_tab() -> None:
     for w in result["warnings"]:
         st.warning(plain(w))
     figures.show(figures.roc_curves(result["tables"]["roc"]))
-    table = pd.DataFrame(result["tables"]["attacks"]).drop(columns=["description"])
-    st.dataframe(table, hide_index=True, width="stretch")
+    show_table(pd.DataFrame(result["tables"]["attacks"]).drop(columns=["description"]))
     show_exposed(result, services.dataset_modality(record.dataset))
 
 

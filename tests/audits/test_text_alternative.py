@@ -51,3 +51,16 @@ def test_no_page_draws_a_chart_without_its_text_alternative():
     for page in sorted((ROOT / "dashboard" / "views").glob("*.py")):
         if page.name != "overview.py":
             assert "plotly_chart(" not in page.read_text(encoding="utf-8"), page.name
+
+
+def test_a_small_charts_long_axis_titles_are_broken_into_lines():
+    fig = figures.robustness_curves([("m", 0.9, [{"eps": 0.1, "ci_low": 0.5, "ci_high": 0.6,
+                                                  "robust_accuracy": 0.55}])])
+    fig.update_yaxes(title="<b>kept</b> as written, however long it is")
+    figures.fit_axis_titles(fig)
+    lines = fig.layout.xaxis.title.text.split("<br>")
+    assert len(lines) == 2
+    assert all(len(line) <= 28 for line in lines)
+    assert " ".join(lines) == "epsilon (Linf: largest change to any input value)"  # every word kept, in order
+    assert fig.layout.yaxis.title.text == "<b>kept</b> as written, however long it is"  # its own markup: untouched
+    assert figures.text_alternative(fig)  # still read as text

@@ -290,11 +290,18 @@ def test_home_demo_trains_audits_and_files_a_report(server, page):
     shot(page, "home-demo-done")
 
 
+#: the metric labels whose text is wider than the box that shows it (cut off with an ellipsis, or running into the
+#: next metric)
+CUT_LABELS_JS = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"] p')]
+  .filter(p => p.getBoundingClientRect().width > p.parentElement.clientWidth + 1).map(p => p.innerText)"""
+
+
 def test_every_page_at_800px_dark_and_titled(server, browser):
     """At 800 px every page renders without an exception or a sideways scroll, each names its browser tab, and
     the app follows the browser's dark setting (charts included)."""
     context = browser.new_context(viewport={"width": 800, "height": 1200}, color_scheme="dark")
     pg = context.new_page()
+    labels = 0
     try:
         for path, title in PAGES:
             pg.goto(f"{server.url}/{path}")
@@ -303,7 +310,11 @@ def test_every_page_at_800px_dark_and_titled(server, browser):
             name = "Home" if path == "" else title
             assert pg.title() == f"{name} · fmaudit"
             assert pg.evaluate("document.documentElement.scrollWidth") <= 800, path
+            # every metric's label is read whole, wrapped if need be, never cut to "Strongest a..."
+            assert pg.evaluate(CUT_LABELS_JS) == [], path
+            labels += pg.locator('[data-testid="stMetricLabel"]').count()
             shot(pg, f"dark-800-{path or 'home'}")
+        assert labels >= 4  # the walk met metrics (the Home demo's models and audits are in the store)
         background = pg.evaluate("getComputedStyle(document.querySelector('[data-testid=\"stApp\"]'))"
                                  ".backgroundColor")
         red, green, blue = (int(v) for v in re.findall(r"\d+", background)[:3])

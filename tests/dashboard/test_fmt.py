@@ -27,12 +27,12 @@ def test_audit_tables_read_in_plain_words_with_one_format_per_kind():
     assert not at.exception
     table = at.dataframe[0]
     assert list(table.value.columns) == ["accuracy", "latency, 1 input (ms)", "examples", "parity gap", "model id",
-                                         "share", "auc", "accuracy change"]
+                                         "share", "membership AUC", "accuracy change"]
     assert table.value["accuracy"][0] == 0.91234  # the number itself is untouched: only its display is formatted
     config = json.loads(table.proto.columns)
     formats = {k: v.get("type_config", {}).get("format") for k, v in config.items() if k != "_index"}
     assert formats == {"accuracy": None, "latency, 1 input (ms)": "%.0f", "examples": "%d", "parity gap": None,
-                       "share": None, "auc": "%.3g", "accuracy change": None}
+                       "share": None, "membership AUC": "%.3g", "accuracy change": None}
     assert config["parity gap"]["help"].startswith("largest difference between groups")
     cells = shown(table)
     # rates as every other rate on the page (pct: one decimal, not Streamlit's 91.23%), changes in points
@@ -79,3 +79,17 @@ def test_a_markdown_table_keeps_every_cell_as_typed():
     assert "](" not in shown.replace("\\](", "").replace("\\(", "")  # no unescaped link syntax reaches the page
     assert markdown_rows(shown) == [{"a": "[x](http://evil)", "b": "1|2"}]
     assert markdown_table([]) == ""
+
+
+def test_an_audits_caption_counts_a_long_list_instead_of_printing_it():
+    from dashboard.components.fmt import plain
+    from dashboard.services import audit_caption
+
+    params = {"method": "saliency", "samples": 50, "select": "random", "rows": list(range(100, 150)), "seed": 0}
+    caption = audit_caption({"name": "explain", "id": "a-1", "created_at": "2026-12-07T10:00:00+00:00",
+                             "params": params})
+    assert plain("rows 100/101/102/103/104/105/… (50 in all)") in caption
+    assert "149" not in caption
+    short = audit_caption({"name": "explain", "id": "a-1", "created_at": "2026-12-07T10:00:00+00:00",
+                           "params": {**params, "rows": [3, 17, 42]}})
+    assert plain("rows 3/17/42,") in short  # a few rows, as typed

@@ -449,6 +449,12 @@ def test_privacy_page_attacks_sweeps_and_scans(home):
     low, high = audit["result"]["metrics"]["max_auc_ci_low"], audit["result"]["metrics"]["max_auc_ci_high"]
     assert f"{low:.3f} to {high:.3f}" in sentence
     assert any(audit["id"] in c.value for c in at.caption)  # the result is dated and named
+    # the attacks' table in plain words (it showed auc_ci_low, tpr_at_0.1%_fpr), numbers as stored
+    attacks = next(t.value for t in at.dataframe if "membership AUC" in t.value.columns)
+    assert {"AUC, 95% interval low", "members found at 0.1% false alarms"} <= set(attacks.columns)
+    assert not [c for c in attacks.columns if "_" in c], list(attacks.columns)
+    stored = {r["attack"]: r["auc"] for r in audit["result"]["tables"]["attacks"]}
+    assert dict(zip(attacks["attack"], attacks["membership AUC"], strict=True)) == stored
     assert any(m.label == "k-anonymity" for m in at.metric)
     assert at.selectbox(key="priv_model").value == model_id
     at.text_input(key="dp_eps").set_value("-1")
@@ -509,6 +515,9 @@ def test_compare_and_report_pages(home):
     bars = [t for t in json.loads(_charts(at)[0].proto.spec)["data"] if t["type"] == "bar"]
     assert bars
     assert all(t["cliponaxis"] is False for t in bars)  # "100.0%" above a full bar not cut at 240 px
+    axes = [v for k, v in json.loads(_charts(at)[0].proto.spec)["layout"].items() if k[1:5] == "axis"]
+    assert axes
+    assert all(len(line) <= 28 for a in axes for line in a.get("title", {}).get("text", "").split("<br>"))
     assert sum("Not audited yet." in c.value for c in at.caption) == 7
     assert any(c.value.startswith(plain("accuracy per class") + ": accuracy") for c in at.caption)  # chart as text
     for page in ("views/models.py", "views/overview.py", "views/compare.py", "views/more.py"):  # times, ids, names
@@ -741,10 +750,16 @@ def test_compare_puts_an_imported_lightgbm_beside_an_fmaudit_mlp(home, tmp_path)
     table = _scorecard(at)
     assert any("lightgbm" in c for c in table.columns)
     dims = list(table["dimension"])
+    assert "ranking" not in table.columns  # the same settings for both: every row ranked, no empty column
     for dim in ("accuracy", "demographic parity gap", "calibration error (ECE)"):
-        row = table.drop(columns="ranking").iloc[dims.index(dim), 1:]
+        row = table.iloc[dims.index(dim), 1:]
         assert all(str(v) not in ("", "None", "nan") for v in row), (dim, list(row))  # measured for both
-        assert table["ranking"].iloc[dims.index(dim)] == ""  # the same settings for both: ranked
+    # one model's fairness audit measured again with other settings: that row says why it is not ranked
+    run_stored_audit(st, "fairness", ids[0], sensitive=["sex"], min_group_size=10)
+    table = _scorecard(_run("views/compare.py"))
+    dims = list(table["dimension"])
+    assert table["ranking"].iloc[dims.index("demographic parity gap")].startswith("not ranked: the fairness audits")
+    assert table["ranking"].iloc[dims.index("accuracy")] == ""
     gbm_acc = (gbm.predict(ds["test"].X[X.columns]) == ds["test"].y).mean()
     assert f"{gbm_acc:.1%}" in " ".join(map(str, table.iloc[dims.index("accuracy"), 1:]))
 
