@@ -271,11 +271,15 @@ def adversarial_gallery(examples: list[dict], cols: int = 6) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     fig.update_annotations(font_size=11)
-    _layout(fig, "What the attack did: true → predicted (confidence); each change scaled to be seen", height=520)
-    # the title's lines from the top down, above the first row's labels (centred, its second line fell on them)
-    fig.update_layout(title={"y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 10}},
-                      margin={"t": fig.layout.margin.t + 14})
-    return fig
+    return _title_clear_of_labels(_layout(
+        fig, "What the attack did: true → predicted (confidence); each change scaled to be seen", height=520))
+
+
+def _title_clear_of_labels(fig: go.Figure, room: int = 14) -> go.Figure:
+    """The title's lines from the top down, with ``room`` px more above the plot, for a chart with labels above its
+    plot (subplot titles, ticks on top): plotly centres a title on its first line, so a second line fell on them."""
+    return fig.update_layout(title={"y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 10}},
+                             margin={"t": fig.layout.margin.t + room})
 
 
 def before_after(before: dict, after: dict, eps: float) -> go.Figure:
@@ -619,8 +623,9 @@ def corruption_gallery(items: list[dict], gap: int = 4, gap_x: int = 18) -> go.F
                      ticktext=[f"severity {s}" for s in sevs], side="top", showgrid=False, zeroline=False)
     fig.update_yaxes(tickvals=[r * (h + gap) + h / 2 for r in range(len(names))], ticktext=names,
                      autorange="reversed", scaleanchor="x", showgrid=False, zeroline=False)
-    fig = _layout(fig, f"One test image (true class {items[0]['true']}) under each corruption; red: wrong",
-                  height=70 * len(names) + 110)
+    fig = _title_clear_of_labels(_layout(
+        fig, f"One test image (true class {items[0]['true']}) under each corruption; red: wrong",
+        height=70 * len(names) + 110), room=24)  # the severities are written above the images
     fig.update_layout(width=170 * len(sevs) + 170)
     return fig
 

@@ -56,10 +56,11 @@ findings = state["findings"]
 if findings:
     f1, f2 = st.columns(2)
     severities = f1.multiselect("Severity", list(review.SEVERITIES), default=list(review.SEVERITIES), key="rev_sev")
-    statuses = f2.multiselect("Status", list(review.STATUSES), default=list(review.STATUSES), key="rev_status")
+    statuses = f2.multiselect("Status", list(review.STATUSES), default=list(review.STATUSES), key="rev_status",
+                              format_func=lambda s: s.replace("_", " "))
     shown = [f for f in findings if f["severity"] in severities and f["status"] in statuses]
-    st.dataframe(pd.DataFrame([{"id": f["id"], "severity": f["severity"], "status": f["status"],
-                                "owner": f["owner"], "finding": f["title"], "source": f["source"],
+    st.dataframe(pd.DataFrame([{"id": f["id"], "severity": f["severity"], "status": f["status"].replace("_", " "),
+                                "owner": f["owner"] or "unassigned", "finding": f["title"], "source": f["source"],
                                 "accepted until": (f["acceptance"] or {}).get("until"),
                                 "comments": len(f["comments"])} for f in shown]), hide_index=True, width="stretch")
 else:

@@ -64,3 +64,19 @@ def test_a_small_charts_long_axis_titles_are_broken_into_lines():
     assert " ".join(lines) == "epsilon (Linf: largest change to any input value)"  # every word kept, in order
     assert fig.layout.yaxis.title.text == "<b>kept</b> as written, however long it is"  # its own markup: untouched
     assert figures.text_alternative(fig)  # still read as text
+
+
+def test_a_title_of_two_lines_stays_clear_of_the_labels_above_a_gallery():
+    import numpy as np
+
+    image = np.linspace(0, 1, 64).reshape(8, 8)
+    attacked = figures.adversarial_gallery([{"original": image, "adversarial": 1 - image, "true": 5, "clean_pred": 5,
+                                             "clean_confidence": 0.64, "adv_pred": 2, "adv_confidence": 0.89}] * 6)
+    corrupted = figures.corruption_gallery([{"corruption": c, "severity": s, "image": image, "prediction": 5,
+                                             "true": 5} for c in ("fog", "blur") for s in (1, 3, 5)])
+    for fig, labels in ((attacked, 16), (corrupted, 22)):  # subplot titles; severity ticks above the images
+        lines = fig.layout.title.text.count("<br>") + 1
+        assert lines == 2
+        assert (fig.layout.title.yref, fig.layout.title.yanchor) == ("container", "top")  # drawn from the top down
+        assert 10 + 19 * lines <= fig.layout.margin.t - labels  # its last line ends above the labels
+    assert not any("(scaled)" in a.text for a in attacked.layout.annotations)  # six of them ran together at 800 px

@@ -999,6 +999,9 @@ def test_review_page_records_findings_and_refuses_a_sign_off_it_should(home):
     assert events[0]["subject"] == first
     assert events[0]["details"]["status"] == "risk_accepted"
     assert not at.error
+    table = next(t.value for t in at.dataframe if "owner" in t.value.columns)  # in words: no "None", no "_"
+    assert "risk accepted" in set(table["status"])
+    assert set(table["owner"]) == {"unassigned"}
     assert "derives from" not in " ".join(c.value for c in at.caption)  # the diff waits for its button
     next(b for b in at.button if b.label == "Show what changed").click().run()
     assert "derives from" in " ".join(c.value for c in at.caption)
