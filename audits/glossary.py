@@ -32,6 +32,13 @@ GLOSSARY: dict[str, tuple[str, str, bool]] = {
     "equalized_odds_ratio": ("odds ratio", "smallest over largest true- or false-positive rate between groups", True),
     "equal_opportunity_difference": ("opportunity gap", "largest difference between groups in true-positive rate",
                                      True),
+    "selection_rate": ("selection rate", "share of the group the model gives the favourable outcome", True),
+    "base_rate": ("base rate", "share of the group whose true outcome is the favourable one", True),
+    "tpr": ("true-positive rate", "share of the group's favourable cases the model finds", True),
+    "fpr": ("false-positive rate", "share of the group's unfavourable cases the model calls favourable", True),
+    "fnr": ("false-negative rate", "share of the group's favourable cases the model misses", True),
+    "calibration_error": ("calibration error", "average gap between the confidence the model claims for the group "
+                                               "and how often it is right", True),
     "accuracy_difference": ("accuracy gap", "largest difference in accuracy between groups", True),
     "four_fifths_rule_violated": ("four-fifths rule violated", "one group's selection rate is below 80% of "
                                                                "another's", False),

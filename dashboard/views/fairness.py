@@ -3,6 +3,7 @@
 import streamlit as st
 
 from audits import fairness
+from audits.glossary import describe
 from dashboard import services
 from dashboard.components import figures
 from dashboard.components.fmt import plain, show_table
@@ -90,11 +91,20 @@ def show_audit(result) -> None:
             summary(latest(other), short[other])
     else:
         summary(result, short[model_id])
-    for w in result["warnings"]:
-        st.warning(plain(w))
-    metric = st.radio("Metric by group", ["selection_rate", "accuracy", "tpr", "fpr", "precision",
-                                         "calibration_error"], horizontal=True, key="fair_metric")
     groups = result["tables"]["groups"]
+    # one box for the groups too small to judge (one each made a wall of them), then the audit's other warnings
+    small = [r for r in groups if r.get("too_small")]
+    said = tuple(f"{r['grouping']} = {r['group']}: only " for r in small)
+    if small:
+        st.warning(f"{len(small)} group(s) below the minimum size, shown but left out of the gaps (their numbers are "
+                   "too uncertain to judge): " + plain(", ".join(f"{r['grouping']} = {r['group']} ({r['count']})"
+                                                                  for r in small)) + ".")
+    for w in result["warnings"]:
+        if not (said and w.startswith(said)):
+            st.warning(plain(w))
+    metric = st.radio("Metric by group", ["selection_rate", "accuracy", "tpr", "fpr", "precision",
+                                         "calibration_error"], horizontal=True, key="fair_metric",
+                      format_func=lambda k: describe(k)[0], help="The value each group's bar shows.")
     single = [r for r in groups if " x " not in r["grouping"]]
     figures.show(figures.group_bars(single, metric))
     for grouping in dict.fromkeys(r["grouping"] for r in groups if " x " in r["grouping"]):
@@ -124,7 +134,7 @@ method = m1.selectbox("Method", list(fairness.METHODS), key="mit_method",
                       format_func=lambda k: k.replace("_", " "), help="\n\n".join(
                           f"**{k.replace('_', ' ')}**: {v}" for k, v in fairness.METHODS.items()))
 constraint = m2.selectbox("Constraint", fairness.CONSTRAINTS[method], key="mit_constraint",
-                          format_func=lambda k: k.replace("_", " "))
+                          format_func=lambda k: describe(k)[0])
 st.caption(fairness.METHODS[method])
 with st.form("mit_form"):
     f1, f2 = st.columns(2)
@@ -153,11 +163,11 @@ if len(rows) < 2:
     st.stop()
 disparity = st.radio("Disparity", ["demographic_parity_difference", "equalized_odds_difference",
                                    "equal_opportunity_difference"], horizontal=True, key="mit_disparity",
-                     format_func=lambda k: k.replace("_", " "))
+                     format_func=lambda k: describe(k)[0])
 for grouping in dict.fromkeys(r["sensitive"] for r in rows):
     part = [r for r in rows if r["sensitive"] == grouping]
     fig = figures.mitigation_tradeoff(part, disparity)
-    fig.update_layout(title=f"What fairness costs, by {grouping}: accuracy against {disparity.replace('_', ' ')}")
+    fig.update_layout(title=f"What fairness costs, by {grouping}: accuracy against {describe(disparity)[0]}")
     figures.show(fig)
     st.write(fairness.mitigation_verdict(part, disparity, grouping))
 show_table(rows)

@@ -380,6 +380,16 @@ def test_fairness_page_audits_and_compares_two_models(home):
     assert len(_charts(at)) == 4  # group bars + a heatmap for each pair of colour, sex, age
     assert any("In plain words" in m.value for m in at.markdown)
     assert list(at.dataframe[0].value["grouping"])[:3] == ["colour", "sex", "age"]
+    # in words: the metric picker and the groups too small to judge, in one box rather than one box each
+    assert "true-positive rate" in at.radio(key="fair_metric").options
+    assert not [o for o in at.radio(key="fair_metric").options if "_" in o]
+    groups = Store(home).latest_audits(first)["fairness"]["result"]["tables"]["groups"]
+    small = [f"{r['grouping']} = {r['group']} ({r['count']})" for r in groups if r["too_small"]]
+    assert small  # the intersections of colour, sex and age hold groups under 30 people
+    boxes = [w.value for w in at.warning if "below the minimum size" in w.value]
+    assert len(boxes) == 1
+    assert all(plain(g) in boxes[0] for g in small)
+    assert not [w.value for w in at.warning if "people (minimum" in w.value]  # no box per group
 
 
 def test_fairness_page_mitigates_and_draws_the_tradeoff(home):
