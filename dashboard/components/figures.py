@@ -5,6 +5,16 @@ from audits.figures import *  # noqa: F401,F403
 from audits.figures import text_alternative
 
 
+def below_axis_title(fig):
+    """A legend laid out under the plot (``audits.figures``' charts: horizontal, at y -0.2) moved below the x-axis
+    title: on a page narrower than a report, the title in the middle met the legend's last names (Data's label
+    balance at 800 px: "class" on "test"). Pages only: a report keeps its charts as they were written."""
+    legend = fig.layout.legend
+    if legend.orientation == "h" and legend.y == -0.2 and fig.layout.xaxis.title.text:
+        fig.update_layout(legend={"y": -0.32})
+    return fig
+
+
 def show(fig, where=None, **kwargs) -> None:
     """Draw ``fig`` in ``where`` (a column; default the page), full width unless told otherwise, with its text
     alternative beneath in a caption (``audits.figures.text_alternative``: the numbers it shows, for a reader who
@@ -14,6 +24,7 @@ def show(fig, where=None, **kwargs) -> None:
     from dashboard.components.fmt import plain
 
     where = where or st
+    below_axis_title(fig)
     where.plotly_chart(fig, **{"width": "stretch", **kwargs})
     where.caption(plain(text_alternative(fig)))
 

@@ -93,3 +93,14 @@ def test_an_audits_caption_counts_a_long_list_instead_of_printing_it():
     short = audit_caption({"name": "explain", "id": "a-1", "created_at": "2026-12-07T10:00:00+00:00",
                            "params": {**params, "rows": [3, 17, 42]}})
     assert plain("rows 3/17/42,") in short  # a few rows, as typed
+
+
+def test_a_pages_legend_sits_below_the_x_axis_title_and_a_reports_stays():
+    from audits import figures as report_figures
+    from dashboard.components.figures import below_axis_title
+
+    fig = report_figures.label_balance(["0", "1"], {"train": [5, 6], "test": [1, 2]})
+    assert fig.layout.legend.y == -0.2  # as audits.figures lays it out, and as reports draw it
+    assert below_axis_title(fig).layout.legend.y == -0.32  # on a page: under "class", not beside it
+    untitled = report_figures.label_balance(["0", "1"], {"train": [5, 6]}).update_xaxes(title=None)
+    assert below_axis_title(untitled).layout.legend.y == -0.2  # no axis title to clear
