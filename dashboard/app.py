@@ -16,8 +16,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 VIEWS = Path(__file__).resolve().parent / "views"
+#: the browser tab's icon: an emoji, which Streamlit draws in the page itself (a material icon it fetches from
+#: fonts.gstatic.com: a request outside the machine on every first visit, refused offline)
+PAGE_ICON = "🛡️"
 
-st.set_page_config(page_title="fmaudit", page_icon=":material/verified_user:", layout="wide")
+st.set_page_config(page_title="fmaudit", page_icon=PAGE_ICON, layout="wide")
 
 
 from dashboard.auth import session_ready, signed_in_user  # noqa: E402  (after sys.path is set)
@@ -74,7 +77,7 @@ navigation = st.navigation({
 # on /report lands on the Report page
 signed_in_user()
 # each page names the browser tab ("Fairness · fmaudit"), so several open tabs can be told apart
-st.set_page_config(page_title=f"{navigation.title} · fmaudit", page_icon=":material/verified_user:", layout="wide")
+st.set_page_config(page_title=f"{navigation.title} · fmaudit", page_icon=PAGE_ICON, layout="wide")
 try:
     navigation.run()
 except RoleRefused as exc:  # a viewer pressing a button that changes something: a message, not a failure

@@ -89,6 +89,8 @@ for area, names, page, question in AREAS:
             fig.update_layout(height=240, margin={"t": 30, "b": 30, "l": 30, "r": 10}, showlegend=False, title=None)
             # at this height a value written above a full bar ("100.0%") would be cut at the plot's edge
             fig.update_traces(cliponaxis=False, selector={"type": "bar"})
+            # a value that would be written smaller than 9 px (ten bars at 800 px) is left to the caption beneath
+            fig.update_layout(uniformtext={"minsize": 9, "mode": "hide"})
             figures.fit_axis_titles(fig)  # a long axis title in lines, not cut at the chart's edge
             chart.plotly_chart(figures.inert_figure(fig), width="stretch", key=f"ov_{area}")
             chart.caption(f"{plain(caption)}: {plain(sentence)}")  # the chart's text alternative

@@ -175,6 +175,8 @@ def test_every_page_renders_without_exceptions(server, page):
         # connected at the app's root at once: no probe of the page's address as if it were the root (dashboard.serve)
         assert f"{server.url}/_stcore/health" in asked
         assert not [u for u in asked if path and u.startswith(f"{server.url}/{path}/")], asked
+        # nothing is asked of another machine (the tab's icon was fetched from fonts.gstatic.com)
+        assert not [u for u in asked if not u.startswith((server.url, "data:", "blob:"))], asked
         if path == "data":
             page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
         shot(page, f"page-{path or 'home'}")

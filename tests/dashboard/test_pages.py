@@ -525,6 +525,7 @@ def test_compare_and_report_pages(home):
     bars = [t for t in json.loads(_charts(at)[0].proto.spec)["data"] if t["type"] == "bar"]
     assert bars
     assert all(t["cliponaxis"] is False for t in bars)  # "100.0%" above a full bar not cut at 240 px
+    assert json.loads(_charts(at)[0].proto.spec)["layout"]["uniformtext"] == {"minsize": 9, "mode": "hide"}
     axes = [v for k, v in json.loads(_charts(at)[0].proto.spec)["layout"].items() if k[1:5] == "axis"]
     assert axes
     assert all(len(line) <= 28 for a in axes for line in a.get("title", {}).get("text", "").split("<br>"))
