@@ -293,8 +293,10 @@ def before_after(before: dict, after: dict, eps: float) -> go.Figure:
     return _layout(fig, "Adversarial training: before and after", height=360)
 
 
-def group_bars(rows: list[dict], metric: str = "selection_rate") -> go.Figure:
-    """One bar per group with its 95% interval; groups too small to judge are drawn grey."""
+def group_bars(rows: list[dict], metric: str = "selection_rate", label: str | None = None) -> go.Figure:
+    """One bar per group with its 95% interval; groups too small to judge are drawn grey. ``label``: the metric's
+    name in words (default: its key's words, as reports draw it)."""
+    label = label or metric.replace("_", " ")
     fig = go.Figure()
     for grouping in dict.fromkeys(r["grouping"] for r in rows):
         part = [r for r in rows if r["grouping"] == grouping]
@@ -308,16 +310,16 @@ def group_bars(rows: list[dict], metric: str = "selection_rate") -> go.Figure:
         fig.add_bar(name=grouping, x=[f"{grouping}: {r['group']}" for r in part], y=y, error_y=err,
                     marker_color=[GREY if r["too_small"] else BLUE for r in part],
                     hovertemplate="%{x}<br>%{y:.1%}<extra></extra>")
-    fig.update_yaxes(tickformat=".0%", title=metric.replace("_", " "), rangemode="tozero")
+    fig.update_yaxes(tickformat=".0%", title=label, rangemode="tozero")
     fig.update_layout(showlegend=False)
-    return _layout(fig, f"{metric.replace('_', ' ').capitalize()} by group (95% interval; grey: too few people)",
-                   height=380)
+    return _layout(fig, f"{label.capitalize()} by group (95% interval; grey: too few people)", height=380)
 
 
-def intersection_heatmap(rows: list[dict], grouping: str, metric: str = "selection_rate") -> go.Figure:
+def intersection_heatmap(rows: list[dict], grouping: str, metric: str = "selection_rate",
+                         label: str | None = None) -> go.Figure:
     """A heatmap of ``metric`` over the two attributes of an intersectional grouping, on the full 0-100% scale. A
     group below the audit's minimum size (``too_small``) is not measured: grey, with its n, never coloured as if its
-    rate were known; a combination with no one in it stays empty."""
+    rate were known; a combination with no one in it stays empty. ``label``: as in ``group_bars``."""
     part = [r for r in rows if r["grouping"] == grouping]
     a = sorted({r["group"].split(" & ")[0] for r in part})
     b = sorted({r["group"].split(" & ")[1] for r in part})
@@ -333,7 +335,7 @@ def intersection_heatmap(rows: list[dict], grouping: str, metric: str = "selecti
             z[i, j] = np.nan if value is None else value
             text[i][j] = f"{value:.0%}<br>n={r['count']}" if value is not None else f"undefined<br>n={r['count']}"
     names = grouping.split(" x ")
-    label = metric.replace("_", " ")
+    label = label or metric.replace("_", " ")
     fig = go.Figure(go.Heatmap(z=grey, x=b, y=a, colorscale=[[0, "#d4d4d4"], [1, "#d4d4d4"]], showscale=False,
                                hoverinfo="skip"))
     fig.add_trace(go.Heatmap(z=z, x=b, y=a, text=text, texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
@@ -341,7 +343,7 @@ def intersection_heatmap(rows: list[dict], grouping: str, metric: str = "selecti
                              hovertemplate=f"%{{y}} & %{{x}}<br>{label} %{{z:.1%}}<extra></extra>"))
     fig.update_xaxes(title=names[1] if len(names) > 1 else "", type="category")
     fig.update_yaxes(title=names[0], type="category")
-    return _layout(fig, f"{metric.replace('_', ' ').capitalize()} across {grouping}", height=360)
+    return _layout(fig, f"{label.capitalize()} across {grouping}", height=360)
 
 
 MITIGATION_COLORS = {"original": "#222222", "threshold_optimizer": BLUE, "exponentiated_gradient": ORANGE,

@@ -106,10 +106,11 @@ def show_audit(result) -> None:
                                          "calibration_error"], horizontal=True, key="fair_metric",
                       format_func=lambda k: describe(k)[0], help="The value each group's bar shows.")
     single = [r for r in groups if " x " not in r["grouping"]]
-    figures.show(figures.group_bars(single, metric))
+    words = describe(metric)[0]  # "true-positive rate", not "tpr", on the charts as on the picker
+    figures.show(figures.group_bars(single, metric, words))
     for grouping in dict.fromkeys(r["grouping"] for r in groups if " x " in r["grouping"]):
         if grouping.count(" x ") == 1:
-            figures.show(figures.intersection_heatmap(groups, grouping, metric))
+            figures.show(figures.intersection_heatmap(groups, grouping, metric, words))
     show_table(result["tables"]["disparities"])
     with st.expander("Every group"):
         show_table(groups)

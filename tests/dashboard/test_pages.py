@@ -390,6 +390,13 @@ def test_fairness_page_audits_and_compares_two_models(home):
     assert len(boxes) == 1
     assert all(plain(g) in boxes[0] for g in small)
     assert not [w.value for w in at.warning if "people (minimum" in w.value]  # no box per group
+    at.radio(key="fair_metric").set_value("tpr").run()  # the charts name the metric as the picker does
+    specs = [json.loads(c.proto.spec) for c in _charts(at)]
+    assert specs[0]["layout"]["title"]["text"].startswith("True-positive rate by group")
+    assert specs[0]["layout"]["yaxis"]["title"]["text"] == "true-positive rate"
+    assert all(s["layout"]["title"]["text"].startswith("True-positive rate across") for s in specs[1:4])
+    from audits.figures import group_bars  # a report draws it as it always has (its HTML is re-rendered to verify)
+    assert group_bars(groups, "tpr").layout.title.text.startswith("Tpr by group")
 
 
 def test_fairness_page_mitigates_and_draws_the_tradeoff(home):
