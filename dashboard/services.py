@@ -194,8 +194,9 @@ def audit_caption(audit: dict, prefix: str = "", detail: str = "") -> str:
     from audits import audit_settings, describe_settings
     from dashboard.components.fmt import plain, when
 
+    # a long list (Explain's 50 test rows) as its first values and a count; up to LISTED + 2 values, all of them
     settings = {k: [*v[:LISTED], f"… ({len(v)} in all)"] if isinstance(v, list) and len(v) > LISTED + 2 else v
-                for k, v in audit_settings(audit["name"], audit.get("params")).items()}  # 50 row numbers: the first
+                for k, v in audit_settings(audit["name"], audit.get("params")).items()}
     return (f"{prefix}Audit `{audit['id']}`{detail}, run {when(audit['created_at'])}."
             + (f" Measured with: {plain(describe_settings(settings))}." if settings else ""))
 

@@ -31,6 +31,7 @@ at = {family: st.selectbox(c["label"], c["values"], index=c["values"].index(c["d
       for family, c in choices(models_in).items()}  # e.g. the declared epsilon of robust accuracy
 card = scorecard(models_in, at)
 MARKS = {"best": " ▲", "worst": " ▼", None: ""}
+unranked = any(r["unranked"] for r in card["rows"])  # a "ranking" column only then: each row says why not
 rows = []
 for row in card["rows"]:
     cells = {"dimension": row["dimension"]}
@@ -43,7 +44,7 @@ for row in card["rows"]:
         if ci is not None:
             low, high = (pct(x) if row["proportion"] else number(x) for x in ci)
             cells[short[r.id]] += f" [{low}, {high}]"
-    if any(r["unranked"] for r in card["rows"]):  # a column only where some row is not ranked (it says why)
+    if unranked:
         cells["ranking"] = row["unranked"] or ""
     rows.append(cells)
 # the picture first, the numbers with their intervals below (a table drawn first also holds the chart back on a

@@ -135,7 +135,7 @@ method = m1.selectbox("Method", list(fairness.METHODS), key="mit_method",
                       format_func=lambda k: k.replace("_", " "), help="\n\n".join(
                           f"**{k.replace('_', ' ')}**: {v}" for k, v in fairness.METHODS.items()))
 constraint = m2.selectbox("Constraint", fairness.CONSTRAINTS[method], key="mit_constraint",
-                          format_func=lambda k: describe(k)[0])
+                          format_func=lambda k: k.replace("_", " "))
 st.caption(fairness.METHODS[method])
 with st.form("mit_form"):
     f1, f2 = st.columns(2)
