@@ -336,11 +336,16 @@ def intersection_heatmap(rows: list[dict], grouping: str, metric: str = "selecti
             text[i][j] = f"{value:.0%}<br>n={r['count']}" if value is not None else f"undefined<br>n={r['count']}"
     names = grouping.split(" x ")
     label = label or metric.replace("_", " ")
-    fig = go.Figure(go.Heatmap(z=grey, x=b, y=a, colorscale=[[0, "#d4d4d4"], [1, "#d4d4d4"]], showscale=False,
-                               hoverinfo="skip"))
-    fig.add_trace(go.Heatmap(z=z, x=b, y=a, text=text, texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
-                             colorbar={"tickformat": ".0%", "title": {"text": label}},
-                             hovertemplate=f"%{{y}} & %{{x}}<br>{label} %{{z:.1%}}<extra></extra>"))
+    fig = go.Figure(go.Heatmap(z=z, x=b, y=a, text=text, texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
+                               colorbar={"tickformat": ".0%", "title": {"text": label}},
+                               hovertemplate=f"%{{y}} & %{{x}}<br>{label} %{{z:.1%}}<extra></extra>"))
+    # the grey cells on top, with their own text: written over grey, plotly picks a dark ink (the coloured trace
+    # writes a cell it leaves empty in the theme's ink: white on light grey in a dark theme); a decoration, which
+    # text_alternative skips (the coloured trace's text says "not measured" for it)
+    fig.add_trace(go.Heatmap(z=grey, x=b, y=a, colorscale=[[0, "#d4d4d4"], [1, "#d4d4d4"]], showscale=False,
+                             text=[[t if g == 1.0 else "" for t, g in zip(row, grey_row, strict=True)]
+                                   for row, grey_row in zip(text, grey, strict=True)],
+                             texttemplate="%{text}", hoverinfo="skip"))
     fig.update_xaxes(title=names[1] if len(names) > 1 else "", type="category")
     fig.update_yaxes(title=names[0], type="category")
     return _layout(fig, f"{label.capitalize()} across {grouping}", height=360)

@@ -26,6 +26,19 @@ def metric_value(key: str, value, change: bool = False) -> str:
     return number(value, change)
 
 
+#: a policy's comparison in the signs a reader knows
+OP_SIGNS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
+
+
+def check_words(metric: str, op: str, threshold) -> str:
+    """A policy check's rule as a reader reads it: ``robustness.robust_accuracy@0.1 >= 0.5`` -> "accuracy under
+    attack at eps 0.1 ≥ 50.0%" (the glossary's label, the threshold in the metric's own kind)."""
+    from audits.glossary import describe
+
+    key = metric.partition(".")[2] or metric
+    return f"{describe(key)[0]} {OP_SIGNS.get(op, op)} {metric_value(key, threshold)}"
+
+
 def percent_column(help: str | None = None):  # noqa: A002  (streamlit's own name)
     """The column config of a rate column (its tooltip): ``show_table`` writes its cells as ``pct`` does."""
     return st.column_config.NumberColumn(help=help)

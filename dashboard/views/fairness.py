@@ -59,7 +59,9 @@ def pct(value) -> str:
     return "not measured" if value is None else f"{value:.1%}"
 
 
-def summary(result, title):
+def summary(result, title, boxed: bool = False):
+    """The audit's gaps and verdict; the groups left out of the gaps in a caption unless ``boxed`` (the page's
+    warning box names them with their sizes)."""
     m = result["metrics"]
     st.markdown(f"**{title}**")
     st.caption(result.get("_when", ""))
@@ -78,19 +80,21 @@ def summary(result, title):
         st.caption(f"Audit made by an earlier version: rerun it for the verdict (gaps here may include groups "
                    f"smaller than {m.get('min_group_size', 30)}).")
     left_out = sorted({g for d in result["tables"]["disparities"] for g in d.get("left_out", [])})
-    st.caption(f"Left out of the gaps (below the minimum size): {plain(', '.join(left_out))}." if left_out
-               else "No group was left out of the gaps.")
+    if not left_out:
+        st.caption("No group was left out of the gaps.")
+    elif not boxed:
+        st.caption(f"Left out of the gaps (below the minimum size): {plain(', '.join(left_out))}.")
 
 
 def show_audit(result) -> None:
     if other != "(none)" and latest(other) is not None:
         col_a, col_b = st.columns(2)
         with col_a:
-            summary(result, short[model_id])
+            summary(result, short[model_id], boxed=True)
         with col_b:
             summary(latest(other), short[other])
     else:
-        summary(result, short[model_id])
+        summary(result, short[model_id], boxed=True)
     groups = result["tables"]["groups"]
     # one box for the groups too small to judge (one each made a wall of them), then the audit's other warnings
     small = [r for r in groups if r.get("too_small")]

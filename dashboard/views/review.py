@@ -8,7 +8,7 @@ import streamlit as st
 
 from audits.evidence import SHIPPED, approve, diff_reports, load_policy, report_or_model, review
 from dashboard import services
-from dashboard.components.fmt import metric_value, plain, when
+from dashboard.components.fmt import check_words, metric_value, plain, when
 from fmcore.errors import FmauditError
 from fmcore.store import actor
 
@@ -53,6 +53,19 @@ st.caption(f"Weights sha256 `{state['weights_sha256'][:16]}…` · registered by
            f"**{user}** ({role})")
 
 findings = state["findings"]
+
+
+def finding_words(f: dict) -> str:
+    """A finding as a reviewer reads it: a policy check's rule in words with what was measured, in the metric's own
+    kind ("accuracy under attack at eps 0.1 ≥ 50.0%: measured 18.7%"; its title keeps the policy's terms, "value
+    0.1866"); an audit's warning as the audit wrote it."""
+    if f["source"] != "policy check":
+        return f["title"]
+    measured = ("not measured: no audit measured it" if f["value"] is None
+                else f"measured {metric_value(f['metric'].partition('.')[2], f['value'])}")
+    return f"{f['check']}: {check_words(f['metric'], f['op'], f['threshold'])}; {measured}"
+
+
 if findings:
     f1, f2 = st.columns(2)
     severities = f1.multiselect("Severity", list(review.SEVERITIES), default=list(review.SEVERITIES), key="rev_sev")
@@ -60,22 +73,26 @@ if findings:
                               format_func=lambda s: s.replace("_", " "))
     shown = [f for f in findings if f["severity"] in severities and f["status"] in statuses]
     st.dataframe(pd.DataFrame([{"id": f["id"], "severity": f["severity"], "status": f["status"].replace("_", " "),
-                                "owner": f["owner"] or "unassigned", "finding": f["title"], "source": f["source"],
-                                "accepted until": (f["acceptance"] or {}).get("until"),
+                                "owner": f["owner"] or "unassigned", "finding": finding_words(f), "source": f["source"],
+                                "accepted until": (f["acceptance"] or {}).get("until") or "",
                                 "comments": len(f["comments"])} for f in shown]), hide_index=True, width="stretch")
 else:
     st.success("No findings: every check of this policy passes and the newest audits raised no warnings.")
 if state["passed"]:
     with st.expander(f"Passed checks ({len(state['passed'])})"):
-        st.dataframe(pd.DataFrame(state["passed"]), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame([{"check": c["check"], "rule": check_words(c["metric"], c["op"], c["threshold"]),
+                                    "measured": metric_value(c["metric"].partition(".")[2], c["value"]),
+                                    "requirement": c["requirement"]} for c in state["passed"]]),
+                     hide_index=True, width="stretch")
 
 if findings and services.can_act():
     st.subheader("Act on a finding")
     with st.form("rev_act"):
         target = st.selectbox("Finding", [f["id"] for f in findings], key="rev_target",
-                              format_func=lambda i: f"{i}: {next(f['title'] for f in findings if f['id'] == i)}")
+                              format_func=lambda i: f"{i}: {next(finding_words(f) for f in findings if f['id'] == i)}")
         action = st.radio("Action", ["comment", "fixed", "false_positive", "open", "accept the risk", "assign"],
-                          horizontal=True, key="rev_action")
+                          horizontal=True, key="rev_action",
+                          format_func=lambda a: a.replace("_", " "))
         text = st.text_area("Comment, or the justification of a risk acceptance", key="rev_text")
         a1, a2 = st.columns(2)
         until = a1.date_input("Accepted until", dt.date.today() + dt.timedelta(days=90), key="rev_until")

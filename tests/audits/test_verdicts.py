@@ -137,13 +137,19 @@ def test_the_heatmap_greys_out_groups_too_small_to_measure_on_a_full_scale():
             {"grouping": "sex x age", "group": "F & old", "selection_rate": 0.4, "count": 80, "too_small": False},
             {"grouping": "sex x age", "group": "M & young", "selection_rate": 0.5, "count": 60, "too_small": False},
             {"grouping": "sex x age", "group": "M & old", "selection_rate": 0.6, "count": 90, "too_small": False}]
-    grey, colour = intersection_heatmap(rows, "sex x age").data
+    colour, grey = intersection_heatmap(rows, "sex x age").data  # the grey cells drawn over the coloured ones
     assert (colour.zmin, colour.zmax) == (0, 1)
     assert colour.colorbar.title.text == "selection rate"
     i, j = list(colour.y).index("F"), list(colour.x).index("young")
     assert math.isnan(colour.z[i][j])
     assert grey.z[i][j] == 1.0
     assert colour.text[i][j] == "not measured<br>n=3"
+    # written again on the grey itself, in the ink plotly picks for grey (the coloured trace would write it in the
+    # theme's: white on light grey in a dark theme); no other cell of the grey trace says anything
+    assert grey.text[i][j] == "not measured<br>n=3"
+    assert grey.texttemplate == "%{text}"
+    assert [t for row in grey.text for t in row if t] == ["not measured<br>n=3"]
+    assert grey.hoverinfo == "skip"
 
 
 # -- headlines that say the decision first ---------------------------------------------------------------------

@@ -7,7 +7,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.components.fmt import plain
+from dashboard.components.fmt import pct, plain
 from tests.conftest import ROOT
 from tests.dashboard.conftest import markdown_rows
 
@@ -390,6 +390,8 @@ def test_fairness_page_audits_and_compares_two_models(home):
     assert len(boxes) == 1
     assert all(plain(g) in boxes[0] for g in small)
     assert not [w.value for w in at.warning if "people (minimum" in w.value]  # no box per group
+    # the model compared with keeps its caption of groups left out; the one the box is about does not say it twice
+    assert sum(c.value.startswith("Left out of the gaps") for c in at.caption) == 1
     at.radio(key="fair_metric").set_value("tpr").run()  # the charts name the metric as the picker does
     specs = [json.loads(c.proto.spec) for c in _charts(at)]
     assert specs[0]["layout"]["title"]["text"].startswith("True-positive rate by group")
@@ -996,10 +998,24 @@ def test_review_page_records_findings_and_refuses_a_sign_off_it_should(home):
     st = Store(home)
     parent = train_model("german_credit", "mlp", TrainConfig(epochs=1), store=st).model_id
     child = train_model("german_credit", "mlp", TrainConfig(epochs=2), store=st, parent_id=parent).model_id
+    from audits import run_stored_audit
+
+    accuracy = run_stored_audit(st, "performance", child, n_boot=50)[1].metrics["accuracy"]
     at = _run("views/review.py")
     at.selectbox(key="rev_policy").set_value("eu_ai_act_high_risk.yaml").run()
     at.selectbox(key="rev_model").set_value(child).run()
     assert not at.exception, [e.value for e in at.exception]
+    # findings in words, each number in its kind: the rule as the glossary says it, what was measured
+    table = next(t.value for t in at.dataframe if "owner" in t.value.columns)
+    rows = {text.split(":", 1)[0]: text for text in table["finding"]}
+    assert rows["robustness"] == ("robustness: accuracy under attack at eps 0.1 ≥ 50.0%; not measured: no audit "
+                                  "measured it"), rows
+    if accuracy < 0.8:
+        assert rows["accuracy"] == f"accuracy: accuracy ≥ 80.0%; measured {pct(accuracy)}", rows
+    else:  # passed: in the passed checks' table, in the same words
+        passed = next(t.value for t in at.dataframe if "rule" in t.value.columns)
+        assert passed.set_index("check").loc["accuracy", "measured"] == pct(accuracy)
+    assert not any(">=" in text or "0.8" in text.split(";")[0] for text in rows.values()), rows
     reasons = " ".join(i.value for i in at.info)
     assert "has the role auditor" in reasons
     assert "no signing key" in reasons  # the button says why it is disabled
