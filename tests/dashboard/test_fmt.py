@@ -104,3 +104,29 @@ def test_a_pages_legend_sits_below_the_x_axis_title_and_a_reports_stays():
     assert below_axis_title(fig).layout.legend.y == -0.32  # on a page: under "class", not beside it
     untitled = report_figures.label_balance(["0", "1"], {"train": [5, 6]}).update_xaxes(title=None)
     assert below_axis_title(untitled).layout.legend.y == -0.2  # no axis title to clear
+
+
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of ``#rrggbb``."""
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_a_pages_intervals_read_on_either_theme_and_a_reports_stay():
+    import tomllib
+
+    from audits import figures as report_figures
+    from dashboard.components.figures import INTERVAL_INK, legible_intervals
+    from tests.conftest import ROOT
+
+    rows = [{"class": "0", "recall": 0.8, "recall_ci_low": 0.7, "recall_ci_high": 0.9, "support": 40}]
+    fig = report_figures.per_class_recall(rows)
+    assert fig.data[0].error_y.color is None  # a report's: plotly's own ink, on a report's white
+    assert legible_intervals(fig).data[0].error_y.color == INTERVAL_INK
+    own = report_figures.per_class_recall(rows).update_traces(error_y_color="#123456")
+    assert legible_intervals(own).data[0].error_y.color == "#123456"  # a colour a builder chose is kept
+    themes = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["theme"]
+    for scheme in ("light", "dark"):  # WCAG's 3:1 for what a chart draws, against the page's background
+        darker, lighter = sorted((_luminance(INTERVAL_INK), _luminance(themes[scheme]["backgroundColor"])))
+        assert (lighter + 0.05) / (darker + 0.05) >= 3, scheme
