@@ -38,17 +38,20 @@ def _inert(value):
     return value
 
 
-def fit_axis_titles(fig: go.Figure, width: int = 28) -> go.Figure:
-    """Axis titles longer than ``width`` characters broken into lines, for a small chart: plotly never wraps them,
-    so "epsilon (Linf: largest change to any input value)" was cut at the edge of a 240 px chart. A title that holds
-    markup of its own is left as it is."""
-    def fit(axis) -> None:
-        text = axis.title.text if axis.title else None
-        if text and len(text) > width and "<" not in text and "&" not in text:
-            axis.title.text = wrap_title(text, width)
+def fit_axis_titles(fig: go.Figure, width: int = 28, y_width: int | None = None) -> go.Figure:
+    """Axis titles longer than ``width`` characters (``y_width`` for a y axis, whose title runs along the plot's
+    height, default ``width``) broken into lines, for a small chart: plotly never wraps them, so "epsilon (Linf:
+    largest change to any input value)" was cut at the edge of a 240 px chart. A title that holds markup of its own
+    is left as it is."""
+    def fit(limit: int):
+        def fit_one(axis) -> None:
+            text = axis.title.text if axis.title else None
+            if text and len(text) > limit and "<" not in text and "&" not in text:
+                axis.title.text = wrap_title(text, limit)
+        return fit_one
 
-    fig.for_each_xaxis(fit)
-    fig.for_each_yaxis(fit)
+    fig.for_each_xaxis(fit(width))
+    fig.for_each_yaxis(fit(y_width or width))
     return fig
 
 

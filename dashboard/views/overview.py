@@ -23,6 +23,8 @@ AREAS = [
     ("Compression", ("compression",), "views/compression.py", "What do smaller versions of it cost?"),
 ]
 NO_POLICY = "(none)"
+#: the longest line of a small chart's x and y axis titles, in characters
+OVERVIEW_X_TITLE, OVERVIEW_Y_TITLE = 24, 18
 WORDS = {"pass": ("PASS", st.success), "fail": ("FAIL", st.error), "incomplete": ("INCOMPLETE", st.warning)}
 
 st.title("Overview")
@@ -91,7 +93,9 @@ for area, names, page, question in AREAS:
             fig.update_traces(cliponaxis=False, selector={"type": "bar"})
             # a value that would be written smaller than 9 px (ten bars at 800 px) is left to the caption beneath
             fig.update_layout(uniformtext={"minsize": 9, "mode": "hide"})
-            figures.fit_axis_titles(fig)  # a long axis title in lines, not cut at the chart's edge
+            # a long axis title in lines, not cut at the chart's edge: a y title runs along a plot about 150 px high
+            # (at 800 px "true-positive rate (members" ran off its top), an x title under one about 200 px wide
+            figures.fit_axis_titles(fig, width=OVERVIEW_X_TITLE, y_width=OVERVIEW_Y_TITLE)
             chart.plotly_chart(figures.inert_figure(fig), width="stretch", key=f"ov_{area}")
             chart.caption(f"{plain(caption)}: {plain(sentence)}")  # the chart's text alternative
         # below both columns, full width: in the sentence's column it was cut off at 800 px

@@ -64,6 +64,12 @@ def test_a_small_charts_long_axis_titles_are_broken_into_lines():
     assert " ".join(lines) == "epsilon (Linf: largest change to any input value)"  # every word kept, in order
     assert fig.layout.yaxis.title.text == "<b>kept</b> as written, however long it is"  # its own markup: untouched
     assert figures.text_alternative(fig)  # still read as text
+    roc = figures.robustness_curves([("m", 0.9, [{"eps": 0.1, "ci_low": 0.5, "ci_high": 0.6,
+                                                  "robust_accuracy": 0.55}])])
+    roc.update_yaxes(title="true-positive rate (members found)")  # along a small plot's height: shorter lines
+    figures.fit_axis_titles(roc, width=24, y_width=18)
+    assert roc.layout.yaxis.title.text == "true-positive rate<br>(members found)"
+    assert all(len(line) <= 24 for line in roc.layout.xaxis.title.text.split("<br>"))
 
 
 def test_a_title_of_two_lines_stays_clear_of_the_labels_above_a_gallery():

@@ -535,9 +535,10 @@ def test_compare_and_report_pages(home):
     assert bars
     assert all(t["cliponaxis"] is False for t in bars)  # "100.0%" above a full bar not cut at 240 px
     assert json.loads(_charts(at)[0].proto.spec)["layout"]["uniformtext"] == {"minsize": 9, "mode": "hide"}
-    axes = [v for k, v in json.loads(_charts(at)[0].proto.spec)["layout"].items() if k[1:5] == "axis"]
+    axes = [(k[0], v) for k, v in json.loads(_charts(at)[0].proto.spec)["layout"].items() if k[1:5] == "axis"]
     assert axes
-    assert all(len(line) <= 28 for a in axes for line in a.get("title", {}).get("text", "").split("<br>"))
+    assert all(len(line) <= {"x": 24, "y": 18}[k] for k, a in axes
+               for line in a.get("title", {}).get("text", "").split("<br>"))
     assert sum("Not audited yet." in c.value for c in at.caption) == 7
     assert any(c.value.startswith(plain("accuracy per class") + ": accuracy") for c in at.caption)  # chart as text
     for page in ("views/models.py", "views/overview.py", "views/compare.py", "views/more.py"):  # times, ids, names
