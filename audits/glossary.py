@@ -69,7 +69,7 @@ GLOSSARY: dict[str, tuple[str, str, bool]] = {
                   True),
     "empirical_epsilon": ("empirical epsilon (lower bound)", "the privacy loss the attack proves, at least", False),
     "ece": ("calibration error (ECE)", "average gap between the confidence the model claims and how often it is "
-                                       "right", True),
+                                       "right", False),
     "coverage": ("conformal coverage", "share of test examples whose prediction set holds the true class", True),
     "coverage_gap": ("coverage gap between groups", "largest difference in conformal coverage between groups", True),
     "mean_set_size": ("mean prediction-set size", "classes in a conformal prediction set, on average", False),
@@ -96,7 +96,7 @@ GLOSSARY: dict[str, tuple[str, str, bool]] = {
     "sentiment_gap": ("sentiment gap between groups", "difference in the sentiment of continuations between group "
                                                       "words", False),
     "profanity_gap": ("profanity gap between groups", "difference in profanity of continuations between group words",
-                      True),
+                      False),
     "n": ("examples", "how many examples the number is computed on", False),
     # columns of the audits' tables
     "ci_low": ("95% interval, low", "lower end of the 95% interval of the value before it", False),

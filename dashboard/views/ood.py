@@ -6,7 +6,7 @@ import streamlit as st
 from audits.ood import CORRUPTIONS, DEFAULT_SHIFT
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import plain, show_table
+from dashboard.components.fmt import plain, points, show_table
 from dashboard.components.jobs import launch as launch_job
 from dashboard.components.options import option_input
 from fmcore.data import dataset_names
@@ -68,7 +68,7 @@ with corruption_tab:
             k1, k2, k3, k4 = st.columns(4)
             k1.metric("Clean accuracy", f"{m['clean_accuracy']:.1%}")
             k2.metric("Mean accuracy under corruption", f"{m['mean_accuracy']:.1%}",
-                      f"{m['mean_accuracy'] - m['clean_accuracy']:+.1%}")
+                      points(m["mean_accuracy"] - m["clean_accuracy"]))
             k3.metric("Mean corruption error", "not measured" if m["mean_corruption_error"] is None
                       else f"{m['mean_corruption_error']:.3f}", help=f"Reference: {m['reference_model_id']}")
             k4.metric("Worst corruption", m["worst_corruption"],
@@ -125,7 +125,7 @@ with shift_tab:
             st.info(plain(m["verdict"]))
             k1, k2, k3, k4 = st.columns(4)
             k1.metric(f"Accuracy on {r['dataset']}", f"{m['in_domain_accuracy']:.1%}")
-            k2.metric(f"Accuracy on {m['to']}", f"{m['shift_accuracy']:.1%}", f"{-m['accuracy_drop']:+.1%}")
+            k2.metric(f"Accuracy on {m['to']}", f"{m['shift_accuracy']:.1%}", points(-m["accuracy_drop"]))
             k3.metric("Calibration error (ECE)", f"{m['ece_shifted']:.3f}",
                       f"{m['ece_shifted'] - m['ece_in_domain']:+.3f}", delta_color="inverse")
             k4.metric("Drifted features", f"{m['drifted_features']} of {m['features_tested']}")

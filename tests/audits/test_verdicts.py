@@ -211,3 +211,16 @@ def test_metric_keys_read_in_plain_words():
     assert describe("max_auc")[2] is False
     assert describe("certified_accuracy@0.25")[0] == "certified accuracy within L2 radius 0.25"
     assert describe("some_new_key") == ("some new key", "", False)
+
+
+def test_a_metric_reads_in_one_kind_on_every_page():
+    """The glossary's "rate" (a percentage on Report, Review and every table) agrees with each audit's Compare row
+    (a percentage on Compare): the ECE was 3.4% on Report and 0.034 on Compare and Out-of-domain."""
+    from audits._registry import load_audits
+    from audits._spec import compare_rows
+    from audits.glossary import GLOSSARY
+
+    rows = [(name, r) for name, spec in load_audits().items() for r in compare_rows(spec) if isinstance(r.key, str)]
+    known = [(name, r) for name, r in rows if r.key.partition("@")[0] in GLOSSARY]
+    assert len(known) >= 15, len(known)  # the check reads most of them
+    assert not [(name, r.key) for name, r in known if GLOSSARY[r.key.partition("@")[0]][2] != r.proportion]

@@ -583,10 +583,19 @@ def test_out_of_domain_page_runs_corruption_shift_calibration_and_calibrates(hom
     next(b for b in at.button if b.label == "Run corruption audit").click().run()
     _finish(home, at, "ood_corruption_job")
     assert any("Mean corruption error" in m.label for m in at.metric)
+    from dashboard.components.fmt import points
+
+    latest = Store(home).latest_audits(model_id)
+    corruption = latest["corruption"]["result"]["metrics"]  # a change of two rates: in percentage points
+    drop = next(m for m in at.metric if m.label == "Mean accuracy under corruption").proto.delta
+    assert drop == points(corruption["mean_accuracy"] - corruption["clean_accuracy"])
+    assert drop.endswith(" pts")
     at.number_input(key="ood_shift_samples").set_value(100)
     next(b for b in at.button if b.label == "Run shift audit").click().run()
     _finish(home, at, "ood_shift_job")
     assert any("On mnist the model is right" in i.value for i in at.info)
+    shift = Store(home).latest_audits(model_id)["shift"]["result"]["metrics"]
+    assert next(m for m in at.metric if m.label == "Accuracy on mnist").proto.delta == points(-shift["accuracy_drop"])
     next(b for b in at.button if b.label == "Run calibration audit").click().run()
     _finish(home, at, "ood_calibration_job")
     assert any("ECE" in i.value for i in at.info)
