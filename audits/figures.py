@@ -498,9 +498,11 @@ def radar(dimensions: list[str], series: list[tuple[str, list[float]]]) -> go.Fi
                              hovertemplate="%{theta}: %{r:.1%}<extra>" + label + "</extra>")
     # a transparent disc with grey grid lines: readable on the light and the dark theme (no white disc on dark)
     grid = {"gridcolor": "rgba(128,128,128,0.35)", "linecolor": "rgba(128,128,128,0.5)"}
+    # the percentages along a line halfway between the first two axes (along an axis they ran into its name)
     fig.update_layout(polar={"bgcolor": "rgba(0,0,0,0)",
                              "radialaxis": {"range": [0, 1], "tickformat": ".0%", "tickvals": [0.25, 0.5, 0.75, 1],
-                                            "angle": 90, "tickfont": {"size": 10}, **grid},
+                                            "angle": 180 / max(len(dimensions), 1), "tickfont": {"size": 10},
+                                            **grid},
                              "angularaxis": grid})
     return _layout(fig, "Scorecard (absolute axes: the edge is perfect)", height=480)
 

@@ -31,7 +31,7 @@ def job_status(job, runner, key: str) -> None:
     else:
         st.error(f"{job.state.capitalize()}: {plain(job.error)}")
     if job.history:
-        st.plotly_chart(figures.training_curves(job.history), width="stretch", key=f"{key}_curves")
+        st.plotly_chart(figures.for_page(figures.training_curves(job.history)), width="stretch", key=f"{key}_curves")
     allowed = runner.allows("cancel")  # pages pass services.get_runner(): it checks the role now
     if job.active and st.button("Cancel", key=f"{key}_cancel", icon=":material/stop_circle:", disabled=not allowed,
                                 help=None if allowed else "Cancelling a job needs the auditor role."):

@@ -96,7 +96,7 @@ for area, names, page, question in AREAS:
             # a long axis title in lines, not cut at the chart's edge: a y title runs along a plot about 150 px high
             # (at 800 px "true-positive rate (members" ran off its top), an x title under one about 200 px wide
             figures.fit_axis_titles(fig, width=OVERVIEW_X_TITLE, y_width=OVERVIEW_Y_TITLE)
-            chart.plotly_chart(figures.inert_figure(fig), width="stretch", key=f"ov_{area}")
+            chart.plotly_chart(figures.for_page(figures.inert_figure(fig)), width="stretch", key=f"ov_{area}")
             chart.caption(f"{plain(caption)}: {plain(sentence)}")  # the chart's text alternative
         # below both columns, full width: in the sentence's column it was cut off at 800 px
         st.page_link(page, label=f"The {area.lower()} page", icon=":material/arrow_forward:")

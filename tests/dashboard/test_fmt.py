@@ -130,3 +130,38 @@ def test_a_pages_intervals_read_on_either_theme_and_a_reports_stay():
     for scheme in ("light", "dark"):  # WCAG's 3:1 for what a chart draws, against the page's background
         darker, lighter = sorted((_luminance(INTERVAL_INK), _luminance(themes[scheme]["backgroundColor"])))
         assert (lighter + 0.05) / (darker + 0.05) >= 3, scheme
+
+
+def test_a_pages_colours_read_on_either_theme_and_a_reports_stay():
+    """Every colour the chart builders name, as a page draws it (``PAGE_INK``), reaches 3:1 against the light and the
+    dark theme's background; the report's builders keep theirs."""
+    import re
+    import tomllib
+
+    from audits import figures as report_figures
+    from dashboard.components.figures import PAGE_INK, for_page
+    from tests.conftest import ROOT
+
+    named = set(re.findall(r'"(#[0-9a-f]{6})"', (ROOT / "audits" / "figures.py").read_text().lower()))
+    named -= {"#ffffff", "#d4d4d4"}  # a diverging scale's middle; the grey behind "not measured" (dark ink on it)
+    assert {"#2457a6", "#222222", "#6a3d9a"} <= named
+    themes = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["theme"]
+    for colour in named:
+        for scheme in ("light", "dark"):
+            darker, lighter = sorted((_luminance(PAGE_INK.get(colour, colour)),
+                                      _luminance(themes[scheme]["backgroundColor"])))
+            assert (lighter + 0.05) / (darker + 0.05) >= 3, (colour, scheme)
+    history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "train_accuracy": 0.5, "val_accuracy": 0.4}
+               for e in (1, 2)]
+    fig = report_figures.training_curves(history)
+    assert {t.line.color for t in fig.data} == {report_figures.BLUE, report_figures.ORANGE}  # a report's
+    page = {PAGE_INK[report_figures.BLUE], PAGE_INK[report_figures.ORANGE]}
+    assert {t.line.color for t in for_page(fig).data} == page
+    mitigation = for_page(report_figures.mitigation_tradeoff([
+        {"role": "parent", "name": "m", "model_id": "m-1", "accuracy": 0.8, "demographic_parity_difference": 0.2}]))
+    assert mitigation.data[0].marker.color == PAGE_INK["#222222"]  # the original's star: not black on black
+    coverage = for_page(report_figures.group_coverage([
+        {"attribute": "sex", "group": "f", "n": 50, "too_small": False, "coverage": 0.9, "coverage_ci_low": 0.8,
+         "coverage_ci_high": 0.95}], 0.9))
+    assert coverage.data[0].marker.color[0] == PAGE_INK[report_figures.BLUE]  # a list of colours, one per bar
+    assert coverage.layout.shapes[0].line.color == PAGE_INK[report_figures.ORANGE]  # the target's line

@@ -514,6 +514,9 @@ def test_compare_and_report_pages(home):
     radar = next(json.loads(c.proto.spec) for c in _charts(at)
                  if "Scorecard" in json.loads(c.proto.spec)["layout"]["title"]["text"])
     assert radar["layout"]["polar"]["radialaxis"]["range"] == [0, 1]  # absolute, never rescaled to the models
+    axes = len(radar["data"][0]["theta"]) - 1  # the loop's closing point repeats the first axis
+    # the percentages halfway between two axes' names, never along one (they ran into "balanced accuracy")
+    assert radar["layout"]["polar"]["radialaxis"]["angle"] == pytest.approx(180 / axes)
     shown = {t["name"]: dict(zip(t["theta"], t["r"], strict=True)) for t in radar["data"]}
     for mid in ids:
         name = next(k for k in shown if mid in k)
