@@ -863,12 +863,15 @@ def _words(text) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", str(text))).replace("  ", " ").strip()  # markup out, then text
 
 
-def text_alternative(fig: go.Figure, limit: int = 6, traces: int = 4) -> str:  # noqa: C901 - one branch per kind
+def text_alternative(fig: go.Figure, limit: int = 6, traces: int = 4,  # noqa: C901 - one branch per kind
+                     percent_labels: bool = False) -> str:
     """What a chart shows in words and numbers, for a reader who cannot see it: its title, then for each series its
     points (``label value``; a long series as its count, range, first and last), a heatmap's size, range and highest
     cell; numbers read as the axis shows them (percentages on a percent axis). The first ``limit`` points of the first
     ``traces`` series, then how many more. A builder may say it better itself, in the layout's ``meta["alt"]``
-    (the confusion matrix: how much is right and the most frequent mistake)."""
+    (the confusion matrix: how much is right and the most frequent mistake). ``percent_labels``: numbers along a
+    percent axis read as it shows them too ("false-positive 0.6%", not "0.005556"); pages ask for it, a report reads
+    as it was written (its HTML is verified by rendering its record again)."""
     layout = fig.layout
     title = _words(layout.title.text) if layout.title and layout.title.text else "Chart"
     if isinstance(layout.meta, dict) and layout.meta.get("alt"):  # the chart's builder says what matters in it
@@ -898,7 +901,11 @@ def text_alternative(fig: go.Figure, limit: int = 6, traces: int = 4) -> str:  #
             axis_words = _words(label_axis.title.text) if label_axis.title and label_axis.title.text else ""
             # "epoch 3", "epsilon 0.1", "class 7": the axis's first word (a bar's only when that is all it says)
             unit = axis_words.split(" ")[0] + " " if axis_words and (kind != "bar" or " " not in axis_words) else ""
-            pairs = [(_words(lab), _reads(v, "%" in fmt)) for lab, v in zip(labels, values, strict=False)]
+            as_percent = percent_labels and ("%" in (label_axis.tickformat or "")
+                                             or any("%" in str(t) for t in label_axis.ticktext or ()))
+            pairs = [(_reads(float(lab), True) if as_percent and isinstance(lab, int | float | np.number)
+                      and not isinstance(lab, bool) else _words(lab), _reads(v, "%" in fmt))
+                     for lab, v in zip(labels, values, strict=False)]
             if len(pairs) > limit and kind != "bar":
                 numbers = [float(v) for v in values if v is not None and v == v]
                 text = (f"{len(pairs)} points from {unit}{pairs[0][0]} ({pairs[0][1]}) to {unit}{pairs[-1][0]} "

@@ -86,3 +86,13 @@ def test_a_title_of_two_lines_stays_clear_of_the_labels_above_a_gallery():
         assert (fig.layout.title.yref, fig.layout.title.yanchor) == ("container", "top")  # drawn from the top down
         assert 10 + 19 * lines <= fig.layout.margin.t - labels  # its last line ends above the labels
     assert not any("(scaled)" in a.text for a in attacked.layout.annotations)  # six of them ran together at 800 px
+
+
+def test_a_pages_text_reads_numbers_along_a_percent_axis_as_percentages_and_a_reports_stays():
+    rows = [{"attack": "threshold", "fpr": x, "tpr": min(1.0, 1.5 * x)}
+            for x in (0.005556, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.8, 1.0)]  # a long series: first and last
+    roc = figures.roc_curves(rows)  # a log axis labelled "0.1%" ... "100%" by its tick texts
+    page = figures.text_alternative(roc, percent_labels=True)
+    assert "from false-positive 0.6% (0.8%) to false-positive 100.0% (100.0%)" in page, page
+    assert "0.005556" not in page
+    assert "from false-positive 0.005556 (0.8%)" in figures.text_alternative(roc)  # as a report has it written
