@@ -94,7 +94,8 @@ k3.metric("Random order", score(m["random_deletion_auc"]), help=f"95% interval {
           f"to {m['random_deletion_auc_ci_high']:.3f}.")
 k4.metric("Stability", score(m["stability"], 2), help="Rank correlation with the attributions of slightly noisy "
           "inputs: 1 is perfectly stable.")
-for w in r["warnings"]:
+# a failed sanity check is the audit's first warning (audits/explain/_audit.py): the verdict's box above says it
+for w in r["warnings"][0 if m["sanity_passed"] else 1:]:
     st.warning(plain(w))
 tables = r["tables"]
 figures.show(figures.deletion_curves(tables["curves"], m["method"]))

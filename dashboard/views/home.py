@@ -97,9 +97,10 @@ else:
 
 st.subheader("Latest audits")
 if audits:
-    st.dataframe(pd.DataFrame([{"audit": a["name"], "model": a["model_id"], "created": a["created_at"],
-                                "finding": audit_headline(a["name"], a["result"].get("metrics", {}))}
-                               for a in audits[:8]]), hide_index=True, width="stretch")
+    # what was found before when (at 800 px the last column is behind a scroll)
+    st.dataframe(pd.DataFrame([{"audit": a["name"], "model": a["model_id"],
+                                "finding": audit_headline(a["name"], a["result"].get("metrics", {})),
+                                "created": a["created_at"]} for a in audits[:8]]), hide_index=True, width="stretch")
 else:
     st.caption("No audits yet.")
 

@@ -218,8 +218,8 @@ def _audits() -> None:
     if not audits:
         st.info("No audit of this model yet: each audit's page runs one, and the Performance audit tab here.")
     else:
-        show_table(pd.DataFrame([{"audit": a["name"], "id": a["id"], "created": a["created_at"],
-                                  "finding": audit_headline(a["name"], a["result"]["metrics"]),
+        show_table(pd.DataFrame([{"audit": a["name"], "finding": audit_headline(a["name"], a["result"]["metrics"]),
+                                  "id": a["id"], "created": a["created_at"],
                                   **{k: v for k, v in a["result"]["metrics"].items()
                                      if isinstance(v, int | float) and not isinstance(v, bool)}} for a in audits]))
     st.markdown("**Which audits apply to this model**")

@@ -99,6 +99,13 @@ def test_home_lists_models(home, trained_models_in):
     at = _run()
     assert at.metric[1].value == str(len(ids))
     assert set(at.dataframe[0].value["id"]) == set(ids)
+    from audits import run_stored_audit
+    from fmcore.store import Store
+
+    _, result = run_stored_audit(Store(home), "performance", ids[1], n_boot=20)
+    audits = _run().dataframe[1].value
+    assert list(audits.columns) == ["audit", "model", "finding", "created"]  # what was found before when
+    assert audits["finding"][0].startswith(f"accuracy {result.metrics['accuracy']:.1%}")
 
 
 def test_data_page_cards(home):
@@ -707,6 +714,13 @@ def test_explain_page_runs_an_audit_and_shows_checked_attributions(home):
     gallery = any("Inputs (label" in t for t in titles)
     assert gallery == m["sanity_passed"]  # attributions are drawn only when the method passed its sanity check
     assert any(m["verdict"] in x.value for x in [*at.success, *at.error, *at.warning])
+    # each of the audit's warnings once; a failed sanity check (its first) only in the verdict's box
+    warnings = Store(home).latest_audits(model_id)["explain"]["result"]["warnings"]
+    shown = [w.value for w in at.warning]
+    for i, w in enumerate(warnings):
+        assert shown.count(plain(w)) == (0 if i == 0 and not m["sanity_passed"] else 1), (w, shown)
+    if not m["sanity_passed"]:
+        assert "sanity check" in warnings[0]
     # after an attack, "those the attack flipped" explains exactly the test rows it flipped
     from audits import run_stored_audit
 
