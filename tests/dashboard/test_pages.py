@@ -555,6 +555,10 @@ def test_compare_and_report_pages(home):
         assert not _markdown_loaders(_run(page)), page  # drawn without loading emoji tables or KaTeX first
     at = _run("views/report.py")
     assert any("failed" in e.value or "passed" in e.value for e in [*at.error, *at.success])
+    checks = at.dataframe[0].value.set_index("check")  # what decides first, the rule in words, numbers in their kind
+    assert list(checks.columns)[:3] == ["status", "value", "rule"]
+    assert checks.loc["accuracy", "rule"] == "accuracy ≥ 80.0%"
+    assert checks.loc["accuracy", "policy's rule"] == "performance.accuracy >= 0.8"
     next(b for b in at.button if b.label == "Generate reports").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.get("download_button")) == 5  # policy checks CSV, then HTML, JSON, Markdown and the signature
