@@ -361,13 +361,15 @@ MITIGATION_COLORS = {"original": "#222222", "threshold_optimizer": BLUE, "expone
 def mitigation_tradeoff(rows: list[dict], disparity: str = "demographic_parity_difference") -> go.Figure:
     """Accuracy against a disparity for the original (star) and each mitigation; a sweep of tolerances
     for one method and constraint is joined by a line, so the trade-off curve is visible."""
+    from .glossary import describe
+
     fig = go.Figure()
-    nice = disparity.replace("_", " ")
+    nice = describe(disparity)[0]  # "parity gap", as the page's picker and sentence say it
     for row in [r for r in rows if r["role"] == "parent"]:
         fig.add_scatter(x=[row[disparity]], y=[row["accuracy"]], mode="markers+text", name=f"original ({row['name']})",
                         text=["original"], textposition="bottom center",
                         marker={"symbol": "star", "size": 18, "color": MITIGATION_COLORS["original"]},
-                        hovertemplate=f"{row['model_id']}<br>{nice} %{{x:.3f}}<br>accuracy %{{y:.2%}}<extra></extra>")
+                        hovertemplate=f"{row['model_id']}<br>{nice} %{{x:.1%}}<br>accuracy %{{y:.1%}}<extra></extra>")
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         if r["role"] != "parent":
@@ -383,8 +385,8 @@ def mitigation_tradeoff(rows: list[dict], disparity: str = "demographic_parity_d
             line={"dash": "dot", "color": MITIGATION_COLORS.get(method, GREY)},
             customdata=[[r["model_id"], "exact" if r["tolerance"] is None else f"{r['tolerance']:g}"] for r in pts],
             hovertemplate="%{customdata[0]}<br>tolerance %{customdata[1]}<br>" + nice
-                          + " %{x:.3f}<br>accuracy %{y:.2%}<extra></extra>")
-    fig.update_xaxes(title=f"{nice} (lower is fairer)", rangemode="tozero")
+                          + " %{x:.1%}<br>accuracy %{y:.1%}<extra></extra>")
+    fig.update_xaxes(title=f"{nice} (lower is fairer)", rangemode="tozero", tickformat=".1%")
     fig.update_yaxes(title="test accuracy", tickformat=".1%")
     return _layout(fig, "What fairness costs: accuracy against disparity, per mitigation", height=440)
 
@@ -864,14 +866,15 @@ def _words(text) -> str:
 
 
 def text_alternative(fig: go.Figure, limit: int = 6, traces: int = 4,  # noqa: C901 - one branch per kind
-                     percent_labels: bool = False) -> str:
+                     read_labels: bool = False) -> str:
     """What a chart shows in words and numbers, for a reader who cannot see it: its title, then for each series its
     points (``label value``; a long series as its count, range, first and last), a heatmap's size, range and highest
     cell; numbers read as the axis shows them (percentages on a percent axis). The first ``limit`` points of the first
     ``traces`` series, then how many more. A builder may say it better itself, in the layout's ``meta["alt"]``
-    (the confusion matrix: how much is right and the most frequent mistake). ``percent_labels``: numbers along a
-    percent axis read as it shows them too ("false-positive 0.6%", not "0.005556"); pages ask for it, a report reads
-    as it was written (its HTML is verified by rendering its record again)."""
+    (the confusion matrix: how much is right and the most frequent mistake). ``read_labels``: numbers along the other
+    axis read as it shows them too (on a percent axis "false-positive 0.6%", not "0.005556"; else "0.0864", not
+    "0.08639705882352944"); pages ask for it, a report reads as it was written (its HTML is verified by rendering its
+    record again)."""
     layout = fig.layout
     title = _words(layout.title.text) if layout.title and layout.title.text else "Chart"
     if isinstance(layout.meta, dict) and layout.meta.get("alt"):  # the chart's builder says what matters in it
@@ -901,9 +904,8 @@ def text_alternative(fig: go.Figure, limit: int = 6, traces: int = 4,  # noqa: C
             axis_words = _words(label_axis.title.text) if label_axis.title and label_axis.title.text else ""
             # "epoch 3", "epsilon 0.1", "class 7": the axis's first word (a bar's only when that is all it says)
             unit = axis_words.split(" ")[0] + " " if axis_words and (kind != "bar" or " " not in axis_words) else ""
-            as_percent = percent_labels and ("%" in (label_axis.tickformat or "")
-                                             or any("%" in str(t) for t in label_axis.ticktext or ()))
-            pairs = [(_reads(float(lab), True) if as_percent and isinstance(lab, int | float | np.number)
+            as_percent = "%" in (label_axis.tickformat or "") or any("%" in str(t) for t in label_axis.ticktext or ())
+            pairs = [(_reads(float(lab), as_percent) if read_labels and isinstance(lab, int | float | np.number)
                       and not isinstance(lab, bool) else _words(lab), _reads(v, "%" in fmt))
                      for lab, v in zip(labels, values, strict=False)]
             if len(pairs) > limit and kind != "bar":

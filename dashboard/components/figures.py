@@ -80,7 +80,7 @@ def show(fig, where=None, **kwargs) -> None:
 
     where = where or st
     where.plotly_chart(for_page(fig), **{"width": "stretch", **kwargs})
-    where.caption(plain(text_alternative(fig, percent_labels=True)))
+    where.caption(plain(text_alternative(fig, read_labels=True)))
 
 
 def show_images(images, labels: list[str], caption: str, where=None, cols: int = 8, scale: int = 3) -> None:

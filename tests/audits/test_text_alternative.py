@@ -92,7 +92,7 @@ def test_a_pages_text_reads_numbers_along_a_percent_axis_as_percentages_and_a_re
     rows = [{"attack": "threshold", "fpr": x, "tpr": min(1.0, 1.5 * x)}
             for x in (0.005556, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.8, 1.0)]  # a long series: first and last
     roc = figures.roc_curves(rows)  # a log axis labelled "0.1%" ... "100%" by its tick texts
-    page = figures.text_alternative(roc, percent_labels=True)
+    page = figures.text_alternative(roc, read_labels=True)
     assert "from false-positive 0.6% (0.8%) to false-positive 100.0% (100.0%)" in page, page
     assert "0.005556" not in page
     assert "from false-positive 0.005556 (0.8%)" in figures.text_alternative(roc)  # as a report has it written

@@ -421,6 +421,13 @@ def test_fairness_page_mitigates_and_draws_the_tradeoff(home):
     fig = json.loads(charts[0].proto.spec)
     assert {t["name"] for t in fig["data"]} >= {"threshold optimizer (demographic parity)"}
     assert any("fairest mitigation" in m.value for m in at.markdown)
+    # the gap as the sentence and the picker write it: a percentage, "parity gap"; its numbers beneath alike
+    assert fig["layout"]["xaxis"]["tickformat"] == ".1%"
+    assert fig["layout"]["xaxis"]["title"]["text"].startswith("parity gap")
+    parent = next(t for t in fig["data"] if t["name"].startswith("original"))
+    said = next(c.value for c in at.caption if c.value.startswith("What fairness costs"))
+    assert plain(f"parity {parent['x'][0]:.1%}: {parent['y'][0]:.1%}") in said, said
+    assert not re.search(r"\d\.\d{5}", said)  # no number written to 17 digits
     table = at.dataframe[-1].value
     assert list(table["role"]) == ["parent", "mitigated", "mitigated"]
     assert list(table["model id"])[0] == model_id  # columns in plain words
