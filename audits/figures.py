@@ -274,11 +274,11 @@ def adversarial_gallery(examples: list[dict], cols: int = 6) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     fig.update_annotations(font_size=11)
-    return _title_clear_of_labels(_layout(
+    return title_clear_of_labels(_layout(
         fig, "What the attack did: true → predicted (confidence); each change scaled to be seen", height=520))
 
 
-def _title_clear_of_labels(fig: go.Figure, room: int = 14) -> go.Figure:
+def title_clear_of_labels(fig: go.Figure, room: int = 14) -> go.Figure:
     """The title's lines from the top down, with ``room`` px more above the plot, for a chart with labels above its
     plot (subplot titles, ticks on top): plotly centres a title on its first line, so a second line fell on them."""
     return fig.update_layout(title={"y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 10}},
@@ -480,12 +480,15 @@ def compression_pareto(parent: dict, rows: list[dict]) -> go.Figure:
 
 
 def compression_deltas(rows: list[dict], key: str, title: str, axis: str) -> go.Figure:
-    """One bar per variant: the change in ``key`` against the parent (fairness gap, robust accuracy)."""
+    """One bar per variant: the change in ``key``, a rate, against the parent (fairness gap, robust accuracy), in
+    percentage points as every change of a rate is written ("+12.0 pts", not "+0.120")."""
     vals = [r.get(key) for r in rows]
-    fig = go.Figure(go.Bar(x=[r["method"] for r in rows], y=[v if v is not None else 0 for v in vals],
-                           text=["n/a" if v is None else f"{v:+.3f}" for v in vals], textposition="outside",
+    words = ["n/a" if v is None else f"{v * 100:+.1f} pts" for v in vals]
+    fig = go.Figure(go.Bar(x=[r["method"] for r in rows], y=[v * 100 if v is not None else 0 for v in vals],
+                           text=words, textposition="outside", cliponaxis=False,
                            marker_color=[GREY if v is None else ORANGE if v < 0 else BLUE for v in vals]))
-    fig.update_yaxes(title=axis, zeroline=True)
+    fig.update_yaxes(title=f"{axis} (percentage points)", zeroline=True, tickformat="+.1f", ticksuffix=" pts")
+    fig.update_layout(meta={"alt": "; ".join(f"{r['method']}: {w}" for r, w in zip(rows, words, strict=True))})
     return _layout(fig, title, height=340)
 
 
@@ -637,7 +640,7 @@ def corruption_gallery(items: list[dict], gap: int = 4, gap_x: int = 18) -> go.F
                      ticktext=[f"severity {s}" for s in sevs], side="top", showgrid=False, zeroline=False)
     fig.update_yaxes(tickvals=[r * (h + gap) + h / 2 for r in range(len(names))], ticktext=names,
                      autorange="reversed", scaleanchor="x", showgrid=False, zeroline=False)
-    fig = _title_clear_of_labels(_layout(
+    fig = title_clear_of_labels(_layout(
         fig, f"One test image (true class {items[0]['true']}) under each corruption; red: wrong",
         height=70 * len(names) + 110), room=24)  # the severities are written above the images
     fig.update_layout(width=170 * len(sevs) + 170)

@@ -2,7 +2,7 @@
 draws one with its text alternative."""
 
 from audits.figures import *  # noqa: F401,F403
-from audits.figures import text_alternative
+from audits.figures import text_alternative, title_clear_of_labels
 
 
 def below_axis_title(fig):
@@ -64,10 +64,22 @@ def page_ink(fig):
     return fig
 
 
+def clear_of_subplot_titles(fig):
+    """A title of two lines or more drawn from the top down, clear of the subplot titles above the plots (at 800 px
+    "... accuracy against size / and speed" fell on "Size on disk"); a point's label may reach past its axes rather
+    than be cut at them ("rune:0.8"). Pages only: a report keeps its charts as written."""
+    title = fig.layout.title
+    above = [a for a in fig.layout.annotations or () if a.yref == "paper" and a.y is not None and a.y >= 1]
+    if title.text and "<br>" in title.text and title.yref != "container" and above:
+        title_clear_of_labels(fig)
+    fig.update_traces(cliponaxis=False, selector=lambda t: t.type == "scatter" and "text" in (t.mode or ""))
+    return fig
+
+
 def for_page(fig):
-    """A chart of ``audits.figures`` as a page draws it: legend below the axis title, intervals and colours that
-    read on either theme."""
-    return page_ink(legible_intervals(below_axis_title(fig)))
+    """A chart of ``audits.figures`` as a page draws it: legend below the axis title, a title clear of the subplot
+    titles, intervals and colours that read on either theme."""
+    return page_ink(legible_intervals(clear_of_subplot_titles(below_axis_title(fig))))
 
 
 def show(fig, where=None, **kwargs) -> None:
@@ -83,10 +95,12 @@ def show(fig, where=None, **kwargs) -> None:
     where.caption(plain(text_alternative(fig, read_labels=True)))
 
 
-def show_images(images, labels: list[str], caption: str, where=None, cols: int = 8, scale: int = 3) -> None:
+def show_images(images, labels: list[str], caption: str, where=None, cols: int = 8, scale: int | None = None) -> None:
     """Grey images (values 0 to 1, ink high) drawn as one picture, each label written above its image, with
     ``caption`` and the labels beneath as its text alternative. A picture appears at once, where the same pixels as
-    a plotly heatmap cost the page one more chart to draw before it is ready."""
+    a plotly heatmap cost the page one more chart to draw before it is ready (and a plotly montage wrote its second
+    row's labels over its first row's images at 800 px). ``scale``: pixels per image pixel, by default about 84 px
+    per image (3 for 28 x 28, 10 for 8 x 8)."""
     import numpy as np
     import streamlit as st
     from PIL import Image, ImageDraw, ImageFont
@@ -95,6 +109,7 @@ def show_images(images, labels: list[str], caption: str, where=None, cols: int =
 
     images = np.asarray(images, dtype=np.float32)
     h, w = images.shape[-2:]
+    scale = scale or max(1, round(84 / w))
     band, gap = 28, 8  # the label's line above each image, the space between images
     rows = -(-len(images) // cols)
     tile_w, tile_h = w * scale, h * scale

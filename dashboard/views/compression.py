@@ -87,10 +87,8 @@ if flips:
     part = [f for f in flips if f["method"] == method]
     if part and "image" in part[0]:
         images = np.array([f["image"] for f in part], dtype=np.float32)
-        fig = figures.image_grid(images, [f"{f['parent_pred']}→{f['variant_pred']} ({f['true']})" for f in part],
-                                 cols=min(6, len(part)))
-        fig.update_layout(title="Flipped test images: parent → variant (true label)")
-        figures.show(fig)
+        figures.show_images(images, [f"{f['parent_pred']}->{f['variant_pred']} ({f['true']})" for f in part],
+                            "Flipped test images: parent -> variant (true label)", cols=min(6, len(part)))
     st.dataframe(pd.DataFrame([{k: v for k, v in f.items() if k not in ("image", "row")} | (f.get("row") or {})
                                for f in part]), hide_index=True, width="stretch")
 with st.expander("Per-class accuracy change"):

@@ -34,10 +34,8 @@ def show_exposed(result, modality: str) -> None:
                 "these were trained on)")
     if modality == "image":
         images = np.array([e["image"] for e in exposed], dtype=np.float32)
-        labels = [f"#{e['rank']} {e['label']}" for e in exposed]
-        fig = figures.image_grid(images, labels, cols=min(8, len(images)))
-        fig.update_layout(title="Most exposed training images (label above each)")
-        figures.show(fig)
+        figures.show_images(images, [f"#{e['rank']}: {e['label']}" for e in exposed],
+                            "Most exposed training images: rank, then label", cols=min(8, len(images)))
     keep = [{k: v for k, v in e.items() if k not in ("image", "row")} | (e.get("row") or {}) for e in exposed]
     show_table(keep)
 

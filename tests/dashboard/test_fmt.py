@@ -165,3 +165,24 @@ def test_a_pages_colours_read_on_either_theme_and_a_reports_stay():
          "coverage_ci_high": 0.95}], 0.9))
     assert coverage.data[0].marker.color[0] == PAGE_INK[report_figures.BLUE]  # a list of colours, one per bar
     assert coverage.layout.shapes[0].line.color == PAGE_INK[report_figures.ORANGE]  # the target's line
+
+
+def test_a_pages_two_line_title_clears_its_subplot_titles_and_a_reports_stays():
+    from audits import figures as report_figures
+    from dashboard.components.figures import for_page
+
+    parent = {"size_bytes": 30000, "latency_b256_ms": 0.143, "accuracy": 0.944}
+    rows = [{"method": "prune:0.8", "size_bytes": 7500, "latency_b256_ms": 0.1427, "accuracy": 0.936}]
+    fig = report_figures.compression_pareto(parent, rows)
+    assert "<br>" in fig.layout.title.text  # two lines over "Size on disk" and "Latency"
+    assert fig.layout.title.yref is None  # a report's: as written
+    margin = fig.layout.margin.t
+    page = for_page(fig)
+    assert page.layout.title.yref == "container"
+    assert page.layout.title.yanchor == "top"
+    assert page.layout.margin.t > margin
+    labelled = [t for t in page.data if "text" in (t.mode or "")]
+    assert labelled
+    assert all(t.cliponaxis is False for t in labelled)  # "prune:0.8" beside the axis, not cut at it
+    one_line = for_page(report_figures.training_curves([{"epoch": 1, "train_loss": 1.0}]))
+    assert one_line.layout.title.yref is None  # one line: nothing to clear

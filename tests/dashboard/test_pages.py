@@ -508,6 +508,20 @@ def test_compression_page_compresses_and_shows_the_pareto_chart(home):
     assert any("robust accuracy" in t for t in titles)
     assert list(at.dataframe[0].value["method"]) == ["prune:0.5", "int8"]
     assert Store(home).get_model(job.result["model_ids"][0]).parent_id == model_id
+    result = Store(home).latest_audits(model_id)["compression"]["result"]
+    # a change of robust accuracy in percentage points, as every change of a rate is written
+    deltas = next(json.loads(c.proto.spec) for c in _charts(at)
+                  if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("Change in robust accuracy"))
+    parent = result["tables"]["parent"][0]["robust_accuracy"]
+    assert deltas["data"][0]["text"] == [f"{(r['robust_accuracy_transfer'] - parent) * 100:+.1f} pts"
+                                         for r in result["tables"]["variants"]]
+    assert deltas["layout"]["yaxis"]["ticksuffix"] == " pts"
+    # the flipped digits in one picture, labels in a band above each row (a plotly montage overlapped them)
+    flipped = [f for f in result["tables"]["flips"] if f["method"] == at.selectbox(key="comp_flip_method").value]
+    assert flipped  # pruning half of a 2-epoch CNN flips some answers
+    assert len(at.get("image")) == 1
+    assert any(c.value.startswith("Flipped test images") and
+               plain(f"{flipped[0]['parent_pred']}->{flipped[0]['variant_pred']}") in c.value for c in at.caption)
 
 
 def test_compare_and_report_pages(home):
