@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import plain, show_table
+from dashboard.components.fmt import number, pct, plain, show_table
 from dashboard.components.jobs import follow_job
 from fmcore.compress import METHODS
 
@@ -63,7 +63,12 @@ b.metric("Smallest within 1 point of accuracy", "none" if best is None else f"{b
 c.metric("Most flipped predictions", m["max_flipped"], help="Test examples whose predicted class changed.")
 for w in result["warnings"]:
     st.warning(plain(w))
-figures.show(figures.compression_pareto(parent, rows))
+pareto = figures.compression_pareto(parent, rows)
+# its numbers beneath, each with its unit: the panels' titles name the x axes, which the generic reading cannot tell
+pareto.update_layout(meta={"alt": "; ".join(
+    f"{r.get('method', 'original')}: {number(r['size_bytes'] / 1024)} KiB, {number(r['latency_b256_ms'])} ms a batch "
+    f"of 256, accuracy {pct(r['accuracy'])}" for r in [parent, *rows])})
+figures.show(pareto)
 keep = ["method", "size_ratio", "accuracy", "accuracy_delta", "flipped", "flipped_to_wrong", "worst_class",
         "worst_class_delta", "latency_b1_ms", "latency_b1_ratio", "latency_b256_ms", "latency_b256_ratio"]
 keep += [k for k in ("fairness_gap_delta", "robust_accuracy", "robust_accuracy_transfer", "robust_accuracy_delta")

@@ -7,7 +7,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.components.fmt import pct, plain
+from dashboard.components.fmt import number, pct, plain
 from tests.conftest import ROOT
 from tests.dashboard.conftest import markdown_rows
 
@@ -509,6 +509,12 @@ def test_compression_page_compresses_and_shows_the_pareto_chart(home):
     assert list(at.dataframe[0].value["method"]) == ["prune:0.5", "int8"]
     assert Store(home).get_model(job.result["model_ids"][0]).parent_id == model_id
     result = Store(home).latest_audits(model_id)["compression"]["result"]
+    # the trade-off's numbers beneath it, each with its unit (the panels' titles name the x axes)
+    first = result["tables"]["variants"][0]
+    said = next(c.value for c in at.caption if c.value.startswith(plain("Compression trade-offs")))
+    assert plain(f"{first['method']}: {number(first['size_bytes'] / 1024)} KiB, {number(first['latency_b256_ms'])} "
+                 f"ms a batch of 256, accuracy {pct(first['accuracy'])}") in said, said
+    assert said.count(" KiB") == len(result["tables"]["variants"]) + 1  # the original too
     # a change of robust accuracy in percentage points, as every change of a rate is written
     deltas = next(json.loads(c.proto.spec) for c in _charts(at)
                   if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("Change in robust accuracy"))
