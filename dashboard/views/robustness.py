@@ -121,7 +121,12 @@ if latest:
         st.dataframe(pd.DataFrame([{k: e[k] for k in ("true", "adv_pred", "edits", "original", "edited")}
                                    for e in examples]), hide_index=True, width="stretch")
     elif examples and "original" in examples[0]:
-        figures.show(figures.adversarial_gallery(examples))
+        gallery = figures.adversarial_gallery(examples)
+        # beneath it, each example in words (read from its panels' titles it was "... change, change, change")
+        gallery.update_layout(meta={"alt": "; ".join([
+            f"true {e['true']}: {e['clean_pred']} ({e['clean_confidence']:.0%}) before the attack, {e['adv_pred']} "
+            f"({e['adv_confidence']:.0%}) after" for e in examples if "original" in e][:6])})
+        figures.show(gallery)
     elif examples and first["metrics"].get("constraints") == "valid":
         st.caption("What the attack changed, in the data's own units and categories (every adversarial row is one "
                    "that could exist).")

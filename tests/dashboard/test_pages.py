@@ -349,6 +349,12 @@ def test_robustness_page_runs_an_attack_and_a_defence(home):
     at.run()
     assert not at.exception
     assert len(_charts(at)) == 2  # curves + gallery
+    shown = [e for e in Store(home).latest_audits(model_id)["robustness"]["result"]["tables"]["examples"]
+             if "original" in e][:6]
+    said = next(c.value for c in at.caption if c.value.startswith(plain("What the attack did")))
+    assert "change, change" not in said  # each example in words, not its panels' titles
+    assert all(plain(f"true {e['true']}: {e['clean_pred']} ({e['clean_confidence']:.0%}) before the attack, "
+                     f"{e['adv_pred']} ({e['adv_confidence']:.0%}) after") in said for e in shown), said
     sweep = at.dataframe[0].value
     assert list(sweep["epsilon"]) == [0.05, 0.2]  # plain words (audits.glossary)
     next(b for b in at.button if b.label == "Harden").click().run()
