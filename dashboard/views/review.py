@@ -57,7 +57,7 @@ findings = state["findings"]
 
 def finding_words(f: dict) -> str:
     """A finding as a reviewer reads it: a policy check's rule in words with what was measured, in the metric's own
-    kind ("accuracy under attack at eps 0.1 ≥ 50.0%: measured 18.7%"; its title keeps the policy's terms, "value
+    kind ("accuracy under attack at eps 0.1 ≥ 50.0%; measured 18.7%"; its title keeps the policy's terms, "value
     0.1866"); an audit's warning as the audit wrote it."""
     if f["source"] != "policy check":
         return f["title"]
