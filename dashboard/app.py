@@ -31,12 +31,15 @@ from fmcore.security import RoleRefused  # noqa: E402
 # metric values shrink with the window, and metric labels wrap, so four side by side stay readable at 800 px
 # instead of being cut off ("Strongest a...")
 # captions in the text colour at 78% instead of Streamlit's 60% (4.37:1 on white, below the 4.5:1 of WCAG AA)
+# a 95% interval (pages draw it in a mid grey that reads on either theme, figures.INTERVAL_INK) with a thin dark halo,
+# so the part of it inside a grey or blue bar stands out from the bar as well
 # printing (the browser's print to PDF): the page alone, without sidebar, header or toolbar; a bordered box (an
 # Overview area) kept on one sheet
 st.html("<style>[data-testid='stMetricValue'] {font-size: clamp(1.2rem, 2.4vw, 2.25rem);}"
         "[data-testid='stMetricLabel'] [data-testid='stMarkdownContainer'], [data-testid='stMetricLabel'] p "
         "{white-space: normal; overflow: visible;}"
         "[data-testid='stCaptionContainer'] {color: inherit !important; opacity: 0.78;}"
+        ".js-plotly-plot .errorbar path {filter: drop-shadow(0 0 1px rgba(0, 0, 0, 0.9));}"
         "@media print {[data-testid='stSidebar'], [data-testid='stHeader'], [data-testid='stToolbar'], "
         "[data-testid='stSidebarCollapsedControl'] {display: none !important} "
         "[data-testid='stVerticalBlockBorderWrapper'] {break-inside: avoid}}</style>")

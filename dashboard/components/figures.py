@@ -76,10 +76,24 @@ def clear_of_subplot_titles(fig):
     return fig
 
 
+def room_above_full_bars(fig):
+    """A percent axis that a bar reaches the top of (a group at 100%) taken to 105%, so the bar's interval and its
+    cap are drawn whole instead of cut at the plot's edge (Fairness: "65+ (n=4)"). Only bars of rates (0 to 1) on an
+    axis without a range of its own; pages only, as the rest of ``for_page``."""
+    axis = fig.layout.yaxis
+    bars = [t for t in fig.data if t.type == "bar" and t.y is not None and t.orientation != "h"]
+    if not bars or axis.range is not None or "%" not in (axis.tickformat or ""):
+        return fig
+    values = [float(v) for t in bars for v in t.y if v is not None]
+    if values and 0 <= min(values) and 0.99 <= max(values) <= 1:
+        fig.update_yaxes(range=[0, 1.05])
+    return fig
+
+
 def for_page(fig):
     """A chart of ``audits.figures`` as a page draws it: legend below the axis title, a title clear of the subplot
-    titles, intervals and colours that read on either theme."""
-    return page_ink(legible_intervals(clear_of_subplot_titles(below_axis_title(fig))))
+    titles, room above a full bar, intervals and colours that read on either theme."""
+    return page_ink(legible_intervals(room_above_full_bars(clear_of_subplot_titles(below_axis_title(fig)))))
 
 
 def show(fig, where=None, **kwargs) -> None:

@@ -298,6 +298,11 @@ CUT_LABELS_JS = """() => [...document.querySelectorAll('[data-testid="stMetricLa
   .filter(p => p.getBoundingClientRect().width > p.parentElement.clientWidth + 1).map(p => p.innerText)"""
 
 
+#: each 95% interval's ink and filter (dashboard/app.py's halo around figures.INTERVAL_INK)
+INTERVALS_JS = """() => [...document.querySelectorAll('.js-plotly-plot .errorbar path')]
+  .map(p => [getComputedStyle(p).stroke, getComputedStyle(p).filter])"""
+
+
 def test_every_page_at_800px_dark_and_titled(server, browser):
     """At 800 px every page renders without an exception or a sideways scroll, each names its browser tab, and
     the app follows the browser's dark setting (charts included)."""
@@ -315,6 +320,12 @@ def test_every_page_at_800px_dark_and_titled(server, browser):
             # every metric's label is read whole, wrapped if need be, never cut to "Strongest a..."
             assert pg.evaluate(CUT_LABELS_JS) == [], path
             labels += pg.locator('[data-testid="stMetricLabel"]').count()
+            if path == "models":  # the Home demo's performance audit: recall per class with 95% intervals
+                pg.locator(".js-plotly-plot .errorbar path").first.wait_for(timeout=30_000)
+                inks = pg.evaluate(INTERVALS_JS)
+                # a mid grey, haloed: it reads above a bar on the dark background and inside a bar alike
+                assert inks, path
+                assert all(ink == "rgb(136, 136, 136)" and "drop-shadow" in halo for ink, halo in inks), inks
             shot(pg, f"dark-800-{path or 'home'}")
         assert labels >= 4  # the walk met metrics (the Home demo's models and audits are in the store)
         background = pg.evaluate("getComputedStyle(document.querySelector('[data-testid=\"stApp\"]'))"

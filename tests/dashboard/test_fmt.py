@@ -186,3 +186,20 @@ def test_a_pages_two_line_title_clears_its_subplot_titles_and_a_reports_stays():
     assert all(t.cliponaxis is False for t in labelled)  # "prune:0.8" beside the axis, not cut at it
     one_line = for_page(report_figures.training_curves([{"epoch": 1, "train_loss": 1.0}]))
     assert one_line.layout.title.yref is None  # one line: nothing to clear
+
+
+def test_a_pages_full_bar_keeps_its_interval_whole_and_a_reports_stays():
+    from audits import figures as report_figures
+    from dashboard.components.figures import for_page
+
+    def rows(top: float) -> list[dict]:
+        return [{"grouping": "age", "group": g, "selection_rate": v, "selection_rate_ci_low": v - 0.2,
+                 "selection_rate_ci_high": min(1.0, v + 0.1), "too_small": g == "65+", "count": 4}
+                for g, v in (("25-44", 0.8), ("65+", top))]
+
+    full = report_figures.group_bars(rows(1.0))
+    assert full.layout.yaxis.range is None  # a report's: as written
+    assert list(for_page(full).layout.yaxis.range) == [0, 1.05]  # the 100% bar's cap drawn whole
+    assert for_page(report_figures.group_bars(rows(0.7))).layout.yaxis.range is None  # no bar at the top
+    counts = for_page(report_figures.label_balance(["0", "1"], {"train": [5, 6]}))
+    assert counts.layout.yaxis.range is None  # counts, not rates
