@@ -570,6 +570,17 @@ def test_compare_and_report_pages(home):
     at.button_group(key="ov_model").set_value(ids[0]).run()
     boxes = [b.value for b in [*at.error, *at.warning, *at.success, *at.info]]
     assert any("**Policy " in b and any(w in b for w in ("PASS", "FAIL", "INCOMPLETE")) for b in boxes)
+    # what failed or was not measured, in words with what was measured: a stakeholder reads no check id alone
+    verdict = next(b for b in boxes if "**Policy " in b)
+    from audits.evidence import SHIPPED, evaluate_policy, load_policy
+
+    ev = evaluate_policy(load_policy(SHIPPED / "eu_ai_act_high_risk.yaml"), st, ids[0])
+    assert ev["not_measured"]  # no robustness audit here
+    assert plain("robustness (accuracy under attack at eps 0.1 ≥ 50.0%)") in verdict, verdict
+    for r in ev["checks"]:
+        if r["status"] == "fail":
+            assert plain(f"{r['id']} (") in verdict
+            assert plain(f"; measured {r['value']:.1%})") in verdict, verdict
     assert any("Not signed off" in b for b in boxes)
     perf = st.latest_audits(ids[0])["performance"]["result"]["metrics"]
     assert any(m.value.startswith(plain(f"Accuracy {perf['accuracy']:.1%}")) for m in at.markdown)
