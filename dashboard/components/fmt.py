@@ -39,6 +39,15 @@ def check_words(metric: str, op: str, threshold) -> str:
     return f"{describe(key)[0]} {OP_SIGNS.get(op, op)} {metric_value(key, threshold)}"
 
 
+def check_said(metric: str, op: str, threshold, value, unmeasured: str = "") -> str:
+    """A policy check as a reviewer reads it: its rule in words and what was measured, in the metric's own kind
+    ("accuracy ≥ 80.0%; measured 71.0%"); ``unmeasured`` follows the rule where nothing was measured."""
+    rule = check_words(metric, op, threshold)
+    if value is None:
+        return rule + unmeasured
+    return f"{rule}; measured {metric_value(metric.partition('.')[2] or metric, value)}"
+
+
 def percent_column(help: str | None = None):  # noqa: A002  (streamlit's own name)
     """The column config of a rate column (its tooltip): ``show_table`` writes its cells as ``pct`` does."""
     return st.column_config.NumberColumn(help=help)

@@ -7,7 +7,7 @@ from audits.evidence import SHIPPED, evaluate_policy, load_policy, review
 from audits.reporting import audit_figures, headline
 from dashboard import services
 from dashboard.components import figures
-from dashboard.components.fmt import check_words, metric_value, plain, when
+from dashboard.components.fmt import check_said, plain, when
 
 #: the areas a stakeholder asks about: the audits that answer each (the newest one shown) and the page with the rest
 AREAS = [
@@ -50,9 +50,7 @@ else:
     c = ev["counts"]
     # each failed or unmeasured check in words, as a stakeholder reads it: "robustness (accuracy under attack at eps
     # 0.1 ≥ 50.0%; measured 18.7%)", not the check's id alone
-    said = {r["id"]: check_words(r["metric"], r["op"], r["threshold"]) + (
-        "" if r["value"] is None else f"; measured {metric_value(r['metric'].partition('.')[2], r['value'])}")
-        for r in ev["checks"]}
+    said = {r["id"]: check_said(r["metric"], r["op"], r["threshold"], r["value"]) for r in ev["checks"]}
     box(f"**Policy {plain(ev['policy'])}: {word}** — {c['pass']} checks pass, {c['fail']} fail, "
         f"{c['not_measured']} not measured."
         + (f" Failed: {plain('; '.join(f'{i} ({said[i]})' for i in ev['failed']))}." if ev["failed"] else "")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from audits.evidence import SHIPPED, approve, diff_reports, load_policy, report_or_model, review
 from dashboard import services
-from dashboard.components.fmt import check_words, metric_value, plain, when
+from dashboard.components.fmt import check_said, check_words, metric_value, plain, when
 from fmcore.errors import FmauditError
 from fmcore.store import actor
 
@@ -61,9 +61,8 @@ def finding_words(f: dict) -> str:
     0.1866"); an audit's warning as the audit wrote it."""
     if f["source"] != "policy check":
         return f["title"]
-    measured = ("not measured: no audit measured it" if f["value"] is None
-                else f"measured {metric_value(f['metric'].partition('.')[2], f['value'])}")
-    return f"{f['check']}: {check_words(f['metric'], f['op'], f['threshold'])}; {measured}"
+    return f"{f['check']}: " + check_said(f["metric"], f["op"], f["threshold"], f["value"],
+                                          unmeasured="; not measured: no audit measured it")
 
 
 if findings:
