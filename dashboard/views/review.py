@@ -65,6 +65,8 @@ def finding_words(f: dict) -> str:
                                           unmeasured="; not measured: no audit measured it")
 
 
+said = {f["id"]: finding_words(f) for f in findings}  # once per finding: the table and the picker read it
+
 if findings:
     f1, f2 = st.columns(2)
     severities = f1.multiselect("Severity", list(review.SEVERITIES), default=list(review.SEVERITIES), key="rev_sev")
@@ -72,7 +74,7 @@ if findings:
                               format_func=lambda s: s.replace("_", " "))
     shown = [f for f in findings if f["severity"] in severities and f["status"] in statuses]
     st.dataframe(pd.DataFrame([{"id": f["id"], "severity": f["severity"], "status": f["status"].replace("_", " "),
-                                "owner": f["owner"] or "unassigned", "finding": finding_words(f), "source": f["source"],
+                                "owner": f["owner"] or "unassigned", "finding": said[f["id"]], "source": f["source"],
                                 "accepted until": (f["acceptance"] or {}).get("until") or "",
                                 "comments": len(f["comments"])} for f in shown]), hide_index=True, width="stretch")
 else:
@@ -88,7 +90,7 @@ if findings and services.can_act():
     st.subheader("Act on a finding")
     with st.form("rev_act"):
         target = st.selectbox("Finding", [f["id"] for f in findings], key="rev_target",
-                              format_func=lambda i: f"{i}: {next(finding_words(f) for f in findings if f['id'] == i)}")
+                              format_func=lambda i: f"{i}: {said[i]}")
         action = st.radio("Action", ["comment", "fixed", "false_positive", "open", "accept the risk", "assign"],
                           horizontal=True, key="rev_action",
                           format_func=lambda a: a.replace("_", " "))
